@@ -1,0 +1,39 @@
+import { inspect } from 'node:util'
+import { registerSecret } from './redact.ts'
+
+const kValue = Symbol('secret.value')
+
+/**
+ * A string that must never be printed: passwords, session cookies, tickets, tokens.
+ * `String()`, `JSON.stringify()` and `util.inspect()` all show `[redacted]`; `reveal()`
+ * gives the value to the one place that sends it. Creating one also registers the value
+ * with the redactor, so it is masked even where it slips into free text.
+ */
+export class Secret {
+  private readonly [kValue]: string
+
+  constructor(value: string) {
+    this[kValue] = value
+    registerSecret(value)
+  }
+
+  reveal(): string {
+    return this[kValue]
+  }
+
+  get length(): number {
+    return this[kValue].length
+  }
+
+  toString(): string {
+    return '[redacted]'
+  }
+
+  toJSON(): string {
+    return '[redacted]'
+  }
+
+  [inspect.custom](): string {
+    return 'Secret([redacted])'
+  }
+}

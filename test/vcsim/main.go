@@ -1,0 +1,229 @@
+// Command vcsim starts govmomi's vCenter simulator for brine's tests and benchmarks.
+//
+// Debian's golang-github-vmware-govmomi-dev ships the simulator library but no vcsim main,
+// so brine keeps this one. It exits when its standard input closes, so a test runner that
+// dies never leaves it behind.
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"io"
+	"io/ioutil"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+func main() {
+	listen := flag.String("l", "127.0.0.1:0", "listen address (port 0 picks a free port)")
+	useTLS := flag.Bool("tls", true, "serve HTTPS")
+	certDir := flag.String("cert-dir", "", "directory holding cert.pem/key.pem; generated there when missing")
+	username := flag.String("username", "", "only accept this user name (empty: any non-empty user)")
+	password := flag.String("password", "", "only accept this password (with -username)")
+	dc := flag.Int("dc", 1, "datacenters")
+	cluster := flag.Int("cluster", 1, "clusters per datacenter")
+	clusterHost := flag.Int("host", 3, "hosts per cluster")
+	standalone := flag.Int("standalone-host", 1, "standalone hosts per datacenter")
+	vms := flag.Int("vm", 2, "virtual machines per resource pool")
+	pools := flag.Int("pool", 0, "child resource pools per cluster")
+	folders := flag.Int("folder", 0, "datacenters placed inside folders")
+	datastores := flag.Int("ds", 1, "datastores")
+	idle := flag.Duration("idle-timeout", 0, "session idle timeout (0: sessions never expire)")
+	delay := flag.Int("delay", 0, "delay in milliseconds added to every SOAP call")
+	urlFile := flag.String("url-file", "", "write the service URL to this file once listening")
+	flag.Parse()
+
+	simulator.SessionIdleTimeout = *idle
+
+	model := simulator.VPX()
+	model.Datacenter = *dc
+	model.Cluster = *cluster
+	model.ClusterHost = *clusterHost
+	model.Host = *standalone
+	model.Machine = *vms
+	model.Pool = *pools
+	model.Folder = *folders
+	model.Datastore = *datastores
+	model.DelayConfig.Delay = *delay
+
+	if err := model.Create(); err != nil {
+		log.Fatalf("vcsim: creating the model: %v", err)
+	}
+	defer model.Remove()
+
+	model.Service.RegisterEndpoints = true
+	model.Service.Listen = &url.URL{Host: *listen}
+	if *username != "" {
+		model.Service.Listen.User = url.UserPassword(*username, *password)
+	}
+	if *useTLS {
+		cert, err := loadOrCreateCert(*certDir)
+		if err != nil {
+			log.Fatalf("vcsim: TLS certificate: %v", err)
+		}
+		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+
+	server := model.Service.NewServer()
+	defer server.Close()
+	// Set before the URL is published, so no request has been served yet.
+	server.Config.Handler = rejectDuplicateDatacenters(server.Config.Handler)
+
+	serviceURL := *server.URL
+	serviceURL.User = nil
+	if *urlFile != "" {
+		tmp := *urlFile + ".tmp"
+		if err := ioutil.WriteFile(tmp, []byte(serviceURL.String()), 0o600); err != nil {
+			log.Fatalf("vcsim: writing %s: %v", *urlFile, err)
+		}
+		if err := os.Rename(tmp, *urlFile); err != nil {
+			log.Fatalf("vcsim: writing %s: %v", *urlFile, err)
+		}
+	}
+	fmt.Printf("vcsim listening on %s\n", serviceURL.String())
+
+	done := make(chan struct{}, 1)
+	go func() {
+		// Stdin closes when the parent goes away: no orphan simulator.
+		_, _ = io.Copy(ioutil.Discard, os.Stdin)
+		done <- struct{}{}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-sig:
+	}
+}
+
+// loadOrCreateCert reuses dir/cert.pem and dir/key.pem, so a restarted simulator keeps its
+// certificate (and the tests their thumbprint); otherwise it creates a self-signed ECDSA
+// certificate for 127.0.0.1, ::1 and localhost and writes it there.
+func loadOrCreateCert(dir string) (tls.Certificate, error) {
+	if dir == "" {
+		var err error
+		if dir, err = ioutil.TempDir("", "vcsim-cert-"); err != nil {
+			return tls.Certificate{}, err
+		}
+	}
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if cert, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		return cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	template := x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "vcsim.brine.test", Organization: []string{"brine test"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &template, &template, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	if err := ioutil.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := ioutil.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
+// rejectDuplicateDatacenters makes CreateDatacenter fail with DuplicateName when the folder
+// already holds an entity of that name, as vCenter does; vcsim 0.24.2 creates a second one.
+func rejectDuplicateDatacenters(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := ioutil.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		if !bytes.Contains(body, []byte("CreateDatacenter")) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var req struct {
+			Body struct {
+				Call struct {
+					This types.ManagedObjectReference `xml:"_this"`
+					Name string                       `xml:"name"`
+				} `xml:"CreateDatacenter"`
+			} `xml:"Body"`
+		}
+		if xml.Unmarshal(body, &req) == nil && req.Body.Call.Name != "" {
+			if dup := childNamed(req.Body.Call.This, req.Body.Call.Name); dup != nil {
+				writeDuplicateName(w, req.Body.Call.Name, *dup)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func childNamed(folderRef types.ManagedObjectReference, name string) *types.ManagedObjectReference {
+	folder, ok := simulator.Map.Get(folderRef).(*simulator.Folder)
+	if !ok {
+		return nil
+	}
+	for _, child := range folder.ChildEntity {
+		if entity, ok := simulator.Map.Get(child).(mo.Entity); ok && entity.Entity().Name == name {
+			ref := child
+			return &ref
+		}
+	}
+	return nil
+}
+
+func writeDuplicateName(w http.ResponseWriter, name string, object types.ManagedObjectReference) {
+	var escaped bytes.Buffer
+	_ = xml.EscapeText(&escaped, []byte(name))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The name &apos;%s&apos; already exists.</faultstring><detail><DuplicateNameFault xmlns="urn:vim25" xsi:type="DuplicateName"><name>%s</name><object type="%s">%s</object></DuplicateNameFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+		escaped.String(), escaped.String(), object.Type, object.Value)
+}

@@ -1,0 +1,175 @@
+import { moref } from './codec.ts'
+import { localizedFaultError } from './faults.ts'
+import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
+import type {
+  ManagedObjectReference,
+  ObjectContent,
+  PropertyFilterSpec,
+  RetrieveResult,
+} from './types.ts'
+
+export interface RetrieveOptions extends InvokeOptions {
+  /** Page size asked of the server (RetrieveOptions.maxObjects); the server may send fewer. */
+  maxObjects?: number | undefined
+}
+
+/**
+ * RetrievePropertiesEx, then ContinueRetrievePropertiesEx until no token is left, so callers
+ * always get every object. A NotAuthenticated fault hidden in a missingSet (a 200 answer)
+ * becomes NotAuthenticatedError, as a SOAP fault would.
+ */
+export async function retrieveProperties(
+  si: ServiceInstance,
+  specSet: PropertyFilterSpec[],
+  options: RetrieveOptions = {},
+): Promise<ObjectContent[]> {
+  const collector = si.content.propertyCollector
+  const retrieveOptions = options.maxObjects ? { maxObjects: options.maxObjects } : {}
+  let result = await si.invoke<RetrieveResult | undefined>(
+    'RetrievePropertiesEx',
+    { _this: collector, specSet, options: retrieveOptions },
+    options,
+  )
+  const objects: ObjectContent[] = []
+  while (result) {
+    for (const object of result.objects) {
+      throwIfNotAuthenticated(si, object)
+      objects.push(object)
+    }
+    if (!result.token) break
+    result = await si.invoke<RetrieveResult | undefined>(
+      'ContinueRetrievePropertiesEx',
+      { _this: collector, token: result.token },
+      options,
+    )
+  }
+  return objects
+}
+
+/** Properties of one object, as a path → value record (missing properties are absent). */
+export async function retrieveObjectProperties(
+  si: ServiceInstance,
+  obj: ManagedObjectReference,
+  pathSet: string[],
+  options: InvokeOptions = {},
+): Promise<Record<string, unknown>> {
+  const [object] = await retrieveProperties(
+    si,
+    [{ propSet: [{ type: obj.type, pathSet }], objectSet: [{ obj }] }],
+    options,
+  )
+  return object ? propertiesOf(object) : {}
+}
+
+export interface RetrievedObject {
+  obj: ManagedObjectReference
+  props: Record<string, unknown>
+}
+
+export interface RetrieveAllOptions extends RetrieveOptions {
+  /** Where to start; default the root folder. */
+  root?: ManagedObjectReference | undefined
+  /** Descend into child folders, datacenters, clusters… Default true. */
+  recursive?: boolean | undefined
+}
+
+/**
+ * The given properties of every object of `type` under `root`, in one PropertyCollector round
+ * trip (plus pages): a ContainerView, RetrievePropertiesEx over it, and DestroyView, always.
+ */
+export async function retrieveAll(
+  si: ServiceInstance,
+  type: string,
+  pathSet: string[],
+  options: RetrieveAllOptions = {},
+): Promise<RetrievedObject[]> {
+  const view = await createContainerView(
+    si,
+    options.root ?? si.content.rootFolder,
+    [type],
+    options.recursive ?? true,
+    options,
+  )
+  try {
+    const objects = await retrieveProperties(
+      si,
+      [
+        {
+          propSet: [{ type, pathSet }],
+          objectSet: [
+            {
+              obj: view,
+              skip: true,
+              selectSet: [
+                {
+                  _type: 'TraversalSpec',
+                  name: 'view',
+                  type: 'ContainerView',
+                  path: 'view',
+                  skip: false,
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      options,
+    )
+    return objects.map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
+  } finally {
+    await destroyView(si, view).catch(() => {})
+  }
+}
+
+export async function createContainerView(
+  si: ServiceInstance,
+  container: ManagedObjectReference,
+  types: string[],
+  recursive: boolean,
+  options: InvokeOptions = {},
+): Promise<ManagedObjectReference> {
+  const viewManager = si.content.viewManager ?? moref('ViewManager', 'ViewManager')
+  return si.invoke<ManagedObjectReference>(
+    'CreateContainerView',
+    { _this: viewManager, container, type: types, recursive },
+    options,
+  )
+}
+
+export async function destroyView(
+  si: ServiceInstance,
+  view: ManagedObjectReference,
+): Promise<void> {
+  await si.invoke('DestroyView', { _this: view })
+}
+
+/** SearchIndex.FindByInventoryPath (`DC0/vm/web01`); null when nothing is there. */
+export async function findByInventoryPath(
+  si: ServiceInstance,
+  inventoryPath: string,
+  options: InvokeOptions = {},
+): Promise<ManagedObjectReference | null> {
+  const found = await si.invoke<ManagedObjectReference | undefined>(
+    'FindByInventoryPath',
+    { _this: si.content.searchIndex, inventoryPath },
+    options,
+  )
+  return found ?? null
+}
+
+/** `propSet` as a record; a faulted property is reported under `missingSet`, not here. */
+export function propertiesOf(object: ObjectContent): Record<string, unknown> {
+  const props: Record<string, unknown> = {}
+  for (const { name, val } of object.propSet) props[name] = val
+  return props
+}
+
+function throwIfNotAuthenticated(si: ServiceInstance, object: ObjectContent): void {
+  for (const missing of object.missingSet) {
+    if (missing.fault.fault._type === 'NotAuthenticated') {
+      si.valid = false
+      const error = localizedFaultError('RetrievePropertiesEx', object.obj, missing.fault)
+      throw error
+    }
+  }
+}

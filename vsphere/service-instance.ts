@@ -1,0 +1,319 @@
+import { XMLParser } from 'fast-xml-parser'
+import { isLogEnabled, log } from '../core/log.ts'
+import { Secret } from '../core/secret.ts'
+import { decodeResponse, encodeRequest, moref } from './codec.ts'
+import type { ResolvedConnectionParams } from './connection-params.ts'
+import { SessionClosedError, TransportError } from './errors.ts'
+import { faultError } from './faults.ts'
+import { startKeepalive } from './keepalive.ts'
+import { Transport } from './transport.ts'
+import type {
+  ManagedObjectReference,
+  RetrieveResult,
+  ServiceContent,
+  UserSession,
+} from './types.ts'
+
+export interface InvokeOptions {
+  signal?: AbortSignal | undefined
+}
+
+const SERVICE_INSTANCE = moref('ServiceInstance', 'ServiceInstance')
+const versionsParser = new XMLParser({
+  parseTagValue: false,
+  isArray: (name) => name === 'namespace',
+})
+
+/**
+ * One connection to one vCenter (or ESXi) endpoint: its transport, API version, ServiceContent
+ * and, after `login`, its session cookie. The `invoke` method is the only way a SOAP call is
+ * made; it marks the instance invalid when the server says NotAuthenticated.
+ *
+ * Exactly one copy of this class exists in a brine process, whatever the number of module
+ * reloads (see ARCHITECTURE.md); `instanceof ServiceInstance` is therefore reliable.
+ */
+export class ServiceInstance {
+  readonly params: ResolvedConnectionParams
+  readonly transport: Transport
+  /** The vim25 version used in SOAPAction, negotiated with the server. */
+  version: string
+  content!: ServiceContent
+  userSession: UserSession | undefined
+  /** False once the server said NotAuthenticated; the session cache then validates or replaces it. */
+  valid = true
+  closed = false
+  /** Epoch ms of the last proof that the session is alive. */
+  lastValidatedAt = 0
+  #cookie: Secret | undefined
+  #stopKeepalive: (() => void) | undefined
+
+  private constructor(params: ResolvedConnectionParams, version: string) {
+    this.params = params
+    this.version = version
+    this.transport = new Transport({
+      url: params.url,
+      ca: params.ca,
+      thumbprint: params.thumbprint,
+      insecure: params.insecure,
+      connectTimeoutMs: params.connectTimeoutMs,
+      requestTimeoutMs: params.requestTimeoutMs,
+      userAgent: params.userAgent,
+    })
+  }
+
+  /**
+   * Open the transport, negotiate the API version and fetch the ServiceContent; no login.
+   * With `cookie`, the instance reuses an existing session (check it with `currentSession`).
+   */
+  static async connect(
+    params: ResolvedConnectionParams,
+    options: InvokeOptions & { cookie?: Secret; version?: string } = {},
+  ): Promise<ServiceInstance> {
+    const si = new ServiceInstance(params, options.version ?? '')
+    si.#cookie = options.cookie
+    try {
+      if (!si.version) si.version = (await si.#negotiateVersion(options.signal)) ?? ''
+      si.content = await si.invoke<ServiceContent>(
+        'RetrieveServiceContent',
+        { _this: SERVICE_INSTANCE },
+        options,
+      )
+      if (!si.version) si.version = si.content.about.apiVersion
+      return si
+    } catch (error) {
+      await si.transport.close()
+      throw error
+    }
+  }
+
+  /** The session cookie, for the persistent session store. */
+  get cookie(): Secret | undefined {
+    return this.#cookie
+  }
+
+  get sessionManager(): ManagedObjectReference {
+    return this.content.sessionManager ?? moref('SessionManager', 'SessionManager')
+  }
+
+  /** Call a vim25 method. `args` are the parameters in WSDL order, `_this` first. */
+  async invoke<T>(
+    method: string,
+    args: Record<string, unknown>,
+    options: InvokeOptions = {},
+  ): Promise<T> {
+    if (this.closed) {
+      throw new SessionClosedError(
+        `${method}: the session to ${this.params.url.host} was closed (logged out).`,
+      )
+    }
+    const body = encodeRequest(method, args)
+    const headers: Record<string, string> = {
+      'content-type': 'text/xml; charset="utf-8"',
+      soapaction: this.version ? `urn:vim25/${this.version}` : 'urn:vim25',
+    }
+    if (this.#cookie) headers.cookie = `vmware_soap_session=${this.#cookie.reveal()}`
+    const started = performance.now()
+    if (isLogEnabled('trace', 'soap')) log.trace('soap', '→ %s %s', method, body)
+
+    const response = await this.transport.send({
+      path: this.params.url.pathname,
+      method: 'POST',
+      headers,
+      body,
+      signal: options.signal,
+      soapMethod: method,
+    })
+    this.#captureCookie(response.headers['set-cookie'])
+    log.debug(
+      'soap',
+      '%s %d in %s ms',
+      method,
+      response.statusCode,
+      (performance.now() - started).toFixed(1),
+    )
+    if (isLogEnabled('trace', 'soap')) log.trace('soap', '← %s %s', method, response.body)
+
+    if (response.statusCode !== 200 && response.statusCode !== 500) {
+      throw new TransportError(
+        `${method} on ${this.params.url.host}: HTTP ${response.statusCode} (${response.body.slice(0, 200).trim()}).`,
+        {
+          failure: 'HTTP_STATUS',
+          url: this.params.url.href,
+          method,
+          requestSent: true,
+          statusCode: response.statusCode,
+        },
+      )
+    }
+    let decoded: ReturnType<typeof decodeResponse>
+    try {
+      decoded = decodeResponse(method, response.body)
+    } catch (error) {
+      throw new TransportError(
+        `${method} on ${this.params.url.host}: unreadable answer: ${(error as Error).message}`,
+        {
+          failure: 'BAD_RESPONSE',
+          url: this.params.url.href,
+          method,
+          requestSent: true,
+          statusCode: response.statusCode,
+          cause: error,
+        },
+      )
+    }
+    if (decoded.kind === 'fault') {
+      const error = faultError(method, args._this as ManagedObjectReference | undefined, decoded)
+      if (decoded.faultType === 'NotAuthenticated') this.valid = false
+      throw error
+    }
+    return decoded.value as T
+  }
+
+  /** Log in; on success the instance holds the session cookie. */
+  async login(options: InvokeOptions = {}): Promise<UserSession> {
+    const session = await this.invoke<UserSession>(
+      'Login',
+      { _this: this.sessionManager, userName: this.params.user, password: this.params.password },
+      options,
+    )
+    this.userSession = session
+    this.valid = true
+    this.lastValidatedAt = Date.now()
+    if (this.params.keepaliveIntervalMs > 0) this.startKeepalive(this.params.keepaliveIntervalMs)
+    return session
+  }
+
+  /**
+   * Log out and close the transport. Never throws for a session that is already gone
+   * (expired or terminated); other failures are returned so callers can report them.
+   */
+  async logout(): Promise<Error | undefined> {
+    if (this.closed) return undefined
+    this.stopKeepalive()
+    let failure: Error | undefined
+    if (this.#cookie) {
+      try {
+        await this.invoke(
+          'Logout',
+          { _this: this.sessionManager },
+          { signal: AbortSignal.timeout(10_000) },
+        )
+      } catch (error) {
+        if ((error as { faultType?: string }).faultType !== 'NotAuthenticated')
+          failure = error as Error
+      }
+    }
+    this.closed = true
+    this.valid = false
+    this.#cookie = undefined
+    await this.transport.close()
+    if (failure)
+      log.warn('session', 'logout from %s failed: %s', this.params.url.host, failure.message)
+    return failure
+  }
+
+  /** Drop the transport without logging out (the persistent store keeps the session). */
+  async detach(): Promise<void> {
+    this.stopKeepalive()
+    this.closed = true
+    await this.transport.close()
+  }
+
+  /** The current UserSession, or null when the cookie is not (or no longer) logged in. */
+  async currentSession(options: InvokeOptions = {}): Promise<UserSession | null> {
+    const result = await this.invoke<RetrieveResult | undefined>(
+      'RetrievePropertiesEx',
+      {
+        _this: this.content.propertyCollector,
+        specSet: [
+          {
+            propSet: [{ type: 'SessionManager', pathSet: ['currentSession'] }],
+            objectSet: [{ obj: this.sessionManager }],
+          },
+        ],
+        options: {},
+      },
+      options,
+    )
+    const session = result?.objects[0]?.propSet.find((p) => p.name === 'currentSession')?.val
+    const alive = session !== undefined && session !== null && typeof session === 'object'
+    this.valid = alive
+    if (alive) {
+      this.userSession = session as UserSession
+      this.lastValidatedAt = Date.now()
+    }
+    return alive ? (session as UserSession) : null
+  }
+
+  /** The server's clock; needs a session, so it doubles as the keepalive ping. */
+  async currentTime(options: InvokeOptions = {}): Promise<Date> {
+    return this.invoke<Date>(
+      'CurrentTime',
+      { _this: moref('ServiceInstance', 'ServiceInstance') },
+      options,
+    )
+  }
+
+  /** Ask the server whether a session (by default ours) is active. vCenter only. */
+  async sessionIsActive(
+    sessionId?: string,
+    userName?: string,
+    options: InvokeOptions = {},
+  ): Promise<boolean> {
+    const key = sessionId ?? this.userSession?.key
+    const user = userName ?? this.userSession?.userName
+    if (!key || !user) return false
+    return this.invoke<boolean>(
+      'SessionIsActive',
+      { _this: this.sessionManager, sessionID: key, userName: user },
+      options,
+    )
+  }
+
+  startKeepalive(intervalMs: number): void {
+    this.stopKeepalive()
+    this.#stopKeepalive = startKeepalive(this, intervalMs)
+  }
+
+  stopKeepalive(): void {
+    this.#stopKeepalive?.()
+    this.#stopKeepalive = undefined
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      server: this.params.url.host,
+      user: this.params.user,
+      version: this.version,
+      valid: this.valid,
+    }
+  }
+
+  // --- internal ---
+
+  #captureCookie(header: string | string[] | undefined): void {
+    for (const line of typeof header === 'string' ? [header] : (header ?? [])) {
+      const match = /vmware_soap_session=("[^"]*"|[^;]*)/.exec(line)
+      if (match?.[1]) this.#cookie = new Secret(match[1])
+    }
+  }
+
+  async #negotiateVersion(signal: AbortSignal | undefined): Promise<string | undefined> {
+    try {
+      const response = await this.transport.send({
+        path: `${this.params.url.pathname}/vimServiceVersions.xml`,
+        method: 'GET',
+        signal,
+      })
+      if (response.statusCode !== 200) return undefined
+      const doc = versionsParser.parse(response.body) as {
+        namespaces?: { namespace?: Array<{ name?: string; version?: string }> }
+      }
+      return doc.namespaces?.namespace?.find((ns) => ns.name === 'urn:vim25')?.version
+    } catch (error) {
+      // Only transport failures that prove the server unusable end the connect here.
+      if (error instanceof TransportError && !error.requestSent) throw error
+      return undefined
+    }
+  }
+}

@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
+import { buildConnector, Pool, errors as undiciErrors } from 'undici'
+import { TransportError, type TransportFailure } from './errors.ts'
+
+/**
+ * HTTPS to one vCenter, on an undici keep-alive pool. TLS is verified by default; a pinned
+ * thumbprint replaces chain verification and is checked right after the handshake, before a
+ * single request byte (let alone a credential) is written.
+ */
+export interface TransportOptions {
+  /** Service URL, e.g. `https://vc.example.com/sdk`. */
+  url: URL
+  /** PEM text of the CA bundle to trust instead of the system store. */
+  ca?: string | undefined
+  /** Pinned certificate thumbprint, SHA-256 or SHA-1, upper-case hex with colons. */
+  thumbprint?: string | undefined
+  /** Skip TLS verification entirely. */
+  insecure?: boolean | undefined
+  connectTimeoutMs: number
+  requestTimeoutMs: number
+  userAgent: string
+  /** Maximum sockets kept to the server. */
+  connections?: number | undefined
+}
+
+export interface TransportResponse {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+export interface SendOptions {
+  path: string
+  method: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  signal?: AbortSignal | undefined
+  /** For error messages: the SOAP method being called. */
+  soapMethod?: string | undefined
+}
+
+export class Transport {
+  readonly url: URL
+  /** Requests handed to the socket layer, for tests and benchmarks. */
+  requestCount = 0
+  readonly #pool: Pool
+  readonly #options: TransportOptions
+
+  constructor(options: TransportOptions) {
+    this.url = options.url
+    this.#options = options
+    this.#pool = new Pool(options.url.origin, {
+      connections: options.connections ?? 8,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
+      connect: createConnector(options),
+    })
+  }
+
+  async send(request: SendOptions): Promise<TransportResponse> {
+    this.requestCount++
+    try {
+      const response = await this.#pool.request({
+        path: request.path,
+        method: request.method,
+        headers: { 'user-agent': this.#options.userAgent, ...request.headers },
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+      })
+      const body = await response.body.text()
+      return { statusCode: response.statusCode, headers: response.headers, body }
+    } catch (error) {
+      throw toTransportError(error, this.url, request.soapMethod)
+    }
+  }
+
+  /** Close idle sockets and refuse new requests. */
+  async close(): Promise<void> {
+    await this.#pool.close().catch(() => this.#pool.destroy())
+  }
+}
+
+/** Normalize a thumbprint to upper-case hex pairs with colons; undefined when malformed. */
+export function normalizeThumbprint(text: string): string | undefined {
+  const hex = text.replace(/[:\s-]/g, '').toUpperCase()
+  if (!/^[0-9A-F]+$/.test(hex) || (hex.length !== 40 && hex.length !== 64)) return undefined
+  return hex.match(/../g)!.join(':')
+}
+
+/** The SHA-256 and SHA-1 thumbprints of a DER certificate. */
+export function certificateThumbprints(der: Buffer): { sha256: string; sha1: string } {
+  const hash = (algorithm: string) =>
+    createHash(algorithm).update(der).digest('hex').toUpperCase().match(/../g)!.join(':')
+  return { sha256: hash('sha256'), sha1: hash('sha1') }
+}
+
+// --- internal ---
+
+class ThumbprintMismatchError extends Error {
+  readonly code = 'BRINE_THUMBPRINT_MISMATCH'
+}
+
+function createConnector(options: TransportOptions): buildConnector.connector {
+  const pinned = options.thumbprint
+  const base = buildConnector({
+    timeout: options.connectTimeoutMs,
+    rejectUnauthorized: !(options.insecure || pinned),
+    ...(options.ca ? { ca: options.ca } : {}),
+  })
+  if (!pinned) return base
+  return (connectOptions, callback) =>
+    base(connectOptions, (error, socket) => {
+      if (error || !socket) return callback(error ?? new Error('no socket'), null)
+      const cert = (socket as TLSSocket).getPeerCertificate?.()
+      const seen = cert?.raw ? certificateThumbprints(cert.raw) : undefined
+      const algorithm = pinned.length === 95 ? 'sha256' : 'sha1'
+      if (seen?.[algorithm] === pinned) return callback(null, socket)
+      socket.destroy()
+      callback(
+        new ThumbprintMismatchError(
+          `the server certificate's ${algorithm.toUpperCase()} thumbprint is ${seen?.[algorithm] ?? 'unavailable'}, not the pinned ${pinned}`,
+        ),
+        null,
+      )
+    })
+}
+
+const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|ERR_OSSL|HOSTNAME)/
+
+function toTransportError(error: unknown, url: URL, method: string | undefined): TransportError {
+  const where = `${method ? `${method} on ` : ''}${url.origin}`
+  const cause = error
+  const code = String((error as { code?: unknown })?.code ?? '')
+  const fail = (failure: TransportFailure, message: string, requestSent: boolean) =>
+    new TransportError(message, { failure, url: url.href, method, requestSent, cause })
+
+  if (error instanceof ThumbprintMismatchError) {
+    return fail(
+      'THUMBPRINT_MISMATCH',
+      `TLS thumbprint mismatch for ${url.host}: ${error.message}. Nothing was sent. Check ssl_thumbprint (or drop it to verify against a CA).`,
+      false,
+    )
+  }
+  if (error instanceof undiciErrors.ConnectTimeoutError) {
+    return fail(
+      'CONNECT_TIMEOUT',
+      `cannot connect to ${url.host}: no connection within the connect timeout (${where}). Check the host, port and firewall, or raise connect_timeout.`,
+      false,
+    )
+  }
+  if (TLS_CODES.test(code)) {
+    return fail(
+      'TLS',
+      `TLS verification of ${url.host} failed (${code}: ${(error as Error).message}). Trust the server with ca_file or ssl_thumbprint; use insecure only for a lab.`,
+      false,
+    )
+  }
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) {
+    return fail(
+      code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : 'NETWORK',
+      `cannot connect to ${url.host} (${code}) for ${where}. Check that vCenter is running and reachable.`,
+      false,
+    )
+  }
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError
+  ) {
+    return fail(
+      'REQUEST_TIMEOUT',
+      `${where}: no complete answer within the request timeout; the call may have run on the server.`,
+      true,
+    )
+  }
+  if (
+    error instanceof undiciErrors.RequestAbortedError ||
+    (error as Error)?.name === 'AbortError'
+  ) {
+    return fail('ABORTED', `${where}: aborted.`, true)
+  }
+  if (
+    error instanceof undiciErrors.ClientClosedError ||
+    error instanceof undiciErrors.ClientDestroyedError
+  ) {
+    return fail('CLOSED', `${where}: the connection pool is closed.`, false)
+  }
+  if (error instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'EPIPE') {
+    return fail(
+      'CONNECTION_DROPPED',
+      `${where}: the connection dropped before the answer arrived; the server may or may not have run the call.`,
+      true,
+    )
+  }
+  return fail('NETWORK', `${where}: ${(error as Error)?.message ?? String(error)}`, true)
+}
