@@ -118,9 +118,11 @@ function decodeFault(fault: XmlNode | XmlNode[]): DecodedResponse {
   if (detail && typeof detail === 'object' && !Array.isArray(detail)) {
     const [name, value] = Object.entries(detail).find(([key]) => !key.startsWith('@_')) ?? []
     if (name !== undefined && value !== undefined) {
-      const typed = decodeNode(value as XmlNode, name.replace(/Fault$/, ''))
-      decoded = typed && typeof typed === 'object' ? (typed as DataObject) : decoded
-      decoded._type ??= name.replace(/Fault$/, '')
+      const node = (Array.isArray(value) ? value[0] : value) as XmlNode
+      const faultType =
+        (typeof node === 'object' ? xsiTypeOf(node) : undefined) ?? name.replace(/Fault$/, '')
+      const typed = decodeNode(node, faultType)
+      decoded = { ...(typed && typeof typed === 'object' ? typed : {}), _type: faultType }
     }
   }
   return { kind: 'fault', faultType: decoded._type, faultString, fault: decoded }

@@ -107,6 +107,9 @@ function createConnector(options: TransportOptions): buildConnector.connector {
   const base = buildConnector({
     timeout: options.connectTimeoutMs,
     rejectUnauthorized: !(options.insecure || pinned),
+    // A resumed TLS session shows no certificate, and a session cached from a connection we
+    // then rejected would skip the check: with a pin, every connection does a full handshake.
+    ...(pinned ? { maxCachedSessions: 0 } : {}),
     ...(options.ca ? { ca: options.ca } : {}),
   })
   if (!pinned) return base

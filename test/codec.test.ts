@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest'
+import { Secret } from '../core/secret.ts'
+import { decodeResponse, encodeRequest, isMoref, moref } from '../vsphere/codec.ts'
+
+const envelope = (body: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`
+
+describe('encodeRequest', () => {
+  it('writes _this as a typed moref, escapes text, reveals secrets only here', () => {
+    const xml = encodeRequest('Login', {
+      _this: moref('SessionManager', 'SessionManager'),
+      userName: 'a<b>&"c',
+      password: new Secret('s3cr&t'),
+      locale: undefined,
+    })
+    expect(xml).toContain(
+      '<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this>',
+    )
+    expect(xml).toContain('<userName>a&lt;b&gt;&amp;&quot;c</userName>')
+    expect(xml).toContain('<password>s3cr&amp;t</password>')
+    expect(xml).not.toContain('locale')
+  })
+
+  it('sets xsi:type on data objects with _type and repeats array elements', () => {
+    const xml = encodeRequest('RetrievePropertiesEx', {
+      _this: moref('PropertyCollector', 'propertyCollector'),
+      specSet: [
+        {
+          propSet: [{ type: 'VirtualMachine', pathSet: ['name', 'config.uuid'] }],
+          objectSet: [
+            {
+              obj: moref('ContainerView', 'session[1]2'),
+              skip: true,
+              selectSet: [
+                {
+                  _type: 'TraversalSpec',
+                  name: 'view',
+                  type: 'ContainerView',
+                  path: 'view',
+                  skip: false,
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      options: { maxObjects: 100 },
+    })
+    expect(xml).toContain('<pathSet>name</pathSet><pathSet>config.uuid</pathSet>')
+    expect(xml).toContain('<selectSet xsi:type="TraversalSpec"><name>view</name>')
+    expect(xml).toContain('<obj type="ContainerView">session[1]2</obj><skip>true</skip>')
+    expect(xml).toContain('<options><maxObjects>100</maxObjects></options>')
+  })
+})
+
+describe('decodeResponse', () => {
+  it('normalizes one-element arrays and types values by xsi:type', () => {
+    const xml = envelope(
+      '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj>' +
+        '<propSet><name>name</name><val xsi:type="xsd:string">web &amp; db</val></propSet>' +
+        '<propSet><name>summary.config.numCpu</name><val xsi:type="xsd:int">4</val></propSet>' +
+        '<propSet><name>config.template</name><val xsi:type="xsd:boolean">false</val></propSet>' +
+        '<propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet>' +
+        '<propSet><name>parent</name><val type="Folder" xsi:type="ManagedObjectReference">group-v3</val></propSet>' +
+        '<propSet><name>datastore</name><val xsi:type="ArrayOfManagedObjectReference"><ManagedObjectReference type="Datastore" xsi:type="ManagedObjectReference">ds-1</ManagedObjectReference></val></propSet>' +
+        '<propSet><name>tags</name><val xsi:type="ArrayOfString"></val></propSet>' +
+        '<propSet><name>runtime.bootTime</name><val xsi:type="xsd:dateTime">2026-01-02T03:04:05Z</val></propSet>' +
+        '</objects></returnval></RetrievePropertiesExResponse>',
+    )
+    const decoded = decodeResponse('RetrievePropertiesEx', xml)
+    expect(decoded.kind).toBe('result')
+    const result = (
+      decoded as {
+        value: {
+          objects: Array<{
+            obj: unknown
+            propSet: Array<{ name: string; val: unknown }>
+            missingSet: unknown[]
+          }>
+        }
+      }
+    ).value
+    expect(result.objects).toHaveLength(1)
+    const [object] = result.objects
+    expect(object?.obj).toEqual({ type: 'VirtualMachine', value: 'vm-1' })
+    expect(object?.missingSet).toEqual([])
+    const props = Object.fromEntries(object?.propSet.map((p) => [p.name, p.val]) ?? [])
+    expect(props).toEqual({
+      name: 'web & db',
+      'summary.config.numCpu': 4,
+      'config.template': false,
+      'runtime.powerState': 'poweredOn',
+      parent: { type: 'Folder', value: 'group-v3' },
+      datastore: [{ type: 'Datastore', value: 'ds-1' }],
+      tags: [],
+      'runtime.bootTime': new Date('2026-01-02T03:04:05Z'),
+    })
+  })
+
+  it('decodes a faulted missingSet and an empty result', () => {
+    const xml = envelope(
+      '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="SessionManager">SessionManager</obj>' +
+        '<missingSet><path>currentSession</path><fault><fault xsi:type="NotAuthenticated"><object type="SessionManager">SessionManager</object><privilegeId>System.View</privilegeId></fault><localizedMessage></localizedMessage></fault></missingSet>' +
+        '</objects></returnval></RetrievePropertiesExResponse>',
+    )
+    const decoded = decodeResponse('RetrievePropertiesEx', xml) as {
+      value: { objects: Array<{ missingSet: Array<{ fault: { fault: unknown } }> }> }
+    }
+    expect(decoded.value.objects[0]?.missingSet[0]?.fault.fault).toEqual({
+      _type: 'NotAuthenticated',
+      object: { type: 'SessionManager', value: 'SessionManager' },
+      privilegeId: 'System.View',
+    })
+    const empty = decodeResponse(
+      'RetrievePropertiesEx',
+      envelope('<RetrievePropertiesExResponse xmlns="urn:vim25"></RetrievePropertiesExResponse>'),
+    )
+    expect(empty).toEqual({ kind: 'result', value: undefined })
+    const list = decodeResponse(
+      'RetrieveProperties',
+      envelope('<RetrievePropertiesResponse xmlns="urn:vim25"></RetrievePropertiesResponse>'),
+    )
+    expect(list).toEqual({ kind: 'result', value: [] })
+  })
+
+  it('decodes SOAP faults with their type from xsi:type', () => {
+    const xml = envelope(
+      '<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Cannot complete login due to an incorrect user name or password.</faultstring>' +
+        '<detail><InvalidLoginFault xmlns="urn:vim25" xsi:type="InvalidLogin"></InvalidLoginFault></detail></soapenv:Fault>',
+    )
+    expect(decodeResponse('Login', xml)).toEqual({
+      kind: 'fault',
+      faultType: 'InvalidLogin',
+      faultString: 'Cannot complete login due to an incorrect user name or password.',
+      fault: { _type: 'InvalidLogin' },
+    })
+  })
+
+  it('types UserSession and task morefs by method', () => {
+    const login = decodeResponse(
+      'Login',
+      envelope(
+        '<LoginResponse xmlns="urn:vim25"><returnval><key>52a</key><userName>u</userName><fullName>U</fullName><loginTime>2026-11-21T10:00:00Z</loginTime><lastActiveTime>2026-11-21T10:00:00Z</lastActiveTime><locale>en_US</locale><messageLocale>en_US</messageLocale><extensionSession>false</extensionSession><callCount>3</callCount></returnval></LoginResponse>',
+      ),
+    ) as { value: Record<string, unknown> }
+    expect(login.value.loginTime).toEqual(new Date('2026-11-21T10:00:00Z'))
+    expect(login.value.extensionSession).toBe(false)
+    expect(login.value.callCount).toBe(3)
+    const task = decodeResponse(
+      'PowerOnVM_Task',
+      envelope(
+        '<PowerOnVM_TaskResponse xmlns="urn:vim25"><returnval type="Task">task-9</returnval></PowerOnVM_TaskResponse>',
+      ),
+    )
+    expect(task).toEqual({ kind: 'result', value: { type: 'Task', value: 'task-9' } })
+  })
+
+  it('rejects a body that is not a SOAP envelope', () => {
+    expect(() => decodeResponse('Login', '<html>proxy error</html>')).toThrow(/not a SOAP envelope/)
+  })
+
+  it('recognizes morefs only by their exact shape', () => {
+    expect(isMoref({ type: 'Folder', value: 'group-d1' })).toBe(true)
+    expect(isMoref({ type: 'Folder', value: 'group-d1', extra: 1 })).toBe(false)
+    expect(isMoref('group-d1')).toBe(false)
+  })
+})
