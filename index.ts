@@ -3,12 +3,13 @@ export { BrineError, hasErrorCode } from './core/errors.ts'
 export { type LogLevel, log, setLogLevel, setLogSink } from './core/log.ts'
 export { redact, registerSecret } from './core/redact.ts'
 export { Secret } from './core/secret.ts'
-export { decodeResponse, encodeRequest, isMoref, moref } from './vsphere/codec.ts'
+export { encodeRequest, isMoref, moref } from './vsphere/codec.ts'
 export {
   type ConnectionOptions,
   type ResolvedConnectionParams,
   resolveConnectionParams,
 } from './vsphere/connection-params.ts'
+export { type DecodedResponse, decodeResponse } from './vsphere/decoder.ts'
 export {
   ConnectionParamsError,
   DuplicateNameError,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Secret } from '../core/secret.ts'
-import { decodeResponse, encodeRequest, isMoref, moref } from '../vsphere/codec.ts'
+import { encodeRequest, isMoref, moref } from '../vsphere/codec.ts'
+import { decodeResponse } from '../vsphere/decoder.ts'
 
 const envelope = (body: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`
@@ -155,8 +156,28 @@ describe('decodeResponse', () => {
     expect(task).toEqual({ kind: 'result', value: { type: 'Task', value: 'task-9' } })
   })
 
-  it('rejects a body that is not a SOAP envelope', () => {
+  it('keeps an empty fault an object, and repeated unknown elements an array', () => {
+    const xml = envelope(
+      '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj>' +
+        '<missingSet><path>config</path><fault><fault xsi:type="NoPermission"/></fault></missingSet>' +
+        '</objects></returnval></RetrievePropertiesExResponse>',
+    )
+    const decoded = decodeResponse('RetrievePropertiesEx', xml) as {
+      value: { objects: Array<{ propSet: unknown[]; missingSet: Array<{ fault: { fault: unknown } }> }> }
+    }
+    expect(decoded.value.objects[0]?.propSet).toEqual([])
+    expect(decoded.value.objects[0]?.missingSet[0]?.fault.fault).toEqual({ _type: 'NoPermission' })
+
+    const generic = decodeResponse(
+      'QueryThings',
+      envelope('<QueryThingsResponse xmlns="urn:vim25"><returnval><item>a</item><item>b</item><item>c</item><ref type="Folder">f-1</ref></returnval></QueryThingsResponse>'),
+    )
+    expect(generic).toEqual({ kind: 'result', value: { item: ['a', 'b', 'c'], ref: { type: 'Folder', value: 'f-1' } } })
+  })
+
+  it('rejects a body that is not a SOAP envelope or not XML', () => {
     expect(() => decodeResponse('Login', '<html>proxy error</html>')).toThrow(/not a SOAP envelope/)
+    expect(() => decodeResponse('Login', '<soapenv:Envelope><unclosed>')).toThrow(/not well-formed XML/)
   })
 
   it('recognizes morefs only by their exact shape', () => {

@@ -1,4 +1,4 @@
-import type { DecodedResponse } from './codec.ts'
+import type { DecodedResponse } from './decoder.ts'
 import { FAULT_CLASSES, VimFaultError } from './errors.ts'
 import type { DataObject, LocalizedMethodFault, ManagedObjectReference } from './types.ts'
 

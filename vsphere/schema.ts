@@ -79,7 +79,8 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   },
   DynamicProperty: { val: 'anyType' },
   MissingProperty: { fault: 'LocalizedMethodFault' },
-  LocalizedMethodFault: { fault: 'anyType' },
+  // `DataObject`: always an object (with `_type` from xsi:type), even when sent empty.
+  LocalizedMethodFault: { fault: 'DataObject' },
   TaskInfo: {
     task: 'MoRef',
     entity: 'MoRef',

@@ -1,8 +1,8 @@
-import { XMLParser } from 'fast-xml-parser'
 import { isLogEnabled, log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
-import { decodeResponse, encodeRequest, moref } from './codec.ts'
+import { encodeRequest, moref } from './codec.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
+import { decodeResponse } from './decoder.ts'
 import { SessionClosedError, TransportError } from './errors.ts'
 import { faultError } from './faults.ts'
 import { startKeepalive } from './keepalive.ts'
@@ -19,10 +19,6 @@ export interface InvokeOptions {
 }
 
 const SERVICE_INSTANCE = moref('ServiceInstance', 'ServiceInstance')
-const versionsParser = new XMLParser({
-  parseTagValue: false,
-  isArray: (name) => name === 'namespace',
-})
 
 /**
  * One connection to one vCenter (or ESXi) endpoint: its transport, API version, ServiceContent
@@ -62,7 +58,7 @@ export class ServiceInstance {
   }
 
   /**
-   * Open the transport, negotiate the API version and fetch the ServiceContent; no login.
+   * Open the transport, fetch the ServiceContent and take the API version from it; no login.
    * With `cookie`, the instance reuses an existing session (check it with `currentSession`).
    */
   static async connect(
@@ -72,7 +68,8 @@ export class ServiceInstance {
     const si = new ServiceInstance(params, options.version ?? '')
     si.#cookie = options.cookie
     try {
-      if (!si.version) si.version = (await si.#negotiateVersion(options.signal)) ?? ''
+      // RetrieveServiceContent needs no version; its about.apiVersion is the server's newest,
+      // the one pyVmomi would pick from vimServiceVersions.xml, without that extra round trip.
       si.content = await si.invoke<ServiceContent>(
         'RetrieveServiceContent',
         { _this: SERVICE_INSTANCE },
@@ -295,25 +292,6 @@ export class ServiceInstance {
     for (const line of typeof header === 'string' ? [header] : (header ?? [])) {
       const match = /vmware_soap_session=("[^"]*"|[^;]*)/.exec(line)
       if (match?.[1]) this.#cookie = new Secret(match[1])
-    }
-  }
-
-  async #negotiateVersion(signal: AbortSignal | undefined): Promise<string | undefined> {
-    try {
-      const response = await this.transport.send({
-        path: `${this.params.url.pathname}/vimServiceVersions.xml`,
-        method: 'GET',
-        signal,
-      })
-      if (response.statusCode !== 200) return undefined
-      const doc = versionsParser.parse(response.body) as {
-        namespaces?: { namespace?: Array<{ name?: string; version?: string }> }
-      }
-      return doc.namespaces?.namespace?.find((ns) => ns.name === 'urn:vim25')?.version
-    } catch (error) {
-      // Only transport failures that prove the server unusable end the connect here.
-      if (error instanceof TransportError && !error.requestSent) throw error
-      return undefined
     }
   }
 }

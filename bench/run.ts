@@ -1,0 +1,216 @@
+// npm run bench: brine against the wire floor and pyVmomi on one vcsim with 5,000 VMs.
+// Prints times and ratios measured in this run; asserts nothing (see the README).
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { Pool } from 'undici'
+import { startVcsim } from '../test/helpers/vcsim.ts'
+import { encodeRequest } from '../vsphere/codec.ts'
+import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { withSession } from '../vsphere/one-shot.ts'
+import {
+  createContainerView,
+  destroyView,
+  retrieveAll,
+  retrieveProperties,
+} from '../vsphere/property-collector.ts'
+import { ServiceInstance } from '../vsphere/service-instance.ts'
+import { SessionCache } from '../vsphere/session-cache.ts'
+import type { PropertyFilterSpec } from '../vsphere/types.ts'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
+const VMS_PER_POOL = Number(process.env.BENCH_VMS_PER_POOL ?? 2500)
+const PATHS = ['name', 'runtime.powerState', 'config.uuid']
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
+
+async function best(rounds: number, fn: () => Promise<unknown>): Promise<number> {
+  let min = Number.POSITIVE_INFINITY
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now()
+    await fn()
+    min = Math.min(min, performance.now() - started)
+  }
+  return min
+}
+
+const rows: Array<[string, number, string]> = []
+const row = (label: string, ms: number, note = '') => {
+  rows.push([label, ms, note])
+  console.log(`  ${label.padEnd(58)} ${ms.toFixed(1).padStart(9)} ms  ${note}`)
+}
+
+console.log(`starting vcsim with ${VMS_PER_POOL * 2} VMs…`)
+const vcsim = await startVcsim({ vm: VMS_PER_POOL })
+try {
+  const params = resolveConnectionParams({
+    server: vcsim.url,
+    user: 'bench',
+    password: 'bench-pw',
+    caFile: vcsim.caFile,
+  })
+
+  console.log(
+    '\nInventory fetch: name, runtime.powerState, config.uuid of every VM (best of %d)',
+    ROUNDS,
+  )
+  const fetch = await withSession(params, async (si) => {
+    const view = await createContainerView(si, si.content.rootFolder, ['VirtualMachine'], true)
+    const spec: PropertyFilterSpec[] = [
+      {
+        propSet: [{ type: 'VirtualMachine', pathSet: PATHS }],
+        objectSet: [
+          {
+            obj: view,
+            skip: true,
+            selectSet: [
+              {
+                _type: 'TraversalSpec',
+                name: 'view',
+                type: 'ContainerView',
+                path: 'view',
+                skip: false,
+              },
+            ],
+          },
+        ],
+      },
+    ]
+    // Wire floor: the same request posted raw on a keep-alive undici pool, body read as bytes.
+    const body = encodeRequest('RetrievePropertiesEx', {
+      _this: si.content.propertyCollector,
+      specSet: spec,
+      options: {},
+    })
+    const pool = new Pool(params.url.origin, { connect: { ca: params.ca } })
+    const headers = {
+      'content-type': 'text/xml; charset="utf-8"',
+      soapaction: `urn:vim25/${si.version}`,
+      cookie: `vmware_soap_session=${si.cookie?.reveal()}`,
+    }
+    let bytes = 0
+    const floor = await best(ROUNDS, async () => {
+      const response = await pool.request({
+        path: params.url.pathname,
+        method: 'POST',
+        headers,
+        body,
+      })
+      bytes = (await response.body.arrayBuffer()).byteLength
+    })
+    await pool.close()
+    let count = 0
+    const onView = await best(ROUNDS, async () => {
+      count = (await retrieveProperties(si, spec)).length
+    })
+    const whole = await best(ROUNDS, async () => {
+      count = (await retrieveAll(si, 'VirtualMachine', PATHS)).length
+    })
+    await destroyView(si, view)
+    return { floor, onView, whole, count, bytes }
+  })
+  row(
+    'raw HTTP (undici, same request, body read)',
+    fetch.floor,
+    `${(fetch.bytes / 1e6).toFixed(2)} MB, wire floor`,
+  )
+  row(
+    'brine retrieveProperties over an existing view',
+    fetch.onView,
+    `${fetch.count} VMs, ${(fetch.onView / fetch.floor).toFixed(2)}× floor`,
+  )
+  row(
+    'brine retrieveAll (view + retrieve + DestroyView)',
+    fetch.whole,
+    `${(fetch.whole / fetch.floor).toFixed(2)}× floor`,
+  )
+
+  let py: { login_ms: number; fetch_ms: number; count: number } | undefined
+  if (existsSync(PYTHON)) {
+    try {
+      const out = execFileSync(
+        PYTHON,
+        [
+          join(import.meta.dirname, 'pyvmomi-fetch.py'),
+          '127.0.0.1',
+          String(vcsim.port),
+          'bench',
+          'bench-pw',
+          vcsim.caFile,
+          String(ROUNDS),
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      py = JSON.parse(out)
+    } catch (error) {
+      console.log(`  pyVmomi unavailable: ${(error as Error).message.split('\n')[0]}`)
+    }
+  }
+  if (py) {
+    row(
+      'pyVmomi RetrievePropertiesEx over a view',
+      py.fetch_ms,
+      `${py.count} VMs, ${(py.fetch_ms / fetch.floor).toFixed(2)}× floor; brine is ${(py.fetch_ms / fetch.onView).toFixed(2)}× faster`,
+    )
+  }
+
+  console.log('\nLogin (best of %d)', ROUNDS)
+  let connectLogin = Number.POSITIVE_INFINITY
+  let loginOnly = Number.POSITIVE_INFINITY
+  let logoutOnly = Number.POSITIVE_INFINITY
+  for (let i = 0; i < ROUNDS; i++) {
+    const started = performance.now()
+    const si = await ServiceInstance.connect(params)
+    const connected = performance.now()
+    await si.login()
+    const loggedIn = performance.now()
+    await si.logout()
+    connectLogin = Math.min(connectLogin, loggedIn - started)
+    loginOnly = Math.min(loginOnly, loggedIn - connected)
+    logoutOnly = Math.min(logoutOnly, performance.now() - loggedIn)
+  }
+  row('brine connect + Login + Logout (new TLS connection)', connectLogin)
+  row('brine Login call alone', loginOnly)
+  if (py)
+    row(
+      'pyVmomi SmartConnect (connect + login)',
+      py.login_ms,
+      `brine connect+login+logout is ${(py.login_ms / connectLogin).toFixed(2)}× faster`,
+    )
+
+  console.log('\nPer-call cost: 50 reads of the root folder name')
+  const CALLS = 50
+  const cache = new SessionCache()
+  await cache.checkout(params)
+  const cachedStarted = performance.now()
+  for (let i = 0; i < CALLS; i++) {
+    const si = await cache.checkout(params)
+    await retrieveProperties(si, [
+      {
+        propSet: [{ type: 'Folder', pathSet: ['name'] }],
+        objectSet: [{ obj: si.content.rootFolder }],
+      },
+    ])
+  }
+  const cached = (performance.now() - cachedStarted) / CALLS
+  await cache.closeAll()
+  const freshStarted = performance.now()
+  for (let i = 0; i < CALLS; i++) {
+    await withSession(params, (si) =>
+      retrieveProperties(si, [
+        {
+          propSet: [{ type: 'Folder', pathSet: ['name'] }],
+          objectSet: [{ obj: si.content.rootFolder }],
+        },
+      ]),
+    )
+  }
+  const fresh = (performance.now() - freshStarted) / CALLS
+  row('cached session (SessionCache.checkout + call)', cached, 'per call')
+  row(
+    'fresh session per call (connect + login + call + logout)',
+    fresh,
+    `per call, ${(fresh / cached).toFixed(1)}× the cached cost`,
+  )
+} finally {
+  await vcsim.stop()
+}
