@@ -163,21 +163,30 @@ describe('decodeResponse', () => {
         '</objects></returnval></RetrievePropertiesExResponse>',
     )
     const decoded = decodeResponse('RetrievePropertiesEx', xml) as {
-      value: { objects: Array<{ propSet: unknown[]; missingSet: Array<{ fault: { fault: unknown } }> }> }
+      value: {
+        objects: Array<{ propSet: unknown[]; missingSet: Array<{ fault: { fault: unknown } }> }>
+      }
     }
     expect(decoded.value.objects[0]?.propSet).toEqual([])
     expect(decoded.value.objects[0]?.missingSet[0]?.fault.fault).toEqual({ _type: 'NoPermission' })
 
     const generic = decodeResponse(
       'QueryThings',
-      envelope('<QueryThingsResponse xmlns="urn:vim25"><returnval><item>a</item><item>b</item><item>c</item><ref type="Folder">f-1</ref></returnval></QueryThingsResponse>'),
+      envelope(
+        '<QueryThingsResponse xmlns="urn:vim25"><returnval><item>a</item><item>b</item><item>c</item><ref type="Folder">f-1</ref></returnval></QueryThingsResponse>',
+      ),
     )
-    expect(generic).toEqual({ kind: 'result', value: { item: ['a', 'b', 'c'], ref: { type: 'Folder', value: 'f-1' } } })
+    expect(generic).toEqual({
+      kind: 'result',
+      value: { item: ['a', 'b', 'c'], ref: { type: 'Folder', value: 'f-1' } },
+    })
   })
 
   it('rejects a body that is not a SOAP envelope or not XML', () => {
     expect(() => decodeResponse('Login', '<html>proxy error</html>')).toThrow(/not a SOAP envelope/)
-    expect(() => decodeResponse('Login', '<soapenv:Envelope><unclosed>')).toThrow(/not well-formed XML/)
+    expect(() => decodeResponse('Login', '<soapenv:Envelope><unclosed>')).toThrow(
+      /not well-formed XML/,
+    )
   })
 
   it('recognizes morefs only by their exact shape', () => {
