@@ -23,7 +23,7 @@ export async function retrieveProperties(
   specSet: PropertyFilterSpec[],
   options: RetrieveOptions = {},
 ): Promise<ObjectContent[]> {
-  const collector = si.content.propertyCollector
+  const collector = (await si.ready()).content.propertyCollector
   const retrieveOptions = options.maxObjects ? { maxObjects: options.maxObjects } : {}
   let result = await si.invoke<RetrieveResult | undefined>(
     'RetrievePropertiesEx',
@@ -83,9 +83,10 @@ export async function retrieveAll(
   pathSet: string[],
   options: RetrieveAllOptions = {},
 ): Promise<RetrievedObject[]> {
+  const { content } = await si.ready()
   const view = await createContainerView(
     si,
-    options.root ?? si.content.rootFolder,
+    options.root ?? content.rootFolder,
     [type],
     options.recursive ?? true,
     options,
@@ -128,7 +129,7 @@ export async function createContainerView(
   recursive: boolean,
   options: InvokeOptions = {},
 ): Promise<ManagedObjectReference> {
-  const viewManager = si.content.viewManager ?? moref('ViewManager', 'ViewManager')
+  const viewManager = (await si.ready()).content.viewManager ?? moref('ViewManager', 'ViewManager')
   return si.invoke<ManagedObjectReference>(
     'CreateContainerView',
     { _this: viewManager, container, type: types, recursive },
@@ -151,7 +152,7 @@ export async function findByInventoryPath(
 ): Promise<ManagedObjectReference | null> {
   const found = await si.invoke<ManagedObjectReference | undefined>(
     'FindByInventoryPath',
-    { _this: si.content.searchIndex, inventoryPath },
+    { _this: (await si.ready()).content.searchIndex, inventoryPath },
     options,
   )
   return found ?? null

@@ -83,6 +83,11 @@ export class ServiceInstance {
     }
   }
 
+  /** This instance, connected: a no-op here; a ReconnectProxy connects on it. */
+  async ready(): Promise<ServiceInstance> {
+    return this
+  }
+
   /** The session cookie, for the persistent session store. */
   get cookie(): Secret | undefined {
     return this.#cookie

@@ -48,13 +48,14 @@ export async function waitForTaskInfo(
   options: WaitForTaskOptions = {},
 ): Promise<TaskInfo> {
   const { signal, onProgress } = options
+  const { content, params } = await si.ready()
   const maxWaitSeconds = Math.min(
     options.maxWaitSeconds ?? 60,
-    Math.floor(si.params.requestTimeoutMs / 1000) - 5,
+    Math.floor(params.requestTimeoutMs / 1000) - 5,
   )
   const collector = await si.invoke<ManagedObjectReference>(
     'CreatePropertyCollector',
-    { _this: si.content.propertyCollector },
+    { _this: content.propertyCollector },
     { signal },
   )
   try {

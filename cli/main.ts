@@ -1,0 +1,268 @@
+import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { BrineError } from '../core/errors.ts'
+import { type LogLevel, setLogLevel } from '../core/log.ts'
+import { redact, registerSecret } from '../core/redact.ts'
+import type { Runtime } from '../loader/runtime.ts'
+import { parseInput, yamlifyArg } from './argv.ts'
+import { EXIT } from './exit-codes.ts'
+import { ConfigError, resolveOpts } from './opts.ts'
+import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const VERSION = '0.1.0'
+
+const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=value ...]
+       brine [options] <module.function> [arg ...] [key=value ...]
+
+Runs one brine function locally, like salt-call --local.
+
+Examples:
+  brine call test.ping
+  brine sys.doc vmware_datacenter
+  brine call vmware_datacenter.list profile=lab
+  brine call pillar.get saltext.vmware:host
+
+Options:
+  -c, --config <file>       config file (default: BRINE_CONFIG, else ./brine.yaml)
+      --id <id>             minion id (default: the host name)
+      --file-root <dir>     state tree root (repeatable)
+      --pillar-root <dir>   pillar root (repeatable)
+  -m, --module-dirs <dir>   extra module directory, searched before the built-ins (repeatable)
+      --out <name>          nested (default), json, yaml, raw, quiet
+      --out-file <file>     write the output to a file instead of stdout
+  -l, --log-level <level>   error, warning (default), info, debug, trace
+      --retcode-passthrough exit with the function's own return code
+      --session-store       keep vCenter sessions on disk for later brine processes
+      --no-color            no colors (also NO_COLOR)
+  -h, --help                this help
+  -V, --version             the version
+
+Exit codes: 0 success, 1 the call failed, 2 bad command line or config,
+5 pillar failure (state runs), 130/143 interrupted; --retcode-passthrough
+exits with the function's retcode instead of 1.`
+
+class UsageError extends BrineError {
+  static override readonly kind: string = 'UsageError'
+  constructor(message: string) {
+    super(message, { code: 'BRINE_USAGE' })
+  }
+}
+
+/** Run the CLI; resolves with the exit code (never calls process.exit). */
+export async function main(
+  argv: string[],
+  io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  let debug = false
+  let runtime: Runtime | undefined
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.kill(process.pid, 'SIGKILL')
+    controller.abort(
+      new BrineError(`interrupted by ${signal}`, {
+        code: signal === 'SIGINT' ? 'BRINE_SIGINT' : 'BRINE_SIGTERM',
+      }),
+    )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    // Parse argv once
+    let parsed: ReturnType<typeof parseCommandLine>
+    try {
+      parsed = parseCommandLine(argv)
+    } catch (error) {
+      throw error instanceof BrineError
+        ? error
+        : new UsageError(`${(error as Error).message}. See brine --help.`)
+    }
+    const { values, positionals } = parsed
+    if (values.help) {
+      io.stdout.write(`${USAGE}\n`)
+      return EXIT.OK
+    }
+    if (values.version) {
+      io.stdout.write(`brine ${VERSION}\n`)
+      return EXIT.OK
+    }
+    const tokens = positionals[0] === 'call' ? positionals.slice(1) : positionals
+    const fun = tokens[0]
+    if (!fun)
+      throw new UsageError(
+        'no function given. Usage: brine call <module.function> [args]; see brine --help.',
+      )
+    const out = (values.out ?? 'nested') as Outputter
+    if (!OUTPUTTERS.includes(out))
+      throw new UsageError(`--out ${values.out} is not one of ${OUTPUTTERS.join(', ')}.`)
+
+    // Options and logging
+    const opts = resolveOpts({
+      config: values.config,
+      id: values.id,
+      fileRoots: values['file-root'],
+      pillarRoots: values['pillar-root'],
+      moduleDirs: values['module-dirs'],
+      logLevel: values['log-level'],
+      sessionStore: values['session-store'],
+    })
+    debug =
+      opts.log_level === 'debug' ||
+      opts.log_level === 'trace' ||
+      opts.log_level === 'all' ||
+      opts.log_level === 'garbage'
+    setLogLevel(normalizeLevel(opts.log_level))
+    registerSecretsIn(opts)
+    const { args, kwargs } = parseInput(tokens.slice(1))
+    const pillarOverride = kwargs.pillar
+    delete kwargs.pillar
+
+    // Pillar, then the call
+    const pillar = await compileCliPillar(opts, pillarOverride)
+    registerSecretsIn(pillar)
+    const { Runtime } = await import('../loader/runtime.ts')
+    const { defaultTranspileCacheDir } = await import('../loader/evaluate.ts')
+    runtime = new Runtime({
+      opts,
+      pillar,
+      moduleDirs: [...opts.module_dirs, join(ROOT, 'modules')],
+      stateDirs: [
+        ...opts.module_dirs.map((dir) => join(dir, '..', '_states')),
+        join(ROOT, 'states'),
+      ],
+      signal: controller.signal,
+      cacheDir: defaultTranspileCacheDir(),
+      onProgress: createProgress(io.stderr),
+    })
+    const result = await Promise.race([
+      runtime.call(fun, { args, kwargs }),
+      rejectOnAbort(controller.signal),
+    ])
+    const text = formatOutput(result, out, useColor(values['no-color'], io.stdout))
+    if (values['out-file']) writeFileSync(values['out-file'], text)
+    else io.stdout.write(text)
+    const retcode = Number(runtime.context.retcode ?? 0)
+    if (retcode !== 0) return values['retcode-passthrough'] ? retcode : EXIT.ERROR
+    return EXIT.OK
+  } catch (error) {
+    io.stderr.write(formatError(error, debug))
+    return exitCodeFor(error, controller.signal)
+  } finally {
+    await runtime?.close().catch((error: unknown) => io.stderr.write(formatError(error, debug)))
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+// --- internal ---
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      id: { type: 'string' },
+      'file-root': { type: 'string', multiple: true },
+      'pillar-root': { type: 'string', multiple: true },
+      'module-dirs': { type: 'string', short: 'm', multiple: true },
+      out: { type: 'string' },
+      'out-file': { type: 'string' },
+      'log-level': { type: 'string', short: 'l' },
+      'retcode-passthrough': { type: 'boolean' },
+      'session-store': { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+    },
+  })
+}
+
+async function compileCliPillar(
+  opts: ReturnType<typeof resolveOpts>,
+  override: unknown,
+): Promise<Record<string, unknown>> {
+  let overrides: Record<string, unknown> | undefined
+  if (override !== undefined) {
+    const value = typeof override === 'string' ? yamlifyArg(override) : override
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new UsageError(`pillar= must be a dictionary, like pillar='{"key": "value"}'.`)
+    }
+    overrides = value as Record<string, unknown>
+  }
+  const { existsSync } = await import('node:fs')
+  if (!opts.pillar_roots.some((root) => existsSync(join(root, 'top.sls'))))
+    return { ...(overrides ?? {}) }
+  const { compilePillar } = await import('../pillar/compile.ts')
+  const compiled = compilePillar({
+    roots: opts.pillar_roots,
+    minionId: opts.id,
+    overrides,
+    context: { opts, grains: { id: opts.id } },
+  })
+  for (const error of compiled.errors)
+    process.stderr.write(`[warning] [pillar] ${redact(error.message)}\n`)
+  return compiled.pillar
+}
+
+const SECRET_KEY = /(pass(word|wd)?|secret|token|ticket|cookie)$/i
+
+/** Register values held under secret-looking keys, so that no output shows them. */
+function registerSecretsIn(data: unknown, key = ''): void {
+  if (typeof data === 'string') {
+    if (SECRET_KEY.test(key)) registerSecret(data)
+    return
+  }
+  if (typeof data !== 'object' || data === null) return
+  for (const [k, v] of Object.entries(data)) registerSecretsIn(v, k)
+}
+
+function normalizeLevel(level: string): LogLevel {
+  if (level === 'critical' || level === 'quiet') return 'error'
+  if (level === 'all' || level === 'garbage') return 'trace'
+  return level as LogLevel
+}
+
+function useColor(noColor: boolean | undefined, stream: NodeJS.WriteStream): boolean {
+  if (noColor || process.env.NO_COLOR !== undefined) return false
+  if (process.env.FORCE_COLOR) return true
+  return Boolean(stream.isTTY)
+}
+
+function createProgress(
+  stream: NodeJS.WriteStream,
+): ((fun: string, percent: number, message?: string) => void) | undefined {
+  if (!stream.isTTY) return undefined
+  return (fun, percent, message) => {
+    stream.write(`\r\x1b[2K${fun}: ${Math.round(percent)}%${message ? ` ${message}` : ''}`)
+    if (percent >= 100) stream.write('\r\x1b[2K')
+  }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+}
+
+function formatError(error: unknown, debug: boolean): string {
+  const message = error instanceof Error ? error.message : String(error)
+  let text = `Error: ${message}\n`
+  if (debug && error instanceof Error) {
+    text += `${error instanceof BrineError ? `code: ${error.code}\n` : ''}${error.stack ?? ''}\n`
+    if (error.cause instanceof Error)
+      text += `caused by: ${error.cause.stack ?? error.cause.message}\n`
+  }
+  return redact(text)
+}
+
+function exitCodeFor(error: unknown, signal: AbortSignal): number {
+  if (signal.aborted)
+    return (signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT
+  if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE
+  return EXIT.ERROR
+}

@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { BrineError } from '../core/errors.ts'
+import type { Opts } from '../loader/types.ts'
+
+/**
+ * Options in one place: defaults, then the config file, then environment variables, then
+ * command-line flags (later wins).
+ *
+ * | option | type | default | env | flag |
+ * |---|---|---|---|---|
+ * | id | string | host name | BRINE_ID | --id |
+ * | file_roots | paths | [/srv/salt] | BRINE_FILE_ROOTS (`:`-separated) | --file-root (repeatable) |
+ * | pillar_roots | paths | [/srv/pillar] | BRINE_PILLAR_ROOTS | --pillar-root (repeatable) |
+ * | module_dirs | paths | [] | BRINE_MODULE_DIRS | --module-dirs (repeatable) |
+ * | log_level | error…trace | warning | BRINE_LOG_LEVEL | --log-level / -l |
+ * | session_store | boolean | false | BRINE_SESSION_STORE | --session-store |
+ * | test | boolean | false | — | test=True on the call |
+ * Config file: --config, else BRINE_CONFIG, else ./brine.yaml when present. Relative paths in
+ * it are relative to the file. Other keys (e.g. `saltext.vmware`) are kept as they are.
+ */
+export class ConfigError extends BrineError {
+  static override readonly kind: string = 'ConfigError'
+  constructor(message: string) {
+    super(message, { code: 'BRINE_CONFIG' })
+  }
+}
+
+export interface OptsFlags {
+  config?: string | undefined
+  id?: string | undefined
+  fileRoots?: string[] | undefined
+  pillarRoots?: string[] | undefined
+  moduleDirs?: string[] | undefined
+  logLevel?: string | undefined
+  sessionStore?: boolean | undefined
+}
+
+const LOG_LEVELS = [
+  'error',
+  'warning',
+  'info',
+  'debug',
+  'trace',
+  'quiet',
+  'critical',
+  'garbage',
+  'all',
+]
+const LIST_KEYS = ['file_roots', 'pillar_roots', 'module_dirs'] as const
+
+export function resolveOpts(
+  flags: OptsFlags,
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Opts {
+  const opts: Opts = {
+    id: hostname(),
+    file_roots: ['/srv/salt'],
+    pillar_roots: ['/srv/pillar'],
+    module_dirs: [],
+    log_level: 'warning',
+    test: false,
+    session_store: false,
+  }
+
+  // Config file
+  const configPath =
+    flags.config ??
+    env.BRINE_CONFIG ??
+    (existsSync(resolve(cwd, 'brine.yaml')) ? 'brine.yaml' : undefined)
+  if (configPath) Object.assign(opts, readConfigFile(resolve(cwd, configPath)))
+
+  // Environment
+  if (env.BRINE_ID) opts.id = env.BRINE_ID
+  if (env.BRINE_FILE_ROOTS)
+    opts.file_roots = env.BRINE_FILE_ROOTS.split(':').map((p) => resolve(cwd, p))
+  if (env.BRINE_PILLAR_ROOTS)
+    opts.pillar_roots = env.BRINE_PILLAR_ROOTS.split(':').map((p) => resolve(cwd, p))
+  if (env.BRINE_MODULE_DIRS)
+    opts.module_dirs = env.BRINE_MODULE_DIRS.split(':').map((p) => resolve(cwd, p))
+  if (env.BRINE_LOG_LEVEL) opts.log_level = env.BRINE_LOG_LEVEL
+  if (env.BRINE_SESSION_STORE)
+    opts.session_store = ['1', 'true', 'yes'].includes(env.BRINE_SESSION_STORE.toLowerCase())
+
+  // Flags
+  if (flags.id) opts.id = flags.id
+  if (flags.fileRoots?.length) opts.file_roots = flags.fileRoots.map((p) => resolve(cwd, p))
+  if (flags.pillarRoots?.length) opts.pillar_roots = flags.pillarRoots.map((p) => resolve(cwd, p))
+  if (flags.moduleDirs?.length) opts.module_dirs = flags.moduleDirs.map((p) => resolve(cwd, p))
+  if (flags.logLevel) opts.log_level = flags.logLevel
+  if (flags.sessionStore !== undefined) opts.session_store = flags.sessionStore
+
+  if (!LOG_LEVELS.includes(opts.log_level)) {
+    throw new ConfigError(
+      `log level '${opts.log_level}' is not one of ${LOG_LEVELS.slice(0, 5).join(', ')}.`,
+    )
+  }
+  return opts
+}
+
+function readConfigFile(path: string): Partial<Opts> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Check --config / BRINE_CONFIG.`,
+    )
+  }
+  let data: unknown
+  try {
+    data = parseYaml(text, { uniqueKeys: true }) ?? {}
+  } catch (error) {
+    const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined
+    throw new ConfigError(
+      `config file ${path}${line ? `, line ${line}` : ''}: ${(error as Error).message.split('\n')[0]}`,
+    )
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a mapping of options (id, file_roots, …).`)
+  }
+  const config = { ...(data as Record<string, unknown>) }
+  const base = dirname(path)
+  for (const key of LIST_KEYS) {
+    const value = config[key]
+    if (value === undefined) continue
+    const list = typeof value === 'string' ? [value] : value
+    if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {
+      throw new ConfigError(`config file ${path}: ${key} must be a path or a list of paths.`)
+    }
+    config[key] = list.map((item: string) => resolve(base, item))
+  }
+  for (const key of ['id', 'log_level'] as const) {
+    if (config[key] !== undefined && typeof config[key] !== 'string') {
+      throw new ConfigError(`config file ${path}: ${key} must be a string.`)
+    }
+  }
+  if (config.session_store !== undefined && typeof config.session_store !== 'boolean') {
+    throw new ConfigError(`config file ${path}: session_store must be true or false.`)
+  }
+  return config as Partial<Opts>
+}

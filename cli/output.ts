@@ -1,0 +1,100 @@
+import { stringify as stringifyYaml } from 'yaml'
+import { redact } from '../core/redact.ts'
+
+/**
+ * Salt's outputters for one result, wrapped as `{local: result}`. Every outputter's text
+ * passes through `redact()`: secrets never reach stdout.
+ */
+export const OUTPUTTERS = ['nested', 'json', 'yaml', 'raw', 'quiet'] as const
+export type Outputter = (typeof OUTPUTTERS)[number]
+
+const COLORS = {
+  cyan: '\x1b[36m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  lightYellow: '\x1b[93m',
+  red: '\x1b[31m',
+  reset: '\x1b[0m',
+}
+type Color = keyof typeof COLORS
+
+export function formatOutput(result: unknown, outputter: Outputter, color: boolean): string {
+  const wrapped = { local: toPlain(result) }
+  let text: string
+  switch (outputter) {
+    case 'quiet':
+      return ''
+    case 'json':
+      text = JSON.stringify(wrapped, null, 4)
+      break
+    case 'yaml':
+      text = stringifyYaml(wrapped).trimEnd()
+      break
+    case 'raw':
+      text = pythonRepr(wrapped)
+      break
+    default:
+      text = nested(wrapped, 0, color).trimEnd()
+  }
+  return `${redact(text)}\n`
+}
+
+/** Salt's `nested` outputter: `----------` before each mapping, 4-space indents, `- ` lists. */
+function nested(value: unknown, indent: number, color: boolean, prefix = ''): string {
+  const pad = ' '.repeat(indent)
+  const paint = (c: Color, text: string) => (color ? `${COLORS[c]}${text}${COLORS.reset}` : text)
+  if (value === null || value === undefined)
+    return `${pad}${prefix}${paint('lightYellow', 'None')}\n`
+  if (typeof value === 'boolean')
+    return `${pad}${prefix}${paint('lightYellow', value ? 'True' : 'False')}\n`
+  if (typeof value === 'number') return `${pad}${prefix}${paint('yellow', String(value))}\n`
+  if (typeof value === 'string') {
+    const lines = value.split('\n')
+    return lines
+      .map(
+        (line, i) =>
+          `${pad}${i === 0 ? prefix : ' '.repeat(prefix.length)}${paint('green', line)}\n`,
+      )
+      .join('')
+  }
+  if (Array.isArray(value)) {
+    return value
+      .map((item) =>
+        isScalar(item)
+          ? nested(item, indent, color, '- ')
+          : `${pad}|_\n${nested(item, indent + 2, color)}`,
+      )
+      .join('')
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+  let out = `${pad}${prefix}${paint('cyan', '----------')}\n`
+  if (indent === 0 && prefix === '') out = ''
+  for (const [key, item] of entries) {
+    out += `${pad}${paint('cyan', `${key}:`)}\n${nested(item, indent + 4, color)}`
+  }
+  return out
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || typeof value !== 'object'
+}
+
+/** Dates to ISO strings, Secrets to their redacted form: what JSON would show. */
+function toPlain(value: unknown): unknown {
+  return value === undefined
+    ? null
+    : JSON.parse(JSON.stringify(value, (_key, v) => (v === undefined ? null : v)) ?? 'null')
+}
+
+/** Python's repr, as Salt's `raw` outputter prints. */
+function pythonRepr(value: unknown): string {
+  if (value === null || value === undefined) return 'None'
+  if (typeof value === 'boolean') return value ? 'True' : 'False'
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'string')
+    return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\n', '\\n')}'`
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`
+  return `{${Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${pythonRepr(k)}: ${pythonRepr(v)}`)
+    .join(', ')}}`
+}

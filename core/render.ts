@@ -1,0 +1,114 @@
+import nunjucks from 'nunjucks'
+import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml'
+import { BrineError } from './errors.ts'
+
+/**
+ * The SLS renderer shared by pillar and state files: Jinja (nunjucks) then YAML, or the
+ * pipeline a shebang names (`#!yaml`, `#!jinja|yaml`, `#!jinja|json`, `#!json`). Undefined
+ * Jinja variables are errors (Salt's StrictUndefined); YAML keeps key order and rejects
+ * duplicate keys. Errors name the file, the line and the stage.
+ */
+export class RenderError extends BrineError {
+  static override readonly kind: string = 'RenderError'
+  readonly file: string
+  readonly line: number | undefined
+  readonly stage: string
+
+  constructor(file: string, stage: string, detail: string, line?: number, cause?: unknown) {
+    super(`Rendering SLS '${file}' failed (${stage}${line ? `, line ${line}` : ''}): ${detail}`, {
+      code: 'BRINE_SLS_RENDER',
+      cause,
+    })
+    this.file = file
+    this.line = line
+    this.stage = stage
+  }
+}
+
+export interface RenderOptions {
+  /** For messages, and for Jinja includes relative to `searchPaths`. */
+  file: string
+  /** Variables of the Jinja stage: salt, pillar, grains, opts, sls, … */
+  context: Record<string, unknown>
+  /** Roots for `{% include %}` and `{% import %}`. */
+  searchPaths?: string[]
+  /** Pipeline when the file has no shebang. Default `jinja|yaml`. */
+  defaultPipeline?: string
+}
+
+const environments = new Map<string, nunjucks.Environment>()
+
+function environmentFor(searchPaths: string[]): nunjucks.Environment {
+  const key = searchPaths.join('\0')
+  let env = environments.get(key)
+  if (!env) {
+    const loader = searchPaths.length
+      ? new nunjucks.FileSystemLoader(searchPaths, { noCache: true })
+      : null
+    env = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true })
+    env.addFilter('yaml', (value: unknown) => stringifyYaml(value, { flow: true }).trim())
+    env.addFilter('json', (value: unknown) => JSON.stringify(value))
+    env.addFilter('load_yaml', (value: string) => parseYaml(value))
+    environments.set(key, env)
+  }
+  return env
+}
+
+/** Render `text` through its pipeline and return the data (for YAML/JSON) or text. */
+export function renderSls(text: string, options: RenderOptions): unknown {
+  let pipeline = options.defaultPipeline ?? 'jinja|yaml'
+  let body = text
+  const shebang = /^#!([^\n]*)\n?/.exec(text)
+  if (shebang) {
+    pipeline = shebang[1]!.trim()
+    // Keep line numbers: the shebang line becomes empty.
+    body = `\n${text.slice(shebang[0].length)}`
+  }
+  let value: unknown = body
+  for (const stage of pipeline.split('|').map((s) => s.trim())) {
+    if (stage === 'jinja') value = renderJinja(String(value), options)
+    else if (stage === 'yaml') value = renderYaml(String(value), options.file)
+    else if (stage === 'json') value = renderJson(String(value), options.file)
+    else
+      throw new RenderError(
+        options.file,
+        'shebang',
+        `unknown renderer '${stage}' (known: jinja, yaml, json)`,
+        1,
+      )
+  }
+  return value
+}
+
+function renderJinja(text: string, options: RenderOptions): string {
+  try {
+    return environmentFor(options.searchPaths ?? []).renderString(text, options.context)
+  } catch (error) {
+    const e = error as { lineno?: number; message: string }
+    const message = e.message
+      .replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '')
+      .replace(/^\s*(Template render error: )?/, '')
+      .replace(/^Error: /, '')
+      .trim()
+    const line = e.lineno ?? Number(/\[Line (\d+)/.exec(e.message)?.[1] ?? 0)
+    throw new RenderError(options.file, 'jinja', message, line || undefined, error)
+  }
+}
+
+function renderYaml(text: string, file: string): unknown {
+  try {
+    return parseYaml(text, { uniqueKeys: true, prettyErrors: true }) ?? {}
+  } catch (error) {
+    const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined
+    const message = (error as Error).message.split('\n')[0] ?? ''
+    throw new RenderError(file, 'yaml', message, line, error)
+  }
+}
+
+function renderJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new RenderError(file, 'json', (error as Error).message, undefined, error)
+  }
+}

@@ -1,0 +1,34 @@
+// What reloadable modules import as `brine/loader`. Evaluated once by the host; every module
+// generation gets this same instance (see loader/host-modules.ts).
+import { z } from 'zod'
+import type { ArgShape, FunctionDefinition, ModuleDefinition } from './types.ts'
+
+export { BrineError, hasErrorCode } from '../core/errors.ts'
+export { log } from '../core/log.ts'
+export { Secret } from '../core/secret.ts'
+export { CommandError, ModuleError } from './errors.ts'
+export type * from './types.ts'
+export { z }
+
+const kModule = Symbol.for('brine.module')
+
+/** Declare a module: `export default defineModule({ functions: { ping: defineFunction({...}) } })`. */
+export function defineModule(definition: ModuleDefinition): ModuleDefinition {
+  return Object.assign(definition, { [kModule]: true })
+}
+
+/** Declare one function; `run` gets its arguments typed from `args`. */
+export function defineFunction<Shape extends ArgShape>(
+  definition: FunctionDefinition<Shape>,
+): FunctionDefinition {
+  return definition as unknown as FunctionDefinition
+}
+
+/** True for what `defineModule` returned, from any generation. */
+export function isModuleDefinition(value: unknown): value is ModuleDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[kModule] === true
+  )
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod'
+import { ArgumentError } from './errors.ts'
+import type { ExtraArgs, FunctionDefinition } from './types.ts'
+
+/** Keyword arguments every call accepts and the loader consumes itself. */
+export const CONTEXT_KWARGS = new Set(['test'])
+/** Added for vSphere functions. */
+export const VSPHERE_KWARGS = new Set(['profile'])
+
+export interface BoundArguments {
+  values: Record<string, unknown>
+  extra: ExtraArgs
+}
+
+/**
+ * Bind positional and keyword arguments to a function's declared arguments (positionals fill
+ * them in declaration order) and validate them with the function's schema. Errors name the
+ * argument, what was expected, and the signature.
+ */
+export function bindArguments(
+  fun: string,
+  definition: FunctionDefinition,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): BoundArguments {
+  const names = Object.keys(definition.args)
+  const values: Record<string, unknown> = {}
+  const extra: ExtraArgs = { args: [], kwargs: {} }
+  args.forEach((value, index) => {
+    const name = names[index]
+    if (name !== undefined) values[name] = value
+    else if (definition.varargs) extra.args.push(value)
+    else {
+      throw new ArgumentError(
+        fun,
+        `takes at most ${names.length} positional argument${names.length === 1 ? '' : 's'} (${args.length} given). Usage: ${signature(fun, definition)}`,
+      )
+    }
+  })
+  for (const [name, value] of Object.entries(kwargs)) {
+    if (name.startsWith('__')) continue
+    if (names.includes(name)) {
+      if (name in values)
+        throw new ArgumentError(
+          fun,
+          `argument '${name}' given twice (positionally and as ${name}=).`,
+          name,
+        )
+      values[name] = value
+    } else if (definition.varargs) {
+      extra.kwargs[name] = value
+    } else {
+      const known = names.length ? names.join(', ') : 'none'
+      throw new ArgumentError(
+        fun,
+        `unknown argument '${name}'. Arguments: ${known}. Usage: ${signature(fun, definition)}`,
+        name,
+      )
+    }
+  }
+  const parsed = z.object(definition.args).safeParse(values)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0] ?? '')
+    const given = name in values ? ` (got ${describeValue(values[name])})` : ''
+    let what: string
+    if (issue.code === 'invalid_type' && !(name in values)) what = 'is required'
+    else if (issue.code === 'invalid_type')
+      what = `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
+    else what = issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): /, '')
+    throw new ArgumentError(
+      fun,
+      `argument '${name}' ${what}${given}. Usage: ${signature(fun, definition)}`,
+      name,
+    )
+  }
+  return { values: parsed.data as Record<string, unknown>, extra }
+}
+
+/** `vmware_datacenter.create <name> [profile=…]` style usage line. */
+export function signature(fun: string, definition: FunctionDefinition): string {
+  const parts = [fun]
+  for (const [name, schema] of Object.entries(definition.args)) {
+    parts.push((schema as z.ZodType).safeParse(undefined).success ? `[${name}=…]` : `<${name}>`)
+  }
+  if (definition.vsphere) parts.push('[profile=…]')
+  if (definition.varargs) parts.push('[args…] [key=value…]')
+  return parts.join(' ')
+}
+
+/** The text `sys.doc` shows for one function. */
+export function describeFunction(fun: string, definition: FunctionDefinition): string {
+  const lines = [definition.doc.trim(), '', `Usage: ${signature(fun, definition)}`]
+  const entries = Object.entries(definition.args)
+  if (entries.length || definition.vsphere) lines.push('', 'Arguments:')
+  for (const [name, schema] of entries) {
+    const type = schema as z.ZodType
+    const optional = type.safeParse(undefined).success
+    lines.push(
+      `  ${name} (${typeName(type)}${optional ? ', optional' : ''})${type.description ? `: ${type.description}` : ''}`,
+    )
+  }
+  if (definition.vsphere)
+    lines.push('  profile (string, optional): the saltext.vmware profile to connect with')
+  return lines.join('\n')
+}
+
+function typeName(schema: z.ZodType): string {
+  const def = (schema as unknown as { def?: { type?: string; innerType?: z.ZodType } }).def
+  if (!def) return 'any'
+  if (
+    (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') &&
+    def.innerType
+  )
+    return typeName(def.innerType)
+  return def.type ?? 'any'
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a dict'
+  return `${typeof value} ${JSON.stringify(value)}`
+}

@@ -1,0 +1,228 @@
+import picomatch from 'picomatch'
+import { log } from '../core/log.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
+import { bindArguments, CONTEXT_KWARGS, describeFunction, VSPHERE_KWARGS } from './arguments.ts'
+import { ArgumentError } from './errors.ts'
+import { hostModule, preloadHostModules } from './host-modules.ts'
+import { ModuleLoader } from './loader.ts'
+import type { CallContext, Opts, SysApi } from './types.ts'
+
+/** The vSphere side the runtime needs; built lazily from `brine/vsphere`. */
+export interface ServiceInstanceSource {
+  get(profile?: string): ServiceInstance
+  close(): Promise<Error[]>
+}
+
+export interface RuntimeOptions {
+  opts: Opts
+  pillar: Record<string, unknown>
+  /** Execution module directories, highest priority first (user dirs, then built-ins). */
+  moduleDirs: string[]
+  stateDirs: string[]
+  /** Process-wide signal: aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal
+  env?: Record<string, string | undefined>
+  cacheDir?: string | undefined
+  /** Shown for long operations, e.g. a spinner on a TTY. */
+  onProgress?: ((fun: string, percent: number, message?: string) => void) | undefined
+  /** Build the service-instance source; default: a ServiceInstanceProvider from brine/vsphere. */
+  createServiceInstances?: (() => ServiceInstanceSource) | undefined
+}
+
+export interface CallOptions {
+  args?: unknown[]
+  kwargs?: Record<string, unknown>
+  /** Use this service instance: no credentials are looked up, no connection is made by brine. */
+  serviceInstance?: ServiceInstance | undefined
+  /** Call a state function instead of an execution function. */
+  state?: boolean
+  /** Inherited by cross-calls. */
+  profile?: string | undefined
+  test?: boolean | undefined
+}
+
+/**
+ * What one brine process runs with: options, pillar, the two loaders, the per-run context
+ * and the service instances. It builds each call's context and calls the function.
+ */
+export class Runtime {
+  readonly opts: Opts
+  pillar: Record<string, unknown>
+  readonly modules: ModuleLoader
+  readonly states: ModuleLoader
+  readonly signal: AbortSignal
+  /** Salt's `__context__`: shared by every call of this run; `retcode` sets the exit code. */
+  context: Record<string, unknown> = {}
+  readonly #options: RuntimeOptions
+  #serviceInstances: ServiceInstanceSource | undefined
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options
+    this.opts = options.opts
+    this.pillar = options.pillar
+    this.signal = options.signal
+    this.modules = new ModuleLoader({
+      dirs: options.moduleDirs,
+      opts: options.opts,
+      cacheDir: options.cacheDir,
+    })
+    this.states = new ModuleLoader({
+      dirs: options.stateDirs,
+      opts: options.opts,
+      cacheDir: options.cacheDir,
+      label: 'state module',
+    })
+  }
+
+  /** Call `mod.fn` with positional and keyword arguments. */
+  async call(fun: string, options: CallOptions = {}): Promise<unknown> {
+    const loader = options.state ? this.states : this.modules
+    const { definition } = await loader.getFunction(fun)
+    const kwargs = { ...(options.kwargs ?? {}) }
+    let test = options.test ?? this.opts.test
+    if ('test' in kwargs) {
+      test = kwargs.test === true || kwargs.test === 'true' || kwargs.test === 'True'
+      delete kwargs.test
+    }
+    let profile = options.profile
+    if (definition.vsphere && 'profile' in kwargs) {
+      if (
+        kwargs.profile !== undefined &&
+        kwargs.profile !== null &&
+        typeof kwargs.profile !== 'string'
+      ) {
+        throw new ArgumentError(
+          fun,
+          `argument 'profile' must be a profile name (got ${typeof kwargs.profile}).`,
+          'profile',
+        )
+      }
+      profile = (kwargs.profile as string | null) ?? undefined
+      delete kwargs.profile
+    }
+    for (const key of [...CONTEXT_KWARGS, ...VSPHERE_KWARGS]) delete kwargs[key]
+    const bound = bindArguments(fun, definition, options.args ?? [], kwargs)
+
+    let serviceInstance = options.serviceInstance
+    if (definition.vsphere && !serviceInstance)
+      serviceInstance = await this.serviceInstance(profile)
+    const ctx = this.#context(fun, {
+      test,
+      profile,
+      serviceInstance,
+      explicit: options.serviceInstance,
+    })
+    log.debug('loader', 'calling %s', fun)
+    return definition.run(ctx, bound.values as never, bound.extra)
+  }
+
+  /** The process-wide service instance (ReconnectProxy) of `profile`; loads the vSphere client. */
+  async serviceInstance(profile?: string): Promise<ServiceInstance> {
+    if (!this.#serviceInstances) {
+      if (this.#options.createServiceInstances) {
+        this.#serviceInstances = this.#options.createServiceInstances()
+      } else {
+        await preloadHostModules(['brine/vsphere'])
+        const vsphere = hostModule('brine/vsphere') as typeof import('../vsphere/api.ts')
+        this.#serviceInstances = new vsphere.ServiceInstanceProvider({
+          sources: { env: this.#options.env ?? process.env, opts: this.opts, pillar: this.pillar },
+          persistSessions: this.opts.session_store,
+        })
+      }
+    }
+    return this.#serviceInstances.get(profile)
+  }
+
+  /** Log out (or keep, with the session store) every session; dispose module generations. */
+  async close(): Promise<void> {
+    const source = this.#serviceInstances
+    this.#serviceInstances = undefined
+    const failures = source ? await source.close() : []
+    for (const failure of failures) log.warn('session', 'logout failed: %s', failure.message)
+    await this.modules.close()
+    await this.states.close()
+  }
+
+  #context(
+    fun: string,
+    call: {
+      test: boolean
+      profile: string | undefined
+      serviceInstance: ServiceInstance | undefined
+      explicit: ServiceInstance | undefined
+    },
+  ): CallContext {
+    const crossCall =
+      (state: boolean) =>
+      (target: string, kwargs: Record<string, unknown> = {}, args: unknown[] = []) =>
+        this.call(target, {
+          args,
+          kwargs,
+          state,
+          profile: call.profile,
+          test: call.test,
+          serviceInstance: call.explicit,
+        })
+    return {
+      opts: this.opts,
+      pillar: this.pillar,
+      salt: crossCall(false),
+      states: crossCall(true),
+      context: this.context,
+      test: call.test,
+      signal: this.signal,
+      profile: call.profile,
+      fun,
+      get serviceInstance(): ServiceInstance {
+        if (!call.serviceInstance) {
+          throw new ArgumentError(
+            fun,
+            'has no serviceInstance: declare the function with vsphere: true.',
+          )
+        }
+        return call.serviceInstance
+      },
+      progress: (percent, message) => this.#options.onProgress?.(fun, percent, message),
+      sys: this.#sys,
+    }
+  }
+
+  readonly #sys: SysApi = {
+    listModules: async (state) => {
+      const loader = state ? this.states : this.modules
+      await loader.loadAll()
+      return loader.moduleNames()
+    },
+    listFunctions: async (pattern, state) => {
+      const loader = state ? this.states : this.modules
+      await loader.loadAll()
+      const names = loader
+        .moduleNames()
+        .flatMap((mod) =>
+          Object.keys(loader.module(mod)!.definition.functions).map((fn) => `${mod}.${fn}`),
+        )
+      if (!pattern) return names.sort()
+      const isMatch = picomatch(
+        pattern.includes('.') || /[*?[]/.test(pattern) ? pattern : `${pattern}.*`,
+      )
+      return names.filter((name) => isMatch(name)).sort()
+    },
+    doc: async (target, state) => {
+      const loader = state ? this.states : this.modules
+      const docs: Record<string, string> = {}
+      const names =
+        target && !/[*?[]/.test(target) && target.includes('.')
+          ? [target]
+          : await this.#sys.listFunctions(target, state)
+      for (const name of names) {
+        const { definition } = await loader.getFunction(name)
+        docs[name] = describeFunction(name, definition)
+      }
+      return docs
+    },
+    reload: async (name) => {
+      await this.modules.reload(name)
+      await this.states.reload(name)
+    },
+  }
+}

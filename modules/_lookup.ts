@@ -1,0 +1,17 @@
+// Shared by the pillar and config modules: `a:b:c` lookups in nested data.
+
+/** Walk `data` along `key` split by `delimiter`; `undefined` when a step is missing. */
+export function lookupPath(data: unknown, key: string, delimiter = ':'): unknown {
+  let current: unknown = data
+  for (const part of key.split(delimiter)) {
+    if (current === null || typeof current !== 'object') return undefined
+    if (Array.isArray(current)) {
+      const index = Number(part)
+      current = Number.isInteger(index) ? current[index] : undefined
+    } else {
+      current = (current as Record<string, unknown>)[part]
+    }
+    if (current === undefined) return undefined
+  }
+  return current
+}

@@ -1,0 +1,140 @@
+import { CommandError, defineFunction, defineModule, z } from 'brine/loader'
+import { parse as parseShell } from 'shell-quote'
+import { $, type ProcessOutput, quote } from 'zx'
+
+/**
+ * Run commands, as Salt's cmd module. By default the command line is split into words and
+ * run without a shell, so nothing in it (or in an argument) is interpreted: no pipes,
+ * redirections, variables or `;`. `python_shell=True` hands the line to bash on purpose.
+ */
+const common = {
+  cmd: z.string().min(1).describe('the command line'),
+  cwd: z.string().optional().describe('working directory'),
+  env: z.record(z.string(), z.unknown()).optional().describe('extra environment variables'),
+  stdin: z.string().optional().describe('text written to the command’s standard input'),
+  timeout: z.coerce.number().positive().optional().describe('seconds before the command is killed'),
+  python_shell: z.boolean().default(false).describe('run through bash (pipes, globs, variables)'),
+}
+
+type RunArgs = {
+  cmd: string
+  cwd?: string | undefined
+  env?: Record<string, unknown> | undefined
+  stdin?: string | undefined
+  timeout?: number | undefined
+  python_shell: boolean
+}
+
+interface Finished {
+  output: ProcessOutput
+  pid: number
+}
+
+async function execute(
+  args: RunArgs,
+  signal: AbortSignal,
+  extraArgs: string[] = [],
+): Promise<Finished> {
+  const env = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(args.env ?? {}).map(([k, v]) => [k, String(v)])),
+  }
+  const run = $({
+    cwd: args.cwd,
+    env,
+    input: args.stdin,
+    timeout: args.timeout ? args.timeout * 1000 : undefined,
+    signal,
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+  })
+  if (args.python_shell) {
+    const line = [args.cmd, ...extraArgs.map((a) => quote(a))].join(' ')
+    const child = run`bash -c ${line}`
+    return { pid: child.pid ?? 0, output: await child }
+  }
+  const words = parseShell(args.cmd)
+  const operator = words.find((word) => typeof word !== 'string')
+  if (operator) {
+    throw new CommandError(
+      `cmd: ${JSON.stringify(args.cmd)} contains shell syntax (${JSON.stringify(operator)}), which is not run without a shell; pass python_shell=True to use bash.`,
+    )
+  }
+  const argv = [...(words as string[]), ...extraArgs]
+  try {
+    const child = run`${argv}`
+    return { pid: child.pid ?? 0, output: await child }
+  } catch (error) {
+    throw new CommandError(
+      `cmd: cannot run ${JSON.stringify(argv[0])}: ${(error as Error).message}`,
+      error,
+    )
+  }
+}
+
+function combined({ output }: Finished): string {
+  return [output.stdout, output.stderr].filter(Boolean).join('').replace(/\n$/, '')
+}
+
+export default defineModule({
+  doc: 'Run commands, as Salt’s cmd module (without a shell unless python_shell=True).',
+  functions: {
+    run: defineFunction({
+      doc: 'Run a command and return its output (stdout then stderr).',
+      args: common,
+      run: async (ctx, args) => combined(await execute(args, ctx.signal)),
+    }),
+    run_all: defineFunction({
+      doc: 'Run a command and return pid, retcode, stdout and stderr.',
+      args: common,
+      run: async (ctx, args) => {
+        const { output, pid } = await execute(args, ctx.signal)
+        return {
+          pid,
+          retcode: output.exitCode ?? (output.signal ? 128 : 1),
+          stdout: output.stdout.replace(/\n$/, ''),
+          stderr: output.stderr.replace(/\n$/, ''),
+        }
+      },
+    }),
+    retcode: defineFunction({
+      doc: 'Run a command and return its exit code.',
+      args: common,
+      run: async (ctx, args) => (await execute(args, ctx.signal)).output.exitCode ?? 1,
+    }),
+    script: defineFunction({
+      doc: 'Run a script file with arguments and return pid, retcode, stdout and stderr.',
+      args: {
+        source: z
+          .string()
+          .min(1)
+          .describe('path of the script (executable, or run by its shebang)'),
+        args: z.string().optional().describe('arguments, split like a shell would (no expansion)'),
+        cwd: common.cwd,
+        env: common.env,
+        stdin: common.stdin,
+        timeout: common.timeout,
+      },
+      run: async (ctx, { source, args, ...rest }) => {
+        const words = args ? parseShell(args) : []
+        if (words.some((word) => typeof word !== 'string')) {
+          throw new CommandError(
+            `cmd.script: arguments ${JSON.stringify(args)} contain shell syntax; pass plain words.`,
+          )
+        }
+        const { output, pid } = await execute(
+          { ...rest, cmd: quote(source), python_shell: false },
+          ctx.signal,
+          words as string[],
+        )
+        return {
+          pid,
+          retcode: output.exitCode ?? 1,
+          stdout: output.stdout.replace(/\n$/, ''),
+          stderr: output.stderr.replace(/\n$/, ''),
+        }
+      },
+    }),
+  },
+})

@@ -1,0 +1,56 @@
+// What reloadable modules import as `brine/vsphere`, and the vSphere part of brine's public API.
+export { encodeRequest, isMoref, moref } from './codec.ts'
+export {
+  type ConnectionOptions,
+  type ResolvedConnectionParams,
+  resolveConnectionParams,
+} from './connection-params.ts'
+export {
+  type CredentialLookup,
+  type CredentialSources,
+  CredentialsError,
+  resolveVsphereConnection,
+} from './credentials.ts'
+export { type DecodedResponse, decodeResponse } from './decoder.ts'
+export {
+  ConnectionParamsError,
+  DuplicateNameError,
+  InvalidArgumentError,
+  InvalidLoginError,
+  InvalidNameError,
+  InvalidStateError,
+  ManagedObjectNotFoundError,
+  NoPermissionError,
+  NotAuthenticatedError,
+  SessionClosedError,
+  TaskFailedError,
+  TransportError,
+  VimFaultError,
+  VsphereError,
+} from './errors.ts'
+export { withSession } from './one-shot.ts'
+export {
+  createContainerView,
+  destroyView,
+  findByInventoryPath,
+  propertiesOf,
+  type RetrievedObject,
+  retrieveAll,
+  retrieveObjectProperties,
+  retrieveProperties,
+} from './property-collector.ts'
+export { ServiceInstanceProvider, type ServiceInstanceProviderOptions } from './provider.ts'
+export {
+  createReconnectProxy,
+  isReconnectProxy,
+  NotConnectedError,
+  OutcomeUnknownError,
+  proxyTarget,
+  type ReconnectProxyOptions,
+} from './reconnect-proxy.ts'
+export { type InvokeOptions, ServiceInstance } from './service-instance.ts'
+export { SessionCache, type SessionCacheOptions } from './session-cache.ts'
+export { SessionStore, type StoredSession } from './session-store.ts'
+export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
+export { certificateThumbprints, normalizeThumbprint } from './transport.ts'
+export type * from './types.ts'

@@ -1,0 +1,62 @@
+import { resolveConnectionParams } from './connection-params.ts'
+import { type CredentialSources, resolveVsphereConnection } from './credentials.ts'
+import { createReconnectProxy } from './reconnect-proxy.ts'
+import type { ServiceInstance } from './service-instance.ts'
+import { SessionCache } from './session-cache.ts'
+import { SessionStore } from './session-store.ts'
+
+export interface ServiceInstanceProviderOptions {
+  sources: CredentialSources
+  /** Keep sessions in the persistent store so later processes reuse them. Default false. */
+  persistSessions?: boolean
+  /** Directory of the persistent store (default: SessionStore's). */
+  sessionDir?: string | undefined
+  /** Connect timeout for every profile, ms. */
+  connectTimeoutMs?: number | undefined
+}
+
+/**
+ * The process-wide ReconnectProxy per vSphere profile, owned by the host (never by a module
+ * generation): reloads cannot create a second one. `close()` logs the sessions out (those
+ * kept in the persistent store stay, on purpose).
+ */
+export class ServiceInstanceProvider {
+  readonly cache: SessionCache
+  readonly #proxies = new Map<string, ServiceInstance>()
+  readonly #options: ServiceInstanceProviderOptions
+
+  constructor(options: ServiceInstanceProviderOptions) {
+    this.#options = options
+    this.cache = new SessionCache({
+      store: options.persistSessions ? new SessionStore({ dir: options.sessionDir }) : undefined,
+    })
+  }
+
+  /** The proxy for `profile` (undefined: the default profile). No I/O. */
+  get(profile?: string): ServiceInstance {
+    const key = profile ?? ''
+    let proxy = this.#proxies.get(key)
+    if (!proxy) {
+      proxy = createReconnectProxy({
+        cache: this.cache,
+        resolveParams: () =>
+          resolveConnectionParams({
+            ...resolveVsphereConnection(this.#options.sources, { profile }),
+            connectTimeoutMs: this.#options.connectTimeoutMs,
+          }),
+      })
+      this.#proxies.set(key, proxy)
+    }
+    return proxy
+  }
+
+  /** Number of proxies created (one per profile used). */
+  get size(): number {
+    return this.#proxies.size
+  }
+
+  async close(): Promise<Error[]> {
+    this.#proxies.clear()
+    return this.cache.closeAll()
+  }
+}
