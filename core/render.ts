@@ -91,16 +91,20 @@ function renderJinja(text: string, options: RenderOptions): string {
       .replace(/^Error: /, '')
       .trim()
     const line = e.lineno ?? Number(/\[Line (\d+)/.exec(e.message)?.[1] ?? 0)
-    throw new RenderError(options.file, 'jinja', message, line || undefined, error)
+    // nunjucks does not name the undefined variable: show the line that used it.
+    const source = line ? text.split('\n')[line - 1]?.trim() : undefined
+    const detail = message.includes('undefined value') && source ? `${message} (a Jinja variable is undefined) in: ${source}` : message
+    throw new RenderError(options.file, 'jinja', detail, line || undefined, error)
   }
 }
 
 function renderYaml(text: string, file: string): unknown {
   try {
-    return parseYaml(text, { uniqueKeys: true, prettyErrors: true }) ?? {}
+    // YAML 1.1, as Salt's loader: yes/no/on/off are booleans.
+    return parseYaml(text, { version: '1.1', uniqueKeys: true, prettyErrors: true }) ?? {}
   } catch (error) {
     const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined
-    const message = (error as Error).message.split('\n')[0] ?? ''
+    const message = ((error as Error).message.split('\n')[0] ?? '').replace(/:$/, '')
     throw new RenderError(file, 'yaml', message, line, error)
   }
 }

@@ -193,7 +193,7 @@ function renderPillarSls(
       )
       continue
     }
-    const target = includeName.startsWith('.') ? resolveRelative(name, includeName) : includeName
+    const target = includeName.startsWith('.') ? resolveRelative(name, includeName, file.endsWith('init.sls')) : includeName
     const specData = isData(spec) ? spec : {}
     const included = renderPillarSls(
       target,
@@ -239,10 +239,12 @@ export function findSls(roots: string[], name: string): string | undefined {
   return findFile(roots, `${path}.sls`) ?? findFile(roots, join(path, 'init.sls'))
 }
 
-function resolveRelative(from: string, include: string): string {
+/** `.x` is a sibling (for `a/init.sls`, a child of `a`); each further dot goes one level up. */
+function resolveRelative(from: string, include: string, fromInit: boolean): string {
   const dots = /^\.+/.exec(include)?.[0].length ?? 0
   const parts = from.split('.')
-  const base = parts.slice(0, Math.max(0, parts.length - dots))
+  const up = fromInit ? dots - 1 : dots
+  const base = parts.slice(0, Math.max(0, parts.length - up))
   return [...base, include.slice(dots)].filter(Boolean).join('.')
 }
 

@@ -25,5 +25,6 @@ fi
 
 export PUPPETEER_SKIP_DOWNLOAD=true
 npm ci --no-audit --no-fund
+npm run build
 bash scripts/build-vcsim.sh >/dev/null
 echo "setup: ready (vcsim: $(bash scripts/build-vcsim.sh))"
