@@ -78,7 +78,7 @@ describe('module loader', () => {
     const rt = runtime([userModules])
     const error = await rt.call('broken.oops').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(FunctionUnavailableError)
-    expect((error as Error).message).toMatch(/'broken\.oops' is not available\. loading .*broken\.ts:6:\d+ failed: /)
+    expect((error as Error).message).toMatch(/'broken\.oops' is not available\. loading .*broken\.ts:5:\d+ failed: Unexpected "}"/)
     await rt.close()
   })
 
