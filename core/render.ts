@@ -93,7 +93,10 @@ function renderJinja(text: string, options: RenderOptions): string {
     const line = e.lineno ?? Number(/\[Line (\d+)/.exec(e.message)?.[1] ?? 0)
     // nunjucks does not name the undefined variable: show the line that used it.
     const source = line ? text.split('\n')[line - 1]?.trim() : undefined
-    const detail = message.includes('undefined value') && source ? `${message} (a Jinja variable is undefined) in: ${source}` : message
+    const detail =
+      message.includes('undefined value') && source
+        ? `${message} (a Jinja variable is undefined) in: ${source}`
+        : message
     throw new RenderError(options.file, 'jinja', detail, line || undefined, error)
   }
 }

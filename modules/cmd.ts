@@ -3,12 +3,14 @@ import { parse as parseShell } from 'shell-quote'
 import { $, type ProcessOutput, quote } from 'zx'
 
 /**
- * Run commands, as Salt's cmd module. By default the command line is split into words and
- * run without a shell, so nothing in it (or in an argument) is interpreted: no pipes,
- * redirections, variables or `;`. `python_shell=True` hands the line to bash on purpose.
+ * Run commands, as Salt's cmd module. By default the command line is split into words (quotes
+ * respected) and run without a shell, so nothing in it is interpreted: variables stay
+ * literal, and unquoted shell syntax (`;`, `|`, `>`, globs) is refused with a hint, where Salt
+ * would pass it on as text. `python_shell=True` hands the line to bash on purpose.
  */
 const common = {
-  cmd: z.string().min(1).describe('the command line'),
+  // Coerced: a command like `true` or `42` arrives YAML-typed from the command line.
+  cmd: z.coerce.string().min(1).describe('the command line'),
   cwd: z.string().optional().describe('working directory'),
   env: z.record(z.string(), z.unknown()).optional().describe('extra environment variables'),
   stdin: z.string().optional().describe('text written to the command’s standard input'),
@@ -54,7 +56,8 @@ async function execute(
     const child = run`bash -c ${line}`
     return { pid: child.pid ?? 0, output: await child }
   }
-  const words = parseShell(args.cmd)
+  // Variables stay literal ($HOME is the text $HOME): nothing is expanded without a shell.
+  const words = parseShell(args.cmd, (name) => `$${name}`)
   const operator = words.find((word) => typeof word !== 'string')
   if (operator) {
     throw new CommandError(
@@ -117,7 +120,7 @@ export default defineModule({
         timeout: common.timeout,
       },
       run: async (ctx, { source, args, ...rest }) => {
-        const words = args ? parseShell(args) : []
+        const words = args ? parseShell(args, (name) => `$${name}`) : []
         if (words.some((word) => typeof word !== 'string')) {
           throw new CommandError(
             `cmd.script: arguments ${JSON.stringify(args)} contain shell syntax; pass plain words.`,

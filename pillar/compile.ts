@@ -193,7 +193,9 @@ function renderPillarSls(
       )
       continue
     }
-    const target = includeName.startsWith('.') ? resolveRelative(name, includeName, file.endsWith('init.sls')) : includeName
+    const target = includeName.startsWith('.')
+      ? resolveRelative(name, includeName, file.endsWith('init.sls'))
+      : includeName
     const specData = isData(spec) ? spec : {}
     const included = renderPillarSls(
       target,

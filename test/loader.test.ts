@@ -29,7 +29,13 @@ const opts = (overrides: Partial<Opts> = {}): Opts => ({
 })
 
 const runtime = (dirs: string[], overrides: Partial<Opts> = {}) =>
-  new Runtime({ opts: opts(overrides), pillar: {}, moduleDirs: dirs, stateDirs: [], signal: new AbortController().signal })
+  new Runtime({
+    opts: opts(overrides),
+    pillar: {},
+    moduleDirs: dirs,
+    stateDirs: [],
+    signal: new AbortController().signal,
+  })
 
 function tempModules(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'brine-modules-'))
@@ -37,7 +43,10 @@ function tempModules(files: Record<string, string>): string {
   return dir
 }
 
-const moduleSource = (value: string, extra = '') => `import { defineFunction, defineModule } from 'brine/loader'
+const moduleSource = (
+  value: string,
+  extra = '',
+) => `import { defineFunction, defineModule } from 'brine/loader'
 ${extra}
 export default defineModule({
   functions: { value: defineFunction({ doc: 'Return the value.', args: {}, run: () => ${value} }) },
@@ -56,7 +65,9 @@ describe('module loader', () => {
   it('lets user module directories override built-ins', async () => {
     const rt = runtime([userModules, builtins])
     expect(await rt.call('test.ping')).toBe('pong from the user module')
-    await expect(rt.call('test.echo', { args: ['x'] })).rejects.toThrow("'test.echo' is not available.")
+    await expect(rt.call('test.echo', { args: ['x'] })).rejects.toThrow(
+      "'test.echo' is not available.",
+    )
     expect(await rt.call('pillar.items')).toEqual({})
     await rt.close()
   })
@@ -78,13 +89,17 @@ describe('module loader', () => {
     const rt = runtime([userModules])
     const error = await rt.call('broken.oops').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(FunctionUnavailableError)
-    expect((error as Error).message).toMatch(/'broken\.oops' is not available\. loading .*broken\.ts:5:\d+ failed: Unexpected "}"/)
+    expect((error as Error).message).toMatch(
+      /'broken\.oops' is not available\. loading .*broken\.ts:5:\d+ failed: Unexpected "}"/,
+    )
     await rt.close()
   })
 
   it('suggests close matches for an unknown function', async () => {
     const rt = runtime([builtins])
-    await expect(rt.call('test.pnig')).rejects.toThrow("'test.pnig' is not available. Did you mean: test.ping?")
+    await expect(rt.call('test.pnig')).rejects.toThrow(
+      "'test.pnig' is not available. Did you mean: test.ping?",
+    )
     await expect(rt.call('noperiod')).rejects.toThrow(/written module.function/)
     await rt.close()
   })
@@ -96,7 +111,10 @@ describe('module loader', () => {
     const first = rt.modules.module('thing')
     writeFileSync(
       join(dir, 'thing.ts'),
-      moduleSource("'two'").replace('functions:', "dispose: () => { (globalThis as any).__disposed = ((globalThis as any).__disposed ?? 0) + 1 },\n  functions:"),
+      moduleSource("'two'").replace(
+        'functions:',
+        'dispose: () => { (globalThis as any).__disposed = ((globalThis as any).__disposed ?? 0) + 1 },\n  functions:',
+      ),
     )
     await rt.call('sys.reload_modules', { args: ['thing'] })
     expect(await rt.call('thing.value')).toBe('two')
@@ -120,12 +138,19 @@ export default defineModule({
     })
     const proxy = createReconnectProxy({
       cache: new SessionCache(),
-      resolveParams: () => resolveConnectionParams({ server: 'vc.invalid', user: 'u', password: 'p' }),
+      resolveParams: () =>
+        resolveConnectionParams({ server: 'vc.invalid', user: 'u', password: 'p' }),
     })
     const rt = runtime([dir])
-    const before = (await rt.call('si_check.check', { serviceInstance: proxy })) as { proxy: boolean; cls: unknown }
+    const before = (await rt.call('si_check.check', { serviceInstance: proxy })) as {
+      proxy: boolean
+      cls: unknown
+    }
     await rt.modules.reload()
-    const after = (await rt.call('si_check.check', { serviceInstance: proxy })) as { proxy: boolean; cls: unknown }
+    const after = (await rt.call('si_check.check', { serviceInstance: proxy })) as {
+      proxy: boolean
+      cls: unknown
+    }
     expect(before.proxy).toBe(true)
     expect(after.proxy).toBe(true)
     expect(after.cls).toBe(before.cls)
@@ -146,7 +171,12 @@ export default defineModule({
       },
     })
     const nextEvent = () => new Promise<void>((resolve) => (notify = resolve))
-    const value = async () => (await loader.getFunction('watched.value')).definition.run({} as never, {}, { args: [], kwargs: {} })
+    const value = async () =>
+      (await loader.getFunction('watched.value')).definition.run(
+        {} as never,
+        {},
+        { args: [], kwargs: {} },
+      )
     try {
       expect(await value()).toBe('v1')
       let event = nextEvent()
@@ -171,13 +201,29 @@ describe('reload leaks (child process, --expose-gc)', () => {
   it('collects every old generation after reloads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'brine-gc-'))
     cpSync(join(import.meta.dirname, 'helpers', 'reload-gc.ts'), join(dir, 'reload-gc.ts'))
-    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'helpers', 'reload-gc.ts'), '200'], {
-      encoding: 'utf8',
-      cwd: root,
-      timeout: 120_000,
-    })
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'helpers', 'reload-gc.ts'),
+        '200',
+      ],
+      {
+        encoding: 'utf8',
+        cwd: root,
+        timeout: 120_000,
+      },
+    )
     expect(child.stderr).toBe('')
-    const report = JSON.parse(child.stdout) as { reloads: number; collected: number; alive: number; heapGrowthBytes: number; sameClass: boolean }
+    const report = JSON.parse(child.stdout) as {
+      reloads: number
+      collected: number
+      alive: number
+      heapGrowthBytes: number
+      sameClass: boolean
+    }
     expect(report.reloads).toBe(200)
     // Every generation but the live one was collected.
     expect(report.alive).toBe(1)

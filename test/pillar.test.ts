@@ -7,13 +7,20 @@ const fixtures = join(import.meta.dirname, 'fixtures')
 
 describe('compilePillar', () => {
   it('matches top targets by glob and merges files in top order, includes first', () => {
-    const { pillar, errors, sls } = compilePillar({ roots: [join(fixtures, 'pillar-basic')], minionId: 'web01' })
+    const { pillar, errors, sls } = compilePillar({
+      roots: [join(fixtures, 'pillar-basic')],
+      minionId: 'web01',
+    })
     expect(errors).toEqual([])
     expect(sls).toEqual(['common', 'web'])
     expect(pillar).toEqual({
       site: 'lab',
       minion: 'web01',
-      'saltext.vmware': { host: 'vc.lab.example.com', user: 'administrator@vsphere.local', password: 'common-Passw0rd' },
+      'saltext.vmware': {
+        host: 'vc.lab.example.com',
+        user: 'administrator@vsphere.local',
+        password: 'common-Passw0rd',
+      },
       // web includes .ports (relative), common, and web.extra under extra:nested with defaults;
       // the including file wins, and lists are replaced, not appended.
       ports: { http: 80, https: 443 },
@@ -32,16 +39,23 @@ describe('compilePillar', () => {
     expect(pillar.role).toBeUndefined()
     expect(pillar.site).toBe('override')
     expect(pillar.new).toEqual({ key: 1 })
-    expect(pillar._errors).toEqual([expect.stringMatching(/Specified SLS 'db' in environment 'base' is not available/)])
+    expect(pillar._errors).toEqual([
+      expect.stringMatching(/Specified SLS 'db' in environment 'base' is not available/),
+    ])
   })
 
   it('reports render errors with file and line, and keeps the good files', () => {
-    const { pillar, errors } = compilePillar({ roots: [join(fixtures, 'pillar-bad')], minionId: 'x' })
+    const { pillar, errors } = compilePillar({
+      roots: [join(fixtures, 'pillar-bad')],
+      minionId: 'x',
+    })
     expect(pillar.good).toBe(true)
     expect(errors).toHaveLength(2)
     expect(errors[0]?.file).toBe(join(fixtures, 'pillar-bad', 'broken.sls'))
     expect(errors[0]?.line).toBe(3)
-    expect(errors[0]?.message).toMatch(/broken\.sls' failed \(jinja, line 3\): .*undefined_variable/)
+    expect(errors[0]?.message).toMatch(
+      /broken\.sls' failed \(jinja, line 3\): .*undefined_variable/,
+    )
     expect(errors[1]?.message).toMatch(/'missing' .* not available/)
     expect(pillar._errors).toHaveLength(2)
 
@@ -67,9 +81,15 @@ describe('compilePillar', () => {
 
 describe('renderSls', () => {
   it('honours a shebang, rejects duplicate keys, and names unknown renderers', () => {
-    expect(renderSls('#!yaml\na: "{{ x }}"\n', { file: 'f.sls', context: {} })).toEqual({ a: '{{ x }}' })
-    expect(renderSls('#!jinja|json\n{"a": {{ n }}}', { file: 'f.sls', context: { n: 2 } })).toEqual({ a: 2 })
-    expect(() => renderSls('a: 1\na: 2\n', { file: 'dup.sls', context: {} })).toThrow(/dup\.sls' failed \(yaml, line 2\): Map keys must be unique/)
+    expect(renderSls('#!yaml\na: "{{ x }}"\n', { file: 'f.sls', context: {} })).toEqual({
+      a: '{{ x }}',
+    })
+    expect(renderSls('#!jinja|json\n{"a": {{ n }}}', { file: 'f.sls', context: { n: 2 } })).toEqual(
+      { a: 2 },
+    )
+    expect(() => renderSls('a: 1\na: 2\n', { file: 'dup.sls', context: {} })).toThrow(
+      /dup\.sls' failed \(yaml, line 2\): Map keys must be unique/,
+    )
     const error = (() => {
       try {
         renderSls('#!mako\n', { file: 'm.sls', context: {} })

@@ -33,7 +33,15 @@ const registry = new FinalizationRegistry(() => {
   collected++
 })
 const runtime = new Runtime({
-  opts: { id: 'gc', file_roots: [], pillar_roots: [], module_dirs: [], log_level: 'warning', test: false, session_store: false },
+  opts: {
+    id: 'gc',
+    file_roots: [],
+    pillar_roots: [],
+    module_dirs: [],
+    log_level: 'warning',
+    test: false,
+    session_store: false,
+  },
   pillar: {},
   moduleDirs: [dir],
   stateDirs: [],
@@ -58,5 +66,7 @@ for (let i = 0; i < 10; i++) {
   await new Promise((resolve) => setTimeout(resolve, 10))
 }
 const heapGrowthBytes = process.memoryUsage().heapUsed - baseline
-process.stdout.write(JSON.stringify({ reloads, collected, alive: reloads - collected, heapGrowthBytes, sameClass }))
+process.stdout.write(
+  JSON.stringify({ reloads, collected, alive: reloads - collected, heapGrowthBytes, sameClass }),
+)
 await runtime.close()

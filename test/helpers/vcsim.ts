@@ -45,6 +45,9 @@ export interface Vcsim {
   stop(): Promise<void>
   /** Stop and start again on the same port with the same certificate; all sessions are gone. */
   restart(): Promise<void>
+  /** Stop the process but keep the port and certificate for `up()`. */
+  down(): Promise<void>
+  up(): Promise<void>
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -162,6 +165,10 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     },
     async restart() {
       await stopChild()
+      await launch(port)
+    },
+    down: stopChild,
+    async up() {
       await launch(port)
     },
   }

@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
+
+/** Run `brine` in a child process (the real CLI, as users run it). */
+export function runCli(
+  args: string[],
+  options: {
+    env?: Record<string, string | undefined>
+    cwd?: string
+    onSpawn?: (pid: number) => void
+  } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      NO_COLOR: '1',
+      ...options.env,
+    }
+    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: options.cwd,
+      env: env as NodeJS.ProcessEnv,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('spawn', () => options.onSpawn?.(child.pid!))
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+}
