@@ -1,7 +1,8 @@
 // npm run bench: brine against the wire floor and pyVmomi on one vcsim with 5,000 VMs.
 // Prints times and ratios measured in this run; asserts nothing (see the README).
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
 import { startVcsim } from '../test/helpers/vcsim.ts'
@@ -12,6 +13,7 @@ import {
   createContainerView,
   destroyView,
   retrieveAll,
+  retrieveObjectProperties,
   retrieveProperties,
 } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
@@ -21,6 +23,7 @@ import type { PropertyFilterSpec } from '../vsphere/types.ts'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const VMS_PER_POOL = Number(process.env.BENCH_VMS_PER_POOL ?? 2500)
 const PATHS = ['name', 'runtime.powerState', 'config.uuid']
+const BIN = join(import.meta.dirname, '..', 'bin', 'brine.js')
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 
 async function best(rounds: number, fn: () => Promise<unknown>): Promise<number> {
@@ -168,14 +171,16 @@ try {
     loginOnly = Math.min(loginOnly, loggedIn - connected)
     logoutOnly = Math.min(logoutOnly, performance.now() - loggedIn)
   }
-  row('brine connect + Login + Logout (new TLS connection)', connectLogin)
+  row('brine connect + Login (new TLS connection, ServiceContent)', connectLogin)
   row('brine Login call alone', loginOnly)
-  if (py)
+  row('brine Logout (and connection close)', logoutOnly)
+  if (py) {
     row(
       'pyVmomi SmartConnect (connect + login)',
       py.login_ms,
-      `brine connect+login+logout is ${(py.login_ms / connectLogin).toFixed(2)}× faster`,
+      `brine takes ${(connectLogin / py.login_ms).toFixed(2)}× pyVmomi's time`,
     )
+  }
 
   console.log('\nPer-call cost: 50 reads of the root folder name')
   const CALLS = 50
@@ -211,6 +216,70 @@ try {
     fresh,
     `per call, ${(fresh / cached).toFixed(1)}× the cached cost`,
   )
+
+  console.log('\nCLI (child processes)')
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  const timeProcess = (args: string[], env: Record<string, string> = {}) => {
+    const started = performance.now()
+    const result = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    })
+    if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`)
+    return performance.now() - started
+  }
+  const RUNS = 11
+  const nodeBare = median(Array.from({ length: RUNS }, () => timeProcess(['-e', '0'])))
+  const ping = median(Array.from({ length: RUNS }, () => timeProcess([BIN, 'call', 'test.ping'])))
+  row('node -e 0', nodeBare, `median of ${RUNS}`)
+  row(
+    'brine call test.ping (cold process)',
+    ping,
+    `median of ${RUNS}, ${(ping / nodeBare).toFixed(2)}× node -e 0`,
+  )
+
+  const dir = mkdtempSync(join(tmpdir(), 'brine-bench-'))
+  const config = join(dir, 'brine.yaml')
+  writeFileSync(
+    config,
+    `saltext.vmware:\n  host: ${vcsim.url}\n  user: cli-bench\n  password: pw\n  ca_file: ${vcsim.caFile}\n`,
+  )
+  const storeEnv = { BRINE_SESSION_DIR: join(dir, 'sessions') }
+  const PROCESSES = 20
+  const withStore = Array.from({ length: PROCESSES }, () =>
+    timeProcess(
+      [BIN, '--config', config, '--session-store', 'call', 'vmware_datacenter.list'],
+      storeEnv,
+    ),
+  )
+  const sessionsWithStore = await countSessions(params, 'cli-bench')
+  const withoutStore = Array.from({ length: PROCESSES }, () =>
+    timeProcess([BIN, '--config', config, 'call', 'vmware_datacenter.list']),
+  )
+  row(
+    `${PROCESSES} × brine call vmware_datacenter.list, session store`,
+    median(withStore),
+    `median per process; ${sessionsWithStore} session(s) on the server = ${sessionsWithStore} login(s)`,
+  )
+  row(
+    `${PROCESSES} × the same without the store`,
+    median(withoutStore),
+    `median per process; ${PROCESSES} logins and logouts`,
+  )
 } finally {
   await vcsim.stop()
+}
+
+/** Sessions of `user` on the server, seen from another session. */
+async function countSessions(
+  params: ReturnType<typeof resolveConnectionParams>,
+  user: string,
+): Promise<number> {
+  return withSession(params, async (si) => {
+    const props = await retrieveObjectProperties(si, si.sessionManager, ['sessionList'])
+    return ((props.sessionList as Array<{ userName: string }> | undefined) ?? []).filter(
+      (s) => s.userName === user,
+    ).length
+  })
 }
