@@ -8,8 +8,11 @@ import { redact, registerSecret } from '../core/redact.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
 import { EXIT } from './exit-codes.ts'
+import { formatHighstate } from './highstate.ts'
 import { ConfigError, resolveOpts } from './opts.ts'
 import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
+
+const STATE_OUTPUTS = ['full', 'terse', 'mixed', 'changes']
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const VERSION = '0.1.0'
@@ -24,6 +27,7 @@ Examples:
   brine sys.doc vmware_datacenter
   brine call vmware_datacenter.list profile=lab
   brine call pillar.get saltext.vmware:host
+  brine call state.apply web test=True
 
 Options:
   -c, --config <file>       config file (default: BRINE_CONFIG, else ./brine.yaml)
@@ -31,7 +35,9 @@ Options:
       --file-root <dir>     state tree root (repeatable)
       --pillar-root <dir>   pillar root (repeatable)
   -m, --module-dirs <dir>   extra module directory, searched before the built-ins (repeatable)
-      --out <name>          nested (default), json, yaml, raw, quiet
+      --out <name>          nested (default), highstate (default for state.*), json, yaml, raw, quiet
+      --state-output <mode> highstate blocks: full (default), terse, mixed, changes
+      --state-verbose false hide states that succeeded without changes
       --out-file <file>     write the output to a file instead of stdout
   -l, --log-level <level>   error, warning (default), info, debug, trace
       --retcode-passthrough exit with the function's own return code
@@ -41,8 +47,8 @@ Options:
   -V, --version             the version
 
 Exit codes: 0 success, 1 the call failed, 2 bad command line or config,
-5 pillar failure (state runs), 130/143 interrupted; --retcode-passthrough
-exits with the function's retcode instead of 1.`
+130/143 interrupted; --retcode-passthrough exits with the function's retcode
+instead of 1 (state runs: 1 compile error, 2 a state failed, 5 pillar failure).`
 
 class UsageError extends BrineError {
   static override readonly kind: string = 'UsageError'
@@ -94,9 +100,15 @@ export async function main(
       throw new UsageError(
         'no function given. Usage: brine call <module.function> [args]; see brine --help.',
       )
-    const out = (values.out ?? 'nested') as Outputter
-    if (!OUTPUTTERS.includes(out))
+    if (values.out !== undefined && !OUTPUTTERS.includes(values.out as Outputter)) {
       throw new UsageError(`--out ${values.out} is not one of ${OUTPUTTERS.join(', ')}.`)
+    }
+    const stateOutput = values['state-output']
+    if (stateOutput !== undefined && !STATE_OUTPUTS.includes(stateOutput)) {
+      throw new UsageError(
+        `--state-output ${stateOutput} is not one of ${STATE_OUTPUTS.join(', ')}.`,
+      )
+    }
 
     // Options and logging
     const opts = resolveOpts({
@@ -135,12 +147,28 @@ export async function main(
       signal: controller.signal,
       cacheDir: defaultTranspileCacheDir(),
       onProgress: createProgress(io.stderr),
+      compilePillar: () => compileCliPillar(opts, pillarOverride),
     })
+    const test = kwargs.test === true || opts.test
     const result = await Promise.race([
       runtime.call(fun, { args, kwargs }),
       rejectOnAbort(controller.signal),
     ])
-    const text = formatOutput(result, out, useColor(values['no-color'], io.stdout))
+    const { definition } = await runtime.modules.getFunction(fun)
+    const out = (values.out ?? definition.outputter ?? 'nested') as Outputter
+    const color = useColor(values['no-color'], io.stdout)
+    const text =
+      out === 'highstate'
+        ? formatHighstate(result, {
+            color,
+            test,
+            mode: (stateOutput ?? opts.state_output ?? 'full') as 'full',
+            verbose:
+              values['state-verbose'] === undefined
+                ? opts.state_verbose !== false
+                : values['state-verbose'] !== 'false',
+          })
+        : formatOutput(result, out, color)
     if (values['out-file']) writeFileSync(values['out-file'], text)
     else io.stdout.write(text)
     const retcode = Number(runtime.context.retcode ?? 0)
@@ -175,6 +203,8 @@ function parseCommandLine(argv: string[]) {
       'retcode-passthrough': { type: 'boolean' },
       'session-store': { type: 'boolean' },
       'no-color': { type: 'boolean' },
+      'state-output': { type: 'string' },
+      'state-verbose': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },

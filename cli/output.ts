@@ -5,7 +5,7 @@ import { redact } from '../core/redact.ts'
  * Salt's outputters for one result, wrapped as `{local: result}`. Every outputter's text
  * passes through `redact()`: secrets never reach stdout.
  */
-export const OUTPUTTERS = ['nested', 'json', 'yaml', 'raw', 'quiet'] as const
+export const OUTPUTTERS = ['nested', 'highstate', 'json', 'yaml', 'raw', 'quiet'] as const
 export type Outputter = (typeof OUTPUTTERS)[number]
 
 const COLORS = {

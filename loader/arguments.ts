@@ -38,7 +38,7 @@ export function bindArguments(
     }
   })
   for (const [name, value] of Object.entries(kwargs)) {
-    if (name.startsWith('__')) continue
+    if (name.startsWith('__') && !names.includes(name)) continue
     if (names.includes(name)) {
       if (name in values)
         throw new ArgumentError(

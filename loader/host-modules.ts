@@ -9,6 +9,7 @@ import { log } from '../core/log.ts'
 export const HOST_MODULES: Record<string, () => Promise<unknown>> = {
   'brine/loader': () => import('./api.ts'),
   'brine/vsphere': () => import('../vsphere/api.ts'),
+  'brine/runner': () => import('../runner/api.ts'),
 }
 
 const loaded = new Map<string, unknown>()

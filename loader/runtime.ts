@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   cacheDir?: string | undefined
   /** Shown for long operations, e.g. a spinner on a TTY. */
   onProgress?: ((fun: string, percent: number, message?: string) => void) | undefined
+  /** Compile pillar again (for reload_pillar); default: keep the current pillar. */
+  compilePillar?: (() => Promise<Record<string, unknown>>) | undefined
   /** Build the service-instance source; default: a ServiceInstanceProvider from brine/vsphere. */
   createServiceInstances?: (() => ServiceInstanceSource) | undefined
 }
@@ -154,18 +156,26 @@ export class Runtime {
   ): CallContext {
     const crossCall =
       (state: boolean) =>
-      (target: string, kwargs: Record<string, unknown> = {}, args: unknown[] = []) =>
+      (
+        target: string,
+        kwargs: Record<string, unknown> = {},
+        args: unknown[] = [],
+        options: { test?: boolean | undefined } = {},
+      ) =>
         this.call(target, {
           args,
           kwargs,
           state,
           profile: call.profile,
-          test: call.test,
+          test: options.test ?? call.test,
           serviceInstance: call.explicit,
         })
+    const runtime = this
     return {
       opts: this.opts,
-      pillar: this.pillar,
+      get pillar() {
+        return runtime.pillar
+      },
       salt: crossCall(false),
       states: crossCall(true),
       context: this.context,
@@ -223,6 +233,13 @@ export class Runtime {
     reload: async (name) => {
       await this.modules.reload(name)
       await this.states.reload(name)
+    },
+    signature: async (fun, state) => {
+      const { definition } = await (state ? this.states : this.modules).getFunction(fun)
+      return { args: Object.keys(definition.args), varargs: definition.varargs === true }
+    },
+    reloadPillar: async () => {
+      if (this.#options.compilePillar) this.pillar = await this.#options.compilePillar()
     },
   }
 }

@@ -10,6 +10,12 @@ export interface Opts {
   log_level: string
   test: boolean
   session_store: boolean
+  /** Highstate block format: full, terse, mixed, changes. */
+  state_output?: string
+  /** false hides states that succeeded without changes. */
+  state_verbose?: boolean
+  /** Stop a state run at the first failure. */
+  failhard?: boolean
   [key: string]: unknown
 }
 
@@ -18,6 +24,7 @@ export type SaltCall = (
   fn: string,
   kwargs?: Record<string, unknown>,
   args?: unknown[],
+  options?: { test?: boolean | undefined },
 ) => Promise<unknown>
 
 /** What every function receives (Salt's dunders, made explicit). */
@@ -60,6 +67,10 @@ export interface SysApi {
   doc(target?: string, state?: boolean): Promise<Record<string, string>>
   /** Reload one module or all (both loaders). */
   reload(name?: string): Promise<void>
+  /** Declared argument names of a function; throws FunctionUnavailableError (with the reason). */
+  signature(fun: string, state?: boolean): Promise<{ args: string[]; varargs: boolean }>
+  /** Compile pillar again (reload_pillar); ctx.pillar of later calls sees the new data. */
+  reloadPillar(): Promise<void>
 }
 
 export type ArgShape = z.ZodRawShape
@@ -74,6 +85,8 @@ export interface FunctionDefinition<Shape extends ArgShape = ArgShape> {
   /** Takes `profile=` and may use `ctx.serviceInstance`. */
   vsphere?: boolean
   run: (ctx: CallContext, args: z.infer<z.ZodObject<Shape>>, extra: ExtraArgs) => unknown
+  /** The outputter the CLI uses by default for this function (Salt's `__outputter__`). */
+  outputter?: string
 }
 
 export interface ExtraArgs {

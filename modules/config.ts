@@ -1,5 +1,4 @@
-import { defineFunction, defineModule, z } from 'brine/loader'
-import { lookupPath } from './_lookup.ts'
+import { defineFunction, defineModule, lookupValue as lookupPath, z } from 'brine/loader'
 
 /** `saltext.vmware:host` → `BRINE_SALTEXT_VMWARE_HOST`. */
 export function envName(key: string, delimiter: string): string {

@@ -1,5 +1,4 @@
-import { defineFunction, defineModule, z } from 'brine/loader'
-import { lookupPath } from './_lookup.ts'
+import { defineFunction, defineModule, lookupValue as lookupPath, z } from 'brine/loader'
 
 export default defineModule({
   doc: 'Read pillar data, as Salt’s pillar module.',

@@ -1,7 +1,5 @@
-// Shared by the pillar and config modules: `a:b:c` lookups in nested data.
-
-/** Walk `data` along `key` split by `delimiter`; `undefined` when a step is missing. */
-export function lookupPath(data: unknown, key: string, delimiter = ':'): unknown {
+/** Walk nested data along `a:b:c` (Salt's traverse_dict_and_list); undefined when a step is missing. */
+export function lookupValue(data: unknown, key: string, delimiter = ':'): unknown {
   let current: unknown = data
   for (const part of key.split(delimiter)) {
     if (current === null || typeof current !== 'object') return undefined

@@ -1,0 +1,123 @@
+import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import {
+  applySingle,
+  applyStates,
+  type StateOutcome,
+  type StateRunDeps,
+  showLowstate,
+  showSls,
+  showTop,
+} from 'brine/runner'
+
+/** The runner's dependencies, from this call's context. */
+function deps(ctx: CallContext, failhard: boolean | undefined): StateRunDeps {
+  return {
+    roots: ctx.opts.file_roots,
+    minionId: ctx.opts.id,
+    opts: ctx.opts,
+    pillar: ctx.pillar,
+    test: ctx.test,
+    failhard: failhard ?? ctx.opts.failhard === true,
+    signal: ctx.signal,
+    callState: (fun, kwargs, test) => ctx.states(fun, kwargs, [], { test }),
+    callExec: (fun, kwargs, args) => ctx.salt(fun, kwargs, args),
+    describe: (fun) => ctx.sys.signature(fun, true),
+    reloadModules: () => ctx.sys.reload(),
+    reloadPillar: () => ctx.sys.reloadPillar(),
+  }
+}
+
+/** Salt's state.* set `__context__['retcode']`: 1 compile error, 2 a failed state, 5 pillar. */
+function finish(
+  ctx: CallContext,
+  outcome: StateOutcome | { result: unknown; retcode: number },
+): unknown {
+  if (outcome.retcode) ctx.context.retcode = outcome.retcode
+  return outcome.result
+}
+
+function modsOf(mods: string | string[] | undefined): string[] | undefined {
+  if (mods === undefined || mods === '') return undefined
+  return (Array.isArray(mods) ? mods : String(mods).split(',')).map((m) => m.trim()).filter(Boolean)
+}
+
+const mods = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .describe('SLS names, comma-separated or a list')
+const common = {
+  exclude: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('SLS names to leave out'),
+  failhard: z.boolean().optional().describe('stop at the first failed state'),
+}
+
+export default defineModule({
+  doc: 'Apply state files (SLS) the way Salt does: requisites, ordering, test mode.',
+  functions: {
+    apply: defineFunction({
+      doc: 'Apply the given SLS modules, or the highstate (top.sls) when none are given. test=True predicts without changing.',
+      args: { mods, ...common },
+      outputter: 'highstate',
+      run: async (ctx, { mods: m, exclude, failhard }) =>
+        finish(ctx, await applyStates(deps(ctx, failhard), modsOf(m), modsOf(exclude))),
+    }),
+    sls: defineFunction({
+      doc: 'Apply the given SLS modules.',
+      args: {
+        mods: z
+          .union([z.string(), z.array(z.string())])
+          .describe('SLS names, comma-separated or a list'),
+        ...common,
+      },
+      outputter: 'highstate',
+      run: async (ctx, { mods: m, exclude, failhard }) =>
+        finish(ctx, await applyStates(deps(ctx, failhard), modsOf(m) ?? [], modsOf(exclude))),
+    }),
+    highstate: defineFunction({
+      doc: 'Apply the highstate: the SLS modules top.sls assigns to this minion id.',
+      args: { ...common },
+      outputter: 'highstate',
+      run: async (ctx, { exclude, failhard }) =>
+        finish(ctx, await applyStates(deps(ctx, failhard), undefined, modsOf(exclude))),
+    }),
+    test: defineFunction({
+      doc: 'state.apply in test mode: report what would change, change nothing.',
+      args: { mods, ...common },
+      outputter: 'highstate',
+      run: async (ctx, { mods: m, exclude, failhard }) =>
+        finish(
+          ctx,
+          await applyStates({ ...deps(ctx, failhard), test: true }, modsOf(m), modsOf(exclude)),
+        ),
+    }),
+    single: defineFunction({
+      doc: 'Run one state function without an SLS file: state.single test.succeed_with_changes name=foo',
+      args: { fun: z.string().describe('the state function, mod.fun') },
+      varargs: true,
+      outputter: 'highstate',
+      run: async (ctx, { fun }, extra) => {
+        const args = { ...extra.kwargs }
+        if (extra.args[0] !== undefined && args.name === undefined) args.name = extra.args[0]
+        return finish(ctx, await applySingle(deps(ctx, undefined), fun, args))
+      },
+    }),
+    show_sls: defineFunction({
+      doc: 'Show the high data of SLS modules, rendered and compiled, without running them.',
+      args: { mods: z.union([z.string(), z.array(z.string())]).describe('SLS names') },
+      run: (ctx, { mods: m }) => finish(ctx, showSls(deps(ctx, undefined), modsOf(m) ?? [])),
+    }),
+    show_lowstate: defineFunction({
+      doc: 'Show the ordered low chunks of the highstate (or of the given SLS modules).',
+      args: { mods },
+      run: async (ctx, { mods: m }) =>
+        finish(ctx, await showLowstate(deps(ctx, undefined), modsOf(m))),
+    }),
+    show_top: defineFunction({
+      doc: 'Show the SLS modules top.sls assigns to this minion.',
+      args: {},
+      run: (ctx) => finish(ctx, showTop(deps(ctx, undefined))),
+    }),
+  },
+})

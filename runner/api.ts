@@ -1,0 +1,242 @@
+// The state runner as reloadable modules see it (`brine/runner`): modules/state.ts drives it.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import picomatch from 'picomatch'
+import { lookupValue } from '../core/lookup.ts'
+import { RenderError, renderSls } from '../core/render.ts'
+import { compileHigh } from './compile.ts'
+import { type ExecuteOptions, executeChunks } from './execute.ts'
+import { loadSls } from './sls.ts'
+import type { HighData, LowChunk, RunResult } from './types.ts'
+
+export { StateCompileError } from './errors.ts'
+export type * from './types.ts'
+export { tagOf } from './types.ts'
+
+export interface StateRunDeps extends Omit<ExecuteOptions, 'includes'> {
+  roots: string[]
+  minionId: string
+  opts: Record<string, unknown>
+  pillar: Record<string, unknown>
+}
+
+/** What a state.* call returns: the results, or Salt's list of compile errors, and its retcode. */
+export interface StateOutcome {
+  result: RunResult | string[]
+  /** 0 all good, 1 compile error, 2 a state failed, 5 pillar errors (Salt's codes). */
+  retcode: number
+}
+
+/** Run SLS modules (`state.sls`), or the highstate when `mods` is undefined (`state.apply`). */
+export async function applyStates(
+  deps: StateRunDeps,
+  mods: string[] | undefined,
+  exclude: string[] = [],
+): Promise<StateOutcome> {
+  const pillarErrors = deps.pillar._errors
+  if (Array.isArray(pillarErrors) && pillarErrors.length) {
+    return {
+      result: ['Pillar failed to render with the following messages:', ...pillarErrors.map(String)],
+      retcode: 5,
+    }
+  }
+  let names = mods
+  if (names === undefined) {
+    const top = matchTop(deps)
+    if (top.errors.length) return { result: top.errors, retcode: 1 }
+    names = top.sls
+    if (names.length === 0) {
+      return {
+        result: {
+          'no_|-states_|-states_|-None': {
+            name: 'No States',
+            changes: {},
+            result: false,
+            comment: 'No Top file or master_tops data matches found.',
+            __run_num__: 0,
+          },
+        },
+        retcode: 2,
+      }
+    }
+  }
+  const compiled = await compileSls(deps, names, exclude)
+  if (compiled.errors.length) return { result: compiled.errors, retcode: 1 }
+  return run(deps, compiled.chunks, compiled.includes)
+}
+
+/** `state.single mod.fun name=… args`: one state, no SLS. */
+export async function applySingle(
+  deps: StateRunDeps,
+  fun: string,
+  args: Record<string, unknown>,
+): Promise<StateOutcome> {
+  const dot = fun.indexOf('.')
+  if (dot <= 0)
+    return {
+      result: [`Invalid function passed to state.single: '${fun}' (expected mod.fun)`],
+      retcode: 1,
+    }
+  if (args.name === undefined)
+    return { result: [`state.single ${fun} needs a name= argument`], retcode: 1 }
+  const id = String(args.name)
+  const high: HighData = {
+    [id]: {
+      __sls__: '',
+      __env__: 'base',
+      [fun.slice(0, dot)]: [
+        fun.slice(dot + 1),
+        ...Object.entries(args).map(([k, v]) => ({ [k]: v })),
+      ],
+    },
+  }
+  const compiled = compileHigh(high, new Map(), false)
+  const errors = [...compiled.errors, ...(await verifyFunctions(deps, compiled.chunks))]
+  if (errors.length) return { result: errors, retcode: 1 }
+  for (const chunk of compiled.chunks) chunk.__sls__ = null
+  return run(deps, compiled.chunks, new Map())
+}
+
+/** `state.show_sls`: the high data, in Salt's shape. */
+export function showSls(
+  deps: StateRunDeps,
+  names: string[],
+): { result: HighData | string[]; retcode: number } {
+  const loaded = loadSls(names, { roots: deps.roots, context: templateContext(deps) })
+  if (loaded.errors.length) return { result: loaded.errors, retcode: 1 }
+  const compiled = compileHigh(loaded.high, loaded.includes)
+  const orders = new Map(
+    compiled.chunks.map((chunk) => [`${chunk.__id__}\0${chunk.state}`, chunk.order]),
+  )
+  const high: HighData = {}
+  for (const [id, body] of Object.entries(loaded.high)) {
+    high[id] = { ...body }
+    for (const [mod, list] of Object.entries(body)) {
+      if (mod.startsWith('__')) continue
+      const order = orders.get(`${id}\0${mod}`)
+      high[id]![mod] = [...(list as unknown[]), ...(order === undefined ? [] : [{ order }])]
+    }
+  }
+  return { result: high, retcode: 0 }
+}
+
+/** `state.show_lowstate` (or `show_low_sls`): the ordered low chunks. */
+export async function showLowstate(
+  deps: StateRunDeps,
+  mods: string[] | undefined,
+): Promise<{ result: Record<string, unknown>[] | string[]; retcode: number }> {
+  const names = mods ?? matchTop(deps).sls
+  const compiled = await compileSls(deps, names, [])
+  if (compiled.errors.length) return { result: compiled.errors, retcode: 1 }
+  return {
+    result: compiled.chunks.map((c) => ({
+      state: c.state,
+      __id__: c.__id__,
+      name: c.name,
+      fun: c.fun,
+      __sls__: c.__sls__,
+      __env__: c.__env__,
+      order: c.order,
+      ...c.args,
+      ...c.options,
+      ...Object.fromEntries(
+        Object.entries(c.requisites).map(([kind, refs]) => [
+          kind,
+          refs.map((r) => ({ [r.module === '*' ? 'id' : r.module]: r.target })),
+        ]),
+      ),
+    })),
+    retcode: 0,
+  }
+}
+
+/** `state.show_top`: `{ base: [sls…] }` for this minion. */
+export function showTop(deps: StateRunDeps): {
+  result: Record<string, string[]> | string[]
+  retcode: number
+} {
+  const top = matchTop(deps)
+  return top.errors.length
+    ? { result: top.errors, retcode: 1 }
+    : { result: { base: top.sls }, retcode: 0 }
+}
+
+// --- internal ---
+
+async function compileSls(deps: StateRunDeps, names: string[], exclude: string[]) {
+  const loaded = loadSls(names, { roots: deps.roots, context: templateContext(deps) })
+  for (const sls of exclude)
+    for (const [id, state] of Object.entries(loaded.high))
+      if (state.__sls__ === sls) delete loaded.high[id]
+  if (loaded.errors.length)
+    return { chunks: [] as LowChunk[], errors: loaded.errors, includes: loaded.includes }
+  const compiled = compileHigh(loaded.high, loaded.includes)
+  const errors = compiled.errors.length
+    ? compiled.errors
+    : await verifyFunctions(deps, compiled.chunks)
+  return { chunks: compiled.chunks, errors, includes: loaded.includes }
+}
+
+/** Every state function must exist: "State 'x.y' was not found in SLS 'z'" with the loader's reason. */
+async function verifyFunctions(deps: StateRunDeps, chunks: LowChunk[]): Promise<string[]> {
+  const errors: string[] = []
+  for (const chunk of chunks) {
+    const fun = `${chunk.state}.${chunk.fun}`
+    const found = await deps.describe(fun).catch((error: Error) => error)
+    if (found === undefined || found instanceof Error) {
+      const reason = found instanceof Error ? found.message : `'${fun}' is not available.`
+      errors.push(`State '${fun}' was not found in SLS '${chunk.__sls__ ?? ''}'\nReason: ${reason}`)
+    }
+  }
+  return [...new Set(errors)]
+}
+
+async function run(
+  deps: StateRunDeps,
+  chunks: LowChunk[],
+  includes: Map<string, Set<string>>,
+): Promise<StateOutcome> {
+  const result = await executeChunks(chunks, { ...deps, includes })
+  const failed = Object.values(result).some((ret) => ret.result === false)
+  return { result, retcode: failed ? 2 : 0 }
+}
+
+function matchTop(deps: StateRunDeps): { sls: string[]; errors: string[] } {
+  const file = deps.roots.map((root) => join(root, 'top.sls')).find((path) => existsSync(path))
+  if (!file) return { sls: [], errors: [] }
+  let data: unknown
+  try {
+    data = renderSls(readFileSync(file, 'utf8'), {
+      file,
+      context: { ...templateContext(deps), sls: 'top' },
+    })
+  } catch (error) {
+    return { sls: [], errors: [error instanceof RenderError ? error.message : String(error)] }
+  }
+  const sls: string[] = []
+  const base =
+    typeof data === 'object' && data !== null ? (data as Record<string, unknown>).base : undefined
+  if (typeof base !== 'object' || base === null) return { sls, errors: [] }
+  for (const [target, entries] of Object.entries(base)) {
+    if (!Array.isArray(entries) || !picomatch.isMatch(deps.minionId, target)) continue
+    for (const entry of entries)
+      if (typeof entry === 'string' && !sls.includes(entry)) sls.push(entry)
+  }
+  return { sls, errors: [] }
+}
+
+/** Jinja variables of SLS files. `salt` offers the functions that can answer synchronously. */
+function templateContext(deps: StateRunDeps): Record<string, unknown> {
+  const grains = { id: deps.minionId }
+  const pillarGet = (key: string, fallback: unknown = '') =>
+    lookupValue(deps.pillar, key) ?? fallback
+  const salt = {
+    'pillar.get': pillarGet,
+    'config.get': (key: string, fallback: unknown = '') =>
+      lookupValue(deps.opts, key) ?? lookupValue(deps.pillar, key) ?? fallback,
+    'grains.get': (key: string, fallback: unknown = '') => lookupValue(grains, key) ?? fallback,
+    'test.ping': () => true,
+    pillar: { get: pillarGet },
+  }
+  return { salt, pillar: deps.pillar, grains, opts: deps.opts, saltenv: 'base' }
+}
