@@ -196,8 +196,10 @@ function applyReverseRequisites(chunks: LowChunk[], errors: string[]): void {
         }
         const forward = kind.slice(0, -3)
         for (const target of targets) {
-          const list = (target.requisites[forward] ??= [])
-          list.push({ kind: forward, module: chunk.state, target: chunk.__id__ })
+          target.requisites[forward] = [
+            ...(target.requisites[forward] ?? []),
+            { kind: forward, module: chunk.state, target: chunk.__id__ },
+          ]
         }
       }
       delete chunk.requisites[kind]
