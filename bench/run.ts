@@ -19,6 +19,7 @@ import {
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
+import { benchStates } from './states.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const VMS_PER_POOL = Number(process.env.BENCH_VMS_PER_POOL ?? 2500)
@@ -42,7 +43,10 @@ const row = (label: string, ms: number, note = '') => {
   console.log(`  ${label.padEnd(58)} ${ms.toFixed(1).padStart(9)} ms  ${note}`)
 }
 
-console.log(`starting vcsim with ${VMS_PER_POOL * 2} VMs…`)
+console.log('State engine (in-process, best of 5)')
+await benchStates(row)
+
+console.log(`\nstarting vcsim with ${VMS_PER_POOL * 2} VMs…`)
 const vcsim = await startVcsim({ vm: VMS_PER_POOL })
 try {
   const params = resolveConnectionParams({

@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks'
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml'
 import { BrineError } from './errors.ts'
+import { lookupValue } from './lookup.ts'
 
 /**
  * The SLS renderer shared by pillar and state files: Jinja (nunjucks) then YAML, or the
@@ -118,4 +119,17 @@ function renderJson(text: string, file: string): unknown {
   } catch (error) {
     throw new RenderError(file, 'json', (error as Error).message, undefined, error)
   }
+}
+
+/**
+ * Pillar (or any dict) as templates see it: the data, plus Salt's `pillar.get('a:b', default)`
+ * as a non-enumerable method, so `{{ pillar.get('x') }}` and `{{ pillar['x'] }}` both work.
+ */
+export function templateDict(data: Record<string, unknown>): Record<string, unknown> {
+  const view = { ...data }
+  Object.defineProperty(view, 'get', {
+    enumerable: false,
+    value: (key: string, fallback: unknown = '') => lookupValue(data, key) ?? fallback,
+  })
+  return view
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
 import { lookupValue } from '../core/lookup.ts'
-import { RenderError, renderSls } from '../core/render.ts'
+import { RenderError, renderSls, templateDict } from '../core/render.ts'
 import { compileHigh } from './compile.ts'
 import { type ExecuteOptions, executeChunks } from './execute.ts'
 import { loadSls } from './sls.ts'
@@ -105,9 +105,13 @@ export function showSls(
   const loaded = loadSls(names, { roots: deps.roots, context: templateContext(deps) })
   if (loaded.errors.length) return { result: loaded.errors, retcode: 1 }
   const compiled = compileHigh(loaded.high, loaded.includes)
-  const orders = new Map(
-    compiled.chunks.map((chunk) => [`${chunk.__id__}\0${chunk.state}`, chunk.order]),
-  )
+  // The first chunk of an ID (names expand into several) gives the order shown.
+  const orders = new Map<string, number | string>()
+  for (const chunk of compiled.chunks) {
+    const key = `${chunk.__id__}\0${chunk.state}`
+    if (!orders.has(key))
+      orders.set(key, typeof chunk.order === 'number' ? Math.floor(chunk.order) : chunk.order)
+  }
   const high: HighData = {}
   for (const [id, body] of Object.entries(loaded.high)) {
     high[id] = { ...body }
@@ -238,5 +242,11 @@ function templateContext(deps: StateRunDeps): Record<string, unknown> {
     'test.ping': () => true,
     pillar: { get: pillarGet },
   }
-  return { salt, pillar: deps.pillar, grains, opts: deps.opts, saltenv: 'base' }
+  return {
+    salt,
+    pillar: templateDict(deps.pillar),
+    grains: templateDict(grains),
+    opts: deps.opts,
+    saltenv: 'base',
+  }
 }
