@@ -21,14 +21,26 @@ export interface LoaderOptions {
   cacheDir?: string | undefined
   /** What the loader holds, for messages: `execution module` or `state module`. */
   label?: string
+  /**
+   * How a file becomes its exports. Default: `evaluateFile` (compiled function). Only the
+   * stress suite's leaky control run replaces it.
+   */
+  evaluate?: ((file: string) => Promise<unknown>) | undefined
 }
 
-export interface Generation {
-  readonly id: number
-  readonly name: string
-  readonly file: string
-  readonly definition: ModuleDefinition
+/**
+ * One evaluated version of one module. A class, so that heap snapshots name it
+ * (`ModuleGeneration`) and the stress suite can count the live ones.
+ */
+export class ModuleGeneration {
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly file: string,
+    readonly definition: ModuleDefinition,
+  ) {}
 }
+export type Generation = ModuleGeneration
 
 let nextGenerationId = 1
 
@@ -36,6 +48,7 @@ export class ModuleLoader {
   readonly dirs: string[]
   readonly #opts: Readonly<Opts>
   readonly #cacheDir: string | undefined
+  readonly #evaluateFile: (file: string) => Promise<unknown>
   #files = new Map<string, string>()
   readonly #byName = new Map<string, Generation>()
   readonly #loadedFiles = new Map<string, Generation | undefined>()
@@ -47,6 +60,8 @@ export class ModuleLoader {
     this.dirs = options.dirs.map((dir) => resolve(dir))
     this.#opts = options.opts
     this.#cacheDir = options.cacheDir
+    this.#evaluateFile =
+      options.evaluate ?? ((file) => evaluateFile(file, { cacheDir: this.#cacheDir }))
     this.#scan()
   }
 
@@ -212,7 +227,7 @@ export class ModuleLoader {
   }
 
   async #evaluate(file: string): Promise<ModuleDefinition> {
-    const exports = (await evaluateFile(file, { cacheDir: this.#cacheDir })) as {
+    const exports = (await this.#evaluateFile(file)) as {
       default?: unknown
     }
     const definition = isModuleDefinition(exports?.default)
@@ -239,7 +254,7 @@ export class ModuleLoader {
         this.#refusals.set(name, previous ? `${previous}; ${decision.refused}` : decision.refused)
       }
       log.debug('loader', '%s not loaded: %s', file, decision.refused)
-      void disposeGeneration({ id: 0, name: fileName, file, definition })
+      void disposeGeneration(new ModuleGeneration(0, fileName, file, definition))
       return
     }
     const existing = this.#byName.get(decision.name)
@@ -254,7 +269,7 @@ export class ModuleLoader {
       this.#loadedFiles.set(file, undefined)
       return
     }
-    const generation: Generation = { id: nextGenerationId++, name: decision.name, file, definition }
+    const generation = new ModuleGeneration(nextGenerationId++, decision.name, file, definition)
     this.#byName.set(decision.name, generation)
     this.#loadedFiles.set(file, generation)
     this.#refusals.delete(decision.name)

@@ -11,6 +11,8 @@ import type { CallContext, Opts, SysApi } from './types.ts'
 export interface ServiceInstanceSource {
   get(profile?: string): ServiceInstance
   close(): Promise<Error[]>
+  /** vCenter logins made so far (by the session cache). */
+  readonly logins?: number
 }
 
 export interface RuntimeOptions {
@@ -27,6 +29,8 @@ export interface RuntimeOptions {
   onProgress?: ((fun: string, percent: number, message?: string) => void) | undefined
   /** Compile pillar again (for reload_pillar); default: keep the current pillar. */
   compilePillar?: (() => Promise<Record<string, unknown>>) | undefined
+  /** Replace module evaluation (the stress suite's leaky control run only). */
+  evaluate?: ((file: string) => Promise<unknown>) | undefined
   /** Build the service-instance source; default: a ServiceInstanceProvider from brine/vsphere. */
   createServiceInstances?: (() => ServiceInstanceSource) | undefined
 }
@@ -67,12 +71,14 @@ export class Runtime {
       dirs: options.moduleDirs,
       opts: options.opts,
       cacheDir: options.cacheDir,
+      evaluate: options.evaluate,
     })
     this.states = new ModuleLoader({
       dirs: options.stateDirs,
       opts: options.opts,
       cacheDir: options.cacheDir,
       label: 'state module',
+      evaluate: options.evaluate,
     })
   }
 
@@ -133,6 +139,11 @@ export class Runtime {
       }
     }
     return this.#serviceInstances.get(profile)
+  }
+
+  /** vCenter logins made by this runtime's session cache so far. */
+  get vsphereLogins(): number {
+    return this.#serviceInstances?.logins ?? 0
   }
 
   /** Log out (or keep, with the session store) every session; dispose module generations. */

@@ -50,6 +50,11 @@ export class ServiceInstanceProvider {
     return proxy
   }
 
+  /** Logins made by the session cache. */
+  get logins(): number {
+    return this.cache.logins
+  }
+
   /** Number of proxies created (one per profile used). */
   get size(): number {
     return this.#proxies.size

@@ -67,7 +67,9 @@ interface ProxyState {
 
 export function createReconnectProxy(options: ReconnectProxyOptions): ServiceInstance {
   const state: ProxyState = { options, params: undefined, current: undefined, rebuilds: 0 }
-  const target = Object.create(ServiceInstance.prototype) as ServiceInstance
+  // A plain target: instanceof comes from the getPrototypeOf trap, and heap snapshots show
+  // exactly one object named ServiceInstance per live session, not one per proxy.
+  const target = {} as ServiceInstance
 
   const methods: Record<string, (...args: never[]) => unknown> = {
     ready: () => acquire(state),
@@ -93,6 +95,7 @@ export function createReconnectProxy(options: ReconnectProxyOptions): ServiceIns
   }
 
   return new Proxy(target, {
+    getPrototypeOf: () => ServiceInstance.prototype,
     get(_target, property, _receiver) {
       if (property === kProxyState) return state
       if (typeof property === 'string' && property in methods) return methods[property]
