@@ -54,3 +54,17 @@ export { SessionStore, type StoredSession } from './session-store.ts'
 export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
 export { certificateThumbprints, normalizeThumbprint } from './transport.ts'
 export type * from './types.ts'
+export { callVim, runTask, startTask, type TaskHandle, waitForHandle, withContext } from './call.ts'
+export {
+  AmbiguousEntityError,
+  ENTITY_TYPES,
+  type Entity,
+  EntityNotFoundError,
+  type FindOptions,
+  getEntity,
+  getEntityById,
+  getEntityByName,
+  inventoryPaths,
+  listEntities,
+} from './entities.ts'
+export { compareVersions, selectByVersion, UnsupportedVersionError, type VersionedImplementation } from './versions.ts'

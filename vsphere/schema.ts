@@ -111,6 +111,29 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   },
   MissingObject: { obj: 'MoRef', fault: 'LocalizedMethodFault' },
   PropertyChange: { val: 'anyType' },
+  // Cluster configuration
+  ClusterConfigInfoEx: { dasConfig: 'ClusterDasConfigInfo', drsConfig: 'ClusterDrsConfigInfo', rule: 'ClusterRuleInfo[]' },
+  ClusterDrsConfigInfo: { enabled: 'boolean', enableVmBehaviorOverrides: 'boolean', vmotionRate: 'int', scaleDescendantsShares: 'string', option: 'OptionValue[]' },
+  ClusterDasConfigInfo: {
+    enabled: 'boolean',
+    failoverLevel: 'int',
+    admissionControlEnabled: 'boolean',
+    admissionControlPolicy: 'DataObject',
+    option: 'OptionValue[]',
+    hBDatastoreCandidatePolicy: 'string',
+  },
+  OptionValue: { value: 'anyType' },
+  // Virtual machines
+  VirtualMachineSnapshotInfo: { currentSnapshot: 'MoRef', rootSnapshotList: 'VirtualMachineSnapshotTree[]' },
+  VirtualMachineSnapshotTree: {
+    snapshot: 'MoRef',
+    vm: 'MoRef',
+    createTime: 'dateTime',
+    quiesced: 'boolean',
+    id: 'int',
+    childSnapshotList: 'VirtualMachineSnapshotTree[]',
+    replaySupported: 'boolean',
+  },
   // Faults brine inspects
   NotAuthenticated: { object: 'MoRef' },
   NoPermission: { object: 'MoRef' },
