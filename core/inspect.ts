@@ -17,7 +17,11 @@ const points = new Set(
 )
 
 export function isInspecting(point: string): boolean {
-  return points.has('*') || points.has(point) || (point.startsWith('SOAP') && isLogEnabled('trace', 'soap'))
+  return (
+    points.has('*') ||
+    points.has(point) ||
+    (point.startsWith('SOAP') && isLogEnabled('trace', 'soap'))
+  )
 }
 
 /** Dump `data()` (computed only when the point is on) at inspection point `point`. */

@@ -1,26 +1,14 @@
-import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
-import type { ManagedObjectReference, ServiceInstance } from 'brine/vsphere'
-import { retrieveAll, waitForTask } from 'brine/vsphere'
-
-async function findDatacenter(si: ServiceInstance, name: string): Promise<ManagedObjectReference> {
-  const all = await retrieveAll(si, 'Datacenter', ['name'])
-  const found = all.filter((dc) => dc.props.name === name)
-  if (found.length === 0) {
-    throw new ModuleError(
-      `datacenter '${name}' not found (have: ${all.map((dc) => dc.props.name).join(', ') || 'none'})`,
-      {
-        code: 'BRINE_NOT_FOUND',
-      },
-    )
-  }
-  if (found.length > 1) {
-    throw new ModuleError(
-      `datacenter name '${name}' is ambiguous: ${found.map((dc) => dc.obj.value).join(', ')}`,
-      { code: 'BRINE_AMBIGUOUS' },
-    )
-  }
-  return found[0]!.obj
-}
+import { defineFunction, defineModule, z } from 'brine/loader'
+import {
+  callVim,
+  ENTITY_TYPES,
+  getEntityByName,
+  inventoryPaths,
+  listEntities,
+  type ManagedObjectReference,
+  runTask,
+} from 'brine/vsphere'
+import { connected, findDatacenter, names } from './_vmware.ts'
 
 const name = z.string().min(1).describe('the datacenter name')
 
@@ -32,53 +20,83 @@ export default defineModule({
       args: {},
       vsphere: true,
       run: async (ctx) =>
-        (await retrieveAll(ctx.serviceInstance, 'Datacenter', ['name']))
-          .map((dc) => String(dc.props.name))
+        (await listEntities(await connected(ctx), ENTITY_TYPES.datacenter, { signal: ctx.signal }))
+          .map((dc) => dc.name)
           .sort(),
     }),
     get: defineFunction({
-      doc: 'Return a datacenter’s name, id and overall status.',
-      args: { name },
+      doc: 'Return a datacenter’s name, id, inventory path and overall status.',
+      args: { name: names.datacenter },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const all = await retrieveAll(ctx.serviceInstance, 'Datacenter', ['name', 'overallStatus'])
-        const dc = all.find((item) => item.props.name === name)
-        if (!dc)
-          throw new ModuleError(`datacenter '${name}' not found`, { code: 'BRINE_NOT_FOUND' })
-        return { name, id: dc.obj.value, status: dc.props.overallStatus }
+        const dc = await findDatacenter(ctx, name, ['overallStatus'])
+        const paths = await inventoryPaths(await connected(ctx), [dc.obj])
+        return {
+          name: dc.name,
+          id: dc.obj.value,
+          path: paths.get(dc.obj.value),
+          status: dc.props.overallStatus,
+        }
       },
     }),
     create: defineFunction({
-      doc: 'Create a datacenter in the root folder; fails with DuplicateName when it exists.',
-      args: { name },
+      doc: 'Create a datacenter (in the root folder, or in a host folder given by name); DuplicateName when it exists.',
+      args: {
+        name,
+        folder: z
+          .string()
+          .optional()
+          .describe('parent folder name or id (default: the root folder)'),
+      },
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const si = await ctx.serviceInstance.ready()
-        const dc = await ctx.serviceInstance.invoke<ManagedObjectReference>(
+      run: async (ctx, { name, folder }) => {
+        const si = await connected(ctx)
+        const parent = folder
+          ? (await getEntityByName(si, ENTITY_TYPES.folder, folder)).obj
+          : si.content.rootFolder
+        const dc = await callVim<ManagedObjectReference>(
+          si,
+          `creating datacenter '${name}'`,
           'CreateDatacenter',
-          { _this: si.content.rootFolder, name },
+          { _this: parent, name },
           { signal: ctx.signal },
         )
         return { name, id: dc.value }
       },
     }),
-    delete: defineFunction({
-      doc: 'Delete a datacenter (it must be empty on a real vCenter).',
-      args: { name },
+    rename: defineFunction({
+      doc: 'Rename a datacenter.',
+      args: { name: names.datacenter, new_name: name },
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const si = ctx.serviceInstance
-        const dc = await findDatacenter(si, name)
-        const task = await si.invoke<ManagedObjectReference>(
-          'Destroy_Task',
-          { _this: dc },
+      run: async (ctx, { name, new_name }) => {
+        const dc = await findDatacenter(ctx, name)
+        await runTask(
+          await connected(ctx),
+          `renaming datacenter '${dc.name}' to '${new_name}'`,
+          'Rename_Task',
+          { _this: dc.obj, newName: new_name },
           { signal: ctx.signal },
         )
-        await waitForTask(si, task, {
-          signal: ctx.signal,
-          onProgress: (p) => ctx.progress(p, `deleting ${name}`),
-        })
-        return { name, deleted: true }
+        return { name: new_name, id: dc.obj.value }
+      },
+    }),
+    delete: defineFunction({
+      doc: 'Delete a datacenter and what it holds (vCenter refuses when VMs are powered on).',
+      args: { name: names.datacenter },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        const dc = await findDatacenter(ctx, name)
+        await runTask(
+          await connected(ctx),
+          `deleting datacenter '${dc.name}'`,
+          'Destroy_Task',
+          { _this: dc.obj },
+          {
+            signal: ctx.signal,
+            onProgress: (p) => ctx.progress(p, `deleting ${dc.name}`),
+          },
+        )
+        return { name: dc.name, id: dc.obj.value, deleted: true }
       },
     }),
   },

@@ -1,4 +1,6 @@
 // What reloadable modules import as `brine/vsphere`, and the vSphere part of brine's public API.
+
+export { callVim, runTask, startTask, type TaskHandle, waitForHandle, withContext } from './call.ts'
 export { encodeRequest, isMoref, moref } from './codec.ts'
 export {
   type ConnectionOptions,
@@ -12,6 +14,18 @@ export {
   resolveVsphereConnection,
 } from './credentials.ts'
 export { type DecodedResponse, decodeResponse } from './decoder.ts'
+export {
+  AmbiguousEntityError,
+  ENTITY_TYPES,
+  type Entity,
+  EntityNotFoundError,
+  type FindOptions,
+  getEntity,
+  getEntityById,
+  getEntityByName,
+  inventoryPaths,
+  listEntities,
+} from './entities.ts'
 export {
   ConnectionParamsError,
   DuplicateNameError,
@@ -54,17 +68,9 @@ export { SessionStore, type StoredSession } from './session-store.ts'
 export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
 export { certificateThumbprints, normalizeThumbprint } from './transport.ts'
 export type * from './types.ts'
-export { callVim, runTask, startTask, type TaskHandle, waitForHandle, withContext } from './call.ts'
 export {
-  AmbiguousEntityError,
-  ENTITY_TYPES,
-  type Entity,
-  EntityNotFoundError,
-  type FindOptions,
-  getEntity,
-  getEntityById,
-  getEntityByName,
-  inventoryPaths,
-  listEntities,
-} from './entities.ts'
-export { compareVersions, selectByVersion, UnsupportedVersionError, type VersionedImplementation } from './versions.ts'
+  compareVersions,
+  selectByVersion,
+  UnsupportedVersionError,
+  type VersionedImplementation,
+} from './versions.ts'

@@ -59,7 +59,11 @@ export async function runTask<T = unknown>(
 }
 
 /** Wait for a task handle; errors say what the task was doing. */
-export async function waitForHandle<T = unknown>(si: ServiceInstance, handle: TaskHandle, options: WaitForTaskOptions = {}): Promise<T> {
+export async function waitForHandle<T = unknown>(
+  si: ServiceInstance,
+  handle: TaskHandle,
+  options: WaitForTaskOptions = {},
+): Promise<T> {
   try {
     return (await waitForTask(si, handle.task, options)) as T
   } catch (error) {
@@ -70,7 +74,11 @@ export async function waitForHandle<T = unknown>(si: ServiceInstance, handle: Ta
 /** Prefix an error's message with what was being done, keeping its class and code. */
 export function withContext(error: unknown, what: string): unknown {
   if (error instanceof VsphereError && !error.message.startsWith(`${what}: `)) {
-    Object.defineProperty(error, 'message', { value: `${what}: ${error.message}`, configurable: true, writable: true })
+    Object.defineProperty(error, 'message', {
+      value: `${what}: ${error.message}`,
+      configurable: true,
+      writable: true,
+    })
     ;(error as VsphereError & { context?: string }).context = what
   }
   return error

@@ -112,8 +112,18 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   MissingObject: { obj: 'MoRef', fault: 'LocalizedMethodFault' },
   PropertyChange: { val: 'anyType' },
   // Cluster configuration
-  ClusterConfigInfoEx: { dasConfig: 'ClusterDasConfigInfo', drsConfig: 'ClusterDrsConfigInfo', rule: 'ClusterRuleInfo[]' },
-  ClusterDrsConfigInfo: { enabled: 'boolean', enableVmBehaviorOverrides: 'boolean', vmotionRate: 'int', scaleDescendantsShares: 'string', option: 'OptionValue[]' },
+  ClusterConfigInfoEx: {
+    dasConfig: 'ClusterDasConfigInfo',
+    drsConfig: 'ClusterDrsConfigInfo',
+    rule: 'ClusterRuleInfo[]',
+  },
+  ClusterDrsConfigInfo: {
+    enabled: 'boolean',
+    enableVmBehaviorOverrides: 'boolean',
+    vmotionRate: 'int',
+    scaleDescendantsShares: 'string',
+    option: 'OptionValue[]',
+  },
   ClusterDasConfigInfo: {
     enabled: 'boolean',
     failoverLevel: 'int',
@@ -124,7 +134,10 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   },
   OptionValue: { value: 'anyType' },
   // Virtual machines
-  VirtualMachineSnapshotInfo: { currentSnapshot: 'MoRef', rootSnapshotList: 'VirtualMachineSnapshotTree[]' },
+  VirtualMachineSnapshotInfo: {
+    currentSnapshot: 'MoRef',
+    rootSnapshotList: 'VirtualMachineSnapshotTree[]',
+  },
   VirtualMachineSnapshotTree: {
     snapshot: 'MoRef',
     vm: 'MoRef',

@@ -16,7 +16,9 @@ export class UnsupportedVersionError extends VsphereError {
   static override readonly kind: string = 'UnsupportedVersionError'
   constructor(what: string, version: string, table: Array<{ min?: string; max?: string }>) {
     const ranges = table.map((row) => `${row.min ?? '*'}–${row.max ?? '*'}`).join(', ')
-    super(`${what} is not supported on vSphere API ${version} (supported: ${ranges}).`, { code: 'BRINE_VIM_UNSUPPORTED_VERSION' })
+    super(`${what} is not supported on vSphere API ${version} (supported: ${ranges}).`, {
+      code: 'BRINE_VIM_UNSUPPORTED_VERSION',
+    })
   }
 }
 
@@ -31,7 +33,11 @@ export function compareVersions(a: string, b: string): number {
   return 0
 }
 
-export function selectByVersion<T>(table: VersionedImplementation<T>[], version: string, what: string): T {
+export function selectByVersion<T>(
+  table: VersionedImplementation<T>[],
+  version: string,
+  what: string,
+): T {
   for (const row of table) {
     if (row.min !== undefined && compareVersions(version, row.min) < 0) continue
     if (row.max !== undefined && compareVersions(version, row.max) >= 0) continue

@@ -23,10 +23,12 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -89,7 +91,7 @@ func main() {
 	server := model.Service.NewServer()
 	defer server.Close()
 	// Set before the URL is published, so no request has been served yet.
-	server.Config.Handler = rejectDuplicateDatacenters(server.Config.Handler)
+	server.Config.Handler = extendSimulator(server.Config.Handler)
 
 	serviceURL := *server.URL
 	serviceURL.User = nil
@@ -168,9 +170,12 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
-// rejectDuplicateDatacenters makes CreateDatacenter fail with DuplicateName when the folder
-// already holds an entity of that name, as vCenter does; vcsim 0.24.2 creates a second one.
-func rejectDuplicateDatacenters(next http.Handler) http.Handler {
+// extendSimulator fills gaps of vcsim 0.24.2 where vCenter behaves differently:
+//   - CreateDatacenter with a name already in the folder answers DuplicateName;
+//   - CreateClusterEx and ReconfigureComputeResource_Task apply drsConfig and dasConfig
+//     (0.24.2 keeps DRS on, HA off, whatever the spec says);
+//   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound).
+func extendSimulator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil {
 			next.ServeHTTP(w, r)
@@ -182,26 +187,143 @@ func rejectDuplicateDatacenters(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
-		if !bytes.Contains(body, []byte("CreateDatacenter")) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		var req struct {
-			Body struct {
+		switch {
+		case bytes.Contains(body, []byte("<CreateDatacenter")):
+			var req struct {
 				Call struct {
 					This types.ManagedObjectReference `xml:"_this"`
 					Name string                       `xml:"name"`
-				} `xml:"CreateDatacenter"`
-			} `xml:"Body"`
-		}
-		if xml.Unmarshal(body, &req) == nil && req.Body.Call.Name != "" {
-			if dup := childNamed(req.Body.Call.This, req.Body.Call.Name); dup != nil {
-				writeDuplicateName(w, req.Body.Call.Name, *dup)
-				return
+				} `xml:"Body>CreateDatacenter"`
+			}
+			if xml.Unmarshal(body, &req) == nil && req.Call.Name != "" {
+				if dup := childNamed(req.Call.This, req.Call.Name); dup != nil {
+					writeDuplicateName(w, req.Call.Name, *dup)
+					return
+				}
+			}
+		case bytes.Contains(body, []byte("<CreateClusterEx")):
+			var req struct {
+				Call struct {
+					Spec clusterSpec `xml:"spec"`
+				} `xml:"Body>CreateClusterEx"`
+			}
+			_ = xml.Unmarshal(body, &req)
+			recorder := httptest.NewRecorder()
+			next.ServeHTTP(recorder, r)
+			if m := returnval.FindSubmatch(recorder.Body.Bytes()); m != nil && recorder.Code == http.StatusOK {
+				applyClusterSpec(types.ManagedObjectReference{Type: "ClusterComputeResource", Value: string(m[1])}, req.Call.Spec)
+			}
+			for key, values := range recorder.Header() {
+				w.Header()[key] = values
+			}
+			w.WriteHeader(recorder.Code)
+			_, _ = w.Write(recorder.Body.Bytes())
+			return
+		case bytes.Contains(body, []byte("<ReconfigureComputeResource_Task")):
+			var req struct {
+				Call struct {
+					This types.ManagedObjectReference `xml:"_this"`
+					Spec clusterSpec                  `xml:"spec"`
+				} `xml:"Body>ReconfigureComputeResource_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil {
+				applyClusterSpec(req.Call.This, req.Call.Spec)
+			}
+		case bytes.Contains(body, []byte("<Destroy_Task")):
+			var req struct {
+				Call struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>Destroy_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil && req.Call.This.Type == "ClusterComputeResource" {
+				if destroyCluster(w, req.Call.This) {
+					return
+				}
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+var returnval = regexp.MustCompile(`<returnval type="ClusterComputeResource">([^<]+)</returnval>`)
+
+type clusterSpec struct {
+	Drs *struct {
+		Enabled                   *bool  `xml:"enabled"`
+		EnableVmBehaviorOverrides *bool  `xml:"enableVmBehaviorOverrides"`
+		DefaultVmBehavior         string `xml:"defaultVmBehavior"`
+		VmotionRate               *int32 `xml:"vmotionRate"`
+	} `xml:"drsConfig"`
+	Das *struct {
+		Enabled                 *bool  `xml:"enabled"`
+		HostMonitoring          string `xml:"hostMonitoring"`
+		FailoverLevel           *int32 `xml:"failoverLevel"`
+		AdmissionControlEnabled *bool  `xml:"admissionControlEnabled"`
+	} `xml:"dasConfig"`
+}
+
+func applyClusterSpec(ref types.ManagedObjectReference, spec clusterSpec) {
+	cluster, ok := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
+	if !ok {
+		return
+	}
+	simulator.Map.WithLock(cluster, func() {
+		cfg, ok := cluster.ConfigurationEx.(*types.ClusterConfigInfoEx)
+		if !ok {
+			return
+		}
+		if d := spec.Drs; d != nil {
+			if d.Enabled != nil {
+				cfg.DrsConfig.Enabled = d.Enabled
+			}
+			if d.EnableVmBehaviorOverrides != nil {
+				cfg.DrsConfig.EnableVmBehaviorOverrides = d.EnableVmBehaviorOverrides
+			}
+			if d.DefaultVmBehavior != "" {
+				cfg.DrsConfig.DefaultVmBehavior = types.DrsBehavior(d.DefaultVmBehavior)
+			}
+			if d.VmotionRate != nil {
+				cfg.DrsConfig.VmotionRate = *d.VmotionRate
+			}
+		}
+		if a := spec.Das; a != nil {
+			if a.Enabled != nil {
+				cfg.DasConfig.Enabled = a.Enabled
+			}
+			if a.HostMonitoring != "" {
+				cfg.DasConfig.HostMonitoring = a.HostMonitoring
+			}
+			if a.FailoverLevel != nil {
+				cfg.DasConfig.FailoverLevel = *a.FailoverLevel
+			}
+			if a.AdmissionControlEnabled != nil {
+				cfg.DasConfig.AdmissionControlEnabled = a.AdmissionControlEnabled
+			}
+		}
+	})
+}
+
+// destroyCluster runs Destroy_Task for a cluster without hosts; false leaves the request to vcsim.
+func destroyCluster(w http.ResponseWriter, ref types.ManagedObjectReference) bool {
+	cluster, ok := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
+	if !ok || len(cluster.Host) > 0 {
+		return false
+	}
+	task := simulator.CreateTask(cluster, "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		if parent, ok := simulator.Map.Get(*cluster.Parent).(*simulator.Folder); ok {
+			simulator.Map.RemoveReference(parent, &parent.ChildEntity, cluster.Self)
+		}
+		if cluster.ResourcePool != nil {
+			simulator.Map.Remove(*cluster.ResourcePool)
+		}
+		simulator.Map.Remove(cluster.Self)
+		return nil, nil
+	})
+	ref = task.Run()
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><Destroy_TaskResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></Destroy_TaskResponse></soapenv:Body></soapenv:Envelope>`, ref.Value)
+	return true
 }
 
 func childNamed(folderRef types.ManagedObjectReference, name string) *types.ManagedObjectReference {

@@ -1,0 +1,132 @@
+// Shared by the vmware_* modules (a helper file, not a module: its name starts with _).
+import { type CallContext, ModuleError, z } from 'brine/loader'
+import {
+  ENTITY_TYPES,
+  type Entity,
+  getEntity,
+  listEntities,
+  type ManagedObjectReference,
+  type ServiceInstance,
+} from 'brine/vsphere'
+
+export const names = {
+  datacenter: z.string().min(1).describe('datacenter name or id'),
+  cluster: z.string().min(1).describe('cluster name or id'),
+  vm: z.string().min(1).describe('virtual machine name or id'),
+  folderType: z
+    .enum(['vm', 'host', 'datastore', 'network'])
+    .default('vm')
+    .describe('folder tree: vm, host, datastore or network'),
+}
+
+/** The service instance, connected (its ServiceContent is needed). */
+export async function connected(ctx: CallContext): Promise<ServiceInstance> {
+  await ctx.serviceInstance.ready()
+  return ctx.serviceInstance
+}
+
+export async function findDatacenter(
+  ctx: CallContext,
+  name: string,
+  props: string[] = [],
+): Promise<Entity> {
+  return getEntity(await connected(ctx), ENTITY_TYPES.datacenter, name, {
+    props,
+    signal: ctx.signal,
+  })
+}
+
+/** A cluster by name (within a datacenter when given) or id. */
+export async function findCluster(
+  ctx: CallContext,
+  name: string,
+  datacenter: string | undefined,
+  props: string[] = [],
+): Promise<Entity> {
+  const si = await connected(ctx)
+  const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
+  return getEntity(si, ENTITY_TYPES.cluster, name, {
+    props,
+    within: dc?.obj,
+    withinLabel: dc ? `datacenter '${dc.name}'` : undefined,
+    signal: ctx.signal,
+  })
+}
+
+/** The root folder of one tree (vm, host, datastore, network) of a datacenter. */
+export async function rootFolderOf(
+  ctx: CallContext,
+  datacenter: string,
+  type: string,
+): Promise<{ dc: Entity; folder: ManagedObjectReference }> {
+  const dc = await findDatacenter(ctx, datacenter, [`${type}Folder`])
+  return { dc, folder: dc.props[`${type}Folder`] as ManagedObjectReference }
+}
+
+/** Salt's state return, with the `{old, new}` changes convention. */
+export function stateReturn(
+  name: string,
+  result: boolean | null,
+  comment: string,
+  changes: Record<string, unknown> = {},
+) {
+  return { name, result, comment, changes }
+}
+
+/** Keys of `wanted` whose value differs from `current`, as `{key: {old, new}}`. */
+export function diff(
+  current: Record<string, unknown>,
+  wanted: Record<string, unknown>,
+): Record<string, { old: unknown; new: unknown }> {
+  const changes: Record<string, { old: unknown; new: unknown }> = {}
+  for (const [key, value] of Object.entries(wanted)) {
+    if (value === undefined) continue
+    if (JSON.stringify(current[key]) !== JSON.stringify(value))
+      changes[key] = { old: current[key] ?? null, new: value }
+  }
+  return changes
+}
+
+export function notFound(what: string): ModuleError {
+  return new ModuleError(`${what} not found`, { code: 'BRINE_NOT_FOUND' })
+}
+
+export interface FolderWalk {
+  dc: Entity
+  root: ManagedObjectReference
+  /** The folders found along the path, in order. */
+  found: Array<{ name: string; obj: ManagedObjectReference }>
+  /** The path segments that do not exist (from the first missing one). */
+  missing: string[]
+}
+
+/** Split `a/b/c` (leading or trailing slashes ignored). */
+export function folderSegments(path: string): string[] {
+  return path.split('/').filter(Boolean)
+}
+
+/** Follow a folder path below a datacenter's root folder of `type`, as far as it exists. */
+export async function walkFolders(
+  ctx: CallContext,
+  datacenter: string,
+  type: string,
+  path: string,
+): Promise<FolderWalk> {
+  const si = await connected(ctx)
+  const { dc, folder: root } = await rootFolderOf(ctx, datacenter, type)
+  const segments = folderSegments(path)
+  const found: FolderWalk['found'] = []
+  let current = root
+  for (let i = 0; i < segments.length; i++) {
+    const children = await listEntities(si, ENTITY_TYPES.folder, {
+      within: current,
+      recursive: false,
+      signal: ctx.signal,
+    })
+    const next = children.find((child) => child.name === segments[i])
+    if (!next) return { dc, root, found, missing: segments.slice(i) }
+    found.push({ name: next.name, obj: next.obj })
+    current = next.obj
+  }
+  return { dc, root, found, missing: [] }
+}

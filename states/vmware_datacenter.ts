@@ -1,0 +1,58 @@
+import { defineFunction, defineModule, z } from 'brine/loader'
+import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
+
+const name = z.string().min(1).describe('the datacenter name')
+
+async function exists(
+  ctx: Parameters<Parameters<typeof defineFunction>[0]['run']>[0],
+  dcName: string,
+): Promise<boolean> {
+  await ctx.serviceInstance.ready()
+  return (
+    await listEntities(ctx.serviceInstance, ENTITY_TYPES.datacenter, { signal: ctx.signal })
+  ).some((dc) => dc.name === dcName)
+}
+
+export default defineModule({
+  doc: 'Datacenters, idempotently. Test mode predicts {old, new} changes with result None.',
+  functions: {
+    present: defineFunction({
+      doc: 'Make sure the datacenter exists.',
+      args: { name },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        if (await exists(ctx, name))
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Datacenter '${name}' is already present. No changes made.`,
+          }
+        const changes = { datacenter: { old: null, new: name } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `Datacenter '${name}' would be created.` }
+        await ctx.salt('vmware_datacenter.create', { name })
+        return { name, result: true, changes, comment: `Datacenter '${name}' created.` }
+      },
+    }),
+    absent: defineFunction({
+      doc: 'Make sure the datacenter does not exist (deleting it and what it holds).',
+      args: { name },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        if (!(await exists(ctx, name)))
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Datacenter '${name}' does not exist. No changes made.`,
+          }
+        const changes = { datacenter: { old: name, new: null } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `Datacenter '${name}' would be deleted.` }
+        await ctx.salt('vmware_datacenter.delete', { name })
+        return { name, result: true, changes, comment: `Datacenter '${name}' deleted.` }
+      },
+    }),
+  },
+})
