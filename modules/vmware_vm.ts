@@ -1,0 +1,542 @@
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import {
+  ENTITY_TYPES,
+  type Entity,
+  getEntity,
+  inventoryPaths,
+  listEntities,
+  type ManagedObjectReference,
+  retrieveObjectProperties,
+  runTask,
+  type ServiceInstance,
+} from 'brine/vsphere'
+import { connected, findCluster, findDatacenter, names, walkFolders } from './_vmware.ts'
+
+const VM_PROPS = [
+  'config.template',
+  'config.uuid',
+  'config.guestId',
+  'config.hardware.numCPU',
+  'config.hardware.memoryMB',
+  'config.annotation',
+  'runtime.powerState',
+  'runtime.host',
+  'guest.ipAddress',
+  'resourcePool',
+  'parent',
+]
+
+async function findVm(
+  ctx: CallContext,
+  name: string,
+  datacenter?: string,
+  props: string[] = [],
+): Promise<Entity> {
+  const si = await connected(ctx)
+  const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
+  return getEntity(si, ENTITY_TYPES.vm, name, {
+    props,
+    within: dc?.obj,
+    withinLabel: dc ? `datacenter '${dc.name}'` : undefined,
+    signal: ctx.signal,
+  })
+}
+
+/** Where a new VM goes: folder (path in the vm tree), resource pool (cluster, host or pool), datastore. */
+async function placement(
+  ctx: CallContext,
+  args: {
+    datacenter: string
+    folder?: string | undefined
+    cluster?: string | undefined
+    datastore?: string | undefined
+  },
+) {
+  const si = await connected(ctx)
+  const dc = await findDatacenter(ctx, args.datacenter, ['vmFolder', 'datastore'])
+  let folder = dc.props.vmFolder as ManagedObjectReference
+  if (args.folder) {
+    const walk = await walkFolders(ctx, dc.obj.value, 'vm', args.folder)
+    if (walk.missing.length)
+      throw new ModuleError(
+        `folder '${args.folder}' not found in the vm tree of datacenter '${dc.name}'`,
+        { code: 'BRINE_NOT_FOUND' },
+      )
+    folder = walk.found.at(-1)!.obj
+  }
+  const computes = args.cluster
+    ? [await findCluster(ctx, args.cluster, dc.obj.value, ['resourcePool', 'host'])]
+    : await listEntities(si, 'ComputeResource', {
+        within: dc.obj,
+        props: ['resourcePool', 'host'],
+        signal: ctx.signal,
+      })
+  const compute = computes[0]
+  if (!compute)
+    throw new ModuleError(`datacenter '${dc.name}' has no cluster or host to run VMs`, {
+      code: 'BRINE_NOT_FOUND',
+    })
+  const datastores = await listEntities(si, ENTITY_TYPES.datastore, {
+    within: dc.obj,
+    signal: ctx.signal,
+  })
+  const datastore = args.datastore
+    ? datastores.find((d) => d.name === args.datastore || d.obj.value === args.datastore)
+    : datastores[0]
+  if (!datastore)
+    throw new ModuleError(
+      `datastore '${args.datastore ?? '(any)'}' not found in datacenter '${dc.name}'`,
+      { code: 'BRINE_NOT_FOUND' },
+    )
+  return {
+    dc,
+    folder,
+    pool: compute.props.resourcePool as ManagedObjectReference,
+    host: (compute.props.host as ManagedObjectReference[] | undefined)?.[0],
+    datastore,
+  }
+}
+
+function describeVm(vm: Entity, path: string | undefined) {
+  const p = vm.props
+  return {
+    name: vm.name,
+    id: vm.obj.value,
+    uuid: p['config.uuid'],
+    template: p['config.template'] === true,
+    power_state: p['runtime.powerState'],
+    guest_id: p['config.guestId'],
+    num_cpu: p['config.hardware.numCPU'],
+    memory_mb: p['config.hardware.memoryMB'],
+    annotation: p['config.annotation'] ?? '',
+    ip_address: p['guest.ipAddress'] ?? null,
+    host: (p['runtime.host'] as ManagedObjectReference | undefined)?.value ?? null,
+    path,
+  }
+}
+
+const POWER = {
+  on: { method: 'PowerOnVM_Task', state: 'poweredOn' },
+  off: { method: 'PowerOffVM_Task', state: 'poweredOff' },
+  suspend: { method: 'SuspendVM_Task', state: 'suspended' },
+  reset: { method: 'ResetVM_Task', state: 'poweredOn' },
+  shutdown: { method: 'ShutdownGuest', state: 'poweredOff' },
+} as const
+
+interface SnapshotNode {
+  name: string
+  id: string
+  description: string
+  created: string
+  state: string
+  quiesced: boolean
+  children: SnapshotNode[]
+}
+
+function snapshotTree(list: unknown): SnapshotNode[] {
+  return ((list as Array<Record<string, unknown>> | undefined) ?? []).map((node) => ({
+    name: String(node.name),
+    id: (node.snapshot as ManagedObjectReference).value,
+    description: String(node.description ?? ''),
+    created:
+      node.createTime instanceof Date ? node.createTime.toISOString() : String(node.createTime),
+    state: String(node.state),
+    quiesced: node.quiesced === true,
+    children: snapshotTree(node.childSnapshotList),
+  }))
+}
+
+function findSnapshot(tree: SnapshotNode[], nameOrId: string): SnapshotNode[] {
+  return tree.flatMap((node) => [
+    ...(node.name === nameOrId || node.id === nameOrId ? [node] : []),
+    ...findSnapshot(node.children, nameOrId),
+  ])
+}
+
+async function oneSnapshot(
+  ctx: CallContext,
+  vm: Entity,
+  nameOrId: string,
+): Promise<ManagedObjectReference> {
+  const si = await connected(ctx)
+  const props = await retrieveObjectProperties(si, vm.obj, ['snapshot'], { signal: ctx.signal })
+  const matches = findSnapshot(
+    snapshotTree((props.snapshot as { rootSnapshotList?: unknown } | undefined)?.rootSnapshotList),
+    nameOrId,
+  )
+  if (matches.length === 0)
+    throw new ModuleError(`snapshot '${nameOrId}' of VM '${vm.name}' not found`, {
+      code: 'BRINE_NOT_FOUND',
+    })
+  if (matches.length > 1)
+    throw new ModuleError(
+      `snapshot name '${nameOrId}' of VM '${vm.name}' is ambiguous: ids ${matches.map((m) => m.id).join(', ')}`,
+      { code: 'BRINE_AMBIGUOUS' },
+    )
+  return { type: 'VirtualMachineSnapshot', value: matches[0]!.id }
+}
+
+const task = (
+  ctx: CallContext,
+  si: ServiceInstance,
+  what: string,
+  method: string,
+  args: Record<string, unknown>,
+) =>
+  runTask(si, what, method, args, { signal: ctx.signal, onProgress: (p) => ctx.progress(p, what) })
+
+const vmArgs = { name: names.vm, datacenter: names.datacenter.optional() }
+
+export default defineModule({
+  doc: 'Virtual machines and templates.',
+  functions: {
+    list: defineFunction({
+      doc: 'List VM names (templates excluded), filtered by datacenter, cluster, folder path or host.',
+      args: {
+        datacenter: names.datacenter.optional(),
+        cluster: names.cluster.optional(),
+        folder: z.string().optional().describe('vm folder path (needs datacenter)'),
+        host: z.string().optional().describe('host name or id'),
+      },
+      vsphere: true,
+      run: async (ctx, { datacenter, cluster, folder, host }) => {
+        const si = await connected(ctx)
+        let within: ManagedObjectReference | undefined
+        if (folder) {
+          if (!datacenter)
+            throw new ModuleError('vmware_vm.list: folder= needs datacenter=', {
+              code: 'BRINE_ARGUMENT',
+            })
+          const walk = await walkFolders(ctx, datacenter, 'vm', folder)
+          if (walk.missing.length)
+            throw new ModuleError(`folder '${folder}' not found`, { code: 'BRINE_NOT_FOUND' })
+          within = walk.found.at(-1)!.obj
+        } else if (cluster) within = (await findCluster(ctx, cluster, datacenter)).obj
+        else if (host)
+          within = (await getEntity(si, ENTITY_TYPES.host, host, { signal: ctx.signal })).obj
+        else if (datacenter) within = (await findDatacenter(ctx, datacenter)).obj
+        const vms = await listEntities(si, ENTITY_TYPES.vm, {
+          within,
+          props: ['config.template'],
+          signal: ctx.signal,
+        })
+        return vms
+          .filter((vm) => vm.props['config.template'] !== true)
+          .map((vm) => vm.name)
+          .sort()
+      },
+    }),
+    list_templates: defineFunction({
+      doc: 'List template names.',
+      args: { datacenter: names.datacenter.optional() },
+      vsphere: true,
+      run: async (ctx, { datacenter }) => {
+        const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
+        const vms = await listEntities(await connected(ctx), ENTITY_TYPES.vm, {
+          within,
+          props: ['config.template'],
+          signal: ctx.signal,
+        })
+        return vms
+          .filter((vm) => vm.props['config.template'] === true)
+          .map((vm) => vm.name)
+          .sort()
+      },
+    }),
+    info: defineFunction({
+      doc: 'Describe a VM: id, uuid, power state, CPU, memory, guest, IP, host, path, template flag.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) => {
+        const vm = await findVm(ctx, name, datacenter, VM_PROPS)
+        const paths = await inventoryPaths(await connected(ctx), [vm.obj])
+        return describeVm(vm, paths.get(vm.obj.value))
+      },
+    }),
+    path: defineFunction({
+      doc: 'The VM’s inventory path, e.g. /DC0/vm/web/vm1.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        return (await inventoryPaths(await connected(ctx), [vm.obj])).get(vm.obj.value)
+      },
+    }),
+    power_state: defineFunction({
+      doc: 'Set the power state: on, off, suspend, reset, shutdown (guest). Says so when already there.',
+      args: {
+        ...vmArgs,
+        state: z.enum(['on', 'off', 'suspend', 'reset', 'shutdown']).describe('wanted state'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, state }) => {
+        const si = await connected(ctx)
+        const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
+        const before = vm.props['runtime.powerState']
+        const spec = POWER[state]
+        if (state !== 'reset' && before === spec.state)
+          return {
+            name: vm.name,
+            power_state: before,
+            changed: false,
+            comment: `VM '${vm.name}' is already ${before}`,
+          }
+        if (state === 'shutdown')
+          await si.invoke('ShutdownGuest', { _this: vm.obj }, { signal: ctx.signal })
+        else
+          await task(ctx, si, `powering ${state} VM '${vm.name}'`, spec.method, { _this: vm.obj })
+        return {
+          name: vm.name,
+          power_state: spec.state,
+          changed: true,
+          comment: `VM '${vm.name}': ${before} -> ${spec.state}`,
+        }
+      },
+    }),
+    create: defineFunction({
+      doc: 'Create an empty VM (CPU, memory, guest id) in a datacenter, folder, cluster and datastore.',
+      args: {
+        name: z.string().min(1).describe('the VM name'),
+        datacenter: names.datacenter,
+        folder: z.string().optional().describe('vm folder path'),
+        cluster: names.cluster.optional(),
+        datastore: z.string().optional().describe('datastore name or id (default: the first)'),
+        num_cpu: z.coerce.number().int().min(1).default(1).describe('virtual CPUs'),
+        memory_mb: z.coerce.number().int().min(4).default(1024).describe('memory in MB'),
+        guest_id: z.string().default('otherGuest64').describe('guest OS identifier'),
+        annotation: z.string().optional().describe('notes'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const where = await placement(ctx, args)
+        const vm = await task(
+          ctx,
+          si,
+          `creating VM '${args.name}' in datacenter '${where.dc.name}'`,
+          'CreateVM_Task',
+          {
+            _this: where.folder,
+            config: {
+              name: args.name,
+              guestId: args.guest_id,
+              annotation: args.annotation,
+              files: { vmPathName: `[${where.datastore.name}]` },
+              numCPUs: args.num_cpu,
+              memoryMB: args.memory_mb,
+            },
+            pool: where.pool,
+            host: where.host,
+          },
+        )
+        return { name: args.name, id: (vm as ManagedObjectReference).value }
+      },
+    }),
+    clone: defineFunction({
+      doc: 'Clone a VM or deploy a template into a new VM.',
+      args: {
+        name: z.string().min(1).describe('the new VM name'),
+        source: z.string().min(1).describe('template or VM to clone (name or id)'),
+        datacenter: names.datacenter,
+        folder: z.string().optional().describe('vm folder path'),
+        cluster: names.cluster.optional(),
+        datastore: z.string().optional().describe('datastore name or id'),
+        power_on: z.boolean().default(false).describe('power the clone on'),
+        template: z.boolean().default(false).describe('make the clone a template'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const source = await findVm(ctx, args.source, args.datacenter)
+        const where = await placement(ctx, args)
+        const vm = await task(
+          ctx,
+          si,
+          `cloning '${source.name}' to VM '${args.name}'`,
+          'CloneVM_Task',
+          {
+            _this: source.obj,
+            folder: where.folder,
+            name: args.name,
+            spec: {
+              location: { datastore: where.datastore.obj, pool: where.pool },
+              template: args.template,
+              powerOn: args.power_on,
+            },
+          },
+        )
+        return { name: args.name, id: (vm as ManagedObjectReference).value, source: source.name }
+      },
+    }),
+    reconfigure: defineFunction({
+      doc: 'Change CPU count, memory or annotation.',
+      args: {
+        ...vmArgs,
+        num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
+        memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
+        annotation: z.string().optional().describe('notes'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, num_cpu, memory_mb, annotation }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        await task(ctx, await connected(ctx), `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: { annotation, numCPUs: num_cpu, memoryMB: memory_mb },
+        })
+        const after = await findVm(ctx, vm.obj.value, undefined, VM_PROPS)
+        return describeVm(after, undefined)
+      },
+    }),
+    rename: defineFunction({
+      doc: 'Rename a VM.',
+      args: { ...vmArgs, new_name: z.string().min(1).describe('the new name') },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, new_name }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        await task(
+          ctx,
+          await connected(ctx),
+          `renaming VM '${vm.name}' to '${new_name}'`,
+          'Rename_Task',
+          { _this: vm.obj, newName: new_name },
+        )
+        return { name: new_name, id: vm.obj.value }
+      },
+    }),
+    destroy: defineFunction({
+      doc: 'Destroy a VM (delete its files). A powered-on VM needs force=True, which powers it off first.',
+      args: { ...vmArgs, force: z.boolean().default(false).describe('power off first if needed') },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, force }) => {
+        const si = await connected(ctx)
+        const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
+        if (vm.props['runtime.powerState'] !== 'poweredOff') {
+          if (!force)
+            throw new ModuleError(
+              `VM '${vm.name}' is ${String(vm.props['runtime.powerState'])}: power it off, or pass force=True`,
+              { code: 'BRINE_INVALID_STATE' },
+            )
+          await task(ctx, si, `powering off VM '${vm.name}'`, 'PowerOffVM_Task', { _this: vm.obj })
+        }
+        await task(ctx, si, `destroying VM '${vm.name}'`, 'Destroy_Task', { _this: vm.obj })
+        return { name: vm.name, id: vm.obj.value, destroyed: true }
+      },
+    }),
+    mark_as_template: defineFunction({
+      doc: 'Turn a powered-off VM into a template.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        await (await connected(ctx)).invoke(
+          'MarkAsTemplate',
+          { _this: vm.obj },
+          { signal: ctx.signal },
+        )
+        return { name: vm.name, id: vm.obj.value, template: true }
+      },
+    }),
+    mark_as_vm: defineFunction({
+      doc: 'Turn a template back into a VM, in a cluster’s resource pool.',
+      args: { ...vmArgs, cluster: names.cluster },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, cluster }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const target = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
+        await (await connected(ctx)).invoke(
+          'MarkAsVirtualMachine',
+          { _this: vm.obj, pool: target.props.resourcePool },
+          { signal: ctx.signal },
+        )
+        return { name: vm.name, id: vm.obj.value, template: false }
+      },
+    }),
+    create_snapshot: defineFunction({
+      doc: 'Take a snapshot.',
+      args: {
+        ...vmArgs,
+        snapshot: z.string().min(1).describe('snapshot name'),
+        description: z.string().default('').describe('description'),
+        memory: z.boolean().default(false).describe('include memory'),
+        quiesce: z.boolean().default(false).describe('quiesce the guest file system'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, snapshot, description, memory, quiesce }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const ref = await task(
+          ctx,
+          await connected(ctx),
+          `snapshotting VM '${vm.name}' as '${snapshot}'`,
+          'CreateSnapshot_Task',
+          { _this: vm.obj, name: snapshot, description, memory, quiesce },
+        )
+        return { name: vm.name, snapshot, id: (ref as ManagedObjectReference).value }
+      },
+    }),
+    list_snapshots: defineFunction({
+      doc: 'The snapshot tree: name, id, description, created, state, quiesced, children.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) => {
+        const vm = await findVm(ctx, name, datacenter, ['snapshot'])
+        return snapshotTree(
+          (vm.props.snapshot as { rootSnapshotList?: unknown } | undefined)?.rootSnapshotList,
+        )
+      },
+    }),
+    revert_snapshot: defineFunction({
+      doc: 'Revert to a snapshot (by name or id).',
+      args: { ...vmArgs, snapshot: z.string().min(1).describe('snapshot name or id') },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, snapshot }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const ref = await oneSnapshot(ctx, vm, snapshot)
+        await task(
+          ctx,
+          await connected(ctx),
+          `reverting VM '${vm.name}' to '${snapshot}'`,
+          'RevertToSnapshot_Task',
+          { _this: ref },
+        )
+        return { name: vm.name, snapshot, reverted: true }
+      },
+    }),
+    remove_snapshot: defineFunction({
+      doc: 'Remove a snapshot (by name or id), and optionally its children.',
+      args: {
+        ...vmArgs,
+        snapshot: z.string().min(1).describe('snapshot name or id'),
+        children: z.boolean().default(false).describe('remove its children too'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, snapshot, children }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const ref = await oneSnapshot(ctx, vm, snapshot)
+        await task(
+          ctx,
+          await connected(ctx),
+          `removing snapshot '${snapshot}' of VM '${vm.name}'`,
+          'RemoveSnapshot_Task',
+          { _this: ref, removeChildren: children },
+        )
+        return { name: vm.name, snapshot, removed: true }
+      },
+    }),
+    remove_all_snapshots: defineFunction({
+      doc: 'Remove every snapshot of a VM.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        await task(
+          ctx,
+          await connected(ctx),
+          `removing all snapshots of VM '${vm.name}'`,
+          'RemoveAllSnapshots_Task',
+          { _this: vm.obj },
+        )
+        return { name: vm.name, removed: true }
+      },
+    }),
+  },
+})

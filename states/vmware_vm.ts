@@ -1,0 +1,219 @@
+import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
+import { diff } from '../modules/_vmware.ts'
+
+interface VmInfo {
+  name: string
+  id: string
+  power_state: string
+  num_cpu: number
+  memory_mb: number
+  annotation: string
+}
+
+async function lookup(ctx: CallContext, name: string): Promise<VmInfo | undefined> {
+  await ctx.serviceInstance.ready()
+  const vms = await listEntities(ctx.serviceInstance, ENTITY_TYPES.vm, { signal: ctx.signal })
+  if (!vms.some((vm) => vm.name === name)) return undefined
+  return (await ctx.salt('vmware_vm.info', { name })) as VmInfo
+}
+
+const vm = {
+  name: z.string().min(1).describe('the VM name'),
+  datacenter: z.string().min(1).describe('datacenter name or id'),
+}
+
+export default defineModule({
+  doc: 'Virtual machines, idempotently: existence and size, power state, snapshots.',
+  functions: {
+    present: defineFunction({
+      doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
+      args: {
+        ...vm,
+        template: z.string().optional().describe('template (or VM) to clone when creating'),
+        folder: z.string().optional().describe('vm folder path when creating'),
+        cluster: z.string().optional().describe('cluster when creating'),
+        datastore: z.string().optional().describe('datastore when creating'),
+        num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
+        memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
+        annotation: z.string().optional().describe('notes'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const {
+          name,
+          datacenter,
+          template,
+          folder,
+          cluster,
+          datastore,
+          num_cpu,
+          memory_mb,
+          annotation,
+        } = args
+        const current = await lookup(ctx, name)
+        const wanted = { num_cpu, memory_mb, annotation }
+        if (!current) {
+          const changes = {
+            vm: {
+              old: null,
+              new: {
+                name,
+                ...(template ? { template } : {}),
+                ...Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined)),
+              },
+            },
+          }
+          if (ctx.test)
+            return {
+              name,
+              result: null,
+              changes,
+              comment: `VM '${name}' would be created${template ? ` from '${template}'` : ''}.`,
+            }
+          if (template) {
+            await ctx.salt('vmware_vm.clone', {
+              name,
+              source: template,
+              datacenter,
+              folder,
+              cluster,
+              datastore,
+            })
+            if (num_cpu !== undefined || memory_mb !== undefined || annotation !== undefined)
+              await ctx.salt('vmware_vm.reconfigure', { name, num_cpu, memory_mb, annotation })
+          } else {
+            await ctx.salt('vmware_vm.create', {
+              name,
+              datacenter,
+              folder,
+              cluster,
+              datastore,
+              num_cpu,
+              memory_mb,
+              annotation,
+            })
+          }
+          return { name, result: true, changes, comment: `VM '${name}' created.` }
+        }
+        const changes = diff(current as unknown as Record<string, unknown>, wanted)
+        if (!Object.keys(changes).length)
+          return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `VM '${name}' would be reconfigured.` }
+        await ctx.salt('vmware_vm.reconfigure', {
+          name: current.id,
+          ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.new])),
+        })
+        return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }
+      },
+    }),
+    absent: defineFunction({
+      doc: 'Make sure the VM does not exist (powering it off first).',
+      args: { name: vm.name },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        const current = await lookup(ctx, name)
+        if (!current)
+          return { name, result: true, changes: {}, comment: `VM '${name}' does not exist.` }
+        const changes = { vm: { old: name, new: null } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `VM '${name}' would be destroyed.` }
+        await ctx.salt('vmware_vm.destroy', { name: current.id, force: true })
+        return { name, result: true, changes, comment: `VM '${name}' destroyed.` }
+      },
+    }),
+    power_state: defineFunction({
+      doc: 'Make sure the VM is on, off or suspended.',
+      args: { name: vm.name, state: z.enum(['on', 'off', 'suspend']).describe('wanted state') },
+      vsphere: true,
+      run: async (ctx, { name, state }) => {
+        const current = await lookup(ctx, name)
+        if (!current)
+          return { name, result: false, changes: {}, comment: `VM '${name}' not found.` }
+        const want = { on: 'poweredOn', off: 'poweredOff', suspend: 'suspended' }[state]
+        if (current.power_state === want)
+          return { name, result: true, changes: {}, comment: `VM '${name}' is already ${want}.` }
+        const changes = { power_state: { old: current.power_state, new: want } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `VM '${name}' would be ${want}.` }
+        await ctx.salt('vmware_vm.power_state', { name: current.id, state })
+        return { name, result: true, changes, comment: `VM '${name}' is now ${want}.` }
+      },
+    }),
+    snapshot_present: defineFunction({
+      doc: 'Make sure the VM has a snapshot of this name.',
+      args: {
+        name: vm.name,
+        snapshot: z.string().min(1).describe('snapshot name'),
+        description: z.string().default('').describe('description'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, snapshot, description }) => {
+        const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
+          name: string
+          children: unknown[]
+        }>
+        const names = (nodes: Array<{ name: string; children: unknown[] }>): string[] =>
+          nodes.flatMap((n) => [n.name, ...names(n.children as never)])
+        if (names(tree).includes(snapshot))
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Snapshot '${snapshot}' of VM '${name}' is already present.`,
+          }
+        const changes = { snapshot: { old: null, new: snapshot } }
+        if (ctx.test)
+          return {
+            name,
+            result: null,
+            changes,
+            comment: `Snapshot '${snapshot}' of VM '${name}' would be created.`,
+          }
+        await ctx.salt('vmware_vm.create_snapshot', { name, snapshot, description })
+        return {
+          name,
+          result: true,
+          changes,
+          comment: `Snapshot '${snapshot}' of VM '${name}' created.`,
+        }
+      },
+    }),
+    snapshot_absent: defineFunction({
+      doc: 'Make sure the VM has no snapshot of this name.',
+      args: { name: vm.name, snapshot: z.string().min(1).describe('snapshot name') },
+      vsphere: true,
+      run: async (ctx, { name, snapshot }) => {
+        const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
+          name: string
+          children: unknown[]
+        }>
+        const names = (nodes: Array<{ name: string; children: unknown[] }>): string[] =>
+          nodes.flatMap((n) => [n.name, ...names(n.children as never)])
+        if (!names(tree).includes(snapshot))
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Snapshot '${snapshot}' of VM '${name}' does not exist.`,
+          }
+        const changes = { snapshot: { old: snapshot, new: null } }
+        if (ctx.test)
+          return {
+            name,
+            result: null,
+            changes,
+            comment: `Snapshot '${snapshot}' of VM '${name}' would be removed.`,
+          }
+        await ctx.salt('vmware_vm.remove_snapshot', { name, snapshot })
+        return {
+          name,
+          result: true,
+          changes,
+          comment: `Snapshot '${snapshot}' of VM '${name}' removed.`,
+        }
+      },
+    }),
+  },
+})
