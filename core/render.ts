@@ -50,6 +50,10 @@ function environmentFor(searchPaths: string[]): nunjucks.Environment {
     env.addFilter('yaml', (value: unknown) => stringifyYaml(value, { flow: true }).trim())
     env.addFilter('json', (value: unknown) => JSON.stringify(value))
     env.addFilter('load_yaml', (value: string) => parseYaml(value))
+    // Jinja's spellings of the constants (nunjucks knows only true/false/none).
+    env.addGlobal('True', true)
+    env.addGlobal('False', false)
+    env.addGlobal('None', null)
     environments.set(key, env)
   }
   return env

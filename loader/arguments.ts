@@ -61,10 +61,18 @@ export function bindArguments(
   const parsed = z.object(definition.args).safeParse(values)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0] ?? '')
-    const given = name in values ? ` (got ${describeValue(values[name])})` : ''
+    const name = issue.path.map(String).join('.')
+    const top = String(issue.path[0] ?? '')
+    let given = ''
+    if (top in values) {
+      let value: unknown = values
+      for (const key of issue.path)
+        value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey]
+      given = ` (got ${describeValue(value)})`
+    }
     let what: string
-    if (issue.code === 'invalid_type' && !(name in values)) what = 'is required'
+    if (issue.code === 'invalid_type' && (!(top in values) || given === ' (got undefined)'))
+      what = 'is required'
     else if (issue.code === 'invalid_type')
       what = `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
     else what = issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): /, '')
@@ -117,6 +125,7 @@ function typeName(schema: z.ZodType): string {
 }
 
 function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined'
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a dict'

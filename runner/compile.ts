@@ -52,10 +52,10 @@ export function findTargets(
         (matches(c.__sls__) || [...(includes.get(ref.target) ?? [])].includes(c.__sls__)),
     )
   }
+  // `id:` references match IDs only; a module (or a bare ID) matches the ID or the name.
+  if (ref.module === 'id') return chunks.filter((c) => matches(c.__id__))
   return chunks.filter(
-    (c) =>
-      (ref.module === 'id' || ref.module === '*' || c.state === ref.module) &&
-      (matches(c.__id__) || matches(c.name)),
+    (c) => (ref.module === '*' || c.state === ref.module) && (matches(c.__id__) || matches(c.name)),
   )
 }
 

@@ -125,9 +125,19 @@ export default defineModule({
     }),
     power_state: defineFunction({
       doc: 'Make sure the VM is on, off or suspended.',
-      args: { name: vm.name, state: z.enum(['on', 'off', 'suspend']).describe('wanted state') },
+      args: {
+        name: vm.name,
+        // `state` is a reserved low-data key in Salt, hence `power`. YAML 1.1 reads an unquoted
+        // on/off as a boolean: take it as meant.
+        power: z
+          .preprocess(
+            (v) => (v === true ? 'on' : v === false ? 'off' : v),
+            z.enum(['on', 'off', 'suspend']),
+          )
+          .describe('wanted state'),
+      },
       vsphere: true,
-      run: async (ctx, { name, state }) => {
+      run: async (ctx, { name, power: state }) => {
         const current = await lookup(ctx, name)
         if (!current)
           return { name, result: false, changes: {}, comment: `VM '${name}' not found.` }

@@ -89,9 +89,10 @@ describe('brine CLI: arguments and output', () => {
       'vmware_datacenter.delete',
       'vmware_datacenter.get',
       'vmware_datacenter.list',
+      'vmware_datacenter.rename',
     ])
     expect(docs['vmware_datacenter.create']).toMatch(
-      /Usage: vmware_datacenter.create <name> \[profile=…\]/,
+      /Usage: vmware_datacenter.create <name> \[folder=…\] \[profile=…\]/,
     )
   })
 })

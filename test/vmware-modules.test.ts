@@ -1,0 +1,373 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
+import { sessionsOf } from './helpers/sessions.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+let vcsim: Vcsim
+let rt: Runtime
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  rt = vmwareRuntime(vcsim, 'modules', [join(import.meta.dirname, 'fixtures', 'vmware')])
+})
+afterAll(async () => {
+  await rt?.close()
+  await vcsim?.stop()
+})
+
+const call = (fun: string, kwargs: Record<string, unknown> = {}) => rt.call(fun, { kwargs })
+const failure = (fun: string, kwargs: Record<string, unknown> = {}) =>
+  call(fun, kwargs).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  )
+
+/** Apply an SLS; returns the returns by ID and the retcode. */
+async function apply(mods: string, pillar: Record<string, unknown> = {}, test = false) {
+  rt.pillar = pillar
+  rt.context = {}
+  const result = (await rt.call('state.sls', { kwargs: { mods, test } })) as
+    | Record<string, StateReturn>
+    | string[]
+  if (Array.isArray(result)) throw new Error(result.join('\n'))
+  const byId: Record<string, StateReturn> = {}
+  for (const ret of Object.values(result)) byId[String(ret.__id__)] = ret
+  return { byId, retcode: rt.context.retcode ?? 0 }
+}
+const changed = (byId: Record<string, StateReturn>) =>
+  Object.entries(byId)
+    .filter(([, r]) => Object.keys(r.changes).length)
+    .map(([id]) => id)
+    .sort()
+
+describe('vmware_datacenter', () => {
+  it('lists, gets, creates, renames and deletes; typed errors name what was being done', async () => {
+    expect(await call('vmware_datacenter.list')).toEqual(['DC0'])
+    expect(await call('vmware_datacenter.get', { name: 'DC0' })).toEqual({
+      name: 'DC0',
+      id: 'datacenter-2',
+      path: '/DC0',
+      status: 'green',
+    })
+    const created = (await call('vmware_datacenter.create', { name: 'DC-mod' })) as { id: string }
+    const dup = await failure('vmware_datacenter.create', { name: 'DC-mod' })
+    expect(dup?.code).toBe('BRINE_VIM_DUPLICATE_NAME')
+    expect(dup?.message).toMatch(
+      /^creating datacenter 'DC-mod': CreateDatacenter on Folder:group-d1 failed: DuplicateName/,
+    )
+    expect(
+      await call('vmware_datacenter.rename', { name: created.id, new_name: 'DC-mod2' }),
+    ).toEqual({ name: 'DC-mod2', id: created.id })
+    expect(await call('vmware_datacenter.get', { name: created.id })).toMatchObject({
+      name: 'DC-mod2',
+    })
+    expect(await call('vmware_datacenter.delete', { name: 'DC-mod2' })).toMatchObject({
+      deleted: true,
+    })
+    const missing = await failure('vmware_datacenter.get', { name: 'DC-mod2' })
+    expect(missing?.code).toBe('BRINE_NOT_FOUND')
+    expect(missing?.message).toBe("datacenter 'DC-mod2' not found (have: DC0)")
+  })
+})
+
+describe('vmware_folder', () => {
+  it('creates nested paths, lists, renames, moves and destroys', async () => {
+    expect(await call('vmware_folder.create', { path: 'f1/f2', datacenter: 'DC0' })).toMatchObject({
+      path: 'f1/f2',
+      created: ['f1', 'f2'],
+    })
+    expect(
+      await call('vmware_folder.create', { path: 'f1/f2/f3', datacenter: 'DC0' }),
+    ).toMatchObject({ created: ['f3'] })
+    expect(
+      await call('vmware_folder.create', { path: 'netf', datacenter: 'DC0', type: 'network' }),
+    ).toMatchObject({ created: ['netf'] })
+    const vmFolders = (await call('vmware_folder.list', {
+      datacenter: 'DC0',
+      type: 'vm',
+    })) as Array<{ path: string }>
+    expect(vmFolders.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['/DC0/vm', '/DC0/vm/f1', '/DC0/vm/f1/f2', '/DC0/vm/f1/f2/f3']),
+    )
+    const netFolders = (await call('vmware_folder.list', {
+      datacenter: 'DC0',
+      type: 'network',
+    })) as Array<{ path: string }>
+    expect(netFolders.map((f) => f.path)).toContain('/DC0/network/netf')
+    expect(
+      await call('vmware_folder.rename', { path: 'f1/f2/f3', new_name: 'g3', datacenter: 'DC0' }),
+    ).toMatchObject({ path: 'f1/f2/g3' })
+    expect(
+      await call('vmware_folder.move', { path: 'f1/f2/g3', destination: '/', datacenter: 'DC0' }),
+    ).toMatchObject({ path: 'g3' })
+    expect(await call('vmware_folder.destroy', { path: 'g3', datacenter: 'DC0' })).toMatchObject({
+      destroyed: true,
+    })
+    const missing = await failure('vmware_folder.destroy', { path: 'f1/nope', datacenter: 'DC0' })
+    expect(missing?.message).toBe(
+      "folder 'f1/nope' not found in the vm tree of datacenter 'DC0' (exists up to: f1)",
+    )
+    const badType = await failure('vmware_folder.create', {
+      path: 'x',
+      datacenter: 'DC0',
+      type: 'vms',
+    })
+    expect(badType?.code).toBe('BRINE_ARGUMENT')
+  })
+})
+
+describe('vmware_cluster, DRS and HA', () => {
+  it('creates with settings, reads, reconfigures and deletes', async () => {
+    expect(await call('vmware_cluster.list')).toEqual({ DC0: ['DC0_C0'] })
+    await call('vmware_cluster.create', {
+      name: 'C-mod',
+      datacenter: 'DC0',
+      drs: { enabled: true, automation_level: 'manual', migration_threshold: 2 },
+      ha: { enabled: true },
+    })
+    expect(await call('vmware_cluster.get', { name: 'C-mod', datacenter: 'DC0' })).toMatchObject({
+      name: 'C-mod',
+      hosts: 0,
+      drs: { enabled: true, automation_level: 'manual', migration_threshold: 2 },
+      ha: { enabled: true, admission_control: false },
+    })
+    expect(
+      await call('vmware_cluster_drs.configure', {
+        cluster: 'C-mod',
+        datacenter: 'DC0',
+        migration_threshold: 5,
+        automation_level: 'fullyAutomated',
+      }),
+    ).toMatchObject({
+      migration_threshold: 5,
+      automation_level: 'fullyAutomated',
+    })
+    expect(
+      await call('vmware_cluster_drs.get', { cluster: 'C-mod', datacenter: 'DC0' }),
+    ).toMatchObject({ migration_threshold: 5 })
+    expect(
+      await call('vmware_cluster_ha.configure', {
+        cluster: 'C-mod',
+        datacenter: 'DC0',
+        admission_control: true,
+        failover_level: 2,
+      }),
+    ).toEqual({
+      enabled: true,
+      host_monitoring: 'enabled',
+      admission_control: true,
+      failover_level: 2,
+    })
+    expect(await call('vmware_cluster_ha.get', { cluster: 'C-mod' })).toMatchObject({
+      failover_level: 2,
+    })
+    expect(await call('vmware_cluster.delete', { name: 'C-mod', datacenter: 'DC0' })).toMatchObject(
+      { deleted: true },
+    )
+    expect(await call('vmware_cluster.list', { datacenter: 'DC0' })).toEqual({ DC0: ['DC0_C0'] })
+    expect(
+      (await failure('vmware_cluster.get', { name: 'C-mod', datacenter: 'DC0' }))?.message,
+    ).toBe("cluster 'C-mod' not found in datacenter 'DC0' (have: DC0_C0)")
+  })
+})
+
+describe('vmware_vm', () => {
+  it('lists, describes, powers, creates, clones, reconfigures, snapshots, renames and destroys', async () => {
+    expect(await call('vmware_vm.list')).toEqual([
+      'DC0_C0_RP0_VM0',
+      'DC0_C0_RP0_VM1',
+      'DC0_H0_VM0',
+      'DC0_H0_VM1',
+    ])
+    expect(await call('vmware_vm.list', { datacenter: 'DC0', cluster: 'DC0_C0' })).toEqual([
+      'DC0_C0_RP0_VM0',
+      'DC0_C0_RP0_VM1',
+    ])
+    expect(await call('vmware_vm.info', { name: 'DC0_H0_VM1' })).toMatchObject({
+      name: 'DC0_H0_VM1',
+      power_state: 'poweredOn',
+      template: false,
+      path: '/DC0/vm/DC0_H0_VM1',
+    })
+    expect(await call('vmware_vm.path', { name: 'DC0_H0_VM1' })).toBe('/DC0/vm/DC0_H0_VM1')
+    expect(await call('vmware_vm.power_state', { name: 'DC0_H0_VM1', state: 'on' })).toMatchObject({
+      changed: false,
+    })
+    expect(
+      await call('vmware_vm.power_state', { name: 'DC0_H0_VM1', state: 'suspend' }),
+    ).toMatchObject({ changed: true, power_state: 'suspended' })
+    expect(await call('vmware_vm.power_state', { name: 'DC0_H0_VM1', state: 'on' })).toMatchObject({
+      changed: true,
+      power_state: 'poweredOn',
+    })
+
+    await call('vmware_folder.create', { path: 'tpl', datacenter: 'DC0' })
+    const base = (await call('vmware_vm.create', {
+      name: 'base',
+      datacenter: 'DC0',
+      folder: 'tpl',
+      cluster: 'DC0_C0',
+      num_cpu: 2,
+      memory_mb: 2048,
+    })) as { id: string }
+    expect(await call('vmware_vm.info', { name: base.id })).toMatchObject({
+      num_cpu: 2,
+      memory_mb: 2048,
+      path: '/DC0/vm/tpl/base',
+      power_state: 'poweredOff',
+    })
+    expect(await call('vmware_vm.list', { datacenter: 'DC0', folder: 'tpl' })).toEqual(['base'])
+    expect(
+      await call('vmware_vm.reconfigure', { name: 'base', num_cpu: 4, annotation: 'golden' }),
+    ).toMatchObject({ num_cpu: 4, annotation: 'golden' })
+    await call('vmware_vm.mark_as_template', { name: 'base' })
+    expect(await call('vmware_vm.list_templates')).toEqual(['base'])
+    expect(await call('vmware_vm.list', { datacenter: 'DC0', folder: 'tpl' })).toEqual([])
+    const clone = (await call('vmware_vm.clone', {
+      name: 'app1',
+      source: 'base',
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+    })) as { id: string }
+    expect(await call('vmware_vm.info', { name: clone.id })).toMatchObject({
+      name: 'app1',
+      num_cpu: 4,
+      template: false,
+    })
+
+    await call('vmware_vm.create_snapshot', { name: 'app1', snapshot: 's1', description: 'first' })
+    await call('vmware_vm.create_snapshot', { name: 'app1', snapshot: 's2' })
+    const tree = (await call('vmware_vm.list_snapshots', { name: 'app1' })) as Array<{
+      name: string
+      description: string
+      children: Array<{ name: string }>
+    }>
+    expect(tree).toMatchObject([
+      { name: 's1', description: 'first', children: [{ name: 's2', children: [] }] },
+    ])
+    expect(await call('vmware_vm.revert_snapshot', { name: 'app1', snapshot: 's1' })).toMatchObject(
+      { reverted: true },
+    )
+    expect(await call('vmware_vm.remove_snapshot', { name: 'app1', snapshot: 's2' })).toMatchObject(
+      { removed: true },
+    )
+    expect(
+      (await failure('vmware_vm.remove_snapshot', { name: 'app1', snapshot: 's2' }))?.message,
+    ).toBe("snapshot 's2' of VM 'app1' not found")
+    await call('vmware_vm.remove_all_snapshots', { name: 'app1' })
+    expect(await call('vmware_vm.list_snapshots', { name: 'app1' })).toEqual([])
+
+    expect(await call('vmware_vm.rename', { name: 'app1', new_name: 'app2' })).toEqual({
+      name: 'app2',
+      id: clone.id,
+    })
+    await call('vmware_vm.power_state', { name: 'app2', state: 'on' })
+    const refused = await failure('vmware_vm.destroy', { name: 'app2' })
+    expect(refused?.message).toBe("VM 'app2' is poweredOn: power it off, or pass force=True")
+    expect(await call('vmware_vm.destroy', { name: 'app2', force: true })).toMatchObject({
+      destroyed: true,
+    })
+    expect(await call('vmware_vm.mark_as_vm', { name: 'base', cluster: 'DC0_C0' })).toMatchObject({
+      template: false,
+    })
+    await call('vmware_vm.destroy', { name: 'base' })
+    expect((await failure('vmware_vm.info', { name: 'app2' }))?.code).toBe('BRINE_NOT_FOUND')
+  })
+})
+
+describe('VMware states', () => {
+  it('datacenter, folder and cluster: create, no-op second run, change, test mode, absent', async () => {
+    // Test mode first: predicts, changes nothing on the server.
+    const predicted = await apply('infra', {}, true)
+    expect(predicted.byId.datacenter).toMatchObject({
+      result: null,
+      changes: { datacenter: { old: null, new: 'DC-test' } },
+    })
+    expect(await call('vmware_datacenter.list')).not.toContain('DC-test')
+
+    const first = await apply('infra')
+    expect(first.retcode).toBe(0)
+    expect(changed(first.byId)).toEqual(['app_folder', 'cluster', 'datacenter'])
+    expect(
+      await call('vmware_cluster.get', { name: 'C-test', datacenter: 'DC-test' }),
+    ).toMatchObject({ drs: { enabled: true }, ha: { enabled: true } })
+
+    const second = await apply('infra')
+    expect(changed(second.byId)).toEqual([])
+    expect(Object.values(second.byId).every((r) => r.result === true)).toBe(true)
+
+    // A change: DRS level and HA; test mode predicts it and leaves the server alone.
+    const wouldChange = await apply('infra', { drs_level: 'manual', ha: false }, true)
+    expect(wouldChange.byId.cluster).toMatchObject({
+      result: null,
+      changes: {
+        drs: { automation_level: { old: 'fullyAutomated', new: 'manual' } },
+        ha: { enabled: { old: true, new: false } },
+      },
+    })
+    expect(
+      await call('vmware_cluster.get', { name: 'C-test', datacenter: 'DC-test' }),
+    ).toMatchObject({ drs: { automation_level: 'fullyAutomated' }, ha: { enabled: true } })
+    const change = await apply('infra', { drs_level: 'manual', ha: false })
+    expect(changed(change.byId)).toEqual(['cluster'])
+    expect(
+      await call('vmware_cluster.get', { name: 'C-test', datacenter: 'DC-test' }),
+    ).toMatchObject({ drs: { automation_level: 'manual' }, ha: { enabled: false } })
+  })
+
+  it('VMs: present, power state and snapshot; then everything absent', async () => {
+    const first = await apply('vms')
+    expect(first.retcode).toBe(0)
+    expect(changed(first.byId)).toEqual(['web01', 'web01_on', 'web01_snap'])
+    expect(await call('vmware_vm.info', { name: 'web01' })).toMatchObject({
+      num_cpu: 2,
+      power_state: 'poweredOn',
+    })
+    expect(changed((await apply('vms')).byId)).toEqual([])
+
+    const predicted = await apply('vms', { cpu: 4, power: 'off' }, true)
+    expect(predicted.byId.web01).toMatchObject({
+      result: null,
+      changes: { num_cpu: { old: 2, new: 4 } },
+    })
+    expect(predicted.byId.web01_on).toMatchObject({
+      result: null,
+      changes: { power_state: { old: 'poweredOn', new: 'poweredOff' } },
+    })
+    expect(await call('vmware_vm.info', { name: 'web01' })).toMatchObject({
+      num_cpu: 2,
+      power_state: 'poweredOn',
+    })
+    // vcsim (like vCenter without hot-add) changes CPUs of a powered-off VM: power off first.
+    const change = await apply('vms', { cpu: 4, power: 'off' })
+    expect(change.byId.web01_on).toMatchObject({
+      result: true,
+      changes: { power_state: { new: 'poweredOff' } },
+    })
+    expect(change.byId.web01).toMatchObject({
+      result: true,
+      changes: { num_cpu: { old: 2, new: 4 } },
+    })
+
+    const absentTest = await apply('absent', {}, true)
+    expect(Object.values(absentTest.byId).every((r) => r.result === null)).toBe(true)
+    expect(await call('vmware_datacenter.list')).toContain('DC-test')
+    const absent = await apply('absent')
+    expect(absent.retcode).toBe(0)
+    expect(changed(absent.byId)).toEqual([
+      'cluster_gone',
+      'datacenter_gone',
+      'folder_gone',
+      'web01_gone',
+    ])
+    expect(await call('vmware_datacenter.list')).toEqual(['DC0'])
+    expect(changed((await apply('absent')).byId)).toEqual([])
+  })
+
+  it('used one vCenter session for everything', async () => {
+    expect(rt.vsphereLogins).toBe(1)
+    expect(await sessionsOf(vcsim, 'modules')).toHaveLength(1)
+  })
+})
