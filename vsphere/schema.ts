@@ -133,6 +133,31 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
     hBDatastoreCandidatePolicy: 'string',
   },
   OptionValue: { value: 'anyType' },
+  // Resource pools
+  ResourceConfigSpec: {
+    entity: 'MoRef',
+    lastModified: 'dateTime',
+    cpuAllocation: 'ResourceAllocationInfo',
+    memoryAllocation: 'ResourceAllocationInfo',
+  },
+  ResourceAllocationInfo: {
+    reservation: 'long',
+    expandableReservation: 'boolean',
+    limit: 'long',
+    shares: 'SharesInfo',
+    overheadLimit: 'long',
+  },
+  SharesInfo: { shares: 'int' },
+  // Licenses and custom fields
+  LicenseManagerLicenseInfo: {
+    total: 'int',
+    used: 'int',
+    properties: 'KeyAnyValue[]',
+    labels: 'KeyValue[]',
+  },
+  KeyAnyValue: { value: 'anyType' },
+  CustomFieldDef: { key: 'int' },
+  CustomFieldStringValue: { key: 'int' },
   // Virtual machines
   VirtualMachineSnapshotInfo: {
     currentSnapshot: 'MoRef',
