@@ -65,6 +65,13 @@ export {
 export { type InvokeOptions, ServiceInstance } from './service-instance.ts'
 export { SessionCache, type SessionCacheOptions } from './session-cache.ts'
 export { SessionStore, type StoredSession } from './session-store.ts'
+export {
+  type Category,
+  createTaggingClient,
+  type Tag,
+  type TaggingClient,
+  TaggingError,
+} from './tagging.ts'
 export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
 export { certificateThumbprints, normalizeThumbprint } from './transport.ts'
 export type * from './types.ts'

@@ -32,7 +32,7 @@ export interface TransportResponse {
 
 export interface SendOptions {
   path: string
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'DELETE'
   headers?: Record<string, string>
   body?: string
   signal?: AbortSignal | undefined

@@ -12,6 +12,8 @@ export interface FakeVcenter {
   url: string
   calls: Array<{ method: string; body: string; cookie: string | undefined }>
   handle(method: string, handler: Handler): void
+  /** Answer non-SOAP requests (the REST APIs); `body` is the raw request body. */
+  handleRest(handler: Handler): void
   close(): Promise<void>
 }
 
@@ -31,6 +33,7 @@ const SERVICE_CONTENT =
 
 export async function startFakeVcenter(): Promise<FakeVcenter> {
   const handlers = new Map<string, Handler>()
+  let restHandler: Handler | undefined
   const calls: FakeVcenter['calls'] = []
   handlers.set('RetrieveServiceContent', (_body, _req, res) =>
     reply(res, 'RetrieveServiceContent', SERVICE_CONTENT),
@@ -55,8 +58,9 @@ export async function startFakeVcenter(): Promise<FakeVcenter> {
       body += chunk
     })
     req.on('end', () => {
-      if (req.method === 'GET') {
-        res.writeHead(404).end()
+      if (!req.url?.startsWith('/sdk')) {
+        if (restHandler) restHandler(body, req, res)
+        else res.writeHead(404).end()
         return
       }
       const method = /<soapenv:Body><(\w+)/.exec(body)?.[1] ?? 'unknown'
@@ -80,6 +84,9 @@ export async function startFakeVcenter(): Promise<FakeVcenter> {
     url: `http://127.0.0.1:${port}/sdk`,
     calls,
     handle: (method, handler) => handlers.set(method, handler),
+    handleRest: (handler) => {
+      restHandler = handler
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -1,0 +1,232 @@
+import { VsphereError } from './errors.ts'
+import type { ServiceInstance } from './service-instance.ts'
+import type { ManagedObjectReference } from './types.ts'
+import { selectByVersion } from './versions.ts'
+
+/**
+ * Tags and categories live in the vSphere Automation REST API, not in vim25 SOAP. Before
+ * vSphere 7.0 it is served under `/rest/com/vmware/cis/…` (bodies wrapped in `create_spec`,
+ * answers in `{value}`, actions as `~action=`); from 7.0 under `/api/cis/…` (plain JSON,
+ * `action=`). The implementation is chosen once from `about.apiVersion`. vcsim 0.24.2 serves
+ * only `/rest`; the `/api` branch is tested against a node:http fake.
+ */
+export interface Category {
+  id: string
+  name: string
+  description: string
+  cardinality: 'SINGLE' | 'MULTIPLE'
+  associable_types: string[]
+}
+
+export interface Tag {
+  id: string
+  name: string
+  description: string
+  category_id: string
+}
+
+export interface TaggingClient {
+  readonly flavor: 'rest' | 'api'
+  listCategories(): Promise<Category[]>
+  createCategory(spec: Omit<Category, 'id'>): Promise<string>
+  deleteCategory(id: string): Promise<void>
+  listTags(): Promise<Tag[]>
+  createTag(spec: Omit<Tag, 'id'>): Promise<string>
+  deleteTag(id: string): Promise<void>
+  attach(tagId: string, obj: ManagedObjectReference): Promise<void>
+  detach(tagId: string, obj: ManagedObjectReference): Promise<void>
+  attachedTags(obj: ManagedObjectReference): Promise<string[]>
+  attachedObjects(tagId: string): Promise<ManagedObjectReference[]>
+  /** End the REST session. */
+  close(): Promise<void>
+}
+
+export class TaggingError extends VsphereError {
+  static override readonly kind: string = 'TaggingError'
+  readonly status: number
+  constructor(what: string, status: number, body: string) {
+    const kind = /already_exists/i.test(body)
+      ? 'already exists'
+      : status === 404 || /not_found/i.test(body)
+        ? 'not found'
+        : `HTTP ${status}`
+    super(`${what}: ${kind}${body && kind.startsWith('HTTP') ? ` (${body.slice(0, 200)})` : ''}`, {
+      code:
+        kind === 'already exists'
+          ? 'BRINE_TAG_EXISTS'
+          : kind === 'not found'
+            ? 'BRINE_NOT_FOUND'
+            : 'BRINE_TAG_REST',
+    })
+    this.status = status
+  }
+}
+
+type Send = (
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  what: string,
+  body?: unknown,
+) => Promise<unknown>
+
+interface Flavor {
+  flavor: 'rest' | 'api'
+  sessionPath: string
+  /** Path of a collection (`category`, `tag`, `tag-association`). */
+  base: string
+  idPath: (collection: string, id: string) => string
+  action: (path: string, action: string) => string
+  wrapCreate: (spec: Record<string, unknown>) => unknown
+  unwrap: (answer: unknown) => unknown
+}
+
+const REST: Flavor = {
+  flavor: 'rest',
+  sessionPath: '/rest/com/vmware/cis/session',
+  base: '/rest/com/vmware/cis/tagging',
+  idPath: (collection, id) =>
+    `/rest/com/vmware/cis/tagging/${collection}/id:${encodeURIComponent(id)}`,
+  action: (path, action) => `${path}?~action=${action}`,
+  wrapCreate: (spec) => ({ create_spec: spec }),
+  unwrap: (answer) =>
+    answer && typeof answer === 'object' && 'value' in answer
+      ? (answer as { value: unknown }).value
+      : answer,
+}
+
+const API: Flavor = {
+  flavor: 'api',
+  sessionPath: '/api/session',
+  base: '/api/cis/tagging',
+  idPath: (collection, id) => `/api/cis/tagging/${collection}/${encodeURIComponent(id)}`,
+  action: (path, action) => `${path}?action=${action}`,
+  wrapCreate: (spec) => spec,
+  unwrap: (answer) => answer,
+}
+
+const FLAVORS = [
+  { max: '7.0', impl: REST },
+  { min: '7.0', impl: API },
+]
+
+/** A tagging client for the vCenter behind `si` (logs in to the REST API with the same credentials). */
+export async function createTaggingClient(si: ServiceInstance): Promise<TaggingClient> {
+  const live = await si.ready()
+  const flavor = selectByVersion(FLAVORS, live.content.about.apiVersion, 'tagging')
+  const transport = live.transport
+  const basic = Buffer.from(`${live.params.user}:${live.params.password.reveal()}`).toString(
+    'base64',
+  )
+  const login = await transport.send({
+    path: flavor.sessionPath,
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${basic}`,
+      'vmware-use-header-authn': 'true',
+      accept: 'application/json',
+    },
+  })
+  if (login.statusCode !== 200 && login.statusCode !== 201)
+    throw new TaggingError('logging in to the vSphere REST API', login.statusCode, login.body)
+  const token = String(flavor.unwrap(JSON.parse(login.body)))
+
+  const send: Send = async (method, path, what, body) => {
+    const response = await transport.send({
+      path,
+      method,
+      headers: {
+        'vmware-api-session-id': token,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    if (response.statusCode >= 300) throw new TaggingError(what, response.statusCode, response.body)
+    return response.body ? flavor.unwrap(JSON.parse(response.body)) : undefined
+  }
+  const objectId = (obj: ManagedObjectReference) => ({
+    object_id: { id: obj.value, type: obj.type },
+  })
+  const list = async <T>(collection: string): Promise<T[]> => {
+    const ids =
+      ((await send('GET', `${flavor.base}/${collection}`, `listing ${collection}s`)) as
+        | string[]
+        | null) ?? []
+    return Promise.all(
+      ids.map(
+        async (id) =>
+          ({
+            ...((await send(
+              'GET',
+              flavor.idPath(collection, id),
+              `reading ${collection} ${id}`,
+            )) as object),
+            id,
+          }) as T,
+      ),
+    )
+  }
+
+  return {
+    flavor: flavor.flavor,
+    listCategories: () => list<Category>('category'),
+    createCategory: async (spec) =>
+      String(
+        await send(
+          'POST',
+          `${flavor.base}/category`,
+          `creating category '${spec.name}'`,
+          flavor.wrapCreate({ ...spec }),
+        ),
+      ),
+    deleteCategory: async (id) =>
+      void (await send('DELETE', flavor.idPath('category', id), `deleting category ${id}`)),
+    listTags: () => list<Tag>('tag'),
+    createTag: async (spec) =>
+      String(
+        await send(
+          'POST',
+          `${flavor.base}/tag`,
+          `creating tag '${spec.name}'`,
+          flavor.wrapCreate({ ...spec }),
+        ),
+      ),
+    deleteTag: async (id) =>
+      void (await send('DELETE', flavor.idPath('tag', id), `deleting tag ${id}`)),
+    attach: async (tagId, obj) =>
+      void (await send(
+        'POST',
+        flavor.action(flavor.idPath('tag-association', tagId), 'attach'),
+        `attaching tag ${tagId} to ${obj.value}`,
+        objectId(obj),
+      )),
+    detach: async (tagId, obj) =>
+      void (await send(
+        'POST',
+        flavor.action(flavor.idPath('tag-association', tagId), 'detach'),
+        `detaching tag ${tagId} from ${obj.value}`,
+        objectId(obj),
+      )),
+    attachedTags: async (obj) =>
+      ((await send(
+        'POST',
+        flavor.action(`${flavor.base}/tag-association`, 'list-attached-tags'),
+        `listing tags of ${obj.value}`,
+        objectId(obj),
+      )) as string[] | null) ?? [],
+    attachedObjects: async (tagId) =>
+      (
+        ((await send(
+          'POST',
+          flavor.action(flavor.idPath('tag-association', tagId), 'list-attached-objects'),
+          `listing objects of tag ${tagId}`,
+          {},
+        )) as Array<{ id: string; type: string }> | null) ?? []
+      ).map((o) => ({ type: o.type, value: o.id })),
+    close: async () => {
+      await send('DELETE', flavor.sessionPath, 'logging out of the vSphere REST API').catch(
+        () => {},
+      )
+    },
+  }
+}
