@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
+import { Runtime } from '../loader/runtime.ts'
 import { startVcsim } from '../test/helpers/vcsim.ts'
 import { encodeRequest } from '../vsphere/codec.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
@@ -159,6 +160,43 @@ try {
       `${py.count} VMs, ${(py.fetch_ms / fetch.floor).toFixed(2)}× floor; brine is ${(py.fetch_ms / fetch.onView).toFixed(2)}× faster`,
     )
   }
+
+  console.log(
+    '\nvmware_vm.list through the loader and the ReconnectProxy (one process, one session)',
+  )
+  const runtime = new Runtime({
+    opts: {
+      id: 'bench',
+      file_roots: [],
+      pillar_roots: [],
+      module_dirs: [],
+      log_level: 'warning',
+      test: false,
+      session_store: false,
+      'saltext.vmware': {
+        host: vcsim.url,
+        user: 'bench-modules',
+        password: 'pw',
+        ca_file: vcsim.caFile,
+      },
+    },
+    pillar: {},
+    moduleDirs: [join(import.meta.dirname, '..', 'modules')],
+    stateDirs: [join(import.meta.dirname, '..', 'states')],
+    signal: new AbortController().signal,
+    env: {},
+  })
+  let listed = 0
+  await runtime.call('vmware_vm.list') // load the module, log in
+  const vmList = await best(ROUNDS, async () => {
+    listed = ((await runtime.call('vmware_vm.list')) as string[]).length
+  })
+  row(
+    'vmware_vm.list (names of all non-template VMs)',
+    vmList,
+    `${listed} VMs, ${(vmList / fetch.floor).toFixed(2)}× the raw fetch floor, ${runtime.vsphereLogins} login`,
+  )
+  await runtime.close()
 
   console.log('\nLogin (best of %d)', ROUNDS)
   let connectLogin = Number.POSITIVE_INFINITY

@@ -126,14 +126,32 @@ function renderJson(text: string, file: string): unknown {
 }
 
 /**
- * Pillar (or any dict) as templates see it: the data, plus Salt's `pillar.get('a:b', default)`
- * as a non-enumerable method, so `{{ pillar.get('x') }}` and `{{ pillar['x'] }}` both work.
+ * Pillar (or any dict) as templates see it: the data, with Jinja's dict methods added as
+ * non-enumerable properties at every level: `get('a:b', default)` (Salt's colon paths at the
+ * top, plain keys below), `items()`, `keys()`, `values()`. So `{{ pillar.get('x') }}` and
+ * `{% for k, v in pillar.lab.vms.items() %}` work as they do in Salt.
  */
 export function templateDict(data: Record<string, unknown>): Record<string, unknown> {
-  const view = { ...data }
-  Object.defineProperty(view, 'get', {
-    enumerable: false,
-    value: (key: string, fallback: unknown = '') => lookupValue(data, key) ?? fallback,
-  })
+  const view: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(data))
+    view[key] = isPlainObject(value) ? templateDict(value) : value
+  const methods: Record<string, unknown> = {
+    get: (key: string, fallback: unknown = '') => {
+      const found = lookupValue(data, key)
+      if (found === undefined) return fallback
+      return isPlainObject(found) ? templateDict(found) : found
+    },
+    items: () => Object.entries(view),
+    keys: () => Object.keys(view),
+    values: () => Object.values(view),
+  }
+  for (const [name, fn] of Object.entries(methods))
+    Object.defineProperty(view, name, { enumerable: false, value: fn })
   return view
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  )
 }

@@ -49,6 +49,7 @@ async function placement(
     datacenter: string
     folder?: string | undefined
     cluster?: string | undefined
+    pool?: string | undefined
     datastore?: string | undefined
   },
 ) {
@@ -88,10 +89,19 @@ async function placement(
       `datastore '${args.datastore ?? '(any)'}' not found in datacenter '${dc.name}'`,
       { code: 'BRINE_NOT_FOUND' },
     )
+  const pool = args.pool
+    ? (
+        await getEntity(si, ENTITY_TYPES.resourcepool, args.pool, {
+          within: compute.obj,
+          withinLabel: `cluster '${compute.name}'`,
+          signal: ctx.signal,
+        })
+      ).obj
+    : (compute.props.resourcePool as ManagedObjectReference)
   return {
     dc,
     folder,
-    pool: compute.props.resourcePool as ManagedObjectReference,
+    pool,
     host: (compute.props.host as ManagedObjectReference[] | undefined)?.[0],
     datastore,
   }
@@ -300,6 +310,10 @@ export default defineModule({
         datacenter: names.datacenter,
         folder: z.string().optional().describe('vm folder path'),
         cluster: names.cluster.optional(),
+        pool: z
+          .string()
+          .optional()
+          .describe('resource pool name or id in the cluster (default: its root pool)'),
         datastore: z.string().optional().describe('datastore name or id (default: the first)'),
         num_cpu: z.coerce.number().int().min(1).default(1).describe('virtual CPUs'),
         memory_mb: z.coerce.number().int().min(4).default(1024).describe('memory in MB'),
@@ -340,6 +354,10 @@ export default defineModule({
         datacenter: names.datacenter,
         folder: z.string().optional().describe('vm folder path'),
         cluster: names.cluster.optional(),
+        pool: z
+          .string()
+          .optional()
+          .describe('resource pool name or id in the cluster (default: its root pool)'),
         datastore: z.string().optional().describe('datastore name or id'),
         power_on: z.boolean().default(false).describe('power the clone on'),
         template: z.boolean().default(false).describe('make the clone a template'),

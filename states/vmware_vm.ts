@@ -5,6 +5,7 @@ import { diff } from '../modules/_vmware.ts'
 interface VmInfo {
   name: string
   id: string
+  template: boolean
   power_state: string
   num_cpu: number
   memory_mb: number
@@ -33,6 +34,11 @@ export default defineModule({
         template: z.string().optional().describe('template (or VM) to clone when creating'),
         folder: z.string().optional().describe('vm folder path when creating'),
         cluster: z.string().optional().describe('cluster when creating'),
+        pool: z.string().optional().describe('resource pool (in the cluster) when creating'),
+        is_template: z
+          .boolean()
+          .default(false)
+          .describe('keep it a template (marked after creation)'),
         datastore: z.string().optional().describe('datastore when creating'),
         num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
@@ -46,13 +52,16 @@ export default defineModule({
           template,
           folder,
           cluster,
+          pool,
           datastore,
           num_cpu,
           memory_mb,
           annotation,
+          is_template,
         } = args
         const current = await lookup(ctx, name)
         const wanted = { num_cpu, memory_mb, annotation }
+        const given = Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined))
         if (!current) {
           const changes = {
             vm: {
@@ -60,7 +69,8 @@ export default defineModule({
               new: {
                 name,
                 ...(template ? { template } : {}),
-                ...Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined)),
+                ...given,
+                ...(is_template ? { is_template } : {}),
               },
             },
           }
@@ -78,33 +88,42 @@ export default defineModule({
               datacenter,
               folder,
               cluster,
+              pool,
               datastore,
             })
-            if (num_cpu !== undefined || memory_mb !== undefined || annotation !== undefined)
-              await ctx.salt('vmware_vm.reconfigure', { name, num_cpu, memory_mb, annotation })
+            if (Object.keys(given).length)
+              await ctx.salt('vmware_vm.reconfigure', { name, ...given })
           } else {
             await ctx.salt('vmware_vm.create', {
               name,
               datacenter,
               folder,
               cluster,
+              pool,
               datastore,
-              num_cpu,
-              memory_mb,
-              annotation,
+              ...given,
             })
           }
+          if (is_template) await ctx.salt('vmware_vm.mark_as_template', { name })
           return { name, result: true, changes, comment: `VM '${name}' created.` }
         }
-        const changes = diff(current as unknown as Record<string, unknown>, wanted)
+        const changes: Record<string, { old: unknown; new: unknown }> = diff(
+          current as unknown as Record<string, unknown>,
+          wanted,
+        )
+        const makeTemplate = is_template && !current.template
+        if (makeTemplate) changes.template = { old: false, new: true }
         if (!Object.keys(changes).length)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
         if (ctx.test)
           return { name, result: null, changes, comment: `VM '${name}' would be reconfigured.` }
-        await ctx.salt('vmware_vm.reconfigure', {
-          name: current.id,
-          ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.new])),
-        })
+        const sizes = Object.entries(changes).filter(([key]) => key !== 'template')
+        if (sizes.length)
+          await ctx.salt('vmware_vm.reconfigure', {
+            name: current.id,
+            ...Object.fromEntries(sizes.map(([k, v]) => [k, v.new])),
+          })
+        if (makeTemplate) await ctx.salt('vmware_vm.mark_as_template', { name: current.id })
         return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }
       },
     }),

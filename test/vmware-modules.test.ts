@@ -371,3 +371,153 @@ describe('VMware states', () => {
     expect(await sessionsOf(vcsim, 'modules')).toHaveLength(1)
   })
 })
+
+describe('vmware_resourcepool and vmware_tag', () => {
+  it('resource pools: list, create, get, update, delete; the root pool is protected', async () => {
+    expect(await call('vmware_resourcepool.list', { cluster: 'DC0_C0' })).toEqual([
+      { name: 'Resources', id: 'resgroup-26', path: '/DC0/host/DC0_C0/Resources' },
+    ])
+    await call('vmware_resourcepool.create', {
+      name: 'gold',
+      cluster: 'DC0_C0',
+      cpu: { reservation: 500, shares: 'high' },
+      memory: { limit: 4096 },
+    })
+    expect(
+      await call('vmware_resourcepool.get', { name: 'gold', cluster: 'DC0_C0' }),
+    ).toMatchObject({
+      cpu: { reservation: 500, limit: -1, expandable: true, shares: 'high' },
+      memory: { reservation: 0, limit: 4096, shares: 'normal' },
+    })
+    expect(
+      await call('vmware_resourcepool.update', { name: 'gold', cpu: { limit: 2000 } }),
+    ).toMatchObject({ cpu: { reservation: 500, limit: 2000, shares: 'high' } })
+    expect(
+      (await failure('vmware_resourcepool.delete', { name: 'Resources', cluster: 'DC0_C0' }))
+        ?.message,
+    ).toMatch(/root pool and cannot be deleted/)
+    expect(await call('vmware_resourcepool.delete', { name: 'gold' })).toMatchObject({
+      deleted: true,
+    })
+    expect((await failure('vmware_resourcepool.get', { name: 'gold' }))?.code).toBe(
+      'BRINE_NOT_FOUND',
+    )
+  })
+
+  it('tags: categories, tags, attach, list attached, detach, delete', async () => {
+    const category = (await call('vmware_tag.create_category', {
+      name: 'tier',
+      cardinality: 'MULTIPLE',
+    })) as { id: string }
+    expect((await failure('vmware_tag.create_category', { name: 'tier' }))?.code).toBe(
+      'BRINE_TAG_EXISTS',
+    )
+    expect(await call('vmware_tag.list_categories')).toEqual([
+      expect.objectContaining({ id: category.id, name: 'tier', cardinality: 'MULTIPLE' }),
+    ])
+    await call('vmware_tag.create', { name: 'gold', category: 'tier' })
+    await call('vmware_tag.create', { name: 'silver', category: 'tier' })
+    expect(await call('vmware_tag.list', { category: 'tier' })).toMatchObject([
+      { name: 'gold', category: 'tier' },
+      { name: 'silver', category: 'tier' },
+    ])
+    await call('vmware_tag.attach', {
+      name: 'gold',
+      category: 'tier',
+      object_type: 'vm',
+      object: 'DC0_H0_VM0',
+    })
+    await call('vmware_tag.attach', {
+      name: 'silver',
+      category: 'tier',
+      object_type: 'host',
+      object: 'DC0_H0',
+    })
+    expect(
+      await call('vmware_tag.list_attached', { object_type: 'vm', object: 'DC0_H0_VM0' }),
+    ).toEqual([{ category: 'tier', tag: 'gold' }])
+    await call('vmware_tag.detach', {
+      name: 'gold',
+      category: 'tier',
+      object_type: 'vm',
+      object: 'DC0_H0_VM0',
+    })
+    expect(
+      await call('vmware_tag.list_attached', { object_type: 'vm', object: 'DC0_H0_VM0' }),
+    ).toEqual([])
+    expect(
+      (
+        await failure('vmware_tag.attach', {
+          name: 'bronze',
+          category: 'tier',
+          object_type: 'vm',
+          object: 'DC0_H0_VM0',
+        })
+      )?.message,
+    ).toBe("tag 'bronze' not found in category 'tier'")
+    await call('vmware_tag.delete', { name: 'silver', category: 'tier' })
+    await call('vmware_tag.delete', { name: 'gold', category: 'tier' })
+    expect(await call('vmware_tag.delete_category', { name: 'tier' })).toMatchObject({
+      deleted: true,
+    })
+    expect(await call('vmware_tag.list_categories')).toEqual([])
+  })
+})
+
+describe('the examples/ lab (what npm run demo applies)', () => {
+  it('builds the lab, then a second apply changes nothing; test mode first changes nothing', async () => {
+    const { compilePillar } = await import('../pillar/compile.ts')
+    const examples = join(import.meta.dirname, '..', 'examples')
+    const lab = await startVcsim()
+    const labRuntime = vmwareRuntime(lab, 'lab', [join(examples, 'salt')])
+    try {
+      labRuntime.pillar = compilePillar({
+        roots: [join(examples, 'pillar')],
+        minionId: 'lab01',
+      }).pillar
+      const highstate = async (test: boolean) => {
+        labRuntime.context = {}
+        const result = (await labRuntime.call('state.apply', { kwargs: { test } })) as
+          | Record<string, StateReturn>
+          | string[]
+        if (Array.isArray(result)) throw new Error(result.join('\n'))
+        return { returns: Object.values(result), retcode: labRuntime.context.retcode ?? 0 }
+      }
+      const predicted = await highstate(true)
+      expect(predicted.returns).toHaveLength(14)
+      expect(predicted.returns.filter((r) => r.result === null).length).toBeGreaterThan(0)
+      expect(await labRuntime.call('vmware_datacenter.list')).toEqual(['DC0'])
+
+      const first = await highstate(false)
+      expect(first.retcode).toBe(0)
+      expect(
+        first.returns.every((r) => r.result === true && Object.keys(r.changes).length > 0),
+      ).toBe(true)
+      const second = await highstate(false)
+      expect(second.retcode).toBe(0)
+      expect(second.returns.filter((r) => Object.keys(r.changes).length)).toEqual([])
+      expect(
+        await labRuntime.call('vmware_vm.list', {
+          kwargs: { datacenter: 'DC0', folder: 'apps/web' },
+        }),
+      ).toEqual(['web01', 'web02'])
+      expect(await labRuntime.call('vmware_vm.list_templates')).toEqual(['golden-linux'])
+      expect(
+        await labRuntime.call('vmware_tag.list_attached', {
+          kwargs: { object_type: 'vm', object: 'web02' },
+        }),
+      ).toEqual([{ category: 'environment', tag: 'lab' }])
+      expect(
+        await labRuntime.call('vmware_cluster.get', {
+          kwargs: { name: 'LabCluster', datacenter: 'LabDC' },
+        }),
+      ).toMatchObject({
+        drs: { enabled: true, automation_level: 'partiallyAutomated', migration_threshold: 2 },
+        ha: { enabled: true, admission_control: true },
+      })
+    } finally {
+      await labRuntime.close()
+      await lab.stop()
+    }
+  })
+})
