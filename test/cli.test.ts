@@ -301,6 +301,17 @@ describe('brine CLI against vcsim', () => {
     expect(sessions[0]!.callCount ?? 0).toBeGreaterThan(3)
   })
 
+  it('dumps named inspection points, redacted', async () => {
+    const result = await brine(['--config', config, 'vmware_datacenter.get', 'DC0'], {
+      BRINE_INSPECT: 'ENT1,SOAP1',
+    })
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/\[inspect:ENT1\] Datacenter 'DC0'\n\{\n {2}"candidates": \[/)
+    expect(result.stderr).toContain('[inspect:SOAP1] → Login')
+    expect(result.stderr).toContain('<password>***</password>')
+    expect(result.stderr).not.toContain('cli-Passw0rd')
+  })
+
   it('uses profiles and reports an unknown one', async () => {
     const profiles = join(tmp, 'profiles.yaml')
     writeFileSync(

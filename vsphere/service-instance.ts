@@ -1,3 +1,4 @@
+import { inspectPoint } from '../core/inspect.ts'
 import { isLogEnabled, log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
 import { encodeRequest, moref } from './codec.ts'
@@ -116,6 +117,7 @@ export class ServiceInstance {
     if (this.#cookie) headers.cookie = `vmware_soap_session=${this.#cookie.reveal()}`
     const started = performance.now()
     if (isLogEnabled('trace', 'soap')) log.trace('soap', '→ %s %s', method, body)
+    inspectPoint('SOAP1', `→ ${method}`, () => body)
 
     const response = await this.transport.send({
       path: this.params.url.pathname,
@@ -134,6 +136,7 @@ export class ServiceInstance {
       (performance.now() - started).toFixed(1),
     )
     if (isLogEnabled('trace', 'soap')) log.trace('soap', '← %s %s', method, response.body)
+    inspectPoint('SOAP2', `← ${method} ${response.statusCode}`, () => response.body)
 
     if (response.statusCode !== 200 && response.statusCode !== 500) {
       throw new TransportError(

@@ -1,3 +1,4 @@
+import { inspectPoint } from '../core/inspect.ts'
 import { log } from '../core/log.ts'
 import { TaskFailedError, TransportError } from './errors.ts'
 import { describeFault } from './faults.ts'
@@ -81,6 +82,11 @@ export async function waitForTaskInfo(
       version = updates.version
       const info = latestInfo(updates)
       if (!info) continue
+      inspectPoint('TASK1', `${task.value} ${info.descriptionId ?? ''}`, () => ({
+        state: info.state,
+        progress: info.progress,
+        error: info.error,
+      }))
       if (onProgress && info.progress !== undefined && info.progress !== lastProgress) {
         lastProgress = info.progress
         onProgress(info.progress, info)
