@@ -521,3 +521,135 @@ describe('the examples/ lab (what npm run demo applies)', () => {
     }
   })
 })
+
+describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license_mgr', () => {
+  it('hosts: list, get, maintenance mode (module and state)', async () => {
+    const hosts = (await call('vmware_host.list', { cluster: 'DC0_C0' })) as Array<{
+      name: string
+      maintenance_mode: boolean
+      connection_state: string
+    }>
+    expect(hosts.map((h) => h.name)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    expect(hosts.every((h) => h.connection_state === 'connected' && !h.maintenance_mode)).toBe(true)
+    expect(await call('vmware_host.get', { name: 'DC0_H0' })).toMatchObject({
+      name: 'DC0_H0',
+      path: '/DC0/host/DC0_H0/DC0_H0',
+      cpu_cores: 2,
+    })
+    expect(await call('vmware_host.enter_maintenance_mode', { name: 'DC0_C0_H2' })).toEqual({
+      name: 'DC0_C0_H2',
+      maintenance_mode: true,
+      changed: true,
+    })
+    expect(await call('vmware_host.enter_maintenance_mode', { name: 'DC0_C0_H2' })).toMatchObject({
+      changed: false,
+    })
+    const state = (kwargs: Record<string, unknown>, test = false) =>
+      rt.call('vmware_host.maintenance_mode', { kwargs, state: true, test }) as Promise<StateReturn>
+    expect(await state({ name: 'DC0_C0_H2', enabled: false }, true)).toMatchObject({
+      result: null,
+      changes: { maintenance_mode: { old: true, new: false } },
+    })
+    expect(await call('vmware_host.get', { name: 'DC0_C0_H2' })).toMatchObject({
+      maintenance_mode: true,
+    })
+    expect(await state({ name: 'DC0_C0_H2', enabled: false })).toMatchObject({
+      result: true,
+      changes: { maintenance_mode: { new: false } },
+    })
+    expect(await state({ name: 'DC0_C0_H2', enabled: false })).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
+
+  it('datastores: list, get, browse', async () => {
+    const all = (await call('vmware_datastore.list')) as Array<{
+      name: string
+      type: string
+      capacity: number
+      free_space: number
+      accessible: boolean
+    }>
+    expect(all).toHaveLength(1)
+    expect(all[0]).toMatchObject({ name: 'LocalDS_0', accessible: true })
+    expect(all[0]!.capacity).toBeGreaterThan(all[0]!.free_space)
+    expect(await call('vmware_datastore.list', { cluster: 'DC0_C0' })).toEqual(all)
+    expect(await call('vmware_datastore.get', { name: 'LocalDS_0' })).toEqual(all[0])
+    const root = (await call('vmware_datastore.browse', { name: 'LocalDS_0' })) as Array<{
+      name: string
+      type: string
+    }>
+    expect(root).toEqual(
+      expect.arrayContaining([{ name: 'DC0_H0_VM0', type: 'Folder', size: 4096 }]),
+    )
+    const vmFiles = (await call('vmware_datastore.browse', {
+      name: 'LocalDS_0',
+      path: 'DC0_H0_VM0',
+      pattern: '*.vmx',
+    })) as Array<{ name: string; type: string }>
+    expect(vmFiles).toEqual([{ name: 'DC0_H0_VM0.vmx', type: 'VmConfig', size: null }])
+  })
+
+  it('custom attributes: add, set, get, rename, remove', async () => {
+    expect(
+      await call('vmware_custom_attribute.add', { name: 'owner', object_type: 'VirtualMachine' }),
+    ).toMatchObject({ name: 'owner' })
+    expect(
+      (
+        await failure('vmware_custom_attribute.add', {
+          name: 'owner',
+          object_type: 'VirtualMachine',
+        })
+      )?.code,
+    ).toBe('BRINE_VIM_DUPLICATE_NAME')
+    await call('vmware_custom_attribute.set', {
+      name: 'owner',
+      value: 'team-a',
+      object_type: 'vm',
+      object: 'DC0_H0_VM0',
+    })
+    expect(
+      await call('vmware_custom_attribute.get', { object_type: 'vm', object: 'DC0_H0_VM0' }),
+    ).toEqual({ owner: 'team-a' })
+    await call('vmware_custom_attribute.rename', { name: 'owner', new_name: 'team' })
+    expect(await call('vmware_custom_attribute.list')).toEqual([
+      { name: 'team', key: expect.any(Number), object_type: 'VirtualMachine' },
+    ])
+    expect(
+      await call('vmware_custom_attribute.get', { object_type: 'vm', object: 'DC0_H0_VM0' }),
+    ).toEqual({ team: 'team-a' })
+    await call('vmware_custom_attribute.remove', { name: 'team' })
+    expect(await call('vmware_custom_attribute.list')).toEqual([])
+    expect((await failure('vmware_custom_attribute.remove', { name: 'team' }))?.message).toBe(
+      "custom attribute 'team' is not defined",
+    )
+  })
+
+  it('licenses: list (masked), add, has, remove; the state never shows the key', async () => {
+    const key = 'ABCDE-12345-FGHIJ-67890-KLMNO'
+    const before = (await call('vmware_license_mgr.list')) as Array<{ key: string }>
+    expect(await call('vmware_license_mgr.has', { key })).toBe(false)
+    const state = (test = false) =>
+      rt.call('vmware_license_mgr.present', {
+        kwargs: { name: key },
+        state: true,
+        test,
+      }) as Promise<StateReturn>
+    expect(await state(true)).toMatchObject({ result: null, name: '*****-*****-*****-*****-KLMNO' })
+    expect(await call('vmware_license_mgr.has', { key })).toBe(false)
+    expect(await state()).toMatchObject({
+      result: true,
+      changes: { license: { old: null, new: '*****-*****-*****-*****-KLMNO' } },
+    })
+    expect(await state()).toMatchObject({ result: true, changes: {} })
+    const after = (await call('vmware_license_mgr.list')) as Array<{ key: string }>
+    expect(after).toHaveLength(before.length + 1)
+    expect(JSON.stringify(after)).not.toContain('ABCDE-12345')
+    expect(await call('vmware_license_mgr.remove', { key })).toEqual({
+      key: '*****-*****-*****-*****-KLMNO',
+      removed: true,
+    })
+    expect(await call('vmware_license_mgr.has', { key })).toBe(false)
+  })
+})

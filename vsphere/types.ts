@@ -36,6 +36,7 @@ export interface ServiceContent {
   searchIndex: ManagedObjectReference
   taskManager?: ManagedObjectReference
   customFieldsManager?: ManagedObjectReference
+  licenseManager?: ManagedObjectReference
   [field: string]: unknown
 }
 
