@@ -653,3 +653,88 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
     expect(await call('vmware_license_mgr.has', { key })).toBe(false)
   })
 })
+
+describe('vmware_dvswitch and vmware_dvportgroup', () => {
+  it('switches: list, create, get, add a host, delete; port groups: create, list, configure, delete; states', async () => {
+    expect(
+      ((await call('vmware_dvswitch.list')) as Array<{ name: string }>).map((s) => s.name),
+    ).toEqual(['DVS0'])
+    const dvs = (await call('vmware_dvswitch.create', {
+      name: 'dvs-lab',
+      datacenter: 'DC0',
+      description: 'lab switch',
+    })) as { id: string }
+    expect(await call('vmware_dvswitch.get', { name: 'dvs-lab' })).toMatchObject({
+      id: dvs.id,
+      description: 'lab switch',
+      portgroups: 1,
+      hosts: [],
+    })
+    expect(
+      await call('vmware_dvswitch.add_host', { name: 'dvs-lab', host: 'DC0_C0_H0' }),
+    ).toMatchObject({ hosts: ['host-34'] })
+
+    expect(
+      await call('vmware_dvportgroup.create', {
+        name: 'pg-web',
+        dvswitch: 'dvs-lab',
+        vlan: 100,
+        ports: 16,
+      }),
+    ).toMatchObject({ dvswitch: dvs.id, vlan: 100, ports: 16 })
+    const groups = (await call('vmware_dvportgroup.list', { dvswitch: 'dvs-lab' })) as Array<{
+      name: string
+      vlan: unknown
+    }>
+    expect(groups).toEqual([
+      expect.objectContaining({
+        name: 'dvs-lab-DVUplinks-' + dvs.id.split('-')[1],
+        vlan: { trunk: [[0, 4094]] },
+      }),
+      expect.objectContaining({ name: 'pg-web', vlan: 100 }),
+    ])
+    expect(await call('vmware_dvportgroup.configure', { name: 'pg-web', vlan: 200 })).toMatchObject(
+      { vlan: 200, ports: 16 },
+    )
+
+    const state = (fun: string, kwargs: Record<string, unknown>, test = false) =>
+      rt.call(fun, { kwargs, state: true, test }) as Promise<StateReturn>
+    expect(
+      await state('vmware_dvportgroup.present', { name: 'pg-web', dvswitch: 'dvs-lab', vlan: 200 }),
+    ).toMatchObject({ result: true, changes: {} })
+    expect(
+      await state(
+        'vmware_dvportgroup.present',
+        { name: 'pg-web', dvswitch: 'dvs-lab', vlan: 300 },
+        true,
+      ),
+    ).toMatchObject({ result: null, changes: { vlan: { old: 200, new: 300 } } })
+    expect(await call('vmware_dvportgroup.get', { name: 'pg-web' })).toMatchObject({ vlan: 200 })
+    expect(
+      await state('vmware_dvportgroup.present', { name: 'pg-db', dvswitch: 'dvs-lab', vlan: 300 }),
+    ).toMatchObject({ result: true, changes: { portgroup: { new: { vlan: 300 } } } })
+    expect(
+      await state('vmware_dvportgroup.absent', { name: 'pg-db', dvswitch: 'dvs-lab' }),
+    ).toMatchObject({ result: true, changes: { portgroup: { old: 'pg-db' } } })
+    expect(await call('vmware_dvportgroup.delete', { name: 'pg-web' })).toMatchObject({
+      deleted: true,
+    })
+
+    expect(
+      await state('vmware_dvswitch.present', { name: 'dvs-lab', datacenter: 'DC0' }),
+    ).toMatchObject({ result: true, changes: {} })
+    expect(
+      await state('vmware_dvswitch.absent', { name: 'dvs-lab', datacenter: 'DC0' }, true),
+    ).toMatchObject({ result: null })
+    expect(
+      await state('vmware_dvswitch.absent', { name: 'dvs-lab', datacenter: 'DC0' }),
+    ).toMatchObject({ result: true, changes: { dvswitch: { old: 'dvs-lab', new: null } } })
+    expect(
+      ((await call('vmware_dvswitch.list')) as Array<{ name: string }>).map((s) => s.name),
+    ).toEqual(['DVS0'])
+    expect(
+      await state('vmware_dvswitch.present', { name: 'dvs-new', datacenter: 'DC0' }),
+    ).toMatchObject({ changes: { dvswitch: { new: 'dvs-new' } } })
+    await call('vmware_dvswitch.delete', { name: 'dvs-new' })
+  })
+})

@@ -148,6 +148,31 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
     overheadLimit: 'long',
   },
   SharesInfo: { shares: 'int' },
+  // Distributed switches
+  VMwareDVSConfigInfo: {
+    numStandalonePorts: 'int',
+    numPorts: 'int',
+    maxPorts: 'int',
+    maxMtu: 'int',
+    createTime: 'dateTime',
+    host: 'DistributedVirtualSwitchHostMember[]',
+  },
+  DVSConfigInfo: {
+    numStandalonePorts: 'int',
+    numPorts: 'int',
+    maxPorts: 'int',
+    createTime: 'dateTime',
+  },
+  DVPortgroupConfigInfo: {
+    numPorts: 'int',
+    distributedVirtualSwitch: 'MoRef',
+    defaultPortConfig: 'DataObject',
+    autoExpand: 'boolean',
+  },
+  VMwareDVSPortSetting: { vlan: 'DataObject' },
+  VmwareDistributedVirtualSwitchVlanIdSpec: { inherited: 'boolean', vlanId: 'int' },
+  VmwareDistributedVirtualSwitchTrunkVlanSpec: { inherited: 'boolean', vlanId: 'NumericRange[]' },
+  NumericRange: { start: 'int', end: 'int' },
   // Licenses and custom fields
   LicenseManagerLicenseInfo: {
     total: 'int',

@@ -1,0 +1,154 @@
+import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import {
+  ENTITY_TYPES,
+  type Entity,
+  getEntity,
+  listEntities,
+  type ManagedObjectReference,
+  runTask,
+} from 'brine/vsphere'
+import { connected, findDatacenter, names } from './_vmware.ts'
+
+export async function findDvs(
+  ctx: CallContext,
+  name: string,
+  props: string[] = [],
+): Promise<Entity> {
+  return getEntity(await connected(ctx), ENTITY_TYPES.dvswitch, name, { props, signal: ctx.signal })
+}
+
+function describeDvs(dvs: Entity) {
+  const config = (dvs.props.config ?? {}) as {
+    uuid?: string
+    maxMtu?: number
+    description?: string
+    numPorts?: number
+    configVersion?: string
+  }
+  return {
+    name: dvs.name,
+    id: dvs.obj.value,
+    uuid: config.uuid,
+    max_mtu: config.maxMtu || null,
+    description: config.description ?? '',
+    portgroups: ((dvs.props.portgroup as ManagedObjectReference[] | undefined) ?? []).length,
+    hosts: ((dvs.props['summary.hostMember'] as ManagedObjectReference[] | undefined) ?? []).map(
+      (h) => h.value,
+    ),
+  }
+}
+
+const DVS_PROPS = ['config', 'portgroup', 'summary.hostMember']
+const dvswitch = z.string().min(1).describe('distributed switch name or id')
+
+export default defineModule({
+  doc: 'Distributed virtual switches (VMware DVS).',
+  functions: {
+    list: defineFunction({
+      doc: 'List distributed switches (of a datacenter when given).',
+      args: { datacenter: names.datacenter.optional() },
+      vsphere: true,
+      run: async (ctx, { datacenter }) => {
+        const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
+        const switches = await listEntities(await connected(ctx), ENTITY_TYPES.dvswitch, {
+          within,
+          props: DVS_PROPS,
+          signal: ctx.signal,
+        })
+        return switches.map(describeDvs).sort((a, b) => a.name.localeCompare(b.name))
+      },
+    }),
+    get: defineFunction({
+      doc: 'Describe a distributed switch: uuid, MTU, description, port groups, member hosts.',
+      args: { name: dvswitch },
+      vsphere: true,
+      run: async (ctx, { name }) => describeDvs(await findDvs(ctx, name, DVS_PROPS)),
+    }),
+    create: defineFunction({
+      doc: 'Create a distributed switch in a datacenter’s network folder.',
+      args: {
+        name: z.string().min(1).describe('switch name'),
+        datacenter: names.datacenter,
+        description: z.string().optional().describe('description'),
+        max_mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('MTU'),
+        uplinks: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(32)
+          .default(2)
+          .describe('uplink ports per host'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
+        const si = await connected(ctx)
+        const dc = await findDatacenter(ctx, datacenter, ['networkFolder'])
+        const dvs = await runTask<ManagedObjectReference>(
+          si,
+          `creating distributed switch '${name}' in datacenter '${dc.name}'`,
+          'CreateDVS_Task',
+          {
+            _this: dc.props.networkFolder,
+            spec: {
+              configSpec: {
+                _type: 'VMwareDVSConfigSpec',
+                name,
+                description,
+                uplinkPortPolicy: {
+                  _type: 'DVSNameArrayUplinkPortPolicy',
+                  uplinkPortName: Array.from({ length: uplinks }, (_, i) => `uplink${i + 1}`),
+                },
+                maxMtu: max_mtu,
+              },
+            },
+          },
+          { signal: ctx.signal },
+        )
+        return { name, id: dvs.value }
+      },
+    }),
+    add_host: defineFunction({
+      doc: 'Add a host to the switch.',
+      args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
+      vsphere: true,
+      run: async (ctx, { name, host }) => {
+        const si = await connected(ctx)
+        const dvs = await findDvs(ctx, name, ['config'])
+        const target = await getEntity(si, ENTITY_TYPES.host, host, { signal: ctx.signal })
+        const configVersion = (dvs.props.config as { configVersion?: string } | undefined)
+          ?.configVersion
+        await runTask(
+          si,
+          `adding host '${target.name}' to distributed switch '${dvs.name}'`,
+          'ReconfigureDvs_Task',
+          {
+            _this: dvs.obj,
+            spec: {
+              _type: 'VMwareDVSConfigSpec',
+              configVersion: configVersion ?? '',
+              host: [{ operation: 'add', host: target.obj }],
+            },
+          },
+          { signal: ctx.signal },
+        )
+        return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
+      },
+    }),
+    delete: defineFunction({
+      doc: 'Delete a distributed switch (and its port groups).',
+      args: { name: dvswitch },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        const dvs = await findDvs(ctx, name)
+        await runTask(
+          await connected(ctx),
+          `deleting distributed switch '${dvs.name}'`,
+          'Destroy_Task',
+          { _this: dvs.obj },
+          { signal: ctx.signal },
+        )
+        return { name: dvs.name, id: dvs.obj.value, deleted: true }
+      },
+    }),
+  },
+})
