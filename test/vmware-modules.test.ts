@@ -738,3 +738,34 @@ describe('vmware_dvswitch and vmware_dvportgroup', () => {
     await call('vmware_dvswitch.delete', { name: 'dvs-new' })
   })
 })
+
+describe('more VMware states (pool, tags, snapshots, licenses)', () => {
+  it('create, no-op second run, change, test mode, absent', async () => {
+    const predicted = await apply('extras', {}, true)
+    expect(Object.values(predicted.byId).every((r) => r.result === null)).toBe(true)
+    expect(((await call('vmware_resourcepool.list', { cluster: 'DC0_C0' })) as Array<{ name: string }>).map((p) => p.name)).toEqual(['Resources'])
+    expect(await call('vmware_tag.list_categories')).toEqual([])
+
+    const first = await apply('extras')
+    expect(first.retcode).toBe(0)
+    expect(changed(first.byId)).toEqual(['category', 'pool', 'snap', 'tag', 'tagged'])
+    expect(changed((await apply('extras')).byId)).toEqual([])
+
+    const change = await apply('extras', { variant: 'b' })
+    expect(changed(change.byId)).toEqual(['pool'])
+    expect(change.byId.pool?.changes).toEqual({ cpu: { limit: { old: 1000, new: 2000 } } })
+    expect(await call('vmware_resourcepool.get', { name: 'extras-pool' })).toMatchObject({ cpu: { limit: 2000 } })
+
+    await call('vmware_license_mgr.add', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })
+    const absentTest = await apply('extras_absent', {}, true)
+    expect(Object.values(absentTest.byId).every((r) => r.result === null)).toBe(true)
+    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(true)
+    const absent = await apply('extras_absent')
+    expect(changed(absent.byId)).toEqual(['license_gone', 'pool_gone', 'snap_gone', 'tag_gone'])
+    expect(JSON.stringify(absent.byId)).not.toContain('ZZZZZ-11111')
+    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(false)
+    expect(await call('vmware_vm.list_snapshots', { name: 'DC0_H0_VM1' })).toEqual([])
+    expect(changed((await apply('extras_absent')).byId)).toEqual([])
+    await call('vmware_tag.delete_category', { name: 'extras' })
+  })
+})
