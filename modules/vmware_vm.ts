@@ -10,6 +10,15 @@ import {
   runTask,
   type ServiceInstance,
 } from 'brine/vsphere'
+import {
+  deviceNamed,
+  devicesOf,
+  diskChanges,
+  disksOf,
+  networkNames,
+  nicChanges,
+  nicsOf,
+} from './_devices.ts'
 import { connected, findCluster, findDatacenter, names, walkFolders } from './_vmware.ts'
 
 const VM_PROPS = [
@@ -258,9 +267,15 @@ export default defineModule({
       args: vmArgs,
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
-        const vm = await findVm(ctx, name, datacenter, VM_PROPS)
+        const vm = await findVm(ctx, name, datacenter, [...VM_PROPS, 'config.hardware.device'])
         const paths = await inventoryPaths(await connected(ctx), [vm.obj])
-        return describeVm(vm, paths.get(vm.obj.value))
+        const devices =
+          (vm.props['config.hardware.device'] as Parameters<typeof disksOf>[0] | undefined) ?? []
+        return {
+          ...describeVm(vm, paths.get(vm.obj.value)),
+          disks: disksOf(devices),
+          nics: nicsOf(devices, await networkNames(ctx)),
+        }
       },
     }),
     path: defineFunction({
@@ -319,6 +334,14 @@ export default defineModule({
         memory_mb: z.coerce.number().int().min(4).default(1024).describe('memory in MB'),
         guest_id: z.string().default('otherGuest64').describe('guest OS identifier'),
         annotation: z.string().optional().describe('notes'),
+        disks: z
+          .array(z.number().positive())
+          .default([])
+          .describe('disk sizes in GB (thin), e.g. [20, 100]'),
+        nics: z
+          .array(z.string())
+          .default([])
+          .describe('networks or distributed port groups, one NIC each'),
       },
       vsphere: true,
       run: async (ctx, args) => {
@@ -338,6 +361,7 @@ export default defineModule({
               files: { vmPathName: `[${where.datastore.name}]` },
               numCPUs: args.num_cpu,
               memoryMB: args.memory_mb,
+              deviceChange: [...diskChanges([], args.disks), ...(await nicChanges(ctx, args.nics))],
             },
             pool: where.pool,
             host: where.host,
@@ -467,6 +491,98 @@ export default defineModule({
           { signal: ctx.signal },
         )
         return { name: vm.name, id: vm.obj.value, template: false }
+      },
+    }),
+    add_disk: defineFunction({
+      doc: 'Add a thin (or thick) disk; a paravirtual SCSI controller is added when the VM has none.',
+      args: {
+        ...vmArgs,
+        size_gb: z.coerce.number().positive().describe('size in GB'),
+        thin: z.boolean().default(true).describe('thin provisioning'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, size_gb, thin }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const devices = await devicesOf(ctx, vm.obj)
+        await task(
+          ctx,
+          await connected(ctx),
+          `adding a ${size_gb} GB disk to VM '${vm.name}'`,
+          'ReconfigVM_Task',
+          { _this: vm.obj, spec: { deviceChange: diskChanges(devices, [size_gb], thin) } },
+        )
+        return { name: vm.name, disks: disksOf(await devicesOf(ctx, vm.obj)) }
+      },
+    }),
+    remove_disk: defineFunction({
+      doc: 'Remove a disk by label ("Hard disk 2") or key; its file is deleted unless keep_file=True.',
+      args: {
+        ...vmArgs,
+        disk: z.string().min(1).describe('disk label or key'),
+        keep_file: z.boolean().default(false).describe('keep the vmdk file'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, disk, keep_file }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const device = deviceNamed(await devicesOf(ctx, vm.obj), disk, 'disk')
+        await task(
+          ctx,
+          await connected(ctx),
+          `removing ${disk} from VM '${vm.name}'`,
+          'ReconfigVM_Task',
+          {
+            _this: vm.obj,
+            spec: {
+              deviceChange: [
+                { operation: 'remove', ...(keep_file ? {} : { fileOperation: 'destroy' }), device },
+              ],
+            },
+          },
+        )
+        return { name: vm.name, disks: disksOf(await devicesOf(ctx, vm.obj)) }
+      },
+    }),
+    add_nic: defineFunction({
+      doc: 'Add a network adapter on a standard network or a distributed port group.',
+      args: {
+        ...vmArgs,
+        network: z.string().min(1).describe('network or port group name or id'),
+        type: z.enum(['vmxnet3', 'e1000', 'e1000e']).default('vmxnet3').describe('adapter type'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, network, type }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        await task(
+          ctx,
+          await connected(ctx),
+          `adding a NIC on '${network}' to VM '${vm.name}'`,
+          'ReconfigVM_Task',
+          { _this: vm.obj, spec: { deviceChange: await nicChanges(ctx, [network], type) } },
+        )
+        return {
+          name: vm.name,
+          nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
+        }
+      },
+    }),
+    remove_nic: defineFunction({
+      doc: 'Remove a network adapter by label ("Network adapter 1") or key.',
+      args: { ...vmArgs, nic: z.string().min(1).describe('adapter label or key') },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, nic }) => {
+        const vm = await findVm(ctx, name, datacenter)
+        const device = deviceNamed(await devicesOf(ctx, vm.obj), nic, 'network adapter')
+        await task(
+          ctx,
+          await connected(ctx),
+          `removing ${nic} from VM '${vm.name}'`,
+          'ReconfigVM_Task',
+          { _this: vm.obj, spec: { deviceChange: [{ operation: 'remove', device }] } },
+        )
+        return {
+          name: vm.name,
+          nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
+        }
       },
     }),
     create_snapshot: defineFunction({

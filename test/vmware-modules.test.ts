@@ -743,7 +743,11 @@ describe('more VMware states (pool, tags, snapshots, licenses)', () => {
   it('create, no-op second run, change, test mode, absent', async () => {
     const predicted = await apply('extras', {}, true)
     expect(Object.values(predicted.byId).every((r) => r.result === null)).toBe(true)
-    expect(((await call('vmware_resourcepool.list', { cluster: 'DC0_C0' })) as Array<{ name: string }>).map((p) => p.name)).toEqual(['Resources'])
+    expect(
+      (
+        (await call('vmware_resourcepool.list', { cluster: 'DC0_C0' })) as Array<{ name: string }>
+      ).map((p) => p.name),
+    ).toEqual(['Resources'])
     expect(await call('vmware_tag.list_categories')).toEqual([])
 
     const first = await apply('extras')
@@ -754,18 +758,76 @@ describe('more VMware states (pool, tags, snapshots, licenses)', () => {
     const change = await apply('extras', { variant: 'b' })
     expect(changed(change.byId)).toEqual(['pool'])
     expect(change.byId.pool?.changes).toEqual({ cpu: { limit: { old: 1000, new: 2000 } } })
-    expect(await call('vmware_resourcepool.get', { name: 'extras-pool' })).toMatchObject({ cpu: { limit: 2000 } })
+    expect(await call('vmware_resourcepool.get', { name: 'extras-pool' })).toMatchObject({
+      cpu: { limit: 2000 },
+    })
 
     await call('vmware_license_mgr.add', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })
     const absentTest = await apply('extras_absent', {}, true)
     expect(Object.values(absentTest.byId).every((r) => r.result === null)).toBe(true)
-    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(true)
+    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(
+      true,
+    )
     const absent = await apply('extras_absent')
     expect(changed(absent.byId)).toEqual(['license_gone', 'pool_gone', 'snap_gone', 'tag_gone'])
     expect(JSON.stringify(absent.byId)).not.toContain('ZZZZZ-11111')
-    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(false)
+    expect(await call('vmware_license_mgr.has', { key: 'ZZZZZ-11111-YYYYY-22222-XXXXX' })).toBe(
+      false,
+    )
     expect(await call('vmware_vm.list_snapshots', { name: 'DC0_H0_VM1' })).toEqual([])
     expect(changed((await apply('extras_absent')).byId)).toEqual([])
     await call('vmware_tag.delete_category', { name: 'extras' })
+  })
+})
+
+describe('VM virtual hardware', () => {
+  it('creates with disks and NICs (standard network and distributed port group), adds and removes both', async () => {
+    await call('vmware_vm.create', {
+      name: 'hw1',
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+      disks: [10, 20],
+      nics: ['VM Network', 'DC0_DVPG0'],
+    })
+    const info = (await call('vmware_vm.info', { name: 'hw1' })) as {
+      disks: Array<{ label: string; size_gb: number; thin: boolean }>
+      nics: Array<{ label: string; network: string; type: string }>
+    }
+    expect(info.disks).toMatchObject([
+      { label: 'Hard disk 1', size_gb: 10, thin: true },
+      { label: 'Hard disk 2', size_gb: 20, thin: true },
+    ])
+    expect(info.nics).toMatchObject([
+      { label: 'Network adapter 1', network: 'VM Network', type: 'vmxnet3' },
+      { label: 'Network adapter 2', network: 'DC0_DVPG0', type: 'vmxnet3' },
+    ])
+    const added = (await call('vmware_vm.add_disk', { name: 'hw1', size_gb: 5 })) as {
+      disks: Array<{ size_gb: number }>
+    }
+    expect(added.disks.map((d) => d.size_gb)).toEqual([10, 20, 5])
+    const removed = (await call('vmware_vm.remove_disk', { name: 'hw1', disk: 'Hard disk 1' })) as {
+      disks: Array<{ size_gb: number }>
+    }
+    expect(removed.disks.map((d) => d.size_gb)).toEqual([20, 5])
+    const nics = (await call('vmware_vm.add_nic', {
+      name: 'hw1',
+      network: 'VM Network',
+      type: 'e1000',
+    })) as { nics: Array<{ type: string }> }
+    expect(nics.nics.map((n) => n.type).sort()).toEqual(['e1000', 'vmxnet3', 'vmxnet3'])
+    const fewer = (await call('vmware_vm.remove_nic', {
+      name: 'hw1',
+      nic: 'Network adapter 1',
+    })) as { nics: unknown[] }
+    expect(fewer.nics).toHaveLength(2)
+    expect(
+      (await failure('vmware_vm.remove_nic', { name: 'hw1', nic: 'Network adapter 9' }))?.message,
+    ).toMatch(
+      /^network adapter 'Network adapter 9' not found \(have: Network adapter 1 \(key \d+\), Network adapter 2 \(key \d+\)\)$/,
+    )
+    expect(
+      (await failure('vmware_vm.add_nic', { name: 'hw1', network: 'no-such-net' }))?.message,
+    ).toMatch(/network 'no-such-net' not found/)
+    await call('vmware_vm.destroy', { name: 'hw1' })
   })
 })

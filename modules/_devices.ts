@@ -1,0 +1,226 @@
+// Virtual hardware of VMs: reading disks and NICs, and the device specs that add or remove them.
+import { type CallContext, ModuleError } from 'brine/loader'
+import {
+  ENTITY_TYPES,
+  getEntity,
+  listEntities,
+  type ManagedObjectReference,
+  retrieveObjectProperties,
+} from 'brine/vsphere'
+import { connected } from './_vmware.ts'
+
+type Device = Record<string, unknown> & {
+  _type?: string
+  key?: unknown
+  deviceInfo?: { label?: string }
+  controllerKey?: unknown
+  unitNumber?: unknown
+}
+
+const CONTROLLERS = /SCSIController$|^ParaVirtualSCSIController$|^VirtualLsiLogic/
+const NICS = /^Virtual(Vmxnet\d?|E1000e?|PCNet32|Sriov)/
+
+export interface DiskInfo {
+  label: string
+  key: number
+  size_gb: number
+  file: string
+  thin: boolean
+}
+export interface NicInfo {
+  label: string
+  key: number
+  type: string
+  mac: string
+  network: string
+}
+
+/**
+ * Disks in device-key order, labelled "Hard disk N" as vCenter does (vcsim's own labels, such
+ * as "disk-202-0", are not stable enough to address a disk by).
+ */
+export function disksOf(devices: Device[]): DiskInfo[] {
+  return devices
+    .filter((d) => d._type === 'VirtualDisk')
+    .sort((a, b) => Number(a.key) - Number(b.key))
+    .map((d, index) => {
+      const backing = (d.backing ?? {}) as { fileName?: string; thinProvisioned?: unknown }
+      return {
+        label: `Hard disk ${index + 1}`,
+        key: Number(d.key),
+        size_gb: Math.round((Number(d.capacityInKB ?? 0) / 1024 / 1024) * 100) / 100,
+        file: String(backing.fileName ?? ''),
+        thin: backing.thinProvisioned === true || backing.thinProvisioned === 'true',
+      }
+    })
+}
+
+/** Network adapters in device-key order, labelled "Network adapter N" as vCenter does. */
+export function nicsOf(devices: Device[], networkNames: Map<string, string>): NicInfo[] {
+  return devices
+    .filter((d) => NICS.test(String(d._type ?? '')))
+    .sort((a, b) => Number(a.key) - Number(b.key))
+    .map((d, index) => {
+      const backing = (d.backing ?? {}) as {
+        deviceName?: string
+        network?: ManagedObjectReference
+        port?: { portgroupKey?: string }
+      }
+      const network = backing.port?.portgroupKey
+        ? (networkNames.get(backing.port.portgroupKey) ?? backing.port.portgroupKey)
+        : String(
+            backing.deviceName ??
+              (backing.network
+                ? (networkNames.get(backing.network.value) ?? backing.network.value)
+                : ''),
+          )
+      return {
+        label: `Network adapter ${index + 1}`,
+        key: Number(d.key),
+        type: String(d._type)
+          .replace(/^Virtual/, '')
+          .toLowerCase(),
+        mac: String(d.macAddress ?? ''),
+        network,
+      }
+    })
+}
+
+export async function devicesOf(ctx: CallContext, vm: ManagedObjectReference): Promise<Device[]> {
+  const { 'config.hardware.device': devices } = await retrieveObjectProperties(
+    await connected(ctx),
+    vm,
+    ['config.hardware.device'],
+    { signal: ctx.signal },
+  )
+  return (devices as Device[] | undefined) ?? []
+}
+
+/** Names of networks and DV port groups by id (and portgroup key), for NIC descriptions. */
+export async function networkNames(ctx: CallContext): Promise<Map<string, string>> {
+  const networks = await listEntities(await connected(ctx), 'Network', { signal: ctx.signal })
+  return new Map(networks.map((n) => [n.obj.value, n.name]))
+}
+
+/** Device changes adding disks (and a PVSCSI controller when the VM has none). */
+export function diskChanges(
+  devices: Device[],
+  sizesGb: number[],
+  thin = true,
+): Record<string, unknown>[] {
+  const changes: Record<string, unknown>[] = []
+  let controller = devices.find((d) => CONTROLLERS.test(String(d._type ?? '')))
+  let controllerKey = controller ? Number(controller.key) : -100
+  if (!controller) {
+    changes.push({
+      operation: 'add',
+      device: {
+        _type: 'ParaVirtualSCSIController',
+        key: controllerKey,
+        busNumber: 0,
+        sharedBus: 'noSharing',
+      },
+    })
+    controller = { key: controllerKey }
+    controllerKey = -100
+  }
+  const used = new Set(
+    devices
+      .filter((d) => Number(d.controllerKey) === controllerKey)
+      .map((d) => Number(d.unitNumber)),
+  )
+  let unit = 0
+  sizesGb.forEach((size, index) => {
+    while (used.has(unit) || unit === 7) unit++
+    used.add(unit)
+    changes.push({
+      operation: 'add',
+      fileOperation: 'create',
+      device: {
+        _type: 'VirtualDisk',
+        key: -200 - index,
+        backing: {
+          _type: 'VirtualDiskFlatVer2BackingInfo',
+          fileName: '',
+          diskMode: 'persistent',
+          thinProvisioned: thin,
+        },
+        controllerKey,
+        unitNumber: unit,
+        capacityInKB: Math.round(size * 1024 * 1024),
+      },
+    })
+  })
+  return changes
+}
+
+/** Device changes adding NICs on standard networks or distributed port groups (by name or id). */
+export async function nicChanges(
+  ctx: CallContext,
+  networks: string[],
+  type = 'vmxnet3',
+): Promise<Record<string, unknown>[]> {
+  const si = await connected(ctx)
+  const changes: Record<string, unknown>[] = []
+  for (const [index, name] of networks.entries()) {
+    const pg = (
+      await listEntities(si, ENTITY_TYPES.portgroup, {
+        props: ['config.key', 'config.distributedVirtualSwitch'],
+        signal: ctx.signal,
+      })
+    ).find((p) => p.name === name || p.obj.value === name)
+    let backing: Record<string, unknown>
+    if (pg) {
+      const dvs = pg.props['config.distributedVirtualSwitch'] as ManagedObjectReference
+      const { uuid } = await retrieveObjectProperties(si, dvs, ['uuid'], { signal: ctx.signal })
+      backing = {
+        _type: 'VirtualEthernetCardDistributedVirtualPortBackingInfo',
+        port: { switchUuid: uuid, portgroupKey: pg.props['config.key'] ?? pg.obj.value },
+      }
+    } else {
+      const network = await getEntity(si, 'Network', name, { signal: ctx.signal }).catch(() => {
+        throw new ModuleError(
+          `network '${name}' not found (neither a standard network nor a distributed port group)`,
+          { code: 'BRINE_NOT_FOUND' },
+        )
+      })
+      backing = {
+        _type: 'VirtualEthernetCardNetworkBackingInfo',
+        deviceName: network.name,
+        network: network.obj,
+      }
+    }
+    const deviceType =
+      { vmxnet3: 'VirtualVmxnet3', e1000: 'VirtualE1000', e1000e: 'VirtualE1000e' }[type] ??
+      'VirtualVmxnet3'
+    changes.push({
+      operation: 'add',
+      device: {
+        _type: deviceType,
+        key: -300 - index,
+        backing,
+        connectable: { startConnected: true, allowGuestControl: true, connected: false },
+        addressType: 'generated',
+      },
+    })
+  }
+  return changes
+}
+
+/** The disk or NIC with this label ("Hard disk 2", "Network adapter 1") or device key. */
+export function deviceNamed(
+  devices: Device[],
+  label: string,
+  what: 'disk' | 'network adapter',
+): Device {
+  const listed = what === 'disk' ? disksOf(devices) : nicsOf(devices, new Map())
+  const match = listed.find((d) => d.label === label || String(d.key) === label)
+  const found = match && devices.find((d) => Number(d.key) === match.key)
+  if (!found) {
+    throw new ModuleError(
+      `${what} '${label}' not found (have: ${listed.map((d) => `${d.label} (key ${d.key})`).join(', ') || 'none'})`,
+      { code: 'BRINE_NOT_FOUND' },
+    )
+  }
+  return found
+}
