@@ -831,3 +831,68 @@ describe('VM virtual hardware', () => {
     await call('vmware_vm.destroy', { name: 'hw1' })
   })
 })
+
+describe('vmware_vswitch', () => {
+  it('lists, creates switches and port groups, removes them; states are idempotent', async () => {
+    expect(await call('vmware_vswitch.list', { host: 'DC0_H0' })).toEqual([
+      { name: 'vSwitch0', ports: 0, mtu: null, portgroups: ['VM Network', 'Management Network'] },
+    ])
+    const state = (fun: string, kwargs: Record<string, unknown>, test = false) =>
+      rt.call(fun, { kwargs, state: true, test }) as Promise<StateReturn>
+    expect(
+      await state('vmware_vswitch.present', { name: 'vSwitch1', host: 'DC0_H0' }, true),
+    ).toMatchObject({ result: null })
+    expect(((await call('vmware_vswitch.list', { host: 'DC0_H0' })) as unknown[]).length).toBe(1)
+    expect(
+      await state('vmware_vswitch.present', { name: 'vSwitch1', host: 'DC0_H0' }),
+    ).toMatchObject({ result: true, changes: { vswitch: { new: 'vSwitch1' } } })
+    expect(
+      await state('vmware_vswitch.present', { name: 'vSwitch1', host: 'DC0_H0' }),
+    ).toMatchObject({ result: true, changes: {} })
+    expect(
+      await state('vmware_vswitch.portgroup_present', {
+        name: 'pg-lab',
+        host: 'DC0_H0',
+        vswitch: 'vSwitch1',
+        vlan: 42,
+      }),
+    ).toMatchObject({ changes: { portgroup: { new: { vlan: 42 } } } })
+    expect(await call('vmware_vswitch.list_portgroups', { host: 'DC0_H0' })).toContainEqual({
+      name: 'pg-lab',
+      vswitch: 'vSwitch1',
+      vlan: 42,
+    })
+    expect(
+      await state('vmware_vswitch.portgroup_present', {
+        name: 'pg-lab',
+        host: 'DC0_H0',
+        vswitch: 'vSwitch1',
+        vlan: 42,
+      }),
+    ).toMatchObject({ result: true, changes: {} })
+    expect(
+      await state('vmware_vswitch.portgroup_present', {
+        name: 'pg-lab',
+        host: 'DC0_H0',
+        vswitch: 'vSwitch1',
+        vlan: 43,
+      }),
+    ).toMatchObject({ result: false })
+    expect(
+      (
+        await failure('vmware_vswitch.add_portgroup', {
+          host: 'DC0_H0',
+          vswitch: 'nope',
+          name: 'x',
+        })
+      )?.message,
+    ).toBe("switch 'nope' not found on host 'DC0_H0'")
+    await call('vmware_vswitch.remove_portgroup', { host: 'DC0_H0', name: 'pg-lab' })
+    expect(
+      await state('vmware_vswitch.absent', { name: 'vSwitch1', host: 'DC0_H0' }),
+    ).toMatchObject({ result: true, changes: { vswitch: { old: 'vSwitch1' } } })
+    expect(
+      (await failure('vmware_vswitch.delete', { host: 'DC0_H0', name: 'vSwitch1' }))?.code,
+    ).toBe('BRINE_VIM_NOT_FOUND')
+  })
+})

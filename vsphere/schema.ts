@@ -173,6 +173,24 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   VmwareDistributedVirtualSwitchVlanIdSpec: { inherited: 'boolean', vlanId: 'int' },
   VmwareDistributedVirtualSwitchTrunkVlanSpec: { inherited: 'boolean', vlanId: 'NumericRange[]' },
   NumericRange: { start: 'int', end: 'int' },
+  // Host networking
+  HostNetworkInfo: {
+    vswitch: 'HostVirtualSwitch[]',
+    portgroup: 'HostPortGroup[]',
+    pnic: 'PhysicalNic[]',
+    vnic: 'HostVirtualNic[]',
+  },
+  HostVirtualSwitch: {
+    numPorts: 'int',
+    numPortsAvailable: 'int',
+    mtu: 'int',
+    portgroup: 'string[]',
+    pnic: 'string[]',
+    spec: 'HostVirtualSwitchSpec',
+  },
+  HostVirtualSwitchSpec: { numPorts: 'int', mtu: 'int' },
+  HostPortGroup: { spec: 'HostPortGroupSpec' },
+  HostPortGroupSpec: { vlanId: 'int' },
   // Licenses and custom fields
   LicenseManagerLicenseInfo: {
     total: 'int',

@@ -1,0 +1,152 @@
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import {
+  callVim,
+  ENTITY_TYPES,
+  type Entity,
+  getEntity,
+  type ManagedObjectReference,
+  retrieveObjectProperties,
+} from 'brine/vsphere'
+import { connected } from './_vmware.ts'
+
+interface HostNetwork {
+  vswitch?: Array<{
+    name: string
+    numPorts?: number
+    mtu?: number
+    spec?: { numPorts?: number; mtu?: number }
+  }>
+  portgroup?: Array<{ spec?: { name?: string; vlanId?: number | string; vswitchName?: string } }>
+}
+
+async function hostNetwork(
+  ctx: CallContext,
+  name: string,
+): Promise<{ host: Entity; system: ManagedObjectReference; network: HostNetwork }> {
+  const si = await connected(ctx)
+  const host = await getEntity(si, ENTITY_TYPES.host, name, {
+    props: ['configManager.networkSystem'],
+    signal: ctx.signal,
+  })
+  const system = host.props['configManager.networkSystem'] as ManagedObjectReference
+  const { networkInfo } = await retrieveObjectProperties(si, system, ['networkInfo'], {
+    signal: ctx.signal,
+  })
+  return { host, system, network: (networkInfo ?? {}) as HostNetwork }
+}
+
+function switches(network: HostNetwork) {
+  return (network.vswitch ?? []).map((sw) => ({
+    name: sw.name,
+    ports: sw.spec?.numPorts || sw.numPorts || 0,
+    mtu: sw.spec?.mtu || sw.mtu || null,
+    portgroups: (network.portgroup ?? [])
+      .filter((pg) => pg.spec?.vswitchName === sw.name)
+      .map((pg) => String(pg.spec?.name)),
+  }))
+}
+
+function portgroups(network: HostNetwork) {
+  return (network.portgroup ?? []).map((pg) => ({
+    name: String(pg.spec?.name),
+    vswitch: String(pg.spec?.vswitchName),
+    vlan: Number(pg.spec?.vlanId ?? 0),
+  }))
+}
+
+const host = z.string().min(1).describe('host name or id')
+
+export default defineModule({
+  doc: 'Standard virtual switches and their port groups on ESXi hosts.',
+  functions: {
+    list: defineFunction({
+      doc: 'List a host’s standard switches: name, ports, MTU, port groups.',
+      args: { host },
+      vsphere: true,
+      run: async (ctx, { host }) => switches((await hostNetwork(ctx, host)).network),
+    }),
+    list_portgroups: defineFunction({
+      doc: 'List a host’s standard port groups: name, switch, VLAN.',
+      args: { host },
+      vsphere: true,
+      run: async (ctx, { host }) => portgroups((await hostNetwork(ctx, host)).network),
+    }),
+    create: defineFunction({
+      doc: 'Create a standard switch on a host.',
+      args: {
+        host,
+        name: z.string().min(1).describe('switch name'),
+        ports: z.coerce.number().int().min(8).default(128).describe('ports'),
+        mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('MTU'),
+      },
+      vsphere: true,
+      run: async (ctx, { host, name, ports, mtu }) => {
+        const { host: h, system } = await hostNetwork(ctx, host)
+        await callVim(
+          await connected(ctx),
+          `creating switch '${name}' on host '${h.name}'`,
+          'AddVirtualSwitch',
+          { _this: system, vswitchName: name, spec: { numPorts: ports, mtu } },
+        )
+        return switches((await hostNetwork(ctx, host)).network).find((s) => s.name === name)
+      },
+    }),
+    delete: defineFunction({
+      doc: 'Delete a standard switch from a host.',
+      args: { host, name: z.string().min(1).describe('switch name') },
+      vsphere: true,
+      run: async (ctx, { host, name }) => {
+        const { host: h, system } = await hostNetwork(ctx, host)
+        await callVim(
+          await connected(ctx),
+          `deleting switch '${name}' on host '${h.name}'`,
+          'RemoveVirtualSwitch',
+          { _this: system, vswitchName: name },
+        )
+        return { host: h.name, name, deleted: true }
+      },
+    }),
+    add_portgroup: defineFunction({
+      doc: 'Add a port group to a standard switch.',
+      args: {
+        host,
+        vswitch: z.string().min(1).describe('switch name'),
+        name: z.string().min(1).describe('port group name'),
+        vlan: z.coerce.number().int().min(0).max(4095).default(0).describe('VLAN id'),
+      },
+      vsphere: true,
+      run: async (ctx, { host, vswitch, name, vlan }) => {
+        const { host: h, system, network } = await hostNetwork(ctx, host)
+        if (!(network.vswitch ?? []).some((s) => s.name === vswitch))
+          throw new ModuleError(`switch '${vswitch}' not found on host '${h.name}'`, {
+            code: 'BRINE_NOT_FOUND',
+          })
+        await callVim(
+          await connected(ctx),
+          `adding port group '${name}' to '${vswitch}' on host '${h.name}'`,
+          'AddPortGroup',
+          {
+            _this: system,
+            portgrp: { name, vlanId: vlan, vswitchName: vswitch, policy: {} },
+          },
+        )
+        return portgroups((await hostNetwork(ctx, host)).network).find((pg) => pg.name === name)
+      },
+    }),
+    remove_portgroup: defineFunction({
+      doc: 'Remove a port group from a host.',
+      args: { host, name: z.string().min(1).describe('port group name') },
+      vsphere: true,
+      run: async (ctx, { host, name }) => {
+        const { host: h, system } = await hostNetwork(ctx, host)
+        await callVim(
+          await connected(ctx),
+          `removing port group '${name}' on host '${h.name}'`,
+          'RemovePortGroup',
+          { _this: system, pgName: name },
+        )
+        return { host: h.name, name, removed: true }
+      },
+    }),
+  },
+})
