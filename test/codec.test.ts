@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Secret } from '../core/secret.ts'
-import { encodeRequest, isMoref, moref } from '../vsphere/codec.ts'
+import { encodeRequest, isMoref, moref, typed } from '../vsphere/codec.ts'
 import { decodeResponse } from '../vsphere/decoder.ts'
 
 const envelope = (body: string) =>
@@ -51,6 +51,18 @@ describe('encodeRequest', () => {
     expect(xml).toContain('<selectSet xsi:type="TraversalSpec"><name>view</name>')
     expect(xml).toContain('<obj type="ContainerView">session[1]2</obj><skip>true</skip>')
     expect(xml).toContain('<options><maxObjects>100</maxObjects></options>')
+  })
+})
+
+describe('typed anyType values', () => {
+  it('sends primitives in anyType positions with their xsi:type', () => {
+    const xml = encodeRequest('UpdateOptions', {
+      _this: moref('OptionManager', 'x'),
+      changedValue: [{ key: 'a', value: typed(7, 'xsd:int') }],
+    })
+    expect(xml).toContain(
+      '<changedValue><key>a</key><value xsi:type="xsd:int">7</value></changedValue>',
+    )
   })
 })
 

@@ -896,3 +896,60 @@ describe('vmware_vswitch', () => {
     ).toBe('BRINE_VIM_NOT_FOUND')
   })
 })
+
+describe('DRS VM affinity rules', () => {
+  it('creates, updates, lists and deletes rules; refuses flipping affinity and VMs outside the cluster', async () => {
+    expect(await call('vmware_cluster_drs.rule_info', { cluster: 'DC0_C0' })).toEqual([])
+    const vms = ['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']
+    expect(
+      await call('vmware_cluster_drs.vm_affinity_rule', {
+        name: 'apart',
+        affinity: false,
+        vms,
+        cluster: 'DC0_C0',
+      }),
+    ).toMatchObject({
+      name: 'apart',
+      affinity: false,
+      enabled: true,
+      vms,
+    })
+    expect(
+      await call('vmware_cluster_drs.vm_affinity_rule', {
+        name: 'apart',
+        affinity: false,
+        vms,
+        cluster: 'DC0_C0',
+        enabled: false,
+        mandatory: true,
+      }),
+    ).toMatchObject({ enabled: false, mandatory: true })
+    expect(
+      (
+        await failure('vmware_cluster_drs.vm_affinity_rule', {
+          name: 'apart',
+          affinity: true,
+          vms,
+          cluster: 'DC0_C0',
+        })
+      )?.message,
+    ).toBe("rule 'apart' is an anti-affinity rule; delete it to change its kind")
+    expect(
+      (
+        await failure('vmware_cluster_drs.vm_affinity_rule', {
+          name: 'x',
+          affinity: true,
+          vms: ['DC0_C0_RP0_VM0', 'DC0_H0_VM0'],
+          cluster: 'DC0_C0',
+        })
+      )?.code,
+    ).toBe('BRINE_NOT_FOUND')
+    expect(
+      await call('vmware_cluster_drs.rule_info', { cluster: 'DC0_C0', rule: 'apart' }),
+    ).toHaveLength(1)
+    expect(
+      await call('vmware_cluster_drs.delete_rule', { name: 'apart', cluster: 'DC0_C0' }),
+    ).toEqual({ name: 'apart', deleted: true })
+    expect(await call('vmware_cluster_drs.rule_info', { cluster: 'DC0_C0' })).toEqual([])
+  })
+})

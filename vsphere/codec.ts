@@ -21,6 +21,17 @@ export function moref(type: string, value: string): ManagedObjectReference {
   return { type, value }
 }
 
+/**
+ * A primitive for an `anyType` field (OptionValue.value, ArrayUpdateSpec.removeKey…), which
+ * must carry its xsi:type: `typed(1, 'xsd:int')`.
+ */
+export function typed(
+  value: string | number | boolean,
+  xsiType: 'xsd:int' | 'xsd:long' | 'xsd:string' | 'xsd:boolean',
+): { _type: string; _value: string | number | boolean } {
+  return { _type: xsiType, _value: value }
+}
+
 /** True for `{ type: string, value: string }` and nothing else. */
 export function isMoref(value: unknown): value is ManagedObjectReference {
   if (typeof value !== 'object' || value === null) return false
@@ -57,6 +68,13 @@ function toBuilderNode(value: unknown): unknown {
   if (typeof value !== 'object') return String(value)
   if (Array.isArray(value)) return value.map(toBuilderNode).filter((v) => v !== undefined)
   if (isMoref(value)) return { '@_type': value.type, '#text': value.value }
+  // A primitive in an anyType position: { _type: 'xsd:int', _value: 1 } (see `typed`).
+  if ('_value' in value && '_type' in value) {
+    return {
+      '@_xsi:type': (value as { _type: string })._type,
+      '#text': String((value as { _value: unknown })._value),
+    }
+  }
   const out: Record<string, unknown> = {}
   for (const [key, field] of Object.entries(value)) {
     if (key === '_type') {

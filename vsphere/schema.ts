@@ -133,6 +133,22 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
     hBDatastoreCandidatePolicy: 'string',
   },
   OptionValue: { value: 'anyType' },
+  ClusterAffinityRuleSpec: {
+    key: 'int',
+    enabled: 'boolean',
+    mandatory: 'boolean',
+    inCompliance: 'boolean',
+    userCreated: 'boolean',
+    vm: 'MoRef[]',
+  },
+  ClusterAntiAffinityRuleSpec: {
+    key: 'int',
+    enabled: 'boolean',
+    mandatory: 'boolean',
+    inCompliance: 'boolean',
+    userCreated: 'boolean',
+    vm: 'MoRef[]',
+  },
   // Resource pools
   ResourceConfigSpec: {
     entity: 'MoRef',
