@@ -19,6 +19,72 @@ async function lookup(ctx: CallContext, name: string): Promise<VmInfo | undefine
   return (await ctx.salt('vmware_vm.info', { name })) as VmInfo
 }
 
+/**
+ * Bring custom attributes and tags of a VM to what is wanted. With `dryRun`, only report the
+ * changes (`attributes`/`tags` as {old, new}).
+ */
+async function syncMetadata(
+  ctx: CallContext,
+  vmName: string,
+  attributes: Record<string, string> | undefined,
+  tags: string[] | undefined,
+  dryRun: boolean,
+): Promise<Record<string, { old: unknown; new: unknown }>> {
+  const changes: Record<string, { old: unknown; new: unknown }> = {}
+  if (attributes && Object.keys(attributes).length) {
+    const current = (await ctx.salt('vmware_custom_attribute.get', {
+      object_type: 'vm',
+      object: vmName,
+    })) as Record<string, string>
+    const differing = Object.entries(attributes).filter(([key, value]) => current[key] !== value)
+    if (differing.length) {
+      changes.attributes = {
+        old: Object.fromEntries(differing.map(([k]) => [k, current[k] ?? null])),
+        new: Object.fromEntries(differing),
+      }
+      if (!dryRun) {
+        const defined = new Set(
+          ((await ctx.salt('vmware_custom_attribute.list')) as Array<{ name: string }>).map(
+            (d) => d.name,
+          ),
+        )
+        for (const [key, value] of differing) {
+          if (!defined.has(key))
+            await ctx.salt('vmware_custom_attribute.add', {
+              name: key,
+              object_type: 'VirtualMachine',
+            })
+          await ctx.salt('vmware_custom_attribute.set', {
+            name: key,
+            value,
+            object_type: 'vm',
+            object: vmName,
+          })
+        }
+      }
+    }
+  }
+  if (tags && tags.length) {
+    const attached = (
+      (await ctx.salt('vmware_tag.list_attached', { object_type: 'vm', object: vmName })) as Array<{
+        category: string
+        tag: string
+      }>
+    ).map((a) => `${a.category}/${a.tag}`)
+    const missing = tags.filter((t) => !attached.includes(t))
+    if (missing.length) {
+      changes.tags = { old: attached, new: [...attached, ...missing] }
+      if (!dryRun) {
+        for (const tag of missing) {
+          const [category, name] = tag.split('/') as [string, string]
+          await ctx.salt('vmware_tag.attach', { name, category, object_type: 'vm', object: vmName })
+        }
+      }
+    }
+  }
+  return changes
+}
+
 const vm = {
   name: z.string().min(1).describe('the VM name'),
   datacenter: z.string().min(1).describe('datacenter name or id'),
@@ -43,6 +109,16 @@ export default defineModule({
         num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
         annotation: z.string().optional().describe('notes'),
+        attributes: z
+          .record(z.string(), z.coerce.string())
+          .optional()
+          .describe(
+            'custom attribute values {name: value} (definitions are created for VMs when missing)',
+          ),
+        tags: z
+          .array(z.string().regex(/^[^/]+\/[^/]+$/))
+          .optional()
+          .describe("tags to carry, as 'category/tag' (others are left alone)"),
       },
       vsphere: true,
       run: async (ctx, args) => {
@@ -58,6 +134,8 @@ export default defineModule({
           memory_mb,
           annotation,
           is_template,
+          attributes,
+          tags,
         } = args
         const current = await lookup(ctx, name)
         const wanted = { num_cpu, memory_mb, annotation }
@@ -71,6 +149,8 @@ export default defineModule({
                 ...(template ? { template } : {}),
                 ...given,
                 ...(is_template ? { is_template } : {}),
+                ...(attributes ? { attributes } : {}),
+                ...(tags ? { tags } : {}),
               },
             },
           }
@@ -105,6 +185,7 @@ export default defineModule({
             })
           }
           if (is_template) await ctx.salt('vmware_vm.mark_as_template', { name })
+          await syncMetadata(ctx, name, attributes, tags, false)
           return { name, result: true, changes, comment: `VM '${name}' created.` }
         }
         const changes: Record<string, { old: unknown; new: unknown }> = diff(
@@ -113,17 +194,21 @@ export default defineModule({
         )
         const makeTemplate = is_template && !current.template
         if (makeTemplate) changes.template = { old: false, new: true }
+        Object.assign(changes, await syncMetadata(ctx, current.id, attributes, tags, true))
         if (!Object.keys(changes).length)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
         if (ctx.test)
           return { name, result: null, changes, comment: `VM '${name}' would be reconfigured.` }
-        const sizes = Object.entries(changes).filter(([key]) => key !== 'template')
+        const sizes = Object.entries(changes).filter(([key]) =>
+          ['num_cpu', 'memory_mb', 'annotation'].includes(key),
+        )
         if (sizes.length)
           await ctx.salt('vmware_vm.reconfigure', {
             name: current.id,
             ...Object.fromEntries(sizes.map(([k, v]) => [k, v.new])),
           })
         if (makeTemplate) await ctx.salt('vmware_vm.mark_as_template', { name: current.id })
+        await syncMetadata(ctx, current.id, attributes, tags, false)
         return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }
       },
     }),

@@ -953,3 +953,60 @@ describe('DRS VM affinity rules', () => {
     expect(await call('vmware_cluster_drs.rule_info', { cluster: 'DC0_C0' })).toEqual([])
   })
 })
+
+describe('vmware_vm.present with custom attributes and tags', () => {
+  it('sets them on creation, reports no change after, predicts and applies a change', async () => {
+    await call('vmware_tag.create_category', { name: 'team' })
+    await call('vmware_tag.create', { name: 'red', category: 'team' })
+    await call('vmware_tag.create', { name: 'blue', category: 'team' })
+    const present = (kwargs: Record<string, unknown>, test = false) =>
+      rt.call('vmware_vm.present', {
+        kwargs: { name: 'meta1', datacenter: 'DC0', cluster: 'DC0_C0', ...kwargs },
+        state: true,
+        test,
+      }) as Promise<StateReturn>
+    expect(await present({ attributes: { owner: 'a' }, tags: ['team/red'] })).toMatchObject({
+      result: true,
+      changes: { vm: { new: { attributes: { owner: 'a' }, tags: ['team/red'] } } },
+    })
+    expect(
+      await call('vmware_custom_attribute.get', { object_type: 'vm', object: 'meta1' }),
+    ).toEqual({ owner: 'a' })
+    expect(await call('vmware_tag.list_attached', { object_type: 'vm', object: 'meta1' })).toEqual([
+      { category: 'team', tag: 'red' },
+    ])
+    expect(await present({ attributes: { owner: 'a' }, tags: ['team/red'] })).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    expect(
+      await present({ attributes: { owner: 'b' }, tags: ['team/red', 'team/blue'] }, true),
+    ).toMatchObject({
+      result: null,
+      changes: {
+        attributes: { old: { owner: 'a' }, new: { owner: 'b' } },
+        tags: { old: ['team/red'], new: ['team/red', 'team/blue'] },
+      },
+    })
+    expect(
+      await call('vmware_custom_attribute.get', { object_type: 'vm', object: 'meta1' }),
+    ).toEqual({ owner: 'a' })
+    expect(
+      await present({ attributes: { owner: 'b' }, tags: ['team/red', 'team/blue'] }),
+    ).toMatchObject({ result: true, changes: { attributes: { new: { owner: 'b' } } } })
+    expect(
+      await call('vmware_custom_attribute.get', { object_type: 'vm', object: 'meta1' }),
+    ).toEqual({ owner: 'b' })
+    expect(
+      (
+        (await call('vmware_tag.list_attached', {
+          object_type: 'vm',
+          object: 'meta1',
+        })) as unknown[]
+      ).length,
+    ).toBe(2)
+    await call('vmware_vm.destroy', { name: 'meta1' })
+    await call('vmware_tag.delete_category', { name: 'team' })
+    await call('vmware_custom_attribute.remove', { name: 'owner' })
+  })
+})

@@ -38,6 +38,8 @@ golden_template:
     - template: {{ lab.template }}
     - num_cpu: {{ spec.cpu }}
     - memory_mb: {{ spec.memory_mb }}
+    - attributes:
+        owner: web-team
     - require:
       - id: golden_template
       - id: web_pool
