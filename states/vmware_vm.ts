@@ -64,7 +64,7 @@ async function syncMetadata(
       }
     }
   }
-  if (tags && tags.length) {
+  if (tags?.length) {
     const attached = (
       (await ctx.salt('vmware_tag.list_attached', { object_type: 'vm', object: vmName })) as Array<{
         category: string
