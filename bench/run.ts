@@ -1,10 +1,12 @@
 // npm run bench: brine against the wire floor and pyVmomi on one vcsim with 5,000 VMs.
 // Prints times and ratios measured in this run; asserts nothing (see the README).
+
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
+import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import { startVcsim } from '../test/helpers/vcsim.ts'
 import { encodeRequest } from '../vsphere/codec.ts'
@@ -165,21 +167,17 @@ try {
     '\nvmware_vm.list through the loader and the ReconnectProxy (one process, one session)',
   )
   const runtime = new Runtime({
-    opts: {
+    opts: defaultOpts({
       id: 'bench',
       file_roots: [],
       pillar_roots: [],
-      module_dirs: [],
-      log_level: 'warning',
-      test: false,
-      session_store: false,
       'saltext.vmware': {
         host: vcsim.url,
         user: 'bench-modules',
         password: 'pw',
         ca_file: vcsim.caFile,
       },
-    },
+    }),
     pillar: {},
     moduleDirs: [join(import.meta.dirname, '..', 'modules')],
     stateDirs: [join(import.meta.dirname, '..', 'states')],

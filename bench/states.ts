@@ -1,8 +1,10 @@
 // The state engine's own overhead: 1,000 test.succeed_without_changes states in one SLS,
 // against the same 1,000 state-function calls made directly (the floor). In-process.
+
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 
 const STATES = 1000
@@ -17,15 +19,11 @@ export async function benchStates(
   for (let i = 0; i < STATES; i++) lines.push(`state_${i}:`, '  test.succeed_without_changes')
   writeFileSync(join(dir, 'many.sls'), `${lines.join('\n')}\n`)
   const runtime = new Runtime({
-    opts: {
+    opts: defaultOpts({
       id: 'bench',
       file_roots: [dir],
       pillar_roots: [],
-      module_dirs: [],
-      log_level: 'warning',
-      test: false,
-      session_store: false,
-    },
+    }),
     pillar: {},
     moduleDirs: [join(root, 'modules')],
     stateDirs: [join(root, 'states')],

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { hostname } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { BrineError } from '../core/errors.ts'
+import { defaultOpts } from '../loader/opts.ts'
 import type { Opts } from '../loader/types.ts'
 
 /**
@@ -56,15 +56,7 @@ export function resolveOpts(
   env: Record<string, string | undefined> = process.env,
   cwd = process.cwd(),
 ): Opts {
-  const opts: Opts = {
-    id: hostname(),
-    file_roots: ['/srv/salt'],
-    pillar_roots: ['/srv/pillar'],
-    module_dirs: [],
-    log_level: 'warning',
-    test: false,
-    session_store: false,
-  }
+  const opts: Opts = defaultOpts()
 
   // Config file
   const configPath =

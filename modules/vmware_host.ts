@@ -48,6 +48,33 @@ function describeHost(host: Entity, path?: string) {
 }
 
 const host = z.string().min(1).describe('host name or id')
+const maintenanceArgs = {
+  name: host,
+  timeout: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('seconds vCenter may take (0: no limit)'),
+}
+
+/** Enter or exit maintenance mode; a host already there is left alone (changed: false). */
+async function setMaintenance(ctx: CallContext, name: string, timeout: number, enter: boolean) {
+  const found = await findHost(ctx, name)
+  if ((found.props['runtime.inMaintenanceMode'] === true) === enter)
+    return { name: found.name, maintenance_mode: enter, changed: false }
+  const what = enter
+    ? `putting host '${found.name}' in maintenance mode`
+    : `taking host '${found.name}' out of maintenance mode`
+  await runTask(
+    await connected(ctx),
+    what,
+    enter ? 'EnterMaintenanceMode_Task' : 'ExitMaintenanceMode_Task',
+    { _this: found.obj, timeout },
+    { signal: ctx.signal },
+  )
+  return { name: found.name, maintenance_mode: enter, changed: true }
+}
 
 export default defineModule({
   doc: 'ESXi hosts as vCenter sees them: inventory and maintenance mode.',
@@ -84,55 +111,15 @@ export default defineModule({
     }),
     enter_maintenance_mode: defineFunction({
       doc: 'Put a host in maintenance mode (VMs must be moved or powered off first on a real vCenter).',
-      args: {
-        name: host,
-        timeout: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .default(0)
-          .describe('seconds vCenter may take (0: no limit)'),
-      },
+      args: maintenanceArgs,
       vsphere: true,
-      run: async (ctx, { name, timeout }) => {
-        const found = await findHost(ctx, name)
-        if (found.props['runtime.inMaintenanceMode'] === true)
-          return { name: found.name, maintenance_mode: true, changed: false }
-        await runTask(
-          await connected(ctx),
-          `putting host '${found.name}' in maintenance mode`,
-          'EnterMaintenanceMode_Task',
-          { _this: found.obj, timeout },
-          { signal: ctx.signal },
-        )
-        return { name: found.name, maintenance_mode: true, changed: true }
-      },
+      run: (ctx, { name, timeout }) => setMaintenance(ctx, name, timeout, true),
     }),
     exit_maintenance_mode: defineFunction({
       doc: 'Take a host out of maintenance mode.',
-      args: {
-        name: host,
-        timeout: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .default(0)
-          .describe('seconds vCenter may take (0: no limit)'),
-      },
+      args: maintenanceArgs,
       vsphere: true,
-      run: async (ctx, { name, timeout }) => {
-        const found = await findHost(ctx, name)
-        if (found.props['runtime.inMaintenanceMode'] !== true)
-          return { name: found.name, maintenance_mode: false, changed: false }
-        await runTask(
-          await connected(ctx),
-          `taking host '${found.name}' out of maintenance mode`,
-          'ExitMaintenanceMode_Task',
-          { _this: found.obj, timeout },
-          { signal: ctx.signal },
-        )
-        return { name: found.name, maintenance_mode: false, changed: true }
-      },
+      run: (ctx, { name, timeout }) => setMaintenance(ctx, name, timeout, false),
     }),
   },
 })

@@ -48,6 +48,30 @@ const objectArgs = {
   object: z.string().min(1).describe('object name or id'),
 }
 
+const tagOnObjectArgs = {
+  name: z.string().min(1).describe('tag name or id'),
+  category: z.string().min(1).describe('category name or id'),
+  ...objectArgs,
+}
+
+async function setAttached(
+  ctx: CallContext,
+  {
+    name,
+    category,
+    object_type,
+    object,
+  }: { name: string; category: string; object_type: keyof typeof ENTITY_TYPES; object: string },
+  attach: boolean,
+) {
+  const obj = await objectRef(ctx, object_type, object)
+  return withTagging(ctx, async (c) => {
+    const tag = await tagNamed(c, name, category)
+    await (attach ? c.attach(tag.id, obj) : c.detach(tag.id, obj))
+    return { tag: tag.name, object: obj.value, attached: attach }
+  })
+}
+
 async function objectRef(ctx: CallContext, type: string, name: string) {
   return (await getEntity(await connected(ctx), OBJECT_TYPES[type]!, name, { signal: ctx.signal }))
     .obj
@@ -147,37 +171,15 @@ export default defineModule({
     }),
     attach: defineFunction({
       doc: 'Attach a tag to an object.',
-      args: {
-        name: z.string().min(1).describe('tag name or id'),
-        category: z.string().min(1).describe('category name or id'),
-        ...objectArgs,
-      },
+      args: tagOnObjectArgs,
       vsphere: true,
-      run: async (ctx, { name, category, object_type, object }) => {
-        const obj = await objectRef(ctx, object_type, object)
-        return withTagging(ctx, async (c) => {
-          const tag = await tagNamed(c, name, category)
-          await c.attach(tag.id, obj)
-          return { tag: tag.name, object: obj.value, attached: true }
-        })
-      },
+      run: (ctx, args) => setAttached(ctx, args, true),
     }),
     detach: defineFunction({
       doc: 'Detach a tag from an object.',
-      args: {
-        name: z.string().min(1).describe('tag name or id'),
-        category: z.string().min(1).describe('category name or id'),
-        ...objectArgs,
-      },
+      args: tagOnObjectArgs,
       vsphere: true,
-      run: async (ctx, { name, category, object_type, object }) => {
-        const obj = await objectRef(ctx, object_type, object)
-        return withTagging(ctx, async (c) => {
-          const tag = await tagNamed(c, name, category)
-          await c.detach(tag.id, obj)
-          return { tag: tag.name, object: obj.value, attached: false }
-        })
-      },
+      run: (ctx, args) => setAttached(ctx, args, false),
     }),
     list_attached: defineFunction({
       doc: 'The tags on an object: [{category, tag}].',

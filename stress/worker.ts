@@ -1,6 +1,7 @@
 // One stress run, in its own process (started by stress/run.ts with --expose-gc and an IPC
 // channel): reload every module and state each cycle, call vSphere functions through the
 // ReconnectProxy, apply a small SLS, inject faults, take heap snapshots, write a JSON result.
+
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -8,6 +9,7 @@ import { basename, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { writeHeapSnapshot } from 'node:v8'
 import { hostModule, preloadHostModules } from '../loader/host-modules.ts'
+import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import { compilePillar } from '../pillar/compile.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
@@ -93,21 +95,17 @@ async function leakyEvaluate(file: string): Promise<unknown> {
 await preloadHostModules(['brine/loader', 'brine/vsphere', 'brine/runner'])
 
 // --- the runtime under test ---
-const opts = {
+const opts = defaultOpts({
   id: 'stress01',
   file_roots: [join(root, 'stress', 'fixtures', 'salt')],
   pillar_roots: [join(root, 'stress', 'fixtures', 'pillar')],
-  module_dirs: [],
-  log_level: 'warning',
-  test: false,
-  session_store: false,
   'saltext.vmware': {
     host: config.url,
     user: config.user,
     password: config.password,
     ca_file: config.caFile,
   },
-}
+})
 const pillarOf = () => compilePillar({ roots: opts.pillar_roots, minionId: opts.id }).pillar
 const runtime = new Runtime({
   opts,

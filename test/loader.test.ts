@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FunctionUnavailableError } from '../loader/errors.ts'
 import { ModuleLoader } from '../loader/loader.ts'
+import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
 import { watchModules } from '../loader/watch.ts'
@@ -17,16 +18,13 @@ const root = join(import.meta.dirname, '..')
 const builtins = join(root, 'modules')
 const userModules = join(import.meta.dirname, 'fixtures', 'user-modules')
 
-const opts = (overrides: Partial<Opts> = {}): Opts => ({
-  id: 'minion',
-  file_roots: [],
-  pillar_roots: [],
-  module_dirs: [],
-  log_level: 'warning',
-  test: false,
-  session_store: false,
-  ...overrides,
-})
+const opts = (overrides: Partial<Opts> = {}): Opts =>
+  defaultOpts({
+    id: 'minion',
+    file_roots: [],
+    pillar_roots: [],
+    ...overrides,
+  })
 
 const runtime = (dirs: string[], overrides: Partial<Opts> = {}) =>
   new Runtime({

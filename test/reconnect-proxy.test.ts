@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setLogLevel, setLogSink } from '../core/log.ts'
 import { moref } from '../vsphere/codec.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { InvalidLoginError } from '../vsphere/errors.ts'
@@ -16,6 +15,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import { reply, startFakeVcenter } from './helpers/fake-vcenter.ts'
 import { sessionsOf } from './helpers/sessions.ts'
+import { soapCalls } from './helpers/soap-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 let vcsim: Vcsim
@@ -46,21 +46,6 @@ const provider = (user: string, extra: Record<string, unknown> = {}) =>
 
 const datacenters = async (si: ServiceInstance) =>
   (await retrieveAll(si, 'Datacenter', ['name'])).map((dc) => dc.props.name)
-
-async function soapCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
-  const calls: string[] = []
-  const restore = setLogSink((line) => {
-    const match = /^\[debug\] \[soap\] (\w+) \d+/.exec(line)
-    if (match?.[1]) calls.push(match[1])
-  })
-  setLogLevel('debug', ['soap'])
-  try {
-    return { result: await fn(), calls }
-  } finally {
-    setLogLevel('warning')
-    restore()
-  }
-}
 
 describe('ReconnectProxy against vcsim', () => {
   it('connects on first use only, then serves 1,000 sequential and 100 concurrent calls with one Login', async () => {

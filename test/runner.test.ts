@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
 import type { StateReturn } from '../runner/types.ts'
@@ -11,16 +12,12 @@ const statesRoot = join(import.meta.dirname, 'fixtures', 'states')
 
 function runtime(overrides: Partial<Opts> = {}, pillar: Record<string, unknown> = {}) {
   return new Runtime({
-    opts: {
+    opts: defaultOpts({
       id: 'web01',
       file_roots: [statesRoot],
       pillar_roots: [],
-      module_dirs: [],
-      log_level: 'warning',
-      test: false,
-      session_store: false,
       ...overrides,
-    },
+    }),
     pillar,
     moduleDirs: [join(root, 'modules')],
     stateDirs: [join(root, 'states')],

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setLogLevel, setLogSink } from '../core/log.ts'
 import { moref } from '../vsphere/codec.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import {
@@ -21,6 +20,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import type { ManagedObjectReference } from '../vsphere/types.ts'
+import { soapCalls } from './helpers/soap-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 let vcsim: Vcsim
@@ -47,20 +47,6 @@ const params = (overrides: Record<string, unknown> = {}) =>
   })
 
 /** Count SOAP calls by method while `fn` runs, from the debug log of the [soap] tag. */
-async function countCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
-  const calls: string[] = []
-  const restore = setLogSink((line) => {
-    const match = /^\[debug\] \[soap\] (\w+) \d+/.exec(line)
-    if (match?.[1]) calls.push(match[1])
-  })
-  setLogLevel('debug', ['soap'])
-  try {
-    return { result: await fn(), calls }
-  } finally {
-    setLogLevel('warning')
-    restore()
-  }
-}
 
 describe('vSphere client against vcsim over HTTPS', () => {
   it('logs in and lists every VM with name, power state and UUID in one PropertyCollector call', async () => {
@@ -69,7 +55,7 @@ describe('vSphere client against vcsim over HTTPS', () => {
       expect(si.content.about.apiType).toBe('VirtualCenter')
       expect(si.userSession?.userName).toBe(vcsim.user)
 
-      const { result: vms, calls } = await countCalls(() =>
+      const { result: vms, calls } = await soapCalls(() =>
         retrieveAll(si, 'VirtualMachine', ['name', 'runtime.powerState', 'config.uuid']),
       )
       expect(calls.filter((method) => method.startsWith('RetrieveProperties'))).toEqual([
@@ -112,7 +98,7 @@ describe('vSphere client against vcsim over HTTPS', () => {
 
   it('gives InvalidLogin for a wrong password, after exactly one Login and no retry', async () => {
     const cache = new SessionCache()
-    const { result: error, calls } = await countCalls(() =>
+    const { result: error, calls } = await soapCalls(() =>
       cache.checkout(params({ password: 'wrong-password' })).catch((e: unknown) => e),
     )
     expect(error).toBeInstanceOf(InvalidLoginError)
@@ -127,7 +113,7 @@ describe('vSphere client against vcsim over HTTPS', () => {
 
   it('fails on a wrong thumbprint before any request is sent', async () => {
     const wrong = params({ caFile: undefined, thumbprint: 'AA'.repeat(32) })
-    const { result: error, calls } = await countCalls(() =>
+    const { result: error, calls } = await soapCalls(() =>
       ServiceInstance.connect(wrong).catch((e: unknown) => e),
     )
     expect(error).toBeInstanceOf(TransportError)

@@ -1,9 +1,11 @@
 // Child process for the reload leak test: reload a module N times through the loader, with a
 // FinalizationRegistry on each generation's definition, then count what the GC collected.
 // Prints a JSON report. Run with --expose-gc.
+
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { defaultOpts } from '../../loader/opts.ts'
 import { Runtime } from '../../loader/runtime.ts'
 import { ServiceInstance } from '../../vsphere/service-instance.ts'
 
@@ -33,15 +35,11 @@ const registry = new FinalizationRegistry(() => {
   collected++
 })
 const runtime = new Runtime({
-  opts: {
+  opts: defaultOpts({
     id: 'gc',
     file_roots: [],
     pillar_roots: [],
-    module_dirs: [],
-    log_level: 'warning',
-    test: false,
-    session_store: false,
-  },
+  }),
   pillar: {},
   moduleDirs: [dir],
   stateDirs: [],
