@@ -1,12 +1,15 @@
-import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import {
+  callVim,
   ENTITY_TYPES,
   type Entity,
   getEntity,
   inventoryPaths,
   listEntities,
   type ManagedObjectReference,
+  retrieveObjectProperties,
   runTask,
+  typed,
 } from 'brine/vsphere'
 import { connected, findCluster, findDatacenter, names } from './_vmware.ts'
 
@@ -58,6 +61,53 @@ const maintenanceArgs = {
     .describe('seconds vCenter may take (0: no limit)'),
 }
 
+/** A manager of the host (configManager.<which>): firewallSystem, advancedOption, … */
+async function hostManager(
+  ctx: CallContext,
+  name: string,
+  which: string,
+): Promise<{ host: Entity; manager: ManagedObjectReference }> {
+  const found = await findHost(ctx, name, [`configManager.${which}`])
+  const manager = found.props[`configManager.${which}`] as ManagedObjectReference | undefined
+  if (!manager)
+    throw new ModuleError(`host '${found.name}' has no ${which}`, { code: 'BRINE_UNSUPPORTED' })
+  return { host: found, manager }
+}
+
+async function rulesets(ctx: CallContext, name: string) {
+  const { host: found, manager } = await hostManager(ctx, name, 'firewallSystem')
+  const { firewallInfo } = await retrieveObjectProperties(
+    await connected(ctx),
+    manager,
+    ['firewallInfo'],
+    { signal: ctx.signal },
+  )
+  const list = (
+    (
+      firewallInfo as
+        | { ruleset?: Array<{ key: string; label?: string; enabled: boolean; required: boolean }> }
+        | undefined
+    )?.ruleset ?? []
+  ).map((r) => ({
+    key: r.key,
+    label: r.label ?? r.key,
+    enabled: r.enabled,
+    required: r.required,
+  }))
+  return { host: found, manager, list }
+}
+
+/** The xsi:type a value is sent with (int unless it does not fit). */
+function optionValue(value: string | number | boolean) {
+  if (typeof value === 'boolean') return typed(value, 'xsd:boolean')
+  if (typeof value === 'number')
+    return typed(
+      value,
+      Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? 'xsd:int' : 'xsd:long',
+    )
+  return typed(value, 'xsd:string')
+}
+
 /** Enter or exit maintenance mode; a host already there is left alone (changed: false). */
 async function setMaintenance(ctx: CallContext, name: string, timeout: number, enter: boolean) {
   const found = await findHost(ctx, name)
@@ -107,6 +157,72 @@ export default defineModule({
           found,
           (await inventoryPaths(await connected(ctx), [found.obj])).get(found.obj.value),
         )
+      },
+    }),
+    firewall_rulesets: defineFunction({
+      doc: 'List a host’s firewall rulesets: key, label, enabled, required.',
+      args: { name: host },
+      vsphere: true,
+      run: async (ctx, { name }) => (await rulesets(ctx, name)).list,
+    }),
+    firewall_ruleset: defineFunction({
+      doc: 'Enable or disable a firewall ruleset (by key, e.g. sshServer).',
+      args: {
+        name: host,
+        ruleset: z.string().min(1).describe('ruleset key'),
+        enabled: z.boolean().describe('enable or disable'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, ruleset, enabled }) => {
+        const { host: found, manager, list } = await rulesets(ctx, name)
+        const current = list.find((r) => r.key === ruleset)
+        if (!current)
+          throw new ModuleError(
+            `firewall ruleset '${ruleset}' not found on host '${found.name}' (have: ${list.map((r) => r.key).join(', ')})`,
+            { code: 'BRINE_NOT_FOUND' },
+          )
+        if (current.enabled === enabled) return { ...current, changed: false }
+        await callVim(
+          await connected(ctx),
+          `${enabled ? 'enabling' : 'disabling'} ruleset '${ruleset}' on host '${found.name}'`,
+          enabled ? 'EnableRuleset' : 'DisableRuleset',
+          { _this: manager, id: ruleset },
+        )
+        return { ...current, enabled, changed: true }
+      },
+    }),
+    get_advanced: defineFunction({
+      doc: 'Advanced options of a host whose key starts with `key` (e.g. Config.HostAgent): {key: value}.',
+      args: { name: host, key: z.string().default('').describe('option key or prefix') },
+      vsphere: true,
+      run: async (ctx, { name, key }) => {
+        const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
+        const options = await callVim<Array<{ key: string; value: unknown }>>(
+          await connected(ctx),
+          `reading advanced options '${key}' of host '${found.name}'`,
+          'QueryOptions',
+          { _this: manager, name: key },
+        )
+        return Object.fromEntries(options.map((o) => [o.key, o.value]))
+      },
+    }),
+    set_advanced: defineFunction({
+      doc: 'Set one advanced option of a host.',
+      args: {
+        name: host,
+        key: z.string().min(1).describe('option key'),
+        value: z.union([z.string(), z.number(), z.boolean()]).describe('the value'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, key, value }) => {
+        const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
+        await callVim(
+          await connected(ctx),
+          `setting advanced option '${key}' of host '${found.name}'`,
+          'UpdateOptions',
+          { _this: manager, changedValue: [{ key, value: optionValue(value) }] },
+        )
+        return { name: found.name, key, value }
       },
     }),
     enter_maintenance_mode: defineFunction({

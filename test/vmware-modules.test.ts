@@ -1010,3 +1010,87 @@ describe('vmware_vm.present with custom attributes and tags', () => {
     await call('vmware_custom_attribute.remove', { name: 'owner' })
   })
 })
+
+describe('host firewall and advanced options', () => {
+  it('lists and toggles rulesets, reads and sets options; states are idempotent with test mode', async () => {
+    const rulesets = (await call('vmware_host.firewall_rulesets', { name: 'DC0_H0' })) as Array<{
+      key: string
+      enabled: boolean
+    }>
+    expect(rulesets.find((r) => r.key === 'sshServer')).toMatchObject({ enabled: true })
+    const state = (fun: string, kwargs: Record<string, unknown>, test = false) =>
+      rt.call(fun, { kwargs, state: true, test }) as Promise<StateReturn>
+    expect(
+      await state(
+        'vmware_host.firewall_ruleset',
+        { name: 'DC0_H0', ruleset: 'sshServer', enabled: false },
+        true,
+      ),
+    ).toMatchObject({ result: null, changes: { sshServer: { old: true, new: false } } })
+    expect(
+      await state('vmware_host.firewall_ruleset', {
+        name: 'DC0_H0',
+        ruleset: 'sshServer',
+        enabled: false,
+      }),
+    ).toMatchObject({ result: true, changes: { sshServer: { new: false } } })
+    expect(
+      await state('vmware_host.firewall_ruleset', {
+        name: 'DC0_H0',
+        ruleset: 'sshServer',
+        enabled: false,
+      }),
+    ).toMatchObject({ result: true, changes: {} })
+    expect(
+      await call('vmware_host.firewall_ruleset', {
+        name: 'DC0_H0',
+        ruleset: 'sshServer',
+        enabled: true,
+      }),
+    ).toMatchObject({ enabled: true, changed: true })
+    expect(
+      (
+        await failure('vmware_host.firewall_ruleset', {
+          name: 'DC0_H0',
+          ruleset: 'nope',
+          enabled: true,
+        })
+      )?.message,
+    ).toMatch(/^firewall ruleset 'nope' not found on host 'DC0_H0' \(have: CIMHttpServer, /)
+
+    expect(
+      await call('vmware_host.get_advanced', { name: 'DC0_H0', key: 'Config.HostAgent.log.level' }),
+    ).toEqual({ 'Config.HostAgent.log.level': 'info' })
+    expect(
+      await state(
+        'vmware_host.advanced_option',
+        { name: 'DC0_H0', key: 'Config.HostAgent.log.level', value: 'verbose' },
+        true,
+      ),
+    ).toMatchObject({
+      result: null,
+      changes: { 'Config.HostAgent.log.level': { old: 'info', new: 'verbose' } },
+    })
+    expect(
+      await state('vmware_host.advanced_option', {
+        name: 'DC0_H0',
+        key: 'Config.HostAgent.log.level',
+        value: 'verbose',
+      }),
+    ).toMatchObject({ result: true })
+    expect(
+      await call('vmware_host.get_advanced', { name: 'DC0_H0', key: 'Config.HostAgent.log.level' }),
+    ).toEqual({ 'Config.HostAgent.log.level': 'verbose' })
+    await call('vmware_host.set_advanced', { name: 'DC0_H0', key: 'Mem.ShareScanGHz', value: 6 })
+    expect(
+      await call('vmware_host.get_advanced', { name: 'DC0_H0', key: 'Mem.ShareScanGHz' }),
+    ).toEqual({ 'Mem.ShareScanGHz': 6 })
+    expect(
+      await state('vmware_host.advanced_option', {
+        name: 'DC0_H0',
+        key: 'Mem.ShareScanGHz',
+        value: 6,
+      }),
+    ).toMatchObject({ result: true, changes: {} })
+  })
+})

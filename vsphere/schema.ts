@@ -207,6 +207,8 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   HostVirtualSwitchSpec: { numPorts: 'int', mtu: 'int' },
   HostPortGroup: { spec: 'HostPortGroupSpec' },
   HostPortGroupSpec: { vlanId: 'int' },
+  HostFirewallInfo: { ruleset: 'HostFirewallRuleset[]' },
+  HostFirewallRuleset: { required: 'boolean', enabled: 'boolean', rule: 'DataObject[]' },
   // Licenses and custom fields
   LicenseManagerLicenseInfo: {
     total: 'int',
@@ -274,4 +276,5 @@ export const METHOD_RESULTS: Record<string, string> = {
   CreateDatacenter: 'MoRef',
   CreateClusterEx: 'MoRef',
   AcquireCloneTicket: 'string',
+  QueryOptions: 'OptionValue[]',
 }
