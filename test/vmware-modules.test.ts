@@ -1094,3 +1094,55 @@ describe('host firewall and advanced options', () => {
     ).toMatchObject({ result: true, changes: {} })
   })
 })
+
+describe('vmware_esxi (saltext-vmware compatible subset)', () => {
+  it('selects hosts as saltext does and returns its shapes', async () => {
+    expect(
+      await call('vmware_esxi.list_hosts', { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }),
+    ).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    expect((await failure('vmware_esxi.list_hosts', { cluster_name: 'DC0_C0' }))?.message).toBe(
+      'Must specify the datacenter when specifying the cluster',
+    )
+    expect(await call('vmware_esxi.get', { host_name: 'DC0_H0', key: 'cpu_cores' })).toEqual({
+      DC0_H0: 2,
+    })
+    expect(await call('vmware_esxi.in_maintenance_mode', { host: 'DC0_C0_H1' })).toEqual({
+      maintenanceMode: 'normal',
+    })
+    expect(await call('vmware_esxi.maintenance_mode', { host: 'DC0_C0_H1' })).toEqual({
+      maintenanceMode: 'inMaintenance',
+      changes: true,
+    })
+    expect(await call('vmware_esxi.maintenance_mode', { host: 'DC0_C0_H1' })).toEqual({
+      maintenanceMode: 'inMaintenance',
+      changes: false,
+    })
+    expect(await call('vmware_esxi.exit_maintenance_mode', { host: 'DC0_C0_H1' })).toEqual({
+      maintenanceMode: 'normal',
+      changes: true,
+    })
+    expect(
+      await call('vmware_esxi.set_advanced_configs', {
+        host_name: 'DC0_H0',
+        config_dict: { 'Mem.ShareScanGHz': 4 },
+      }),
+    ).toEqual({ DC0_H0: { 'Mem.ShareScanGHz': 4 } })
+    expect(
+      await call('vmware_esxi.get_advanced_config', {
+        host_name: 'DC0_H0',
+        config_name: 'Mem.ShareScanGHz',
+      }),
+    ).toEqual({ DC0_H0: { 'Mem.ShareScanGHz': 4 } })
+    const firewall = (await call('vmware_esxi.get_firewall_config', {
+      host_name: 'DC0_H0',
+      ruleset_name: 'sshServer',
+    })) as Record<string, unknown[]>
+    expect(firewall).toEqual({
+      DC0_H0: [{ key: 'sshServer', service: 'SSH Server', enabled: true, required: true }],
+    })
+    const all = (await call('vmware_esxi.get_all_firewall_configs', {
+      datacenter_name: 'DC0',
+    })) as Record<string, unknown[]>
+    expect(Object.keys(all).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2', 'DC0_H0'])
+  })
+})

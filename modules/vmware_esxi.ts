@@ -1,0 +1,212 @@
+import {
+  type CallContext,
+  defineFunction,
+  defineModule,
+  lookupValue,
+  ModuleError,
+  z,
+} from 'brine/loader'
+
+/**
+ * saltext-vmware's `vmware_esxi` names and return shapes, for the part of its surface that
+ * brine implements (on top of vmware_host): inventory, maintenance mode, advanced options,
+ * firewall. Hosts are selected as saltext does: `host_name`, else every host of
+ * `cluster_name` (which needs `datacenter_name`), else of `datacenter_name`, else all.
+ * Services, NTP/DNS, lockdown, users, roles, VMkernel adapters and vSAN are not implemented
+ * (vcsim 0.24.2 simulates none of them).
+ */
+const selection = {
+  datacenter_name: z.string().optional().describe('datacenter'),
+  cluster_name: z.string().optional().describe('cluster (needs datacenter_name)'),
+  host_name: z.string().optional().describe('one host'),
+}
+type Selection = {
+  datacenter_name?: string | undefined
+  cluster_name?: string | undefined
+  host_name?: string | undefined
+}
+
+interface HostRow {
+  name: string
+  maintenance_mode: boolean
+  [key: string]: unknown
+}
+
+async function hosts(ctx: CallContext, sel: Selection): Promise<HostRow[]> {
+  if (sel.cluster_name && !sel.datacenter_name) {
+    throw new ModuleError('Must specify the datacenter when specifying the cluster', {
+      code: 'BRINE_ARGUMENT',
+    })
+  }
+  if (sel.host_name)
+    return [(await ctx.salt('vmware_host.get', { name: sel.host_name })) as HostRow]
+  return (await ctx.salt('vmware_host.list', {
+    datacenter: sel.datacenter_name,
+    cluster: sel.cluster_name,
+  })) as HostRow[]
+}
+
+async function perHost<T>(
+  ctx: CallContext,
+  sel: Selection,
+  fn: (host: string) => Promise<T>,
+): Promise<Record<string, T>> {
+  const out: Record<string, T> = {}
+  for (const host of await hosts(ctx, sel)) out[host.name] = await fn(host.name)
+  return out
+}
+
+export default defineModule({
+  doc: 'saltext-vmware compatible ESXi functions (a subset; see vmware_host for brine’s own).',
+  functions: {
+    list_hosts: defineFunction({
+      doc: 'Names of the selected hosts.',
+      args: selection,
+      vsphere: true,
+      run: async (ctx, sel) => (await hosts(ctx, sel)).map((h) => h.name),
+    }),
+    get: defineFunction({
+      doc: 'Host facts {host: {…}}; `key` (a:b path) picks one value.',
+      args: {
+        ...selection,
+        key: z.string().optional().describe('path into each host’s facts'),
+        default: z.unknown().default('').describe('when the key is missing'),
+      },
+      vsphere: true,
+      run: async (ctx, { key, default: fallback, ...sel }) => {
+        const out: Record<string, unknown> = {}
+        for (const host of await hosts(ctx, sel)) {
+          const facts = { ...host, in_maintenance_mode: host.maintenance_mode }
+          out[host.name] = key ? (lookupValue(facts, key) ?? fallback) : facts
+        }
+        return out
+      },
+    }),
+    in_maintenance_mode: defineFunction({
+      doc: '{maintenanceMode: normal|inMaintenance}',
+      args: { host: z.string().min(1).describe('host name') },
+      vsphere: true,
+      run: async (ctx, { host }) => {
+        const found = (await ctx.salt('vmware_host.get', { name: host })) as HostRow
+        return { maintenanceMode: found.maintenance_mode ? 'inMaintenance' : 'normal' }
+      },
+    }),
+    maintenance_mode: defineFunction({
+      doc: 'Enter maintenance mode: {maintenanceMode, changes}.',
+      args: {
+        host: z.string().min(1).describe('host name'),
+        timeout: z.coerce.number().int().min(0).default(0).describe('seconds'),
+      },
+      vsphere: true,
+      run: async (ctx, { host, timeout }) => {
+        const r = (await ctx.salt('vmware_host.enter_maintenance_mode', {
+          name: host,
+          timeout,
+        })) as { changed: boolean }
+        return { maintenanceMode: 'inMaintenance', changes: r.changed }
+      },
+    }),
+    exit_maintenance_mode: defineFunction({
+      doc: 'Exit maintenance mode: {maintenanceMode, changes}.',
+      args: {
+        host: z.string().min(1).describe('host name'),
+        timeout: z.coerce.number().int().min(0).default(0).describe('seconds'),
+      },
+      vsphere: true,
+      run: async (ctx, { host, timeout }) => {
+        const r = (await ctx.salt('vmware_host.exit_maintenance_mode', {
+          name: host,
+          timeout,
+        })) as { changed: boolean }
+        return { maintenanceMode: 'normal', changes: r.changed }
+      },
+    }),
+    get_advanced_config: defineFunction({
+      doc: '{host: {option: value}} for one option (or all when config_name is absent).',
+      args: { ...selection, config_name: z.string().optional().describe('option key') },
+      vsphere: true,
+      run: (ctx, { config_name, ...sel }) =>
+        perHost(ctx, sel, (host) =>
+          ctx.salt('vmware_host.get_advanced', { name: host, key: config_name ?? '' }),
+        ),
+    }),
+    set_advanced_config: defineFunction({
+      doc: 'Set one advanced option on the selected hosts: {host: {option: value}}.',
+      args: {
+        ...selection,
+        config_name: z.string().min(1).describe('option key'),
+        config_value: z.union([z.string(), z.number(), z.boolean()]).describe('value'),
+      },
+      vsphere: true,
+      run: (ctx, { config_name, config_value, ...sel }) =>
+        perHost(ctx, sel, async (host) => {
+          await ctx.salt('vmware_host.set_advanced', {
+            name: host,
+            key: config_name,
+            value: config_value,
+          })
+          return { [config_name]: config_value }
+        }),
+    }),
+    set_advanced_configs: defineFunction({
+      doc: 'Set several advanced options: {host: {option: value}}.',
+      args: {
+        ...selection,
+        config_dict: z
+          .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+          .describe('{option: value}'),
+      },
+      vsphere: true,
+      run: (ctx, { config_dict, ...sel }) =>
+        perHost(ctx, sel, async (host) => {
+          for (const [key, value] of Object.entries(config_dict))
+            await ctx.salt('vmware_host.set_advanced', { name: host, key, value })
+          return config_dict
+        }),
+    }),
+    get_all_firewall_configs: defineFunction({
+      doc: '{host: [{key, service, enabled, required}]}',
+      args: selection,
+      vsphere: true,
+      run: (ctx, sel) =>
+        perHost(ctx, sel, async (host) =>
+          (
+            (await ctx.salt('vmware_host.firewall_rulesets', { name: host })) as Array<{
+              key: string
+              label: string
+              enabled: boolean
+              required: boolean
+            }>
+          ).map((r) => ({
+            key: r.key,
+            service: r.label,
+            enabled: r.enabled,
+            required: r.required,
+          })),
+        ),
+    }),
+    get_firewall_config: defineFunction({
+      doc: '{host: [one ruleset]}',
+      args: { ...selection, ruleset_name: z.string().min(1).describe('ruleset key') },
+      vsphere: true,
+      run: (ctx, { ruleset_name, ...sel }) =>
+        perHost(ctx, sel, async (host) =>
+          (
+            (await ctx.salt('vmware_host.firewall_rulesets', { name: host })) as Array<{
+              key: string
+              label: string
+              enabled: boolean
+              required: boolean
+            }>
+          )
+            .filter((r) => r.key === ruleset_name)
+            .map((r) => ({
+              key: r.key,
+              service: r.label,
+              enabled: r.enabled,
+              required: r.required,
+            })),
+        ),
+    }),
+  },
+})
