@@ -46,6 +46,22 @@ async function hosts(ctx: CallContext, sel: Selection): Promise<HostRow[]> {
   })) as HostRow[]
 }
 
+/** A host's rulesets in saltext's shape. */
+async function firewallRows(ctx: CallContext, host: string) {
+  const rulesets = (await ctx.salt('vmware_host.firewall_rulesets', { name: host })) as Array<{
+    key: string
+    label: string
+    enabled: boolean
+    required: boolean
+  }>
+  return rulesets.map((r) => ({
+    key: r.key,
+    service: r.label,
+    enabled: r.enabled,
+    required: r.required,
+  }))
+}
+
 async function perHost<T>(
   ctx: CallContext,
   sel: Selection,
@@ -168,22 +184,7 @@ export default defineModule({
       doc: '{host: [{key, service, enabled, required}]}',
       args: selection,
       vsphere: true,
-      run: (ctx, sel) =>
-        perHost(ctx, sel, async (host) =>
-          (
-            (await ctx.salt('vmware_host.firewall_rulesets', { name: host })) as Array<{
-              key: string
-              label: string
-              enabled: boolean
-              required: boolean
-            }>
-          ).map((r) => ({
-            key: r.key,
-            service: r.label,
-            enabled: r.enabled,
-            required: r.required,
-          })),
-        ),
+      run: (ctx, sel) => perHost(ctx, sel, (host) => firewallRows(ctx, host)),
     }),
     get_firewall_config: defineFunction({
       doc: '{host: [one ruleset]}',
@@ -191,21 +192,7 @@ export default defineModule({
       vsphere: true,
       run: (ctx, { ruleset_name, ...sel }) =>
         perHost(ctx, sel, async (host) =>
-          (
-            (await ctx.salt('vmware_host.firewall_rulesets', { name: host })) as Array<{
-              key: string
-              label: string
-              enabled: boolean
-              required: boolean
-            }>
-          )
-            .filter((r) => r.key === ruleset_name)
-            .map((r) => ({
-              key: r.key,
-              service: r.label,
-              enabled: r.enabled,
-              required: r.required,
-            })),
+          (await firewallRows(ctx, host)).filter((r) => r.key === ruleset_name),
         ),
     }),
   },

@@ -62,6 +62,19 @@ export function readAllocation(info: unknown): Required<Allocation> {
   }
 }
 
+/** A pool's name, id and allocations, as the functions return them. */
+function describePool(pool: Entity) {
+  const config = pool.props.config as
+    | { cpuAllocation?: unknown; memoryAllocation?: unknown }
+    | undefined
+  return {
+    name: pool.name,
+    id: pool.obj.value,
+    cpu: readAllocation(config?.cpuAllocation),
+    memory: readAllocation(config?.memoryAllocation),
+  }
+}
+
 /** A resource pool by name (within a cluster when given) or id. */
 export async function findPool(
   ctx: CallContext,
@@ -118,16 +131,7 @@ export default defineModule({
       args: { name: z.string().min(1).describe('pool name or id'), ...where },
       vsphere: true,
       run: async (ctx, { name, cluster, datacenter }) => {
-        const pool = await findPool(ctx, name, cluster, datacenter, ['config'])
-        const config = pool.props.config as
-          | { cpuAllocation?: unknown; memoryAllocation?: unknown }
-          | undefined
-        return {
-          name: pool.name,
-          id: pool.obj.value,
-          cpu: readAllocation(config?.cpuAllocation),
-          memory: readAllocation(config?.memoryAllocation),
-        }
+        return describePool(await findPool(ctx, name, cluster, datacenter, ['config']))
       },
     }),
     create: defineFunction({
@@ -178,9 +182,7 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, cluster, datacenter, new_name, cpu, memory }) => {
         const pool = await findPool(ctx, name, cluster, datacenter, ['config'])
-        const config = pool.props.config as
-          | { cpuAllocation?: unknown; memoryAllocation?: unknown }
-          | undefined
+        const current = describePool(pool)
         await callVim(
           await connected(ctx),
           `updating resource pool '${pool.name}'`,
@@ -189,25 +191,12 @@ export default defineModule({
             _this: pool.obj,
             name: new_name,
             config: {
-              cpuAllocation: allocationSpec('cpu', cpu, readAllocation(config?.cpuAllocation)),
-              memoryAllocation: allocationSpec(
-                'memory',
-                memory,
-                readAllocation(config?.memoryAllocation),
-              ),
+              cpuAllocation: allocationSpec('cpu', cpu, current.cpu),
+              memoryAllocation: allocationSpec('memory', memory, current.memory),
             },
           },
         )
-        const after = await findPool(ctx, pool.obj.value, undefined, undefined, ['config'])
-        const c = after.props.config as
-          | { cpuAllocation?: unknown; memoryAllocation?: unknown }
-          | undefined
-        return {
-          name: after.name,
-          id: after.obj.value,
-          cpu: readAllocation(c?.cpuAllocation),
-          memory: readAllocation(c?.memoryAllocation),
-        }
+        return describePool(await findPool(ctx, pool.obj.value, undefined, undefined, ['config']))
       },
     }),
     delete: defineFunction({
