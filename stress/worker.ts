@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { writeHeapSnapshot } from 'node:v8'
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import { hostModule, preloadHostModules } from '../loader/host-modules.ts'
 import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
@@ -46,6 +46,9 @@ export interface WorkerResult {
   liveModules: number
   heapBaseline: number
   heapFinal: number
+  /** Heap used outside V8's code spaces (JIT-compiled code grows while tiering settles). */
+  objectsBaseline: number
+  objectsFinal: number
   generationsRegistered: number
   generationsCollected: number
   logins: number
@@ -184,6 +187,13 @@ function askParent(message: string): Promise<void> {
     process.send!({ type: message })
   })
 }
+/** Bytes used by objects: every V8 heap space but the code spaces. */
+function objectHeap(): number {
+  return getHeapSpaceStatistics()
+    .filter((space) => !space.space_name.startsWith('code'))
+    .reduce((sum, space) => sum + space.space_used_size, 0)
+}
+
 const settle = async () => {
   for (let i = 0; i < 5; i++) {
     gc!()
@@ -195,6 +205,7 @@ const settle = async () => {
 for (let i = 0; i < config.warmup; i++) await cycle()
 await settle()
 const heapBaseline = process.memoryUsage().heapUsed
+const objectsBaseline = objectHeap()
 const snapshots = {
   baseline: writeHeapSnapshot(join(config.dir, 'baseline.heapsnapshot')),
   target: '',
@@ -231,6 +242,7 @@ if (!snapshots.target) snapshots.target = writeHeapSnapshot(join(config.dir, 'ta
 
 await settle()
 const heapFinal = process.memoryUsage().heapUsed
+const objectsFinal = objectHeap()
 snapshots.final = writeHeapSnapshot(join(config.dir, 'final.heapsnapshot'))
 const liveModules = runtime.modules.moduleNames().length + runtime.states.moduleNames().length
 const logins = runtime.vsphereLogins
@@ -246,6 +258,8 @@ const result: WorkerResult = {
   liveModules,
   heapBaseline,
   heapFinal,
+  objectsBaseline,
+  objectsFinal,
   generationsRegistered: registered,
   generationsCollected: collected,
   logins,
