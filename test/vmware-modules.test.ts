@@ -1146,3 +1146,29 @@ describe('vmware_esxi (saltext-vmware compatible subset)', () => {
     expect(Object.keys(all).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2', 'DC0_H0'])
   })
 })
+
+describe('vmware_vsphere (saltext-vmware names)', () => {
+  it('reports about info and lists pools, networks, vApps and disks by SSD-ness', async () => {
+    expect(await call('vmware_vsphere.system_info')).toMatchObject({
+      api_type: 'VirtualCenter',
+      api_version: '6.5',
+      vendor: 'VMware, Inc.',
+    })
+    expect(await call('vmware_vsphere.list_resourcepools')).toEqual(['Resources', 'Resources'])
+    expect(await call('vmware_vsphere.list_networks')).toEqual([
+      'DC0_DVPG0',
+      'DVS0-DVUplinks-9',
+      'VM Network',
+    ])
+    expect(await call('vmware_vsphere.list_vapps')).toEqual([])
+    expect(await call('vmware_vsphere.list_ssds', { host_name: 'DC0_H0' })).toEqual({
+      DC0_H0: ['mpx.vmhba0:C0:T0:L0'],
+    })
+    expect(
+      await call('vmware_vsphere.list_non_ssds', {
+        datacenter_name: 'DC0',
+        cluster_name: 'DC0_C0',
+      }),
+    ).toEqual({ DC0_C0_H0: [], DC0_C0_H1: [], DC0_C0_H2: [] })
+  })
+})
