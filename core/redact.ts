@@ -12,9 +12,9 @@ const MAX_SECRETS = 4096
 const known = new Set<string>()
 
 const PATTERNS: Array<[RegExp, string]> = [
-  // SOAP: <password>…</password>, <ticket>…</ticket>, <sessionId>…</sessionId>
+  // SOAP: <password>…</password>, <ticket>…</ticket>, <sessionId>…</sessionId>, <vcSessionCookie>…
   [
-    /<((?:[\w-]+:)?(?:password|ticket|sessionId|token|cookie))(\s[^>]*)?>[^<]*<\/\1>/gi,
+    /<((?:[\w-]+:)?(?:password|ticket|sessionId|token|cookie|vcSessionCookie))(\s[^>]*)?>[^<]*<\/\1>/gi,
     `<$1$2>${MASK}</$1>`,
   ],
   // HTTP: vmware_soap_session=…; vmware-api-session-id: …

@@ -9,7 +9,7 @@ import {
   type ManagedObjectReference,
   retrieveObjectProperties,
   runTask,
-  typed,
+  typedPrimitive,
 } from 'brine/vsphere'
 import { connected, findCluster, findDatacenter, names } from './_vmware.ts'
 
@@ -95,17 +95,6 @@ async function rulesets(ctx: CallContext, name: string) {
     required: r.required,
   }))
   return { host: found, manager, list }
-}
-
-/** The xsi:type a value is sent with (int unless it does not fit). */
-function optionValue(value: string | number | boolean) {
-  if (typeof value === 'boolean') return typed(value, 'xsd:boolean')
-  if (typeof value === 'number')
-    return typed(
-      value,
-      Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? 'xsd:int' : 'xsd:long',
-    )
-  return typed(value, 'xsd:string')
 }
 
 /** Enter or exit maintenance mode; a host already there is left alone (changed: false). */
@@ -220,7 +209,7 @@ export default defineModule({
           await connected(ctx),
           `setting advanced option '${key}' of host '${found.name}'`,
           'UpdateOptions',
-          { _this: manager, changedValue: [{ key, value: optionValue(value) }] },
+          { _this: manager, changedValue: [{ key, value: typedPrimitive(value) }] },
         )
         return { name: found.name, key, value }
       },

@@ -16,6 +16,9 @@ describe('redact', () => {
     expect(redact('Cookie: vmware_soap_session="52ab"; Path=/')).not.toContain('52ab')
     expect(redact('set-cookie: vmware_soap_session=abcd-1234; Path=/')).not.toContain('abcd-1234')
     expect(redact('{"vmware-api-session-id":"a1b2c3"}')).not.toContain('a1b2c3')
+    expect(redact('<soapenv:Header><vcSessionCookie>52ab9f</vcSessionCookie>')).toBe(
+      '<soapenv:Header><vcSessionCookie>***</vcSessionCookie>',
+    )
     expect(redact('https://root:Pa55@vc.example.com/sdk')).toBe(
       'https://root:***@vc.example.com/sdk',
     )

@@ -1,7 +1,7 @@
 // What reloadable modules import as `brine/vsphere`, and the vSphere part of brine's public API.
 
 export { callVim, runTask, startTask, type TaskHandle, waitForHandle, withContext } from './call.ts'
-export { encodeRequest, isMoref, moref, typed } from './codec.ts'
+export { encodeRequest, isMoref, moref, typed, typedPrimitive } from './codec.ts'
 export {
   type ConnectionOptions,
   type ResolvedConnectionParams,

@@ -32,6 +32,17 @@ export function typed(
   return { _type: xsiType, _value: value }
 }
 
+/** A JavaScript primitive for an anyType position: int (long when too big), boolean or string. */
+export function typedPrimitive(value: string | number | boolean) {
+  if (typeof value === 'boolean') return typed(value, 'xsd:boolean')
+  if (typeof value === 'number')
+    return typed(
+      value,
+      Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? 'xsd:int' : 'xsd:long',
+    )
+  return typed(value, 'xsd:string')
+}
+
 /** True for `{ type: string, value: string }` and nothing else. */
 export function isMoref(value: unknown): value is ManagedObjectReference {
   if (typeof value !== 'object' || value === null) return false
@@ -44,8 +55,19 @@ export function isMoref(value: unknown): value is ManagedObjectReference {
 }
 
 /** Build the SOAP envelope for `method` with its arguments in WSDL order (`_this` first). */
-export function encodeRequest(method: string, args: Record<string, unknown>): string {
-  const body: Record<string, unknown> = { '@_xmlns': 'urn:vim25' }
+export interface EnvelopeOptions {
+  /** Namespace of the method element. Default `urn:vim25` (`urn:pbm` for storage policies). */
+  namespace?: string | undefined
+  /** SOAP header elements, e.g. `{ vcSessionCookie: secret }` for vCenter's other endpoints. */
+  header?: Record<string, unknown> | undefined
+}
+
+export function encodeRequest(
+  method: string,
+  args: Record<string, unknown>,
+  options: EnvelopeOptions = {},
+): string {
+  const body: Record<string, unknown> = { '@_xmlns': options.namespace ?? 'urn:vim25' }
   for (const [name, value] of Object.entries(args)) {
     const node = toBuilderNode(value)
     if (node !== undefined) body[name] = node
@@ -55,6 +77,7 @@ export function encodeRequest(method: string, args: Record<string, unknown>): st
       '@_xmlns:soapenv': SOAPENV,
       '@_xmlns:xsd': XSD,
       '@_xmlns:xsi': XSI,
+      ...(options.header ? { 'soapenv:Header': toBuilderNode(options.header) } : {}),
       'soapenv:Body': { [method]: body },
     },
   }

@@ -17,6 +17,12 @@ import type {
 
 export interface InvokeOptions {
   signal?: AbortSignal | undefined
+  /**
+   * Another SOAP endpoint of the same vCenter, sharing this session (storage policies:
+   * `{ path: '/pbm', namespace: 'urn:pbm', version: '1.0' }`). The session cookie is also sent
+   * in the SOAP header (`vcSessionCookie`), as those endpoints expect.
+   */
+  endpoint?: { path: string; namespace: string; version: string } | undefined
 }
 
 const SERVICE_INSTANCE = moref('ServiceInstance', 'ServiceInstance')
@@ -109,10 +115,21 @@ export class ServiceInstance {
         `${method}: the session to ${this.params.url.host} was closed (logged out).`,
       )
     }
-    const body = encodeRequest(method, args)
+    const endpoint = options.endpoint
+    const body = encodeRequest(method, args, {
+      namespace: endpoint?.namespace,
+      header:
+        endpoint && this.#cookie
+          ? { vcSessionCookie: new Secret(this.#cookie.reveal().replace(/^"|"$/g, '')) }
+          : undefined,
+    })
     const headers: Record<string, string> = {
       'content-type': 'text/xml; charset="utf-8"',
-      soapaction: this.version ? `urn:vim25/${this.version}` : 'urn:vim25',
+      soapaction: endpoint
+        ? `${endpoint.namespace}/${endpoint.version}`
+        : this.version
+          ? `urn:vim25/${this.version}`
+          : 'urn:vim25',
     }
     if (this.#cookie) headers.cookie = `vmware_soap_session=${this.#cookie.reveal()}`
     const started = performance.now()
@@ -120,7 +137,7 @@ export class ServiceInstance {
     inspectPoint('SOAP1', `→ ${method}`, () => body)
 
     const response = await this.transport.send({
-      path: this.params.url.pathname,
+      path: endpoint?.path ?? this.params.url.pathname,
       method: 'POST',
       headers,
       body,
