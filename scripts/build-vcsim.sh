@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds test/vcsim (govmomi's simulator behind brine's small main) from Debian's packages.
 # Prints the binary's path. The binary is cached outside the tracked tree
-# ($BRINE_CACHE_DIR, default ~/.cache/brine) and rebuilt when main.go changes.
+# ($BRINE_CACHE_DIR, default ~/.cache/brine) and rebuilt when a test/vcsim/*.go file changes.
 # VCSIM_BIN, when set, is used as it is.
 set -euo pipefail
 
@@ -12,10 +12,10 @@ if [[ -n "${VCSIM_BIN:-}" ]]; then
 fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-src="$root/test/vcsim/main.go"
+src="$root/test/vcsim"
 gocode=/usr/share/gocode
 cache="${BRINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/brine}"
-hash=$(sha256sum "$src" | cut -c1-16)
+hash=$(cat "$src"/*.go | sha256sum | cut -c1-16)
 bin="$cache/vcsim-$hash"
 
 if [[ -x "$bin" ]]; then
@@ -36,7 +36,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src/brine-vcsim" "$cache"
-cp "$src" "$work/src/brine-vcsim/main.go"
+cp "$src"/*.go "$work/src/brine-vcsim/"
 (
   cd "$work/src/brine-vcsim"
   GO111MODULE=off GOPATH="$work:$gocode" GOCACHE="$cache/go-build" \
