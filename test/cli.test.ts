@@ -312,6 +312,22 @@ describe('brine CLI against vcsim', () => {
     expect(result.stderr).not.toContain('cli-Passw0rd')
   })
 
+  it('reaches the storage-policy endpoint on the same session, the cookie header redacted', async () => {
+    const result = await brine(
+      ['--config', config, '--out', 'json', 'vmware_storage_policies.find'],
+      {
+        BRINE_INSPECT: 'SOAP1',
+      },
+    )
+    expect(result.code).toBe(0)
+    expect(
+      JSON.parse(result.stdout).local.map((p: { policyName: string }) => p.policyName),
+    ).toContain('vSAN Default Storage Policy')
+    expect(result.stderr.match(/\[inspect:SOAP1\] → Login/g)).toHaveLength(1)
+    expect(result.stderr).toContain('<vcSessionCookie>***</vcSessionCookie>')
+    expect(result.stderr).not.toMatch(/<vcSessionCookie>[^*]/)
+  })
+
   it('uses profiles and reports an unknown one', async () => {
     const profiles = join(tmp, 'profiles.yaml')
     writeFileSync(

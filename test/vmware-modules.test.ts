@@ -1173,3 +1173,115 @@ describe('vmware_vsphere (saltext-vmware names)', () => {
     ).toEqual({ DC0_C0_H0: [], DC0_C0_H1: [], DC0_C0_H2: [] })
   })
 })
+
+describe('vmware_storage_policies (PBM endpoint, same session)', () => {
+  it('finds, creates, updates in place, reports drift, deletes; the state is idempotent', async () => {
+    const before = (await call('vmware_storage_policies.find')) as Array<Record<string, unknown>>
+    expect(before.map((p) => p.policyName)).toContain('vSAN Default Storage Policy')
+    expect(
+      await call('vmware_storage_policies.find', { policy_name: 'vSAN Default Storage Policy' }),
+    ).toEqual([
+      expect.objectContaining({
+        constraints: [
+          {
+            name: 'VSAN sub-profile',
+            namespace: 'VSAN',
+            hostFailuresToTolerate: 1,
+            stripeWidth: 1,
+            forceProvisioning: false,
+            proportionalCapacity: 0,
+            cacheReservation: 0,
+          },
+        ],
+      }),
+    ])
+
+    const config = {
+      policyName: 'mod-policy',
+      description: 'module test',
+      constraints: [{ name: 'rules', namespace: 'VSAN', hostFailuresToTolerate: 2 }],
+    }
+    const created = (await call('vmware_storage_policies.save', { policy_config: config })) as {
+      status: string
+      id: string
+    }
+    expect(created.status).toBe('created')
+    expect(await call('vmware_storage_policies.save', { policy_config: config })).toEqual({
+      status: 'unchanged',
+      id: created.id,
+    })
+    const changedConfig = {
+      ...config,
+      constraints: [
+        { name: 'rules', hostFailuresToTolerate: 1, tags: ['a', 'b'], size: { min: 1, max: 3 } },
+      ],
+    }
+    expect(
+      await call('vmware_storage_policies.drift_report', { policy_config: changedConfig }),
+    ).toMatchObject({
+      old: { constraints: [{ hostFailuresToTolerate: 2 }] },
+      new: { constraints: [{ hostFailuresToTolerate: 1 }] },
+    })
+    expect(await call('vmware_storage_policies.save', { policy_config: changedConfig })).toEqual({
+      status: 'updated',
+      id: created.id,
+    })
+    expect(await call('vmware_storage_policies.find', { policy_name: created.id })).toEqual([
+      {
+        policyName: 'mod-policy',
+        id: created.id,
+        description: 'module test',
+        constraints: [
+          {
+            name: 'rules',
+            namespace: 'VSAN',
+            hostFailuresToTolerate: 1,
+            tags: ['a', 'b'],
+            size: { min: 1, max: 3 },
+          },
+        ],
+      },
+    ])
+    expect(await call('vmware_storage_policies.delete', { policy_name: 'mod-policy' })).toEqual({
+      policyName: 'mod-policy',
+      deleted: true,
+    })
+    expect(
+      (await failure('vmware_storage_policies.find', { policy_name: 'mod-policy' }))?.code,
+    ).toBe('BRINE_NOT_FOUND')
+    const bad = await failure('vmware_storage_policies.save', {
+      policy_config: { policyName: 'x', constraints: [{ name: 'r', ftt: { low: 1 } }] },
+    })
+    expect(bad?.code).toBe('BRINE_ARGUMENT')
+    expect(bad?.message).toContain("'policy_config.constraints.0.ftt'")
+
+    // The state: test mode predicts, the first run creates, the second changes nothing.
+    const predicted = await apply('policies', {}, true)
+    expect(predicted.byId.gold?.result).toBeNull()
+    expect(predicted.byId.gold?.changes).toMatchObject({ policy: { old: null } })
+    expect((await failure('vmware_storage_policies.find', { policy_name: 'gold' }))?.code).toBe(
+      'BRINE_NOT_FOUND',
+    )
+    const first = await apply('policies')
+    expect(first.byId.gold).toMatchObject({
+      result: true,
+      comment: "Storage policy 'gold' created.",
+    })
+    expect(changed((await apply('policies')).byId)).toEqual([])
+    const update = await apply('policies', { ftt: 2 })
+    expect(update.byId.gold?.comment).toBe("Storage policy 'gold' updated.")
+    expect(update.byId.gold?.changes).toMatchObject({
+      policy: {
+        old: { constraints: [{ hostFailuresToTolerate: 1 }] },
+        new: { constraints: [{ hostFailuresToTolerate: 2 }] },
+      },
+    })
+    const wrong = await apply('policies', { ftt: 2, bad: true })
+    expect(wrong.retcode).toBe(2)
+    expect(wrong.byId.wrong_name?.result).toBe(false)
+    expect(wrong.byId.wrong_name?.comment).toContain(
+      "config.policyName 'bronze' differs from the state name 'silver'",
+    )
+    await call('vmware_storage_policies.delete', { policy_name: 'gold' })
+  })
+})
