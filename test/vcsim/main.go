@@ -174,7 +174,12 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //   - CreateDatacenter with a name already in the folder answers DuplicateName;
 //   - CreateClusterEx and ReconfigureComputeResource_Task apply drsConfig and dasConfig
 //     (0.24.2 keeps DRS on, HA off, whatever the spec says);
-//   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound).
+//   - RelocateVM_Task moves the VM in the VM lists of its hosts, pools and datastores (0.24.2
+//     changes only the VM's own properties, so listing a host's VMs shows the old placement);
+//   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
+//   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
+//     MethodNotFound), and on a clustered host in maintenance mode removes it from the
+//     cluster (0.24.2 looks for it in the host folder and leaves it in the cluster).
 func extendSimulator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil {
@@ -229,15 +234,36 @@ func extendSimulator(next http.Handler) http.Handler {
 			if xml.Unmarshal(body, &req) == nil {
 				applyClusterSpec(req.Call.This, req.Call.Spec)
 			}
+		case bytes.Contains(body, []byte("<RelocateVM_Task")):
+			var req struct {
+				Call struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>RelocateVM_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil {
+				if vm, ok := simulator.Map.Get(req.Call.This).(*simulator.VirtualMachine); ok {
+					before := placementOf(vm)
+					next.ServeHTTP(w, r)
+					movePlacement(vm, before, placementOf(vm))
+					return
+				}
+			}
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			var req struct {
 				Call struct {
 					This types.ManagedObjectReference `xml:"_this"`
 				} `xml:"Body>Destroy_Task"`
 			}
-			if xml.Unmarshal(body, &req) == nil && req.Call.This.Type == "ClusterComputeResource" {
-				if destroyCluster(w, req.Call.This) {
-					return
+			if xml.Unmarshal(body, &req) == nil {
+				switch req.Call.This.Type {
+				case "ClusterComputeResource":
+					if destroyCluster(w, req.Call.This) {
+						return
+					}
+				case "ComputeResource", "HostSystem":
+					if removeHost(w, req.Call.This) {
+						return
+					}
 				}
 			}
 		}
@@ -319,11 +345,120 @@ func destroyCluster(w http.ResponseWriter, ref types.ManagedObjectReference) boo
 		simulator.Map.Remove(cluster.Self)
 		return nil, nil
 	})
-	ref = task.Run()
+	writeTaskResponse(w, task.Run())
+	return true
+}
+
+// removeHost runs Destroy_Task for a standalone host's ComputeResource or a clustered
+// HostSystem as vCenter does: VMs on the host refuse it (ResourceInUse), a clustered host
+// must be in maintenance mode (InvalidState). False leaves the request to vcsim.
+func removeHost(w http.ResponseWriter, ref types.ManagedObjectReference) bool {
+	var host *simulator.HostSystem
+	var cluster *simulator.ClusterComputeResource
+	var compute *mo.ComputeResource
+	switch obj := simulator.Map.Get(ref).(type) {
+	case *mo.ComputeResource:
+		if len(obj.Host) != 1 {
+			return false
+		}
+		compute = obj
+		host, _ = simulator.Map.Get(obj.Host[0]).(*simulator.HostSystem)
+	case *simulator.HostSystem:
+		if obj.Parent == nil || obj.Parent.Type != "ClusterComputeResource" {
+			return false
+		}
+		host = obj
+		cluster, _ = simulator.Map.Get(*obj.Parent).(*simulator.ClusterComputeResource)
+	}
+	if host == nil || (compute == nil && cluster == nil) {
+		return false
+	}
+	task := simulator.CreateTask(simulator.Map.Get(ref), "destroy", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		if len(host.Vm) > 0 {
+			return nil, &types.ResourceInUse{Type: "VirtualMachine", Name: host.Name}
+		}
+		if cluster != nil {
+			if !host.Runtime.InMaintenanceMode {
+				return nil, &types.InvalidState{}
+			}
+			simulator.Map.RemoveReference(cluster, &cluster.Host, host.Self)
+		} else {
+			if parent, ok := simulator.Map.Get(*compute.Parent).(*simulator.Folder); ok {
+				simulator.Map.RemoveReference(parent, &parent.ChildEntity, compute.Self)
+			}
+			if compute.ResourcePool != nil {
+				simulator.Map.Remove(*compute.ResourcePool)
+			}
+			simulator.Map.Remove(compute.Self)
+		}
+		simulator.Map.Remove(host.Self)
+		return nil, nil
+	})
+	writeTaskResponse(w, task.Run())
+	return true
+}
+
+func writeTaskResponse(w http.ResponseWriter, task types.ManagedObjectReference) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><Destroy_TaskResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></Destroy_TaskResponse></soapenv:Body></soapenv:Envelope>`, ref.Value)
-	return true
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><Destroy_TaskResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></Destroy_TaskResponse></soapenv:Body></soapenv:Envelope>`, task.Value)
+}
+
+type placement struct {
+	host       *types.ManagedObjectReference
+	pool       *types.ManagedObjectReference
+	datastores []types.ManagedObjectReference
+}
+
+func placementOf(vm *simulator.VirtualMachine) placement {
+	var p placement
+	simulator.Map.WithLock(vm, func() {
+		if vm.Runtime.Host != nil {
+			h := *vm.Runtime.Host
+			p.host = &h
+		}
+		if vm.ResourcePool != nil {
+			rp := *vm.ResourcePool
+			p.pool = &rp
+		}
+		p.datastores = append(p.datastores, vm.Datastore...)
+	})
+	return p
+}
+
+// movePlacement updates the back references (host.vm, pool.vm, datastore.vm) after a relocation.
+func movePlacement(vm *simulator.VirtualMachine, before, after placement) {
+	move := func(from, to *types.ManagedObjectReference, list func(mo.Reference) *[]types.ManagedObjectReference) {
+		if from == nil || to == nil || *from == *to {
+			return
+		}
+		if obj := simulator.Map.Get(*from); obj != nil {
+			if field := list(obj); field != nil {
+				simulator.Map.RemoveReference(obj, field, vm.Self)
+			}
+		}
+		if obj := simulator.Map.Get(*to); obj != nil {
+			if field := list(obj); field != nil {
+				simulator.Map.AddReference(obj, field, vm.Self)
+			}
+		}
+	}
+	vms := func(obj mo.Reference) *[]types.ManagedObjectReference {
+		switch o := obj.(type) {
+		case *simulator.HostSystem:
+			return &o.Vm
+		case *simulator.ResourcePool:
+			return &o.Vm
+		case *simulator.Datastore:
+			return &o.Vm
+		}
+		return nil
+	}
+	move(before.host, after.host, vms)
+	move(before.pool, after.pool, vms)
+	if len(before.datastores) == 1 && len(after.datastores) == 1 {
+		move(&before.datastores[0], &after.datastores[0], vms)
+	}
 }
 
 func childNamed(folderRef types.ManagedObjectReference, name string) *types.ManagedObjectReference {
