@@ -1,4 +1,11 @@
-import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import {
+  type CallContext,
+  defineFunction,
+  defineModule,
+  ModuleError,
+  Secret,
+  z,
+} from 'brine/loader'
 import {
   callVim,
   ENTITY_TYPES,
@@ -11,7 +18,7 @@ import {
   runTask,
   typedPrimitive,
 } from 'brine/vsphere'
-import { connected, findCluster, findDatacenter, names } from './_vmware.ts'
+import { connected, findCluster, findDatacenter, names, walkFolders } from './_vmware.ts'
 
 const HOST_PROPS = [
   'runtime.connectionState',
@@ -116,7 +123,7 @@ async function setMaintenance(ctx: CallContext, name: string, timeout: number, e
 }
 
 export default defineModule({
-  doc: 'ESXi hosts as vCenter sees them: inventory and maintenance mode.',
+  doc: 'ESXi hosts as vCenter sees them: inventory, add/remove, maintenance mode, firewall, advanced options.',
   functions: {
     list: defineFunction({
       doc: 'List hosts (in a datacenter or cluster when given): name, id, states, CPU cores, memory.',
@@ -146,6 +153,121 @@ export default defineModule({
           found,
           (await inventoryPaths(await connected(ctx), [found.obj])).get(found.obj.value),
         )
+      },
+    }),
+    add: defineFunction({
+      doc:
+        'Add an ESXi host to vCenter: into a cluster, or as a standalone host in a datacenter ' +
+        '(optionally in a host folder). Pass the host’s SHA-1 thumbprint after checking it; ' +
+        'without one vCenter refuses with SSLVerifyFault and the error names the thumbprint it saw.',
+      args: {
+        name: z.string().min(1).describe('host name or address, as vCenter will reach it'),
+        datacenter: names.datacenter,
+        cluster: names.cluster.optional().describe('cluster to join (default: standalone)'),
+        folder: z.string().optional().describe('host folder path for a standalone host'),
+        user: z.string().min(1).default('root').describe('ESXi user'),
+        password: z.string().min(1).describe('ESXi password (never logged or shown)'),
+        thumbprint: z.string().optional().describe('the host certificate’s SHA-1 thumbprint'),
+        port: z.coerce.number().int().min(1).max(65535).default(443).describe('ESXi port'),
+        force: z
+          .boolean()
+          .default(false)
+          .describe('take the host over even if another vCenter manages it'),
+        connected: z.boolean().default(true).describe('connect it once added'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const spec = {
+          hostName: args.name,
+          port: args.port,
+          sslThumbprint: args.thumbprint,
+          userName: args.user,
+          password: new Secret(args.password),
+          force: args.force,
+        }
+        const what = `adding host '${args.name}'`
+        let added: ManagedObjectReference
+        if (args.cluster) {
+          if (args.folder)
+            throw new ModuleError(
+              'pass cluster= or folder=, not both (a clustered host has no folder)',
+              {
+                code: 'BRINE_ARGUMENT',
+              },
+            )
+          const cluster = await findCluster(ctx, args.cluster, args.datacenter)
+          added = await runTask(
+            si,
+            `${what} to cluster '${cluster.name}'`,
+            'AddHost_Task',
+            {
+              _this: cluster.obj,
+              spec,
+              asConnected: args.connected,
+            },
+            { signal: ctx.signal },
+          )
+        } else {
+          const dc = await findDatacenter(ctx, args.datacenter, ['hostFolder'])
+          let folder = dc.props.hostFolder as ManagedObjectReference
+          if (args.folder) {
+            const walk = await walkFolders(ctx, dc.obj.value, 'host', args.folder)
+            if (walk.missing.length)
+              throw new ModuleError(
+                `folder '${args.folder}' not found in the host tree of datacenter '${dc.name}'`,
+                { code: 'BRINE_NOT_FOUND' },
+              )
+            folder = walk.found.at(-1)!.obj
+          }
+          added = await runTask(
+            si,
+            `${what} to datacenter '${dc.name}'`,
+            'AddStandaloneHost_Task',
+            {
+              _this: folder,
+              spec,
+              addConnected: args.connected,
+            },
+            { signal: ctx.signal },
+          )
+        }
+        return describeHost(await findHost(ctx, added.value))
+      },
+    }),
+    remove: defineFunction({
+      doc:
+        'Remove a host from vCenter. A clustered host must be in maintenance mode first ' +
+        '(maintenance=True enters it); a host running VMs is refused.',
+      args: {
+        name: host,
+        maintenance: z.boolean().default(false).describe('enter maintenance mode first if needed'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, maintenance }) => {
+        const si = await connected(ctx)
+        const found = await findHost(ctx, name)
+        const parent = found.props.parent as ManagedObjectReference
+        const clustered = parent.type === 'ClusterComputeResource'
+        if (clustered && found.props['runtime.inMaintenanceMode'] !== true) {
+          if (!maintenance)
+            throw new ModuleError(
+              `host '${found.name}' is in a cluster and not in maintenance mode: enter it first, or pass maintenance=True`,
+              { code: 'BRINE_INVALID_STATE' },
+            )
+          await setMaintenance(ctx, found.obj.value, 0, true)
+        }
+        // A standalone host goes with its ComputeResource; a clustered one by itself.
+        await runTask(
+          si,
+          `removing host '${found.name}'`,
+          'Destroy_Task',
+          {
+            _this: clustered ? found.obj : parent,
+          },
+          { signal: ctx.signal },
+        )
+        return { name: found.name, id: found.obj.value, removed: true }
       },
     }),
     firewall_rulesets: defineFunction({

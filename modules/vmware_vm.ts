@@ -429,6 +429,64 @@ export default defineModule({
         return describeVm(after, undefined)
       },
     }),
+    relocate: defineFunction({
+      doc:
+        'Move a VM to another host, resource pool and/or datastore (vMotion/Storage vMotion). ' +
+        'A host in another cluster or standalone host implies that compute resource’s root pool ' +
+        'unless pool is given.',
+      args: {
+        ...vmArgs,
+        host: z.string().optional().describe('target host name or id'),
+        pool: z.string().optional().describe('target resource pool name or id'),
+        datastore: z.string().optional().describe('target datastore name or id'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, host, pool, datastore }) => {
+        if (!host && !pool && !datastore)
+          throw new ModuleError(
+            'vmware_vm.relocate needs host=, pool= or datastore= (or several)',
+            {
+              code: 'BRINE_ARGUMENT',
+            },
+          )
+        const si = await connected(ctx)
+        const vm = await findVm(ctx, name, datacenter, ['runtime.host', 'resourcePool'])
+        const within = datacenter ? await findDatacenter(ctx, datacenter) : undefined
+        const lookup = (type: string, what: string) =>
+          getEntity(si, type, what, { within: within?.obj, props: ['parent'], signal: ctx.signal })
+        const target = host ? await lookup(ENTITY_TYPES.host, host) : undefined
+        let targetPool = pool ? (await lookup(ENTITY_TYPES.resourcepool, pool)).obj : undefined
+        if (target && !targetPool) {
+          const current = vm.props['runtime.host'] as ManagedObjectReference | undefined
+          const currentCompute = current
+            ? (await retrieveObjectProperties(si, current, ['parent'])).parent
+            : undefined
+          const compute = target.props.parent as ManagedObjectReference
+          if ((currentCompute as ManagedObjectReference | undefined)?.value !== compute.value)
+            targetPool = (await retrieveObjectProperties(si, compute, ['resourcePool']))
+              .resourcePool as ManagedObjectReference
+        }
+        const targetDatastore = datastore
+          ? (await lookup(ENTITY_TYPES.datastore, datastore)).obj
+          : undefined
+        await task(ctx, si, `relocating VM '${vm.name}'`, 'RelocateVM_Task', {
+          _this: vm.obj,
+          spec: { datastore: targetDatastore, pool: targetPool, host: target?.obj },
+        })
+        const after = await findVm(ctx, vm.obj.value, undefined, [...VM_PROPS, 'datastore'])
+        const nameOf = async (ref: ManagedObjectReference | undefined) =>
+          ref ? String((await retrieveObjectProperties(si, ref, ['name'])).name) : null
+        const { path: _path, ...described } = describeVm(after, undefined)
+        return {
+          ...described,
+          host_name: await nameOf(after.props['runtime.host'] as ManagedObjectReference),
+          resource_pool: await nameOf(after.props.resourcePool as ManagedObjectReference),
+          datastores: await Promise.all(
+            ((after.props.datastore as ManagedObjectReference[] | undefined) ?? []).map(nameOf),
+          ),
+        }
+      },
+    }),
     rename: defineFunction({
       doc: 'Rename a VM.',
       args: { ...vmArgs, new_name: z.string().min(1).describe('the new name') },

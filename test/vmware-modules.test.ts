@@ -1285,3 +1285,81 @@ describe('vmware_storage_policies (PBM endpoint, same session)', () => {
     await call('vmware_storage_policies.delete', { policy_name: 'gold' })
   })
 })
+
+describe('vmware_vm.relocate and vmware_host add/remove', () => {
+  it('moves a VM between hosts (the pool follows across compute resources) and back', async () => {
+    const vm = 'DC0_C0_RP0_VM0'
+    const start = (await call('vmware_vm.info', { name: vm })) as { host: string }
+    const withinCluster = await call('vmware_vm.relocate', { name: vm, host: 'DC0_C0_H2' })
+    expect(withinCluster).toMatchObject({ host_name: 'DC0_C0_H2', resource_pool: 'Resources' })
+    const standalone = await call('vmware_vm.relocate', { name: vm, host: 'DC0_H0' })
+    expect(standalone).toMatchObject({ host_name: 'DC0_H0', datastores: ['LocalDS_0'] })
+    expect(await call('vmware_vm.list', { host: 'DC0_H0' })).toContain(vm)
+    const back = (await call('vmware_vm.relocate', {
+      name: vm,
+      host: start.host,
+      datastore: 'LocalDS_0',
+    })) as { host: string }
+    expect(back.host).toBe(start.host)
+    expect(await call('vmware_vm.list', { host: 'DC0_H0' })).not.toContain(vm)
+    expect(await call('vmware_vm.list', { host: start.host })).toContain(vm)
+    const none = await failure('vmware_vm.relocate', { name: vm })
+    expect(none?.code).toBe('BRINE_ARGUMENT')
+    expect((await failure('vmware_vm.relocate', { name: vm, host: 'nope' }))?.code).toBe(
+      'BRINE_NOT_FOUND',
+    )
+  })
+
+  it('adds standalone and clustered hosts and removes them; the password never shows', async () => {
+    const password = 'Esx-Pa55word-xyz'
+    const standalone = await call('vmware_host.add', {
+      name: 'esx-new.example.com',
+      datacenter: 'DC0',
+      password,
+    })
+    expect(standalone).toMatchObject({
+      name: 'esx-new.example.com',
+      connection_state: 'connected',
+      parent: expect.stringMatching(/^computeresource-/),
+    })
+    const clustered = await call('vmware_host.add', {
+      name: 'esx-c.example.com',
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+      password,
+    })
+    expect(clustered).toMatchObject({ parent: expect.stringMatching(/^clustercomputeresource-/) })
+    expect(
+      ((await call('vmware_host.list', { cluster: 'DC0_C0' })) as Array<{ name: string }>).map(
+        (h) => h.name,
+      ),
+    ).toContain('esx-c.example.com')
+    const both = await failure('vmware_host.add', {
+      name: 'x',
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+      folder: 'f',
+      password,
+    })
+    expect(both?.code).toBe('BRINE_ARGUMENT')
+
+    const notInMaintenance = await failure('vmware_host.remove', { name: 'esx-c.example.com' })
+    expect(notInMaintenance?.code).toBe('BRINE_INVALID_STATE')
+    expect(
+      await call('vmware_host.remove', { name: 'esx-c.example.com', maintenance: true }),
+    ).toMatchObject({
+      removed: true,
+    })
+    expect(await call('vmware_host.remove', { name: 'esx-new.example.com' })).toMatchObject({
+      removed: true,
+    })
+    const busy = await failure('vmware_host.remove', { name: 'DC0_H0' })
+    expect(busy?.code).toBe('BRINE_VIM_TASK_FAILED')
+    expect(busy?.message).toMatch(/^removing host 'DC0_H0': .*ResourceInUse/)
+    const names = ((await call('vmware_host.list')) as Array<{ name: string }>).map((h) => h.name)
+    expect(names).not.toContain('esx-new.example.com')
+    expect(names).not.toContain('esx-c.example.com')
+    expect(await call('vmware_cluster.get', { name: 'DC0_C0' })).toMatchObject({ hosts: 3 })
+    expect(JSON.stringify([standalone, clustered, both?.message])).not.toContain(password)
+  })
+})
