@@ -176,6 +176,8 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     (0.24.2 keeps DRS on, HA off, whatever the spec says);
 //   - RelocateVM_Task moves the VM in the VM lists of its hosts, pools and datastores (0.24.2
 //     changes only the VM's own properties, so listing a host's VMs shows the old placement);
+//   - CreateDVS_Task and ReconfigureDvs_Task apply the description and maxMtu of a
+//     VMwareDVSConfigSpec (0.24.2 drops maxMtu, and ignores both on reconfiguration);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
 //     MethodNotFound), and on a clustered host in maintenance mode removes it from the
@@ -245,6 +247,37 @@ func extendSimulator(next http.Handler) http.Handler {
 					before := placementOf(vm)
 					next.ServeHTTP(w, r)
 					movePlacement(vm, before, placementOf(vm))
+					return
+				}
+			}
+		case bytes.Contains(body, []byte("<CreateDVS_Task")):
+			var req struct {
+				Call struct {
+					Spec struct {
+						Config dvsSpec `xml:"configSpec"`
+					} `xml:"spec"`
+				} `xml:"Body>CreateDVS_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil && req.Call.Spec.Config.Name != "" {
+				next.ServeHTTP(w, r)
+				for _, obj := range simulator.Map.All("VmwareDistributedVirtualSwitch") {
+					if dvs, ok := obj.(*simulator.DistributedVirtualSwitch); ok && dvs.Name == req.Call.Spec.Config.Name {
+						applyDvsSpec(dvs, req.Call.Spec.Config)
+					}
+				}
+				return
+			}
+		case bytes.Contains(body, []byte("<ReconfigureDvs_Task")):
+			var req struct {
+				Call struct {
+					This types.ManagedObjectReference `xml:"_this"`
+					Spec dvsSpec                      `xml:"spec"`
+				} `xml:"Body>ReconfigureDvs_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil {
+				if dvs, ok := simulator.Map.Get(req.Call.This).(*simulator.DistributedVirtualSwitch); ok {
+					next.ServeHTTP(w, r)
+					applyDvsSpec(dvs, req.Call.Spec)
 					return
 				}
 			}
@@ -402,6 +435,28 @@ func writeTaskResponse(w http.ResponseWriter, task types.ManagedObjectReference)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><Destroy_TaskResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></Destroy_TaskResponse></soapenv:Body></soapenv:Envelope>`, task.Value)
+}
+
+type dvsSpec struct {
+	Name        string  `xml:"name"`
+	Description *string `xml:"description"`
+	MaxMtu      *int32  `xml:"maxMtu"`
+}
+
+func applyDvsSpec(dvs *simulator.DistributedVirtualSwitch, spec dvsSpec) {
+	simulator.Map.WithLock(dvs, func() {
+		config, ok := dvs.Config.(*types.VMwareDVSConfigInfo)
+		if !ok {
+			return
+		}
+		if spec.Description != nil {
+			config.Description = *spec.Description
+			dvs.Summary.Description = *spec.Description
+		}
+		if spec.MaxMtu != nil {
+			config.MaxMtu = *spec.MaxMtu
+		}
+	})
 }
 
 type placement struct {
