@@ -7,7 +7,7 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
-import { connected, findDatacenter, names } from './_vmware.ts'
+import { connected, diff, findDatacenter, names } from './_vmware.ts'
 
 export async function findDvs(
   ctx: CallContext,
@@ -39,6 +39,36 @@ function describeDvs(dvs: Entity) {
 }
 
 const DVS_PROPS = ['config', 'portgroup', 'summary.hostMember']
+
+/**
+ * ReconfigureDvs_Task with the switch's current configVersion (vCenter refuses a stale one
+ * with ConcurrentAccess, so a concurrent change is never overwritten silently).
+ */
+async function reconfigure(
+  ctx: CallContext,
+  dvs: Entity,
+  what: string,
+  spec: { description?: string | undefined; maxMtu?: number | undefined; host?: unknown[] },
+) {
+  const configVersion = (dvs.props.config as { configVersion?: string } | undefined)?.configVersion
+  await runTask(
+    await connected(ctx),
+    what,
+    'ReconfigureDvs_Task',
+    {
+      _this: dvs.obj,
+      // VMwareDVSConfigSpec field order (WSDL): configVersion, …, host, …, description, …, maxMtu.
+      spec: {
+        _type: 'VMwareDVSConfigSpec',
+        configVersion: configVersion ?? '',
+        host: spec.host,
+        description: spec.description,
+        maxMtu: spec.maxMtu,
+      },
+    },
+    { signal: ctx.signal },
+  )
+}
 const dvswitch = z.string().min(1).describe('distributed switch name or id')
 
 export default defineModule({
@@ -93,11 +123,11 @@ export default defineModule({
               configSpec: {
                 _type: 'VMwareDVSConfigSpec',
                 name,
-                description,
                 uplinkPortPolicy: {
                   _type: 'DVSNameArrayUplinkPortPolicy',
                   uplinkPortName: Array.from({ length: uplinks }, (_, i) => `uplink${i + 1}`),
                 },
+                description,
                 maxMtu: max_mtu,
               },
             },
@@ -107,29 +137,63 @@ export default defineModule({
         return { name, id: dvs.value }
       },
     }),
+    configure: defineFunction({
+      doc: 'Change the description and/or MTU of a switch; says whether anything changed.',
+      args: {
+        name: dvswitch,
+        description: z.string().optional().describe('description'),
+        max_mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('MTU'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, description, max_mtu }) => {
+        const dvs = await findDvs(ctx, name, DVS_PROPS)
+        const before = describeDvs(dvs)
+        const changes = diff(
+          { description: before.description, max_mtu: before.max_mtu },
+          { description, max_mtu },
+        )
+        if (Object.keys(changes).length === 0) return { ...before, changes }
+        await reconfigure(ctx, dvs, `reconfiguring distributed switch '${dvs.name}'`, {
+          description: 'description' in changes ? description : undefined,
+          maxMtu: 'max_mtu' in changes ? max_mtu : undefined,
+        })
+        return { ...describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS)), changes }
+      },
+    }),
     add_host: defineFunction({
       doc: 'Add a host to the switch.',
       args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
       vsphere: true,
       run: async (ctx, { name, host }) => {
-        const si = await connected(ctx)
         const dvs = await findDvs(ctx, name, ['config'])
-        const target = await getEntity(si, ENTITY_TYPES.host, host, { signal: ctx.signal })
-        const configVersion = (dvs.props.config as { configVersion?: string } | undefined)
-          ?.configVersion
-        await runTask(
-          si,
+        const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
+          signal: ctx.signal,
+        })
+        await reconfigure(
+          ctx,
+          dvs,
           `adding host '${target.name}' to distributed switch '${dvs.name}'`,
-          'ReconfigureDvs_Task',
           {
-            _this: dvs.obj,
-            spec: {
-              _type: 'VMwareDVSConfigSpec',
-              configVersion: configVersion ?? '',
-              host: [{ operation: 'add', host: target.obj }],
-            },
+            host: [{ operation: 'add', host: target.obj }],
           },
-          { signal: ctx.signal },
+        )
+        return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
+      },
+    }),
+    remove_host: defineFunction({
+      doc: 'Remove a host from the switch (refused while its VMs use the switch’s port groups).',
+      args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
+      vsphere: true,
+      run: async (ctx, { name, host }) => {
+        const dvs = await findDvs(ctx, name, ['config'])
+        const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
+          signal: ctx.signal,
+        })
+        await reconfigure(
+          ctx,
+          dvs,
+          `removing host '${target.name}' from distributed switch '${dvs.name}'`,
+          { host: [{ operation: 'remove', host: target.obj }] },
         )
         return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
       },

@@ -655,7 +655,7 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
 })
 
 describe('vmware_dvswitch and vmware_dvportgroup', () => {
-  it('switches: list, create, get, add a host, delete; port groups: create, list, configure, delete; states', async () => {
+  it('switches: list, create, get, configure, add and remove a host, delete; port groups: create, list, configure, delete; states', async () => {
     expect(
       ((await call('vmware_dvswitch.list')) as Array<{ name: string }>).map((s) => s.name),
     ).toEqual(['DVS0'])
@@ -723,6 +723,37 @@ describe('vmware_dvswitch and vmware_dvportgroup', () => {
     expect(
       await state('vmware_dvswitch.present', { name: 'dvs-lab', datacenter: 'DC0' }),
     ).toMatchObject({ result: true, changes: {} })
+    // Settings in place: test mode predicts (nothing changes), then the change, then a no-op.
+    const settings = { name: 'dvs-lab', datacenter: 'DC0', description: 'web tier', max_mtu: 9000 }
+    expect(await state('vmware_dvswitch.present', settings, true)).toMatchObject({
+      result: null,
+      changes: {
+        description: { old: 'lab switch', new: 'web tier' },
+        max_mtu: { old: null, new: 9000 },
+      },
+    })
+    expect(await call('vmware_dvswitch.get', { name: 'dvs-lab' })).toMatchObject({
+      description: 'lab switch',
+      max_mtu: null,
+    })
+    expect(await state('vmware_dvswitch.present', settings)).toMatchObject({
+      result: true,
+      comment: "Distributed switch 'dvs-lab' reconfigured.",
+    })
+    expect(await call('vmware_dvswitch.get', { name: 'dvs-lab' })).toMatchObject({
+      description: 'web tier',
+      max_mtu: 9000,
+    })
+    expect(await state('vmware_dvswitch.present', settings)).toMatchObject({ changes: {} })
+    expect(
+      await call('vmware_dvswitch.configure', { name: 'dvs-lab', max_mtu: 1500 }),
+    ).toMatchObject({ max_mtu: 1500, changes: { max_mtu: { old: 9000, new: 1500 } } })
+    expect(
+      await call('vmware_dvswitch.configure', { name: 'dvs-lab', max_mtu: 1500 }),
+    ).toMatchObject({ changes: {} })
+    expect(
+      await call('vmware_dvswitch.remove_host', { name: 'dvs-lab', host: 'DC0_C0_H0' }),
+    ).toMatchObject({ hosts: [] })
     expect(
       await state('vmware_dvswitch.absent', { name: 'dvs-lab', datacenter: 'DC0' }, true),
     ).toMatchObject({ result: null })
