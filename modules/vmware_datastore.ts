@@ -102,8 +102,8 @@ export default defineModule({
             _this: browser,
             datastorePath: folder,
             searchSpec: {
-              matchPattern: [pattern],
               details: { fileType: true, fileSize: true, modification: true, fileOwner: false },
+              matchPattern: [pattern],
             },
           },
           { signal: ctx.signal },
