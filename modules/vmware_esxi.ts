@@ -195,5 +195,51 @@ export default defineModule({
           (await firewallRows(ctx, host)).filter((r) => r.key === ruleset_name),
         ),
     }),
+    get_role: defineFunction({
+      doc: 'saltext shape: {role_id, role_name, privilege_ids}, or {} when there is no such role.',
+      args: { role_name: z.string().min(1).describe('role name') },
+      vsphere: true,
+      run: async (ctx, { role_name }) => {
+        const roles = (await ctx.salt('vmware_role.list')) as Array<{
+          id: number
+          name: string
+          privileges: string[]
+        }>
+        const role = roles.find((r) => r.name === role_name)
+        return role
+          ? { role_id: role.id, role_name: role.name, privilege_ids: role.privileges }
+          : {}
+      },
+    }),
+    add_role: defineFunction({
+      doc: 'saltext shape: {role_id}.',
+      args: { role_name: z.string().min(1), privilege_ids: z.array(z.string().min(1)) },
+      vsphere: true,
+      run: async (ctx, { role_name, privilege_ids }) => {
+        const role = (await ctx.salt('vmware_role.create', {
+          name: role_name,
+          privileges: privilege_ids,
+        })) as { id: number }
+        return { role_id: role.id }
+      },
+    }),
+    update_role: defineFunction({
+      doc: 'saltext shape: True.',
+      args: { role_name: z.string().min(1), privilege_ids: z.array(z.string().min(1)) },
+      vsphere: true,
+      run: async (ctx, { role_name, privilege_ids }) => {
+        await ctx.salt('vmware_role.update', { name: role_name, privileges: privilege_ids })
+        return true
+      },
+    }),
+    remove_role: defineFunction({
+      doc: 'saltext shape: True.',
+      args: { role_name: z.string().min(1), force: z.boolean().default(false) },
+      vsphere: true,
+      run: async (ctx, { role_name, force }) => {
+        await ctx.salt('vmware_role.delete', { name: role_name, force })
+        return true
+      },
+    }),
   },
 })

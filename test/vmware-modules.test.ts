@@ -1175,6 +1175,32 @@ describe('vmware_esxi (saltext-vmware compatible subset)', () => {
       datacenter_name: 'DC0',
     })) as Record<string, unknown[]>
     expect(Object.keys(all).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2', 'DC0_H0'])
+
+    expect(await call('vmware_esxi.get_role', { role_name: 'esxi-role' })).toEqual({})
+    const added = (await call('vmware_esxi.add_role', {
+      role_name: 'esxi-role',
+      privilege_ids: ['Datastore.Browse'],
+    })) as { role_id: number }
+    expect(typeof added.role_id).toBe('number')
+    expect(
+      await call('vmware_esxi.update_role', {
+        role_name: 'esxi-role',
+        privilege_ids: ['Datastore.Browse', 'Datastore.FileManagement'],
+      }),
+    ).toBe(true)
+    expect(await call('vmware_esxi.get_role', { role_name: 'esxi-role' })).toEqual({
+      role_id: added.role_id,
+      role_name: 'esxi-role',
+      privilege_ids: [
+        'Datastore.Browse',
+        'Datastore.FileManagement',
+        'System.Anonymous',
+        'System.Read',
+        'System.View',
+      ],
+    })
+    expect(await call('vmware_esxi.remove_role', { role_name: 'esxi-role' })).toBe(true)
+    expect(await call('vmware_esxi.get_role', { role_name: 'esxi-role' })).toEqual({})
   })
 })
 
@@ -1392,5 +1418,102 @@ describe('vmware_vm.relocate and vmware_host add/remove', () => {
     expect(names).not.toContain('esx-c.example.com')
     expect(await call('vmware_cluster.get', { name: 'DC0_C0' })).toMatchObject({ hosts: 3 })
     expect(JSON.stringify([standalone, clustered, both?.message])).not.toContain(password)
+  })
+})
+
+describe('vmware_role (roles and permissions)', () => {
+  it('creates, updates, guards and deletes roles; sets and removes permissions; states', async () => {
+    const roles = (await call('vmware_role.list')) as Array<{ name: string; system: boolean }>
+    expect(roles.find((r) => r.name === 'Admin')).toMatchObject({ system: true })
+    expect(
+      await call('vmware_role.list_privileges', { group: 'VirtualMachine.Interact.Power' }),
+    ).toEqual(['VirtualMachine.Interact.PowerOff', 'VirtualMachine.Interact.PowerOn'])
+    const created = (await call('vmware_role.create', {
+      name: 'mod-role',
+      privileges: ['VirtualMachine.Interact.PowerOn', 'Datastore.Browse'],
+    })) as { id: number; privileges: string[] }
+    expect(created.privileges).toEqual([
+      'Datastore.Browse',
+      'System.Anonymous',
+      'System.Read',
+      'System.View',
+      'VirtualMachine.Interact.PowerOn',
+    ])
+    const unknown = await failure('vmware_role.create', { name: 'x', privileges: ['Nope.Nope'] })
+    expect(unknown?.code).toBe('BRINE_ARGUMENT')
+    expect(unknown?.message).toContain("unknown privilege 'Nope.Nope'")
+    expect(
+      await call('vmware_role.update', {
+        name: 'mod-role',
+        privileges: ['VirtualMachine.Interact.PowerOff'],
+        new_name: 'mod-role2',
+      }),
+    ).toMatchObject({
+      id: created.id,
+      name: 'mod-role2',
+      privileges: expect.arrayContaining(['VirtualMachine.Interact.PowerOff']),
+    })
+    expect((await failure('vmware_role.delete', { name: 'Admin' }))?.code).toBe(
+      'BRINE_INVALID_STATE',
+    )
+    expect((await failure('vmware_role.update', { name: 'ReadOnly', privileges: [] }))?.code).toBe(
+      'BRINE_INVALID_STATE',
+    )
+
+    const where = { object_type: 'datacenter', object: 'DC0' }
+    expect(
+      await call('vmware_role.set_permission', {
+        principal: 'VSPHERE.LOCAL\\dev',
+        role: 'mod-role2',
+        ...where,
+      }),
+    ).toMatchObject({ role: 'mod-role2', object: 'datacenter-2' })
+    expect(await call('vmware_role.list_permissions', where)).toEqual([
+      {
+        principal: 'VSPHERE.LOCAL\\dev',
+        group: false,
+        role: 'mod-role2',
+        propagate: true,
+        object: 'datacenter-2',
+      },
+    ])
+    const inherited = (await call('vmware_role.list_permissions', {
+      ...where,
+      inherited: true,
+    })) as Array<{
+      role: string
+    }>
+    expect(inherited.some((p) => p.role === 'Admin')).toBe(true)
+    const inUse = await failure('vmware_role.delete', { name: 'mod-role2' })
+    expect(inUse?.code).toBe('BRINE_INVALID_STATE')
+    expect(inUse?.message).toContain('VSPHERE.LOCAL\\dev')
+    expect(
+      await call('vmware_role.remove_permission', { principal: 'VSPHERE.LOCAL\\dev', ...where }),
+    ).toMatchObject({ removed: true })
+    expect(await call('vmware_role.list_permissions', where)).toEqual([])
+    expect(await call('vmware_role.delete', { name: 'mod-role2' })).toMatchObject({ deleted: true })
+    expect((await failure('vmware_role.get', { name: 'mod-role2' }))?.code).toBe('BRINE_NOT_FOUND')
+
+    // States: test mode, create, no-op, change, absent.
+    const predicted = await apply('roles', {}, true)
+    expect(predicted.byId.ops_role?.result).toBeNull()
+    expect((await failure('vmware_role.get', { name: 'ops' }))?.code).toBe('BRINE_NOT_FOUND')
+    const first = await apply('roles')
+    expect(first.retcode).toBe(0)
+    expect(changed(first.byId)).toEqual(['ops_permission', 'ops_role'])
+    expect(changed((await apply('roles')).byId)).toEqual([])
+    const more = await apply('roles', {
+      privs: ['VirtualMachine.Interact.PowerOn', 'VirtualMachine.Interact.PowerOff'],
+    })
+    expect(changed(more.byId)).toEqual(['ops_role'])
+    expect(more.byId.ops_role?.changes).toEqual({
+      privileges: { added: ['VirtualMachine.Interact.PowerOff'], removed: [] },
+    })
+    const goneTest = await apply('roles', { gone: true }, true)
+    expect(Object.values(goneTest.byId).every((r) => r.result === null)).toBe(true)
+    expect(await call('vmware_role.list_permissions', where)).toHaveLength(1)
+    const gone = await apply('roles', { gone: true })
+    expect(changed(gone.byId)).toEqual(['ops_permission', 'ops_role'])
+    expect(changed((await apply('roles', { gone: true })).byId)).toEqual([])
   })
 })

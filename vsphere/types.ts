@@ -37,6 +37,8 @@ export interface ServiceContent {
   taskManager?: ManagedObjectReference
   customFieldsManager?: ManagedObjectReference
   licenseManager?: ManagedObjectReference
+  authorizationManager?: ManagedObjectReference
+  accountManager?: ManagedObjectReference
   [field: string]: unknown
 }
 
