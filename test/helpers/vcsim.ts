@@ -25,6 +25,8 @@ export interface VcsimOptions {
   pool?: number
   folder?: number
   ds?: number
+  /** Simulate one ESXi host (HostAgent) instead of a vCenter. */
+  esx?: boolean
   /** Go duration, e.g. `1s`. */
   idleTimeout?: string
   /** Milliseconds added to every SOAP call. */
@@ -106,6 +108,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     if (options.username)
       list.push('-username', options.username, '-password', options.password ?? '')
     if (options.idleTimeout) list.push('-idle-timeout', options.idleTimeout)
+    if (options.esx) list.push('-esx')
     return list
   }
 

@@ -55,18 +55,23 @@ func main() {
 	idle := flag.Duration("idle-timeout", 0, "session idle timeout (0: sessions never expire)")
 	delay := flag.Int("delay", 0, "delay in milliseconds added to every SOAP call")
 	urlFile := flag.String("url-file", "", "write the service URL to this file once listening")
+	esx := flag.Bool("esx", false, "simulate one ESXi host instead of a vCenter (ignores the model sizes)")
 	flag.Parse()
 
 	simulator.SessionIdleTimeout = *idle
 
 	model := simulator.VPX()
-	model.Datacenter = *dc
-	model.Cluster = *cluster
-	model.ClusterHost = *clusterHost
-	model.Host = *standalone
+	if *esx {
+		model = simulator.ESX()
+	} else {
+		model.Datacenter = *dc
+		model.Cluster = *cluster
+		model.ClusterHost = *clusterHost
+		model.Host = *standalone
+		model.Pool = *pools
+		model.Folder = *folders
+	}
 	model.Machine = *vms
-	model.Pool = *pools
-	model.Folder = *folders
 	model.Datastore = *datastores
 	model.DelayConfig.Delay = *delay
 
@@ -178,6 +183,7 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     changes only the VM's own properties, so listing a host's VMs shows the old placement);
 //   - CreateDVS_Task and ReconfigureDvs_Task apply the description and maxMtu of a
 //     VMwareDVSConfigSpec (0.24.2 drops maxMtu, and ignores both on reconfiguration);
+//   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
 //     MethodNotFound), and on a clustered host in maintenance mode removes it from the
@@ -281,6 +287,16 @@ func extendSimulator(next http.Handler) http.Handler {
 					return
 				}
 			}
+		case bytes.Contains(body, []byte("<UpdateUser")):
+			recorder := httptest.NewRecorder()
+			next.ServeHTTP(recorder, r)
+			for key, values := range recorder.Header() {
+				w.Header()[key] = values
+			}
+			w.Header().Del("Content-Length")
+			w.WriteHeader(recorder.Code)
+			_, _ = w.Write(bytes.Replace(recorder.Body.Bytes(), []byte("CreateUserResponse"), []byte("UpdateUserResponse"), -1))
+			return
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			var req struct {
 				Call struct {
