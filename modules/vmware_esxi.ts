@@ -12,8 +12,9 @@ import {
  * brine implements (on top of vmware_host): inventory, maintenance mode, advanced options,
  * firewall. Hosts are selected as saltext does: `host_name`, else every host of
  * `cluster_name` (which needs `datacenter_name`), else of `datacenter_name`, else all.
- * Services, NTP/DNS, lockdown, users, roles, VMkernel adapters and vSAN are not implemented
- * (vcsim 0.24.2 simulates none of them).
+ * Roles go to vmware_role; local users to vmware_host (on a direct ESXi connection, as saltext
+ * connects to each host). Services, NTP/DNS, lockdown, VMkernel adapters and vSAN are not
+ * implemented (vcsim 0.24.2 simulates none of them).
  */
 const selection = {
   datacenter_name: z.string().optional().describe('datacenter'),
@@ -239,6 +240,71 @@ export default defineModule({
       run: async (ctx, { role_name, force }) => {
         await ctx.salt('vmware_role.delete', { name: role_name, force })
         return true
+      },
+    }),
+    get_user: defineFunction({
+      doc:
+        'saltext shape: {host: {user: {description, group, user_id}}} ({host: {}} when missing); ' +
+        'local users are read on the ESXi host this profile connects to.',
+      args: { user_name: z.string().min(1) },
+      vsphere: true,
+      run: async (ctx, { user_name }) => {
+        const users = (await ctx.salt('vmware_host.list_users')) as Array<{
+          name: string
+          description: string
+        }>
+        const host = ((await ctx.salt('vmware_host.list')) as HostRow[])[0]?.name ?? 'localhost'
+        const user = users.find((u) => u.name === user_name)
+        return {
+          [host]: user
+            ? { [user.name]: { description: user.description, group: false, user_id: user.name } }
+            : {},
+        }
+      },
+    }),
+    add_user: defineFunction({
+      doc: 'saltext shape: {host: True}.',
+      args: {
+        user_name: z.string().min(1),
+        password: z.string().min(1),
+        description: z.string().optional(),
+      },
+      vsphere: true,
+      run: async (ctx, { user_name, password, description }) => {
+        const done = (await ctx.salt('vmware_host.add_user', {
+          user: user_name,
+          password,
+          description,
+        })) as { host: string }
+        return { [done.host]: true }
+      },
+    }),
+    update_user: defineFunction({
+      doc: 'saltext shape: {host: True}.',
+      args: {
+        user_name: z.string().min(1),
+        password: z.string().min(1),
+        description: z.string().optional(),
+      },
+      vsphere: true,
+      run: async (ctx, { user_name, password, description }) => {
+        const done = (await ctx.salt('vmware_host.update_user', {
+          user: user_name,
+          password,
+          description,
+        })) as { host: string }
+        return { [done.host]: true }
+      },
+    }),
+    remove_user: defineFunction({
+      doc: 'saltext shape: {host: True}.',
+      args: { user_name: z.string().min(1) },
+      vsphere: true,
+      run: async (ctx, { user_name }) => {
+        const done = (await ctx.salt('vmware_host.remove_user', { user: user_name })) as {
+          host: string
+        }
+        return { [done.host]: true }
       },
     }),
   },

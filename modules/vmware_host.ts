@@ -122,6 +122,51 @@ async function setMaintenance(ctx: CallContext, name: string, timeout: number, e
   return { name: found.name, maintenance_mode: enter, changed: true }
 }
 
+/**
+ * Local accounts live on each ESXi host and are managed through the host's own endpoint
+ * (vCenter has no HostLocalAccountManager): the connection must be to the host itself.
+ */
+async function localAccounts(ctx: CallContext) {
+  const si = await connected(ctx)
+  const { accountManager, userDirectory } = si.content
+  if (si.content.about.apiType !== 'HostAgent' || !accountManager)
+    throw new ModuleError(
+      'local users are managed on the ESXi host itself, not through vCenter: call this with a ' +
+        'profile whose host is the ESXi host (profile=<name>)',
+      { code: 'BRINE_UNSUPPORTED' },
+    )
+  const hostName = (await listEntities(si, ENTITY_TYPES.host, { signal: ctx.signal }))[0]?.name
+  return {
+    si,
+    accountManager,
+    userDirectory: userDirectory as ManagedObjectReference,
+    host: hostName ?? si.params.url.hostname,
+  }
+}
+
+async function localUsers(ctx: CallContext) {
+  const { si, userDirectory, host } = await localAccounts(ctx)
+  const found = await callVim<
+    Array<{ principal: string; fullName?: string; group: boolean | string }> | undefined
+  >(
+    si,
+    `listing local users of host '${host}'`,
+    'RetrieveUserGroups',
+    { _this: userDirectory, searchStr: '', exactMatch: false, findUsers: true, findGroups: false },
+    { signal: ctx.signal },
+  )
+  const rows = found === undefined ? [] : Array.isArray(found) ? found : [found]
+  return {
+    host,
+    users: rows
+      .filter((u) => u.group !== true && u.group !== 'true')
+      .map((u) => ({ name: u.principal, description: u.fullName ?? '' }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  }
+}
+
+const userName = z.string().min(1).describe('local user name')
+
 export default defineModule({
   doc: 'ESXi hosts as vCenter sees them: inventory, add/remove, maintenance mode, firewall, advanced options.',
   functions: {
@@ -268,6 +313,68 @@ export default defineModule({
           { signal: ctx.signal },
         )
         return { name: found.name, id: found.obj.value, removed: true }
+      },
+    }),
+    list_users: defineFunction({
+      doc: 'Local users of the ESXi host this profile connects to: [{name, description}].',
+      args: {},
+      vsphere: true,
+      run: async (ctx) => (await localUsers(ctx)).users,
+    }),
+    add_user: defineFunction({
+      doc: 'Create a local user on the ESXi host this profile connects to.',
+      args: {
+        user: userName,
+        password: z.string().min(1).describe('password (never logged or shown)'),
+        description: z.string().optional().describe('description (full name)'),
+      },
+      vsphere: true,
+      run: async (ctx, { user, password, description }) => {
+        const { si, accountManager, host: hostName } = await localAccounts(ctx)
+        await callVim(si, `creating local user '${user}' on host '${hostName}'`, 'CreateUser', {
+          _this: accountManager,
+          user: { _type: 'HostAccountSpec', id: user, password: new Secret(password), description },
+        })
+        return { host: hostName, user, created: true }
+      },
+    }),
+    update_user: defineFunction({
+      doc: 'Change a local user’s password and/or description.',
+      args: {
+        user: userName,
+        password: z.string().min(1).optional().describe('new password'),
+        description: z.string().optional().describe('new description'),
+      },
+      vsphere: true,
+      run: async (ctx, { user, password, description }) => {
+        const { si, accountManager, host: hostName } = await localAccounts(ctx)
+        if (!(await localUsers(ctx)).users.some((u) => u.name === user))
+          throw new ModuleError(`local user '${user}' not found on host '${hostName}'`, {
+            code: 'BRINE_NOT_FOUND',
+          })
+        await callVim(si, `updating local user '${user}' on host '${hostName}'`, 'UpdateUser', {
+          _this: accountManager,
+          user: {
+            _type: 'HostAccountSpec',
+            id: user,
+            password: password === undefined ? undefined : new Secret(password),
+            description,
+          },
+        })
+        return { host: hostName, user, updated: true }
+      },
+    }),
+    remove_user: defineFunction({
+      doc: 'Delete a local user from the ESXi host this profile connects to.',
+      args: { user: userName },
+      vsphere: true,
+      run: async (ctx, { user }) => {
+        const { si, accountManager, host: hostName } = await localAccounts(ctx)
+        await callVim(si, `removing local user '${user}' from host '${hostName}'`, 'RemoveUser', {
+          _this: accountManager,
+          userName: user,
+        })
+        return { host: hostName, user, removed: true }
       },
     }),
     firewall_rulesets: defineFunction({

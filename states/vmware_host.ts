@@ -116,5 +116,74 @@ export default defineModule({
         }
       },
     }),
+    user_present: defineFunction({
+      doc:
+        'Make sure a local user exists on the ESXi host this profile connects to, with this ' +
+        'description. The password is set on creation; passwords cannot be read back, so an ' +
+        'existing user’s password is only changed with update_password=True (always a change).',
+      args: {
+        name: z.string().min(1).describe('local user name'),
+        password: z.string().min(1).describe('password (never shown)'),
+        description: z.string().optional().describe('description (full name)'),
+        update_password: z
+          .boolean()
+          .default(false)
+          .describe('set the password even if the user exists'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, password, description, update_password }) => {
+        const users = (await ctx.salt('vmware_host.list_users')) as Array<{
+          name: string
+          description: string
+        }>
+        const found = users.find((u) => u.name === name)
+        if (!found) {
+          const changes = { user: { old: null, new: { name, description: description ?? '' } } }
+          if (ctx.test)
+            return {
+              name,
+              result: null,
+              changes,
+              comment: `Local user '${name}' would be created.`,
+            }
+          await ctx.salt('vmware_host.add_user', { user: name, password, description })
+          return { name, result: true, changes, comment: `Local user '${name}' created.` }
+        }
+        const changes: Record<string, unknown> = {}
+        if (description !== undefined && description !== found.description)
+          changes.description = { old: found.description, new: description }
+        if (update_password) changes.password = 'updated'
+        if (Object.keys(changes).length === 0)
+          return { name, result: true, changes: {}, comment: `Local user '${name}' is as stated.` }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `Local user '${name}' would be updated.` }
+        await ctx.salt('vmware_host.update_user', {
+          user: name,
+          description: 'description' in changes ? description : undefined,
+          password: update_password ? password : undefined,
+        })
+        return { name, result: true, changes, comment: `Local user '${name}' updated.` }
+      },
+    }),
+    user_absent: defineFunction({
+      doc: 'Make sure a local user does not exist on the ESXi host this profile connects to.',
+      args: { name: z.string().min(1).describe('local user name') },
+      vsphere: true,
+      run: async (ctx, { name }) => {
+        const users = (await ctx.salt('vmware_host.list_users')) as Array<{ name: string }>
+        if (!users.some((u) => u.name === name))
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Local user '${name}' does not exist.`,
+          }
+        const changes = { user: { old: name, new: null } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `Local user '${name}' would be removed.` }
+        await ctx.salt('vmware_host.remove_user', { user: name })
+        return { name, result: true, changes, comment: `Local user '${name}' removed.` }
+      },
+    }),
   },
 })
