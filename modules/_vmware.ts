@@ -130,3 +130,21 @@ export async function walkFolders(
   }
   return { dc, root, found, missing: [] }
 }
+
+/** The folder at `path` in a datacenter's `type` tree; BRINE_NOT_FOUND naming the tree if missing. */
+export async function folderAt(
+  ctx: CallContext,
+  dc: Entity,
+  type: string,
+  path: string,
+): Promise<ManagedObjectReference> {
+  const walk = await walkFolders(ctx, dc.obj.value, type, path)
+  if (walk.missing.length)
+    throw new ModuleError(
+      `folder '${path}' not found in the ${type} tree of datacenter '${dc.name}'`,
+      {
+        code: 'BRINE_NOT_FOUND',
+      },
+    )
+  return walk.found.at(-1)?.obj ?? walk.root
+}

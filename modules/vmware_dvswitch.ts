@@ -71,6 +71,25 @@ async function reconfigure(
 }
 const dvswitch = z.string().min(1).describe('distributed switch name or id')
 
+/** Add a host to, or remove it from, a switch; returns the switch as it is afterwards. */
+async function changeMember(
+  ctx: CallContext,
+  name: string,
+  host: string,
+  operation: 'add' | 'remove',
+) {
+  const dvs = await findDvs(ctx, name, ['config'])
+  const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
+    signal: ctx.signal,
+  })
+  const what =
+    operation === 'add'
+      ? `adding host '${target.name}' to distributed switch '${dvs.name}'`
+      : `removing host '${target.name}' from distributed switch '${dvs.name}'`
+  await reconfigure(ctx, dvs, what, { host: [{ operation, host: target.obj }] })
+  return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
+}
+
 export default defineModule({
   doc: 'Distributed virtual switches (VMware DVS).',
   functions: {
@@ -164,39 +183,13 @@ export default defineModule({
       doc: 'Add a host to the switch.',
       args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
       vsphere: true,
-      run: async (ctx, { name, host }) => {
-        const dvs = await findDvs(ctx, name, ['config'])
-        const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
-          signal: ctx.signal,
-        })
-        await reconfigure(
-          ctx,
-          dvs,
-          `adding host '${target.name}' to distributed switch '${dvs.name}'`,
-          {
-            host: [{ operation: 'add', host: target.obj }],
-          },
-        )
-        return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
-      },
+      run: (ctx, { name, host }) => changeMember(ctx, name, host, 'add'),
     }),
     remove_host: defineFunction({
       doc: 'Remove a host from the switch (refused while its VMs use the switch’s port groups).',
       args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
       vsphere: true,
-      run: async (ctx, { name, host }) => {
-        const dvs = await findDvs(ctx, name, ['config'])
-        const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
-          signal: ctx.signal,
-        })
-        await reconfigure(
-          ctx,
-          dvs,
-          `removing host '${target.name}' from distributed switch '${dvs.name}'`,
-          { host: [{ operation: 'remove', host: target.obj }] },
-        )
-        return describeDvs(await findDvs(ctx, dvs.obj.value, DVS_PROPS))
-      },
+      run: (ctx, { name, host }) => changeMember(ctx, name, host, 'remove'),
     }),
     delete: defineFunction({
       doc: 'Delete a distributed switch (and its port groups).',

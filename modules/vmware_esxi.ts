@@ -73,6 +73,18 @@ async function perHost<T>(
   return out
 }
 
+const userArgs = {
+  user_name: z.string().min(1),
+  password: z.string().min(1),
+  description: z.string().optional(),
+}
+
+/** Run a vmware_host local-user function; saltext's `{host: True}`. */
+async function onHost(ctx: CallContext, fun: string, kwargs: Record<string, unknown>) {
+  const done = (await ctx.salt(fun, kwargs)) as { host: string }
+  return { [done.host]: true }
+}
+
 export default defineModule({
   doc: 'saltext-vmware compatible ESXi functions (a subset; see vmware_host for brine’s own).',
   functions: {
@@ -264,48 +276,23 @@ export default defineModule({
     }),
     add_user: defineFunction({
       doc: 'saltext shape: {host: True}.',
-      args: {
-        user_name: z.string().min(1),
-        password: z.string().min(1),
-        description: z.string().optional(),
-      },
+      args: userArgs,
       vsphere: true,
-      run: async (ctx, { user_name, password, description }) => {
-        const done = (await ctx.salt('vmware_host.add_user', {
-          user: user_name,
-          password,
-          description,
-        })) as { host: string }
-        return { [done.host]: true }
-      },
+      run: (ctx, { user_name, ...rest }) =>
+        onHost(ctx, 'vmware_host.add_user', { user: user_name, ...rest }),
     }),
     update_user: defineFunction({
       doc: 'saltext shape: {host: True}.',
-      args: {
-        user_name: z.string().min(1),
-        password: z.string().min(1),
-        description: z.string().optional(),
-      },
+      args: userArgs,
       vsphere: true,
-      run: async (ctx, { user_name, password, description }) => {
-        const done = (await ctx.salt('vmware_host.update_user', {
-          user: user_name,
-          password,
-          description,
-        })) as { host: string }
-        return { [done.host]: true }
-      },
+      run: (ctx, { user_name, ...rest }) =>
+        onHost(ctx, 'vmware_host.update_user', { user: user_name, ...rest }),
     }),
     remove_user: defineFunction({
       doc: 'saltext shape: {host: True}.',
       args: { user_name: z.string().min(1) },
       vsphere: true,
-      run: async (ctx, { user_name }) => {
-        const done = (await ctx.salt('vmware_host.remove_user', { user: user_name })) as {
-          host: string
-        }
-        return { [done.host]: true }
-      },
+      run: (ctx, { user_name }) => onHost(ctx, 'vmware_host.remove_user', { user: user_name }),
     }),
   },
 })

@@ -18,7 +18,7 @@ import {
   runTask,
   typedPrimitive,
 } from 'brine/vsphere'
-import { connected, findCluster, findDatacenter, names, walkFolders } from './_vmware.ts'
+import { connected, findCluster, findDatacenter, folderAt, names } from './_vmware.ts'
 
 const HOST_PROPS = [
   'runtime.connectionState',
@@ -255,16 +255,9 @@ export default defineModule({
           )
         } else {
           const dc = await findDatacenter(ctx, args.datacenter, ['hostFolder'])
-          let folder = dc.props.hostFolder as ManagedObjectReference
-          if (args.folder) {
-            const walk = await walkFolders(ctx, dc.obj.value, 'host', args.folder)
-            if (walk.missing.length)
-              throw new ModuleError(
-                `folder '${args.folder}' not found in the host tree of datacenter '${dc.name}'`,
-                { code: 'BRINE_NOT_FOUND' },
-              )
-            folder = walk.found.at(-1)!.obj
-          }
+          const folder = args.folder
+            ? await folderAt(ctx, dc, 'host', args.folder)
+            : (dc.props.hostFolder as ManagedObjectReference)
           added = await runTask(
             si,
             `${what} to datacenter '${dc.name}'`,

@@ -19,7 +19,7 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
-import { connected, findCluster, findDatacenter, names, walkFolders } from './_vmware.ts'
+import { connected, findCluster, findDatacenter, folderAt, names } from './_vmware.ts'
 
 const VM_PROPS = [
   'config.template',
@@ -64,16 +64,9 @@ async function placement(
 ) {
   const si = await connected(ctx)
   const dc = await findDatacenter(ctx, args.datacenter, ['vmFolder', 'datastore'])
-  let folder = dc.props.vmFolder as ManagedObjectReference
-  if (args.folder) {
-    const walk = await walkFolders(ctx, dc.obj.value, 'vm', args.folder)
-    if (walk.missing.length)
-      throw new ModuleError(
-        `folder '${args.folder}' not found in the vm tree of datacenter '${dc.name}'`,
-        { code: 'BRINE_NOT_FOUND' },
-      )
-    folder = walk.found.at(-1)!.obj
-  }
+  const folder = args.folder
+    ? await folderAt(ctx, dc, 'vm', args.folder)
+    : (dc.props.vmFolder as ManagedObjectReference)
   const computes = args.cluster
     ? [await findCluster(ctx, args.cluster, dc.obj.value, ['resourcePool', 'host'])]
     : await listEntities(si, 'ComputeResource', {
@@ -226,10 +219,7 @@ export default defineModule({
             throw new ModuleError('vmware_vm.list: folder= needs datacenter=', {
               code: 'BRINE_ARGUMENT',
             })
-          const walk = await walkFolders(ctx, datacenter, 'vm', folder)
-          if (walk.missing.length)
-            throw new ModuleError(`folder '${folder}' not found`, { code: 'BRINE_NOT_FOUND' })
-          within = walk.found.at(-1)!.obj
+          within = await folderAt(ctx, await findDatacenter(ctx, datacenter), 'vm', folder)
         } else if (cluster) within = (await findCluster(ctx, cluster, datacenter)).obj
         else if (host)
           within = (await getEntity(si, ENTITY_TYPES.host, host, { signal: ctx.signal })).obj

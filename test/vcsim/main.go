@@ -226,11 +226,7 @@ func extendSimulator(next http.Handler) http.Handler {
 			if m := returnval.FindSubmatch(recorder.Body.Bytes()); m != nil && recorder.Code == http.StatusOK {
 				applyClusterSpec(types.ManagedObjectReference{Type: "ClusterComputeResource", Value: string(m[1])}, req.Call.Spec)
 			}
-			for key, values := range recorder.Header() {
-				w.Header()[key] = values
-			}
-			w.WriteHeader(recorder.Code)
-			_, _ = w.Write(recorder.Body.Bytes())
+			replay(w, recorder, recorder.Body.Bytes())
 			return
 		case bytes.Contains(body, []byte("<ReconfigureComputeResource_Task")):
 			var req struct {
@@ -290,12 +286,7 @@ func extendSimulator(next http.Handler) http.Handler {
 		case bytes.Contains(body, []byte("<UpdateUser")):
 			recorder := httptest.NewRecorder()
 			next.ServeHTTP(recorder, r)
-			for key, values := range recorder.Header() {
-				w.Header()[key] = values
-			}
-			w.Header().Del("Content-Length")
-			w.WriteHeader(recorder.Code)
-			_, _ = w.Write(bytes.Replace(recorder.Body.Bytes(), []byte("CreateUserResponse"), []byte("UpdateUserResponse"), -1))
+			replay(w, recorder, bytes.Replace(recorder.Body.Bytes(), []byte("CreateUserResponse"), []byte("UpdateUserResponse"), -1))
 			return
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			var req struct {
@@ -530,6 +521,16 @@ func movePlacement(vm *simulator.VirtualMachine, before, after placement) {
 	if len(before.datastores) == 1 && len(after.datastores) == 1 {
 		move(&before.datastores[0], &after.datastores[0], vms)
 	}
+}
+
+// replay sends a recorded response on with `body` (the recorded one, or an edited copy).
+func replay(w http.ResponseWriter, recorder *httptest.ResponseRecorder, body []byte) {
+	for key, values := range recorder.Header() {
+		w.Header()[key] = values
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(recorder.Code)
+	_, _ = w.Write(body)
 }
 
 func childNamed(folderRef types.ManagedObjectReference, name string) *types.ManagedObjectReference {
