@@ -60,6 +60,17 @@ func main() {
 
 	simulator.SessionIdleTimeout = *idle
 
+	// NAS datastores are simulated as directories named by their local path, resolved against
+	// the working directory: a private one, removed on exit (see CreateNasDatastore below).
+	nasDir, err := ioutil.TempDir("", "brine-vcsim-nas-")
+	if err != nil {
+		log.Fatalf("vcsim: %v", err)
+	}
+	defer os.RemoveAll(nasDir)
+	if err := os.Chdir(nasDir); err != nil {
+		log.Fatalf("vcsim: %v", err)
+	}
+
 	model := simulator.VPX()
 	if *esx {
 		model = simulator.ESX()
@@ -183,6 +194,10 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     changes only the VM's own properties, so listing a host's VMs shows the old placement);
 //   - CreateDVS_Task and ReconfigureDvs_Task apply the description and maxMtu of a
 //     VMwareDVSConfigSpec (0.24.2 drops maxMtu, and ignores both on reconfiguration);
+//   - datastore maintenance mode (DatastoreEnterMaintenanceMode, DatastoreExitMaintenanceMode_Task)
+//     is emulated: 0.24.2 answers MethodNotFound;
+//   - CreateNasDatastore finds its mount point: a directory named by localPath is made in
+//     the simulator's private working directory (0.24.2 needs an existing local directory);
 //   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
@@ -288,6 +303,38 @@ func extendSimulator(next http.Handler) http.Handler {
 			next.ServeHTTP(recorder, r)
 			replay(w, recorder, bytes.Replace(recorder.Body.Bytes(), []byte("CreateUserResponse"), []byte("UpdateUserResponse"), -1))
 			return
+		case bytes.Contains(body, []byte("<DatastoreEnterMaintenanceMode")), bytes.Contains(body, []byte("<DatastoreExitMaintenanceMode_Task")):
+			var req struct {
+				Enter struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>DatastoreEnterMaintenanceMode"`
+				Exit struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>DatastoreExitMaintenanceMode_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil {
+				enter := req.Enter.This.Value != ""
+				ref := req.Exit.This
+				if enter {
+					ref = req.Enter.This
+				}
+				if datastoreMaintenance(w, ref, enter) {
+					return
+				}
+			}
+		case bytes.Contains(body, []byte("<CreateNasDatastore")):
+			var req struct {
+				Call struct {
+					Spec struct {
+						LocalPath string `xml:"localPath"`
+					} `xml:"spec"`
+				} `xml:"Body>CreateNasDatastore"`
+			}
+			// vCenter mounts remoteHost:remotePath and names the datastore localPath; vcsim
+			// stats localPath as a directory, so the mount point is made here.
+			if xml.Unmarshal(body, &req) == nil && localName.MatchString(req.Call.Spec.LocalPath) {
+				_ = os.MkdirAll(req.Call.Spec.LocalPath, 0o755)
+			}
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			var req struct {
 				Call struct {
@@ -310,6 +357,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// localName is a datastore name usable as a directory name here (no separators, no dots only).
+var localName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_. -]*$`)
 
 var returnval = regexp.MustCompile(`<returnval type="ClusterComputeResource">([^<]+)</returnval>`)
 
@@ -439,9 +489,44 @@ func removeHost(w http.ResponseWriter, ref types.ManagedObjectReference) bool {
 }
 
 func writeTaskResponse(w http.ResponseWriter, task types.ManagedObjectReference) {
+	writeResponse(w, "Destroy_TaskResponse", fmt.Sprintf(`<returnval type="Task">%s</returnval>`, task.Value))
+}
+
+func writeResponse(w http.ResponseWriter, element, inner string) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><Destroy_TaskResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></Destroy_TaskResponse></soapenv:Body></soapenv:Envelope>`, task.Value)
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><%s xmlns="urn:vim25">%s</%s></soapenv:Body></soapenv:Envelope>`, element, inner, element)
+}
+
+// datastoreMaintenance answers DatastoreEnterMaintenanceMode / DatastoreExitMaintenanceMode_Task
+// (0.24.2: MethodNotFound). Entering with VMs on the datastore and no Storage DRS to move them
+// answers a StoragePlacementResult whose drsFault lists the VMs, leaving the datastore as it was.
+func datastoreMaintenance(w http.ResponseWriter, ref types.ManagedObjectReference, enter bool) bool {
+	ds, ok := simulator.Map.Get(ref).(*simulator.Datastore)
+	if !ok {
+		return false
+	}
+	if !enter {
+		task := simulator.CreateTask(ds, "datastoreExitMaintenanceMode", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+			simulator.Map.WithLock(ds, func() { ds.Summary.MaintenanceMode = "normal" })
+			return nil, nil
+		})
+		writeResponse(w, "DatastoreExitMaintenanceMode_TaskResponse", fmt.Sprintf(`<returnval type="Task">%s</returnval>`, task.Run().Value))
+		return true
+	}
+	var vms []types.ManagedObjectReference
+	simulator.Map.WithLock(ds, func() { vms = append(vms, ds.Vm...) })
+	if len(vms) == 0 {
+		simulator.Map.WithLock(ds, func() { ds.Summary.MaintenanceMode = "inMaintenance" })
+		writeResponse(w, "DatastoreEnterMaintenanceModeResponse", "<returnval></returnval>")
+		return true
+	}
+	var faults bytes.Buffer
+	for _, vm := range vms {
+		fmt.Fprintf(&faults, `<faultsByVm><vm type="VirtualMachine">%s</vm><fault><fault xsi:type="InvalidState"></fault><localizedMessage>Storage DRS is not enabled: the virtual machine cannot be moved off the datastore.</localizedMessage></fault></faultsByVm>`, vm.Value)
+	}
+	writeResponse(w, "DatastoreEnterMaintenanceModeResponse", fmt.Sprintf(`<returnval><drsFault><reason>Storage DRS cannot move the virtual machines on datastore %s.</reason>%s</drsFault></returnval>`, ds.Name, faults.String()))
+	return true
 }
 
 type dvsSpec struct {
