@@ -148,3 +148,7 @@ export async function folderAt(
     )
   return walk.found.at(-1)?.obj ?? walk.root
 }
+
+/** A repeated SOAP field as an array (absent: [], one element: [it]). */
+export const asList = <T>(value: T | T[] | undefined | null): T[] =>
+  value == null ? [] : Array.isArray(value) ? value : [value]

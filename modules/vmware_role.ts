@@ -8,7 +8,7 @@ import {
   retrieveObjectProperties,
   type ServiceInstance,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
+import { asList, connected } from './_vmware.ts'
 
 // Roles and permissions of the endpoint brine is connected to (vCenter's, or a host's when
 // connected to ESXi directly): the AuthorizationManager.
@@ -33,9 +33,6 @@ const IMPLIED = ['System.Anonymous', 'System.Read', 'System.View']
 /** A boolean from a response field (typed, or text where the schema does not say). */
 const bool = (value: unknown) => value === true || value === 'true'
 
-const list = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value]
-
 async function manager(
   ctx: CallContext,
 ): Promise<{ si: ServiceInstance; am: ManagedObjectReference }> {
@@ -51,13 +48,13 @@ async function manager(
 async function roles(ctx: CallContext) {
   const { si, am } = await manager(ctx)
   const { roleList } = await retrieveObjectProperties(si, am, ['roleList'], { signal: ctx.signal })
-  return list(roleList as RawRole[] | RawRole | undefined).map((r) => ({
+  return asList(roleList as RawRole[] | RawRole | undefined).map((r) => ({
     id: Number(r.roleId),
     name: String(r.name),
     // Negative ids are vCenter's predefined roles (Admin -1 … NoAccess -5), system roles
     // whatever the flag says.
     system: bool(r.system) || Number(r.roleId) < 0,
-    privileges: list(r.privilege).map(String).sort(),
+    privileges: asList(r.privilege).map(String).sort(),
   }))
 }
 type Role = Awaited<ReturnType<typeof roles>>[number]
@@ -90,7 +87,7 @@ async function knownPrivileges(ctx: CallContext): Promise<string[]> {
   const { privilegeList } = await retrieveObjectProperties(si, am, ['privilegeList'], {
     signal: ctx.signal,
   })
-  const ids = list(privilegeList as Array<{ privId: string }> | undefined).map((p) => p.privId)
+  const ids = asList(privilegeList as Array<{ privId: string }> | undefined).map((p) => p.privId)
   if (ids.length) return ids.sort()
   return (await roles(ctx)).find((r) => r.id === -1)?.privileges ?? []
 }
@@ -132,7 +129,7 @@ async function ownPermissions(
   am: ManagedObjectReference,
   obj: ManagedObjectReference,
 ) {
-  return list(
+  return asList(
     await callVim<RawPermission[] | RawPermission | undefined>(
       si,
       `reading permissions of ${obj.type}:${obj.value}`,
@@ -219,7 +216,7 @@ export default defineModule({
             code: 'BRINE_INVALID_STATE',
           })
         const { si, am } = await manager(ctx)
-        const users = list(
+        const users = asList(
           await callVim<RawPermission[] | RawPermission | undefined>(
             si,
             `reading permissions of role '${role.name}'`,
@@ -253,7 +250,7 @@ export default defineModule({
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)
         const names = new Map((await roles(ctx)).map((r) => [r.id, r.name]))
-        const perms = list(
+        const perms = asList(
           await callVim<RawPermission[] | RawPermission | undefined>(
             si,
             `reading permissions of '${target.name}'`,

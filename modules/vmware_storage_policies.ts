@@ -1,6 +1,6 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { callVim, type ServiceInstance, typedPrimitive } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
+import { asList, connected } from './_vmware.ts'
 
 // Storage policies live behind vCenter's PBM endpoint (/pbm, namespace urn:pbm), which
 // shares the vim25 session: no second login, the session cookie goes in the SOAP header.
@@ -40,9 +40,6 @@ const policyConfig = z
   .strict()
 type PolicyConfig = z.infer<typeof policyConfig>
 
-const list = <T>(value: T | T[] | undefined | null): T[] =>
-  value == null ? [] : Array.isArray(value) ? value : [value]
-
 interface RawProfile {
   _type?: string
   profileId: { uniqueId: string }
@@ -70,7 +67,7 @@ interface RawProperty {
 function fromWire(value: unknown): Value {
   if (value && typeof value === 'object') {
     const v = value as { _type?: string; values?: unknown; min?: unknown; max?: unknown }
-    if (v._type === 'PbmCapabilityDiscreteSet') return list(v.values as Scalar[])
+    if (v._type === 'PbmCapabilityDiscreteSet') return asList(v.values as Scalar[])
     if (v._type === 'PbmCapabilityRange') return { min: v.min as Scalar, max: v.max as Scalar }
   }
   return value as Scalar
@@ -90,16 +87,16 @@ function toWire(value: Value) {
 
 function describe(profile: RawProfile): Policy {
   const constraints: Policy['constraints'] = []
-  for (const sub of list(profile.constraints?.subProfiles)) {
+  for (const sub of asList(profile.constraints?.subProfiles)) {
     const byNamespace = new Map<string, Record<string, Value>>()
-    for (const cap of list(sub.capability)) {
+    for (const cap of asList(sub.capability)) {
       let entry = byNamespace.get(cap.id.namespace)
       if (!entry) {
         entry = { name: sub.name, namespace: cap.id.namespace }
         byNamespace.set(cap.id.namespace, entry)
       }
-      for (const c of list(cap.constraint))
-        for (const p of list(c.propertyInstance)) entry[p.id] = fromWire(p.value)
+      for (const c of asList(cap.constraint))
+        for (const p of asList(c.propertyInstance)) entry[p.id] = fromWire(p.value)
     }
     if (byNamespace.size === 0) constraints.push({ name: sub.name })
     constraints.push(...byNamespace.values())
@@ -155,15 +152,15 @@ async function allPolicies(ctx: CallContext): Promise<{ manager: unknown; polici
     { _this: manager, resourceType: STORAGE, profileCategory: 'REQUIREMENT' },
     { ...PBM, signal: ctx.signal },
   )
-  if (list(ids).length === 0) return { manager, policies: [] }
+  if (asList(ids).length === 0) return { manager, policies: [] }
   const profiles = await callVim<RawProfile | RawProfile[]>(
     si,
     'reading storage policies',
     'PbmRetrieveContent',
-    { _this: manager, profileIds: list(ids) },
+    { _this: manager, profileIds: asList(ids) },
     { ...PBM, signal: ctx.signal },
   )
-  return { manager, policies: list(profiles).map(describe) }
+  return { manager, policies: asList(profiles).map(describe) }
 }
 
 /** A policy by name or id. */
@@ -299,7 +296,7 @@ export default defineModule({
           { _this: manager, profileId: [{ uniqueId: policy.id }] },
           PBM,
         )
-        const failed = list(results).find((r) => r.fault)
+        const failed = asList(results).find((r) => r.fault)
         if (failed)
           throw new ModuleError(
             `deleting storage policy '${policy.policyName}' failed: ${JSON.stringify(failed.fault)}`,

@@ -563,7 +563,7 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
     })
   })
 
-  it('datastores: list, get, browse', async () => {
+  it('datastores: list, get, browse, NFS mount, maintenance mode (module and state), remove', async () => {
     const all = (await call('vmware_datastore.list')) as Array<{
       name: string
       type: string
@@ -589,6 +589,69 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
       pattern: '*.vmx',
     })) as Array<{ name: string; type: string }>
     expect(vmFiles).toEqual([{ name: 'DC0_H0_VM0.vmx', type: 'VmConfig', size: null }])
+
+    // NFS mount, maintenance mode (module and state), removal.
+    expect(
+      await call('vmware_datastore.create_nfs', {
+        name: 'iso',
+        hosts: ['DC0_C0_H0', 'DC0_C0_H1'],
+        remote_host: 'nfs.example.com',
+        remote_path: '/exports/iso',
+      }),
+    ).toMatchObject({ name: 'iso', hosts: ['DC0_C0_H0', 'DC0_C0_H1'] })
+    expect(await call('vmware_datastore.get', { name: 'iso' })).toMatchObject({
+      type: 'NFS',
+      maintenance_mode: 'normal',
+    })
+    const dsState = (enter: boolean, test = false) =>
+      rt.call('vmware_datastore.maintenance_mode', {
+        kwargs: { name: 'iso', enter },
+        state: true,
+        test,
+      }) as Promise<StateReturn>
+    expect(await dsState(true, true)).toMatchObject({
+      result: null,
+      changes: { maintenance_mode: { old: 'normal', new: 'inMaintenance' } },
+    })
+    expect(await call('vmware_datastore.get', { name: 'iso' })).toMatchObject({
+      maintenance_mode: 'normal',
+    })
+    expect(await dsState(true)).toMatchObject({
+      result: true,
+      comment: "Datastore 'iso' entered maintenance mode.",
+    })
+    expect(await call('vmware_datastore.get', { name: 'iso' })).toMatchObject({
+      maintenance_mode: 'inMaintenance',
+    })
+    expect(await dsState(true)).toMatchObject({ result: true, changes: {} })
+    expect(await call('vmware_datastore.enter_maintenance_mode', { name: 'iso' })).toMatchObject({
+      changed: false,
+    })
+    expect(await dsState(false)).toMatchObject({
+      changes: { maintenance_mode: { old: 'inMaintenance', new: 'normal' } },
+    })
+    expect(await call('vmware_datastore.maintenance_mode', { datastore_name: 'iso' })).toEqual({
+      maintenanceMode: 'inMaintenance',
+    })
+    expect(await call('vmware_datastore.exit_maintenance_mode', { name: 'iso' })).toMatchObject({
+      maintenance_mode: 'normal',
+      changed: true,
+    })
+    const busy = await failure('vmware_datastore.enter_maintenance_mode', { name: 'LocalDS_0' })
+    expect(busy?.code).toBe('BRINE_INVALID_STATE')
+    expect(busy?.message).toMatch(
+      /^putting datastore 'LocalDS_0' in maintenance mode: .*\(VMs: .*DC0_H0_VM0/,
+    )
+    expect(await call('vmware_datastore.get', { name: 'LocalDS_0' })).toMatchObject({
+      maintenance_mode: 'normal',
+    })
+    expect(await call('vmware_datastore.remove', { name: 'iso' })).toMatchObject({ removed: true })
+    expect((await failure('vmware_datastore.remove', { name: 'LocalDS_0' }))?.code).toBe(
+      'BRINE_VIM_TASK_FAILED',
+    )
+    expect(
+      ((await call('vmware_datastore.list')) as Array<{ name: string }>).map((d) => d.name),
+    ).toEqual(['LocalDS_0'])
   })
 
   it('custom attributes: add, set, get, rename, remove', async () => {
