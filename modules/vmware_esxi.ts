@@ -294,5 +294,32 @@ export default defineModule({
       vsphere: true,
       run: (ctx, { user_name }) => onHost(ctx, 'vmware_host.remove_user', { user: user_name }),
     }),
+    connect: defineFunction({
+      doc: 'saltext shape: {state: connectionState}.',
+      args: { host: z.string().min(1).describe('host name or id') },
+      vsphere: true,
+      run: async (ctx, { host }) => {
+        const done = (await ctx.salt('vmware_host.reconnect', { name: host })) as HostRow
+        return { state: done.connection_state }
+      },
+    }),
+    disconnect: defineFunction({
+      doc: 'saltext shape: {state: connectionState}.',
+      args: { host: z.string().min(1).describe('host name or id') },
+      vsphere: true,
+      run: async (ctx, { host }) => {
+        const done = (await ctx.salt('vmware_host.disconnect', { name: host })) as HostRow
+        return { state: done.connection_state }
+      },
+    }),
+    remove: defineFunction({
+      doc: 'saltext shape: {state: "removed"}; a clustered host is put in maintenance mode first.',
+      args: { host: z.string().min(1).describe('host name or id') },
+      vsphere: true,
+      run: async (ctx, { host }) => {
+        await ctx.salt('vmware_host.remove', { name: host, maintenance: true })
+        return { state: 'removed' }
+      },
+    }),
   },
 })

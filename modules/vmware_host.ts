@@ -167,6 +167,28 @@ async function localUsers(ctx: CallContext) {
 
 const userName = z.string().min(1).describe('local user name')
 
+/** Disconnect or reconnect a host; one already in that state is left alone (changed: false). */
+async function setConnection(
+  ctx: CallContext,
+  name: string,
+  connect: boolean,
+  credentials?: { userName: string; password: Secret },
+) {
+  const found = await findHost(ctx, name)
+  const state = found.props['runtime.connectionState']
+  if (!credentials && (state === 'connected') === connect)
+    return { ...describeHost(found), changed: false }
+  const what = connect ? `reconnecting host '${found.name}'` : `disconnecting host '${found.name}'`
+  await runTask(
+    await connected(ctx),
+    what,
+    connect ? 'ReconnectHost_Task' : 'DisconnectHost_Task',
+    connect ? { _this: found.obj, cnxSpec: credentials } : { _this: found.obj },
+    { signal: ctx.signal },
+  )
+  return { ...describeHost(await findHost(ctx, found.obj.value)), changed: true }
+}
+
 export default defineModule({
   doc: 'ESXi hosts as vCenter sees them: inventory, add/remove, maintenance mode, firewall, advanced options.',
   functions: {
@@ -307,6 +329,32 @@ export default defineModule({
         )
         return { name: found.name, id: found.obj.value, removed: true }
       },
+    }),
+    disconnect: defineFunction({
+      doc: 'Disconnect a host from vCenter (it stays in the inventory; VMs keep running).',
+      args: { name: host },
+      vsphere: true,
+      run: (ctx, { name }) => setConnection(ctx, name, false),
+    }),
+    reconnect: defineFunction({
+      doc: 'Reconnect a host; with user/password when its credentials changed.',
+      args: {
+        name: host,
+        user: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('ESXi user, when reconnecting with new credentials'),
+        password: z.string().min(1).optional().describe('ESXi password (never logged or shown)'),
+      },
+      vsphere: true,
+      run: (ctx, { name, user, password }) =>
+        setConnection(
+          ctx,
+          name,
+          true,
+          password ? { userName: user ?? 'root', password: new Secret(password) } : undefined,
+        ),
     }),
     list_users: defineFunction({
       doc: 'Local users of the ESXi host this profile connects to: [{name, description}].',

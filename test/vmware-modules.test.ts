@@ -1430,7 +1430,7 @@ describe('vmware_vm.relocate and vmware_host add/remove', () => {
     )
   })
 
-  it('adds standalone and clustered hosts and removes them; the password never shows', async () => {
+  it('adds standalone and clustered hosts, disconnects and reconnects, removes them; the password never shows', async () => {
     const password = 'Esx-Pa55word-xyz'
     const standalone = await call('vmware_host.add', {
       name: 'esx-new.example.com',
@@ -1463,6 +1463,24 @@ describe('vmware_vm.relocate and vmware_host add/remove', () => {
     })
     expect(both?.code).toBe('BRINE_ARGUMENT')
 
+    // Disconnect and reconnect (module and saltext's names).
+    expect(await call('vmware_host.disconnect', { name: 'esx-new.example.com' })).toMatchObject({
+      connection_state: 'disconnected',
+      changed: true,
+    })
+    expect(await call('vmware_host.disconnect', { name: 'esx-new.example.com' })).toMatchObject({
+      changed: false,
+    })
+    expect(await call('vmware_esxi.connect', { host: 'esx-new.example.com' })).toEqual({
+      state: 'connected',
+    })
+    expect(await call('vmware_esxi.disconnect', { host: 'esx-c.example.com' })).toEqual({
+      state: 'disconnected',
+    })
+    expect(
+      await call('vmware_host.reconnect', { name: 'esx-c.example.com', password: 'N3w-Esx-Pa55' }),
+    ).toMatchObject({ connection_state: 'connected', changed: true })
+
     const notInMaintenance = await failure('vmware_host.remove', { name: 'esx-c.example.com' })
     expect(notInMaintenance?.code).toBe('BRINE_INVALID_STATE')
     expect(
@@ -1470,8 +1488,8 @@ describe('vmware_vm.relocate and vmware_host add/remove', () => {
     ).toMatchObject({
       removed: true,
     })
-    expect(await call('vmware_host.remove', { name: 'esx-new.example.com' })).toMatchObject({
-      removed: true,
+    expect(await call('vmware_esxi.remove', { host: 'esx-new.example.com' })).toEqual({
+      state: 'removed',
     })
     const busy = await failure('vmware_host.remove', { name: 'DC0_H0' })
     expect(busy?.code).toBe('BRINE_VIM_TASK_FAILED')

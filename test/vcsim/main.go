@@ -198,6 +198,7 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     is emulated: 0.24.2 answers MethodNotFound;
 //   - CreateNasDatastore finds its mount point: a directory named by localPath is made in
 //     the simulator's private working directory (0.24.2 needs an existing local directory);
+//   - DisconnectHost_Task and ReconnectHost_Task change the host's connection state;
 //   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
@@ -334,6 +335,24 @@ func extendSimulator(next http.Handler) http.Handler {
 			// stats localPath as a directory, so the mount point is made here.
 			if xml.Unmarshal(body, &req) == nil && localName.MatchString(req.Call.Spec.LocalPath) {
 				_ = os.MkdirAll(req.Call.Spec.LocalPath, 0o755)
+			}
+		case bytes.Contains(body, []byte("<DisconnectHost_Task")), bytes.Contains(body, []byte("<ReconnectHost_Task")):
+			var req struct {
+				Disconnect struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>DisconnectHost_Task"`
+				Reconnect struct {
+					This types.ManagedObjectReference `xml:"_this"`
+				} `xml:"Body>ReconnectHost_Task"`
+			}
+			if xml.Unmarshal(body, &req) == nil {
+				if req.Disconnect.This.Value != "" {
+					if hostConnection(w, req.Disconnect.This, "DisconnectHost_TaskResponse", types.HostSystemConnectionStateDisconnected) {
+						return
+					}
+				} else if hostConnection(w, req.Reconnect.This, "ReconnectHost_TaskResponse", types.HostSystemConnectionStateConnected) {
+					return
+				}
 			}
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			var req struct {
@@ -490,6 +509,23 @@ func removeHost(w http.ResponseWriter, ref types.ManagedObjectReference) bool {
 
 func writeTaskResponse(w http.ResponseWriter, task types.ManagedObjectReference) {
 	writeResponse(w, "Destroy_TaskResponse", fmt.Sprintf(`<returnval type="Task">%s</returnval>`, task.Value))
+}
+
+// hostConnection runs DisconnectHost_Task / ReconnectHost_Task (0.24.2: MethodNotFound).
+func hostConnection(w http.ResponseWriter, ref types.ManagedObjectReference, element string, state types.HostSystemConnectionState) bool {
+	host, ok := simulator.Map.Get(ref).(*simulator.HostSystem)
+	if !ok {
+		return false
+	}
+	task := simulator.CreateTask(host, string(state), func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		simulator.Map.Update(host, []types.PropertyChange{
+			{Name: "runtime.connectionState", Val: state},
+			{Name: "summary.runtime.connectionState", Val: state},
+		})
+		return nil, nil
+	})
+	writeResponse(w, element, fmt.Sprintf(`<returnval type="Task">%s</returnval>`, task.Run().Value))
+	return true
 }
 
 func writeResponse(w http.ResponseWriter, element, inner string) {
