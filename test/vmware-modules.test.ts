@@ -561,6 +561,15 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
       result: true,
       changes: {},
     })
+    await call('vmware_host.enter_maintenance_mode', { name: 'DC0_C0_H2' })
+    expect(await call('vmware_host.exit_maintenance_mode', { name: 'DC0_C0_H2' })).toEqual({
+      name: 'DC0_C0_H2',
+      maintenance_mode: false,
+      changed: true,
+    })
+    expect(await call('vmware_host.exit_maintenance_mode', { name: 'DC0_C0_H2' })).toMatchObject({
+      changed: false,
+    })
   })
 
   it('datastores: list, get, browse, NFS mount, maintenance mode (module and state), remove', async () => {
@@ -988,6 +997,13 @@ describe('vmware_vswitch', () => {
     expect(
       (await failure('vmware_vswitch.delete', { host: 'DC0_H0', name: 'vSwitch1' }))?.code,
     ).toBe('BRINE_VIM_NOT_FOUND')
+    expect(
+      await call('vmware_vswitch.create', { host: 'DC0_H0', name: 'vSwitch9', mtu: 9000 }),
+    ).toMatchObject({ name: 'vSwitch9', portgroups: [] }) // vcsim 0.24.2 drops the spec (ports, MTU)
+    expect(
+      (await failure('vmware_vswitch.create', { host: 'DC0_H0', name: 'vSwitch9' }))?.message,
+    ).toMatch(/^creating switch 'vSwitch9' on host 'DC0_H0': AddVirtualSwitch .*AlreadyExists/)
+    await call('vmware_vswitch.delete', { host: 'DC0_H0', name: 'vSwitch9' })
   })
 })
 
