@@ -194,6 +194,29 @@ describe('decodeResponse', () => {
     })
   })
 
+  it('keeps an announced data object without fields an object, and an announced enum text', () => {
+    const decoded = decodeResponse(
+      'QueryThings',
+      envelope(
+        '<QueryThingsResponse xmlns="urn:vim25"><returnval>' +
+          '<bootOrder xsi:type="VirtualMachineBootOptionsBootableCdromDevice"></bootOrder>' +
+          '<bootOrder xsi:type="VirtualMachineBootOptionsBootableDiskDevice"><deviceKey>2000</deviceKey></bootOrder>' +
+          '<state xsi:type="VirtualMachinePowerState">poweredOn</state>' +
+          '</returnval></QueryThingsResponse>',
+      ),
+    )
+    expect(decoded).toEqual({
+      kind: 'result',
+      value: {
+        bootOrder: [
+          { _type: 'VirtualMachineBootOptionsBootableCdromDevice' },
+          { _type: 'VirtualMachineBootOptionsBootableDiskDevice', deviceKey: expect.anything() },
+        ],
+        state: 'poweredOn',
+      },
+    })
+  })
+
   it('rejects a body that is not a SOAP envelope or not XML', () => {
     expect(() => decodeResponse('Login', '<html>proxy error</html>')).toThrow(/not a SOAP envelope/)
     expect(() => decodeResponse('Login', '<soapenv:Envelope><unclosed>')).toThrow(

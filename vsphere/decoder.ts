@@ -173,8 +173,9 @@ function finishFrame(frame: Frame): unknown {
   if (type === 'dateTime') return new Date(text)
   if (type === 'MoRef' || type === 'ManagedObjectReference')
     return { type: frame.morefType ?? '', value: text }
-  // An enum is text; a data object has fields (or is forced to be one).
-  if (!fields && !frame.forceObject) return text
+  // An enum is text; a data object has fields, is forced to be one, or was announced with
+  // xsi:type and has no content (a data object without fields, e.g. a bootable CD-ROM device).
+  if (!fields && !frame.forceObject && !(frame.announced && text === '')) return text
   const out: Record<string, unknown> = frame.announced || frame.forceObject ? { _type: type } : {}
   const schema = DATA_TYPES[type]
   if (schema) {
