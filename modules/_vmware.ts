@@ -152,3 +152,6 @@ export async function folderAt(
 /** A repeated SOAP field as an array (absent: [], one element: [it]). */
 export const asList = <T>(value: T | T[] | undefined | null): T[] =>
   value == null ? [] : Array.isArray(value) ? value : [value]
+
+/** A boolean field the schema may not type (then it arrives as text). */
+export const isTrue = (value: unknown): boolean => value === true || value === 'true'

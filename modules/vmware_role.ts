@@ -8,7 +8,7 @@ import {
   retrieveObjectProperties,
   type ServiceInstance,
 } from 'brine/vsphere'
-import { asList, connected } from './_vmware.ts'
+import { asList, connected, isTrue } from './_vmware.ts'
 
 // Roles and permissions of the endpoint brine is connected to (vCenter's, or a host's when
 // connected to ESXi directly): the AuthorizationManager.
@@ -30,9 +30,6 @@ interface RawPermission {
 /** Privileges vCenter adds to every role by itself; never reported as a difference. */
 const IMPLIED = ['System.Anonymous', 'System.Read', 'System.View']
 
-/** A boolean from a response field (typed, or text where the schema does not say). */
-const bool = (value: unknown) => value === true || value === 'true'
-
 async function manager(
   ctx: CallContext,
 ): Promise<{ si: ServiceInstance; am: ManagedObjectReference }> {
@@ -53,7 +50,7 @@ async function roles(ctx: CallContext) {
     name: String(r.name),
     // Negative ids are vCenter's predefined roles (Admin -1 … NoAccess -5), system roles
     // whatever the flag says.
-    system: bool(r.system) || Number(r.roleId) < 0,
+    system: isTrue(r.system) || Number(r.roleId) < 0,
     privileges: asList(r.privilege).map(String).sort(),
   }))
 }
@@ -261,9 +258,9 @@ export default defineModule({
         )
         return perms.map((p) => ({
           principal: p.principal,
-          group: bool(p.group),
+          group: isTrue(p.group),
           role: names.get(Number(p.roleId)) ?? String(p.roleId),
-          propagate: bool(p.propagate),
+          propagate: isTrue(p.propagate),
           object: p.entity?.value ?? target.obj.value,
         }))
       },
@@ -285,7 +282,7 @@ export default defineModule({
         // vCenter merges SetEntityPermissions; some implementations replace, so send the
         // object's own permissions with this one set: the same result everywhere.
         const others = (await ownPermissions(ctx, si, am, target.obj)).filter(
-          (p) => !(p.principal === args.principal && bool(p.group) === args.group),
+          (p) => !(p.principal === args.principal && isTrue(p.group) === args.group),
         )
         const permission = {
           entity: target.obj,
@@ -305,9 +302,9 @@ export default defineModule({
               ...others.map((p) => ({
                 entity: target.obj,
                 principal: p.principal,
-                group: bool(p.group),
+                group: isTrue(p.group),
                 roleId: Number(p.roleId),
-                propagate: bool(p.propagate),
+                propagate: isTrue(p.propagate),
               })),
               permission,
             ],
@@ -333,7 +330,7 @@ export default defineModule({
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)
         const own = await ownPermissions(ctx, si, am, target.obj)
-        if (!own.some((p) => p.principal === args.principal && bool(p.group) === args.group))
+        if (!own.some((p) => p.principal === args.principal && isTrue(p.group) === args.group))
           throw new ModuleError(`'${args.principal}' has no permission set on '${target.name}'`, {
             code: 'BRINE_NOT_FOUND',
           })

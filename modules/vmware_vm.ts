@@ -19,7 +19,7 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
-import { connected, findCluster, findDatacenter, folderAt, names } from './_vmware.ts'
+import { connected, diff, findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
 
 const VM_PROPS = [
   'config.template',
@@ -197,6 +197,45 @@ const task = (
 ) =>
   runTask(si, what, method, args, { signal: ctx.signal, onProgress: (p) => ctx.progress(p, what) })
 
+const BOOT_DEVICES = {
+  cdrom: 'VirtualMachineBootOptionsBootableCdromDevice',
+  disk: 'VirtualMachineBootOptionsBootableDiskDevice',
+  ethernet: 'VirtualMachineBootOptionsBootableEthernetDevice',
+  floppy: 'VirtualMachineBootOptionsBootableFloppyDevice',
+} as const
+type BootDevice = keyof typeof BOOT_DEVICES
+const BOOT_NAMES = Object.fromEntries(Object.entries(BOOT_DEVICES).map(([k, v]) => [v, k]))
+
+export const bootArgs = {
+  order: z
+    .array(z.enum(['cdrom', 'disk', 'ethernet', 'floppy']))
+    .default(['cdrom', 'disk', 'ethernet', 'floppy'])
+    .describe('boot order (disk and ethernet: the first disk and NIC)'),
+  delay: z.coerce.number().int().min(0).default(0).describe('boot delay, ms'),
+  enter_bios_setup: z.boolean().default(false).describe('enter BIOS setup on next boot'),
+  retry_enabled: z.boolean().default(false).describe('retry booting when no device boots'),
+  retry_delay: z.coerce.number().int().min(0).default(10000).describe('retry delay, ms'),
+  efi_secure_boot_enabled: z.boolean().default(false).describe('EFI secure boot'),
+}
+
+/** A VM's boot options in brine's terms. */
+function bootOptionsOf(raw: unknown) {
+  const o = (raw ?? {}) as Record<string, unknown>
+  const order = (
+    (Array.isArray(o.bootOrder) ? o.bootOrder : o.bootOrder ? [o.bootOrder] : []) as Array<{
+      _type?: string
+    }>
+  ).map((d) => BOOT_NAMES[d._type ?? ''] ?? String(d._type))
+  return {
+    order,
+    delay: Number(o.bootDelay ?? 0),
+    enter_bios_setup: isTrue(o.enterBIOSSetup),
+    retry_enabled: isTrue(o.bootRetryEnabled),
+    retry_delay: Number(o.bootRetryDelay ?? 10000),
+    efi_secure_boot_enabled: isTrue(o.efiSecureBootEnabled),
+  }
+}
+
 const vmArgs = { name: names.vm, datacenter: names.datacenter.optional() }
 
 export default defineModule({
@@ -266,6 +305,69 @@ export default defineModule({
           disks: disksOf(devices),
           nics: nicsOf(devices, await networkNames(ctx)),
         }
+      },
+    }),
+    boot_options: defineFunction({
+      doc: 'A VM’s boot order and boot options.',
+      args: vmArgs,
+      vsphere: true,
+      run: async (ctx, { name, datacenter }) =>
+        bootOptionsOf(
+          (await findVm(ctx, name, datacenter, ['config.bootOptions'])).props['config.bootOptions'],
+        ),
+    }),
+    boot_manager: defineFunction({
+      doc: 'Set boot order and boot options; says whether anything changed.',
+      args: { ...vmArgs, ...bootArgs },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, ...wanted }) => {
+        const vm = await findVm(ctx, name, datacenter, [
+          'config.bootOptions',
+          'config.hardware.device',
+        ])
+        const before = bootOptionsOf(vm.props['config.bootOptions'])
+        const changes = diff(before, wanted)
+        if (Object.keys(changes).length === 0) return { ...before, changes }
+        const devices =
+          (vm.props['config.hardware.device'] as Parameters<typeof disksOf>[0] | undefined) ?? []
+        const firstKey = (what: 'disk' | 'ethernet') => {
+          const list = what === 'disk' ? disksOf(devices) : nicsOf(devices, new Map())
+          if (!list[0])
+            throw new ModuleError(
+              `VM '${vm.name}' has no ${what === 'disk' ? 'disk' : 'network adapter'} to boot from`,
+              {
+                code: 'BRINE_ARGUMENT',
+              },
+            )
+          return list[0].key
+        }
+        const bootOrder = wanted.order.map((device: BootDevice) =>
+          device === 'disk' || device === 'ethernet'
+            ? { _type: BOOT_DEVICES[device], deviceKey: firstKey(device) }
+            : { _type: BOOT_DEVICES[device] },
+        )
+        await task(
+          ctx,
+          await connected(ctx),
+          `setting the boot options of VM '${vm.name}'`,
+          'ReconfigVM_Task',
+          {
+            _this: vm.obj,
+            spec: {
+              // VirtualMachineBootOptions, WSDL order.
+              bootOptions: {
+                bootDelay: wanted.delay,
+                enterBIOSSetup: wanted.enter_bios_setup,
+                efiSecureBootEnabled: wanted.efi_secure_boot_enabled,
+                bootRetryEnabled: wanted.retry_enabled,
+                bootRetryDelay: wanted.retry_delay,
+                bootOrder,
+              },
+            },
+          },
+        )
+        const after = await findVm(ctx, vm.obj.value, undefined, ['config.bootOptions'])
+        return { ...bootOptionsOf(after.props['config.bootOptions']), changes }
       },
     }),
     path: defineFunction({

@@ -1,6 +1,7 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
 import { diff } from '../modules/_vmware.ts'
+import { bootArgs } from '../modules/vmware_vm.ts'
 
 interface VmInfo {
   name: string
@@ -327,6 +328,38 @@ export default defineModule({
           changes,
           comment: `Snapshot '${snapshot}' of VM '${name}' removed.`,
         }
+      },
+    }),
+    set_boot_manager: defineFunction({
+      doc: 'Make the VM’s boot order and boot options as stated (saltext-vmware’s name).',
+      args: {
+        name: z.string().min(1).describe('VM name or id'),
+        datacenter: z.string().optional(),
+        ...bootArgs,
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, ...wanted }) => {
+        const current = (await ctx.salt('vmware_vm.boot_options', { name, datacenter })) as Record<
+          string,
+          unknown
+        >
+        const changes = diff(current, wanted)
+        if (Object.keys(changes).length === 0)
+          return {
+            name,
+            result: true,
+            changes: {},
+            comment: `Boot options of VM '${name}' are as stated.`,
+          }
+        if (ctx.test)
+          return {
+            name,
+            result: null,
+            changes,
+            comment: `Boot options of VM '${name}' would change.`,
+          }
+        await ctx.salt('vmware_vm.boot_manager', { name, datacenter, ...wanted })
+        return { name, result: true, changes, comment: `Boot options of VM '${name}' changed.` }
       },
     }),
   },

@@ -1614,3 +1614,51 @@ describe('vmware_role (roles and permissions)', () => {
     expect(changed((await apply('roles', { gone: true })).byId)).toEqual([])
   })
 })
+
+describe('VM boot options', () => {
+  it('reads and sets boot order and options; set_boot_manager state with test mode and no-op', async () => {
+    const vm = 'DC0_H0_VM1'
+    expect(await call('vmware_vm.boot_options', { name: vm })).toMatchObject({
+      delay: 0,
+      enter_bios_setup: false,
+    })
+    expect(
+      await call('vmware_vm.boot_manager', { name: vm, order: ['disk', 'ethernet'], delay: 500 }),
+    ).toMatchObject({
+      order: ['disk', 'ethernet'],
+      delay: 500,
+      changes: { order: { new: ['disk', 'ethernet'] }, delay: { old: 0, new: 500 } },
+    })
+    expect(
+      await call('vmware_vm.boot_manager', { name: vm, order: ['disk', 'ethernet'], delay: 500 }),
+    ).toMatchObject({ changes: {} })
+    const boot = (kwargs: Record<string, unknown>, test = false) =>
+      rt.call('vmware_vm.set_boot_manager', {
+        kwargs: { name: vm, ...kwargs },
+        state: true,
+        test,
+      }) as Promise<StateReturn>
+    const wanted = { order: ['cdrom', 'disk'], enter_bios_setup: true }
+    expect(await boot(wanted, true)).toMatchObject({
+      result: null,
+      changes: {
+        order: { old: ['disk', 'ethernet'], new: ['cdrom', 'disk'] },
+        delay: { old: 500, new: 0 },
+        enter_bios_setup: { old: false, new: true },
+      },
+    })
+    expect(await call('vmware_vm.boot_options', { name: vm })).toMatchObject({ delay: 500 })
+    expect(await boot(wanted)).toMatchObject({
+      result: true,
+      comment: expect.stringContaining('changed'),
+    })
+    expect(await call('vmware_vm.boot_options', { name: vm })).toMatchObject({
+      order: ['cdrom', 'disk'],
+      delay: 0,
+      enter_bios_setup: true,
+    })
+    expect(await boot(wanted)).toMatchObject({ result: true, changes: {} })
+    const noNic = await failure('vmware_vm.boot_manager', { name: 'nope-vm', order: ['disk'] })
+    expect(noNic?.code).toBe('BRINE_NOT_FOUND')
+  })
+})
