@@ -43,6 +43,7 @@ export {
   VsphereError,
 } from './errors.ts'
 export { withSession } from './one-shot.ts'
+export { type DeployOvfOptions, deployOvf, deployOvfFile, openOvfPackage } from './ovf.ts'
 export {
   createContainerView,
   destroyView,

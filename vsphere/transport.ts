@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import { buildConnector, Pool, errors as undiciErrors } from 'undici'
 import { TransportError, type TransportFailure } from './errors.ts'
@@ -32,9 +33,10 @@ export interface TransportResponse {
 
 export interface SendOptions {
   path: string
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   headers?: Record<string, string>
-  body?: string
+  /** SOAP text, or file contents (an OVF disk upload) as bytes or a stream. */
+  body?: string | Uint8Array | Readable
   signal?: AbortSignal | undefined
   /** For error messages: the SOAP method being called. */
   soapMethod?: string | undefined

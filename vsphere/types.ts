@@ -38,6 +38,7 @@ export interface ServiceContent {
   customFieldsManager?: ManagedObjectReference
   licenseManager?: ManagedObjectReference
   authorizationManager?: ManagedObjectReference
+  ovfManager?: ManagedObjectReference
   accountManager?: ManagedObjectReference
   [field: string]: unknown
 }
