@@ -1,5 +1,6 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import {
+  deployOvfFile,
   ENTITY_TYPES,
   type Entity,
   getEntity,
@@ -460,6 +461,66 @@ export default defineModule({
           },
         )
         return { name: args.name, id: (vm as ManagedObjectReference).value }
+      },
+    }),
+    deploy_ovf: defineFunction({
+      doc:
+        'Deploy an OVF (descriptor with its disks next to it) or an OVA as a new VM: import ' +
+        'spec from vCenter, disks uploaded over the import lease (aborted on failure, so no ' +
+        'half-made VM stays), optional network mapping and power-on.',
+      args: {
+        name: z.string().min(1).describe('the new VM name'),
+        path: z.string().min(1).describe('.ovf or .ova file on this machine'),
+        datacenter: names.datacenter,
+        folder: z.string().optional().describe('vm folder path'),
+        cluster: names.cluster.optional(),
+        pool: z.string().optional().describe('resource pool name or id (default: the root pool)'),
+        datastore: z.string().optional().describe('datastore name or id'),
+        networks: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe('{OVF network name: vSphere network or port group name}'),
+        disk_provisioning: z.enum(['thin', 'thick', 'eagerZeroedThick']).optional(),
+        power_on: z.boolean().default(false).describe('power the VM on'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const existing = await listEntities(si, ENTITY_TYPES.vm, { signal: ctx.signal })
+        if (existing.some((vm) => vm.name === args.name))
+          throw new ModuleError(`a VM named '${args.name}' already exists`, {
+            code: 'BRINE_VIM_DUPLICATE_NAME',
+          })
+        const where = await placement(ctx, args)
+        const nets = args.networks
+          ? await Promise.all(
+              Object.entries(args.networks).map(async ([name, target]) => {
+                const found = (
+                  await listEntities(si, 'Network', { within: where.dc.obj, signal: ctx.signal })
+                ).find((n) => n.name === target || n.obj.value === target)
+                if (!found)
+                  throw new ModuleError(
+                    `network '${target}' (for OVF network '${name}') not found in datacenter '${where.dc.name}'`,
+                    { code: 'BRINE_NOT_FOUND' },
+                  )
+                return { name, network: found.obj }
+              }),
+            )
+          : undefined
+        const what = `deploying ${args.path} as VM '${args.name}'`
+        const vm = await deployOvfFile(si, args.path, {
+          name: args.name,
+          pool: where.pool,
+          datastore: where.datastore.obj,
+          folder: where.folder,
+          networks: nets,
+          diskProvisioning: args.disk_provisioning,
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(p, what),
+        })
+        if (args.power_on)
+          await task(ctx, si, `powering on VM '${args.name}'`, 'PowerOnVM_Task', { _this: vm })
+        return describeVm(await findVm(ctx, vm.value, undefined, VM_PROPS), undefined)
       },
     }),
     clone: defineFunction({

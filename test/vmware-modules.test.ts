@@ -1662,3 +1662,95 @@ describe('VM boot options', () => {
     expect(noNic?.code).toBe('BRINE_NOT_FOUND')
   })
 })
+
+describe('OVF and OVA deployment', () => {
+  it('deploys an OVF and an OVA (disk uploaded over the lease), refuses duplicates, aborts cleanly on a broken package', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { pack } = await import('tar-stream')
+    const fixtures = join(import.meta.dirname, 'fixtures', 'ovf')
+    const descriptor = readFileSync(join(fixtures, 'tiny.ovf'))
+    const disk = readFileSync(join(fixtures, 'tiny-disk1.vmdk'))
+    const tmp = mkdtempSync(join(tmpdir(), 'brine-ova-'))
+    const ova = async (file: string, entries: Array<[string, Buffer]>) => {
+      const archive = pack()
+      for (const [name, data] of entries) archive.entry({ name, size: data.length }, data)
+      archive.finalize()
+      const chunks: Buffer[] = []
+      for await (const chunk of archive) chunks.push(chunk as Buffer)
+      writeFileSync(join(tmp, file), Buffer.concat(chunks))
+      return join(tmp, file)
+    }
+
+    const fromOvf = await call('vmware_vm.deploy_ovf', {
+      name: 'ovf-vm',
+      path: join(fixtures, 'tiny.ovf'),
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+      networks: { 'VM Network': 'DC0_DVPG0' },
+    })
+    expect(fromOvf).toMatchObject({
+      name: 'ovf-vm',
+      num_cpu: 1,
+      memory_mb: 64,
+      power_state: 'poweredOff',
+    })
+    expect(await call('vmware_vm.info', { name: 'ovf-vm' })).toMatchObject({
+      disks: [{ label: 'Hard disk 1', size_gb: 1 }],
+      nics: [{ type: 'e1000', network: 'DC0_DVPG0' }],
+    })
+    expect(
+      await call('vmware_datastore.browse', {
+        name: 'LocalDS_0',
+        path: 'ovf-vm',
+        pattern: '*.vmdk',
+      }),
+    ).toContainEqual(expect.objectContaining({ name: 'disk-0.vmdk', type: 'VmDisk' })) // vcsim discards upload bytes
+
+    const good = await ova('tiny.ova', [
+      ['tiny.ovf', descriptor],
+      ['tiny-disk1.vmdk', disk],
+    ])
+    expect(
+      await call('vmware_vm.deploy_ovf', {
+        name: 'ova-vm',
+        path: good,
+        datacenter: 'DC0',
+        power_on: true,
+      }),
+    ).toMatchObject({ name: 'ova-vm', power_state: 'poweredOn' })
+
+    const dup = await failure('vmware_vm.deploy_ovf', {
+      name: 'ova-vm',
+      path: good,
+      datacenter: 'DC0',
+    })
+    expect(dup?.code).toBe('BRINE_VIM_DUPLICATE_NAME')
+
+    // The descriptor names a disk the archive lacks: the lease is aborted, no VM is left.
+    const broken = await ova('broken.ova', [['tiny.ovf', descriptor]])
+    const lacking = await failure('vmware_vm.deploy_ovf', {
+      name: 'broken-vm',
+      path: broken,
+      datacenter: 'DC0',
+    })
+    expect(lacking?.code).toBe('BRINE_OVF')
+    expect(lacking?.message).toContain('lacks tiny-disk1.vmdk')
+    expect(await call('vmware_vm.list', { datacenter: 'DC0' })).not.toContain('broken-vm')
+
+    const notOva = join(tmp, 'text.ova')
+    writeFileSync(notOva, 'not a tar file at all'.repeat(40))
+    expect(
+      (await failure('vmware_vm.deploy_ovf', { name: 'x', path: notOva, datacenter: 'DC0' }))?.code,
+    ).toBe('BRINE_OVF')
+    const missing = await failure('vmware_vm.deploy_ovf', {
+      name: 'x',
+      path: join(tmp, 'nope.ovf'),
+      datacenter: 'DC0',
+    })
+    expect(missing?.message).toMatch(/cannot read OVF descriptor .*nope\.ovf: ENOENT/)
+
+    for (const vm of ['ovf-vm', 'ova-vm'])
+      await call('vmware_vm.destroy', { name: vm, force: true })
+  })
+})
