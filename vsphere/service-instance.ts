@@ -144,7 +144,8 @@ export class ServiceInstance {
       signal: options.signal,
       soapMethod: method,
     })
-    this.#captureCookie(response.headers['set-cookie'])
+    // Other endpoints (PBM) answer with cookies of their own, not vim25 sessions: ignore them.
+    if (!endpoint) this.#captureCookie(response.headers['set-cookie'])
     log.debug(
       'soap',
       '%s %d in %s ms',
