@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Secret } from '../core/secret.ts'
-import { encodeRequest, isMoref, moref, typed } from '../vsphere/codec.ts'
+import { encodeRequest, isMoref, moref, typed, typedPrimitive } from '../vsphere/codec.ts'
 import { decodeResponse } from '../vsphere/decoder.ts'
 
 const envelope = (body: string) =>
@@ -55,6 +55,14 @@ describe('encodeRequest', () => {
 })
 
 describe('typed anyType values', () => {
+  it('picks xsi:types for JavaScript primitives: int, long, double, boolean, string', () => {
+    expect(typedPrimitive(7)).toEqual({ _type: 'xsd:int', _value: 7 })
+    expect(typedPrimitive(2 ** 40)).toEqual({ _type: 'xsd:long', _value: 2 ** 40 })
+    expect(typedPrimitive(1.5)).toEqual({ _type: 'xsd:double', _value: 1.5 })
+    expect(typedPrimitive(false)).toEqual({ _type: 'xsd:boolean', _value: false })
+    expect(typedPrimitive('x')).toEqual({ _type: 'xsd:string', _value: 'x' })
+  })
+
   it('sends primitives in anyType positions with their xsi:type', () => {
     const xml = encodeRequest('UpdateOptions', {
       _this: moref('OptionManager', 'x'),

@@ -27,19 +27,18 @@ export function moref(type: string, value: string): ManagedObjectReference {
  */
 export function typed(
   value: string | number | boolean,
-  xsiType: 'xsd:int' | 'xsd:long' | 'xsd:string' | 'xsd:boolean',
+  xsiType: 'xsd:int' | 'xsd:long' | 'xsd:double' | 'xsd:string' | 'xsd:boolean',
 ): { _type: string; _value: string | number | boolean } {
   return { _type: xsiType, _value: value }
 }
 
-/** A JavaScript primitive for an anyType position: int (long when too big), boolean or string. */
+/** A JavaScript primitive for an anyType position: int (long when too big), double, boolean or string. */
 export function typedPrimitive(value: string | number | boolean) {
   if (typeof value === 'boolean') return typed(value, 'xsd:boolean')
-  if (typeof value === 'number')
-    return typed(
-      value,
-      Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? 'xsd:int' : 'xsd:long',
-    )
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return typed(value, 'xsd:double')
+    return typed(value, Math.abs(value) < 2 ** 31 ? 'xsd:int' : 'xsd:long')
+  }
   return typed(value, 'xsd:string')
 }
 
