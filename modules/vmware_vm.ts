@@ -513,6 +513,7 @@ export default defineModule({
           pool: where.pool,
           datastore: where.datastore.obj,
           folder: where.folder,
+          host: where.host,
           networks: nets,
           diskProvisioning: args.disk_provisioning,
           signal: ctx.signal,

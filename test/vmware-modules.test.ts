@@ -1599,6 +1599,18 @@ describe('vmware_role (roles and permissions)', () => {
     expect(first.retcode).toBe(0)
     expect(changed(first.byId)).toEqual(['ops_permission', 'ops_role'])
     expect(changed((await apply('roles')).byId)).toEqual([])
+    const opsRole = (await call('vmware_role.get', { name: 'ops' })) as { id: number }
+    expect(
+      await rt.call('vmware_role.permission_present', {
+        kwargs: {
+          name: 'vsphere.local\\OPS',
+          role: String(opsRole.id),
+          object_type: 'datacenter',
+          object: 'DC0',
+        },
+        state: true,
+      }),
+    ).toMatchObject({ result: true, changes: {} })
     const more = await apply('roles', {
       privs: ['VirtualMachine.Interact.PowerOn', 'VirtualMachine.Interact.PowerOff'],
     })
@@ -1737,6 +1749,25 @@ describe('OVF and OVA deployment', () => {
     expect(lacking?.code).toBe('BRINE_OVF')
     expect(lacking?.message).toContain('lacks tiny-disk1.vmdk')
     expect(await call('vmware_vm.list', { datacenter: 'DC0' })).not.toContain('broken-vm')
+
+    // A descriptor naming a file outside its folder is refused before anything is read.
+    const escape = join(tmp, 'escape')
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(escape)
+    writeFileSync(join(tmp, 'secret.vmdk'), disk)
+    writeFileSync(
+      join(escape, 'escape.ovf'),
+      descriptor
+        .toString('utf8')
+        .replace('ovf:href="tiny-disk1.vmdk"', 'ovf:href="../secret.vmdk"'),
+    )
+    const outside = await failure('vmware_vm.deploy_ovf', {
+      name: 'escape-vm',
+      path: join(escape, 'escape.ovf'),
+      datacenter: 'DC0',
+    })
+    expect(outside?.message).toContain('../secret.vmdk, which is outside its folder: refused')
+    expect(await call('vmware_vm.list', { datacenter: 'DC0' })).not.toContain('escape-vm')
 
     const notOva = join(tmp, 'text.ova')
     writeFileSync(notOva, 'not a tar file at all'.repeat(40))

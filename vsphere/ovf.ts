@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { extract } from 'tar-stream'
 import { log } from '../core/log.ts'
 import { callVim, runTask } from './call.ts'
+import { typedPrimitive } from './codec.ts'
 import { VsphereError } from './errors.ts'
 import { retrieveObjectProperties } from './property-collector.ts'
 import type { ServiceInstance } from './service-instance.ts'
+import { normalizeThumbprint, Transport } from './transport.ts'
 import type { ManagedObjectReference } from './types.ts'
 
 /**
@@ -42,12 +44,21 @@ export async function openOvfPackage(path: string): Promise<OvfPackage> {
       path,
       descriptor,
       async each(wanted, upload) {
+        const dir = resolve(dirname(path))
         for (const name of wanted) {
-          const file = join(dirname(path), name)
+          const file = resolve(dir, name)
+          // A descriptor names files next to it; never one elsewhere on this machine.
+          if (!file.startsWith(dir + sep))
+            throw ovfError(`${path} references ${name}, which is outside its folder: refused`)
           const info = await stat(file).catch(() => {
             throw ovfError(`${path} references ${name}, which is not next to it`)
           })
-          await upload(name, info.size, createReadStream(file))
+          const body = createReadStream(file)
+          try {
+            await upload(name, info.size, body)
+          } finally {
+            body.destroy()
+          }
         }
       },
     }
@@ -68,7 +79,7 @@ export async function openOvfPackage(path: string): Promise<OvfPackage> {
     async each(wanted, upload) {
       const seen = new Set<string>()
       await walkTar(path, async (name, size, body) => {
-        const key = basename(name)
+        const key = name.replace(/^\.\//, '')
         if (wanted.has(key)) {
           seen.add(key)
           await upload(key, size, body)
@@ -114,7 +125,12 @@ async function walkTar(
     )
   })
   source.pipe(tar)
-  await done
+  try {
+    await done
+  } finally {
+    source.destroy()
+    tar.destroy()
+  }
 }
 
 async function text(body: Readable): Promise<string> {
@@ -146,6 +162,7 @@ interface FileItem {
   deviceId: string
   path: string
   size?: number | string
+  create?: boolean | string
 }
 interface Fault {
   localizedMessage?: string
@@ -155,6 +172,7 @@ interface DeviceUrl {
   key: string
   importKey: string
   url: string
+  sslThumbprint?: string
 }
 
 const ovfError = (message: string, code = 'BRINE_OVF') => new VsphereError(message, { code })
@@ -182,8 +200,9 @@ export async function deployOvf(
       locale: '',
       deploymentOption: '',
       entityName: options.name,
-      diskProvisioning: options.diskProvisioning,
+      hostSystem: options.host,
       networkMapping: options.networks?.map((n) => ({ name: n.name, network: n.network })),
+      diskProvisioning: options.diskProvisioning,
     },
   })
   const errors = asArray(spec.error)
@@ -196,11 +215,18 @@ export async function deployOvf(
 
   const lease = await callVim<ManagedObjectReference>(si, what, 'ImportVApp', {
     _this: options.pool,
-    spec: spec.importSpec,
+    spec: retypeAnyValues(spec.importSpec),
     folder: options.folder,
     host: options.host,
   })
   let entity: ManagedObjectReference | undefined
+  let percent = 0
+  // The lease expires without progress reports (leaseTimeout, 5 min by default): report
+  // regularly, not only between files, so a large disk does not outlive it.
+  const keepalive = setInterval(() => {
+    callVim(si, what, 'HttpNfcLeaseProgress', { _this: lease, percent }).catch(() => undefined)
+  }, 30_000)
+  keepalive.unref()
   try {
     const info = await leaseReady(si, lease, what, options.signal)
     entity = info.entity
@@ -212,29 +238,13 @@ export async function deployOvf(
       const item = byPath.get(name)!
       const target = info.urls.find((u) => u.importKey === item.deviceId)
       if (!target) throw ovfError(`${what}: the lease has no upload URL for ${name}`)
-      const url = new URL(target.url.replace('://*', `://${si.params.url.host}`))
-      const cookie = si.cookie?.reveal()
-      const response = await si.transport.send({
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-vnd.vmware-streamVmdk',
-          'content-length': String(size),
-          ...(cookie ? { cookie: `vmware_soap_session=${cookie}` } : {}),
-        },
-        body,
-        signal: options.signal,
-      })
-      if (response.statusCode >= 300)
-        throw ovfError(`${what}: uploading ${name} failed with HTTP ${response.statusCode}`)
+      await upload(si, target, item, size, body, `${what}: uploading ${name}`, options.signal)
       sent += size
-      const percent = Math.min(99, Math.floor((sent / total) * 100))
+      percent = Math.min(99, Math.floor((sent / total) * 100))
       options.onProgress?.(percent)
       await callVim(si, what, 'HttpNfcLeaseProgress', { _this: lease, percent })
     })
     await callVim(si, what, 'HttpNfcLeaseComplete', { _this: lease })
-    options.onProgress?.(100)
-    return info.entity
   } catch (error) {
     await callVim(si, `${what}: aborting the import`, 'HttpNfcLeaseAbort', { _this: lease }).catch(
       () => undefined,
@@ -245,7 +255,86 @@ export async function deployOvf(
         _this: entity,
       }).catch(() => undefined)
     throw error
+  } finally {
+    clearInterval(keepalive)
   }
+  options.onProgress?.(100)
+  return entity
+}
+
+/**
+ * Send one file to its lease URL. `*` in the URL is the endpoint brine is connected to (the
+ * session cookie goes along); another host is an ESXi host, reached on its own connection
+ * pinned to the thumbprint the lease gives, with no vCenter cookie (the URL's ticket is the
+ * credential). Disks are POSTed as streamVmdk; files the spec creates (ISOs) are PUT.
+ */
+async function upload(
+  si: ServiceInstance,
+  target: DeviceUrl,
+  item: FileItem,
+  size: number,
+  body: Readable,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const local = target.url.includes('://*')
+  const url = new URL(target.url.replace('://*', `://${si.params.url.host}`))
+  const create = item.create === true || item.create === 'true'
+  const headers: Record<string, string> = {
+    'content-type': create ? 'application/octet-stream' : 'application/x-vnd.vmware-streamVmdk',
+    'content-length': String(size),
+    ...(create ? { overwrite: 't' } : {}),
+  }
+  const cookie = si.cookie?.reveal()
+  if (local && cookie) headers.cookie = `vmware_soap_session=${cookie}`
+  const transport = local
+    ? si.transport
+    : new Transport({
+        url: new URL(url.origin),
+        ca: si.params.ca,
+        thumbprint: target.sslThumbprint ? normalizeThumbprint(target.sslThumbprint) : undefined,
+        insecure: si.params.insecure,
+        connectTimeoutMs: si.params.connectTimeoutMs,
+        requestTimeoutMs: si.params.requestTimeoutMs,
+        userAgent: si.params.userAgent,
+        connections: 1,
+      })
+  try {
+    const response = await transport.send({
+      path: url.pathname + url.search,
+      method: create ? 'PUT' : 'POST',
+      headers,
+      body,
+      signal,
+    })
+    if (response.statusCode >= 300)
+      throw ovfError(`${what} failed with HTTP ${response.statusCode}`)
+  } finally {
+    if (!local) await transport.close()
+  }
+}
+
+/**
+ * The import spec comes back decoded; values in anyType positions (extraConfig option values)
+ * lost their xsi:type on the way. Give them one again before the spec is sent to ImportVApp.
+ */
+function retypeAnyValues(spec: Record<string, unknown>): Record<string, unknown> {
+  const visit = (node: unknown, key: string): unknown => {
+    if (Array.isArray(node)) return node.map((n) => visit(n, key))
+    if (!node || typeof node !== 'object') return node
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(node)) {
+      if (
+        key === 'extraConfig' &&
+        k === 'value' &&
+        (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+      )
+        out[k] = typedPrimitive(v)
+      else out[k] = visit(v, k)
+    }
+    return out
+  }
+  return visit(spec, '') as Record<string, unknown>
 }
 
 /** Wait until the lease is ready (or failed); its VM and upload URLs. */
