@@ -282,7 +282,11 @@ export default defineModule({
         // vCenter merges SetEntityPermissions; some implementations replace, so send the
         // object's own permissions with this one set: the same result everywhere.
         const others = (await ownPermissions(ctx, si, am, target.obj)).filter(
-          (p) => !(p.principal === args.principal && isTrue(p.group) === args.group),
+          (p) =>
+            !(
+              p.principal.toLowerCase() === args.principal.toLowerCase() &&
+              isTrue(p.group) === args.group
+            ),
         )
         const permission = {
           entity: target.obj,
@@ -330,7 +334,13 @@ export default defineModule({
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)
         const own = await ownPermissions(ctx, si, am, target.obj)
-        if (!own.some((p) => p.principal === args.principal && isTrue(p.group) === args.group))
+        if (
+          !own.some(
+            (p) =>
+              p.principal.toLowerCase() === args.principal.toLowerCase() &&
+              isTrue(p.group) === args.group,
+          )
+        )
           throw new ModuleError(`'${args.principal}' has no permission set on '${target.name}'`, {
             code: 'BRINE_NOT_FOUND',
           })

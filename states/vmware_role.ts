@@ -13,6 +13,8 @@ interface Permission {
   propagate: boolean
 }
 
+const samePrincipal = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
+
 const entity = {
   object_type: z.string().default('folder').describe('vm, host, cluster, datacenter, folder, …'),
   object: z.string().optional().describe('object name or id (default: the root folder)'),
@@ -79,11 +81,14 @@ export default defineModule({
         ...entity,
       },
       vsphere: true,
-      run: async (ctx, { name, role, group, propagate, object_type, object }) => {
+      run: async (ctx, { name, role: roleArg, group, propagate, object_type, object }) => {
         const where = { object_type, object }
+        // The role by name (it may be given by id); principals compare without case, as
+        // vCenter may normalize a domain's case.
+        const role = ((await ctx.salt('vmware_role.get', { name: roleArg })) as Role).name
         const current = (
           (await ctx.salt('vmware_role.list_permissions', where)) as Permission[]
-        ).find((p) => p.principal === name && p.group === group)
+        ).find((p) => samePrincipal(p.principal, name) && p.group === group)
         const wanted = { role, propagate }
         const old = current ? { role: current.role, propagate: current.propagate } : null
         if (old && old.role === role && old.propagate === propagate)
@@ -118,7 +123,7 @@ export default defineModule({
         const where = { object_type, object }
         const current = (
           (await ctx.salt('vmware_role.list_permissions', where)) as Permission[]
-        ).find((p) => p.principal === name && p.group === group)
+        ).find((p) => samePrincipal(p.principal, name) && p.group === group)
         if (!current)
           return { name, result: true, changes: {}, comment: `'${name}' has no permission there.` }
         const changes = { permission: { old: { role: current.role }, new: null } }
