@@ -1,4 +1,4 @@
-import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import {
   callVim,
   ENTITY_TYPES,
@@ -38,6 +38,16 @@ function describeDatastore(ds: Entity) {
 }
 
 const datastore = z.string().min(1).describe('datastore name or id')
+
+/** A datastore with its maintenance state, and the connection. */
+async function withMaintenanceState(ctx: CallContext, name: string) {
+  const si = await connected(ctx)
+  const ds = await getEntity(si, ENTITY_TYPES.datastore, name, {
+    props: ['summary.maintenanceMode'],
+    signal: ctx.signal,
+  })
+  return { si, ds }
+}
 
 /** StoragePlacementResult, as far as maintenance mode needs it. */
 interface PlacementResult {
@@ -164,11 +174,7 @@ export default defineModule({
       args: { name: datastore },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const si = await connected(ctx)
-        const ds = await getEntity(si, ENTITY_TYPES.datastore, name, {
-          props: ['summary.maintenanceMode'],
-          signal: ctx.signal,
-        })
+        const { si, ds } = await withMaintenanceState(ctx, name)
         if (ds.props['summary.maintenanceMode'] === 'inMaintenance')
           return { name: ds.name, maintenance_mode: 'inMaintenance', changed: false }
         const what = `putting datastore '${ds.name}' in maintenance mode`
@@ -221,11 +227,7 @@ export default defineModule({
       args: { name: datastore },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const si = await connected(ctx)
-        const ds = await getEntity(si, ENTITY_TYPES.datastore, name, {
-          props: ['summary.maintenanceMode'],
-          signal: ctx.signal,
-        })
+        const { si, ds } = await withMaintenanceState(ctx, name)
         if ((ds.props['summary.maintenanceMode'] ?? 'normal') === 'normal')
           return { name: ds.name, maintenance_mode: 'normal', changed: false }
         await runTask(

@@ -1751,19 +1751,19 @@ describe('OVF and OVA deployment', () => {
     expect(await call('vmware_vm.list', { datacenter: 'DC0' })).not.toContain('broken-vm')
 
     // A descriptor naming a file outside its folder is refused before anything is read.
-    const escape = join(tmp, 'escape')
+    const escapeDir = join(tmp, 'escape')
     const { mkdirSync } = await import('node:fs')
-    mkdirSync(escape)
+    mkdirSync(escapeDir)
     writeFileSync(join(tmp, 'secret.vmdk'), disk)
     writeFileSync(
-      join(escape, 'escape.ovf'),
+      join(escapeDir, 'escape.ovf'),
       descriptor
         .toString('utf8')
         .replace('ovf:href="tiny-disk1.vmdk"', 'ovf:href="../secret.vmdk"'),
     )
     const outside = await failure('vmware_vm.deploy_ovf', {
       name: 'escape-vm',
-      path: join(escape, 'escape.ovf'),
+      path: join(escapeDir, 'escape.ovf'),
       datacenter: 'DC0',
     })
     expect(outside?.message).toContain('../secret.vmdk, which is outside its folder: refused')
