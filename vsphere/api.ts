@@ -56,6 +56,19 @@ export {
 } from './property-collector.ts'
 export { ServiceInstanceProvider, type ServiceInstanceProviderOptions } from './provider.ts'
 export {
+  type Explanation,
+  formatExplanation,
+  type MetadataFilter,
+  QueryError,
+  SEARCHABLE,
+  type SearchFilters,
+  type SearchItem,
+  type SearchOptions,
+  type SearchResult,
+  search,
+  searchOne,
+} from './query.ts'
+export {
   createReconnectProxy,
   isReconnectProxy,
   NotConnectedError,
