@@ -21,6 +21,7 @@ import {
   nicsOf,
 } from './_devices.ts'
 import { connected, diff, findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
+import { filtersSchema, metadataSchema, runSearch } from './vmware_query.ts'
 
 const VM_PROPS = [
   'config.template',
@@ -528,7 +529,14 @@ export default defineModule({
       doc: 'Clone a VM or deploy a template into a new VM.',
       args: {
         name: z.string().min(1).describe('the new VM name'),
-        source: z.string().min(1).describe('template or VM to clone (name or id)'),
+        source: z.string().min(1).optional().describe('template or VM to clone (name or id)'),
+        source_query: z
+          .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+          .strict()
+          .optional()
+          .describe(
+            'instead of source: a template query ({filters, metadata}, see vmware_query.search) that must pick one',
+          ),
         datacenter: names.datacenter,
         folder: z.string().optional().describe('vm folder path'),
         cluster: names.cluster.optional(),
@@ -543,7 +551,14 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, args) => {
         const si = await connected(ctx)
-        const source = await findVm(ctx, args.source, args.datacenter)
+        if ((args.source === undefined) === (args.source_query === undefined))
+          throw new ModuleError('vmware_vm.clone needs source= or source_query= (one of them)', {
+            code: 'BRINE_ARGUMENT',
+          })
+        const sourceId = args.source_query
+          ? (await runSearch(ctx, 'template', args.source_query, true)).items[0]!.id
+          : args.source!
+        const source = await findVm(ctx, sourceId, args.source_query ? undefined : args.datacenter)
         const where = await placement(ctx, args)
         const vm = await task(
           ctx,
