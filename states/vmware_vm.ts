@@ -1,6 +1,7 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
 import { diff } from '../modules/_vmware.ts'
+import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
 
 interface VmInfo {
@@ -98,7 +99,17 @@ export default defineModule({
       doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
       args: {
         ...vm,
-        template: z.string().optional().describe('template (or VM) to clone when creating'),
+        template: z
+          .union([
+            z.string(),
+            z
+              .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+              .strict(),
+          ])
+          .optional()
+          .describe(
+            'template (or VM) to clone when creating: a name, or a query {filters, metadata} (see vmware_query.search) that must pick one',
+          ),
         folder: z.string().optional().describe('vm folder path when creating'),
         cluster: z.string().optional().describe('cluster when creating'),
         pool: z.string().optional().describe('resource pool (in the cluster) when creating'),
@@ -139,6 +150,26 @@ export default defineModule({
           tags,
         } = args
         const current = await lookup(ctx, name)
+        // A template query is resolved only when the VM has to be created.
+        const source =
+          template === undefined || typeof template === 'string' || current
+            ? (template as string | undefined)
+            : (
+                (await ctx.salt('vmware_query.search', {
+                  type: 'template',
+                  ...template,
+                  explain: false,
+                })) as { items: Array<{ name: string; id: string }> }
+              ).items
+        if (Array.isArray(source) && source.length !== 1)
+          return {
+            name,
+            result: false,
+            changes: {},
+            comment: `The template query for VM '${name}' matches ${source.length ? source.map((t) => t.name).join(', ') : 'no template'}: it must pick exactly one (add latest: True or narrow it).`,
+          }
+        const templateName = Array.isArray(source) ? source[0]!.name : source
+        const templateRef = Array.isArray(source) ? source[0]!.id : source
         const wanted = { num_cpu, memory_mb, annotation }
         const given = Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined))
         if (!current) {
@@ -147,7 +178,7 @@ export default defineModule({
               old: null,
               new: {
                 name,
-                ...(template ? { template } : {}),
+                ...(templateName ? { template: templateName } : {}),
                 ...given,
                 ...(is_template ? { is_template } : {}),
                 ...(attributes ? { attributes } : {}),
@@ -160,12 +191,12 @@ export default defineModule({
               name,
               result: null,
               changes,
-              comment: `VM '${name}' would be created${template ? ` from '${template}'` : ''}.`,
+              comment: `VM '${name}' would be created${templateName ? ` from '${templateName}'` : ''}.`,
             }
-          if (template) {
+          if (templateName) {
             await ctx.salt('vmware_vm.clone', {
               name,
-              source: template,
+              source: templateRef,
               datacenter,
               folder,
               cluster,

@@ -279,3 +279,33 @@ describe('a template query instead of a name', () => {
     expect(both?.code).toBe('BRINE_ARGUMENT')
   })
 })
+
+describe('vmware_vm.present with a template query', () => {
+  it('predicts and creates from the single match; a query matching several fails the state', async () => {
+    const present = (kwargs: Record<string, unknown>, test = false) =>
+      rt.call('vmware_vm.present', { kwargs, state: true, test }) as Promise<{
+        result: boolean | null
+        changes: Record<string, unknown>
+        comment: string
+      }>
+    const query = {
+      filters: { name: '^Ubuntu' },
+      metadata: [{ key: 'os', type: 'tag', value: 'debian' }],
+    }
+    const args = { name: 'web-from-query', datacenter: 'DC0', cluster: 'DC0_C0', template: query }
+    expect(await present(args, true)).toMatchObject({
+      result: null,
+      comment: "VM 'web-from-query' would be created from 'Ubuntu-22-base'.",
+    })
+    expect(await present(args)).toMatchObject({
+      result: true,
+      comment: "VM 'web-from-query' created.",
+    })
+    expect(await present(args)).toMatchObject({ result: true, changes: {} })
+    const several = await present({ ...args, name: 'x', template: { filters: { name: 'base$' } } })
+    expect(several).toMatchObject({ result: false, changes: {} })
+    expect(several.comment).toContain(
+      'matches Centos-7-base, Centos-8-base, Centos-9-base, Ubuntu-22-base',
+    )
+  })
+})
