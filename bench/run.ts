@@ -194,6 +194,34 @@ try {
     vmList,
     `${listed} VMs, ${(vmList / fetch.floor).toFixed(2)}× the raw fetch floor, ${runtime.vsphereLogins} login`,
   )
+
+  // The query engine over the same 5,000 VMs: a name regex and one custom-attribute filter;
+  // every 10th VM carries dept=ST-<n>, the others dept=QA.
+  await runtime.call('vmware_custom_attribute.add', {
+    kwargs: { name: 'dept', object_type: 'VirtualMachine' },
+  })
+  const vmNames = (await runtime.call('vmware_vm.list')) as string[]
+  for (const [i, name] of vmNames.entries())
+    if (i % 10 === 0)
+      await runtime.call('vmware_custom_attribute.set', {
+        kwargs: { name: 'dept', value: `ST-${i}`, object_type: 'vm', object: name },
+      })
+  const query = {
+    type: 'vm',
+    filters: { name: 'VM\\d*0$' },
+    metadata: [{ key: 'dept', value: '^ST-' }],
+    explain: false,
+  }
+  let found = 0
+  const searched = await best(ROUNDS, async () => {
+    found = ((await runtime.call('vmware_query.search', { kwargs: query })) as { count: number })
+      .count
+  })
+  row(
+    'vmware_query.search vm (name regex + 1 attribute filter)',
+    searched,
+    `${found} of ${vmNames.length} match, ${(searched / fetch.floor).toFixed(2)}× the raw fetch floor, ${(searched / vmList).toFixed(2)}× vmware_vm.list`,
+  )
   await runtime.close()
 
   console.log('\nLogin (best of %d)', ROUNDS)

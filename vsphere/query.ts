@@ -22,7 +22,7 @@ import type { ManagedObjectReference } from './types.ts'
 
 export interface SearchableType {
   vimType: string
-  /** Properties every search of this type fetches. */
+  /** Properties every search of this type fetches (those `is` reads); filters add theirs. */
   props: string[]
   /** Date properties, the first present on an object wins (createDate is vSphere ≥ 6.7). */
   date?: string[]
@@ -32,13 +32,7 @@ export interface SearchableType {
   is?: (props: Record<string, unknown>) => boolean
 }
 
-const VM_PROPS = [
-  'config.template',
-  'runtime.powerState',
-  'guest.ipAddress',
-  'config.createDate',
-  'config.modified',
-]
+const VM_PROPS = ['config.template']
 
 export const SEARCHABLE: Record<string, SearchableType> = {
   vm: {
@@ -57,7 +51,7 @@ export const SEARCHABLE: Record<string, SearchableType> = {
   },
   host: {
     vimType: 'HostSystem',
-    props: ['runtime.powerState', 'runtime.bootTime'],
+    props: [],
     date: ['runtime.bootTime'],
     powerState: 'runtime.powerState',
   },
@@ -295,7 +289,16 @@ export async function search(
 
   const attrs = meta.filter((m) => m.type === 'attribute')
   const tags = meta.filter((m) => m.type === 'tag')
-  const props = [...new Set([...spec.props, ...(attrs.length ? ['customValue'] : [])])]
+  // Only what the filters need, plus what tells the type apart (VMs from templates).
+  const props = [
+    ...new Set([
+      ...spec.props,
+      ...(date || filters.latest || filters.earliest ? (spec.date ?? []) : []),
+      ...(filters.power_state !== undefined && spec.powerState ? [spec.powerState] : []),
+      ...(filters.ip !== undefined && !ipSet && spec.ip ? [spec.ip] : []),
+      ...(attrs.length ? ['customValue'] : []),
+    ]),
+  ]
   const objects = await retrieveAll(si, spec.vimType, ['name', ...props], {
     root,
     signal: options.signal,
