@@ -204,6 +204,40 @@ describe('vmware_query.search', () => {
     expect(byParent.count).toBe(2)
   })
 
+  it('filters by IP on the server (SearchIndex) or here, and by power state alone', async () => {
+    const server = (await call('vmware_query.search', {
+      type: 'vm',
+      filters: { ip: '10.9.9.9' },
+    })) as Found
+    expect(server.count).toBe(0)
+    expect(server.explanation.server[0]).toBe('ip: SearchIndex.FindAllByIp → 0 object(s)')
+    expect(server.explanation.candidates[0]?.checks).toEqual([
+      { criterion: 'ip', ok: false, why: 'not found by IP 10.9.9.9' },
+    ])
+    const client = (await call('vmware_query.search', {
+      type: 'vm',
+      filters: { ip: '10.9.9.9' },
+      strategy: 'client',
+    })) as Found
+    expect(client.explanation.client).toEqual(['ip'])
+    expect(client.explanation.candidates[0]?.checks[0]).toMatchObject({
+      criterion: 'ip',
+      ok: false,
+    })
+    const off = (await call('vmware_query.search', {
+      type: 'vm',
+      filters: { power_state: 'poweredOff' },
+    })) as Found
+    expect(off.count).toBe(0)
+    expect(
+      off.explanation.candidates.every((c) => c.checks[0]?.why === 'power state is poweredOn'),
+    ).toBe(true)
+    expect(
+      (await failure('vmware_query.search', { type: 'datastore', filters: { ip: '1.2.3.4' } }))
+        ?.message,
+    ).toBe("type 'datastore' has no IP address to filter on")
+  })
+
   it('reports bad input and empty results clearly', async () => {
     const regex = await failure('vmware_query.search', {
       type: 'template',
