@@ -579,6 +579,59 @@ export default defineModule({
         return { name: args.name, id: (vm as ManagedObjectReference).value, source: source.name }
       },
     }),
+    deploy_template: defineFunction({
+      doc:
+        'saltext-vmware’s name: deploy a VM from a template given by name or by a query ' +
+        '(template_query={filters, metadata}), onto a host’s compute resource: {deployed: True}.',
+      args: {
+        vm_name: z.string().min(1).describe('the new VM name'),
+        template_name: z.string().min(1).optional().describe('template name or id'),
+        template_query: z
+          .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+          .strict()
+          .optional()
+          .describe('instead of template_name: a query that must pick one template'),
+        host_name: z.string().min(1).optional().describe('host whose cluster/pool receives the VM'),
+        datacenter: names.datacenter.optional(),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        if ((args.template_name === undefined) === (args.template_query === undefined))
+          throw new ModuleError(
+            'vmware_vm.deploy_template needs template_name= or template_query=',
+            {
+              code: 'BRINE_ARGUMENT',
+            },
+          )
+        const templateId = args.template_query
+          ? (await runSearch(ctx, 'template', args.template_query, true)).items[0]!.id
+          : (await findVm(ctx, args.template_name!, args.datacenter)).obj.value
+        const template = await findVm(ctx, templateId, undefined, ['config.template'])
+        if (!isTrue(template.props['config.template']))
+          throw new ModuleError(`'${template.name}' is a VM, not a template`, {
+            code: 'BRINE_ARGUMENT',
+          })
+        // The datacenter the template lives in; the host (when given) picks the compute resource.
+        const dcName =
+          args.datacenter ??
+          (await inventoryPaths(si, [template.obj])).get(templateId)?.split('/')[1]
+        const host = args.host_name
+          ? await getEntity(si, ENTITY_TYPES.host, args.host_name, {
+              props: ['parent'],
+              signal: ctx.signal,
+            })
+          : undefined
+        const compute = host?.props.parent as ManagedObjectReference | undefined
+        await ctx.salt('vmware_vm.clone', {
+          name: args.vm_name,
+          source: templateId,
+          datacenter: dcName,
+          ...(compute?.type === 'ClusterComputeResource' ? { cluster: compute.value } : {}),
+        })
+        return { deployed: true, template: template.name }
+      },
+    }),
     reconfigure: defineFunction({
       doc: 'Change CPU count, memory or annotation.',
       args: {

@@ -304,6 +304,27 @@ describe('a template query instead of a name', () => {
     expect(several?.message).toMatch(
       /^3 templates match \(Centos-7-base, Centos-8-base, Centos-9-base\): narrow the filters or add latest\/earliest/,
     )
+    expect(
+      await call('vmware_vm.deploy_template', {
+        vm_name: 'deployed-by-query',
+        template_query: { filters: { name: '^Centos', earliest: true } },
+        host_name: 'DC0_C0_H1',
+      }),
+    ).toEqual({ deployed: true, template: 'Centos-7-base' })
+    expect(
+      await call('vmware_vm.deploy_template', {
+        vm_name: 'deployed-by-name',
+        template_name: 'Ubuntu-22-base',
+      }),
+    ).toEqual({ deployed: true, template: 'Ubuntu-22-base' })
+    expect(await call('vmware_vm.list', { datacenter: 'DC0' })).toEqual(
+      expect.arrayContaining(['deployed-by-query', 'deployed-by-name']),
+    )
+    const notTemplate = await failure('vmware_vm.deploy_template', {
+      vm_name: 'y',
+      template_name: 'DC0_H0_VM0',
+    })
+    expect(notTemplate?.message).toBe("'DC0_H0_VM0' is a VM, not a template")
     const both = await failure('vmware_vm.clone', {
       name: 'x',
       datacenter: 'DC0',
