@@ -1,6 +1,10 @@
 // Bundle the CLI and core into dist/ (generated, never committed). Reloadable modules
 // (modules/, states/) stay sources: the loader transpiles them at run time.
+import { rmSync } from 'node:fs'
 import { build } from 'esbuild'
+
+// Chunk names carry content hashes: start from an empty dist/ so old chunks do not pile up.
+rmSync('dist', { recursive: true, force: true })
 
 await build({
   entryPoints: { cli: 'cli/main.ts' },
