@@ -1,6 +1,7 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import {
   callVim,
+  cancelTask,
   ENTITY_TYPES,
   type Entity,
   getEntity,
@@ -178,6 +179,11 @@ export default defineModule({
         if (ds.props['summary.maintenanceMode'] === 'inMaintenance')
           return { name: ds.name, maintenance_mode: 'inMaintenance', changed: false }
         const what = `putting datastore '${ds.name}' in maintenance mode`
+        if (ds.props['summary.maintenanceMode'] === 'enteringMaintenance')
+          throw new ModuleError(
+            `${what}: it is already entering maintenance mode (VMs still to be moved); wait, or take it out with exit_maintenance_mode`,
+            { code: 'BRINE_INVALID_STATE' },
+          )
         const result = await callVim<PlacementResult | undefined>(
           si,
           what,
@@ -185,6 +191,8 @@ export default defineModule({
           { _this: ds.obj },
         )
         if (result?.drsFault) {
+          // Nothing can move the VMs: do not leave a started request behind.
+          if (result.task) await cancelTask(si, result.task).catch(() => undefined)
           const blocked = await Promise.all(
             asList(result.drsFault.faultsByVm).map(async (f) =>
               f.vm ? String((await retrieveObjectProperties(si, f.vm, ['name'])).name) : '?',
