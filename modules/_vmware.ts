@@ -6,6 +6,7 @@ import {
   getEntity,
   listEntities,
   type ManagedObjectReference,
+  runTask,
   type ServiceInstance,
 } from 'brine/vsphere'
 
@@ -155,3 +156,17 @@ export const asList = <T>(value: T | T[] | undefined | null): T[] =>
 
 /** A boolean field the schema may not type (then it arrives as text). */
 export const isTrue = (value: unknown): boolean => value === true || value === 'true'
+
+/** Destroy_Task on an entity, waited for; `{name, id, deleted: true}`. */
+export async function deleteEntity(ctx: CallContext, entity: Entity, label: string) {
+  await runTask(
+    await connected(ctx),
+    `deleting ${label} '${entity.name}'`,
+    'Destroy_Task',
+    { _this: entity.obj },
+    {
+      signal: ctx.signal,
+    },
+  )
+  return { name: entity.name, id: entity.obj.value, deleted: true }
+}

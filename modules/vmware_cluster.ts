@@ -1,13 +1,7 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
-import {
-  callVim,
-  ENTITY_TYPES,
-  listEntities,
-  type ManagedObjectReference,
-  runTask,
-} from 'brine/vsphere'
+import { callVim, ENTITY_TYPES, listEntities, type ManagedObjectReference } from 'brine/vsphere'
 import { clusterSettings, drsSettings, drsSpec, haSettings, haSpec } from './_cluster.ts'
-import { connected, findCluster, findDatacenter, names } from './_vmware.ts'
+import { connected, deleteEntity, findCluster, findDatacenter, names } from './_vmware.ts'
 
 export default defineModule({
   doc: 'Clusters (ClusterComputeResource), with their DRS and HA settings.',
@@ -83,15 +77,7 @@ export default defineModule({
       args: { name: names.cluster, datacenter: names.datacenter.optional() },
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
-        const cluster = await findCluster(ctx, name, datacenter)
-        await runTask(
-          await connected(ctx),
-          `deleting cluster '${cluster.name}'`,
-          'Destroy_Task',
-          { _this: cluster.obj },
-          { signal: ctx.signal },
-        )
-        return { name: cluster.name, id: cluster.obj.value, deleted: true }
+        return deleteEntity(ctx, await findCluster(ctx, name, datacenter), 'cluster')
       },
     }),
   },

@@ -7,7 +7,7 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
+import { connected, deleteEntity } from './_vmware.ts'
 import { findDvs } from './vmware_dvswitch.ts'
 
 interface PortgroupConfig {
@@ -170,15 +170,7 @@ export default defineModule({
       args: { name: portgroup },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const pg = await findPortgroup(ctx, name)
-        await runTask(
-          await connected(ctx),
-          `deleting port group '${pg.name}'`,
-          'Destroy_Task',
-          { _this: pg.obj },
-          { signal: ctx.signal },
-        )
-        return { name: pg.name, id: pg.obj.value, deleted: true }
+        return deleteEntity(ctx, await findPortgroup(ctx, name), 'port group')
       },
     }),
   },

@@ -7,7 +7,7 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
-import { connected, diff, findDatacenter, names } from './_vmware.ts'
+import { connected, deleteEntity, diff, findDatacenter, names } from './_vmware.ts'
 
 export async function findDvs(
   ctx: CallContext,
@@ -196,15 +196,7 @@ export default defineModule({
       args: { name: dvswitch },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const dvs = await findDvs(ctx, name)
-        await runTask(
-          await connected(ctx),
-          `deleting distributed switch '${dvs.name}'`,
-          'Destroy_Task',
-          { _this: dvs.obj },
-          { signal: ctx.signal },
-        )
-        return { name: dvs.name, id: dvs.obj.value, deleted: true }
+        return deleteEntity(ctx, await findDvs(ctx, name), 'distributed switch')
       },
     }),
   },

@@ -7,9 +7,8 @@ import {
   inventoryPaths,
   listEntities,
   type ManagedObjectReference,
-  runTask,
 } from 'brine/vsphere'
-import { connected, findCluster, findDatacenter, names } from './_vmware.ts'
+import { connected, deleteEntity, findCluster, findDatacenter, names } from './_vmware.ts'
 
 /** One allocation (CPU in MHz, memory in MB), as users write it. */
 export const allocation = z.object({
@@ -210,14 +209,7 @@ export default defineModule({
             `'${pool.name}' (${pool.obj.value}) is a cluster’s root pool and cannot be deleted`,
             { code: 'BRINE_INVALID_STATE' },
           )
-        await runTask(
-          await connected(ctx),
-          `deleting resource pool '${pool.name}'`,
-          'Destroy_Task',
-          { _this: pool.obj },
-          { signal: ctx.signal },
-        )
-        return { name: pool.name, id: pool.obj.value, deleted: true }
+        return deleteEntity(ctx, pool, 'resource pool')
       },
     }),
   },
