@@ -37,21 +37,32 @@ export async function findDatacenter(
   })
 }
 
-/** A cluster by name (within a datacenter when given) or id. */
-export async function findCluster(
+/** An entity of `type` by name (within a datacenter when given) or id. */
+export async function findInDatacenter(
   ctx: CallContext,
+  type: string,
   name: string,
   datacenter: string | undefined,
   props: string[] = [],
 ): Promise<Entity> {
   const si = await connected(ctx)
   const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
-  return getEntity(si, ENTITY_TYPES.cluster, name, {
+  return getEntity(si, type, name, {
     props,
     within: dc?.obj,
     withinLabel: dc ? `datacenter '${dc.name}'` : undefined,
     signal: ctx.signal,
   })
+}
+
+/** A cluster by name (within a datacenter when given) or id. */
+export function findCluster(
+  ctx: CallContext,
+  name: string,
+  datacenter: string | undefined,
+  props: string[] = [],
+): Promise<Entity> {
+  return findInDatacenter(ctx, ENTITY_TYPES.cluster, name, datacenter, props)
 }
 
 /** The root folder of one tree (vm, host, datastore, network) of a datacenter. */

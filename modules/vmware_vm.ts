@@ -9,7 +9,6 @@ import {
   type ManagedObjectReference,
   retrieveObjectProperties,
   runTask,
-  type ServiceInstance,
 } from 'brine/vsphere'
 import {
   deviceNamed,
@@ -20,7 +19,16 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
-import { connected, diff, findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
+import {
+  connected,
+  diff,
+  findCluster,
+  findDatacenter,
+  findInDatacenter,
+  folderAt,
+  isTrue,
+  names,
+} from './_vmware.ts'
 import { filtersSchema, metadataSchema, runSearch } from './vmware_query.ts'
 
 const VM_PROPS = [
@@ -37,20 +45,13 @@ const VM_PROPS = [
   'parent',
 ]
 
-async function findVm(
+function findVm(
   ctx: CallContext,
   name: string,
   datacenter?: string,
   props: string[] = [],
 ): Promise<Entity> {
-  const si = await connected(ctx)
-  const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
-  return getEntity(si, ENTITY_TYPES.vm, name, {
-    props,
-    within: dc?.obj,
-    withinLabel: dc ? `datacenter '${dc.name}'` : undefined,
-    signal: ctx.signal,
-  })
+  return findInDatacenter(ctx, ENTITY_TYPES.vm, name, datacenter, props)
 }
 
 /** Where a new VM goes: folder (path in the vm tree), resource pool (cluster, host or pool), datastore. */
@@ -190,14 +191,17 @@ async function oneSnapshot(
   return { type: 'VirtualMachineSnapshot', value: matches[0]!.id }
 }
 
-const task = (
+/** Run a VM task on the call's connection, with its signal and progress. */
+const task = async (
   ctx: CallContext,
-  si: ServiceInstance,
   what: string,
   method: string,
   args: Record<string, unknown>,
 ) =>
-  runTask(si, what, method, args, { signal: ctx.signal, onProgress: (p) => ctx.progress(p, what) })
+  runTask(await connected(ctx), what, method, args, {
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress(p, what),
+  })
 
 const BOOT_DEVICES = {
   cdrom: 'VirtualMachineBootOptionsBootableCdromDevice',
@@ -348,26 +352,20 @@ export default defineModule({
             ? { _type: BOOT_DEVICES[device], deviceKey: firstKey(device) }
             : { _type: BOOT_DEVICES[device] },
         )
-        await task(
-          ctx,
-          await connected(ctx),
-          `setting the boot options of VM '${vm.name}'`,
-          'ReconfigVM_Task',
-          {
-            _this: vm.obj,
-            spec: {
-              // VirtualMachineBootOptions, WSDL order.
-              bootOptions: {
-                bootDelay: wanted.delay,
-                enterBIOSSetup: wanted.enter_bios_setup,
-                efiSecureBootEnabled: wanted.efi_secure_boot_enabled,
-                bootRetryEnabled: wanted.retry_enabled,
-                bootRetryDelay: wanted.retry_delay,
-                bootOrder,
-              },
+        await task(ctx, `setting the boot options of VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: {
+            // VirtualMachineBootOptions, WSDL order.
+            bootOptions: {
+              bootDelay: wanted.delay,
+              enterBIOSSetup: wanted.enter_bios_setup,
+              efiSecureBootEnabled: wanted.efi_secure_boot_enabled,
+              bootRetryEnabled: wanted.retry_enabled,
+              bootRetryDelay: wanted.retry_delay,
+              bootOrder,
             },
           },
-        )
+        })
         const after = await findVm(ctx, vm.obj.value, undefined, ['config.bootOptions'])
         return { ...bootOptionsOf(after.props['config.bootOptions']), changes }
       },
@@ -402,8 +400,7 @@ export default defineModule({
           }
         if (state === 'shutdown')
           await si.invoke('ShutdownGuest', { _this: vm.obj }, { signal: ctx.signal })
-        else
-          await task(ctx, si, `powering ${state} VM '${vm.name}'`, spec.method, { _this: vm.obj })
+        else await task(ctx, `powering ${state} VM '${vm.name}'`, spec.method, { _this: vm.obj })
         return {
           name: vm.name,
           power_state: spec.state,
@@ -439,11 +436,9 @@ export default defineModule({
       },
       vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
         const where = await placement(ctx, args)
         const vm = await task(
           ctx,
-          si,
           `creating VM '${args.name}' in datacenter '${where.dc.name}'`,
           'CreateVM_Task',
           {
@@ -521,7 +516,7 @@ export default defineModule({
           onProgress: (p) => ctx.progress(p, what),
         })
         if (args.power_on)
-          await task(ctx, si, `powering on VM '${args.name}'`, 'PowerOnVM_Task', { _this: vm })
+          await task(ctx, `powering on VM '${args.name}'`, 'PowerOnVM_Task', { _this: vm })
         return describeVm(await findVm(ctx, vm.value, undefined, VM_PROPS), undefined)
       },
     }),
@@ -550,7 +545,6 @@ export default defineModule({
       },
       vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
         if ((args.source === undefined) === (args.source_query === undefined))
           throw new ModuleError('vmware_vm.clone needs source= or source_query= (one of them)', {
             code: 'BRINE_ARGUMENT',
@@ -562,7 +556,6 @@ export default defineModule({
         const where = await placement(ctx, args)
         const vm = await task(
           ctx,
-          si,
           `cloning '${source.name}' to VM '${args.name}'`,
           'CloneVM_Task',
           {
@@ -643,7 +636,7 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter, num_cpu, memory_mb, annotation }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await task(ctx, await connected(ctx), `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
+        await task(ctx, `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
           _this: vm.obj,
           spec: { annotation, numCPUs: num_cpu, memoryMB: memory_mb },
         })
@@ -691,7 +684,7 @@ export default defineModule({
         const targetDatastore = datastore
           ? (await lookup(ENTITY_TYPES.datastore, datastore)).obj
           : undefined
-        await task(ctx, si, `relocating VM '${vm.name}'`, 'RelocateVM_Task', {
+        await task(ctx, `relocating VM '${vm.name}'`, 'RelocateVM_Task', {
           _this: vm.obj,
           spec: { datastore: targetDatastore, pool: targetPool, host: target?.obj },
         })
@@ -715,13 +708,10 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter, new_name }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await task(
-          ctx,
-          await connected(ctx),
-          `renaming VM '${vm.name}' to '${new_name}'`,
-          'Rename_Task',
-          { _this: vm.obj, newName: new_name },
-        )
+        await task(ctx, `renaming VM '${vm.name}' to '${new_name}'`, 'Rename_Task', {
+          _this: vm.obj,
+          newName: new_name,
+        })
         return { name: new_name, id: vm.obj.value }
       },
     }),
@@ -730,7 +720,6 @@ export default defineModule({
       args: { ...vmArgs, force: z.boolean().default(false).describe('power off first if needed') },
       vsphere: true,
       run: async (ctx, { name, datacenter, force }) => {
-        const si = await connected(ctx)
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         if (vm.props['runtime.powerState'] !== 'poweredOff') {
           if (!force)
@@ -738,9 +727,9 @@ export default defineModule({
               `VM '${vm.name}' is ${String(vm.props['runtime.powerState'])}: power it off, or pass force=True`,
               { code: 'BRINE_INVALID_STATE' },
             )
-          await task(ctx, si, `powering off VM '${vm.name}'`, 'PowerOffVM_Task', { _this: vm.obj })
+          await task(ctx, `powering off VM '${vm.name}'`, 'PowerOffVM_Task', { _this: vm.obj })
         }
-        await task(ctx, si, `destroying VM '${vm.name}'`, 'Destroy_Task', { _this: vm.obj })
+        await task(ctx, `destroying VM '${vm.name}'`, 'Destroy_Task', { _this: vm.obj })
         return { name: vm.name, id: vm.obj.value, destroyed: true }
       },
     }),
@@ -784,13 +773,10 @@ export default defineModule({
       run: async (ctx, { name, datacenter, size_gb, thin }) => {
         const vm = await findVm(ctx, name, datacenter)
         const devices = await devicesOf(ctx, vm.obj)
-        await task(
-          ctx,
-          await connected(ctx),
-          `adding a ${size_gb} GB disk to VM '${vm.name}'`,
-          'ReconfigVM_Task',
-          { _this: vm.obj, spec: { deviceChange: diskChanges(devices, [size_gb], thin) } },
-        )
+        await task(ctx, `adding a ${size_gb} GB disk to VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: { deviceChange: diskChanges(devices, [size_gb], thin) },
+        })
         return { name: vm.name, disks: disksOf(await devicesOf(ctx, vm.obj)) }
       },
     }),
@@ -805,20 +791,14 @@ export default defineModule({
       run: async (ctx, { name, datacenter, disk, keep_file }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), disk, 'disk')
-        await task(
-          ctx,
-          await connected(ctx),
-          `removing ${disk} from VM '${vm.name}'`,
-          'ReconfigVM_Task',
-          {
-            _this: vm.obj,
-            spec: {
-              deviceChange: [
-                { operation: 'remove', ...(keep_file ? {} : { fileOperation: 'destroy' }), device },
-              ],
-            },
+        await task(ctx, `removing ${disk} from VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: {
+            deviceChange: [
+              { operation: 'remove', ...(keep_file ? {} : { fileOperation: 'destroy' }), device },
+            ],
           },
-        )
+        })
         return { name: vm.name, disks: disksOf(await devicesOf(ctx, vm.obj)) }
       },
     }),
@@ -832,13 +812,10 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter, network, type }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await task(
-          ctx,
-          await connected(ctx),
-          `adding a NIC on '${network}' to VM '${vm.name}'`,
-          'ReconfigVM_Task',
-          { _this: vm.obj, spec: { deviceChange: await nicChanges(ctx, [network], type) } },
-        )
+        await task(ctx, `adding a NIC on '${network}' to VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: { deviceChange: await nicChanges(ctx, [network], type) },
+        })
         return {
           name: vm.name,
           nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
@@ -852,13 +829,10 @@ export default defineModule({
       run: async (ctx, { name, datacenter, nic }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), nic, 'network adapter')
-        await task(
-          ctx,
-          await connected(ctx),
-          `removing ${nic} from VM '${vm.name}'`,
-          'ReconfigVM_Task',
-          { _this: vm.obj, spec: { deviceChange: [{ operation: 'remove', device }] } },
-        )
+        await task(ctx, `removing ${nic} from VM '${vm.name}'`, 'ReconfigVM_Task', {
+          _this: vm.obj,
+          spec: { deviceChange: [{ operation: 'remove', device }] },
+        })
         return {
           name: vm.name,
           nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
@@ -879,7 +853,6 @@ export default defineModule({
         const vm = await findVm(ctx, name, datacenter)
         const ref = await task(
           ctx,
-          await connected(ctx),
           `snapshotting VM '${vm.name}' as '${snapshot}'`,
           'CreateSnapshot_Task',
           { _this: vm.obj, name: snapshot, description, memory, quiesce },
@@ -905,13 +878,9 @@ export default defineModule({
       run: async (ctx, { name, datacenter, snapshot }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
-        await task(
-          ctx,
-          await connected(ctx),
-          `reverting VM '${vm.name}' to '${snapshot}'`,
-          'RevertToSnapshot_Task',
-          { _this: ref },
-        )
+        await task(ctx, `reverting VM '${vm.name}' to '${snapshot}'`, 'RevertToSnapshot_Task', {
+          _this: ref,
+        })
         return { name: vm.name, snapshot, reverted: true }
       },
     }),
@@ -928,7 +897,6 @@ export default defineModule({
         const ref = await oneSnapshot(ctx, vm, snapshot)
         await task(
           ctx,
-          await connected(ctx),
           `removing snapshot '${snapshot}' of VM '${vm.name}'`,
           'RemoveSnapshot_Task',
           { _this: ref, removeChildren: children },
@@ -942,13 +910,9 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await task(
-          ctx,
-          await connected(ctx),
-          `removing all snapshots of VM '${vm.name}'`,
-          'RemoveAllSnapshots_Task',
-          { _this: vm.obj },
-        )
+        await task(ctx, `removing all snapshots of VM '${vm.name}'`, 'RemoveAllSnapshots_Task', {
+          _this: vm.obj,
+        })
         return { name: vm.name, removed: true }
       },
     }),
