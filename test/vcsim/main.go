@@ -255,13 +255,8 @@ func extendSimulator(next http.Handler) http.Handler {
 				applyClusterSpec(req.Call.This, req.Call.Spec)
 			}
 		case bytes.Contains(body, []byte("<RelocateVM_Task")):
-			var req struct {
-				Call struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>RelocateVM_Task"`
-			}
-			if xml.Unmarshal(body, &req) == nil {
-				if vm, ok := simulator.Map.Get(req.Call.This).(*simulator.VirtualMachine); ok {
+			if this, ok := thisOf(body); ok {
+				if vm, ok := simulator.Map.Get(this).(*simulator.VirtualMachine); ok {
 					before := placementOf(vm)
 					next.ServeHTTP(w, r)
 					movePlacement(vm, before, placementOf(vm))
@@ -305,21 +300,9 @@ func extendSimulator(next http.Handler) http.Handler {
 			replay(w, recorder, bytes.Replace(recorder.Body.Bytes(), []byte("CreateUserResponse"), []byte("UpdateUserResponse"), -1))
 			return
 		case bytes.Contains(body, []byte("<DatastoreEnterMaintenanceMode")), bytes.Contains(body, []byte("<DatastoreExitMaintenanceMode_Task")):
-			var req struct {
-				Enter struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>DatastoreEnterMaintenanceMode"`
-				Exit struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>DatastoreExitMaintenanceMode_Task"`
-			}
-			if xml.Unmarshal(body, &req) == nil {
-				enter := req.Enter.This.Value != ""
-				ref := req.Exit.This
-				if enter {
-					ref = req.Enter.This
-				}
-				if datastoreMaintenance(w, ref, enter) {
+			if this, ok := thisOf(body); ok {
+				enter := bytes.Contains(body, []byte("<DatastoreEnterMaintenanceMode"))
+				if datastoreMaintenance(w, this, enter) {
 					return
 				}
 			}
@@ -337,37 +320,24 @@ func extendSimulator(next http.Handler) http.Handler {
 				_ = os.MkdirAll(req.Call.Spec.LocalPath, 0o755)
 			}
 		case bytes.Contains(body, []byte("<DisconnectHost_Task")), bytes.Contains(body, []byte("<ReconnectHost_Task")):
-			var req struct {
-				Disconnect struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>DisconnectHost_Task"`
-				Reconnect struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>ReconnectHost_Task"`
-			}
-			if xml.Unmarshal(body, &req) == nil {
-				if req.Disconnect.This.Value != "" {
-					if hostConnection(w, req.Disconnect.This, "DisconnectHost_TaskResponse", types.HostSystemConnectionStateDisconnected) {
-						return
-					}
-				} else if hostConnection(w, req.Reconnect.This, "ReconnectHost_TaskResponse", types.HostSystemConnectionStateConnected) {
+			if this, ok := thisOf(body); ok {
+				element, state := "ReconnectHost_TaskResponse", types.HostSystemConnectionStateConnected
+				if bytes.Contains(body, []byte("<DisconnectHost_Task")) {
+					element, state = "DisconnectHost_TaskResponse", types.HostSystemConnectionStateDisconnected
+				}
+				if hostConnection(w, this, element, state) {
 					return
 				}
 			}
 		case bytes.Contains(body, []byte("<Destroy_Task")):
-			var req struct {
-				Call struct {
-					This types.ManagedObjectReference `xml:"_this"`
-				} `xml:"Body>Destroy_Task"`
-			}
-			if xml.Unmarshal(body, &req) == nil {
-				switch req.Call.This.Type {
+			if this, ok := thisOf(body); ok {
+				switch this.Type {
 				case "ClusterComputeResource":
-					if destroyCluster(w, req.Call.This) {
+					if destroyCluster(w, this) {
 						return
 					}
 				case "ComputeResource", "HostSystem":
-					if removeHost(w, req.Call.This) {
+					if removeHost(w, this) {
 						return
 					}
 				}
@@ -642,6 +612,21 @@ func movePlacement(vm *simulator.VirtualMachine, before, after placement) {
 	if len(before.datastores) == 1 && len(after.datastores) == 1 {
 		move(&before.datastores[0], &after.datastores[0], vms)
 	}
+}
+
+// thisOf reads the `_this` of the SOAP call in body (whatever the method).
+func thisOf(body []byte) (types.ManagedObjectReference, bool) {
+	var req struct {
+		Body struct {
+			Call struct {
+				This types.ManagedObjectReference `xml:"_this"`
+			} `xml:",any"`
+		} `xml:"Body"`
+	}
+	if xml.Unmarshal(body, &req) != nil || req.Body.Call.This.Value == "" {
+		return types.ManagedObjectReference{}, false
+	}
+	return req.Body.Call.This, true
 }
 
 // replay sends a recorded response on with `body` (the recorded one, or an edited copy).
