@@ -102,6 +102,7 @@ func main() {
 			log.Fatalf("vcsim: TLS certificate: %v", err)
 		}
 		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		setHostThumbprint(cert.Certificate[0])
 	}
 
 	server := model.Service.NewServer()
@@ -200,6 +201,7 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     the simulator's private working directory (0.24.2 needs an existing local directory);
 //   - DisconnectHost_Task and ReconnectHost_Task change the host's connection state;
 //   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
+//   - VirtualMachine.AcquireTicket issues console tickets (0.24.2: MethodNotFound; ticket.go);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
 //     MethodNotFound), and on a clustered host in maintenance mode removes it from the
@@ -328,6 +330,10 @@ func extendSimulator(next http.Handler) http.Handler {
 				if hostConnection(w, this, element, state) {
 					return
 				}
+			}
+		case bytes.Contains(body, []byte("<AcquireTicket")):
+			if acquireTicket(w, body) {
+				return
 			}
 		case bytes.Contains(body, []byte("<Destroy_Task")):
 			if this, ok := thisOf(body); ok {
@@ -656,9 +662,7 @@ func childNamed(folderRef types.ManagedObjectReference, name string) *types.Mana
 func writeDuplicateName(w http.ResponseWriter, name string, object types.ManagedObjectReference) {
 	var escaped bytes.Buffer
 	_ = xml.EscapeText(&escaped, []byte(name))
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The name &apos;%s&apos; already exists.</faultstring><detail><DuplicateNameFault xmlns="urn:vim25" xsi:type="DuplicateName"><name>%s</name><object type="%s">%s</object></DuplicateNameFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
-		escaped.String(), escaped.String(), object.Type, object.Value)
+	writeFault(w, fmt.Sprintf("The name '%s' already exists.", name),
+		fmt.Sprintf(`<DuplicateNameFault xmlns="urn:vim25" xsi:type="DuplicateName"><name>%s</name><object type="%s">%s</object></DuplicateNameFault>`,
+			escaped.String(), object.Type, object.Value))
 }
