@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { stringify as stringifyYaml } from 'yaml'
 import { redact } from '../core/redact.ts'
+import { Issued } from '../core/secret.ts'
 
 /**
  * Salt's outputters for one result, wrapped as `{local: result}`. Every outputter's text
- * passes through `redact()`: secrets never reach stdout.
+ * passes through `redact()`: secrets never reach stdout. The one exception is an `Issued`
+ * value (a token this call created for the user): it stands in the text as a placeholder
+ * while redacting, and is put back after.
  */
 export const OUTPUTTERS = ['nested', 'highstate', 'json', 'yaml', 'raw', 'quiet'] as const
 export type Outputter = (typeof OUTPUTTERS)[number]
@@ -19,7 +23,11 @@ const COLORS = {
 type Color = keyof typeof COLORS
 
 export function formatOutput(result: unknown, outputter: Outputter, color: boolean): string {
-  const wrapped = { local: toPlain(result) }
+  const issued: string[] = []
+  const nonce = randomBytes(8).toString('hex')
+  const wrapped = {
+    local: toPlain(result, (value) => `brine-issued-${nonce}-${issued.push(value) - 1}`),
+  }
   let text: string
   switch (outputter) {
     case 'quiet':
@@ -36,7 +44,10 @@ export function formatOutput(result: unknown, outputter: Outputter, color: boole
     default:
       text = nested(wrapped, 0, color).trimEnd()
   }
-  return `${redact(text)}\n`
+  // Redact around the placeholders, so that a pattern such as `token: …` cannot take one.
+  const parts = text.split(new RegExp(`brine-issued-${nonce}-(\\d+)`))
+  const shown = parts.map((part, i) => (i % 2 ? (issued[Number(part)] ?? '') : redact(part)))
+  return `${shown.join('')}\n`
 }
 
 /** Salt's `nested` outputter: `----------` before each mapping, 4-space indents, `- ` lists. */
@@ -79,11 +90,19 @@ function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object'
 }
 
-/** Dates to ISO strings, Secrets to their redacted form: what JSON would show. */
-function toPlain(value: unknown): unknown {
-  return value === undefined
-    ? null
-    : JSON.parse(JSON.stringify(value, (_key, v) => (v === undefined ? null : v)) ?? 'null')
+/**
+ * Dates to ISO strings, Secrets to their redacted form: what JSON would show. Issued values
+ * become what `placeholder` answers for them.
+ */
+function toPlain(value: unknown, placeholder: (issued: string) => string): unknown {
+  if (value === undefined) return null
+  if (value instanceof Issued) return placeholder(value.reveal())
+  const json = JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const original = this[key]
+    if (original instanceof Issued) return placeholder(original.reveal())
+    return v === undefined ? null : v
+  })
+  return JSON.parse(json ?? 'null')
 }
 
 /** Python's repr, as Salt's `raw` outputter prints. */

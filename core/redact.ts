@@ -23,6 +23,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/((?:^|\n|")(?:cookie|set-cookie|authorization)["']?\s*[:=]\s*["']?)[^"\n]+/gi, `$1${MASK}`],
   // key=value forms in messages and URLs: password=…, pwd=…
   [/\b(password|passwd|pwd|ticket|token)(["']?\s*[=:]\s*["']?)([^\s"',&}]+)/gi, `$1$2${MASK}`],
+  // brine console tokens (console/tokens.ts), wherever they appear
+  [/\bbrc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, MASK],
   // user:password@host in URLs
   [/(\w+:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${MASK}@`],
 ]

@@ -37,3 +37,35 @@ export class Secret {
     return 'Secret([redacted])'
   }
 }
+
+const kIssued = Symbol('issued.value')
+
+/**
+ * A secret brine hands to the user once, as the output of the call that created it (a
+ * console token, a vCenter ticket asked for by name). The call's outputter shows it in clear;
+ * everywhere else (logs, errors, JSON, `util.inspect`, state output) it reads `[issued]`.
+ * It is not registered with the redactor, or the outputter could not show it.
+ */
+export class Issued {
+  private readonly [kIssued]: string
+
+  constructor(value: string) {
+    this[kIssued] = value
+  }
+
+  reveal(): string {
+    return this[kIssued]
+  }
+
+  toString(): string {
+    return '[issued]'
+  }
+
+  toJSON(): string {
+    return '[issued]'
+  }
+
+  [inspect.custom](): string {
+    return 'Issued([issued])'
+  }
+}

@@ -6,7 +6,7 @@ import type { ArgShape, FunctionDefinition, ModuleDefinition } from './types.ts'
 export { BrineError, hasErrorCode } from '../core/errors.ts'
 export { log } from '../core/log.ts'
 export { lookupValue } from '../core/lookup.ts'
-export { Secret } from '../core/secret.ts'
+export { Issued, Secret } from '../core/secret.ts'
 export { CommandError, ModuleError } from './errors.ts'
 export type * from './types.ts'
 export { z }

@@ -10,6 +10,7 @@ export const HOST_MODULES: Record<string, () => Promise<unknown>> = {
   'brine/loader': () => import('./api.ts'),
   'brine/vsphere': () => import('../vsphere/api.ts'),
   'brine/runner': () => import('../runner/api.ts'),
+  'brine/console': () => import('../console/api.ts'),
 }
 
 const loaded = new Map<string, unknown>()

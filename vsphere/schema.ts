@@ -237,6 +237,7 @@ export const DATA_TYPES: Record<string, FieldTypes> = {
   NotAuthenticated: { object: 'MoRef' },
   NoPermission: { object: 'MoRef' },
   ManagedObjectNotFound: { obj: 'MoRef' },
+  VirtualMachineTicket: { port: 'int' },
   DuplicateName: { object: 'MoRef' },
   InvalidName: { entity: 'MoRef' },
 }
@@ -276,5 +277,6 @@ export const METHOD_RESULTS: Record<string, string> = {
   CreateDatacenter: 'MoRef',
   CreateClusterEx: 'MoRef',
   AcquireCloneTicket: 'string',
+  AcquireTicket: 'VirtualMachineTicket',
   QueryOptions: 'OptionValue[]',
 }

@@ -1,0 +1,269 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import {
+  type ConsoleConnection,
+  type ConsoleStore,
+  ConsoleStoreError,
+  type DamagedRecord,
+  type FreePort,
+} from './store.ts'
+
+/**
+ * Schema versions, applied in order; `PRAGMA user_version` records how many ran. Never edit a
+ * shipped migration: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE console_connections (
+     id TEXT NOT NULL UNIQUE,
+     instance_uuid TEXT NOT NULL,
+     host TEXT NOT NULL,
+     port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+     token_hash TEXT NOT NULL CHECK (length(token_hash) = 64),
+     access_url TEXT NOT NULL,
+     options TEXT NOT NULL,
+     connected INTEGER NOT NULL DEFAULT 0 CHECK (connected IN (0, 1)),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (instance_uuid, host, port)
+   ) STRICT;
+   CREATE UNIQUE INDEX console_connections_token_hash ON console_connections (token_hash);
+   CREATE INDEX console_connections_expires_at ON console_connections (expires_at);
+   CREATE INDEX console_connections_free ON console_connections (instance_uuid, connected, expires_at);`,
+]
+
+/** The statements, named so that tests can ask SQLite how it runs them. */
+export const SQL = {
+  upsert: `INSERT INTO console_connections
+             (id, instance_uuid, host, port, token_hash, access_url, options, connected, created_at, expires_at)
+           VALUES (@id, @instance_uuid, @host, @port, @token_hash, @access_url, @options, 0, @created_at, @expires_at)
+           ON CONFLICT (instance_uuid, host, port) DO UPDATE SET
+             id = excluded.id, token_hash = excluded.token_hash, access_url = excluded.access_url,
+             options = excluded.options, connected = 0, created_at = excluded.created_at,
+             expires_at = excluded.expires_at
+           WHERE connected = 0`,
+  byTokenHash: 'SELECT * FROM console_connections WHERE token_hash = ?',
+  byId: 'SELECT * FROM console_connections WHERE id = ?',
+  all: 'SELECT * FROM console_connections ORDER BY instance_uuid, host, port',
+  byInstance:
+    'SELECT * FROM console_connections WHERE instance_uuid = ? ORDER BY instance_uuid, host, port',
+  freePorts: `SELECT host, port FROM console_connections
+              WHERE instance_uuid = ? AND connected = 0 AND expires_at > ? ORDER BY host, port`,
+  connect:
+    'UPDATE console_connections SET connected = 1 WHERE id = ? AND connected = 0 AND expires_at > ?',
+  disconnect: 'UPDATE console_connections SET connected = 0 WHERE id = ?',
+  delete: 'DELETE FROM console_connections WHERE id = ?',
+  deleteExpired: `DELETE FROM console_connections WHERE rowid IN (
+                    SELECT rowid FROM console_connections WHERE expires_at <= ?
+                    ORDER BY expires_at LIMIT ?)`,
+} as const
+
+interface Row {
+  id: string
+  instance_uuid: string
+  host: string
+  port: number
+  token_hash: string
+  access_url: string
+  options: string
+  connected: number
+  created_at: number
+  expires_at: number
+}
+
+/** How long a writer waits for another process's lock before giving up. */
+const BUSY_TIMEOUT_MS = 5000
+
+/**
+ * Console records in an SQLite file (WAL: readers never wait for the writer, and several
+ * brine processes share one file). The file and its -wal/-shm companions are mode 0600.
+ * Any SQLite failure surfaces as a ConsoleStoreError naming the file and the way out; the
+ * file is never deleted or rewritten to "repair" it.
+ */
+export class SqliteConsoleStore implements ConsoleStore {
+  readonly backend = 'sqlite'
+  readonly location: string
+  private readonly db: Database.Database
+  private readonly statements: { [K in keyof typeof SQL]: Database.Statement }
+
+  constructor(file: string) {
+    this.location = file
+    this.db = this.guard('open', () => {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+      // Create it 0600 before SQLite does (SQLite would follow the umask).
+      closeSync(openSync(file, 'a', 0o600))
+      const db = new Database(file, { timeout: BUSY_TIMEOUT_MS })
+      try {
+        db.pragma('journal_mode = WAL')
+        db.pragma('synchronous = NORMAL')
+        db.pragma('foreign_keys = ON')
+        migrate(db, file)
+      } catch (error) {
+        db.close()
+        throw error
+      }
+      return db
+    })
+    this.statements = this.guard(
+      'prepare',
+      () =>
+        Object.fromEntries(
+          Object.entries(SQL).map(([name, sql]) => [name, this.db.prepare(sql)]),
+        ) as { [K in keyof typeof SQL]: Database.Statement },
+    )
+  }
+
+  put(record: ConsoleConnection): boolean {
+    return this.guard('write', () => this.statements.upsert.run(toRow(record)).changes === 1)
+  }
+
+  findByTokenHash(hash: string): ConsoleConnection | DamagedRecord | undefined {
+    return this.guard('read', () => {
+      const row = this.statements.byTokenHash.get(hash) as Row | undefined
+      return row && fromRow(row)
+    })
+  }
+
+  get(id: string): ConsoleConnection | DamagedRecord | undefined {
+    return this.guard('read', () => {
+      const row = this.statements.byId.get(id) as Row | undefined
+      return row && fromRow(row)
+    })
+  }
+
+  list(instanceUuid?: string): Array<ConsoleConnection | DamagedRecord> {
+    return this.guard('read', () => {
+      const rows = (
+        instanceUuid === undefined
+          ? this.statements.all.all()
+          : this.statements.byInstance.all(instanceUuid)
+      ) as Row[]
+      return rows.map(fromRow)
+    })
+  }
+
+  freePorts(instanceUuid: string, now: number): FreePort[] {
+    return this.guard('read', () => this.statements.freePorts.all(instanceUuid, now) as FreePort[])
+  }
+
+  markConnected(id: string, now: number): boolean {
+    return this.guard('write', () => this.statements.connect.run(id, now).changes === 1)
+  }
+
+  markDisconnected(id: string): void {
+    this.guard('write', () => this.statements.disconnect.run(id))
+  }
+
+  delete(id: string): boolean {
+    return this.guard('write', () => this.statements.delete.run(id).changes === 1)
+  }
+
+  deleteExpired(now: number, limit: number): number {
+    return this.guard('write', () => this.statements.deleteExpired.run(now, limit).changes)
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  private guard<T>(action: string, run: () => T): T {
+    try {
+      return run()
+    } catch (error) {
+      if (error instanceof ConsoleStoreError) throw error
+      throw storeError(this.location, action, error)
+    }
+  }
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number
+  if (version() > MIGRATIONS.length) {
+    throw new ConsoleStoreError(
+      `console token database ${file} has schema version ${version()}, newer than this brine knows (${MIGRATIONS.length}). Upgrade brine, or point data_dir elsewhere.`,
+      { code: 'BRINE_CONSOLE_SCHEMA' },
+    )
+  }
+  if (version() === MIGRATIONS.length) return
+  // IMMEDIATE: two processes opening a new file migrate one after the other.
+  db.transaction(() => {
+    for (let v = version(); v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v] as string)
+      db.pragma(`user_version = ${v + 1}`)
+    }
+  }).immediate()
+}
+
+function toRow(record: ConsoleConnection): Row {
+  return {
+    id: record.id,
+    instance_uuid: record.instanceUuid,
+    host: record.host,
+    port: record.port,
+    token_hash: record.tokenHash,
+    access_url: record.accessUrl,
+    options: JSON.stringify(record.options),
+    connected: record.connected ? 1 : 0,
+    created_at: record.createdAt.getTime(),
+    expires_at: record.expiresAt.getTime(),
+  }
+}
+
+function fromRow(row: Row): ConsoleConnection | DamagedRecord {
+  let options: unknown
+  try {
+    options = JSON.parse(row.options)
+  } catch {
+    return { id: row.id, instanceUuid: row.instance_uuid, damage: 'options are not JSON' }
+  }
+  const o = options as Record<string, unknown> | null
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    typeof o.tls !== 'boolean' ||
+    (o.mode !== 'webmks' && o.mode !== 'mks') ||
+    typeof o.internalAccessPath !== 'string'
+  ) {
+    return {
+      id: row.id,
+      instanceUuid: row.instance_uuid,
+      damage: 'options lack tls, mode or internalAccessPath',
+    }
+  }
+  return {
+    id: row.id,
+    instanceUuid: row.instance_uuid,
+    host: row.host,
+    port: row.port,
+    tokenHash: row.token_hash,
+    accessUrl: row.access_url,
+    options: { tls: o.tls, mode: o.mode, internalAccessPath: o.internalAccessPath },
+    connected: row.connected === 1,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+  }
+}
+
+/** SQLite's failure, said with the file and what to do about it. */
+function storeError(file: string, action: string, error: unknown): ConsoleStoreError {
+  const code = (error as { code?: string }).code ?? ''
+  const reason = (error as Error).message ?? String(error)
+  let fix: string
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    fix = `The file is damaged or not an SQLite database. brine leaves it as it is: move it aside (a new one is started on the next call), and try \`sqlite3 ${file} .recover\` on the copy to save its records.`
+  } else if (code.startsWith('SQLITE_CANTOPEN') || /^E[A-Z]+$/.test(code)) {
+    fix = `Check that ${dirname(file)} is a writable directory and ${file} a readable file of this user, or set data_dir / BRINE_DATA_DIR.`
+  } else if (code.startsWith('SQLITE_READONLY')) {
+    fix = 'brine needs write access to it (and to its -wal and -shm files).'
+  } else if (code.startsWith('SQLITE_BUSY')) {
+    fix = `Another process held a lock for more than ${BUSY_TIMEOUT_MS / 1000} s; try again.`
+  } else if (code.startsWith('SQLITE_FULL')) {
+    fix = 'The disk is full.'
+  } else {
+    fix = 'The database may be damaged; brine leaves it as it is.'
+  }
+  return new ConsoleStoreError(
+    `console token database ${file}: cannot ${action} (${code ? `${code}: ` : ''}${reason}). ${fix}`,
+    { cause: error },
+  )
+}
