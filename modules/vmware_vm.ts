@@ -1,4 +1,18 @@
-import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import {
+  cleanupExpired,
+  consoleConfig,
+  describeConsole,
+  issueConsole,
+  openConsoleStore,
+} from 'brine/console'
+import {
+  type CallContext,
+  defineFunction,
+  defineModule,
+  Issued,
+  ModuleError,
+  z,
+} from 'brine/loader'
 import {
   deployOvfFile,
   ENTITY_TYPES,
@@ -10,6 +24,7 @@ import {
   retrieveObjectProperties,
   runTask,
 } from 'brine/vsphere'
+import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
 import {
   deviceNamed,
   devicesOf,
@@ -407,6 +422,71 @@ export default defineModule({
           changed: true,
           comment: `VM '${vm.name}': ${before} -> ${spec.state}`,
         }
+      },
+    }),
+    console: defineFunction({
+      doc: 'Open a console: acquire a WebMKS (or MKS) ticket, keep a console record, and answer its id, host, port, expiry, and a token and access URL shown this once (brine keeps only the token’s hash).',
+      args: {
+        ...vmArgs,
+        mode: z.enum(['webmks', 'mks']).default('webmks').describe('console protocol'),
+        ttl: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('seconds the token stays valid (default: option console_token_ttl, 600)'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, datacenter, mode, ttl }) => {
+        // The store first: a broken database fails the call before vCenter issues a ticket.
+        const config = consoleConfig(ctx.opts)
+        const store = openConsoleStore(config)
+        const vm = await findVm(ctx, name, datacenter, [
+          'config.instanceUuid',
+          'config.uuid',
+          'runtime.powerState',
+        ])
+        const ticket = await acquireTicket(ctx, vm, mode)
+        const instanceUuid = String(vm.props['config.instanceUuid'] ?? vm.props['config.uuid'])
+        const issued = issueConsole(store, {
+          instanceUuid,
+          host: ticket.host,
+          port: ticket.port,
+          mode,
+          // WebMKS is wss; MKS (port 902) is TLS-wrapped too.
+          tls: ticket.url ? ticket.url.reveal().startsWith('wss:') : true,
+          target: {
+            url: ticket.url?.reveal(),
+            host: ticket.host,
+            port: ticket.port,
+            ticket: ticket.ticket.reveal(),
+            sslThumbprint: ticket.sslThumbprint,
+            cfgFile: ticket.cfgFile,
+          },
+          ttlSeconds: ttl ?? config.ttlSeconds,
+          proxyUrl: config.proxyUrl,
+        })
+        // Bounded housekeeping: one batch of expired records per issue.
+        cleanupExpired(store, { batch: config.cleanupBatch, maxBatches: 1 })
+        return {
+          name: vm.name,
+          ...describeConsole(issued.record),
+          token: new Issued(issued.token),
+          access_url: new Issued(issued.accessUrl),
+        }
+      },
+    }),
+    get_mks_ticket: defineFunction({
+      doc: 'saltext-vmware’s get_mks_ticket: AcquireTicket for a VM, answered as pyVmomi’s JSON (ticket, cfgFile, host, port, sslThumbprint, url). The ticket is shown this once and kept nowhere.',
+      args: {
+        vm_name: names.vm,
+        ticket_type: z.enum(TICKET_TYPES).default('webmks').describe('VirtualMachineTicketType'),
+        datacenter_name: names.datacenter.optional(),
+      },
+      vsphere: true,
+      run: async (ctx, { vm_name, ticket_type, datacenter_name }) => {
+        const vm = await findVm(ctx, vm_name, datacenter_name, ['runtime.powerState'])
+        return ticketOutput(await acquireTicket(ctx, vm, ticket_type))
       },
     }),
     create: defineFunction({
