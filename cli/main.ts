@@ -19,6 +19,7 @@ const VERSION = '0.1.0'
 
 const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=value ...]
        brine [options] <module.function> [arg ...] [key=value ...]
+       brine [options] console serve [--listen <host:port>]
 
 Runs one brine function locally, like salt-call --local.
 
@@ -28,6 +29,7 @@ Examples:
   brine call vmware_datacenter.list profile=lab
   brine call pillar.get saltext.vmware:host
   brine call state.apply web test=True
+  brine console serve --listen 0.0.0.0:6090
 
 Options:
   -c, --config <file>       config file (default: BRINE_CONFIG, else ./brine.yaml)
@@ -43,6 +45,7 @@ Options:
       --retcode-passthrough exit with the function's own return code
       --session-store       keep vCenter sessions on disk for later brine processes
       --no-color            no colors (also NO_COLOR)
+      --listen <host:port>  console serve: where to listen (default 127.0.0.1:6090)
   -h, --help                this help
   -V, --version             the version
 
@@ -93,6 +96,14 @@ export async function main(
     if (values.version) {
       io.stdout.write(`brine ${VERSION}\n`)
       return EXIT.OK
+    }
+    if (positionals[0] === 'console') {
+      if (positionals[1] !== 'serve' || positionals.length > 2)
+        throw new UsageError('brine console takes one command: serve. See brine --help.')
+      const opts = resolveOpts({ config: values.config, logLevel: values['log-level'] ?? 'info' })
+      setLogLevel(normalizeLevel(opts.log_level))
+      const { serveConsole } = await import('./console.ts')
+      return await serveConsole(opts, values.listen, controller.signal, io.stderr)
     }
     const tokens = positionals[0] === 'call' ? positionals.slice(1) : positionals
     const fun = tokens[0]
@@ -203,6 +214,7 @@ function parseCommandLine(argv: string[]) {
       'retcode-passthrough': { type: 'boolean' },
       'session-store': { type: 'boolean' },
       'no-color': { type: 'boolean' },
+      listen: { type: 'string' },
       'state-output': { type: 'string' },
       'state-verbose': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -293,6 +305,11 @@ function formatError(error: unknown, debug: boolean): string {
 function exitCodeFor(error: unknown, signal: AbortSignal): number {
   if (signal.aborted)
     return (signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT
-  if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    (error instanceof BrineError && (error.code === 'BRINE_USAGE' || error.code === 'BRINE_CONFIG'))
+  )
+    return EXIT.USAGE
   return EXIT.ERROR
 }
