@@ -62,7 +62,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     handleProtocols: (_offered, req) =>
       (req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol || false,
   })
-  const sessions = new Set<WebSocket>()
+  // Open sessions and how to free their port.
+  const sessions = new Map<WebSocket, () => void>()
 
   server.on('upgrade', (req, socket, head) => {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`
@@ -110,11 +111,18 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     upstream.once('open', () => {
       ;(req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol
       wss.handleUpgrade(req, socket, head, (client) => {
-        sessions.add(client)
+        const release = () => {
+          sessions.delete(client)
+          try {
+            opened.release()
+          } catch (error) {
+            log.warn('console', 'could not free %s: %s', label, (error as Error).message)
+          }
+        }
+        sessions.set(client, release)
         log.info('console', '%s connected to %s', peer, label)
         pipe(client, upstream, () => {
-          sessions.delete(client)
-          opened.release()
+          release()
           log.info('console', '%s disconnected from %s', peer, label)
         })
       })
@@ -136,7 +144,10 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     url: `${tls ? 'wss' : 'ws'}://${host}:${address.port}${path}`,
     close: async () => {
       cleanup.stop()
-      for (const client of sessions) client.terminate()
+      for (const [client, release] of sessions) {
+        release()
+        client.terminate()
+      }
       wss.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
@@ -187,7 +198,8 @@ function targetSocket(target: ConsoleTarget, options: ConsoleProxyOptions): Sock
     ...(options.targetCa ? { ca: options.targetCa } : {}),
   })
   if (pinned) {
-    // Cork until the pin is checked: nothing (not the ticket) leaves before.
+    // Node holds writes until the handshake is done; cork holds them until the pin is
+    // checked too: nothing (not the ticket) leaves before.
     socket.cork()
     socket.once('secureConnect', () => {
       const raw = socket.getPeerCertificate().raw

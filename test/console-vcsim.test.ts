@@ -1,0 +1,255 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectConsole, validateToken } from '../console/service.ts'
+import { SqliteConsoleStore } from '../console/sqlite-store.ts'
+import { Issued } from '../core/secret.ts'
+import type { Runtime } from '../loader/runtime.ts'
+import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { ServiceInstance } from '../vsphere/service-instance.ts'
+import { runCli } from './helpers/cli.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+let vcsim: Vcsim
+let rt: Runtime
+let si: ServiceInstance
+let dataDir: string
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  dataDir = join(mkdtempSync(join(tmpdir(), 'brine-console-vc-')), 'data')
+  rt = vmwareRuntime(vcsim, 'console', [], {
+    data_dir: dataDir,
+    console_proxy_url: 'wss://console.example.com/console',
+  })
+  si = await ServiceInstance.connect(
+    resolveConnectionParams({
+      server: vcsim.url,
+      user: vcsim.user,
+      password: vcsim.password,
+      caFile: vcsim.caFile,
+    }),
+  )
+})
+afterAll(async () => {
+  await si?.logout()
+  await rt?.close()
+  await vcsim?.stop()
+})
+
+const call = (fun: string, kwargs: Record<string, unknown> = {}) => rt.call(fun, { kwargs })
+const failure = (fun: string, kwargs: Record<string, unknown> = {}) =>
+  call(fun, kwargs).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string; faultType?: string },
+  )
+const vmRef = async (name: string) => {
+  const vms = (await call('vmware_vm.info', { name })) as { id: string }
+  return { type: 'VirtualMachine', value: vms.id }
+}
+
+describe('VirtualMachine.AcquireTicket (vcsim extended)', () => {
+  it('issues a one-time WebMKS or MKS ticket naming host, port, config file and thumbprint', async () => {
+    const vm = await vmRef('DC0_H0_VM0')
+    const webmks = (await si.invoke('AcquireTicket', {
+      _this: vm,
+      ticketType: 'webmks',
+    })) as Record<string, unknown>
+    expect(webmks).toMatchObject({
+      host: 'DC0_H0',
+      port: 443,
+      cfgFile: '[LocalDS_0] DC0_H0_VM0/DC0_H0_VM0.vmx',
+      sslThumbprint: vcsim.thumbprintSha1,
+    })
+    expect(webmks.ticket).toMatch(/^[0-9a-f]{40}$/)
+    const mks = (await si.invoke('AcquireTicket', { _this: vm, ticketType: 'mks' })) as Record<
+      string,
+      unknown
+    >
+    expect(mks).toMatchObject({ host: 'DC0_H0', port: 902 })
+    expect(mks.ticket).not.toBe(webmks.ticket)
+
+    const bad = await si
+      .invoke('AcquireTicket', { _this: vm, ticketType: 'telepathy' })
+      .catch((e: unknown) => e as { faultType: string })
+    expect(bad).toMatchObject({ faultType: 'InvalidArgument' })
+  })
+
+  it('refuses a VM that is not powered on (InvalidState)', async () => {
+    await call('vmware_vm.power_state', { name: 'DC0_H0_VM1', state: 'off' })
+    try {
+      const off = await si
+        .invoke('AcquireTicket', { _this: await vmRef('DC0_H0_VM1'), ticketType: 'webmks' })
+        .catch((e: unknown) => e as Error & { faultType: string })
+      expect(off).toMatchObject({ faultType: 'InvalidState' })
+      const error = await failure('vmware_vm.console', { name: 'DC0_H0_VM1' })
+      expect(error?.code).toBe('BRINE_INVALID_STATE')
+      expect(error?.message).toMatch(/DC0_H0_VM1' is poweredOff: a console needs it powered on/)
+    } finally {
+      await call('vmware_vm.power_state', { name: 'DC0_H0_VM1', state: 'on' })
+    }
+  })
+})
+
+describe('vmware_vm.console and the console module', () => {
+  it('stores a record for the VM, answers its token once, and the record opens the ticket’s target', async () => {
+    const out = (await call('vmware_vm.console', { name: 'DC0_C0_RP0_VM0' })) as Record<
+      string,
+      unknown
+    >
+    const info = (await call('vmware_vm.info', { name: 'DC0_C0_RP0_VM0' })) as { uuid: string }
+    expect(out).toMatchObject({
+      name: 'DC0_C0_RP0_VM0',
+      port: 443,
+      mode: 'webmks',
+      tls: true,
+      connected: false,
+      expired: false,
+    })
+    expect(out.host).toMatch(/^DC0_C0_H\d$/)
+    expect(out.token).toBeInstanceOf(Issued)
+    const token = (out.token as Issued).reveal()
+    expect((out.access_url as Issued).reveal()).toBe(
+      `wss://console.example.com/console?token=${token}`,
+    )
+    expect(Date.parse(String(out.expires)) - Date.parse(String(out.created))).toBe(600_000)
+    expect(JSON.stringify(out)).not.toContain(token)
+
+    // The record is in the SQLite file under data_dir; another connection opens it.
+    const file = join(dataDir, 'console-tokens.sqlite')
+    expect(existsSync(file)).toBe(true)
+    const other = new SqliteConsoleStore(file)
+    try {
+      const record = validateToken(other, token)
+      expect(record.id).toBe(out.id)
+      expect(record.instanceUuid).toBe(out.instance_uuid)
+      expect(record.instanceUuid).not.toBe(info.uuid) // the instance UUID, not the BIOS UUID
+      const opened = connectConsole(other, token)
+      expect(opened.target).toMatchObject({
+        host: out.host,
+        port: 443,
+        sslThumbprint: vcsim.thumbprintSha1,
+        cfgFile: '[LocalDS_0] DC0_C0_RP0_VM0/DC0_C0_RP0_VM0.vmx',
+      })
+      expect(opened.target.url).toBe(`wss://${out.host}:443/ticket/${opened.target.ticket}`)
+      expect(await call('console.free_ports', { instance: out.instance_uuid })).toEqual([])
+      opened.release()
+      expect(await call('console.free_ports', { instance: out.instance_uuid })).toEqual([
+        { host: out.host, port: 443 },
+      ])
+      // The database holds neither the token nor the vCenter ticket.
+      other.close()
+      const bytes = Buffer.concat(
+        ['', '-wal'].filter((s) => existsSync(file + s)).map((s) => readFileSync(file + s)),
+      )
+      expect(bytes.includes(token)).toBe(false)
+      expect(bytes.includes(opened.target.ticket)).toBe(false)
+    } finally {
+      other.close()
+    }
+
+    expect(await call('console.validate', { token })).toMatchObject({ valid: true, id: out.id })
+    const listed = (await call('console.list', { instance: out.instance_uuid })) as unknown[]
+    expect(listed).toEqual([expect.objectContaining({ id: out.id, connected: false })])
+    expect(JSON.stringify(listed)).not.toContain(token)
+    expect(await call('console.revoke', { id: out.id })).toEqual({ id: out.id, revoked: true })
+    expect((await failure('console.validate', { token }))?.code).toBe('BRINE_CONSOLE_TOKEN')
+    expect((await failure('console.revoke', { id: out.id }))?.code).toBe('BRINE_NOT_FOUND')
+    expect(await call('console.cleanup')).toEqual({ deleted: 0, more: false })
+  })
+
+  it('honours ttl= and mks mode; get_mks_ticket answers saltext-vmware’s shape', async () => {
+    const out = (await call('vmware_vm.console', {
+      name: 'DC0_H0_VM0',
+      mode: 'mks',
+      ttl: 30,
+    })) as Record<string, unknown>
+    expect(out).toMatchObject({ port: 902, mode: 'mks' })
+    expect(Date.parse(String(out.expires)) - Date.parse(String(out.created))).toBe(30_000)
+
+    const ticket = (await call('vmware_vm.get_mks_ticket', {
+      vm_name: 'DC0_H0_VM0',
+      ticket_type: 'webmks',
+    })) as Record<string, unknown>
+    expect(ticket).toMatchObject({
+      cfgFile: '[LocalDS_0] DC0_H0_VM0/DC0_H0_VM0.vmx',
+      host: 'DC0_H0',
+      port: 443,
+      sslThumbprint: vcsim.thumbprintSha1,
+    })
+    expect((ticket.ticket as Issued).reveal()).toMatch(/^[0-9a-f]{40}$/)
+    expect((ticket.url as Issued).reveal()).toBe(
+      `wss://DC0_H0:443/ticket/${(ticket.ticket as Issued).reveal()}`,
+    )
+    const mks = (await call('vmware_vm.get_mks_ticket', {
+      vm_name: 'DC0_H0_VM0',
+      ticket_type: 'mks',
+    })) as Record<string, unknown>
+    expect(mks).toMatchObject({ port: 902, url: null })
+    expect(
+      (await failure('vmware_vm.get_mks_ticket', { vm_name: 'nope', ticket_type: 'mks' }))?.code,
+    ).toBe('BRINE_NOT_FOUND')
+  })
+})
+
+describe('console from the CLI', () => {
+  it('shows the token once; a second process validates it; no log or later output shows it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'brine-console-cli-'))
+    writeFileSync(
+      join(cwd, 'brine.yaml'),
+      [
+        `data_dir: ${join(cwd, 'data')}`,
+        'saltext.vmware:',
+        `  host: ${vcsim.url}`,
+        `  user: ${vcsim.user}`,
+        `  password: ${vcsim.password}`,
+        `  ca_file: ${vcsim.caFile}`,
+      ].join('\n'),
+    )
+    const issued = await runCli(
+      ['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json', '-l', 'trace'],
+      {
+        cwd,
+      },
+    )
+    expect(issued.code).toBe(0)
+    const out = JSON.parse(issued.stdout).local as { token: string; access_url: string; id: string }
+    expect(out.token).toMatch(/^brc_[A-Za-z0-9_-]{43}$/)
+    expect(out.access_url).toBe(`ws://127.0.0.1:6090/console?token=${out.token}`)
+    // The SOAP trace shows the AcquireTicket answer with its ticket masked; never the token.
+    expect(issued.stderr).toContain('AcquireTicketResponse')
+    expect(issued.stderr).toContain('<ticket>***</ticket>')
+    expect(issued.stderr).not.toContain(out.token)
+
+    const validated = await runCli(['call', 'console.validate', out.token, '--out', 'json'], {
+      cwd,
+    })
+    expect(validated.code).toBe(0)
+    expect(JSON.parse(validated.stdout).local).toMatchObject({ valid: true, id: out.id })
+    expect(validated.stdout + validated.stderr).not.toContain(out.token)
+
+    const listed = await runCli(['call', 'console.list'], { cwd })
+    expect(listed.stdout).toContain(out.id)
+    expect(listed.stdout).not.toContain(out.token)
+
+    const revoked = await runCli(['call', 'console.revoke', out.id], { cwd })
+    expect(revoked.code).toBe(0)
+    const invalid = await runCli(['call', 'console.validate', out.token], { cwd })
+    expect(invalid.code).toBe(1)
+    expect(invalid.stderr).toBe('Error: console token is not valid: unknown or revoked.\n')
+
+    const badBackend = await runCli(['call', 'console.list', '--config', join(cwd, 'bad.yaml')], {
+      cwd,
+    })
+    expect(badBackend.code).toBe(2)
+    writeFileSync(join(cwd, 'bad.yaml'), 'console_tokens_backend: redis\n')
+    const badOption = await runCli(['call', 'console.list', '--config', join(cwd, 'bad.yaml')], {
+      cwd,
+    })
+    expect(badOption.code).toBe(2)
+    expect(badOption.stderr).toMatch(
+      /console_tokens_backend is 'redis'; it must be one of sqlite, memory/,
+    )
+  })
+})
