@@ -17,7 +17,10 @@ import type { Opts } from '../loader/types.ts'
  * | module_dirs | paths | [] | BRINE_MODULE_DIRS | --module-dirs (repeatable) |
  * | log_level | error…trace | warning | BRINE_LOG_LEVEL | --log-level / -l |
  * | session_store | boolean | false | BRINE_SESSION_STORE | --session-store |
+ * | data_dir | path | ~/.local/share/brine ($XDG_DATA_HOME/brine) | BRINE_DATA_DIR | — |
  * | test | boolean | false | — | test=True on the call |
+ * Console options (console_tokens_backend, console_token_ttl, console_proxy_url, …) are
+ * described in console/service.ts and the README.
  * Config file: --config, else BRINE_CONFIG, else ./brine.yaml when present. Relative paths in
  * it are relative to the file. Other keys (e.g. `saltext.vmware`) are kept as they are.
  */
@@ -74,6 +77,7 @@ export function resolveOpts(
   if (env.BRINE_MODULE_DIRS)
     opts.module_dirs = env.BRINE_MODULE_DIRS.split(':').map((p) => resolve(cwd, p))
   if (env.BRINE_LOG_LEVEL) opts.log_level = env.BRINE_LOG_LEVEL
+  if (env.BRINE_DATA_DIR) opts.data_dir = resolve(cwd, env.BRINE_DATA_DIR)
   if (env.BRINE_SESSION_STORE)
     opts.session_store = ['1', 'true', 'yes'].includes(env.BRINE_SESSION_STORE.toLowerCase())
 
@@ -124,6 +128,18 @@ function readConfigFile(path: string): Partial<Opts> {
       throw new ConfigError(`config file ${path}: ${key} must be a path or a list of paths.`)
     }
     config[key] = list.map((item: string) => resolve(base, item))
+  }
+  for (const key of [
+    'data_dir',
+    'console_proxy_cert',
+    'console_proxy_key',
+    'console_target_ca_file',
+  ]) {
+    const value = config[key]
+    if (value === undefined) continue
+    if (typeof value !== 'string')
+      throw new ConfigError(`config file ${path}: ${key} must be a path.`)
+    config[key] = resolve(base, value)
   }
   for (const key of ['id', 'log_level'] as const) {
     if (config[key] !== undefined && typeof config[key] !== 'string') {

@@ -36,6 +36,8 @@ export interface ConsoleProxy {
 }
 
 const TARGET_TIMEOUT_MS = 10_000
+/** Stop reading a side while more than this waits to be written to the other. */
+const HIGH_WATER_BYTES = 1 << 20
 
 /**
  * `brine console serve`: a WebSocket proxy to VM consoles. A client connects to
@@ -154,7 +156,10 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   }
 }
 
-/** Frames both ways; when either side closes, close the other; `done` runs once. */
+/**
+ * Frames both ways, message for message (binary stays binary), reading a side only while the
+ * other keeps up; when either side closes, close the other; `done` runs once.
+ */
 function pipe(client: WebSocket, upstream: WebSocket, done: () => void): void {
   let finished = false
   const finish = () => {
@@ -162,11 +167,15 @@ function pipe(client: WebSocket, upstream: WebSocket, done: () => void): void {
     finished = true
     done()
   }
-  const forward = (to: WebSocket) => (data: RawData, isBinary: boolean) => {
-    if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary })
+  const forward = (from: WebSocket, to: WebSocket) => (data: RawData, isBinary: boolean) => {
+    if (to.readyState !== WebSocket.OPEN) return
+    to.send(data, { binary: isBinary }, () => {
+      if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES / 2) from.resume()
+    })
+    if (to.bufferedAmount > HIGH_WATER_BYTES) from.pause()
   }
-  client.on('message', forward(upstream))
-  upstream.on('message', forward(client))
+  client.on('message', forward(client, upstream))
+  upstream.on('message', forward(upstream, client))
   const closeOther = (other: WebSocket) => (code: number) => {
     finish()
     // 1005/1006 cannot be sent in a close frame.

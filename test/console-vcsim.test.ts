@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -207,6 +207,8 @@ describe('console from the CLI', () => {
         `  ca_file: ${vcsim.caFile}`,
       ].join('\n'),
     )
+    mkdirSync(join(cwd, 'sub'))
+    writeFileSync(join(cwd, 'sub', 'brine.yaml'), 'data_dir: ../data\n')
     const issued = await runCli(
       ['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json', '-l', 'trace'],
       {
@@ -228,6 +230,17 @@ describe('console from the CLI', () => {
     expect(validated.code).toBe(0)
     expect(JSON.parse(validated.stdout).local).toMatchObject({ valid: true, id: out.id })
     expect(validated.stdout + validated.stderr).not.toContain(out.token)
+
+    // `-` reads the token from stdin (keeps it out of ps); data_dir is relative to the config file.
+    const fromStdin = await runCli(
+      ['call', 'console.validate', '-', '--config', 'sub/brine.yaml'],
+      {
+        cwd,
+        stdin: `${out.token}\n`,
+      },
+    )
+    expect(fromStdin.stderr).toBe('')
+    expect(fromStdin.stdout).toContain(out.id)
 
     const listed = await runCli(['call', 'console.list'], { cwd })
     expect(listed.stdout).toContain(out.id)

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   chmodSync,
   existsSync,
@@ -527,6 +528,46 @@ describe('console proxy', () => {
       Date.now() - 2000,
     )
     await expect(open(expired.accessUrl)).rejects.toThrow('HTTP 401')
+  })
+
+  it('carries 25 MiB of frames both ways intact and in order, text as text and binary as binary', async () => {
+    const target = await echoServer()
+    const store = new MemoryConsoleStore()
+    const proxy = await startConsoleProxy({ store, port: 0 })
+    closers.push(() => proxy.close())
+    const issued = issueConsole(
+      store,
+      request({
+        target: {
+          url: `ws://127.0.0.1:${target.port}/t`,
+          host: '127.0.0.1',
+          port: target.port,
+          ticket: 't',
+        },
+        proxyUrl: proxy.url,
+      }),
+    )
+    const client = await open(issued.accessUrl)
+    const frames = Array.from({ length: 400 }, (_, i) => randomBytes(64 * 1024 + i))
+    const sent = createHash('sha256')
+    const received = createHash('sha256')
+    let count = 0
+    const done = new Promise<void>((resolve) => {
+      client.on('message', (data: RawData, isBinary) => {
+        expect(isBinary).toBe(count < frames.length)
+        received.update(data as Buffer)
+        if (++count === frames.length + 1) resolve()
+      })
+    })
+    for (const frame of frames) {
+      sent.update(frame)
+      client.send(frame)
+    }
+    sent.update('the end')
+    client.send('the end')
+    await done
+    expect(received.digest('hex')).toBe(sent.digest('hex'))
+    client.close()
   })
 
   it('sends nothing to a TLS target whose certificate is not the ticket’s thumbprint', async () => {

@@ -16,6 +16,8 @@ export function runCli(
   options: {
     env?: Record<string, string | undefined>
     cwd?: string
+    /** Written to the child's stdin, which is then closed. */
+    stdin?: string
     onSpawn?: (pid: number) => void
   } = {},
 ): Promise<CliResult> {
@@ -38,6 +40,7 @@ export function runCli(
     child.stderr.on('data', (chunk) => {
       stderr += chunk
     })
+    if (options.stdin !== undefined) child.stdin.end(options.stdin)
     child.on('error', reject)
     child.on('spawn', () => options.onSpawn?.(child.pid!))
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
