@@ -101,7 +101,8 @@ export async function main(
       if (positionals[1] !== 'serve' || positionals.length > 2)
         throw new UsageError('brine console takes one command: serve. See brine --help.')
       const opts = resolveOpts({ config: values.config, logLevel: values['log-level'] ?? 'info' })
-      setLogLevel(normalizeLevel(opts.log_level))
+      if (!process.env.BRINE_DEBUG || values['log-level'])
+        setLogLevel(normalizeLevel(opts.log_level))
       const { serveConsole } = await import('./console.ts')
       return await serveConsole(opts, values.listen, controller.signal, io.stderr)
     }
@@ -136,7 +137,8 @@ export async function main(
       opts.log_level === 'trace' ||
       opts.log_level === 'all' ||
       opts.log_level === 'garbage'
-    setLogLevel(normalizeLevel(opts.log_level))
+    // BRINE_DEBUG (read by the logger) stands unless a level is asked for on the command line.
+    if (!process.env.BRINE_DEBUG || values['log-level']) setLogLevel(normalizeLevel(opts.log_level))
     registerSecretsIn(opts)
     const { args, kwargs } = parseInput(tokens.slice(1))
     const pillarOverride = kwargs.pillar

@@ -209,12 +209,10 @@ describe('console from the CLI', () => {
     )
     mkdirSync(join(cwd, 'sub'))
     writeFileSync(join(cwd, 'sub', 'brine.yaml'), 'data_dir: ../data\n')
-    const issued = await runCli(
-      ['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json', '-l', 'trace'],
-      {
-        cwd,
-      },
-    )
+    const issued = await runCli(['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json'], {
+      cwd,
+      env: { BRINE_DEBUG: 'soap' },
+    })
     expect(issued.code).toBe(0)
     const out = JSON.parse(issued.stdout).local as { token: string; access_url: string; id: string }
     expect(out.token).toMatch(/^brc_[A-Za-z0-9_-]{43}$/)
