@@ -22,6 +22,7 @@ import {
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
+import { benchConsole } from './console.ts'
 import { benchStates } from './states.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
@@ -48,6 +49,9 @@ const row = (label: string, ms: number, note = '') => {
 
 console.log('State engine (in-process, best of 5)')
 await benchStates(row)
+
+console.log('\nConsole records and proxy (in-process)')
+await benchConsole(row)
 
 console.log(`\nstarting vcsim with ${VMS_PER_POOL * 2} VMs…`)
 const vcsim = await startVcsim({ vm: VMS_PER_POOL })
@@ -177,6 +181,7 @@ try {
         password: 'pw',
         ca_file: vcsim.caFile,
       },
+      data_dir: mkdtempSync(join(tmpdir(), 'brine-bench-data-')),
     }),
     pillar: {},
     moduleDirs: [join(import.meta.dirname, '..', 'modules')],
@@ -221,6 +226,33 @@ try {
     'vmware_query.search vm (name regex + 1 attribute filter)',
     searched,
     `${found} of ${vmNames.length} match, ${(searched / fetch.floor).toFixed(2)}× the raw fetch floor, ${(searched / vmList).toFixed(2)}× vmware_vm.list`,
+  )
+
+  // A console: the VM by id, AcquireTicket, a record in the SQLite file; against the same two
+  // calls made bare on a session of its own (the wire floor of this function).
+  const vmId = (
+    (await runtime.call('vmware_vm.info', { kwargs: { name: vmNames[0] } })) as { id: string }
+  ).id
+  await runtime.call('vmware_vm.console', { kwargs: { name: vmId } })
+  const consoleCall = await best(ROUNDS * 3, () =>
+    runtime.call('vmware_vm.console', { kwargs: { name: vmId } }),
+  )
+  const vmRef = { type: 'VirtualMachine', value: vmId }
+  const bareCalls = await withSession(params, (si) =>
+    best(ROUNDS * 3, async () => {
+      await retrieveObjectProperties(si, vmRef, [
+        'name',
+        'config.instanceUuid',
+        'config.uuid',
+        'runtime.powerState',
+      ])
+      await si.invoke('AcquireTicket', { _this: vmRef, ticketType: 'webmks' })
+    }),
+  )
+  row(
+    'vmware_vm.console by VM id (lookup, ticket, SQLite record)',
+    consoleCall,
+    `${(consoleCall / bareCalls).toFixed(2)}× its two SOAP calls made bare (${bareCalls.toFixed(2)} ms)`,
   )
   await runtime.close()
 

@@ -13,6 +13,7 @@ export class MemoryConsoleStore implements ConsoleStore {
   private readonly byKey = new Map<string, ConsoleConnection>()
   private readonly byId = new Map<string, ConsoleConnection>()
   private readonly byHash = new Map<string, ConsoleConnection>()
+  private readonly byInstance = new Map<string, Set<ConsoleConnection>>()
 
   put(record: ConsoleConnection): boolean {
     const previous = this.byKey.get(keyOf(record))
@@ -22,6 +23,9 @@ export class MemoryConsoleStore implements ConsoleStore {
     this.byKey.set(keyOf(copy), copy)
     this.byId.set(copy.id, copy)
     this.byHash.set(copy.tokenHash, copy)
+    let records = this.byInstance.get(copy.instanceUuid)
+    if (!records) this.byInstance.set(copy.instanceUuid, (records = new Set()))
+    records.add(copy)
     return true
   }
 
@@ -34,17 +38,12 @@ export class MemoryConsoleStore implements ConsoleStore {
   }
 
   list(instanceUuid?: string): Array<ConsoleConnection | DamagedRecord> {
-    return [...this.byKey.values()]
-      .filter((r) => instanceUuid === undefined || r.instanceUuid === instanceUuid)
-      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
-      .map((r) => snapshot(r) as ConsoleConnection)
+    return this.recordsOf(instanceUuid).map((r) => snapshot(r) as ConsoleConnection)
   }
 
   freePorts(instanceUuid: string, now: number): FreePort[] {
-    return this.list(instanceUuid)
-      .filter(
-        (r): r is ConsoleConnection => 'port' in r && !r.connected && r.expiresAt.getTime() > now,
-      )
+    return this.recordsOf(instanceUuid)
+      .filter((r) => !r.connected && r.expiresAt.getTime() > now)
       .map((r) => ({ host: r.host, port: r.port }))
   }
 
@@ -77,10 +76,22 @@ export class MemoryConsoleStore implements ConsoleStore {
 
   close(): void {}
 
+  /** Records of one instance (from its index) or all, in key order. */
+  private recordsOf(instanceUuid: string | undefined): ConsoleConnection[] {
+    const records =
+      instanceUuid === undefined
+        ? [...this.byKey.values()]
+        : [...(this.byInstance.get(instanceUuid) ?? [])]
+    return records.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
+  }
+
   private remove(record: ConsoleConnection): void {
     this.byKey.delete(keyOf(record))
     this.byId.delete(record.id)
     this.byHash.delete(record.tokenHash)
+    const records = this.byInstance.get(record.instanceUuid)
+    records?.delete(record)
+    if (records?.size === 0) this.byInstance.delete(record.instanceUuid)
   }
 }
 
