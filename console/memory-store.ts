@@ -23,9 +23,8 @@ export class MemoryConsoleStore implements ConsoleStore {
     this.byKey.set(keyOf(copy), copy)
     this.byId.set(copy.id, copy)
     this.byHash.set(copy.tokenHash, copy)
-    let records = this.byInstance.get(copy.instanceUuid)
-    if (!records) this.byInstance.set(copy.instanceUuid, (records = new Set()))
-    records.add(copy)
+    const records = this.byInstance.get(copy.instanceUuid) ?? new Set<ConsoleConnection>()
+    this.byInstance.set(copy.instanceUuid, records.add(copy))
     return true
   }
 
