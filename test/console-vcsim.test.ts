@@ -9,6 +9,7 @@ import type { Runtime } from '../loader/runtime.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { runCli } from './helpers/cli.ts'
+import { runtimeCalls } from './helpers/runtime-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -38,12 +39,7 @@ afterAll(async () => {
   await vcsim?.stop()
 })
 
-const call = (fun: string, kwargs: Record<string, unknown> = {}) => rt.call(fun, { kwargs })
-const failure = (fun: string, kwargs: Record<string, unknown> = {}) =>
-  call(fun, kwargs).then(
-    () => undefined,
-    (e: unknown) => e as Error & { code?: string; faultType?: string },
-  )
+const { call, failure } = runtimeCalls(() => rt)
 const vmRef = async (name: string) => {
   const vms = (await call('vmware_vm.info', { name })) as { id: string }
   return { type: 'VirtualMachine', value: vms.id }

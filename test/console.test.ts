@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   chmodSync,
@@ -32,6 +31,7 @@ import type { ConsoleStore } from '../console/store.ts'
 import { hashesMatch, hashToken, newToken, seal, unseal } from '../console/tokens.ts'
 import { redact } from '../core/redact.ts'
 import { Issued } from '../core/secret.ts'
+import { runNode } from './helpers/cli.ts'
 
 const dirs: string[] = []
 const tempDir = () => {
@@ -62,13 +62,17 @@ function request(overrides: Partial<IssueRequest> = {}): IssueRequest {
   }
 }
 
-const codeOf = (fn: () => unknown): string | undefined => {
+const thrown = (fn: () => unknown): (Error & { code?: string }) | undefined => {
   try {
     fn()
     return undefined
   } catch (error) {
-    return (error as { code?: string }).code ?? (error as Error).message
+    return error as Error & { code?: string }
   }
+}
+const codeOf = (fn: () => unknown) => {
+  const error = thrown(fn)
+  return error && (error.code ?? error.message)
 }
 
 describe('console tokens', () => {
@@ -278,12 +282,7 @@ describe('SQLite console database', () => {
     const db = new Database(file)
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`)
     db.close()
-    let error: (Error & { code?: string }) | undefined
-    try {
-      new SqliteConsoleStore(file)
-    } catch (e) {
-      error = e as Error & { code?: string }
-    }
+    const error = thrown(() => new SqliteConsoleStore(file))
     expect(error?.code).toBe('BRINE_CONSOLE_SCHEMA')
     expect(error?.message).toContain(file)
     expect(error?.message).toMatch(/newer than this brine knows/)
@@ -294,37 +293,18 @@ describe('SQLite console database', () => {
     const store = new SqliteConsoleStore(file)
     const issued = Array.from({ length: 40 }, () => issueConsole(store, request()))
     const input = issued.map((i) => i.token).join('\n')
-    const worker = () =>
-      new Promise<{ validated: number; failures: string[]; connected: string[] }>(
-        (resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [
-              '--import',
-              'tsx',
-              join(import.meta.dirname, 'helpers', 'console-worker.ts'),
-              file,
-              '25',
-            ],
-            { stdio: ['pipe', 'pipe', 'pipe'] },
-          )
-          let out = ''
-          let err = ''
-          child.stdout.on('data', (c) => {
-            out += c
-          })
-          child.stderr.on('data', (c) => {
-            err += c
-          })
-          child.on('error', reject)
-          child.on('close', (code) =>
-            code === 0
-              ? resolve(JSON.parse(out))
-              : reject(new Error(`worker exit ${code}: ${err}`)),
-          )
-          child.stdin.end(input)
-        },
+    const worker = async () => {
+      const result = await runNode(
+        ['--import', 'tsx', join(import.meta.dirname, 'helpers', 'console-worker.ts'), file, '25'],
+        { stdin: input },
       )
+      if (result.code !== 0) throw new Error(`worker exit ${result.code}: ${result.stderr}`)
+      return JSON.parse(result.stdout) as {
+        validated: number
+        failures: string[]
+        connected: string[]
+      }
+    }
     // Four processes validate 1,000 times each while this one keeps writing new records.
     const running = Promise.all([worker(), worker(), worker(), worker()])
     let writes = 0
@@ -357,12 +337,7 @@ describe('SQLite console database', () => {
     const damaged = Buffer.from(original)
     damaged.write('NOT AN SQLITE FILE', 0)
     writeFileSync(file, damaged)
-    let error: (Error & { code?: string }) | undefined
-    try {
-      new SqliteConsoleStore(file)
-    } catch (e) {
-      error = e as Error & { code?: string }
-    }
+    const error = thrown(() => new SqliteConsoleStore(file))
     expect(error?.code).toBe('BRINE_CONSOLE_STORE')
     expect(error?.message).toContain(file)
     expect(error?.message).toMatch(/SQLITE_NOTADB/)

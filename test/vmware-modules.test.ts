@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { runtimeCalls } from './helpers/runtime-calls.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
@@ -17,12 +18,7 @@ afterAll(async () => {
   await vcsim?.stop()
 })
 
-const call = (fun: string, kwargs: Record<string, unknown> = {}) => rt.call(fun, { kwargs })
-const failure = (fun: string, kwargs: Record<string, unknown> = {}) =>
-  call(fun, kwargs).then(
-    () => undefined,
-    (e: unknown) => e as Error & { code?: string },
-  )
+const { call, failure } = runtimeCalls(() => rt)
 
 /** Apply an SLS; returns the returns by ID and the retcode. */
 async function apply(mods: string, pillar: Record<string, unknown> = {}, test = false) {

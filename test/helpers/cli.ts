@@ -11,16 +11,20 @@ export interface CliResult {
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
 
 /** Run `brine` in a child process (the real CLI, as users run it). */
-export function runCli(
-  args: string[],
-  options: {
-    env?: Record<string, string | undefined>
-    cwd?: string
-    /** Written to the child's stdin, which is then closed. */
-    stdin?: string
-    onSpawn?: (pid: number) => void
-  } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runNode([bin, ...args], options)
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  /** Written to the child's stdin, which is then closed. */
+  stdin?: string
+  onSpawn?: (pid: number) => void
+}
+
+/** Run this Node with `args` in a child process; NO_COLOR set. */
+export function runNode(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = {
       ...process.env,
@@ -28,7 +32,7 @@ export function runCli(
       ...options.env,
     }
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: options.cwd,
       env: env as NodeJS.ProcessEnv,
     })
