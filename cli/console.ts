@@ -14,9 +14,25 @@ export async function serveConsole(
   signal: AbortSignal,
   stderr: NodeJS.WritableStream,
 ): Promise<number> {
-  const { consoleConfig, openConsoleStore } = await import('../console/service.ts')
+  const { closeConsoleStores, consoleConfig, openConsoleStore } = await import(
+    '../console/service.ts'
+  )
   const { startConsoleProxy } = await import('../console/proxy.ts')
   const config = consoleConfig(opts)
+  if (config.backend === 'memory') {
+    throw new BrineError(
+      'brine console serve needs console_tokens_backend: sqlite; a memory store would hold no token issued by another process.',
+      { code: 'BRINE_CONFIG' },
+    )
+  }
+  if ((opts.console_proxy_cert === undefined) !== (opts.console_proxy_key === undefined)) {
+    throw new BrineError(
+      'console_proxy_cert and console_proxy_key go together: give both, or neither.',
+      {
+        code: 'BRINE_CONFIG',
+      },
+    )
+  }
   const where =
     listen ??
     (typeof opts.console_proxy_listen === 'string' ? opts.console_proxy_listen : '127.0.0.1:6090')
@@ -37,7 +53,8 @@ export async function serveConsole(
     key: opts.console_proxy_key as string | undefined,
     targetCa: typeof caFile === 'string' ? readFileSync(caFile, 'utf8') : undefined,
     targetInsecure: opts.console_target_insecure === true,
-    cleanupIntervalMs: Number(opts.console_cleanup_interval ?? 60) * 1000,
+    cleanupIntervalMs: config.cleanupIntervalSeconds * 1000,
+    cleanupBatch: config.cleanupBatch,
   })
   stderr.write(
     `console proxy listening on ${proxy.url} (${config.backend} records${config.backend === 'sqlite' ? ` in ${config.file}` : ''})\n`,
@@ -47,5 +64,6 @@ export async function serveConsole(
     signal.addEventListener('abort', () => resolve(), { once: true })
   })
   await proxy.close()
+  closeConsoleStores()
   return EXIT.OK
 }

@@ -3,6 +3,12 @@ import type { ConsoleConnection, ConsoleStore, DamagedRecord, FreePort } from '.
 const keyOf = (r: { instanceUuid: string; host: string; port: number }) =>
   `${r.instanceUuid}\u0000${r.host}\u0000${r.port}`
 
+/** A record as held here: with the heartbeat of its connection. */
+type Held = ConsoleConnection & { heartbeatAt: number }
+
+/** A connection counts while its heartbeat is recent enough. */
+const holds = (r: Held, staleBefore: number) => r.connected && r.heartbeatAt >= staleBefore
+
 /**
  * Console records in this process only (tests, ephemeral use): gone when the process ends.
  * Same rules as the SQLite store, with maps standing in for its indexes.
@@ -10,20 +16,25 @@ const keyOf = (r: { instanceUuid: string; host: string; port: number }) =>
 export class MemoryConsoleStore implements ConsoleStore {
   readonly backend = 'memory'
   readonly location = ':memory:'
-  private readonly byKey = new Map<string, ConsoleConnection>()
-  private readonly byId = new Map<string, ConsoleConnection>()
-  private readonly byHash = new Map<string, ConsoleConnection>()
-  private readonly byInstance = new Map<string, Set<ConsoleConnection>>()
+  private readonly byKey = new Map<string, Held>()
+  private readonly byId = new Map<string, Held>()
+  private readonly byHash = new Map<string, Held>()
+  private readonly byInstance = new Map<string, Set<Held>>()
 
-  put(record: ConsoleConnection): boolean {
+  put(record: ConsoleConnection, staleBefore: number): boolean {
     const previous = this.byKey.get(keyOf(record))
-    if (previous?.connected) return false
+    if (previous && holds(previous, staleBefore)) return false
     if (previous) this.remove(previous)
-    const copy = { ...record, options: { ...record.options }, connected: false }
+    const copy: Held = {
+      ...record,
+      options: { ...record.options },
+      connected: false,
+      heartbeatAt: 0,
+    }
     this.byKey.set(keyOf(copy), copy)
     this.byId.set(copy.id, copy)
     this.byHash.set(copy.tokenHash, copy)
-    const records = this.byInstance.get(copy.instanceUuid) ?? new Set<ConsoleConnection>()
+    const records = this.byInstance.get(copy.instanceUuid) ?? new Set<Held>()
     this.byInstance.set(copy.instanceUuid, records.add(copy))
     return true
   }
@@ -40,16 +51,24 @@ export class MemoryConsoleStore implements ConsoleStore {
     return this.recordsOf(instanceUuid).map((r) => snapshot(r) as ConsoleConnection)
   }
 
-  freePorts(instanceUuid: string, now: number): FreePort[] {
+  freePorts(instanceUuid: string, now: number, staleBefore: number): FreePort[] {
     return this.recordsOf(instanceUuid)
-      .filter((r) => !r.connected && r.expiresAt.getTime() > now)
+      .filter((r) => !holds(r, staleBefore) && r.expiresAt.getTime() > now)
       .map((r) => ({ host: r.host, port: r.port }))
   }
 
-  markConnected(id: string, now: number): boolean {
+  markConnected(id: string, now: number, staleBefore: number): boolean {
     const record = this.byId.get(id)
-    if (!record || record.connected || record.expiresAt.getTime() <= now) return false
+    if (!record || holds(record, staleBefore) || record.expiresAt.getTime() <= now) return false
     record.connected = true
+    record.heartbeatAt = now
+    return true
+  }
+
+  heartbeat(id: string, now: number): boolean {
+    const record = this.byId.get(id)
+    if (!record?.connected) return false
+    record.heartbeatAt = now
     return true
   }
 
@@ -64,9 +83,9 @@ export class MemoryConsoleStore implements ConsoleStore {
     return record !== undefined
   }
 
-  deleteExpired(now: number, limit: number): number {
+  deleteExpired(now: number, limit: number, staleBefore: number): number {
     const expired = [...this.byId.values()]
-      .filter((r) => r.expiresAt.getTime() <= now)
+      .filter((r) => r.expiresAt.getTime() <= now && !holds(r, staleBefore))
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime())
       .slice(0, limit)
     for (const record of expired) this.remove(record)
@@ -76,7 +95,7 @@ export class MemoryConsoleStore implements ConsoleStore {
   close(): void {}
 
   /** Records of one instance (from its index) or all, in key order. */
-  private recordsOf(instanceUuid: string | undefined): ConsoleConnection[] {
+  private recordsOf(instanceUuid: string | undefined): Held[] {
     const records =
       instanceUuid === undefined
         ? [...this.byKey.values()]
@@ -84,7 +103,7 @@ export class MemoryConsoleStore implements ConsoleStore {
     return records.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
   }
 
-  private remove(record: ConsoleConnection): void {
+  private remove(record: Held): void {
     this.byKey.delete(keyOf(record))
     this.byId.delete(record.id)
     this.byHash.delete(record.tokenHash)
@@ -94,6 +113,8 @@ export class MemoryConsoleStore implements ConsoleStore {
   }
 }
 
-function snapshot(record: ConsoleConnection | undefined): ConsoleConnection | undefined {
-  return record && { ...record, options: { ...record.options } }
+function snapshot(record: Held | undefined): ConsoleConnection | undefined {
+  if (!record) return undefined
+  const { heartbeatAt: _, ...rest } = record
+  return { ...rest, options: { ...record.options } }
 }

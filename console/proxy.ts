@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { connect as netConnect, type Socket } from 'node:net'
+import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
+import { Secret } from '../core/secret.ts'
 import { certificateThumbprints, normalizeThumbprint } from '../vsphere/transport.ts'
-import { connectConsole, type OpenedConsole, startCleanup } from './service.ts'
+import { connectConsole, HEARTBEAT_MS, type OpenedConsole, startCleanup } from './service.ts'
 import type { ConsoleStore, ConsoleTarget } from './store.ts'
 
 export interface ConsoleProxyOptions {
@@ -27,6 +28,16 @@ export interface ConsoleProxyOptions {
   targetInsecure?: boolean | undefined
   /** How often expired records are cleaned up. Default 60 s. */
   cleanupIntervalMs?: number | undefined
+  /** Records deleted per cleanup batch. Default 500. */
+  cleanupBatch?: number | undefined
+  /** How often held connections renew their heartbeat. Default HEARTBEAT_MS. */
+  heartbeatIntervalMs?: number | undefined
+}
+
+interface Session {
+  heartbeat(): boolean
+  release(): void
+  end(code: number, reason: string): void
 }
 
 export interface ConsoleProxy {
@@ -64,13 +75,21 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     handleProtocols: (_offered, req) =>
       (req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol || false,
   })
-  // Open sessions and how to free their port.
-  const sessions = new Map<WebSocket, () => void>()
+  // Open sessions: how to free their port, renew their heartbeat, end them.
+  const sessions = new Map<WebSocket, Session>()
+  // Targets being opened for a client not upgraded yet.
+  const pending = new Set<WebSocket>()
 
   server.on('upgrade', (req, socket, head) => {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`
+    // Node drops its own socket error handler on upgrade: a reset would be uncaught.
+    socket.on('error', (error) => log.debug('console', '%s: %s', peer, error.message))
     const url = new URL(req.url ?? '/', 'http://proxy')
     if (url.pathname !== path) return refuse(socket, 404, 'Not Found', `${peer}: unknown path`)
+    // A well-formed handshake first: ws would refuse a bad one only after the port was
+    // taken and the one-time vCenter ticket spent on the target.
+    const bad = badHandshake(req)
+    if (bad) return refuse(socket, 400, 'Bad Request', `${peer}: ${bad}`)
     let opened: OpenedConsole
     try {
       opened = connectConsole(options.store, url.searchParams.get('token') ?? '')
@@ -85,49 +104,84 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       return refuse(socket, status, text, `${peer}: ${(error as Error).message}`)
     }
     const { record, target } = opened
+    // The ticket is a credential: masked wherever it might be logged from here on.
+    new Secret(target.ticket)
+    if (target.url) new Secret(target.url)
     const label = `${record.instanceUuid} ${record.host}:${record.port}`
-    if (!target.url) {
-      opened.release()
-      return refuse(
-        socket,
-        501,
-        'Not Implemented',
-        `${peer}: ${label}: ${record.options.mode} consoles are not WebSocket`,
-      )
+    const fail = (status: number, text: string, why: string) => {
+      safely(label, opened.release)
+      refuse(socket, status, text, `${peer}: ${label}: ${why}`)
     }
+    if (!target.url)
+      return fail(501, 'Not Implemented', `${record.options.mode} consoles are not WebSocket`)
+    if (target.sslThumbprint && !normalizeThumbprint(target.sslThumbprint))
+      return fail(
+        502,
+        'Bad Gateway',
+        "the ticket's host thumbprint is malformed; not connecting unpinned",
+      )
+
+    // Open the target, then upgrade the client with the subprotocol the target chose.
     const offered = req.headers['sec-websocket-protocol']
-    const upstream = new WebSocket(
-      target.url,
-      offered ? offered.split(',').map((p) => p.trim()) : [],
-      {
+    let upstream: WebSocket
+    try {
+      upstream = new WebSocket(target.url, offered ? offered.split(',').map((p) => p.trim()) : [], {
         perMessageDeflate: false,
         handshakeTimeout: TARGET_TIMEOUT_MS,
         createConnection: () => targetSocket(target, options) as never,
-      },
-    )
-    upstream.once('error', (error) => {
-      if (socket.destroyed) return
-      opened.release()
-      refuse(socket, 502, 'Bad Gateway', `${peer}: ${label}: target: ${(error as Error).message}`)
-    })
+      })
+    } catch {
+      return fail(502, 'Bad Gateway', 'the target URL is not valid')
+    }
+    pending.add(upstream)
+    const settle = () => {
+      pending.delete(upstream)
+      upstream.off('error', onError)
+      // terminate() on a connecting target emits an error nobody needs.
+      upstream.on('error', () => {})
+      socket.off('close', onClientGone)
+    }
+    const onError = (error: Error) => {
+      settle()
+      fail(502, 'Bad Gateway', `target: ${error.message}`)
+    }
+    const onClientGone = () => {
+      settle()
+      upstream.terminate()
+      safely(label, opened.release)
+      log.info('console', '%s left before %s was open', peer, label)
+    }
+    upstream.once('error', onError)
+    socket.once('close', onClientGone)
     upstream.once('open', () => {
+      settle()
       ;(req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol
+      let upgraded = false
       wss.handleUpgrade(req, socket, head, (client) => {
-        const release = () => {
-          sessions.delete(client)
-          try {
-            opened.release()
-          } catch (error) {
-            log.warn('console', 'could not free %s: %s', label, (error as Error).message)
-          }
+        upgraded = true
+        const session: Session = {
+          heartbeat: opened.heartbeat,
+          release: () => {
+            sessions.delete(client)
+            safely(label, opened.release)
+          },
+          end: (code, reason) => {
+            client.close(code, reason)
+            upstream.close(code, reason)
+          },
         }
-        sessions.set(client, release)
+        sessions.set(client, session)
         log.info('console', '%s connected to %s', peer, label)
         pipe(client, upstream, () => {
-          release()
+          session.release()
           log.info('console', '%s disconnected from %s', peer, label)
         })
       })
+      // handleUpgrade answers synchronously; a socket it could not use gets no callback.
+      if (!upgraded) {
+        upstream.terminate()
+        safely(label, opened.release)
+      }
     })
   })
 
@@ -139,15 +193,34 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       resolve()
     })
   })
-  const cleanup = startCleanup(options.store, { intervalMs: options.cleanupIntervalMs ?? 60_000 })
+  const cleanup = startCleanup(options.store, {
+    intervalMs: options.cleanupIntervalMs ?? 60_000,
+    batch: options.cleanupBatch ?? 500,
+  })
+  // Heartbeats keep held ports held; a revoked or replaced record ends its session.
+  const heartbeat = setInterval(() => {
+    for (const [, session] of sessions) {
+      let alive = false
+      try {
+        alive = session.heartbeat()
+      } catch (error) {
+        log.warn('console', 'heartbeat failed: %s', (error as Error).message)
+        continue
+      }
+      if (!alive) session.end(1008, 'console revoked')
+    }
+  }, options.heartbeatIntervalMs ?? HEARTBEAT_MS)
+  heartbeat.unref()
   const address = server.address() as { address: string; port: number }
   const host = address.address.includes(':') ? `[${address.address}]` : address.address
   return {
     url: `${tls ? 'wss' : 'ws'}://${host}:${address.port}${path}`,
     close: async () => {
       cleanup.stop()
-      for (const [client, release] of sessions) {
-        release()
+      clearInterval(heartbeat)
+      for (const upstream of pending) upstream.terminate()
+      for (const [client, session] of sessions) {
+        session.release()
         client.terminate()
       }
       wss.close()
@@ -202,7 +275,7 @@ function targetSocket(target: ConsoleTarget, options: ConsoleProxyOptions): Sock
   const socket = tlsConnect({
     host,
     port,
-    servername: /^[\d.:]+$/.test(host) ? undefined : host,
+    servername: isIP(host) ? undefined : host,
     rejectUnauthorized: !(pinned || options.targetInsecure),
     ...(options.targetCa ? { ca: options.targetCa } : {}),
   })
@@ -224,6 +297,27 @@ function targetSocket(target: ConsoleTarget, options: ConsoleProxyOptions): Sock
     })
   }
   return socket
+}
+
+/** Why a request is not a WebSocket handshake ws would accept, or undefined. */
+function badHandshake(req: IncomingMessage): string | undefined {
+  if (req.method !== 'GET') return `method ${req.method} is not GET`
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return 'not a WebSocket upgrade'
+  const key = req.headers['sec-websocket-key']
+  if (!key || !/^[+/0-9A-Za-z]{22}==$/.test(key)) return 'no valid Sec-WebSocket-Key'
+  const version = req.headers['sec-websocket-version']
+  if (version !== '13' && version !== '8')
+    return `WebSocket version ${version ?? '(none)'} is not 13`
+  return undefined
+}
+
+/** Free a port, logging (not throwing) when the store fails. */
+function safely(label: string, release: () => void): void {
+  try {
+    release()
+  } catch (error) {
+    log.warn('console', 'could not free %s: %s', label, (error as Error).message)
+  }
 }
 
 function refuse(

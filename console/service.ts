@@ -29,6 +29,7 @@ export type Backend = (typeof BACKENDS)[number]
  * | console_token_ttl | seconds | 600 |
  * | console_proxy_url | URL users connect to | ws://127.0.0.1:6090/console |
  * | console_cleanup_batch | records per batch | 500 |
+ * | console_cleanup_interval | seconds between cleanups in `brine console serve` | 60 |
  */
 export interface ConsoleConfig {
   backend: Backend
@@ -37,7 +38,15 @@ export interface ConsoleConfig {
   ttlSeconds: number
   proxyUrl: string
   cleanupBatch: number
+  cleanupIntervalSeconds: number
 }
+
+/** The longest a token may live: a day (vCenter's own tickets last minutes). */
+export const MAX_TTL_SECONDS = 86_400
+/** A proxy renews the heartbeat of each connection it holds this often… */
+export const HEARTBEAT_MS = 15_000
+/** …and a connection whose heartbeat is older than this is held by nobody (its proxy died). */
+export const STALE_MS = 60_000
 
 export const DEFAULT_PROXY_URL = 'ws://127.0.0.1:6090/console'
 export const DB_FILE_NAME = 'console-tokens.sqlite'
@@ -67,9 +76,10 @@ export function consoleConfig(
   return {
     backend: backend as Backend,
     file: join(dataDir, DB_FILE_NAME),
-    ttlSeconds: positiveOption(opts, 'console_token_ttl', 600),
+    ttlSeconds: positiveOption(opts, 'console_token_ttl', 600, MAX_TTL_SECONDS),
     proxyUrl,
-    cleanupBatch: positiveOption(opts, 'console_cleanup_batch', 500),
+    cleanupBatch: positiveOption(opts, 'console_cleanup_batch', 500, 100_000),
+    cleanupIntervalSeconds: positiveOption(opts, 'console_cleanup_interval', 60, 86_400),
   }
 }
 
@@ -85,10 +95,11 @@ function positiveOption(
   opts: Readonly<Record<string, unknown>>,
   key: string,
   fallback: number,
+  max: number,
 ): number {
   const value = opts[key] ?? fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
-    throw new ConsoleStoreError(`option ${key} must be a positive whole number.`, {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max)
+    throw new ConsoleStoreError(`option ${key} must be a whole number from 1 to ${max}.`, {
       code: 'BRINE_CONFIG',
     })
   return value
@@ -102,6 +113,8 @@ export function openConsoleStore(config: Pick<ConsoleConfig, 'backend' | 'file'>
   const key = config.backend === 'memory' ? 'memory' : `sqlite:${config.file}`
   let store = stores.get(key)
   if (!store) {
+    // Close (and checkpoint) SQLite files when the process ends.
+    if (stores.size === 0) process.once('exit', closeConsoleStores)
     store =
       config.backend === 'memory' ? new MemoryConsoleStore() : new SqliteConsoleStore(config.file)
     stores.set(key, store)
@@ -144,6 +157,16 @@ export function issueConsole(
   request: IssueRequest,
   now = Date.now(),
 ): IssuedConsole {
+  if (
+    !Number.isInteger(request.ttlSeconds) ||
+    request.ttlSeconds <= 0 ||
+    request.ttlSeconds > MAX_TTL_SECONDS
+  ) {
+    throw new ConsoleTokenError(
+      `a console token lives 1 to ${MAX_TTL_SECONDS} seconds, not ${request.ttlSeconds}.`,
+      { code: 'BRINE_ARGUMENT' },
+    )
+  }
   const token = newToken()
   const id = randomUUID()
   const record: ConsoleConnection = {
@@ -162,7 +185,7 @@ export function issueConsole(
     createdAt: new Date(now),
     expiresAt: new Date(now + request.ttlSeconds * 1000),
   }
-  if (!store.put(record)) {
+  if (!store.put(record, now - STALE_MS)) {
     throw new ConsoleTokenError(
       `console ${request.host}:${request.port} of instance ${request.instanceUuid} is in use: someone is connected. Revoke its record (console.list shows the id) to take it over.`,
       { code: 'BRINE_CONSOLE_BUSY' },
@@ -208,6 +231,8 @@ export function validateToken(
 export interface OpenedConsole {
   record: ConsoleConnection
   target: ConsoleTarget
+  /** Renew the connection's heartbeat (every HEARTBEAT_MS); false: revoked or replaced, end it. */
+  heartbeat(): boolean
   /** Mark the port free again. */
   release(): void
 }
@@ -225,7 +250,7 @@ export function connectConsole(
   const plain = unseal(record.options.internalAccessPath, token, record.id)
   if (plain === undefined)
     throw damagedError(store, { ...record, damage: 'its target does not open' })
-  if (!store.markConnected(record.id, now)) {
+  if (!store.markConnected(record.id, now, now - STALE_MS)) {
     throw new ConsoleTokenError(
       `console ${record.host}:${record.port} is already connected; one connection per console port.`,
       { code: 'BRINE_CONSOLE_BUSY' },
@@ -235,6 +260,7 @@ export function connectConsole(
   return {
     record: { ...record, connected: true },
     target: JSON.parse(plain) as ConsoleTarget,
+    heartbeat: () => !released && store.heartbeat(record.id, Date.now()),
     release: () => {
       if (released) return
       released = true
@@ -266,7 +292,7 @@ export function cleanupExpired(
 ): CleanupResult {
   let deleted = 0
   for (let i = 0; i < maxBatches; i++) {
-    const n = store.deleteExpired(now, batch)
+    const n = store.deleteExpired(now, batch, now - STALE_MS)
     deleted += n
     if (n < batch) return { deleted, more: false }
   }
@@ -294,6 +320,11 @@ export function startCleanup(
   }, intervalMs)
   timer.unref()
   return { stop: () => clearInterval(timer) }
+}
+
+/** Ports of an instance nobody holds, with a live record. */
+export function freePorts(store: ConsoleStore, instanceUuid: string, now = Date.now()) {
+  return store.freePorts(instanceUuid, now, now - STALE_MS)
 }
 
 /** A record as outputs show it: never the token, its hash or the sealed target. */

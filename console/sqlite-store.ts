@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import {
@@ -30,6 +30,11 @@ export const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX console_connections_token_hash ON console_connections (token_hash);
    CREATE INDEX console_connections_expires_at ON console_connections (expires_at);
    CREATE INDEX console_connections_free ON console_connections (instance_uuid, connected, expires_at);`,
+  // 2: connected ports carry a heartbeat from the proxy holding them, so that a port whose
+  // proxy died is free again and cleanup never deletes a live session's record. Free ports
+  // are now searched through the primary key's instance prefix: the third index goes.
+  `ALTER TABLE console_connections ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
+   DROP INDEX console_connections_free;`,
 ]
 
 /** The statements, named so that tests can ask SQLite how it runs them. */
@@ -41,20 +46,23 @@ export const SQL = {
              id = excluded.id, token_hash = excluded.token_hash, access_url = excluded.access_url,
              options = excluded.options, connected = 0, created_at = excluded.created_at,
              expires_at = excluded.expires_at
-           WHERE connected = 0`,
+           WHERE connected = 0 OR heartbeat_at < @stale_before`,
   byTokenHash: 'SELECT * FROM console_connections WHERE token_hash = ?',
   byId: 'SELECT * FROM console_connections WHERE id = ?',
   all: 'SELECT * FROM console_connections ORDER BY instance_uuid, host, port',
   byInstance:
     'SELECT * FROM console_connections WHERE instance_uuid = ? ORDER BY instance_uuid, host, port',
   freePorts: `SELECT host, port FROM console_connections
-              WHERE instance_uuid = ? AND connected = 0 AND expires_at > ? ORDER BY host, port`,
-  connect:
-    'UPDATE console_connections SET connected = 1 WHERE id = ? AND connected = 0 AND expires_at > ?',
+              WHERE instance_uuid = ? AND expires_at > ? AND (connected = 0 OR heartbeat_at < ?)
+              ORDER BY host, port`,
+  connect: `UPDATE console_connections SET connected = 1, heartbeat_at = ?
+            WHERE id = ? AND expires_at > ? AND (connected = 0 OR heartbeat_at < ?)`,
+  heartbeat: 'UPDATE console_connections SET heartbeat_at = ? WHERE id = ? AND connected = 1',
   disconnect: 'UPDATE console_connections SET connected = 0 WHERE id = ?',
   delete: 'DELETE FROM console_connections WHERE id = ?',
   deleteExpired: `DELETE FROM console_connections WHERE rowid IN (
-                    SELECT rowid FROM console_connections WHERE expires_at <= ?
+                    SELECT rowid FROM console_connections
+                    WHERE expires_at <= ? AND (connected = 0 OR heartbeat_at < ?)
                     ORDER BY expires_at LIMIT ?)`,
 } as const
 
@@ -70,6 +78,8 @@ interface Row {
   created_at: number
   expires_at: number
 }
+
+type RowIn = Omit<Row, 'connected'>
 
 /** How long a writer waits for another process's lock before giving up. */
 const BUSY_TIMEOUT_MS = 5000
@@ -90,6 +100,13 @@ export class SqliteConsoleStore implements ConsoleStore {
     this.location = file
     this.db = this.guard('open', () => {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+      // A -wal without its database holds records not yet in any file: starting a new
+      // database here would truncate it.
+      if (!existsSync(file) && existsSync(`${file}-wal`)) {
+        throw new ConsoleStoreError(
+          `console token database ${file} is missing but its ${file}-wal is there: put the database back beside it, or move the -wal (and -shm) aside too.`,
+        )
+      }
       // Create it 0600 before SQLite does (SQLite would follow the umask).
       closeSync(openSync(file, 'a', 0o600))
       const db = new Database(file, { timeout: BUSY_TIMEOUT_MS })
@@ -113,8 +130,12 @@ export class SqliteConsoleStore implements ConsoleStore {
     )
   }
 
-  put(record: ConsoleConnection): boolean {
-    return this.guard('write', () => this.statements.upsert.run(toRow(record)).changes === 1)
+  put(record: ConsoleConnection, staleBefore: number): boolean {
+    return this.guard(
+      'write',
+      () =>
+        this.statements.upsert.run({ ...toRow(record), stale_before: staleBefore }).changes === 1,
+    )
   }
 
   findByTokenHash(hash: string): ConsoleConnection | DamagedRecord | undefined {
@@ -142,12 +163,22 @@ export class SqliteConsoleStore implements ConsoleStore {
     })
   }
 
-  freePorts(instanceUuid: string, now: number): FreePort[] {
-    return this.guard('read', () => this.statements.freePorts.all(instanceUuid, now) as FreePort[])
+  freePorts(instanceUuid: string, now: number, staleBefore: number): FreePort[] {
+    return this.guard(
+      'read',
+      () => this.statements.freePorts.all(instanceUuid, now, staleBefore) as FreePort[],
+    )
   }
 
-  markConnected(id: string, now: number): boolean {
-    return this.guard('write', () => this.statements.connect.run(id, now).changes === 1)
+  markConnected(id: string, now: number, staleBefore: number): boolean {
+    return this.guard(
+      'write',
+      () => this.statements.connect.run(now, id, now, staleBefore).changes === 1,
+    )
+  }
+
+  heartbeat(id: string, now: number): boolean {
+    return this.guard('write', () => this.statements.heartbeat.run(now, id).changes === 1)
   }
 
   markDisconnected(id: string): void {
@@ -158,8 +189,11 @@ export class SqliteConsoleStore implements ConsoleStore {
     return this.guard('write', () => this.statements.delete.run(id).changes === 1)
   }
 
-  deleteExpired(now: number, limit: number): number {
-    return this.guard('write', () => this.statements.deleteExpired.run(now, limit).changes)
+  deleteExpired(now: number, limit: number, staleBefore: number): number {
+    return this.guard(
+      'write',
+      () => this.statements.deleteExpired.run(now, staleBefore, limit).changes,
+    )
   }
 
   close(): void {
@@ -194,7 +228,7 @@ function migrate(db: Database.Database, file: string): void {
   }).immediate()
 }
 
-function toRow(record: ConsoleConnection): Row {
+function toRow(record: ConsoleConnection): RowIn {
   return {
     id: record.id,
     instance_uuid: record.instanceUuid,
@@ -203,7 +237,6 @@ function toRow(record: ConsoleConnection): Row {
     token_hash: record.tokenHash,
     access_url: record.accessUrl,
     options: JSON.stringify(record.options),
-    connected: record.connected ? 1 : 0,
     created_at: record.createdAt.getTime(),
     expires_at: record.expiresAt.getTime(),
   }
@@ -250,7 +283,7 @@ function storeError(file: string, action: string, error: unknown): ConsoleStoreE
   const reason = (error as Error).message ?? String(error)
   let fix: string
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    fix = `The file is damaged or not an SQLite database. brine leaves it as it is: move it aside (a new one is started on the next call), and try \`sqlite3 ${file} .recover\` on the copy to save its records.`
+    fix = `The file is damaged or not an SQLite database. brine leaves it as it is: move it aside together with its -wal and -shm files (a new one is started on the next call), and try \`sqlite3 <moved file> .recover\` on the moved copy to save its records.`
   } else if (code.startsWith('SQLITE_CANTOPEN') || /^E[A-Z]+$/.test(code)) {
     fix = `Check that ${dirname(file)} is a writable directory and ${file} a readable file of this user, or set data_dir / BRINE_DATA_DIR.`
   } else if (code.startsWith('SQLITE_READONLY')) {

@@ -61,22 +61,31 @@ export interface ConsoleStore {
   readonly location: string
   /**
    * Insert the record, replacing the one of the same (instance, host, port) unless that one
-   * is connected: then nothing changes and this answers false.
+   * is connected with a heartbeat at or after `staleBefore`: then nothing changes and this
+   * answers false.
    */
-  put(record: ConsoleConnection): boolean
+  put(record: ConsoleConnection, staleBefore: number): boolean
   /** The record whose token hash is `hash` (expired ones too: the caller decides). */
   findByTokenHash(hash: string): ConsoleConnection | DamagedRecord | undefined
   get(id: string): ConsoleConnection | DamagedRecord | undefined
   list(instanceUuid?: string): Array<ConsoleConnection | DamagedRecord>
-  /** Ports of `instanceUuid` with a live record and nobody connected. */
-  freePorts(instanceUuid: string, now: number): FreePort[]
-  /** Mark connected if live and not connected yet; false otherwise (atomic). */
-  markConnected(id: string, now: number): boolean
+  /** Ports of `instanceUuid` with a live record and nobody connected (or a stale connection). */
+  freePorts(instanceUuid: string, now: number, staleBefore: number): FreePort[]
+  /**
+   * Mark connected (heartbeat now) if live and not connected, or connected with a heartbeat
+   * before `staleBefore`; false otherwise. Atomic, across processes too.
+   */
+  markConnected(id: string, now: number, staleBefore: number): boolean
+  /** Renew a connection's heartbeat; false when the record is gone or not connected. */
+  heartbeat(id: string, now: number): boolean
   markDisconnected(id: string): void
   /** Delete one record; false when there was none. */
   delete(id: string): boolean
-  /** Delete up to `limit` expired records, oldest expiry first; answers how many. */
-  deleteExpired(now: number, limit: number): number
+  /**
+   * Delete up to `limit` expired records, oldest expiry first, sparing connected ones whose
+   * heartbeat is at or after `staleBefore`; answers how many.
+   */
+  deleteExpired(now: number, limit: number, staleBefore: number): number
   close(): void
 }
 

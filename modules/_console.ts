@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import { type CallContext, Issued, ModuleError, Secret } from 'brine/loader'
 import { type Entity, type ManagedObjectReference, retrieveObjectProperties } from 'brine/vsphere'
 import { connected } from './_vmware.ts'
@@ -64,8 +65,7 @@ export async function acquireTicket(
   const host = raw.host || (await hostNameOf(ctx, vm))
   const port = raw.port ?? DEFAULT_PORTS[ticketType] ?? 443
   const url =
-    raw.url ||
-    (WEBSOCKET_TYPES.has(ticketType) ? `wss://${host}:${port}/ticket/${raw.ticket}` : undefined)
+    raw.url || (WEBSOCKET_TYPES.has(ticketType) ? ticketUrl(host, port, raw.ticket) : undefined)
   return {
     ticket,
     cfgFile: raw.cfgFile,
@@ -74,6 +74,11 @@ export async function acquireTicket(
     sslThumbprint: raw.sslThumbprint,
     url: url === undefined ? undefined : new Secret(url),
   }
+}
+
+/** `wss://{host}:{port}/ticket/{ticket}`, with an IPv6 host bracketed and the ticket encoded. */
+export function ticketUrl(host: string, port: number, ticket: string): string {
+  return `wss://${isIPv6(host) ? `[${host}]` : host}:${port}/ticket/${encodeURIComponent(ticket)}`
 }
 
 async function hostNameOf(ctx: CallContext, vm: Entity): Promise<string> {

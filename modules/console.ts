@@ -3,6 +3,7 @@ import {
   cleanupExpired,
   consoleConfig,
   describeConsole,
+  freePorts,
   openConsoleStore,
   validateToken,
 } from 'brine/console'
@@ -49,7 +50,7 @@ export default defineModule({
     free_ports: defineFunction({
       doc: 'Console ports of an instance with a live record and nobody connected.',
       args: { instance: z.string().min(1).describe('VM instance UUID') },
-      run: (ctx, { instance }) => store(ctx).freePorts(instance, Date.now()),
+      run: (ctx, { instance }) => freePorts(store(ctx), instance),
     }),
     revoke: defineFunction({
       doc: 'Delete a console record: its token stops validating at once.',

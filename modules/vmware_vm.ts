@@ -433,8 +433,11 @@ export default defineModule({
           .number()
           .int()
           .positive()
+          .max(86_400)
           .optional()
-          .describe('seconds the token stays valid (default: option console_token_ttl, 600)'),
+          .describe(
+            'seconds the token stays valid, up to a day (default: option console_token_ttl, 600)',
+          ),
       },
       vsphere: true,
       run: async (ctx, { name, datacenter, mode, ttl }) => {
