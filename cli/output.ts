@@ -44,10 +44,29 @@ export function formatOutput(result: unknown, outputter: Outputter, color: boole
     default:
       text = nested(wrapped, 0, color).trimEnd()
   }
-  // Redact around the placeholders, so that a pattern such as `token: …` cannot take one.
-  const parts = text.split(new RegExp(`brine-issued-${nonce}-(\\d+)`))
-  const shown = parts.map((part, i) => (i % 2 ? (issued[Number(part)] ?? '') : redact(part)))
+  // Redact around the placeholders, so that a pattern such as `token: …` cannot take one,
+  // then put each issued value back encoded as its outputter writes a string.
+  const quote = outputter === 'json' ? '"' : outputter === 'raw' ? "'" : ''
+  const parts = text.split(new RegExp(`${quote}brine-issued-${nonce}-(\\d+)${quote}`))
+  const shown = parts.map((part, i) =>
+    i % 2 ? encodeIssued(issued[Number(part)] ?? '', outputter) : redact(part),
+  )
   return `${shown.join('')}\n`
+}
+
+function encodeIssued(value: string, outputter: Outputter): string {
+  switch (outputter) {
+    case 'json':
+      return JSON.stringify(value)
+    case 'raw':
+      return pythonRepr(value)
+    case 'yaml': {
+      const scalar = stringifyYaml(value, { lineWidth: 0 }).trimEnd()
+      return scalar.includes('\n') ? JSON.stringify(value) : scalar
+    }
+    default:
+      return value
+  }
 }
 
 /** Salt's `nested` outputter: `----------` before each mapping, 4-space indents, `- ` lists. */

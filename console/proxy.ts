@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { isIP, connect as netConnect, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { BrineError } from '../core/errors.ts'
@@ -79,8 +80,12 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   const sessions = new Map<WebSocket, Session>()
   // Targets being opened for a client not upgraded yet.
   const pending = new Set<WebSocket>()
+  // Every upgraded socket, so that close() leaves none behind.
+  const sockets = new Set<Duplex>()
 
   server.on('upgrade', (req, socket, head) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`
     // Node drops its own socket error handler on upgrade: a reset would be uncaught.
     socket.on('error', (error) => log.debug('console', '%s: %s', peer, error.message))
@@ -139,6 +144,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       upstream.off('error', onError)
       // terminate() on a connecting target emits an error nobody needs.
       upstream.on('error', () => {})
+      socket.off('data', keep)
+      socket.off('end', onClientGone)
       socket.off('close', onClientGone)
     }
     const onError = (error: Error) => {
@@ -147,17 +154,25 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     }
     const onClientGone = () => {
       settle()
+      socket.destroy()
       upstream.terminate()
       safely(label, opened.release)
       log.info('console', '%s left before %s was open', peer, label)
     }
     upstream.once('error', onError)
+    // Read the client while the target opens, to see it leave (a paused socket never sees
+    // its end). A client sends nothing before the 101; anything early is kept for ws, which
+    // takes the socket over in the same tick as settle() stops reading it.
+    const early: Buffer[] = []
+    const keep = (chunk: Buffer) => early.push(chunk)
+    socket.on('data', keep)
+    socket.once('end', onClientGone)
     socket.once('close', onClientGone)
     upstream.once('open', () => {
       settle()
       ;(req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol
       let upgraded = false
-      wss.handleUpgrade(req, socket, head, (client) => {
+      wss.handleUpgrade(req, socket, Buffer.concat([head, ...early]), (client) => {
         upgraded = true
         const session: Session = {
           heartbeat: opened.heartbeat,
@@ -224,7 +239,10 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
         client.terminate()
       }
       wss.close()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
+      await closed
     },
   }
 }
@@ -320,14 +338,12 @@ function safely(label: string, release: () => void): void {
   }
 }
 
-function refuse(
-  socket: Socket | import('node:stream').Duplex,
-  status: number,
-  text: string,
-  why: string,
-): void {
+function refuse(socket: Duplex, status: number, text: string, why: string): void {
   log.warn('console', 'refused %s', why)
+  // Written, then closed for good: nobody reads this socket, so a half-close would linger.
   if (socket.writable)
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    )
   else socket.destroy()
 }

@@ -1,14 +1,18 @@
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { formatOutput } from '../cli/output.ts'
 import { connectConsole, validateToken } from '../console/service.ts'
 import { SqliteConsoleStore } from '../console/sqlite-store.ts'
 import { Issued } from '../core/secret.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
-import { runCli } from './helpers/cli.ts'
+import { bin, runCli } from './helpers/cli.ts'
 import { runtimeCalls } from './helpers/runtime-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
@@ -110,7 +114,10 @@ describe('vmware_vm.console and the console module', () => {
       `wss://console.example.com/console?token=${token}`,
     )
     expect(Date.parse(String(out.expires)) - Date.parse(String(out.created))).toBe(600_000)
-    expect(JSON.stringify(out)).not.toContain(token)
+    // Only the outputter shows it, twice (token and URL); anything else sees [issued].
+    expect(formatOutput(out, 'json', false).split(token)).toHaveLength(3)
+    expect(JSON.stringify(out)).toContain('"token":"[issued]"')
+    expect(inspect(out)).not.toContain(token)
 
     // The record is in the SQLite file under data_dir; another connection opens it.
     const file = join(dataDir, 'console-tokens.sqlite')
@@ -246,10 +253,51 @@ describe('console from the CLI', () => {
     expect(invalid.code).toBe(1)
     expect(invalid.stderr).toBe('Error: console token is not valid: unknown or revoked.\n')
 
-    const badBackend = await runCli(['call', 'console.list', '--config', join(cwd, 'bad.yaml')], {
+    // brine console serve, another process, validates the tokens of this one: a console
+    // issued by the CLI gets through to its target (DC0_H0 resolves nowhere: 502, port
+    // freed), a made-up token gets 401; SIGTERM ends it with 0.
+    const fresh = JSON.parse(
+      (await runCli(['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json'], { cwd })).stdout,
+    ).local as { token: string; instance_uuid: string }
+    const serve = spawn(process.execPath, [bin, 'console', 'serve', '--listen', '127.0.0.1:0'], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    let serveErr = ''
+    serve.stderr.on('data', (chunk) => {
+      serveErr += chunk
+    })
+    await expect
+      .poll(() => /listening on (\S+)/.exec(serveErr)?.[1], { timeout: 10_000 })
+      .toBeTruthy()
+    const proxyUrl = /listening on (\S+)/.exec(serveErr)?.[1] as string
+    const status = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${proxyUrl}?token=${token}`)
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+        ws.once('open', () => resolve(101))
+        ws.once('error', reject)
+      })
+    expect(await status(fresh.token)).toBe(502)
+    expect(await status(`brc_${'A'.repeat(43)}`)).toBe(401)
+    const free = await runCli(
+      ['call', 'console.free_ports', fresh.instance_uuid, '--out', 'json'],
+      { cwd },
+    )
+    expect(JSON.parse(free.stdout).local).toEqual([{ host: 'DC0_H0', port: 443 }])
+    const exited = new Promise<number | null>((resolve) => serve.once('close', resolve))
+    serve.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(serveErr).not.toContain(fresh.token)
+    expect(serveErr).toMatch(/refused .*DC0_H0:443: target: /)
+
+    writeFileSync(join(cwd, 'memory.yaml'), 'console_tokens_backend: memory\n')
+    const memoryServe = await runCli(['console', 'serve', '--config', join(cwd, 'memory.yaml')], {
       cwd,
     })
-    expect(badBackend.code).toBe(2)
+    expect(memoryServe.code).toBe(2)
+    expect(memoryServe.stderr).toMatch(/console serve needs console_tokens_backend: sqlite/)
+
     writeFileSync(join(cwd, 'bad.yaml'), 'console_tokens_backend: redis\n')
     const badOption = await runCli(['call', 'console.list', '--config', join(cwd, 'bad.yaml')], {
       cwd,

@@ -9,11 +9,17 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createServer } from 'node:https'
+import {
+  createServer as createNetServer,
+  type Socket as NetSocket,
+  connect as netConnect,
+} from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
+import { parse as parseYaml } from 'yaml'
 import { formatOutput } from '../cli/output.ts'
 import { MemoryConsoleStore } from '../console/memory-store.ts'
 import { startConsoleProxy } from '../console/proxy.ts'
@@ -32,6 +38,7 @@ import type { ConsoleStore } from '../console/store.ts'
 import { hashesMatch, hashToken, newToken, seal, unseal } from '../console/tokens.ts'
 import { redact } from '../core/redact.ts'
 import { Issued } from '../core/secret.ts'
+import { ticketUrl } from '../modules/_console.ts'
 import { runNode } from './helpers/cli.ts'
 
 const dirs: string[] = []
@@ -105,6 +112,29 @@ describe('console tokens', () => {
     }
     expect(JSON.stringify(result)).not.toContain(token)
     expect(String(result.token)).toBe('[issued]')
+
+    // Issued values are written as each outputter writes a string, whatever they hold.
+    const odd = `a"b'c\\d: yes`
+    const values = { odd: new Issued(odd), number: new Issued('123'), bool: new Issued('yes') }
+    expect(JSON.parse(formatOutput(values, 'json', false)).local).toEqual({
+      odd,
+      number: '123',
+      bool: 'yes',
+    })
+    expect(parseYaml(formatOutput(values, 'yaml', false)).local).toEqual({
+      odd,
+      number: '123',
+      bool: 'yes',
+    })
+    expect(formatOutput(values, 'raw', false)).toBe(
+      `{'local': {'odd': 'a"b\\'c\\\\d: yes', 'number': '123', 'bool': 'yes'}}\n`,
+    )
+  })
+
+  it('build ticket URLs with IPv6 hosts bracketed and the ticket encoded', () => {
+    expect(ticketUrl('esx-01.lab', 443, 'abc')).toBe('wss://esx-01.lab:443/ticket/abc')
+    expect(ticketUrl('fd00::1', 443, 'a/b?c')).toBe('wss://[fd00::1]:443/ticket/a%2Fb%3Fc')
+    expect(new URL(ticketUrl('fd00::1', 443, 'x')).hostname).toBe('[fd00::1]')
   })
 })
 
@@ -178,6 +208,41 @@ describe.each(['sqlite', 'memory'] as const)('console store (%s)', (backend) => 
     const later = Date.now() + 601_000
     expect(freePorts(store, instance, later)).toEqual([])
     expect(codeOf(() => connectConsole(store, b.token, later))).toBe('BRINE_CONSOLE_TOKEN')
+  })
+
+  it('keeps a live session’s record and port, and frees those of a session whose proxy died', () => {
+    const now = Date.now()
+    const instance = '50000000-0000-0000-0000-0000000000bb'
+    const issued = issueConsole(
+      store,
+      request({ instanceUuid: instance, port: 5901, ttlSeconds: 60 }),
+      now,
+    )
+    const opened = connectConsole(store, issued.token, now)
+    // Expired while connected with fresh heartbeats: cleanup spares it, nobody can take it.
+    const later = now + 120_000
+    expect(store.heartbeat(issued.record.id, later)).toBe(true)
+    expect(cleanupExpired(store, { now: later })).toEqual({ deleted: 0, more: false })
+    expect(
+      codeOf(() => issueConsole(store, request({ instanceUuid: instance, port: 5901 }), later)),
+    ).toBe('BRINE_CONSOLE_BUSY')
+    // No heartbeat for a minute: the proxy is gone; the port is free and the record goes.
+    const silent = later + 61_000
+    expect(cleanupExpired(store, { now: silent })).toEqual({ deleted: 1, more: false })
+    expect(opened.heartbeat()).toBe(false)
+
+    // A stale connection does not block a new console for its port either.
+    const again = issueConsole(store, request({ instanceUuid: instance, port: 5901 }), silent)
+    connectConsole(store, again.token, silent)
+    const fresh = issueConsole(
+      store,
+      request({ instanceUuid: instance, port: 5901 }),
+      silent + 61_000,
+    )
+    expect(freePorts(store, instance, silent + 61_000)).toEqual([
+      { host: 'esx-01.lab', port: 5901 },
+    ])
+    expect(validateToken(store, fresh.token, silent + 61_000).connected).toBe(false)
   })
 
   it('cleans up expired records in bounded batches, and on a timer', async () => {
@@ -276,10 +341,64 @@ describe('SQLite console database', () => {
     }
   })
 
-  it('migrates once, shared by processes, and refuses a schema newer than it knows', () => {
+  it('upgrades a version-1 database in place, keeping its records', () => {
     const file = join(tempDir(), 'console.sqlite')
-    new SqliteConsoleStore(file).close()
-    new SqliteConsoleStore(file).close()
+    const v1 = new Database(file)
+    v1.exec(MIGRATIONS[0] as string)
+    v1.pragma('user_version = 1')
+    const token = newToken()
+    const id = 'record-from-v1'
+    v1.prepare(
+      `INSERT INTO console_connections (id, instance_uuid, host, port, token_hash, access_url, options, created_at, expires_at)
+       VALUES (?, 'i-1', 'esx', 443, ?, 'wss://p/c', ?, ?, ?)`,
+    ).run(
+      id,
+      hashToken(token),
+      JSON.stringify({
+        tls: true,
+        mode: 'webmks',
+        internalAccessPath: seal(
+          '{"url":"wss://esx/t","host":"esx","port":443,"ticket":"t"}',
+          token,
+          id,
+        ),
+      }),
+      Date.now(),
+      Date.now() + 600_000,
+    )
+    v1.close()
+    const store = new SqliteConsoleStore(file)
+    expect(validateToken(store, token).id).toBe(id)
+    expect(connectConsole(store, token).target.ticket).toBe('t')
+    store.close()
+    const db = new Database(file, { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    expect(
+      db
+        .prepare(
+          "SELECT name FROM pragma_table_info('console_connections') WHERE name = 'heartbeat_at'",
+        )
+        .all(),
+    ).toHaveLength(1)
+    db.close()
+  })
+
+  it('migrates a new file once when processes open it together, and refuses a schema newer than it knows', async () => {
+    const file = join(tempDir(), 'console.sqlite')
+    const opens = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        runNode(
+          ['--import', 'tsx', join(import.meta.dirname, 'helpers', 'console-worker.ts'), file, '1'],
+          {
+            stdin: '',
+          },
+        ),
+      ),
+    )
+    for (const open of opens) expect([open.code, open.stderr]).toEqual([0, ''])
+    const check = new Database(file, { readonly: true })
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    check.close()
     const db = new Database(file)
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`)
     db.close()
@@ -368,6 +487,15 @@ describe('SQLite console database', () => {
     expect(reopened.list()).toHaveLength(2)
     reopened.close()
 
+    // A -wal left without its database: refused, not truncated by a new database.
+    const orphan = join(dir, 'orphan.sqlite')
+    writeFileSync(`${orphan}-wal`, 'records not yet checkpointed')
+    expect(() => new SqliteConsoleStore(orphan)).toThrow(
+      /orphan.sqlite is missing but its .*-wal is there/,
+    )
+    expect(readFileSync(`${orphan}-wal`, 'utf8')).toBe('records not yet checkpointed')
+    expect(existsSync(orphan)).toBe(false)
+
     // Unreadable: a directory where the file should be; a data dir that is a file.
     const asDir = join(dir, 'is-a-dir.sqlite')
     mkdirSync(asDir)
@@ -415,27 +543,38 @@ describe('console proxy', () => {
    * A WebSocket echo server standing in for an ESXi host's WebMKS. Records the path of every
    * upgrade request that reached it (complete or not) and counts TLS connections.
    */
-  async function echoServer(options: { tls?: { cert: string; key: string } } = {}) {
+  async function echoServer(
+    options: { tls?: { cert: string; key: string }; stallMs?: number } = {},
+  ) {
     const paths: string[] = []
-    const handshakes = { count: 0 }
+    const connections = { count: 0 }
     const https = options.tls ? createServer(options.tls) : undefined
     const wss = https
       ? new WebSocketServer({ server: https })
       : new WebSocketServer({ port: 0, host: '127.0.0.1' })
     if (https) await new Promise<void>((r) => https.listen(0, '127.0.0.1', r))
     else await new Promise<void>((r) => wss.once('listening', r))
-    https?.on('connection', () => handshakes.count++)
+    https?.on('connection', () => connections.count++)
     if (https) https.on('upgrade', (req) => paths.push(req.url ?? ''))
     else wss.on('headers', (_headers, req) => paths.push(req.url ?? ''))
     wss.on('connection', (ws) => {
-      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }))
+      // stallMs: a slow console, that stops reading for a while after the first frame.
+      let stalled = false
+      ws.on('message', (data, isBinary) => {
+        ws.send(data, { binary: isBinary })
+        if (options.stallMs && !stalled) {
+          stalled = true
+          ws.pause()
+          setTimeout(() => ws.resume(), options.stallMs)
+        }
+      })
     })
     const port = ((https ?? wss).address() as { port: number }).port
     closers.push(
       () => new Promise<void>((r) => (https ? https.close(() => r()) : wss.close(() => r()))),
     )
     for (const client of wss.clients) client.terminate()
-    return { port, paths, handshakes, wss }
+    return { port, paths, connections, wss }
   }
 
   const open = (url: string) =>
@@ -506,8 +645,8 @@ describe('console proxy', () => {
     await expect(open(expired.accessUrl)).rejects.toThrow('HTTP 401')
   })
 
-  it('carries 25 MiB of frames both ways intact and in order, text as text and binary as binary', async () => {
-    const target = await echoServer()
+  it('carries 25 MiB of frames both ways intact and in order through a stalling target, text as text and binary as binary', async () => {
+    const target = await echoServer({ stallMs: 300 })
     const store = new MemoryConsoleStore()
     const proxy = await startConsoleProxy({ store, port: 0 })
     closers.push(() => proxy.close())
@@ -546,6 +685,89 @@ describe('console proxy', () => {
     client.close()
   })
 
+  it('frees the port on every failed path and ends a session whose record is revoked', async () => {
+    const store = new MemoryConsoleStore()
+    const proxy = await startConsoleProxy({ store, port: 0, heartbeatIntervalMs: 50 })
+    closers.push(() => proxy.close())
+    // A target that accepts connections and never answers.
+    const hanging = createNetServer()
+    const held: NetSocket[] = []
+    let heldClosed = 0
+    hanging.on('connection', (socket) => {
+      held.push(socket)
+      socket.resume()
+      socket.on('close', () => heldClosed++)
+    })
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r))
+    closers.push(() => new Promise<void>((r) => hanging.close(() => r())))
+    const hangingPort = (hanging.address() as { port: number }).port
+    const console = (instance: string, targetPort: number) =>
+      issueConsole(
+        store,
+        request({
+          instanceUuid: instance,
+          host: '127.0.0.1',
+          port: targetPort,
+          target: {
+            url: `ws://127.0.0.1:${targetPort}/t`,
+            host: '127.0.0.1',
+            port: targetPort,
+            ticket: 't',
+          },
+          proxyUrl: proxy.url,
+        }),
+      )
+    const isFree = (instance: string) => freePorts(store, instance, Date.now()).length === 1
+
+    // Not a WebSocket handshake: 400, the port untouched, the target never contacted.
+    const bad = console('bad-handshake', hangingPort)
+    const status = await new Promise<string>((resolve) => {
+      const url = new URL(bad.accessUrl)
+      const raw = netConnect(Number(url.port), '127.0.0.1', () =>
+        raw.write(
+          `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+        ),
+      )
+      raw.once('data', (chunk) => {
+        resolve(chunk.toString().split('\r\n')[0] as string)
+        raw.destroy()
+      })
+    })
+    expect(status).toBe('HTTP/1.1 400 Bad Request')
+    expect(isFree('bad-handshake')).toBe(true)
+    expect(held).toHaveLength(0)
+
+    // The client leaves while the target is still being opened: the port is freed and the
+    // half-open target connection closed.
+    const left = console('client-left', hangingPort)
+    const leaving = new WebSocket(left.accessUrl)
+    leaving.on('error', () => {})
+    await expect.poll(() => held.length).toBe(1)
+    expect(isFree('client-left')).toBe(false)
+    leaving.terminate()
+    await expect.poll(() => isFree('client-left')).toBe(true)
+    await expect.poll(() => heldClosed).toBe(1)
+
+    // Nothing listens at the target: 502, port freed.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number }
+        probe.close(() => resolve(port))
+      })
+    })
+    const refused = console('refused', closedPort)
+    await expect(open(refused.accessUrl)).rejects.toThrow('HTTP 502')
+    expect(isFree('refused')).toBe(true)
+
+    // Revoked while connected: the next heartbeat ends the session (1008).
+    const target = await echoServer()
+    const live = console('revoked', target.port)
+    const client = await open(live.accessUrl)
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)))
+    expect(store.delete(live.record.id)).toBe(true)
+    expect(await closed).toBe(1008)
+  })
+
   it('sends nothing to a TLS target whose certificate is not the ticket’s thumbprint', async () => {
     const dir = tempDir()
     const certDir = join(import.meta.dirname, 'fixtures', 'console-tls')
@@ -560,6 +782,7 @@ describe('console proxy', () => {
       issueConsole(
         store,
         request({
+          instanceUuid: `tls-${sslThumbprint}`,
           host: '127.0.0.1',
           port: target.port,
           target: {
@@ -572,18 +795,23 @@ describe('console proxy', () => {
           proxyUrl: proxy.url,
         }),
       )
-    const wrong = issue(`${'AA:'.repeat(19)}AA`)
-    await expect(open(wrong.accessUrl)).rejects.toThrow('HTTP 502')
-    // The proxy reached the target (one connection) and wrote no request: no ticket left.
-    expect(target.handshakes.count).toBe(1)
+    const { X509Certificate } = await import('node:crypto')
+    const x509 = new X509Certificate(cert)
+    // A malformed thumbprint is refused before any connection (never a fallback to no pin).
+    await expect(open(issue('not-a-thumbprint').accessUrl)).rejects.toThrow('HTTP 502')
+    expect(target.connections.count).toBe(0)
+    // Wrong SHA-1 and SHA-256 pins: the proxy reaches the target and writes no request.
+    await expect(open(issue(`${'AA:'.repeat(19)}AA`).accessUrl)).rejects.toThrow('HTTP 502')
+    await expect(open(issue(`${'AB:'.repeat(31)}AB`).accessUrl)).rejects.toThrow('HTTP 502')
+    expect(target.connections.count).toBe(2)
     await new Promise((r) => setTimeout(r, 50))
     expect(target.paths).toEqual([])
-    // The right thumbprint (SHA-1, as tickets carry it) connects.
-    const { X509Certificate } = await import('node:crypto')
-    const right = issue(new X509Certificate(cert).fingerprint)
-    const client = await open(right.accessUrl)
-    expect(target.paths).toEqual(['/ticket/vcsecret'])
-    client.close()
+    // The right thumbprints, SHA-1 (as tickets carry it) and SHA-256, connect.
+    for (const pin of [x509.fingerprint, x509.fingerprint256]) {
+      const client = await open(issue(pin).accessUrl)
+      client.close()
+    }
+    expect(target.paths).toEqual(['/ticket/vcsecret', '/ticket/vcsecret'])
   })
 })
 

@@ -8,7 +8,7 @@ export interface CliResult {
   stderr: string
 }
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
+export const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
 
 /** Run `brine` in a child process (the real CLI, as users run it). */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
