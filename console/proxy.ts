@@ -8,7 +8,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
-import { certificateThumbprints, normalizeThumbprint } from '../vsphere/transport.ts'
+import { normalizeThumbprint, pinMismatch } from '../vsphere/transport.ts'
 import { connectConsole, HEARTBEAT_MS, type OpenedConsole, startCleanup } from './service.ts'
 import type { ConsoleStore, ConsoleTarget } from './store.ts'
 
@@ -302,15 +302,12 @@ function targetSocket(target: ConsoleTarget, options: ConsoleProxyOptions): Sock
     // checked too: nothing (not the ticket) leaves before.
     socket.cork()
     socket.once('secureConnect', () => {
-      const raw = socket.getPeerCertificate().raw
-      const seen = raw ? certificateThumbprints(raw) : undefined
-      const algorithm = pinned.length === 95 ? 'sha256' : 'sha1'
-      if (seen?.[algorithm] === pinned) return socket.uncork()
+      const mismatch = pinMismatch(socket, pinned)
+      if (!mismatch) return socket.uncork()
       socket.destroy(
-        new BrineError(
-          `${host}:${port} presented thumbprint ${seen?.[algorithm] ?? 'none'}, not the ticket's ${pinned}; nothing was sent`,
-          { code: 'BRINE_THUMBPRINT_MISMATCH' },
-        ),
+        new BrineError(`${host}:${port}: ${mismatch} (the ticket's); nothing was sent`, {
+          code: 'BRINE_THUMBPRINT_MISMATCH',
+        }),
       )
     })
   }

@@ -101,6 +101,18 @@ export function certificateThumbprints(der: Buffer): { sha256: string; sha1: str
   return { sha256: hash('sha256'), sha1: hash('sha1') }
 }
 
+/**
+ * Why the peer of `socket` fails the pin (a normalized SHA-256 or SHA-1 thumbprint), or
+ * undefined when it matches. Call once the handshake is done.
+ */
+export function pinMismatch(socket: TLSSocket, pinned: string): string | undefined {
+  const raw = socket.getPeerCertificate?.()?.raw
+  const seen = raw ? certificateThumbprints(raw) : undefined
+  const algorithm = pinned.length === 95 ? 'sha256' : 'sha1'
+  if (seen?.[algorithm] === pinned) return undefined
+  return `the server certificate's ${algorithm.toUpperCase()} thumbprint is ${seen?.[algorithm] ?? 'unavailable'}, not the pinned ${pinned}`
+}
+
 // --- internal ---
 
 class ThumbprintMismatchError extends Error {
@@ -121,17 +133,10 @@ function createConnector(options: TransportOptions): buildConnector.connector {
   return (connectOptions, callback) =>
     base(connectOptions, (error, socket) => {
       if (error || !socket) return callback(error ?? new Error('no socket'), null)
-      const cert = (socket as TLSSocket).getPeerCertificate?.()
-      const seen = cert?.raw ? certificateThumbprints(cert.raw) : undefined
-      const algorithm = pinned.length === 95 ? 'sha256' : 'sha1'
-      if (seen?.[algorithm] === pinned) return callback(null, socket)
+      const mismatch = pinMismatch(socket as TLSSocket, pinned)
+      if (!mismatch) return callback(null, socket)
       socket.destroy()
-      callback(
-        new ThumbprintMismatchError(
-          `the server certificate's ${algorithm.toUpperCase()} thumbprint is ${seen?.[algorithm] ?? 'unavailable'}, not the pinned ${pinned}`,
-        ),
-        null,
-      )
+      callback(new ThumbprintMismatchError(mismatch), null)
     })
 }
 
