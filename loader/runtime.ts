@@ -45,6 +45,11 @@ export interface CallOptions {
   /** Inherited by cross-calls. */
   profile?: string | undefined
   test?: boolean | undefined
+  /**
+   * Abort signal of this call and of its cross-calls (default: the runtime's). Give one that
+   * follows the runtime's signal (`AbortSignal.any`), so that SIGINT still reaches the call.
+   */
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -116,6 +121,7 @@ export class Runtime {
       serviceInstance = await this.serviceInstance(profile)
     const ctx = this.#context(fun, {
       test,
+      signal: options.signal ?? this.signal,
       profile,
       serviceInstance,
       explicit: options.serviceInstance,
@@ -160,6 +166,7 @@ export class Runtime {
     fun: string,
     call: {
       test: boolean
+      signal: AbortSignal
       profile: string | undefined
       serviceInstance: ServiceInstance | undefined
       explicit: ServiceInstance | undefined
@@ -171,7 +178,7 @@ export class Runtime {
         target: string,
         kwargs: Record<string, unknown> = {},
         args: unknown[] = [],
-        options: { test?: boolean | undefined } = {},
+        options: { test?: boolean | undefined; signal?: AbortSignal | undefined } = {},
       ) =>
         this.call(target, {
           args,
@@ -179,6 +186,7 @@ export class Runtime {
           state,
           profile: call.profile,
           test: options.test ?? call.test,
+          signal: options.signal ?? call.signal,
           serviceInstance: call.explicit,
         })
     const runtime = this
@@ -191,7 +199,7 @@ export class Runtime {
       states: crossCall(true),
       context: this.context,
       test: call.test,
-      signal: this.signal,
+      signal: call.signal,
       profile: call.profile,
       fun,
       get serviceInstance(): ServiceInstance {

@@ -24,7 +24,11 @@ export type SaltCall = (
   fn: string,
   kwargs?: Record<string, unknown>,
   args?: unknown[],
-  options?: { test?: boolean | undefined },
+  options?: {
+    test?: boolean | undefined
+    /** Abort signal of the called function (default: the caller's own `ctx.signal`). */
+    signal?: AbortSignal | undefined
+  },
 ) => Promise<unknown>
 
 /** What every function receives (Salt's dunders, made explicit). */
@@ -41,7 +45,10 @@ export interface CallContext {
   readonly context: Record<string, unknown>
   /** Test mode: predict, change nothing. */
   readonly test: boolean
-  /** Aborted on SIGINT/SIGTERM or when the caller gives up. */
+  /**
+   * Aborted on SIGINT/SIGTERM or when the caller gives up (a state run stopped by failhard
+   * aborts the state calls it has in flight). Cross-calls inherit it.
+   */
   readonly signal: AbortSignal
   /** vSphere profile selected by `profile=` (undefined: the default). */
   readonly profile: string | undefined

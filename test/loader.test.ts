@@ -102,6 +102,32 @@ describe('module loader', () => {
     await rt.close()
   })
 
+  it('gives a call the signal it is called with, and its cross-calls inherit it', async () => {
+    const dir = tempModules({
+      'sig.ts': `import { defineFunction, defineModule } from 'brine/loader'
+export default defineModule({
+  functions: {
+    outer: defineFunction({
+      doc: 'Its signal and the one a cross-call sees.',
+      args: {},
+      run: async (ctx) => [ctx.signal, await ctx.salt('sig.inner')],
+    }),
+    inner: defineFunction({ doc: 'Its signal.', args: {}, run: (ctx) => ctx.signal }),
+  },
+})
+`,
+    })
+    const rt = runtime([dir])
+    const own = new AbortController().signal
+    const [called, crossCalled] = (await rt.call('sig.outer', { signal: own })) as AbortSignal[]
+    expect(called).toBe(own)
+    expect(crossCalled).toBe(own)
+    const [plain, inherited] = (await rt.call('sig.outer')) as AbortSignal[]
+    expect(plain).toBe(rt.signal)
+    expect(inherited).toBe(rt.signal)
+    await rt.close()
+  })
+
   it('makes new code visible after a reload and disposes the old generation', async () => {
     const dir = tempModules({ 'thing.ts': moduleSource("'one'") })
     const rt = runtime([dir, builtins])
