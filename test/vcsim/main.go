@@ -90,6 +90,7 @@ func main() {
 		log.Fatalf("vcsim: creating the model: %v", err)
 	}
 	defer model.Remove()
+	countInventoryChanges()
 
 	model.Service.RegisterEndpoints = true
 	model.Service.Listen = &url.URL{Host: *listen}
@@ -201,6 +202,10 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //     the simulator's private working directory (0.24.2 needs an existing local directory);
 //   - DisconnectHost_Task and ReconnectHost_Task change the host's connection state;
 //   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
+//   - long-lived ContainerViews hold objects that were linked after being put in the registry
+//     (a new datacenter's folders, a new cluster's root pool; updates.go);
+//   - WaitForUpdatesEx with maxWaitSeconds 0 answers at once when nothing changed (0.24.2
+//     waits for its 250 ms tick first; updates.go);
 //   - VirtualMachine.AcquireTicket issues console tickets (0.24.2: MethodNotFound; ticket.go);
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
@@ -217,6 +222,7 @@ func extendSimulator(next http.Handler) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		addLateObjectsToViews()
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
@@ -331,6 +337,9 @@ func extendSimulator(next http.Handler) http.Handler {
 					return
 				}
 			}
+		case bytes.Contains(body, []byte("<WaitForUpdatesEx")):
+			waitForUpdatesNow(next, w, r, body)
+			return
 		case bytes.Contains(body, []byte("<AcquireTicket")):
 			if acquireTicket(w, body) {
 				return
