@@ -1,11 +1,14 @@
 import { inspectPoint } from '../core/inspect.ts'
 import { ManagedObjectNotFoundError, VsphereError } from './errors.ts'
+import { type InventoryIndex, inventoryIndex } from './inventory-index.ts'
 import {
+  propertiesOf,
   type RetrievedObject,
   retrieveAll,
   retrieveObjectProperties,
+  retrieveProperties,
 } from './property-collector.ts'
-import type { ServiceInstance } from './service-instance.ts'
+import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference } from './types.ts'
 
 /**
@@ -91,38 +94,99 @@ export async function listEntities(
   return objects.map(toEntity)
 }
 
-/** The one entity of `type` named `name` under `within`. */
+/**
+ * The one entity of `type` named `name` under `within`. The name resolves through the
+ * session's live inventory index (one WaitForUpdatesEx round trip); the wanted `props` are
+ * then read from that one object. The cost does not grow with the inventory.
+ */
 export async function getEntityByName(
   si: ServiceInstance,
   type: string,
   name: string,
   options: FindOptions = {},
 ): Promise<Entity> {
-  const all = await listEntities(si, type, options)
-  const found = all.filter((entity) => entity.name === name)
-  inspectPoint('ENT1', `${type} '${name}'`, () => ({
-    candidates: all.map((e) => [e.obj.value, e.name]),
-    matched: found.map((e) => e.obj.value),
-  }))
-  if (found.length === 1) return found[0]!
-  const where = options.withinLabel ? ` in ${options.withinLabel}` : ''
-  if (found.length === 0) {
-    const names = all.map((e) => e.name).sort()
-    const shown =
-      names.length > 10
-        ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
-        : names.join(', ') || 'none'
-    throw new EntityNotFoundError(type, name, `${where} (have: ${shown})`)
+  // A rename or destroy between the refresh and the read of the properties is seen by the
+  // read (another name, or no object): look again once, after a new refresh.
+  for (let attempt = 1; ; attempt++) {
+    const index = await inventoryIndex(si, { signal: options.signal })
+    const found = await scoped(si, index, index.find(type, name), options)
+    inspectPoint('ENT1', `${type} '${name}'`, () => ({
+      candidates: index.find(type, name).map((obj) => obj.value),
+      matched: found.map((obj) => obj.value),
+    }))
+    if (found.length === 1) {
+      const obj = found[0]!
+      if (!options.props?.length) return { obj, name, props: { name } }
+      const props = await retrieveObjectProperties(si, obj, ['name', ...options.props], {
+        signal: options.signal,
+      }).catch((error: unknown) => {
+        if (error instanceof ManagedObjectNotFoundError) return undefined
+        throw error
+      })
+      if (props?.name === name) return { obj, name, props }
+      if (attempt < 2) continue
+      throw new EntityNotFoundError(type, name, ' (it was renamed or removed while looked up)')
+    }
+    const where = options.withinLabel ? ` in ${options.withinLabel}` : ''
+    if (found.length === 0) {
+      const names = (await scoped(si, index, index.all(type), options, false))
+        .map((obj) => index.nameOf(obj.value) ?? obj.value)
+        .sort()
+      const shown =
+        names.length > 10
+          ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
+          : names.join(', ') || 'none'
+      throw new EntityNotFoundError(type, name, `${where} (have: ${shown})`)
+    }
+    throw new AmbiguousEntityError(
+      type,
+      name,
+      found.map((obj) => ({ id: obj.value, path: index.pathOf(obj.value) })),
+    )
   }
-  const paths = await inventoryPaths(
+}
+
+/**
+ * The candidates that lie under `options.within`. The index decides from parents and resource
+ * pools; a VM placed under a host or cluster only through its host (a template) is checked
+ * by reading `runtime.host` of those few candidates, unless `ask` is false (messages).
+ */
+async function scoped(
+  si: ServiceInstance,
+  index: InventoryIndex,
+  candidates: ManagedObjectReference[],
+  options: FindOptions,
+  ask = true,
+): Promise<ManagedObjectReference[]> {
+  const within = options.within
+  if (!within) return candidates
+  const recursive = options.recursive ?? true
+  const inside: ManagedObjectReference[] = []
+  const unsure: ManagedObjectReference[] = []
+  for (const obj of candidates) {
+    const verdict = index.contains(within, obj.value, recursive)
+    if (verdict === true) inside.push(obj)
+    else if (verdict === undefined) unsure.push(obj)
+  }
+  if (!unsure.length || !ask) return inside
+  const hosts = await retrieveProperties(
     si,
-    found.map((e) => e.obj),
+    [
+      {
+        propSet: [{ type: 'VirtualMachine', pathSet: ['runtime.host'] }],
+        objectSet: unsure.map((obj) => ({ obj })),
+        reportMissingObjectsInResults: true,
+      },
+    ],
+    { signal: options.signal },
   )
-  throw new AmbiguousEntityError(
-    type,
-    name,
-    found.map((e) => ({ id: e.obj.value, path: paths.get(e.obj.value) ?? e.name })),
-  )
+  for (const object of hosts) {
+    const host = propertiesOf(object)['runtime.host'] as ManagedObjectReference | undefined
+    if (!host) continue
+    if (host.value === within.value || (recursive && index.contains(within, host.value)))
+      inside.push(object.obj)
+  }
+  return inside
 }
 
 /** The entity with this managed object id (`vm-42`). */
@@ -163,33 +227,49 @@ export async function getEntity(
   return getEntityByName(si, type, nameOrId, options)
 }
 
-/** Inventory paths (`/DC0/vm/web/vm1`) of entities, from one PropertyCollector read of names and parents. */
+/**
+ * Inventory paths (`/DC0/vm/web/vm1`) of entities, from their own ancestors: one
+ * PropertyCollector call that follows `parent` from each entity up to the root (govmomi's
+ * `mo.Ancestors`), whatever the size of the inventory.
+ */
 export async function inventoryPaths(
   si: ServiceInstance,
   objs: ManagedObjectReference[],
+  options: InvokeOptions = {},
 ): Promise<Map<string, string>> {
-  const { content } = await si.ready()
-  const nodes = new Map<string, { name: string; parent: ManagedObjectReference | undefined }>()
-  const types = [
-    'Folder',
-    'Datacenter',
-    'ClusterComputeResource',
-    'ComputeResource',
-    'HostSystem',
-    'ResourcePool',
-    'VirtualMachine',
-    'Datastore',
-    'Network',
-  ]
-  for (const type of types) {
-    for (const object of await retrieveAll(si, type, ['name', 'parent'])) {
-      nodes.set(object.obj.value, {
-        name: String(object.props.name),
-        parent: object.props.parent as ManagedObjectReference | undefined,
-      })
-    }
-  }
   const paths = new Map<string, string>()
+  if (!objs.length) return paths
+  const { content } = await si.ready()
+  const objects = await retrieveProperties(
+    si,
+    [
+      {
+        propSet: [{ type: 'ManagedEntity', pathSet: ['name', 'parent'] }],
+        objectSet: objs.map((obj) => ({
+          obj,
+          selectSet: [
+            {
+              _type: 'TraversalSpec',
+              name: 'parent',
+              type: 'ManagedEntity',
+              path: 'parent',
+              skip: false,
+              selectSet: [{ _type: 'SelectionSpec', name: 'parent' }],
+            },
+          ],
+        })),
+      },
+    ],
+    options,
+  )
+  const nodes = new Map<string, { name: string; parent: ManagedObjectReference | undefined }>()
+  for (const object of objects) {
+    const props = propertiesOf(object)
+    nodes.set(object.obj.value, {
+      name: String(props.name),
+      parent: props.parent as ManagedObjectReference | undefined,
+    })
+  }
   for (const obj of objs) {
     const parts: string[] = []
     let current: ManagedObjectReference | undefined = obj

@@ -7,6 +7,7 @@ import { decodeResponse } from './decoder.ts'
 import { SessionClosedError, TransportError } from './errors.ts'
 import { faultError } from './faults.ts'
 import { startKeepalive } from './keepalive.ts'
+import { notifySoapCall, soapObservers } from './soap-observers.ts'
 import { Transport } from './transport.ts'
 import type {
   ManagedObjectReference,
@@ -49,6 +50,7 @@ export class ServiceInstance {
   lastValidatedAt = 0
   #cookie: Secret | undefined
   #stopKeepalive: (() => void) | undefined
+  readonly #teardown = new Set<(signal: AbortSignal) => Promise<void>>()
 
   private constructor(params: ResolvedConnectionParams, version: string) {
     this.params = params
@@ -144,6 +146,7 @@ export class ServiceInstance {
       signal: options.signal,
       soapMethod: method,
     })
+    if (soapObservers.size) notifySoapCall(method, body, response.body)
     // Other endpoints (PBM) answer with cookies of their own, not vim25 sessions: ignore them.
     if (!endpoint) this.#captureCookie(response.headers['set-cookie'])
     log.debug(
@@ -207,12 +210,30 @@ export class ServiceInstance {
   }
 
   /**
+   * Run `destroy` before this session logs out or is detached: for objects it owns on the
+   * server (views, property collectors) that must not outlive their user. Returns an unregister.
+   */
+  onTeardown(destroy: (signal: AbortSignal) => Promise<void>): () => void {
+    this.#teardown.add(destroy)
+    return () => this.#teardown.delete(destroy)
+  }
+
+  async #runTeardown(): Promise<void> {
+    const hooks = [...this.#teardown]
+    this.#teardown.clear()
+    if (!hooks.length || !this.#cookie || !this.valid) return
+    const signal = AbortSignal.timeout(10_000)
+    await Promise.all(hooks.map((hook) => hook(signal).catch(() => {})))
+  }
+
+  /**
    * Log out and close the transport. Never throws for a session that is already gone
    * (expired or terminated); other failures are returned so callers can report them.
    */
   async logout(): Promise<Error | undefined> {
     if (this.closed) return undefined
     this.stopKeepalive()
+    await this.#runTeardown()
     let failure: Error | undefined
     if (this.#cookie) {
       try {
@@ -238,6 +259,7 @@ export class ServiceInstance {
   /** Drop the transport without logging out (the persistent store keeps the session). */
   async detach(): Promise<void> {
     this.stopKeepalive()
+    if (!this.closed) await this.#runTeardown()
     this.closed = true
     await this.transport.close()
   }
