@@ -2,10 +2,12 @@
 import { type CallContext, ModuleError } from 'brine/loader'
 import {
   ENTITY_TYPES,
+  EntityNotFoundError,
   getEntity,
-  listEntities,
   type ManagedObjectReference,
+  propertiesOf,
   retrieveObjectProperties,
+  retrieveProperties,
 } from 'brine/vsphere'
 import { connected } from './_vmware.ts'
 
@@ -86,6 +88,15 @@ export function nicsOf(devices: Device[], networkNames: Map<string, string>): Ni
     })
 }
 
+/** The NICs of a VM as they are now, with their networks' names. */
+export async function currentNics(
+  ctx: CallContext,
+  vm: ManagedObjectReference,
+): Promise<NicInfo[]> {
+  const devices = await devicesOf(ctx, vm)
+  return nicsOf(devices, await networkNames(ctx, devices))
+}
+
 export async function devicesOf(ctx: CallContext, vm: ManagedObjectReference): Promise<Device[]> {
   const { 'config.hardware.device': devices } = await retrieveObjectProperties(
     await connected(ctx),
@@ -96,10 +107,43 @@ export async function devicesOf(ctx: CallContext, vm: ManagedObjectReference): P
   return (devices as Device[] | undefined) ?? []
 }
 
-/** Names of networks and DV port groups by id (and portgroup key), for NIC descriptions. */
-export async function networkNames(ctx: CallContext): Promise<Map<string, string>> {
-  const networks = await listEntities(await connected(ctx), 'Network', { signal: ctx.signal })
-  return new Map(networks.map((n) => [n.obj.value, n.name]))
+/**
+ * Names of the networks and DV port groups the NICs among `devices` are on, by id (and
+ * portgroup key, which is the port group's id): one read of those objects only.
+ */
+export async function networkNames(
+  ctx: CallContext,
+  devices: Device[],
+): Promise<Map<string, string>> {
+  const refs = new Map<string, ManagedObjectReference>()
+  for (const device of devices) {
+    if (!NICS.test(String(device._type ?? ''))) continue
+    const backing = (device.backing ?? {}) as {
+      network?: ManagedObjectReference
+      port?: { portgroupKey?: string }
+    }
+    if (backing.network) refs.set(backing.network.value, backing.network)
+    const key = backing.port?.portgroupKey
+    if (key) refs.set(key, { type: 'DistributedVirtualPortgroup', value: key })
+  }
+  if (!refs.size) return new Map()
+  const objects = await retrieveProperties(
+    await connected(ctx),
+    [
+      {
+        propSet: [{ type: 'Network', pathSet: ['name'] }],
+        objectSet: [...refs.values()].map((obj) => ({ obj })),
+        reportMissingObjectsInResults: true,
+      },
+    ],
+    { signal: ctx.signal },
+  )
+  return new Map(
+    objects.flatMap((object) => {
+      const name = propertiesOf(object).name
+      return name === undefined ? [] : [[object.obj.value, String(name)] as const]
+    }),
+  )
 }
 
 /** Device changes adding disks (and a PVSCSI controller when the VM has none). */
@@ -163,12 +207,13 @@ export async function nicChanges(
   const si = await connected(ctx)
   const changes: Record<string, unknown>[] = []
   for (const [index, name] of networks.entries()) {
-    const pg = (
-      await listEntities(si, ENTITY_TYPES.portgroup, {
-        props: ['config.key', 'config.distributedVirtualSwitch'],
-        signal: ctx.signal,
-      })
-    ).find((p) => p.name === name || p.obj.value === name)
+    const pg = await getEntity(si, ENTITY_TYPES.portgroup, name, {
+      props: ['config.key', 'config.distributedVirtualSwitch'],
+      signal: ctx.signal,
+    }).catch((error: unknown) => {
+      if (error instanceof EntityNotFoundError) return undefined
+      throw error
+    })
     let backing: Record<string, unknown>
     if (pg) {
       const dvs = pg.props['config.distributedVirtualSwitch'] as ManagedObjectReference

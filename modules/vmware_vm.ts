@@ -26,6 +26,7 @@ import {
 } from 'brine/vsphere'
 import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
 import {
+  currentNics,
   deviceNamed,
   devicesOf,
   diskChanges,
@@ -324,7 +325,7 @@ export default defineModule({
         return {
           ...describeVm(vm, paths.get(vm.obj.value)),
           disks: disksOf(devices),
-          nics: nicsOf(devices, await networkNames(ctx)),
+          nics: nicsOf(devices, await networkNames(ctx, devices)),
         }
       },
     }),
@@ -901,7 +902,7 @@ export default defineModule({
         })
         return {
           name: vm.name,
-          nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
+          nics: await currentNics(ctx, vm.obj),
         }
       },
     }),
@@ -918,7 +919,7 @@ export default defineModule({
         })
         return {
           name: vm.name,
-          nics: nicsOf(await devicesOf(ctx, vm.obj), await networkNames(ctx)),
+          nics: await currentNics(ctx, vm.obj),
         }
       },
     }),

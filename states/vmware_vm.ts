@@ -1,5 +1,5 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
-import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
+import { ENTITY_TYPES, EntityNotFoundError } from 'brine/vsphere'
 import { diff } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
@@ -14,11 +14,20 @@ interface VmInfo {
   annotation: string
 }
 
-async function lookup(ctx: CallContext, name: string): Promise<VmInfo | undefined> {
-  await ctx.serviceInstance.ready()
-  const vms = await listEntities(ctx.serviceInstance, ENTITY_TYPES.vm, { signal: ctx.signal })
-  if (!vms.some((vm) => vm.name === name)) return undefined
-  return (await ctx.salt('vmware_vm.info', { name })) as VmInfo
+/** The VM (in `datacenter` when given), or undefined when there is none of that name. */
+async function lookup(
+  ctx: CallContext,
+  name: string,
+  datacenter?: string,
+): Promise<VmInfo | undefined> {
+  try {
+    return (await ctx.salt('vmware_vm.info', { name, datacenter })) as VmInfo
+  } catch (error) {
+    // Only the VM may be missing: a missing datacenter stays an error.
+    if (error instanceof EntityNotFoundError && error.entityType === ENTITY_TYPES.vm)
+      return undefined
+    throw error
+  }
 }
 
 /**
@@ -149,7 +158,7 @@ export default defineModule({
           attributes,
           tags,
         } = args
-        const current = await lookup(ctx, name)
+        const current = await lookup(ctx, name, datacenter)
         // A template query is resolved only when the VM has to be created.
         const source =
           template === undefined || typeof template === 'string' || current

@@ -1,0 +1,113 @@
+// Per-entity functions at production size: each one that looks an entity up by name makes the
+// same SOAP calls on a vCenter of 50 VMs as on one of 5,000, and reads heavy properties of one
+// object only. Counted (calls and bytes), never timed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
+import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+interface Site {
+  vcsim: Vcsim
+  rt: Runtime
+}
+const sites: Record<'small' | 'large', Site> = {} as never
+
+beforeAll(async () => {
+  // 25 and 2,500 VMs in each of the default model's two resource pools: 50 and 5,000 VMs.
+  const [small, large] = await Promise.all([startVcsim({ vm: 25 }), startVcsim({ vm: 2500 })])
+  sites.small = { vcsim: small, rt: vmwareRuntime(small, 'scale') }
+  sites.large = { vcsim: large, rt: vmwareRuntime(large, 'scale') }
+  // Connect and build each session's inventory index once: that read is per connection.
+  for (const site of Object.values(sites))
+    await site.rt.call('vmware_datacenter.get', { kwargs: { name: 'DC0' } })
+}, 120_000)
+afterAll(async () => {
+  for (const site of Object.values(sites ?? {})) {
+    await site?.rt.close()
+    await site?.vcsim.stop()
+  }
+})
+
+/** The SOAP calls `fun` makes on `site`. */
+async function traced(site: Site, fun: string, kwargs: Record<string, unknown>) {
+  const calls: SoapCallRecord[] = []
+  const stop = observeSoapCalls((call) => calls.push(call))
+  try {
+    const result = await site.rt.call(fun, { kwargs })
+    return { result, calls }
+  } finally {
+    stop()
+  }
+}
+
+const VM = 'DC0_C0_RP0_VM7'
+/** Properties that are heavy, or that grow with the inventory when read over many objects. */
+const HEAVY = /config\.hardware\.device|snapshot|customValue|guest\b|<pathSet>config<\/pathSet>/
+
+const cases: Array<[string, string, Record<string, unknown>]> = [
+  ['vmware_vm.info', 'vmware_vm.info', { name: VM }],
+  ['vmware_vm.info with a datacenter', 'vmware_vm.info', { name: VM, datacenter: 'DC0' }],
+  ['vmware_vm.path', 'vmware_vm.path', { name: VM }],
+  ['vmware_vm.power_state (already on)', 'vmware_vm.power_state', { name: VM, state: 'on' }],
+  [
+    'vmware_vm.present with nothing to change',
+    'state.single',
+    { fun: 'vmware_vm.present', name: VM, datacenter: 'DC0', num_cpu: 1 },
+  ],
+  [
+    'vmware_vm.snapshot_present (already there)',
+    'state.single',
+    { fun: 'vmware_vm.snapshot_present', name: VM, snapshot: 'scale' },
+  ],
+  ['vmware_vm.list_snapshots', 'vmware_vm.list_snapshots', { name: VM }],
+  ['vmware_host.get', 'vmware_host.get', { name: 'DC0_C0_H1' }],
+  ['vmware_cluster.get', 'vmware_cluster.get', { name: 'DC0_C0', datacenter: 'DC0' }],
+  ['vmware_datastore.get', 'vmware_datastore.get', { name: 'LocalDS_0' }],
+  ['vmware_dvportgroup.get', 'vmware_dvportgroup.get', { name: 'DC0_DVPG0' }],
+  ['vmware_resourcepool.get', 'vmware_resourcepool.get', { name: 'Resources', cluster: 'DC0_C0' }],
+]
+
+describe('per-entity functions do not grow with the inventory', () => {
+  beforeAll(async () => {
+    // The snapshot the snapshot_present case finds.
+    for (const site of Object.values(sites))
+      await site.rt.call('vmware_vm.create_snapshot', { kwargs: { name: VM, snapshot: 'scale' } })
+  })
+
+  it.each(cases)('%s', async (label, fun, kwargs) => {
+    const small = await traced(sites.small, fun, kwargs)
+    const large = await traced(sites.large, fun, kwargs)
+    if (fun === 'state.single') {
+      for (const { result } of [small, large]) {
+        const [ret] = Object.values(result as Record<string, StateReturn>)
+        expect(ret?.result, `${label}: ${ret?.comment}`).toBe(true)
+        expect(ret?.changes, label).toEqual({})
+      }
+    }
+    const methods = (calls: SoapCallRecord[]) => calls.map((c) => c.method)
+    expect(methods(large.calls), `${label}: round trips on 5,000 VMs vs 50`).toEqual(
+      methods(small.calls),
+    )
+    for (const [i, call] of large.calls.entries()) {
+      const before = small.calls[i]!
+      // Ids and counters are a few digits longer on the large inventory; nothing more.
+      expect(
+        call.responseBytes,
+        `${label}: call ${i + 1} (${call.method}) answered ${call.responseBytes} bytes on 5,000 VMs, ${before.responseBytes} on 50`,
+      ).toBeLessThanOrEqual(before.responseBytes * 1.25 + 512)
+      expect(call.method, `${label}: no container view per lookup`).not.toBe('CreateContainerView')
+      if (call.method === 'RetrievePropertiesEx' && HEAVY.test(call.request)) {
+        const objects = call.request.match(/<obj /g)?.length ?? 0
+        expect(
+          objects,
+          `${label}: call ${i + 1} reads heavy properties of ${objects} objects`,
+        ).toBe(1)
+        expect(call.request, `${label}: heavy properties through a view`).not.toMatch(
+          /ContainerView/,
+        )
+      }
+    }
+  })
+})
