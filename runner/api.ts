@@ -5,7 +5,7 @@ import picomatch from 'picomatch'
 import { lookupValue } from '../core/lookup.ts'
 import { RenderError, renderSls, templateDict } from '../core/render.ts'
 import { compileHigh } from './compile.ts'
-import { type ExecuteOptions, executeChunks } from './execute.ts'
+import { DEFAULT_MAX_PARALLEL, type ExecuteOptions, executeChunks } from './execute.ts'
 import { loadSls } from './sls.ts'
 import type { HighData, LowChunk, RunResult } from './types.ts'
 
@@ -13,11 +13,13 @@ export { StateCompileError } from './errors.ts'
 export type * from './types.ts'
 export { tagOf } from './types.ts'
 
-export interface StateRunDeps extends Omit<ExecuteOptions, 'includes'> {
+export interface StateRunDeps extends Omit<ExecuteOptions, 'includes' | 'maxParallel'> {
   roots: string[]
   minionId: string
   opts: Record<string, unknown>
   pillar: Record<string, unknown>
+  /** `state_max_parallel` given with the call; else the option of that name; else 8. */
+  maxParallel?: unknown
 }
 
 /** What a state.* call returns: the results, or Salt's list of compile errors, and its retcode. */
@@ -200,9 +202,19 @@ async function run(
   chunks: LowChunk[],
   includes: Map<string, Set<string>>,
 ): Promise<StateOutcome> {
-  const result = await executeChunks(chunks, { ...deps, includes })
+  const maxParallel = parseMaxParallel(deps.maxParallel ?? deps.opts.state_max_parallel)
+  if (typeof maxParallel === 'string') return { result: [maxParallel], retcode: 1 }
+  const result = await executeChunks(chunks, { ...deps, includes, maxParallel })
   const failed = Object.values(result).some((ret) => ret.result === false)
   return { result, retcode: failed ? 2 : 0 }
+}
+
+/** `state_max_parallel`: a whole number ≥ 0 (0: no bound), or the error to report. */
+function parseMaxParallel(value: unknown): number | string {
+  if (value === undefined || value === null) return DEFAULT_MAX_PARALLEL
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n
+  return `state_max_parallel must be a whole number of parallel states, 0 for no bound (got ${JSON.stringify(value)})`
 }
 
 function matchTop(deps: StateRunDeps): { sls: string[]; errors: string[] } {
