@@ -19,6 +19,7 @@ import type { Opts } from '../loader/types.ts'
  * | session_store | boolean | false | BRINE_SESSION_STORE | --session-store |
  * | data_dir | path | ~/.local/share/brine ($XDG_DATA_HOME/brine) | BRINE_DATA_DIR | — |
  * | test | boolean | false | — | test=True on the call |
+ * | state_max_parallel | integer ≥ 0 | 8 (0: no bound) | BRINE_STATE_MAX_PARALLEL | — |
  * Console options (console_tokens_backend, console_token_ttl, console_proxy_url, …) are
  * described in console/service.ts and the README.
  * Config file: --config, else BRINE_CONFIG, else ./brine.yaml when present. Relative paths in
@@ -80,6 +81,14 @@ export function resolveOpts(
   if (env.BRINE_DATA_DIR) opts.data_dir = resolve(cwd, env.BRINE_DATA_DIR)
   if (env.BRINE_SESSION_STORE)
     opts.session_store = ['1', 'true', 'yes'].includes(env.BRINE_SESSION_STORE.toLowerCase())
+  if (env.BRINE_STATE_MAX_PARALLEL) {
+    const max = Number(env.BRINE_STATE_MAX_PARALLEL)
+    if (!Number.isInteger(max) || max < 0)
+      throw new ConfigError(
+        `BRINE_STATE_MAX_PARALLEL must be a whole number ≥ 0 (0: no bound), not '${env.BRINE_STATE_MAX_PARALLEL}'.`,
+      )
+    opts.state_max_parallel = max
+  }
 
   // Flags
   if (flags.id) opts.id = flags.id
@@ -148,6 +157,12 @@ function readConfigFile(path: string): Partial<Opts> {
   }
   if (config.session_store !== undefined && typeof config.session_store !== 'boolean') {
     throw new ConfigError(`config file ${path}: session_store must be true or false.`)
+  }
+  const max = config.state_max_parallel
+  if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 0)) {
+    throw new ConfigError(
+      `config file ${path}: state_max_parallel must be a whole number ≥ 0 (0: no bound).`,
+    )
   }
   return config as Partial<Opts>
 }

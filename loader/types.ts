@@ -16,6 +16,8 @@ export interface Opts {
   state_verbose?: boolean
   /** Stop a state run at the first failure. */
   failhard?: boolean
+  /** Parallel states (`parallel: True`) running at once at most; 0: no bound. Default 8. */
+  state_max_parallel?: number
   [key: string]: unknown
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { applyStates, type StateOutcome, type StateRunDeps } from '../runner/api.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { runCli } from './helpers/cli.ts'
 
 /** Generous: a latch that is not opened by then means the calls did not overlap. */
 const PATIENCE_MS = 10_000
@@ -620,5 +621,61 @@ target:
     expect(calls).toEqual(['target:test', 'prepare'])
     expect(byId.prepare).toMatchObject({ result: false, __parallel__: true })
     expect(byId.target).toMatchObject({ result: null, changes: {}, __state_ran__: false })
+  })
+})
+
+describe('parallel states from the command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'brine-parallel-cli-'))
+  writeFileSync(
+    join(dir, 'par.sls'),
+    `
+first:
+  test.succeed_with_changes:
+    - parallel: True
+second:
+  test.succeed_without_changes:
+    - parallel: True
+after:
+  test.succeed_without_changes:
+    - require:
+      - first
+`,
+  )
+  const env = { BRINE_CONFIG: undefined, BRINE_DEBUG: undefined }
+  const brine = (args: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(['--file-root', dir, ...args], { env: { ...env, ...extraEnv } })
+
+  it('prints them in run order with the usual summary, and marks them in the raw result', async () => {
+    const text = await brine(['--no-color', 'state.sls', 'par'])
+    expect(text.code).toBe(0)
+    expect([...text.stdout.matchAll(/ID: (\w+)/g)].map((m) => m[1])).toEqual([
+      'first',
+      'second',
+      'after',
+    ])
+    expect(text.stdout).toMatch(/Succeeded: 3 \(changed=1\)\nFailed: {4}0/)
+    const json = await brine(['--out', 'json', 'state.sls', 'par'], {
+      BRINE_STATE_MAX_PARALLEL: '1',
+    })
+    const result = JSON.parse(json.stdout).local as Record<string, StateReturn>
+    expect(result['test_|-first_|-first_|-succeed_with_changes']).toMatchObject({
+      __parallel__: true,
+      __run_num__: 0,
+      result: true,
+    })
+    expect(result['test_|-after_|-after_|-succeed_without_changes']).not.toHaveProperty(
+      '__parallel__',
+    )
+  })
+
+  it('refuses a bad state_max_parallel in the config file or the environment (exit 2)', async () => {
+    const config = join(dir, 'bad.yaml')
+    writeFileSync(config, 'state_max_parallel: -1\n')
+    const badConfig = await brine(['--config', config, 'state.sls', 'par'])
+    expect(badConfig.code).toBe(2)
+    expect(badConfig.stderr).toMatch(/state_max_parallel must be a whole number ≥ 0/)
+    const badEnv = await brine(['state.sls', 'par'], { BRINE_STATE_MAX_PARALLEL: 'many' })
+    expect(badEnv.code).toBe(2)
+    expect(badEnv.stderr).toMatch(/BRINE_STATE_MAX_PARALLEL must be a whole number/)
   })
 })
