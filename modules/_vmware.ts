@@ -3,8 +3,8 @@ import { type CallContext, ModuleError, z } from 'brine/loader'
 import {
   ENTITY_TYPES,
   type Entity,
+  findEntityByName,
   getEntity,
-  listEntities,
   type ManagedObjectReference,
   runTask,
   type ServiceInstance,
@@ -130,12 +130,11 @@ export async function walkFolders(
   const found: FolderWalk['found'] = []
   let current = root
   for (let i = 0; i < segments.length; i++) {
-    const children = await listEntities(si, ENTITY_TYPES.folder, {
+    const next = await findEntityByName(si, ENTITY_TYPES.folder, segments[i]!, {
       within: current,
       recursive: false,
       signal: ctx.signal,
     })
-    const next = children.find((child) => child.name === segments[i])
     if (!next) return { dc, root, found, missing: segments.slice(i) }
     found.push({ name: next.name, obj: next.obj })
     current = next.obj

@@ -17,6 +17,8 @@ import {
   deployOvfFile,
   ENTITY_TYPES,
   type Entity,
+  EntityNotFoundError,
+  findEntityByName,
   getEntity,
   inventoryPaths,
   listEntities,
@@ -566,8 +568,7 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, args) => {
         const si = await connected(ctx)
-        const existing = await listEntities(si, ENTITY_TYPES.vm, { signal: ctx.signal })
-        if (existing.some((vm) => vm.name === args.name))
+        if (await findEntityByName(si, ENTITY_TYPES.vm, args.name, { signal: ctx.signal }))
           throw new ModuleError(`a VM named '${args.name}' already exists`, {
             code: 'BRINE_VIM_DUPLICATE_NAME',
           })
@@ -575,9 +576,13 @@ export default defineModule({
         const nets = args.networks
           ? await Promise.all(
               Object.entries(args.networks).map(async ([name, target]) => {
-                const found = (
-                  await listEntities(si, 'Network', { within: where.dc.obj, signal: ctx.signal })
-                ).find((n) => n.name === target || n.obj.value === target)
+                const found = await getEntity(si, 'Network', target, {
+                  within: where.dc.obj,
+                  signal: ctx.signal,
+                }).catch((error: unknown) => {
+                  if (error instanceof EntityNotFoundError) return undefined
+                  throw error
+                })
                 if (!found)
                   throw new ModuleError(
                     `network '${target}' (for OVF network '${name}') not found in datacenter '${where.dc.name}'`,

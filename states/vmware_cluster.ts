@@ -1,5 +1,5 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
-import { ENTITY_TYPES, getEntity, listEntities } from 'brine/vsphere'
+import { ENTITY_TYPES, findEntityByName, getEntity } from 'brine/vsphere'
 import { clusterSettings, drsSettings, haSettings } from '../modules/_cluster.ts'
 import { diff } from '../modules/_vmware.ts'
 
@@ -22,13 +22,11 @@ export default defineModule({
       run: async (ctx, { name, datacenter, drs, ha }) => {
         const si = await ctx.serviceInstance.ready()
         const dc = await getEntity(si, ENTITY_TYPES.datacenter, datacenter, { signal: ctx.signal })
-        const existing = (
-          await listEntities(si, ENTITY_TYPES.cluster, {
-            within: dc.obj,
-            props: ['configurationEx'],
-            signal: ctx.signal,
-          })
-        ).find((c) => c.name === name)
+        const existing = await findEntityByName(si, ENTITY_TYPES.cluster, name, {
+          within: dc.obj,
+          props: ['configurationEx'],
+          signal: ctx.signal,
+        })
         if (!existing) {
           const changes = { cluster: { old: null, new: { name, drs: drs ?? {}, ha: ha ?? {} } } }
           if (ctx.test)
@@ -78,9 +76,10 @@ export default defineModule({
       run: async (ctx, { name, datacenter }) => {
         const si = await ctx.serviceInstance.ready()
         const dc = await getEntity(si, ENTITY_TYPES.datacenter, datacenter, { signal: ctx.signal })
-        const existing = (
-          await listEntities(si, ENTITY_TYPES.cluster, { within: dc.obj, signal: ctx.signal })
-        ).find((c) => c.name === name)
+        const existing = await findEntityByName(si, ENTITY_TYPES.cluster, name, {
+          within: dc.obj,
+          signal: ctx.signal,
+        })
         if (!existing)
           return { name, result: true, changes: {}, comment: `Cluster '${name}' does not exist.` }
         const changes = { cluster: { old: name, new: null } }

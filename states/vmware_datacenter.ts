@@ -1,5 +1,5 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
-import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
+import { ENTITY_TYPES, findEntityByName } from 'brine/vsphere'
 
 const name = z.string().min(1).describe('the datacenter name')
 
@@ -7,10 +7,10 @@ async function exists(
   ctx: Parameters<Parameters<typeof defineFunction>[0]['run']>[0],
   dcName: string,
 ): Promise<boolean> {
-  await ctx.serviceInstance.ready()
-  return (
-    await listEntities(ctx.serviceInstance, ENTITY_TYPES.datacenter, { signal: ctx.signal })
-  ).some((dc) => dc.name === dcName)
+  const found = await findEntityByName(ctx.serviceInstance, ENTITY_TYPES.datacenter, dcName, {
+    signal: ctx.signal,
+  })
+  return found !== undefined
 }
 
 export default defineModule({

@@ -20,6 +20,7 @@ export {
   type Entity,
   EntityNotFoundError,
   type FindOptions,
+  findEntityByName,
   getEntity,
   getEntityById,
   getEntityByName,

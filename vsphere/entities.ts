@@ -105,6 +105,30 @@ export async function getEntityByName(
   name: string,
   options: FindOptions = {},
 ): Promise<Entity> {
+  const found = await findEntityByName(si, type, name, options)
+  if (found) return found
+  const index = await inventoryIndex(si, { signal: options.signal })
+  const where = options.withinLabel ? ` in ${options.withinLabel}` : ''
+  const names = (await scoped(si, index, index.all(type), options, false))
+    .map((obj) => index.nameOf(obj.value) ?? obj.value)
+    .sort()
+  const shown =
+    names.length > 10
+      ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
+      : names.join(', ') || 'none'
+  throw new EntityNotFoundError(type, name, `${where} (have: ${shown})`)
+}
+
+/**
+ * Like `getEntityByName`, but undefined when there is no such entity (states asking whether
+ * something exists). Several of that name are still AmbiguousEntityError.
+ */
+export async function findEntityByName(
+  si: ServiceInstance,
+  type: string,
+  name: string,
+  options: FindOptions = {},
+): Promise<Entity | undefined> {
   // A rename or destroy between the refresh and the read of the properties is seen by the
   // read (another name, or no object): look again once, after a new refresh.
   for (let attempt = 1; ; attempt++) {
@@ -114,35 +138,23 @@ export async function getEntityByName(
       candidates: index.find(type, name).map((obj) => obj.value),
       matched: found.map((obj) => obj.value),
     }))
-    if (found.length === 1) {
-      const obj = found[0]!
-      if (!options.props?.length) return { obj, name, props: { name } }
-      const props = await retrieveObjectProperties(si, obj, ['name', ...options.props], {
-        signal: options.signal,
-      }).catch((error: unknown) => {
-        if (error instanceof ManagedObjectNotFoundError) return undefined
-        throw error
-      })
-      if (props?.name === name) return { obj, name, props }
-      if (attempt < 2) continue
-      throw new EntityNotFoundError(type, name, ' (it was renamed or removed while looked up)')
-    }
-    const where = options.withinLabel ? ` in ${options.withinLabel}` : ''
-    if (found.length === 0) {
-      const names = (await scoped(si, index, index.all(type), options, false))
-        .map((obj) => index.nameOf(obj.value) ?? obj.value)
-        .sort()
-      const shown =
-        names.length > 10
-          ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
-          : names.join(', ') || 'none'
-      throw new EntityNotFoundError(type, name, `${where} (have: ${shown})`)
-    }
-    throw new AmbiguousEntityError(
-      type,
-      name,
-      found.map((obj) => ({ id: obj.value, path: index.pathOf(obj.value) })),
-    )
+    if (found.length === 0) return undefined
+    if (found.length > 1)
+      throw new AmbiguousEntityError(
+        type,
+        name,
+        found.map((obj) => ({ id: obj.value, path: index.pathOf(obj.value) })),
+      )
+    const obj = found[0]!
+    if (!options.props?.length) return { obj, name, props: { name } }
+    const props = await retrieveObjectProperties(si, obj, ['name', ...options.props], {
+      signal: options.signal,
+    }).catch((error: unknown) => {
+      if (error instanceof ManagedObjectNotFoundError) return undefined
+      throw error
+    })
+    if (props?.name === name) return { obj, name, props }
+    if (attempt >= 2) return undefined
   }
 }
 

@@ -1,20 +1,42 @@
 import { callVim } from './call.ts'
 import { VsphereError } from './errors.ts'
-import { findByInventoryPath, retrieveAll, retrieveObjectProperties } from './property-collector.ts'
+import {
+  findByInventoryPath,
+  propertiesOf,
+  retrieveAll,
+  retrieveObjectProperties,
+  retrieveProperties,
+} from './property-collector.ts'
 import type { ServiceInstance } from './service-instance.ts'
 import type { TaggingClient } from './tagging.ts'
 import type { ManagedObjectReference } from './types.ts'
 
 /**
  * The inventory query engine: "the newest template whose name starts with Centos and whose
- * dept attribute matches ST.*". A search fetches the properties its filters need for every
- * candidate in one PropertyCollector round trip and filters here (regexes allowed), after
- * narrowing the candidates on the server where the API can: `parent` becomes the container
- * view's root (SearchIndex.FindByInventoryPath), `ip` a SearchIndex.FindAllByIp lookup.
- * Every search explains itself: the criteria as understood, which ran where, and for each
- * candidate which criterion passed or failed and why.
+ * dept attribute matches ST.*". A search runs in two phases, so that its cost on a vCenter of
+ * 5,000 VMs is the names of 5,000 VMs plus the heavy properties of the few that are left:
  *
- * Adding a searchable type is one entry in SEARCHABLE: its managed object type, the
+ * 1. One PropertyCollector read over a container view fetches the cheap properties of every
+ *    object of the type (`name`, the vm/template flag `config.template`, the power state when
+ *    filtered on) and the cheap filters run here: the type split, the name regex, the power
+ *    state, and the objects SearchIndex.FindAllByIp found. `parent` is the view's root
+ *    (SearchIndex.FindByInventoryPath) and `ip` a FindAllByIp lookup: both on the server.
+ * 2. One RetrievePropertiesEx whose objectSet lists the candidates left, by reference (no
+ *    view), fetches the heavy properties (`customValue`, `guest.ipAddress`, the dates) and
+ *    their filters run here; then the tagging API is asked about the candidates still left.
+ *
+ * The dates (`config.createDate`, `config.modified`, `runtime.bootTime`) are phase 2: each is
+ * small, but phase 1's answer is the one that grows with the inventory, a date narrows nothing
+ * a cheap filter has not already narrowed more cheaply, and latest/earliest only compare the
+ * matches. When nothing in phase 1 can drop a candidate (no cheap filter, no type split),
+ * phase 2 would read every object anyway: then the heavy properties come with the names in
+ * the phase-1 read, and phase 2 is only the tag lookup, if any.
+ *
+ * Every search explains itself: the criteria as understood, what each phase read, which
+ * filters it ran on the server and which here, on how many candidates, and for each candidate
+ * which criterion passed or failed and why.
+ *
+ * Adding a searchable type is one entry in SEARCHABLE: its managed object type, the cheap
  * properties to fetch, the property that dates it (if any), the one holding its power state
  * and IP (if any), and an optional predicate that splits types sharing a managed object type
  * (VMs and templates).
@@ -22,11 +44,13 @@ import type { ManagedObjectReference } from './types.ts'
 
 export interface SearchableType {
   vimType: string
-  /** Properties every search of this type fetches (those `is` reads); filters add theirs. */
+  /** Cheap properties every search of this type fetches in phase 1 (those `is` reads). */
   props: string[]
   /** Date properties, the first present on an object wins (createDate is vSphere ≥ 6.7). */
   date?: string[]
+  /** A cheap property (phase 1). */
   powerState?: string
+  /** A heavy property (phase 2) when the IP is filtered here. */
   ip?: string
   /** True when an object of vimType belongs to this type. */
   is?: (props: Record<string, unknown>) => boolean
@@ -111,11 +135,29 @@ export interface SearchItem {
   props: Record<string, unknown>
 }
 
+/** One phase of a search: what it read, which filters it ran where, on how many candidates. */
+export interface Phase {
+  phase: 1 | 2
+  /** The reads, e.g. "name, config.template of VirtualMachine over a container view". */
+  read: string[]
+  /** Filters the server ran for this phase. */
+  server: string[]
+  /** Filters run here on what the phase read. */
+  client: string[]
+  /** Candidates the phase ran on (phase 1: the objects of the managed object type read). */
+  candidates: number
+  /** Candidates left after it. */
+  left: number
+}
+
 export interface Explanation {
   type: string
   criteria: string[]
+  /** Everything that ran on the server, in order (both phases). */
   server: string[]
+  /** The criteria that ran here (both phases). */
   client: string[]
+  phases: Phase[]
   candidates: Array<{ name: string; id: string; matched: boolean; checks: Check[] }>
   picked?: string
 }
@@ -190,299 +232,7 @@ function dateOf(
   return undefined
 }
 
-/** Run a search; see the module comment. */
-export async function search(
-  si: ServiceInstance,
-  type: string,
-  options: SearchOptions = {},
-): Promise<SearchResult> {
-  const spec = SEARCHABLE[type]
-  if (!spec)
-    throw new QueryError(
-      `cannot search type '${type}': searchable types are ${Object.keys(SEARCHABLE).join(', ')}`,
-      'BRINE_ARGUMENT',
-    )
-  const filters = options.filters ?? {}
-  const metadata = options.metadata ?? []
-  const strategy = options.strategy ?? 'auto'
-  const explanation: Explanation = { type, criteria: [], server: [], client: [], candidates: [] }
-
-  // Understand the criteria first: a bad regex or date fails before any request.
-  const nameRe = filters.name !== undefined ? compileRegex('name filter', filters.name) : undefined
-  if (nameRe) explanation.criteria.push(`name matches /${filters.name}/`)
-  const date = filters.date !== undefined ? parseDate(filters.date) : undefined
-  if ((date || filters.latest || filters.earliest) && !spec.date)
-    throw new QueryError(`type '${type}' has no date to filter or order by`, 'BRINE_ARGUMENT')
-  if (filters.latest && filters.earliest)
-    throw new QueryError('latest and earliest exclude each other', 'BRINE_ARGUMENT')
-  if (date)
-    explanation.criteria.push(
-      `date ${date.op} ${date.when.toISOString()} (${spec.date!.join(' or ')})`,
-    )
-  if (filters.power_state !== undefined) {
-    if (!spec.powerState)
-      throw new QueryError(`type '${type}' has no power state`, 'BRINE_ARGUMENT')
-    explanation.criteria.push(`power state is ${filters.power_state}`)
-  }
-  if (filters.ip !== undefined) {
-    if (!spec.ip)
-      throw new QueryError(`type '${type}' has no IP address to filter on`, 'BRINE_ARGUMENT')
-    explanation.criteria.push(`IP address is ${filters.ip}`)
-  }
-  if (filters.parent !== undefined) explanation.criteria.push(`inside ${filters.parent}`)
-  const meta = metadata.map((m) => ({
-    ...m,
-    type: m.type ?? 'attribute',
-    re:
-      m.value !== undefined
-        ? compileRegex(`${m.type ?? 'attribute'} '${m.key}' value`, m.value)
-        : undefined,
-  }))
-  for (const m of meta)
-    explanation.criteria.push(
-      `${m.type} '${m.key}'${m.re ? ` matches /${m.value}/` : ' is set'}${m.global === undefined ? '' : m.global ? ' (global attribute)' : ` (attribute for ${spec.vimType})`}`,
-    )
-  if (filters.latest) explanation.criteria.push('then the latest by date')
-  if (filters.earliest) explanation.criteria.push('then the earliest by date')
-
-  // Server side: narrow the candidates where the API allows.
-  const { content } = await si.ready()
-  let root: ManagedObjectReference | undefined
-  if (filters.parent !== undefined) {
-    const found = await findByInventoryPath(si, filters.parent.replace(/^\/+/, ''))
-    if (!found)
-      throw new QueryError(
-        `parent '${filters.parent}' is not an inventory path here (e.g. DC0/vm/web)`,
-        'BRINE_NOT_FOUND',
-      )
-    root = found
-    explanation.server.push(`parent: container view rooted at ${found.type}:${found.value}`)
-  }
-  let ipSet: Set<string> | undefined
-  if (filters.ip !== undefined && strategy !== 'client') {
-    const found = asArray(
-      await callVim<ManagedObjectReference[] | ManagedObjectReference | undefined>(
-        si,
-        `searching ${type}s by IP ${filters.ip}`,
-        'FindAllByIp',
-        { _this: content.searchIndex, ip: filters.ip, vmSearch: spec.vimType === 'VirtualMachine' },
-        { signal: options.signal },
-      ),
-    )
-    ipSet = new Set(found.map((r) => r.value))
-    explanation.server.push(`ip: SearchIndex.FindAllByIp → ${found.length} object(s)`)
-  }
-  if (strategy === 'server') {
-    const clientOnly = [
-      nameRe && 'name (regex)',
-      date && 'date',
-      (filters.latest || filters.earliest) && 'latest/earliest',
-      filters.power_state !== undefined && 'power_state',
-      meta.length > 0 && 'metadata',
-    ].filter(Boolean)
-    if (clientOnly.length)
-      throw new QueryError(
-        `strategy=server cannot run ${clientOnly.join(', ')}: the vSphere API filters only parent and ip on the server; use strategy=auto`,
-        'BRINE_ARGUMENT',
-      )
-  }
-
-  const attrs = meta.filter((m) => m.type === 'attribute')
-  const tags = meta.filter((m) => m.type === 'tag')
-  // Only what the filters need, plus what tells the type apart (VMs from templates).
-  const props = [
-    ...new Set([
-      ...spec.props,
-      ...(date || filters.latest || filters.earliest ? (spec.date ?? []) : []),
-      ...(filters.power_state !== undefined && spec.powerState ? [spec.powerState] : []),
-      ...(filters.ip !== undefined && !ipSet && spec.ip ? [spec.ip] : []),
-      ...(attrs.length ? ['customValue'] : []),
-    ]),
-  ]
-  const objects = await retrieveAll(si, spec.vimType, ['name', ...props], {
-    root,
-    signal: options.signal,
-  })
-  explanation.server.push(
-    `one PropertyCollector retrieval of ${spec.vimType} (${['name', ...props].join(', ')}): ${objects.length} object(s)`,
-  )
-
-  // Metadata lookups: attribute definitions, and the objects carrying each tag.
-  let fields = new Map<number, { name: string; global: boolean }>()
-  if (attrs.length) {
-    if (!content.customFieldsManager)
-      throw new QueryError(
-        'attribute filters need vCenter (no CustomFieldsManager here)',
-        'BRINE_UNSUPPORTED',
-      )
-    const defs = asArray(
-      (
-        await retrieveObjectProperties(si, content.customFieldsManager, ['field'], {
-          signal: options.signal,
-        })
-      ).field as Array<{ key: number; name: string; managedObjectType?: string }> | undefined,
-    )
-    fields = new Map(
-      defs.map((d) => [Number(d.key), { name: String(d.name), global: !d.managedObjectType }]),
-    )
-    for (const a of attrs)
-      if (![...fields.values()].some((f) => f.name === a.key))
-        throw new QueryError(
-          `custom attribute '${a.key}' is not defined (vmware_custom_attribute.list shows them)`,
-          'BRINE_NOT_FOUND',
-        )
-  }
-  const tagged = new Map<string, Map<string, string[]>>() // category → object id → tag names
-  if (tags.length) {
-    if (!options.tagging)
-      throw new QueryError('tag filters need the tagging service', 'BRINE_UNSUPPORTED')
-    const client = await options.tagging()
-    const categories = await client.listCategories()
-    const allTags = await client.listTags()
-    for (const t of tags) {
-      const category = categories.find((c) => c.name === t.key)
-      if (!category)
-        throw new QueryError(`tag category '${t.key}' does not exist`, 'BRINE_NOT_FOUND')
-      const byObject = new Map<string, string[]>()
-      for (const tag of allTags.filter((x) => x.category_id === category.id))
-        for (const obj of await client.attachedObjects(tag.id))
-          byObject.set(obj.value, [...(byObject.get(obj.value) ?? []), tag.name])
-      tagged.set(t.key, byObject)
-    }
-    explanation.server.push(
-      `tags: attached objects of ${tags.map((t) => `'${t.key}'`).join(', ')} (REST)`,
-    )
-  }
-
-  const clientCriteria = [
-    nameRe && 'name',
-    date && 'date',
-    filters.power_state !== undefined && 'power_state',
-    filters.ip !== undefined && strategy === 'client' && 'ip',
-    meta.length > 0 && 'metadata',
-    (filters.latest || filters.earliest) && (filters.latest ? 'latest' : 'earliest'),
-  ].filter(Boolean) as string[]
-  explanation.client.push(...clientCriteria)
-
-  const matched: Array<SearchItem & { when?: Date }> = []
-  for (const o of objects) {
-    if (spec.is && !spec.is(o.props)) continue
-    const name = String(o.props.name)
-    const checks: Check[] = []
-    const check = (criterion: string, ok: boolean, why: string) =>
-      checks.push({ criterion, ok, why })
-    if (nameRe)
-      check(
-        'name',
-        nameRe.test(name),
-        `'${name}' ${nameRe.test(name) ? 'matches' : 'does not match'} /${filters.name}/`,
-      )
-    const dated = spec.date ? dateOf(spec, o.props) : undefined
-    if (date) {
-      if (!dated) check('date', false, `no ${spec.date!.join(' or ')}`)
-      else {
-        const ok = compare(dated.when.getTime(), date.op, date.when.getTime())
-        check(
-          'date',
-          ok,
-          `${dated.prop} ${dated.when.toISOString()} ${ok ? 'is' : 'is not'} ${date.op} ${date.when.toISOString()}`,
-        )
-      }
-    }
-    if (filters.power_state !== undefined) {
-      const state = String(o.props[spec.powerState!] ?? '')
-      check('power_state', state === filters.power_state, `power state is ${state || 'unknown'}`)
-    }
-    if (filters.ip !== undefined) {
-      if (ipSet)
-        check(
-          'ip',
-          ipSet.has(o.obj.value),
-          ipSet.has(o.obj.value) ? `found by IP ${filters.ip}` : `not found by IP ${filters.ip}`,
-        )
-      else {
-        const ip = String(o.props[spec.ip!] ?? '')
-        check('ip', ip === filters.ip, `IP address is ${ip || 'unknown'}`)
-      }
-    }
-    for (const m of meta) {
-      const label = `${m.type} '${m.key}'`
-      if (m.type === 'attribute') {
-        const values = asArray(
-          o.props.customValue as Array<{ key: number; value?: string }> | undefined,
-        )
-        const entry = values.find((v) => fields.get(Number(v.key))?.name === m.key)
-        const def = entry ? fields.get(Number(entry.key)) : undefined
-        if (!entry) check(label, false, 'not set')
-        else if (m.global !== undefined && def?.global !== m.global)
-          check(
-            label,
-            false,
-            def?.global ? 'is a global attribute' : `is an attribute for ${spec.vimType}`,
-          )
-        else if (m.re)
-          check(
-            label,
-            m.re.test(entry.value ?? ''),
-            `value '${entry.value ?? ''}' ${m.re.test(entry.value ?? '') ? 'matches' : 'does not match'} /${m.value}/`,
-          )
-        else check(label, true, `set to '${entry.value ?? ''}'`)
-      } else {
-        const names = tagged.get(m.key)?.get(o.obj.value) ?? []
-        if (!names.length) check(label, false, 'no tag of this category attached')
-        else if (m.re) {
-          const hit = names.find((n) => m.re!.test(n))
-          check(
-            label,
-            hit !== undefined,
-            hit
-              ? `tag '${hit}' matches /${m.value}/`
-              : `tags ${names.map((n) => `'${n}'`).join(', ')} do not match /${m.value}/`,
-          )
-        } else check(label, true, `tagged ${names.map((n) => `'${n}'`).join(', ')}`)
-      }
-    }
-    const ok = checks.every((c) => c.ok)
-    explanation.candidates.push({ name, id: o.obj.value, matched: ok, checks })
-    if (ok)
-      matched.push({
-        name,
-        id: o.obj.value,
-        type,
-        props: usedProps(o.props, spec, dated),
-        ...(dated ? { when: dated.when } : {}),
-      })
-  }
-
-  let items: Array<SearchItem & { when?: Date }> = matched.sort((a, b) =>
-    a.name.localeCompare(b.name),
-  )
-  if ((filters.latest || filters.earliest) && items.length) {
-    const withDate = items.filter((i) => i.when)
-    if (!withDate.length)
-      explanation.picked = `none of the ${items.length} match(es) has a date: nothing picked`
-    const pick = withDate.reduce<(typeof items)[number] | undefined>((best, i) => {
-      if (!best) return i
-      const newer = i.when!.getTime() > best.when!.getTime()
-      return filters.latest ? (newer ? i : best) : newer ? best : i
-    }, undefined)
-    items = pick ? [pick] : []
-    if (pick) {
-      explanation.picked = `${filters.latest ? 'latest' : 'earliest'} of ${matched.length}: '${pick.name}' (${pick.when!.toISOString()})`
-      for (const c of explanation.candidates)
-        if (c.matched && c.id !== pick.id) {
-          c.matched = false
-          c.checks.push({
-            criterion: filters.latest ? 'latest' : 'earliest',
-            ok: false,
-            why: `'${pick.name}' is ${filters.latest ? 'newer' : 'older'}`,
-          })
-        }
-    }
-  }
-  return { items: items.map(({ when: _when, ...item }) => item), explanation }
-}
-
+@@SEARCH@@
 function usedProps(
   props: Record<string, unknown>,
   spec: SearchableType,

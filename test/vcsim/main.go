@@ -204,6 +204,8 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //   - UpdateUser answers UpdateUserResponse (0.24.2 answers CreateUserResponse);
 //   - long-lived ContainerViews hold objects that were linked after being put in the registry
 //     (a new datacenter's folders, a new cluster's root pool; updates.go);
+//   - MoveIntoFolder_Task changes the entities' parent (0.24.2 removes and re-adds them,
+//     reporting enter before leave; move.go);
 //   - WaitForUpdatesEx with maxWaitSeconds 0 answers at once when nothing changed (0.24.2
 //     waits for its 250 ms tick first; updates.go);
 //   - VirtualMachine.AcquireTicket issues console tickets (0.24.2: MethodNotFound; ticket.go);
@@ -336,6 +338,10 @@ func extendSimulator(next http.Handler) http.Handler {
 				if hostConnection(w, this, element, state) {
 					return
 				}
+			}
+		case bytes.Contains(body, []byte("<MoveIntoFolder_Task")):
+			if moveIntoFolder(w, body) {
+				return
 			}
 		case bytes.Contains(body, []byte("<WaitForUpdatesEx")):
 			waitForUpdatesNow(next, w, r, body)
