@@ -8,7 +8,8 @@
 // gets a new one, and the collector, its filter and the view are destroyed before the session
 // logs out or is detached. Concurrent lookups share one refresh.
 import { log } from '../core/log.ts'
-import { ManagedObjectNotFoundError, NotAuthenticatedError } from './errors.ts'
+import { ManagedObjectNotFoundError, NotAuthenticatedError, TransportError } from './errors.ts'
+import { isReconnectProxy } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, ObjectUpdate, PropertyChange, UpdateSet } from './types.ts'
 
@@ -82,16 +83,17 @@ export class InventoryIndex {
 
   /**
    * Bring the index up to date: built on first use, then one WaitForUpdatesEx. Callers that
-   * ask while a refresh runs share the next one, which starts after their request.
-   * `si` makes the calls (a ReconnectProxy, so a dropped connection is retried).
+   * ask while a refresh runs share the next one, which starts after their request. Calls go
+   * to the session itself, never through a ReconnectProxy's retry: an update set whose answer
+   * was lost cannot be asked for again, so a failed refresh breaks the index instead.
    */
-  refresh(si: ServiceInstance, options: InvokeOptions = {}): Promise<void> {
+  refresh(options: InvokeOptions = {}): Promise<void> {
     if (this.#pending) return this.#pending
     const run = this.#tail
       .catch(() => {})
       .then(() => {
         this.#pending = undefined
-        return this.#pull(si, options)
+        return this.#pull(options)
       })
     this.#pending = run
     this.#tail = run
@@ -183,10 +185,11 @@ export class InventoryIndex {
 
   // --- internal ---
 
-  async #pull(si: ServiceInstance, options: InvokeOptions): Promise<void> {
+  async #pull(options: InvokeOptions): Promise<void> {
     if (this.broken) throw new IndexBrokenError()
+    const si = this.session
     try {
-      if (!this.#collector) await this.#build(si, options)
+      if (!this.#collector) await this.#build(options)
       let updates: UpdateSet | undefined
       do {
         updates = await si.invoke<UpdateSet | undefined>(
@@ -213,8 +216,9 @@ export class InventoryIndex {
     }
   }
 
-  async #build(si: ServiceInstance, options: InvokeOptions): Promise<void> {
-    const { content } = await si.ready()
+  async #build(options: InvokeOptions): Promise<void> {
+    const si = this.session
+    const { content } = si
     this.#root = content.rootFolder.value
     // Registered first, so the objects are destroyed even if the build fails half-way.
     this.#unregister = this.session.onTeardown((signal) => this.destroy({ signal }))
@@ -355,8 +359,9 @@ const ignore = () => {}
 const indexes = new WeakMap<ServiceInstance, InventoryIndex>()
 
 /**
- * The current index of `si`'s session, refreshed. A session replaced under a ReconnectProxy
- * (or an index whose refresh failed) gets a new index, built once; a second failure is thrown.
+ * The current index of `si`'s session, refreshed. After a failure the index is built anew,
+ * once, on the session `si` then gives (a ReconnectProxy replaces a dead session, and is made
+ * to check one whose connection failed); a second failure is thrown.
  */
 export async function inventoryIndex(
   si: ServiceInstance,
@@ -371,10 +376,11 @@ export async function inventoryIndex(
       indexes.set(session, index)
     }
     try {
-      await index.refresh(si, options)
+      await index.refresh(options)
       return index
     } catch (error) {
-      if (attempt >= 2 || !isStale(error)) throw error
+      if (attempt >= 2 || !(isStale(error) || error instanceof TransportError)) throw error
+      if (error instanceof TransportError && isReconnectProxy(si)) session.valid = false
       log.debug('inventory', 'rebuilding the index: %s', (error as Error).message)
     }
   }

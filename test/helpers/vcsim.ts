@@ -119,6 +119,8 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     let stderr = ''
     proc.stderr?.on('data', (chunk) => {
       stderr += chunk
+      // BRINE_VCSIM_LOG=1 shows the simulator's log (its panics, its WaitForUpdates traces).
+      if (process.env.BRINE_VCSIM_LOG) process.stderr.write(chunk)
     })
     const exited = new Promise<number | null>((resolve) =>
       proc.once('exit', (code) => resolve(code)),

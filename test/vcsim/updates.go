@@ -41,7 +41,36 @@ func (changeCounter) PutObject(o mo.Reference) {
 	latePuts.Unlock()
 }
 func (changeCounter) UpdateObject(mo.Reference, []types.PropertyChange) { atomic.AddUint64(&inventoryChanges, 1) }
-func (changeCounter) RemoveObject(types.ManagedObjectReference)        { atomic.AddUint64(&inventoryChanges, 1) }
+func (changeCounter) RemoveObject(ref types.ManagedObjectReference) {
+	atomic.AddUint64(&inventoryChanges, 1)
+	dropQueuedModifies(ref)
+}
+
+// dropQueuedModifies: vCenter reports an object that was modified and then destroyed between
+// two WaitForUpdates calls as a leave. vcsim 0.24.2 keeps the queued modify and, reaching it,
+// looks the object up in its registry, finds nothing and panics (the client sees its
+// connection dropped, and the updates are lost). So when an object leaves the registry, the
+// modifies still queued for it in every property collector are dropped; the leave stays.
+func dropQueuedModifies(ref types.ManagedObjectReference) {
+	for _, handler := range registryHandlers() {
+		pc, ok := handler.(*simulator.PropertyCollector)
+		if !ok {
+			continue
+		}
+		fields := reflect.ValueOf(pc).Elem()
+		lock := (*sync.Mutex)(unsafe.Pointer(fields.FieldByName("mu").UnsafeAddr()))
+		queued := (*[]types.ObjectUpdate)(unsafe.Pointer(fields.FieldByName("updates").UnsafeAddr()))
+		lock.Lock()
+		kept := (*queued)[:0]
+		for _, update := range *queued {
+			if update.Obj != ref || update.Kind != types.ObjectUpdateKindModify {
+				kept = append(kept, update)
+			}
+		}
+		*queued = kept
+		lock.Unlock()
+	}
+}
 
 // countInventoryChanges registers the counter; call once the model exists.
 func countInventoryChanges() { simulator.Map.AddHandler(changeCounter{}) }
@@ -83,21 +112,31 @@ func addLateObjectsToViews() {
 	}
 }
 
-// containerViews lists the live ContainerViews: they are the registry's handlers of that type
-// (vcsim keeps no other list of them; the field is unexported, hence reflect and unsafe).
+// containerViews lists the live ContainerViews: they are among the registry's handlers.
 func containerViews() []*simulator.ContainerView {
-	registry := reflect.ValueOf(simulator.Map).Elem()
-	lock := (*sync.Mutex)(unsafe.Pointer(registry.FieldByName("m").UnsafeAddr()))
-	handlers := *(*map[types.ManagedObjectReference]simulator.RegisterObject)(unsafe.Pointer(registry.FieldByName("handlers").UnsafeAddr()))
-	lock.Lock()
-	defer lock.Unlock()
 	var views []*simulator.ContainerView
-	for _, handler := range handlers {
+	for _, handler := range registryHandlers() {
 		if view, ok := handler.(*simulator.ContainerView); ok {
 			views = append(views, view)
 		}
 	}
 	return views
+}
+
+// registryHandlers copies the registry's handlers: its live ContainerViews and the property
+// collectors that were asked for updates (vcsim keeps no other list of them; the field is
+// unexported, hence reflect and unsafe).
+func registryHandlers() []simulator.RegisterObject {
+	registry := reflect.ValueOf(simulator.Map).Elem()
+	lock := (*sync.Mutex)(unsafe.Pointer(registry.FieldByName("m").UnsafeAddr()))
+	handlers := *(*map[types.ManagedObjectReference]simulator.RegisterObject)(unsafe.Pointer(registry.FieldByName("handlers").UnsafeAddr()))
+	lock.Lock()
+	defer lock.Unlock()
+	list := make([]simulator.RegisterObject, 0, len(handlers))
+	for _, handler := range handlers {
+		list = append(list, handler)
+	}
+	return list
 }
 
 // seenByCollector: collector id → the change count when its last completed call started.
