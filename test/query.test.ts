@@ -20,6 +20,14 @@ interface Found {
     criteria: string[]
     server: string[]
     client: string[]
+    phases: Array<{
+      phase: number
+      read: string[]
+      server: string[]
+      client: string[]
+      candidates: number
+      left: number
+    }>
     candidates: Array<{
       name: string
       matched: boolean
@@ -153,7 +161,10 @@ describe('vmware_query.search', () => {
       metadata: [{ key: 'os', type: 'tag', value: '^deb' }],
     })) as Found
     expect(names(debian)).toEqual(['Ubuntu-22-base'])
-    expect(debian.explanation.server.at(-1)).toContain("tags: attached objects of 'os'")
+    // Tags are asked about the candidates left after phase 1 (the four templates), one by one.
+    expect(debian.explanation.server.at(-1)).toBe(
+      "tags of 'os': the attached tags of each of the 4 candidates left (REST, 4 calls)",
+    )
   })
 
   it('combines filters: the newest Centos template whose dept matches ST.*', async () => {
@@ -173,6 +184,26 @@ describe('vmware_query.search', () => {
       'then the latest by date',
     ])
     expect(r.items[0]?.props).toMatchObject({ date: expect.any(String) })
+    // Phase 1: the cheap filters on every VirtualMachine (the model's four VMs and the four
+    // templates); phase 2: custom values and dates of the three Centos templates, then tags.
+    const [p1, p2] = r.explanation.phases
+    expect(p1).toMatchObject({
+      phase: 1,
+      candidates: 8,
+      client: ['templates only (config.template): 4 of them', 'name'],
+      left: 3,
+    })
+    expect(p1?.read).toEqual(['name, config.template of every VirtualMachine in a container view'])
+    expect(p2).toMatchObject({
+      phase: 2,
+      candidates: 3,
+      read: [
+        'customValue, config.createDate, config.modified of the 3 candidates left, listed by reference (no view)',
+      ],
+      client: ["attribute 'dept'", "tag 'os'", 'latest'],
+      server: ["tags of 'os': the attached tags of each of the 2 candidates left (REST, 2 calls)"],
+      left: 2,
+    })
   })
 
   it('searches VMs and hosts by power state and parent, server side where it can', async () => {
@@ -295,6 +326,9 @@ describe('a template query instead of a name', () => {
     expect(none?.code).toBe('BRINE_NOT_FOUND')
     expect(none?.message).toMatch(/^no template found\nsearch template: name matches \/\^Windows\//)
     expect(none?.message).toContain('✗ Centos-7-base')
+    expect(none?.message).toContain(
+      '\n  phase 1 on 9 object(s): read name, config.template of every VirtualMachine in a container view; server: nothing; here: templates only (config.template): 4 of them, name → 0 left',
+    )
     const several = await failure('vmware_vm.clone', {
       name: 'x',
       datacenter: 'DC0',
