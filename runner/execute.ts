@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { log } from '../core/log.ts'
 import { BEFORE_KINDS, findTargets } from './compile.ts'
@@ -88,6 +89,8 @@ export async function executeChunks(
   const halt = new AbortController()
   /** Every state call's signal: SIGINT/SIGTERM, or failhard. */
   const signal = AbortSignal.any([options.signal, halt.signal])
+  // Parallel calls each listen on it (every SOAP request, task wait, slot): no leak warning.
+  setMaxListeners(0, signal)
   const stopped = () => haltedBy !== undefined || options.signal.aborted
   /** Parallel states started (or pending on their requisites) and not finished. */
   const inflight = new Map<LowChunk, Promise<void>>()
