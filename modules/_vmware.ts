@@ -3,6 +3,7 @@ import { type CallContext, ModuleError, z } from 'brine/loader'
 import {
   ENTITY_TYPES,
   type Entity,
+  type FindOptions,
   findEntityByName,
   getEntity,
   type ManagedObjectReference,
@@ -37,20 +38,22 @@ export async function findDatacenter(
   })
 }
 
-/** An entity of `type` by name (within a datacenter when given) or id. */
+/**
+ * An entity of `type` by name (within a datacenter when given, resolved from the same index
+ * refresh) or id. `options` asks for its path or the names of what it points to.
+ */
 export async function findInDatacenter(
   ctx: CallContext,
   type: string,
   name: string,
   datacenter: string | undefined,
   props: string[] = [],
+  options: Pick<FindOptions, 'path' | 'names'> = {},
 ): Promise<Entity> {
-  const si = await connected(ctx)
-  const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
-  return getEntity(si, type, name, {
+  return getEntity(await connected(ctx), type, name, {
+    ...options,
     props,
-    within: dc?.obj,
-    withinLabel: dc ? `datacenter '${dc.name}'` : undefined,
+    container: datacenter ? { type: ENTITY_TYPES.datacenter, nameOrId: datacenter } : undefined,
     signal: ctx.signal,
   })
 }

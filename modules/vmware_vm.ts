@@ -33,7 +33,6 @@ import {
   devicesOf,
   diskChanges,
   disksOf,
-  networkNames,
   nicChanges,
   nicsOf,
 } from './_devices.ts'
@@ -68,8 +67,9 @@ function findVm(
   name: string,
   datacenter?: string,
   props: string[] = [],
+  options: Parameters<typeof findInDatacenter>[5] = {},
 ): Promise<Entity> {
-  return findInDatacenter(ctx, ENTITY_TYPES.vm, name, datacenter, props)
+  return findInDatacenter(ctx, ENTITY_TYPES.vm, name, datacenter, props, options)
 }
 
 /** Where a new VM goes: folder (path in the vm tree), resource pool (cluster, host or pool), datastore. */
@@ -320,14 +320,17 @@ export default defineModule({
       args: vmArgs,
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
-        const vm = await findVm(ctx, name, datacenter, [...VM_PROPS, 'config.hardware.device'])
-        const paths = await inventoryPaths(await connected(ctx), [vm.obj])
+        // One refresh of the index, then one read: properties, path, network names.
+        const vm = await findVm(ctx, name, datacenter, [...VM_PROPS, 'config.hardware.device'], {
+          path: true,
+          names: ['network'],
+        })
         const devices =
           (vm.props['config.hardware.device'] as Parameters<typeof disksOf>[0] | undefined) ?? []
         return {
-          ...describeVm(vm, paths.get(vm.obj.value)),
+          ...describeVm(vm, vm.path),
           disks: disksOf(devices),
-          nics: nicsOf(devices, await networkNames(ctx, devices)),
+          nics: nicsOf(devices, vm.names ?? new Map()),
         }
       },
     }),
@@ -393,8 +396,7 @@ export default defineModule({
       args: vmArgs,
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
-        const vm = await findVm(ctx, name, datacenter)
-        return (await inventoryPaths(await connected(ctx), [vm.obj])).get(vm.obj.value)
+        return (await findVm(ctx, name, datacenter, [], { path: true })).path
       },
     }),
     power_state: defineFunction({

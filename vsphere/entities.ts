@@ -1,15 +1,19 @@
 import { inspectPoint } from '../core/inspect.ts'
 import { ManagedObjectNotFoundError, VsphereError } from './errors.ts'
-import { type InventoryIndex, inventoryIndex } from './inventory-index.ts'
+import {
+  existingIndex,
+  type InventoryIndex,
+  inventoryIndex,
+  typeMatches,
+} from './inventory-index.ts'
 import {
   propertiesOf,
   type RetrievedObject,
   retrieveAll,
-  retrieveObjectProperties,
   retrieveProperties,
 } from './property-collector.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
-import type { ManagedObjectReference } from './types.ts'
+import type { ManagedObjectReference, SelectionSpec } from './types.ts'
 
 /**
  * Finding inventory entities by name (within a container where names are not unique), by id
@@ -66,6 +70,10 @@ export interface Entity {
   obj: ManagedObjectReference
   name: string
   props: Record<string, unknown>
+  /** Inventory path (`/DC0/vm/web/vm1`), when asked for with `path: true`. */
+  path?: string
+  /** Names of the entities the `names` properties point to, by id, when asked for. */
+  names?: Map<string, string>
 }
 
 export interface FindOptions {
@@ -75,8 +83,20 @@ export interface FindOptions {
   withinLabel?: string | undefined
   /** Extra properties to fetch with the name. */
   props?: string[] | undefined
+  /**
+   * The container by name or id (a datacenter, usually), resolved from the same index refresh
+   * as the entity itself: one round trip for both. Replaces `within`.
+   */
+  container?: { type: string; nameOrId: string } | undefined
   /** Search below `within` at any depth (default) or only its direct children. */
   recursive?: boolean | undefined
+  /** Also give the entity's inventory path (read with its properties, in the same call). */
+  path?: boolean | undefined
+  /**
+   * Properties of the entity holding references (a VM's `network`) whose entities' names are
+   * wanted: read with its properties, in the same call.
+   */
+  names?: string[] | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -108,15 +128,12 @@ export async function getEntityByName(
   const found = await findEntityByName(si, type, name, options)
   if (found) return found
   const index = await inventoryIndex(si, { signal: options.signal })
-  const where = options.withinLabel ? ` in ${options.withinLabel}` : ''
-  const names = (await scoped(si, index, index.all(type), options, false))
+  const scope = containerScope(index, options)
+  const where = scope.withinLabel ? ` in ${scope.withinLabel}` : ''
+  const names = (await scoped(si, index, index.all(type), scope, false))
     .map((obj) => index.nameOf(obj.value) ?? obj.value)
     .sort()
-  const shown =
-    names.length > 10
-      ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
-      : names.join(', ') || 'none'
-  throw new EntityNotFoundError(type, name, `${where} (have: ${shown})`)
+  throw new EntityNotFoundError(type, name, `${where} (have: ${shortList(names)})`)
 }
 
 /**
@@ -129,11 +146,17 @@ export async function findEntityByName(
   name: string,
   options: FindOptions = {},
 ): Promise<Entity | undefined> {
+  const reads = !!(options.props?.length || options.path || options.names?.length)
   // A rename or destroy between the refresh and the read of the properties is seen by the
   // read (another name, or no object): look again once, after a new refresh.
   for (let attempt = 1; ; attempt++) {
+    const guess = attempt === 1 && reads ? await guessFromIndex(si, type, name, options) : undefined
+    // The read of the entity the index already names goes out with the refresh, not after it.
+    const early = guess && readEntity(si, guess, options)
+    early?.catch(() => {})
     const index = await inventoryIndex(si, { signal: options.signal })
-    const found = await scoped(si, index, index.find(type, name), options)
+    const scope = containerScope(index, options)
+    const found = await scoped(si, index, index.find(type, name), scope)
     inspectPoint('ENT1', `${type} '${name}'`, () => ({
       candidates: index.find(type, name).map((obj) => obj.value),
       matched: found.map((obj) => obj.value),
@@ -146,16 +169,173 @@ export async function findEntityByName(
         found.map((obj) => ({ id: obj.value, path: index.pathOf(obj.value) })),
       )
     const obj = found[0]!
-    if (!options.props?.length) return { obj, name, props: { name } }
-    const props = await retrieveObjectProperties(si, obj, ['name', ...options.props], {
-      signal: options.signal,
-    }).catch((error: unknown) => {
+    if (!reads) return { obj, name, props: { name } }
+    // The early read counts if the refresh kept that entity the only one of the name: it was
+    // so when the refresh started, and the read (started then too) shows it still has the name.
+    if (early && obj.value === guess.value) {
+      const entity = await early.catch(() => undefined)
+      if (entity?.name === name) return entity
+    }
+    const entity = await readEntity(si, obj, options).catch((error: unknown) => {
       if (error instanceof ManagedObjectNotFoundError) return undefined
       throw error
     })
-    if (props?.name === name) return { obj, name, props }
+    if (entity?.name === name) return entity
     if (attempt >= 2) return undefined
   }
+}
+
+/**
+ * The one entity of that name the session's index held at its last refresh, if it can tell
+ * without asking the server; undefined otherwise (no index yet, none or several, unsure).
+ */
+async function guessFromIndex(
+  si: ServiceInstance,
+  type: string,
+  name: string,
+  options: FindOptions,
+): Promise<ManagedObjectReference | undefined> {
+  const index = existingIndex(await si.ready())
+  if (!index?.size) return undefined
+  try {
+    const scope = containerScope(index, options)
+    const found = index
+      .find(type, name)
+      .filter(
+        (obj) => !scope.within || index.contains(scope.within, obj.value, scope.recursive) === true,
+      )
+    return found.length === 1 ? found[0] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `options` with `container` resolved to `within` from the index (no round trip). */
+function containerScope(index: InventoryIndex, options: FindOptions): FindOptions {
+  const container = options.container
+  if (!container) return options
+  const label = LABELS[container.type] ?? container.type
+  let found: ManagedObjectReference[] = []
+  if (ID_PATTERN.test(container.nameOrId)) {
+    const known = index.get(container.nameOrId)
+    if (known && typeMatches(container.type, known.type))
+      found = [{ type: known.type, value: container.nameOrId }]
+  }
+  if (!found.length) found = index.find(container.type, container.nameOrId)
+  if (found.length > 1)
+    throw new AmbiguousEntityError(
+      container.type,
+      container.nameOrId,
+      found.map((obj) => ({ id: obj.value, path: index.pathOf(obj.value) })),
+    )
+  const within = found[0]
+  if (!within) {
+    const names = index
+      .all(container.type)
+      .map((obj) => index.nameOf(obj.value) ?? obj.value)
+      .sort()
+    throw new EntityNotFoundError(
+      container.type,
+      container.nameOrId,
+      ` (have: ${shortList(names)})`,
+    )
+  }
+  return {
+    ...options,
+    within,
+    withinLabel: `${label} '${index.nameOf(within.value) ?? container.nameOrId}'`,
+  }
+}
+
+function shortList(names: string[]): string {
+  return names.length > 10
+    ? `${names.slice(0, 10).join(', ')}, … (${names.length})`
+    : names.join(', ') || 'none'
+}
+
+/**
+ * One object's `name` and `props`, and with `path` its ancestors' names, with `names` the
+ * names of the entities those properties point to: all in one PropertyCollector call (the
+ * ancestors by a `parent` traversal, as govmomi's mo.Ancestors; the others by a traversal of
+ * each property).
+ */
+export async function readEntity(
+  si: ServiceInstance,
+  obj: ManagedObjectReference,
+  options: FindOptions = {},
+): Promise<Entity> {
+  const selectSet: SelectionSpec[] = []
+  if (options.path) selectSet.push(PARENT_TRAVERSAL)
+  for (const property of options.names ?? [])
+    selectSet.push({
+      _type: 'TraversalSpec',
+      name: `names:${property}`,
+      type: obj.type,
+      path: property,
+      skip: false,
+    })
+  const related = selectSet.length > 0
+  const objects = await retrieveProperties(
+    si,
+    [
+      {
+        propSet: [
+          { type: obj.type, pathSet: ['name', ...(options.props ?? [])] },
+          ...(related ? [{ type: 'ManagedEntity', pathSet: ['name', 'parent'] }] : []),
+        ],
+        objectSet: [{ obj, ...(related ? { selectSet } : {}) }],
+      },
+    ],
+    { signal: options.signal },
+  )
+  const self = objects.find((object) => object.obj.value === obj.value)
+  const props = self ? propertiesOf(self) : {}
+  if (props.name === undefined) throw new EntityNotFoundError(obj.type, obj.value, ' (no such id)')
+  const entity: Entity = { obj, name: String(props.name), props }
+  if (!related) return entity
+  const nodes = new Map<string, { name: string; parent: ManagedObjectReference | undefined }>()
+  for (const object of objects) {
+    const values = propertiesOf(object)
+    nodes.set(object.obj.value, {
+      name: String(values.name),
+      parent: values.parent as ManagedObjectReference | undefined,
+    })
+  }
+  if (options.path) {
+    const { content } = await si.ready()
+    entity.path = pathFrom(nodes, obj, content.rootFolder)
+  }
+  if (options.names?.length) {
+    entity.names = new Map()
+    for (const [id, node] of nodes) if (id !== obj.value) entity.names.set(id, node.name)
+  }
+  return entity
+}
+
+const PARENT_TRAVERSAL: SelectionSpec = {
+  _type: 'TraversalSpec',
+  name: 'parent',
+  type: 'ManagedEntity',
+  path: 'parent',
+  skip: false,
+  selectSet: [{ _type: 'SelectionSpec', name: 'parent' }],
+}
+
+/** `/DC0/vm/web/vm1` from names and parents, up to (not including) the root folder. */
+function pathFrom(
+  nodes: Map<string, { name: string; parent: ManagedObjectReference | undefined }>,
+  obj: ManagedObjectReference,
+  root: ManagedObjectReference,
+): string {
+  const parts: string[] = []
+  let current: ManagedObjectReference | undefined = obj
+  for (let depth = 0; current && current.value !== root.value && depth < 64; depth++) {
+    const node = nodes.get(current.value)
+    if (!node) break
+    parts.unshift(node.name)
+    current = node.parent
+  }
+  return `/${parts.join('/')}`
 }
 
 /**
@@ -210,11 +390,7 @@ export async function getEntityById(
 ): Promise<Entity> {
   const obj = { type, value: id }
   try {
-    const props = await retrieveObjectProperties(si, obj, ['name', ...(options.props ?? [])], {
-      signal: options.signal,
-    })
-    if (props.name === undefined) throw new EntityNotFoundError(type, id)
-    return { obj, name: String(props.name), props }
+    return await readEntity(si, obj, options)
   } catch (error) {
     if (error instanceof ManagedObjectNotFoundError)
       throw new EntityNotFoundError(type, id, ' (no such id)')
@@ -257,19 +433,7 @@ export async function inventoryPaths(
     [
       {
         propSet: [{ type: 'ManagedEntity', pathSet: ['name', 'parent'] }],
-        objectSet: objs.map((obj) => ({
-          obj,
-          selectSet: [
-            {
-              _type: 'TraversalSpec',
-              name: 'parent',
-              type: 'ManagedEntity',
-              path: 'parent',
-              skip: false,
-              selectSet: [{ _type: 'SelectionSpec', name: 'parent' }],
-            },
-          ],
-        })),
+        objectSet: objs.map((obj) => ({ obj, selectSet: [PARENT_TRAVERSAL] })),
       },
     ],
     options,
@@ -282,21 +446,7 @@ export async function inventoryPaths(
       parent: props.parent as ManagedObjectReference | undefined,
     })
   }
-  for (const obj of objs) {
-    const parts: string[] = []
-    let current: ManagedObjectReference | undefined = obj
-    for (
-      let depth = 0;
-      current && current.value !== content.rootFolder.value && depth < 64;
-      depth++
-    ) {
-      const node = nodes.get(current.value)
-      if (!node) break
-      parts.unshift(node.name)
-      current = node.parent
-    }
-    paths.set(obj.value, `/${parts.join('/')}`)
-  }
+  for (const obj of objs) paths.set(obj.value, pathFrom(nodes, obj, content.rootFolder))
   return paths
 }
 

@@ -122,6 +122,12 @@ export class InventoryIndex {
     return found
   }
 
+  /** Name and type of the entity with this id, if the index has it. */
+  get(id: string): { name: string; type: string } | undefined {
+    const node = this.#nodes.get(id)
+    return node && this.#rooted(node) ? { name: node.name, type: node.type } : undefined
+  }
+
   nameOf(id: string): string | undefined {
     return this.#nodes.get(id)?.name
   }
