@@ -23,6 +23,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
 import { benchConsole } from './console.ts'
+import { benchScale } from './scale.ts'
 import { benchStates } from './states.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
@@ -255,6 +256,8 @@ try {
     `${(consoleCall / bareCalls).toFixed(2)}× its two SOAP calls made bare (${bareCalls.toFixed(2)} ms)`,
   )
   await runtime.close()
+
+  await benchScale(row, vcsim, params, ROUNDS)
 
   console.log('\nLogin (best of %d)', ROUNDS)
   let connectLogin = Number.POSITIVE_INFINITY
