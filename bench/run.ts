@@ -23,6 +23,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
 import { benchConsole } from './console.ts'
+import { benchParallel } from './parallel.ts'
 import { benchScale } from './scale.ts'
 import { benchStates } from './states.ts'
 
@@ -53,6 +54,9 @@ await benchStates(row)
 
 console.log('\nConsole records and proxy (in-process)')
 await benchConsole(row)
+
+console.log('\nparallel: True, 20 VM clones (vcsim, 50 ms per call)')
+await benchParallel(row)
 
 console.log(`\nstarting vcsim with ${VMS_PER_POOL * 2} VMs…`)
 const vcsim = await startVcsim({ vm: VMS_PER_POOL })

@@ -10,8 +10,13 @@ import {
 } from 'brine/runner'
 
 /** The runner's dependencies, from this call's context. */
-function deps(ctx: CallContext, failhard: boolean | undefined): StateRunDeps {
+function deps(
+  ctx: CallContext,
+  failhard: boolean | undefined,
+  maxParallel?: number | undefined,
+): StateRunDeps {
   return {
+    maxParallel,
     roots: ctx.opts.file_roots,
     minionId: ctx.opts.id,
     opts: ctx.opts,
@@ -19,7 +24,7 @@ function deps(ctx: CallContext, failhard: boolean | undefined): StateRunDeps {
     test: ctx.test,
     failhard: failhard ?? ctx.opts.failhard === true,
     signal: ctx.signal,
-    callState: (fun, kwargs, test) => ctx.states(fun, kwargs, [], { test }),
+    callState: (fun, kwargs, test, signal) => ctx.states(fun, kwargs, [], { test, signal }),
     callExec: (fun, kwargs, args) => ctx.salt(fun, kwargs, args),
     describe: (fun) => ctx.sys.signature(fun, true),
     reloadModules: () => ctx.sys.reload(),
@@ -51,6 +56,12 @@ const common = {
     .optional()
     .describe('SLS names to leave out'),
   failhard: z.boolean().optional().describe('stop at the first failed state'),
+  state_max_parallel: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('parallel states running at once (default: the option, 8; 0: no bound)'),
 }
 
 export default defineModule({
@@ -60,8 +71,11 @@ export default defineModule({
       doc: 'Apply the given SLS modules, or the highstate (top.sls) when none are given. test=True predicts without changing.',
       args: { mods, ...common },
       outputter: 'highstate',
-      run: async (ctx, { mods: m, exclude, failhard }) =>
-        finish(ctx, await applyStates(deps(ctx, failhard), modsOf(m), modsOf(exclude))),
+      run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
+        finish(
+          ctx,
+          await applyStates(deps(ctx, failhard, state_max_parallel), modsOf(m), modsOf(exclude)),
+        ),
     }),
     sls: defineFunction({
       doc: 'Apply the given SLS modules.',
@@ -72,24 +86,38 @@ export default defineModule({
         ...common,
       },
       outputter: 'highstate',
-      run: async (ctx, { mods: m, exclude, failhard }) =>
-        finish(ctx, await applyStates(deps(ctx, failhard), modsOf(m) ?? [], modsOf(exclude))),
+      run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
+        finish(
+          ctx,
+          await applyStates(
+            deps(ctx, failhard, state_max_parallel),
+            modsOf(m) ?? [],
+            modsOf(exclude),
+          ),
+        ),
     }),
     highstate: defineFunction({
       doc: 'Apply the highstate: the SLS modules top.sls assigns to this minion id.',
       args: { ...common },
       outputter: 'highstate',
-      run: async (ctx, { exclude, failhard }) =>
-        finish(ctx, await applyStates(deps(ctx, failhard), undefined, modsOf(exclude))),
+      run: async (ctx, { exclude, failhard, state_max_parallel }) =>
+        finish(
+          ctx,
+          await applyStates(deps(ctx, failhard, state_max_parallel), undefined, modsOf(exclude)),
+        ),
     }),
     test: defineFunction({
       doc: 'state.apply in test mode: report what would change, change nothing.',
       args: { mods, ...common },
       outputter: 'highstate',
-      run: async (ctx, { mods: m, exclude, failhard }) =>
+      run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
         finish(
           ctx,
-          await applyStates({ ...deps(ctx, failhard), test: true }, modsOf(m), modsOf(exclude)),
+          await applyStates(
+            { ...deps(ctx, failhard, state_max_parallel), test: true },
+            modsOf(m),
+            modsOf(exclude),
+          ),
         ),
     }),
     single: defineFunction({

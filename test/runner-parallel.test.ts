@@ -3,7 +3,7 @@
 // semantics are those of salt/state.py (call_parallel, reconcile_procs, _check_requisites,
 // call_chunks); the Salt tests ported are named where they are.
 
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -677,5 +677,52 @@ after:
     const badEnv = await brine(['state.sls', 'par'], { BRINE_STATE_MAX_PARALLEL: 'many' })
     expect(badEnv.code).toBe(2)
     expect(badEnv.stderr).toMatch(/BRINE_STATE_MAX_PARALLEL must be a whole number/)
+  })
+
+  it("state.sls hands the run's abort to the state functions: failhard ends a parallel wait", async () => {
+    // A state that only returns once its ctx.signal is aborted: the run below finishes only
+    // if failhard reaches it through state.sls (no timing: without the abort it never ends).
+    const modules = join(dir, 'mods', '_modules')
+    const states = join(dir, 'mods', '_states')
+    mkdirSync(modules, { recursive: true })
+    mkdirSync(states, { recursive: true })
+    writeFileSync(
+      join(states, 'waiter.ts'),
+      `import { defineFunction, defineModule, z } from 'brine/loader'
+export default defineModule({
+  functions: {
+    until_aborted: defineFunction({
+      doc: 'Wait for the run to abort this call.',
+      args: { name: z.string() },
+      run: (ctx, { name }) =>
+        new Promise((resolve) => {
+          const done = () => resolve({ name, result: false, changes: {}, comment: 'saw the abort' })
+          if (ctx.signal.aborted) done()
+          else ctx.signal.addEventListener('abort', done, { once: true })
+        }),
+    }),
+  },
+})
+`,
+    )
+    writeFileSync(
+      join(dir, 'abort.sls'),
+      `
+waiting:
+  waiter.until_aborted:
+    - parallel: True
+failing:
+  test.fail_without_changes:
+    - failhard: True
+`,
+    )
+    const run = await brine(['-m', modules, '--out', 'json', 'state.sls', 'abort'])
+    const result = JSON.parse(run.stdout).local as Record<string, StateReturn>
+    expect(result['test_|-failing_|-failing_|-fail_without_changes']?.result).toBe(false)
+    expect(result['waiter_|-waiting_|-waiting_|-until_aborted']).toMatchObject({
+      result: false,
+      __parallel__: true,
+    })
+    expect(run.code).not.toBe(0)
   })
 })
