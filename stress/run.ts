@@ -128,6 +128,10 @@ async function analyze(
         `${result.logins} logins for ${result.faults.length} faults (want ${1 + result.faults.length})`,
       )
   }
+  if (new Set(result.indexSamples).size !== 1 || !result.indexSamples[0])
+    failures.push(
+      `inventory index sizes during the run: ${result.indexSamples.join(',')} (want one size: the inventory does not change)`,
+    )
   if (result.sessionsAfterShutdown !== 0)
     failures.push(`${result.sessionsAfterShutdown} sessions left on the server after shutdown`)
   return {
@@ -240,6 +244,7 @@ try {
         logins: r.result.logins,
         faults: r.result.faults,
         serverSessionSamples: r.result.sessionSamples,
+        indexSizeSamples: r.result.indexSamples,
         serverSessionsAfterShutdown: r.result.sessionsAfterShutdown,
         leakTraces: r.leaks.total,
         leakTracesThroughBrine: r.leaks.throughBrine,

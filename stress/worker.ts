@@ -13,9 +13,11 @@ import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import { compilePillar } from '../pillar/compile.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { existingIndex } from '../vsphere/inventory-index.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { proxyTarget } from '../vsphere/reconnect-proxy.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import type { UserSession } from '../vsphere/types.ts'
 
 export interface WorkerConfig {
@@ -54,6 +56,8 @@ export interface WorkerResult {
   logins: number
   faults: string[]
   sessionSamples: number[]
+  /** Entities in the session's inventory index, sampled with the sessions. */
+  indexSamples: number[]
   sessionsAfterShutdown: number
   distinctSessionKeys: number
   snapshots: { baseline: string; target: string; final: string }
@@ -130,12 +134,26 @@ const seen = new WeakSet<object>()
 const keys = new Set<string>()
 let evaluations = 0
 
+const indexSamples: number[] = []
+
+/** The live session behind the runtime's proxy. */
+async function connectedSession(): Promise<ServiceInstance> {
+  const si = await runtime.serviceInstance()
+  await si.ready()
+  return proxyTarget(si)!
+}
+
 async function cycle(): Promise<void> {
   await runtime.modules.reload()
   await runtime.states.reload()
   const names = await runtime.call('vmware_datacenter.list')
   if (!Array.isArray(names) || !names.includes('DC0'))
     throw new Error(`vmware_datacenter.list: ${JSON.stringify(names)}`)
+  // Lookups by name go through the session's inventory index (refreshed each time).
+  const dc = (await runtime.call('vmware_datacenter.get', { kwargs: { name: 'DC0' } })) as {
+    path?: string
+  }
+  if (dc.path !== '/DC0') throw new Error(`vmware_datacenter.get: ${JSON.stringify(dc)}`)
   await runtime.call('test.ping')
   const result = (await runtime.call('state.sls', { kwargs: { mods: 'small' } })) as Record<
     string,
@@ -233,7 +251,10 @@ for (; cycles < config.cycles; cycles++) {
   if (fault) faults.push(fault)
   await cycle()
   if (cycles % config.pillarEvery === 0) runtime.pillar = pillarOf()
-  if (cycles % config.sampleEvery === 0) sessionSamples.push(await serverSessions())
+  if (cycles % config.sampleEvery === 0) {
+    sessionSamples.push(await serverSessions())
+    indexSamples.push(existingIndex(await connectedSession())?.size ?? 0)
+  }
   if (cycles === Math.floor(config.cycles * 0.6))
     snapshots.target = writeHeapSnapshot(join(config.dir, 'target.heapsnapshot'))
 }
@@ -265,6 +286,7 @@ const result: WorkerResult = {
   logins,
   faults,
   sessionSamples,
+  indexSamples,
   sessionsAfterShutdown,
   distinctSessionKeys: keys.size,
   snapshots,
