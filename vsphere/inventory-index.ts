@@ -43,6 +43,12 @@ const intern = (text: string): string => {
 
 const MAX_DEPTH = 64
 
+/**
+ * A copy of `text` that holds nothing else: a string cut from the decoded answer may be a
+ * slice of it and keep the whole answer alive (5,000 ids and names would keep megabytes).
+ */
+const flat = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
+
 export function typeMatches(wanted: string, actual: string): boolean {
   return wanted === actual || wanted === 'ManagedEntity' || !!SUBTYPES[wanted]?.includes(actual)
 }
@@ -276,7 +282,7 @@ export class InventoryIndex {
   }
 
   #apply(update: ObjectUpdate): void {
-    const id = update.obj.value
+    const id = flat(update.obj.value)
     if (update.kind === 'leave') {
       const node = this.#nodes.get(id)
       if (node) this.#unname(node.name, id)
@@ -285,7 +291,7 @@ export class InventoryIndex {
     }
     let node = this.#nodes.get(id)
     if (!node) {
-      node = { name: '', type: intern(update.obj.type), parent: undefined, pool: undefined }
+      node = { name: '', type: intern(flat(update.obj.type)), parent: undefined, pool: undefined }
       this.#nodes.set(id, node)
     }
     for (const change of update.changeSet) this.#change(node, id, change)
@@ -295,7 +301,7 @@ export class InventoryIndex {
     const removed = change.op === 'remove' || change.op === 'indirectRemove'
     switch (change.name) {
       case 'name': {
-        const name = removed ? '' : String(change.val ?? '')
+        const name = removed ? '' : flat(String(change.val ?? ''))
         if (name === node.name) return
         if (node.name) this.#unname(node.name, id)
         node.name = name
@@ -303,12 +309,10 @@ export class InventoryIndex {
         return
       }
       case 'parent':
-        node.parent = removed
-          ? undefined
-          : (change.val as ManagedObjectReference | undefined)?.value
+        node.parent = removed ? undefined : idOf(change.val)
         return
       case 'resourcePool':
-        node.pool = removed ? undefined : (change.val as ManagedObjectReference | undefined)?.value
+        node.pool = removed ? undefined : idOf(change.val)
         return
     }
   }
@@ -361,6 +365,20 @@ class IndexBrokenError extends Error {
 }
 
 const ignore = () => {}
+
+/** The id of a reference, as a string of its own (see `flat`); parents repeat, so shared. */
+const ids = new Map<string, string>()
+function idOf(value: unknown): string | undefined {
+  const id = (value as ManagedObjectReference | undefined)?.value
+  if (id === undefined) return undefined
+  return ids.get(id) ?? flatten(id)
+}
+function flatten(id: string): string {
+  const copy = flat(id)
+  if (ids.size > 100_000) ids.clear()
+  ids.set(copy, copy)
+  return copy
+}
 
 const indexes = new WeakMap<ServiceInstance, InventoryIndex>()
 
