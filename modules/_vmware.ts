@@ -31,9 +31,11 @@ export async function findDatacenter(
   ctx: CallContext,
   name: string,
   props: string[] = [],
+  path = false,
 ): Promise<Entity> {
   return getEntity(await connected(ctx), ENTITY_TYPES.datacenter, name, {
     props,
+    path,
     signal: ctx.signal,
   })
 }

@@ -3,7 +3,6 @@ import {
   callVim,
   ENTITY_TYPES,
   getEntityByName,
-  inventoryPaths,
   listEntities,
   type ManagedObjectReference,
   runTask,
@@ -29,12 +28,11 @@ export default defineModule({
       args: { name: names.datacenter },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const dc = await findDatacenter(ctx, name, ['overallStatus'])
-        const paths = await inventoryPaths(await connected(ctx), [dc.obj])
+        const dc = await findDatacenter(ctx, name, ['overallStatus'], true)
         return {
           name: dc.name,
           id: dc.obj.value,
-          path: paths.get(dc.obj.value),
+          path: dc.path,
           status: dc.props.overallStatus,
         }
       },

@@ -11,7 +11,6 @@ import {
   ENTITY_TYPES,
   type Entity,
   getEntity,
-  inventoryPaths,
   listEntities,
   type ManagedObjectReference,
   retrieveObjectProperties,
@@ -34,8 +33,13 @@ async function findHost(
   ctx: CallContext,
   name: string,
   props: string[] = HOST_PROPS,
+  path = false,
 ): Promise<Entity> {
-  return getEntity(await connected(ctx), ENTITY_TYPES.host, name, { props, signal: ctx.signal })
+  return getEntity(await connected(ctx), ENTITY_TYPES.host, name, {
+    props,
+    path,
+    signal: ctx.signal,
+  })
 }
 
 function describeHost(host: Entity, path?: string) {
@@ -215,11 +219,8 @@ export default defineModule({
       args: { name: host },
       vsphere: true,
       run: async (ctx, { name }) => {
-        const found = await findHost(ctx, name)
-        return describeHost(
-          found,
-          (await inventoryPaths(await connected(ctx), [found.obj])).get(found.obj.value),
-        )
+        const found = await findHost(ctx, name, HOST_PROPS, true)
+        return describeHost(found, found.path)
       },
     }),
     add: defineFunction({
