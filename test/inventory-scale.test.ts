@@ -1,9 +1,15 @@
 // Per-entity functions at production size: each one that looks an entity up by name makes the
 // same SOAP calls on a vCenter of 50 VMs as on one of 5,000, and reads heavy properties of one
 // object only. Counted (calls and bytes), never timed.
+
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { inventoryIndex } from '../vsphere/inventory-index.ts'
+import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
@@ -125,6 +131,36 @@ describe('per-entity functions do not grow with the inventory', () => {
           /ContainerView/,
         )
       }
+    }
+  })
+})
+
+describe('the inventory index of 5,000 VMs', () => {
+  it('holds under 2 MB of heap, and nothing of the answers it was built from', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const { vcsim } = sites.large
+    const params = resolveConnectionParams({
+      server: vcsim.url,
+      user: 'scale-heap',
+      password: 'pw',
+      caFile: vcsim.caFile,
+    })
+    const si = await ServiceInstance.connect(params)
+    try {
+      await si.login()
+      gc()
+      const before = process.memoryUsage().heapUsed
+      const index = await inventoryIndex(si)
+      gc()
+      const held = process.memoryUsage().heapUsed - before
+      expect(index.size).toBeGreaterThan(5_000)
+      // A 5,000-VM answer is 3.5 MB of XML: an index holding a slice of it would exceed this.
+      expect(held, `index of ${index.size} entities holds ${held} bytes`).toBeLessThan(
+        2 * 1024 * 1024,
+      )
+    } finally {
+      await si.logout()
     }
   })
 })
