@@ -215,7 +215,7 @@ export class InventoryIndex {
         )
         this.stats.refreshes++
         if (!updates) break
-        this.#version = updates.version
+        this.#version = flat(updates.version)
         for (const filter of updates.filterSet) {
           for (const update of filter.objectSet) this.#apply(update)
           this.stats.updates += filter.objectSet.length
