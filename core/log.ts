@@ -1,11 +1,13 @@
 import { format } from 'node:util'
-import { redact } from './redact.ts'
+import { redact, redactValue } from './redact.ts'
 
 /**
  * One gated debug logger with tags (`[soap]`, `[session]`, `[transport]`, `[loader]`).
  *
  * Switched on by `BRINE_DEBUG` (a comma list of tags, or `*`/`1` for all) or by
- * `setLogLevel('debug')`. Everything written goes through `redact()`: callers never redact.
+ * `setLogLevel('debug')`. Everything written is masked here: callers never redact. Plain
+ * objects and arrays among the arguments are masked as values first (`redactValue()`: keys
+ * such as `password`, Secrets), then the whole line as text (`redact()`).
  */
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug' | 'trace'
 
@@ -56,7 +58,15 @@ export function isLogEnabled(level: LogLevel, tag: string): boolean {
 
 function write(level: LogLevel, tag: string, args: unknown[]): void {
   if (!isLogEnabled(level, tag)) return
-  state.sink(redact(`[${level}] [${tag}] ${format(...args)}`))
+  state.sink(redact(`[${level}] [${tag}] ${format(...args.map(maskArgument))}`))
+}
+
+/** Plain objects and arrays masked as values; Errors, Secrets and the rest as they are. */
+function maskArgument(arg: unknown): unknown {
+  if (Array.isArray(arg)) return redactValue(arg)
+  if (typeof arg !== 'object' || arg === null) return arg
+  const proto = Object.getPrototypeOf(arg)
+  return proto === Object.prototype || proto === null ? redactValue(arg) : arg
 }
 
 export const log = {

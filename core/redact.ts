@@ -1,15 +1,33 @@
 /**
- * The one place where secrets are masked. The logger, the SOAP tracer, error formatting and
- * the outputters all pass text through `redact()`.
+ * The one place where secrets are masked. Two entry points:
  *
- * Two layers: known values (every Secret registers itself), and patterns for secrets that
- * arrive from a peer before we could register them (cookies in headers, passwords and
- * tickets inside SOAP bodies).
+ * - `redactValue()` masks a value before it is formatted (the outputters): Secret instances,
+ *   everything under a secret-looking key (`password`, `token`, …), and known secret values
+ *   in every string. Formatting comes after, so no escaping (JSON, YAML, Python repr) can
+ *   hide a secret from the masking.
+ * - `redact()` masks free text (log lines, error messages, SOAP traces): known secret values
+ *   where they stand as a whole token, in their raw, JSON-, Python-, XML- and URL-escaped
+ *   forms, and patterns for secrets that arrive from a peer before we could register them
+ *   (cookies in headers, passwords and tickets inside SOAP bodies).
+ *
+ * A known value is masked only as a whole token: the characters next to it must not be
+ * letters, digits or `_` (where the value itself begins or ends with one). A password that is
+ * a common word (`vmware`) then masks `vmware` but leaves `vmware_datacenter.present` alone,
+ * which would otherwise both garble the output and tell the reader the password.
  */
 const MASK = '***'
-const MIN_SECRET_LENGTH = 4
 const MAX_SECRETS = 4096
-const known = new Set<string>()
+/** Known values, each with its escaped forms. */
+const known = new Map<string, string[]>()
+
+/** Keys whose values are secrets, in config, pillar, results and arguments. */
+const SECRET_KEY =
+  /(?:password|passwd|passphrase|secret|token|ticket|cookie|session_?id|api_?key|private_?key)$|(?:^|[^a-z])(?:pass|pwd)$/i
+
+/** True for keys such as `password`, `client_secret`, `vcSessionCookie`, `api_token`. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key)
+}
 
 const PATTERNS: Array<[RegExp, string]> = [
   // SOAP: <password>…</password>, <ticket>…</ticket>, <sessionId>…</sessionId>, <vcSessionCookie>…
@@ -22,32 +40,170 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/(vmware-api-session-id["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, `$1${MASK}`],
   [/((?:^|\n|")(?:cookie|set-cookie|authorization)["']?\s*[:=]\s*["']?)[^"\n]+/gi, `$1${MASK}`],
   // key=value forms in messages and URLs: password=…, pwd=…
-  [/\b(password|passwd|pwd|ticket|token)(["']?\s*[=:]\s*["']?)([^\s"',&}]+)/gi, `$1$2${MASK}`],
+  [/\b(password|passwd|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}]+)/gi, `$1$2${MASK}`],
+  // ticket=…, token: …: only an actual token value (six or more token characters, starting
+  // with a letter or digit), never the parser's "unexpected token: %}" or "expected token end".
+  [
+    /(?<![Ee]xpected )\b(ticket|token)(["']?\s*[=:]\s*["']?)([A-Za-z0-9][\w.~+/=-]{5,})/g,
+    `$1$2${MASK}`,
+  ],
   // brine console tokens (console/tokens.ts), wherever they appear
   [/\bbrc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, MASK],
   // user:password@host in URLs
   [/(\w+:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${MASK}@`],
 ]
 
-/** Remember a secret value so that `redact()` masks it wherever it appears. */
-export function registerSecret(value: string): void {
-  if (value.length < MIN_SECRET_LENGTH || known.has(value)) return
-  if (known.size >= MAX_SECRETS) {
-    // Oldest first: a Set iterates in insertion order.
-    const oldest = known.values().next().value
-    if (oldest !== undefined) known.delete(oldest)
-  }
-  known.add(value)
+/** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
+function escapedForms(value: string): string[] {
+  const forms = new Set<string>([value])
+  forms.add(JSON.stringify(value).slice(1, -1))
+  forms.add(value.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\n', '\\n'))
+  // util.inspect quotes with " or ` when the value holds ': backslashes doubled, ' as is.
+  forms.add(value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n'))
+  forms.add(
+    value
+      .replaceAll('&', '&amp;')
+      .replaceAll('<', '&lt;')
+      .replaceAll('>', '&gt;')
+      .replaceAll('"', '&quot;')
+      .replaceAll("'", '&apos;'),
+  )
+  forms.add(value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'))
+  const url = encodeURIComponent(value)
+  forms.add(url)
+  forms.add(url.replaceAll('%20', '+'))
+  const strict = url.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  forms.add(strict)
+  forms.add(strict.replaceAll('%20', '+'))
+  forms.add(url.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()))
+  // Longest first: a form that contains another is masked whole.
+  return [...forms].filter((form) => form.length > 0).sort((a, b) => b.length - a.length)
 }
 
-/** Mask every secret in `text`. */
+/** Remember a secret value so that `redact()` and `redactValue()` mask it wherever it stands. */
+export function registerSecret(value: string): void {
+  if (typeof value !== 'string' || value.length === 0 || known.has(value)) return
+  if (known.size >= MAX_SECRETS) {
+    // Oldest first: a Map iterates in insertion order.
+    const oldest = known.keys().next().value
+    if (oldest !== undefined) known.delete(oldest)
+  }
+  known.set(value, escapedForms(value))
+}
+
+/** Forget every registered value (tests). */
+export function clearSecrets(): void {
+  known.clear()
+}
+
+const WORD = /[\p{L}\p{N}\p{M}_]/u
+
+function isWordChar(char: string | undefined): boolean {
+  return char !== undefined && WORD.test(char)
+}
+
+/** Replace whole-token occurrences of `form` in `text` by the mask. */
+function maskToken(text: string, form: string): string {
+  let index = text.indexOf(form)
+  if (index < 0) return text
+  const chars = [...form]
+  const needLeft = isWordChar(chars[0])
+  const needRight = isWordChar(chars[chars.length - 1])
+  let out = ''
+  let from = 0
+  while (index >= 0) {
+    const before = index > 0 ? lastChar(text, index) : undefined
+    const after =
+      index + form.length < text.length ? firstChar(text, index + form.length) : undefined
+    if ((!needLeft || !isWordChar(before)) && (!needRight || !isWordChar(after))) {
+      out += text.slice(from, index) + MASK
+      from = index + form.length
+      index = text.indexOf(form, from)
+    } else {
+      index = text.indexOf(form, index + 1)
+    }
+  }
+  return out + text.slice(from)
+}
+
+function lastChar(text: string, end: number): string {
+  const code = text.charCodeAt(end - 1)
+  return code >= 0xdc00 && code <= 0xdfff && end >= 2 ? text.slice(end - 2, end) : text[end - 1]!
+}
+
+function firstChar(text: string, start: number): string {
+  return String.fromCodePoint(text.codePointAt(start)!)
+}
+
+/** Mask every secret in free text (see the module comment for what is masked). */
 export function redact(text: string): string {
   let out = text
-  for (const value of known) {
-    if (out.includes(value)) out = out.split(value).join(MASK)
+  for (const forms of known.values()) {
+    for (const form of forms) if (out.includes(form)) out = maskToken(out, form)
   }
   for (const [pattern, replacement] of PATTERNS) {
     out = out.replace(pattern, replacement)
   }
   return out
+}
+
+export interface RedactValueOptions {
+  /** What an `Issued` value becomes (default: its JSON form, `[issued]`). */
+  issued?: (value: { reveal(): string; toJSON(): string }) => unknown
+}
+
+/**
+ * A plain, JSON-like copy of `value` with every secret masked: Secret instances, every scalar
+ * under a secret-looking key (at any depth below it), and known secret values in strings and
+ * keys. Dates and other `toJSON` objects become their JSON form; undefined becomes null.
+ */
+export function redactValue(value: unknown, options: RedactValueOptions = {}): unknown {
+  return walk(value, false, options, new Set())
+}
+
+function walk(
+  value: unknown,
+  secret: boolean,
+  options: RedactValueOptions,
+  seen: Set<object>,
+): unknown {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string') return secret ? MASK : redact(value)
+  if (typeof value === 'number') return secret ? MASK : Number.isFinite(value) ? value : null
+  if (typeof value === 'boolean') return secret ? MASK : value
+  if (typeof value === 'bigint') return secret ? MASK : redact(String(value))
+  if (typeof value !== 'object') return null
+  if (isSecretInstance(value)) return MASK
+  if (isIssued(value)) return options.issued ? options.issued(value) : value.toJSON()
+  if (seen.has(value)) return null
+  seen.add(value)
+  try {
+    if (Array.isArray(value)) return value.map((item) => walk(item, secret, options, seen))
+    const toJSON = (value as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') return walk(toJSON.call(value), secret, options, seen)
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item === 'function' || typeof item === 'symbol') continue
+      // A key is masked like any text; two masked keys must not overwrite each other.
+      let shown = redact(key)
+      for (let n = 2; shown !== key && Object.hasOwn(out, shown); n++)
+        shown = `${redact(key)} (${n})`
+      out[shown] = walk(item, secret || isSecretKey(key), options, seen)
+    }
+    return out
+  } finally {
+    seen.delete(value)
+  }
+}
+
+/** Brands of core/secret.ts's classes (symbols, so that this module need not import it). */
+export const SECRET_BRAND = Symbol.for('brine.Secret')
+export const ISSUED_BRAND = Symbol.for('brine.Issued')
+
+function isSecretInstance(value: object): boolean {
+  return SECRET_BRAND in value
+}
+
+function isIssued(value: object): value is { reveal(): string; toJSON(): string } {
+  return ISSUED_BRAND in value
 }

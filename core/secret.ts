@@ -1,16 +1,19 @@
 import { inspect } from 'node:util'
-import { registerSecret } from './redact.ts'
+import { ISSUED_BRAND, registerSecret, SECRET_BRAND } from './redact.ts'
 
 const kValue = Symbol('secret.value')
 
 /**
  * A string that must never be printed: passwords, session cookies, tickets, tokens.
  * `String()`, `JSON.stringify()` and `util.inspect()` all show `[redacted]`; `reveal()`
- * gives the value to the one place that sends it. Creating one also registers the value
- * with the redactor, so it is masked even where it slips into free text.
+ * gives the value to the one place that sends it; the outputters show `***`. Creating one
+ * also registers the value with the redactor, so it is masked even where it slips into free
+ * text (as a whole token, see core/redact.ts), whatever its length.
  */
 export class Secret {
   private readonly [kValue]: string
+  /** Lets `redactValue()` recognise a Secret (shown as `***`). */
+  readonly [SECRET_BRAND] = true
 
   constructor(value: string) {
     this[kValue] = value
@@ -48,6 +51,7 @@ const kIssued = Symbol('issued.value')
  */
 export class Issued {
   private readonly [kIssued]: string
+  readonly [ISSUED_BRAND] = true
 
   constructor(value: string) {
     this[kIssued] = value

@@ -2,7 +2,7 @@ import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BrineError } from '../core/errors.ts'
 import { log, setLogLevel, setLogSink } from '../core/log.ts'
-import { redact } from '../core/redact.ts'
+import { isSecretKey, redact, redactValue, registerSecret } from '../core/redact.ts'
 import { Secret } from '../core/secret.ts'
 import { NotAuthenticatedError, VimFaultError } from '../vsphere/errors.ts'
 
@@ -26,6 +26,88 @@ describe('redact', () => {
   })
 })
 
+describe('redact: known values as whole tokens', () => {
+  it('masks secrets of any length, but only where they stand as a whole token', () => {
+    registerSecret('ab')
+    registerSecret('vmware')
+    new Secret('local')
+    expect(redact('password ab, table ab_c xab')).toBe('password ***, table ab_c xab')
+    expect(redact('vmware_datacenter.present failed: vmware')).toBe(
+      'vmware_datacenter.present failed: ***',
+    )
+    expect(redact('local: localhost (local)')).toBe('***: localhost (***)')
+  })
+
+  it('masks the escaped forms of a secret: JSON, Python repr, XML, URL-encoded', () => {
+    const value = `q"u\\o't&<é>`
+    registerSecret(value)
+    for (const form of [
+      value,
+      JSON.stringify(value).slice(1, -1),
+      inspect(value).slice(1, -1),
+      encodeURIComponent(value),
+      encodeURIComponent(value).replace(/'/g, '%27'),
+      value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'),
+    ]) {
+      expect(redact(`[${form}]`)).toBe('[***]')
+    }
+  })
+
+  it('masks a unicode secret as a whole token', () => {
+    registerSecret('pässwörd✓')
+    expect(redact('got pässwörd✓ here')).toBe('got *** here')
+    expect(redact('pässwörd✓x')).toBe('***x') // ends in a symbol: masked before a letter too
+    expect(redact('xpässwörd✓')).toBe('xpässwörd✓') // inside an identifier: not a token
+  })
+
+  it('keeps the parser error "unexpected token: %}" readable, masks actual token values', () => {
+    expect(redact("unexpected token: %} in 'top.sls'")).toBe("unexpected token: %} in 'top.sls'")
+    expect(redact('Unexpected token: endfilter')).toBe('Unexpected token: endfilter')
+    expect(redact('token: 3f9a1c2b7d')).toBe('token: ***')
+    expect(redact('?ticket=cst-52AB-99&x=1')).toBe('?ticket=***&x=1')
+  })
+})
+
+describe('redactValue', () => {
+  it('masks Secrets, everything under secret keys, and known values in strings and keys', () => {
+    registerSecret('tango42')
+    const value = redactValue({
+      user: 'root',
+      password: 80551234,
+      nested: { client_secret: 'x', vcSessionCookie: 'y', api_token: ['a', true], pass: 'z' },
+      creds: { passwd: { inner: 'deep', n: 1, none: null } },
+      secret: new Secret('shh'),
+      note: 'the password is tango42',
+      tango42: 'as a key',
+      when: new Date(0),
+      nothing: undefined,
+    })
+    expect(value).toEqual({
+      user: 'root',
+      password: '***',
+      nested: {
+        client_secret: '***',
+        vcSessionCookie: '***',
+        api_token: ['***', '***'],
+        pass: '***',
+      },
+      creds: { passwd: { inner: '***', n: '***', none: null } },
+      secret: '***',
+      note: 'the password is ***',
+      '***': 'as a key',
+      when: '1970-01-01T00:00:00.000Z',
+      nothing: null,
+    })
+  })
+
+  it('does not take ordinary keys for secret ones', () => {
+    for (const key of ['bypass', 'compass', 'tokens', 'ticketType', 'passive', 'secretary'])
+      expect(isSecretKey(key), key).toBe(false)
+    for (const key of ['password', 'Password', 'adminPassword', 'ssh_pass', 'pwd', 'token'])
+      expect(isSecretKey(key), key).toBe(true)
+  })
+})
+
 describe('log', () => {
   afterEach(() => setLogLevel('warning'))
 
@@ -44,6 +126,18 @@ describe('log', () => {
       '[trace] [soap] body <password>***</password>',
       '[warning] [session] shown with vmware_soap_session=***',
     ])
+  })
+
+  it('masks objects by key before formatting them', () => {
+    const lines: string[] = []
+    const restore = setLogSink((line) => lines.push(line))
+    try {
+      setLogLevel('debug')
+      log.debug('session', 'login %o', { user: 'root', password: `o"n\\e'` })
+    } finally {
+      restore()
+    }
+    expect(lines).toEqual([`[debug] [session] login { user: 'root', password: '***' }`])
   })
 })
 
