@@ -62,18 +62,17 @@ export function bindArguments(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     const name = issue.path.map(String).join('.')
-    const top = String(issue.path[0] ?? '')
-    let given = ''
-    if (top in values) {
-      let value: unknown = values
-      for (const key of issue.path)
-        value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey]
-      given = ` (got ${describeValue(value)})`
-    }
+    let value: unknown = values
+    for (const key of issue.path)
+      value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey]
+    // A missing argument is "required" whatever its schema reports (an enum, a union, a
+    // preprocessed value each fail on undefined with their own text).
+    const missing = issue.path.length > 0 && value === undefined
+    const given = issue.path.length > 0 && !missing ? ` (got ${describeValue(value)})` : ''
     let what: string
-    if (issue.code === 'invalid_type' && (!(top in values) || given === ' (got undefined)'))
+    if (missing) {
       what = 'is required'
-    else if (issue.code === 'invalid_type')
+    } else if (issue.code === 'invalid_type')
       what = `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
     else what = issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): /, '')
     throw new ArgumentError(
