@@ -403,7 +403,13 @@ export default defineModule({
       doc: 'Set the power state: on, off, suspend, reset, shutdown (guest). Says so when already there.',
       args: {
         ...vmArgs,
-        state: z.enum(['on', 'off', 'suspend', 'reset', 'shutdown']).describe('wanted state'),
+        // Salt's argument typing (YAML 1.1) reads an unquoted on/off as a boolean: take it as meant.
+        state: z
+          .preprocess(
+            (v) => (v === true ? 'on' : v === false ? 'off' : v),
+            z.enum(['on', 'off', 'suspend', 'reset', 'shutdown']),
+          )
+          .describe('wanted state'),
       },
       vsphere: true,
       run: async (ctx, { name, datacenter, state }) => {
