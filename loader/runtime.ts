@@ -2,7 +2,7 @@ import picomatch from 'picomatch'
 import { log } from '../core/log.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { bindArguments, CONTEXT_KWARGS, describeFunction, VSPHERE_KWARGS } from './arguments.ts'
-import { ArgumentError } from './errors.ts'
+import { ArgumentError, LoaderError } from './errors.ts'
 import { hostModule, preloadHostModules } from './host-modules.ts'
 import { ModuleLoader } from './loader.ts'
 import type { CallContext, Opts, SysApi } from './types.ts'
@@ -52,6 +52,73 @@ export interface CallOptions {
   signal?: AbortSignal | undefined
 }
 
+/** What `test=` accepts, for error messages and documentation. */
+export const TEST_VALUES =
+  'accepted are True/False (any case), yes/no, on/off, y/n, 1/0 (a number above 0 is True) and None (the default)'
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', 'y'])
+const FALSE_WORDS = new Set(['false', 'no', 'off', 'n'])
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/
+
+/**
+ * Read a `test` value as Salt does: YAML-typed booleans (`True`, `yes`, `on`…), and numbers and
+ * strings through `salt.utils.data.is_true` (a number above 0 is true; `"1"`, `"true"` in any
+ * case). Returns null when not given (None: the default applies) and undefined when the value
+ * cannot be read as a boolean (`maybe`, `""`, `-1`, a list): such a value is refused, never
+ * guessed, so that a dry run never becomes a real one.
+ */
+export function readTestValue(value: unknown): boolean | null | undefined {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'number') return Number.isNaN(value) || value < 0 ? undefined : value > 0
+  if (typeof value !== 'string') return undefined
+  const text = value.trim().toLowerCase()
+  if (TRUE_WORDS.has(text)) return true
+  if (FALSE_WORDS.has(text)) return false
+  return NUMBER.test(text) ? readTestValue(Number(text)) : undefined
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object' && value !== null) return 'a dict'
+  return String(value)
+}
+
+/**
+ * The test flag of one call, consuming its `test` keyword arguments: `test`, and (as Salt's
+ * `salt.utils.args.test_mode` does) any other spelling of it, `TEST`, `Test`…, unless the
+ * function declares that name. Test mode wins: a call that inherits test mode (a cross-call
+ * or state of a dry run) stays in test mode whatever its arguments say, and any true value
+ * among several spellings makes a dry run; `test=False` overrides only the configured default
+ * (the `test` option). Unreadable values are refused before anything runs.
+ */
+function testOf(
+  fun: string,
+  declared: Record<string, unknown>,
+  kwargs: Record<string, unknown>,
+  inherited: boolean | undefined,
+  configured: boolean,
+): boolean {
+  const given: boolean[] = []
+  for (const key of Object.keys(kwargs)) {
+    if (key.toLowerCase() !== 'test' || (key !== 'test' && key in declared)) continue
+    const value = readTestValue(kwargs[key])
+    if (value === undefined) {
+      throw new ArgumentError(
+        fun,
+        `argument '${key}' must be True or False, not ${shown(kwargs[key])}: ${TEST_VALUES}. Nothing was run.`,
+        key,
+      )
+    }
+    delete kwargs[key]
+    if (value !== null) given.push(value)
+  }
+  if (inherited === true || given.includes(true)) return true
+  if (given.includes(false)) return false
+  return inherited ?? configured
+}
+
 /**
  * What one brine process runs with: options, pillar, the two loaders, the per-run context
  * and the service instances. It builds each call's context and calls the function.
@@ -70,6 +137,15 @@ export class Runtime {
   constructor(options: RuntimeOptions) {
     this.#options = options
     this.opts = options.opts
+    // Salt's `test: True` in the minion config: the default of every call.
+    const configured = readTestValue(options.opts.test)
+    if (configured === undefined) {
+      throw new LoaderError(
+        `option 'test' must be True or False, not ${shown(options.opts.test)}: ${TEST_VALUES}.`,
+        { code: 'BRINE_CONFIG' },
+      )
+    }
+    this.opts.test = configured ?? false
     this.pillar = options.pillar
     this.signal = options.signal
     this.modules = new ModuleLoader({
@@ -92,11 +168,7 @@ export class Runtime {
     const loader = options.state ? this.states : this.modules
     const { definition } = await loader.getFunction(fun)
     const kwargs = { ...(options.kwargs ?? {}) }
-    let test = options.test ?? this.opts.test
-    if ('test' in kwargs) {
-      test = kwargs.test === true || kwargs.test === 'true' || kwargs.test === 'True'
-      delete kwargs.test
-    }
+    const test = testOf(fun, definition.args, kwargs, options.test, this.opts.test)
     let profile = options.profile
     if (definition.vsphere && 'profile' in kwargs) {
       if (
