@@ -15,6 +15,9 @@ import type { SessionCache } from './session-cache.ts'
  *   request was sent is retried only for read-only methods; for anything that changes
  *   state the error says the outcome is unknown (no duplicate VM or datacenter).
  * - InvalidLogin is never retried. Rebuilds back off and give up after `maxRebuilds`.
+ * - An aborted call (its AbortSignal aborted, or a TransportError it caused) is never retried
+ *   and never rebuilds or logs in: on SIGINT the host logs its sessions out, and a retry
+ *   would log in again behind its back and leave a session on vCenter.
  * - It is `instanceof ServiceInstance`; synchronous fields (`content`, `version`, …) need
  *   a connection: `await si.ready()` first (the vSphere helpers do).
  */
@@ -74,13 +77,17 @@ export function createReconnectProxy(options: ReconnectProxyOptions): ServiceIns
   const methods: Record<string, (...args: never[]) => unknown> = {
     ready: () => acquire(state),
     invoke: (method: string, args: Record<string, unknown>, invokeOptions?: InvokeOptions) =>
-      withRetry(state, method, (si) => si.invoke(method, args, invokeOptions)),
+      withRetry(state, method, invokeOptions?.signal, (si) =>
+        si.invoke(method, args, invokeOptions),
+      ),
     currentTime: (invokeOptions?: InvokeOptions) =>
-      withRetry(state, 'CurrentTime', (si) => si.currentTime(invokeOptions)),
+      withRetry(state, 'CurrentTime', invokeOptions?.signal, (si) => si.currentTime(invokeOptions)),
     currentSession: (invokeOptions?: InvokeOptions) =>
-      withRetry(state, 'RetrievePropertiesEx', (si) => si.currentSession(invokeOptions)),
+      withRetry(state, 'RetrievePropertiesEx', invokeOptions?.signal, (si) =>
+        si.currentSession(invokeOptions),
+      ),
     sessionIsActive: (...args: Parameters<ServiceInstance['sessionIsActive']>) =>
-      withRetry(state, 'SessionIsActive', (si) => si.sessionIsActive(...args)),
+      withRetry(state, 'SessionIsActive', args[2]?.signal, (si) => si.sessionIsActive(...args)),
     login: () => acquire(state).then((si) => si.userSession),
     logout: async () => {
       const si = state.current
@@ -143,12 +150,16 @@ async function acquire(state: ProxyState): Promise<ServiceInstance> {
 async function withRetry<T>(
   state: ProxyState,
   method: string,
+  signal: AbortSignal | undefined,
   call: (si: ServiceInstance) => Promise<T>,
 ): Promise<T> {
+  // Aborted before it started: no checkout, so no login either.
+  signal?.throwIfAborted()
   const si = await acquire(state)
   try {
     return await call(si)
   } catch (error) {
+    if (isAbort(error, signal)) throw error
     if (!shouldRebuild(error, method)) {
       if (
         error instanceof TransportError &&
@@ -167,9 +178,22 @@ async function withRetry<T>(
       method,
       (error as Error).message,
     )
-    const fresh = await rebuild(state, si)
+    const fresh = await rebuild(state, si, signal)
+    signal?.throwIfAborted()
     return call(fresh)
   }
+}
+
+/**
+ * The call was aborted by its caller: the signal is aborted, or the transport says so. An
+ * abort whose reason is not an AbortError (the CLI aborts with its own error on SIGINT)
+ * reaches us as a TransportError of another kind caused by that reason.
+ */
+export function isAbort(error: unknown, signal?: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return true
+  if (!(error instanceof TransportError)) return false
+  if (error.failure === 'ABORTED') return true
+  return signal !== undefined && error.cause !== undefined && error.cause === signal.reason
 }
 
 function shouldRebuild(error: unknown, method: string): boolean {
@@ -188,13 +212,18 @@ function isConnectionLoss(error: TransportError): boolean {
   )
 }
 
-async function rebuild(state: ProxyState, failed: ServiceInstance): Promise<ServiceInstance> {
+async function rebuild(
+  state: ProxyState,
+  failed: ServiceInstance,
+  signal?: AbortSignal | undefined,
+): Promise<ServiceInstance> {
   failed.valid = false
   state.current = undefined
   const max = state.options.maxRebuilds ?? 3
   let delay = state.options.backoffMs ?? 250
   let lastError: unknown
   for (let attempt = 1; attempt <= max; attempt++) {
+    signal?.throwIfAborted()
     try {
       const si = await acquire(state)
       state.rebuilds++
@@ -203,7 +232,7 @@ async function rebuild(state: ProxyState, failed: ServiceInstance): Promise<Serv
       if (error instanceof InvalidLoginError || !(error instanceof TransportError)) throw error
       lastError = error
       log.info('session', 'reconnect attempt %d of %d failed: %s', attempt, max, error.message)
-      if (attempt < max) await new Promise((resolve) => setTimeout(resolve, delay))
+      if (attempt < max) await sleep(delay, signal)
       delay *= 2
     }
   }
@@ -211,4 +240,17 @@ async function rebuild(state: ProxyState, failed: ServiceInstance): Promise<Serv
     `cannot reconnect to ${state.params?.url.host ?? 'vCenter'} after ${max} attempts: ${(lastError as Error).message}`,
     { code: 'BRINE_VIM_RECONNECT_FAILED', cause: lastError },
   )
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      if (signal?.aborted) reject(signal.reason)
+      else resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
