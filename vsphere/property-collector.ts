@@ -1,5 +1,8 @@
+import { log } from '../core/log.ts'
 import { moref } from './codec.ts'
+import { ManagedObjectNotFoundError, NotAuthenticatedError } from './errors.ts'
 import { localizedFaultError } from './faults.ts'
+import { isReconnectProxy, proxyTarget } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type {
   ManagedObjectReference,
@@ -76,6 +79,12 @@ export interface RetrieveAllOptions extends RetrieveOptions {
 /**
  * The given properties of every object of `type` under `root`, in one PropertyCollector round
  * trip (plus pages): a ContainerView, RetrievePropertiesEx over it, and DestroyView, always.
+ *
+ * A view belongs to the session that made it. When a ReconnectProxy replaces a dead session
+ * between the calls, its retry of RetrievePropertiesEx names a view the new session does not
+ * have (ManagedObjectNotFound): the whole sequence then runs once more on the new session.
+ * The view is destroyed on its own session, never through the proxy (which could log in
+ * again, e.g. after an abort and shutdown, only to destroy a view that died with the session).
  */
 export async function retrieveAll(
   si: ServiceInstance,
@@ -83,43 +92,78 @@ export async function retrieveAll(
   pathSet: string[],
   options: RetrieveAllOptions = {},
 ): Promise<RetrievedObject[]> {
-  const { content } = await si.ready()
-  const view = await createContainerView(
-    si,
-    options.root ?? content.rootFolder,
-    [type],
-    options.recursive ?? true,
-    options,
-  )
-  try {
-    const objects = await retrieveProperties(
+  for (let attempt = 1; ; attempt++) {
+    const { content } = await si.ready()
+    const view = await createContainerView(
       si,
-      [
-        {
-          propSet: [{ type, pathSet }],
-          objectSet: [
-            {
-              obj: view,
-              skip: true,
-              selectSet: [
-                {
-                  _type: 'TraversalSpec',
-                  name: 'view',
-                  type: 'ContainerView',
-                  path: 'view',
-                  skip: false,
-                },
-              ],
-            },
-          ],
-        },
-      ],
+      options.root ?? content.rootFolder,
+      [type],
+      options.recursive ?? true,
       options,
     )
-    return objects.map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
-  } finally {
-    await destroyView(si, view).catch(() => {})
+    // The session the view lives on (the proxy may have replaced one during the call).
+    const owner = proxyTarget(si) ?? si
+    try {
+      const objects = await retrieveProperties(
+        si,
+        [
+          {
+            propSet: [{ type, pathSet }],
+            objectSet: [
+              {
+                obj: view,
+                skip: true,
+                selectSet: [
+                  {
+                    _type: 'TraversalSpec',
+                    name: 'view',
+                    type: 'ContainerView',
+                    path: 'view',
+                    skip: false,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+        options,
+      )
+      return objects.map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
+    } catch (error) {
+      if (attempt >= 2 || options.signal?.aborted || !viewDiedWithSession(si, owner, view, error))
+        throw error
+      log.debug(
+        'session',
+        'the view of %s died with its session; creating it again on the new one',
+        type,
+      )
+    } finally {
+      if (!owner.closed && owner.valid) await destroyView(owner, view).catch(() => {})
+    }
   }
+}
+
+/**
+ * The view is gone because its session is: the proxy replaced the session during the call
+ * (its retry named the old view), the server answered ManagedObjectNotFound for the view
+ * itself (vcsim does so for a view of a terminated session), or a NotAuthenticated hidden in
+ * a missingSet. The old session is then marked invalid, so that the proxy checks it (and
+ * replaces it when dead) before the next attempt, and nothing more is sent to it.
+ */
+function viewDiedWithSession(
+  si: ServiceInstance,
+  owner: ServiceInstance,
+  view: ManagedObjectReference,
+  error: unknown,
+): boolean {
+  if (!isReconnectProxy(si)) return false
+  const replaced = proxyTarget(si) !== owner
+  const gone =
+    error instanceof ManagedObjectNotFoundError &&
+    (replaced || (error.fault?.obj as ManagedObjectReference | undefined)?.value === view.value)
+  if (!gone && !(error instanceof NotAuthenticatedError)) return false
+  owner.valid = false
+  return true
 }
 
 export async function createContainerView(

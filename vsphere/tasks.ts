@@ -1,7 +1,15 @@
 import { inspectPoint } from '../core/inspect.ts'
 import { log } from '../core/log.ts'
-import { TaskFailedError, TransportError } from './errors.ts'
+import {
+  ManagedObjectNotFoundError,
+  NotAuthenticatedError,
+  TaskFailedError,
+  TransportError,
+  VsphereError,
+} from './errors.ts'
 import { describeFault } from './faults.ts'
+import { retrieveObjectProperties } from './property-collector.ts'
+import { isAbort, isReconnectProxy } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, TaskInfo, UpdateSet } from './types.ts'
 
@@ -42,73 +50,95 @@ export async function waitForTask(
   return info.result
 }
 
-/** Like `waitForTask`, but resolves with the final TaskInfo whatever its state. */
+/** Consecutive failed waits (lost answers, a replaced session) before waitForTask gives up. */
+const MAX_RECOVERIES = 3
+
+/**
+ * Like `waitForTask`, but resolves with the final TaskInfo whatever its state.
+ *
+ * The collector lives on one session and its calls go to that session itself, never through
+ * a ReconnectProxy's retry (an update set whose answer was lost cannot be asked for again,
+ * and a collector does not survive its session). Every wait is bounded: by `maxWaitSeconds`
+ * on the server and the request timeout here. When a wait ends without an update (nothing
+ * changed, the answer was lost, the session or the collector is gone), Task.info is read
+ * again with RetrievePropertiesEx, so a task that finished meanwhile is seen at once; then a
+ * new collector is made if needed, on the session `si` gives now (a ReconnectProxy replaces
+ * a dead one).
+ */
 export async function waitForTaskInfo(
   si: ServiceInstance,
   task: ManagedObjectReference,
   options: WaitForTaskOptions = {},
 ): Promise<TaskInfo> {
-  const { signal, onProgress } = options
-  const { content, params } = await si.ready()
-  const maxWaitSeconds = Math.min(
-    options.maxWaitSeconds ?? 60,
-    Math.floor(params.requestTimeoutMs / 1000) - 5,
+  const { signal } = options
+  let session = await si.ready()
+  const maxWaitSeconds = Math.max(
+    Math.min(options.maxWaitSeconds ?? 60, Math.floor(session.params.requestTimeoutMs / 1000) - 5),
+    1,
   )
-  const collector = await si.invoke<ManagedObjectReference>(
-    'CreatePropertyCollector',
-    { _this: content.propertyCollector },
-    { signal },
-  )
+  const finished = progressReporter(task, options.onProgress)
+  let collector: ManagedObjectReference | undefined
+  let owner = session
+  let version = ''
+  let failures = 0
+  const dropCollector = async () => {
+    if (!collector) return
+    const stale = collector
+    collector = undefined
+    await destroyCollector(owner, stale)
+  }
   try {
-    await si.invoke(
-      'CreateFilter',
-      {
-        _this: collector,
-        spec: { propSet: [{ type: 'Task', pathSet: ['info'] }], objectSet: [{ obj: task }] },
-        partialUpdates: false,
-      },
-      { signal },
-    )
-    let version = ''
-    let lastProgress = -1
     for (;;) {
       signal?.throwIfAborted()
-      const updates = await si.invoke<UpdateSet | undefined>(
-        'WaitForUpdatesEx',
-        { _this: collector, version, options: { maxWaitSeconds: Math.max(maxWaitSeconds, 1) } },
-        { signal },
-      )
-      if (!updates) continue
-      version = updates.version
-      const info = latestInfo(updates)
-      if (!info) continue
-      inspectPoint('TASK1', `${task.value} ${info.descriptionId ?? ''}`, () => ({
-        state: info.state,
-        progress: info.progress,
-        error: info.error,
-      }))
-      if (onProgress && info.progress !== undefined && info.progress !== lastProgress) {
-        lastProgress = info.progress
-        onProgress(info.progress, info)
+      try {
+        if (!collector) {
+          session = await si.ready()
+          collector = await createTaskCollector(session, task, signal)
+          owner = session
+          version = ''
+        }
+        const updates = await owner.invoke<UpdateSet | undefined>(
+          'WaitForUpdatesEx',
+          { _this: collector, version, options: { maxWaitSeconds } },
+          { signal },
+        )
+        failures = 0
+        if (updates) {
+          version = updates.version
+          const info = latestInfo(updates)
+          if (info && finished(info)) return info
+          continue
+        }
+        // Nothing changed within maxWaitSeconds: read Task.info once to be sure.
+      } catch (error) {
+        if (isAbort(error, signal) || !isRecoverable(error) || ++failures > MAX_RECOVERIES)
+          throw error
+        log.debug(
+          'task',
+          'waiting for %s: %s; reading Task.info again',
+          task.value,
+          (error as Error).message,
+        )
+        // A collector of a dead session is gone with it; another one is destroyed.
+        if (error instanceof NotAuthenticatedError || error instanceof ManagedObjectNotFoundError)
+          collector = undefined
+        await dropCollector()
+        // Make a ReconnectProxy check the session before the next call (a dead one is replaced).
+        if (error instanceof TransportError && isReconnectProxy(si)) owner.valid = false
       }
-      if (info.state === 'success' || info.state === 'error') {
-        if (info.state === 'success' && onProgress && lastProgress !== 100) onProgress(100, info)
-        return info
-      }
+      const info = await readTaskInfo(si, task, signal)
+      if (finished(info)) return info
     }
   } catch (error) {
     if (signal?.aborted) {
-      await cancelTask(si, task)
+      await cancelTask(owner, task)
       throw signal.reason instanceof Error
         ? signal.reason
         : new Error(`waiting for ${task.value} was aborted`, { cause: error })
     }
     throw error
   } finally {
-    await si.invoke('DestroyPropertyCollector', { _this: collector }).catch((error: unknown) => {
-      if (!(error instanceof TransportError))
-        log.debug('task', 'DestroyPropertyCollector failed: %s', (error as Error).message)
-    })
+    await dropCollector()
   }
 }
 
@@ -119,6 +149,108 @@ export async function cancelTask(si: ServiceInstance, task: ManagedObjectReferen
   } catch (error) {
     log.debug('task', 'CancelTask on %s: %s', task.value, (error as Error).message)
   }
+}
+
+/** Tracks progress; true when `info` is final (success or error). */
+function progressReporter(
+  task: ManagedObjectReference,
+  onProgress: WaitForTaskOptions['onProgress'],
+): (info: TaskInfo) => boolean {
+  let lastProgress = -1
+  return (info) => {
+    inspectPoint('TASK1', `${task.value} ${info.descriptionId ?? ''}`, () => ({
+      state: info.state,
+      progress: info.progress,
+      error: info.error,
+    }))
+    if (onProgress && info.progress !== undefined && info.progress !== lastProgress) {
+      lastProgress = info.progress
+      onProgress(info.progress, info)
+    }
+    if (info.state !== 'success' && info.state !== 'error') return false
+    if (info.state === 'success' && onProgress && lastProgress !== 100) {
+      lastProgress = 100
+      onProgress(100, info)
+    }
+    return true
+  }
+}
+
+/** A private PropertyCollector with a filter on the task's `info`, on `session` itself. */
+async function createTaskCollector(
+  session: ServiceInstance,
+  task: ManagedObjectReference,
+  signal: AbortSignal | undefined,
+): Promise<ManagedObjectReference> {
+  const collector = await session.invoke<ManagedObjectReference>(
+    'CreatePropertyCollector',
+    { _this: session.content.propertyCollector },
+    { signal },
+  )
+  try {
+    await session.invoke(
+      'CreateFilter',
+      {
+        _this: collector,
+        spec: { propSet: [{ type: 'Task', pathSet: ['info'] }], objectSet: [{ obj: task }] },
+        partialUpdates: false,
+      },
+      { signal },
+    )
+    return collector
+  } catch (error) {
+    await destroyCollector(session, collector)
+    throw error
+  }
+}
+
+async function destroyCollector(
+  session: ServiceInstance,
+  collector: ManagedObjectReference,
+): Promise<void> {
+  if (session.closed) return
+  await session
+    .invoke(
+      'DestroyPropertyCollector',
+      { _this: collector },
+      { signal: AbortSignal.timeout(10_000) },
+    )
+    .catch((error: unknown) => {
+      if (!(error instanceof TransportError))
+        log.debug('task', 'DestroyPropertyCollector failed: %s', (error as Error).message)
+    })
+}
+
+/** Task.info read directly (through a ReconnectProxy's retry: a read can be sent again). */
+async function readTaskInfo(
+  si: ServiceInstance,
+  task: ManagedObjectReference,
+  signal: AbortSignal | undefined,
+): Promise<TaskInfo> {
+  const props = await retrieveObjectProperties(si, task, ['info'], { signal })
+  const info = props.info
+  if (!info || typeof info !== 'object')
+    throw new VsphereError(`task ${task.value}: vCenter no longer reports its info.`, {
+      code: 'BRINE_VIM_TASK_GONE',
+    })
+  return info as TaskInfo
+}
+
+function isRecoverable(error: unknown): boolean {
+  if (error instanceof NotAuthenticatedError || error instanceof ManagedObjectNotFoundError)
+    return true
+  return (
+    error instanceof TransportError &&
+    [
+      'CONNECTION_DROPPED',
+      'REQUEST_TIMEOUT',
+      'NETWORK',
+      'CONNECTION_REFUSED',
+      'CONNECT_TIMEOUT',
+      'BAD_RESPONSE',
+      'HTTP_STATUS',
+    ].includes(error.failure)
+  )
 }
 
 function latestInfo(updates: UpdateSet): TaskInfo | undefined {

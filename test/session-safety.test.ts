@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ConnectionOptions, resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { withSession } from '../vsphere/one-shot.ts'
+import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-collector.ts'
+import { createReconnectProxy, proxyTarget } from '../vsphere/reconnect-proxy.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
+import { SessionCache } from '../vsphere/session-cache.ts'
+import { waitForTask } from '../vsphere/tasks.ts'
+import type { ManagedObjectReference, UserSession } from '../vsphere/types.ts'
+import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+
+// Issue 13, items 3–7: lost answers, aborts, sessions replaced mid-operation, and the
+// persistent session store. Fault cases run through a fault-injecting HTTP proxy in front of
+// a plain-HTTP vcsim; sessions are counted on vcsim itself.
+
+let vcsim: Vcsim
+beforeAll(async () => {
+  vcsim = await startVcsim({ tls: false, vm: 2 })
+})
+afterAll(async () => {
+  await vcsim?.stop()
+})
+
+const direct = (user: string, extra: Partial<ConnectionOptions> = {}) =>
+  resolveConnectionParams({ server: vcsim.url, user, password: 'pw', insecure: true, ...extra })
+
+/** vcsim's live sessions of `user`, read from SessionManager.sessionList in another session. */
+async function sessionsOf(user: string): Promise<UserSession[]> {
+  return withSession(direct('observer'), async (si) => {
+    const props = await retrieveObjectProperties(si, si.sessionManager, ['sessionList'])
+    return ((props.sessionList as UserSession[] | undefined) ?? []).filter(
+      (session) => session.userName === user,
+    )
+  })
+}
+
+async function terminate(key: string): Promise<void> {
+  await withSession(direct('admin'), (admin) =>
+    admin.invoke('TerminateSession', { _this: admin.sessionManager, sessionId: [key] }),
+  )
+}
+
+/** A ReconnectProxy whose calls pass through `fault`. */
+function proxied(fault: FaultProxy, user: string) {
+  const cache = new SessionCache()
+  const si = createReconnectProxy({
+    cache,
+    resolveParams: () =>
+      resolveConnectionParams({ server: fault.url, user, password: 'pw', insecure: true }),
+    backoffMs: 10,
+  })
+  return { cache, si }
+}
+
+const key = (si: ServiceInstance) => proxyTarget(si)!.userSession!.key
+const count = (fault: FaultProxy, method: string) =>
+  fault.calls.filter((call) => call === method).length
+
+/** A task vcsim finishes at once: renaming the first VM. */
+async function renameTask(si: ServiceInstance, newName: string): Promise<ManagedObjectReference> {
+  const [vm] = await retrieveAll(si, 'VirtualMachine', ['name'])
+  return si.invoke<ManagedObjectReference>('Rename_Task', { _this: vm!.obj, newName })
+}
+
+/** vcsim finished the task before answering; show it running, so its success update is lost. */
+const stillRunning = (answer: string) =>
+  answer.replace(/<state>success<\/state>/, '<state>running</state>')
+
+describe('waitForTask and lost or stale answers (issue 13 items 3, 5)', () => {
+  it('re-reads Task.info when the answer of a WaitForUpdatesEx is lost, and returns', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'task-lost')
+    try {
+      const task = await renameTask(si, 'renamed-lost')
+      fault.rewriteAnswer('WaitForUpdatesEx', stillRunning)
+      fault.dropAnswer('WaitForUpdatesEx')
+      const progress: number[] = []
+      await waitForTask(si, task, { maxWaitSeconds: 1, onProgress: (p) => progress.push(p) })
+      expect(progress.at(-1)).toBe(100)
+      // The lost wait was not sent again on the old collector: Task.info was read instead.
+      expect(count(fault, 'WaitForUpdatesEx')).toBe(2)
+      expect(fault.calls.slice(fault.calls.lastIndexOf('WaitForUpdatesEx') + 1)).toContain(
+        'RetrievePropertiesEx',
+      )
+      expect(cache.logins).toBe(1)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+    expect(await sessionsOf('task-lost')).toHaveLength(0)
+  })
+
+  it('re-reads Task.info when a wait ends with no update (every wait is bounded)', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'task-quiet')
+    try {
+      const task = await renameTask(si, 'renamed-quiet')
+      fault.rewriteAnswer('WaitForUpdatesEx', stillRunning)
+      await waitForTask(si, task, { maxWaitSeconds: 1 })
+      expect(count(fault, 'WaitForUpdatesEx')).toBe(2)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+  })
+
+  it('a session lost while waiting: one new login, Task.info read on the new session, the task succeeds', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'task-terminated')
+    try {
+      const task = await renameTask(si, 'renamed-terminated')
+      const first = key(si)
+      fault.rewriteAnswer('WaitForUpdatesEx', stillRunning)
+      fault.before('WaitForUpdatesEx', () => terminate(first))
+      await expect(waitForTask(si, task, { maxWaitSeconds: 1 })).resolves.toBeUndefined()
+      expect(cache.logins).toBe(2)
+      expect(key(si)).not.toBe(first)
+      // Nothing was asked of the dead session's collector on the new session.
+      expect(count(fault, 'WaitForUpdatesEx')).toBe(2)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+    expect(await sessionsOf('task-terminated')).toHaveLength(0)
+  })
+})
+
+describe('retrieveAll and a session replaced between its calls (issue 13 item 5)', () => {
+  it('creates the view again on the new session and answers', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'view-terminated')
+    try {
+      await si.currentTime()
+      const first = key(si)
+      fault.before(
+        'RetrievePropertiesEx',
+        () => terminate(first),
+        (body) => body.includes('ContainerView'),
+      )
+      const vms = await retrieveAll(si, 'VirtualMachine', ['name'])
+      expect(vms.length).toBeGreaterThan(0)
+      expect(cache.logins).toBe(2)
+      expect(count(fault, 'CreateContainerView')).toBe(2)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+    expect(await sessionsOf('view-terminated')).toHaveLength(0)
+  })
+
+  it('as on vCenter (NotAuthenticated, the proxy logs in and retries with the old view): starts over once', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'view-vcenter')
+    // vcsim answers ManagedObjectNotFound for a view of a terminated session; vCenter says
+    // NotAuthenticated first, so the proxy logs in and sends the old view id again.
+    const notAuthenticated = (answer: string) =>
+      answer.replace(
+        /<soapenv:Fault>.*<\/soapenv:Fault>/s,
+        '<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The session is not authenticated.</faultstring><detail><NotAuthenticatedFault xmlns="urn:vim25" xsi:type="NotAuthenticated"><object type="Folder">group-d1</object><privilegeId>System.View</privilegeId></NotAuthenticatedFault></detail></soapenv:Fault>',
+      )
+    try {
+      await si.currentTime()
+      const first = key(si)
+      fault.before(
+        'RetrievePropertiesEx',
+        () => terminate(first),
+        (body) => body.includes('ContainerView'),
+        notAuthenticated,
+      )
+      const vms = await retrieveAll(si, 'VirtualMachine', ['name'])
+      expect(vms.length).toBeGreaterThan(0)
+      expect(cache.logins).toBe(2)
+      // Reads: over the first view, the cache's check of the old session, the proxy's retry
+      // naming the first view on the new session, then over the new view.
+      expect(count(fault, 'CreateContainerView')).toBe(2)
+      expect(count(fault, 'RetrievePropertiesEx')).toBe(4)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+    expect(await sessionsOf('view-vcenter')).toHaveLength(0)
+  })
+})
+
+describe('aborts (issue 13 item 4)', () => {
+  it('SIGINT during a read-only call: no retry, no login after the sessions were logged out', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'aborted')
+    try {
+      await si.currentTime()
+      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('ContainerView'))
+      const controller = new AbortController()
+      const reading = retrieveAll(si, 'Datacenter', ['name'], { signal: controller.signal })
+      await held.seen
+      // As the CLI does on SIGINT: abort with its own reason, then log the sessions out.
+      controller.abort(Object.assign(new Error('interrupted by SIGINT'), { code: 'BRINE_SIGINT' }))
+      const closing = cache.closeAll()
+      await expect(reading).rejects.toThrow('interrupted by SIGINT')
+      await closing
+      held.release()
+      expect(cache.logins).toBe(1)
+      expect(count(fault, 'Login')).toBe(1)
+      expect(count(fault, 'RetrievePropertiesEx')).toBe(1)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+    expect(await sessionsOf('aborted')).toHaveLength(0)
+  })
+
+  it('an aborted signal before the first call: no login at all', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    const { cache, si } = proxied(fault, 'aborted-early')
+    try {
+      const controller = new AbortController()
+      controller.abort(new Error('interrupted by SIGTERM'))
+      await expect(si.currentTime({ signal: controller.signal })).rejects.toThrow('SIGTERM')
+      expect(count(fault, 'Login')).toBe(0)
+    } finally {
+      await cache.closeAll()
+      await fault.close()
+    }
+  })
+})
