@@ -29,6 +29,9 @@ export function yamlifyArg(text: string): unknown {
   if (text === '' || text === '---' || text === '...') return text
   if (/^\d+(_\d+)+$/.test(text) || /[\t\n]/.test(text)) return text
   if (text === 'None' || text === 'null' || text === '~') return null
+  // PyYAML, which Salt uses, reads y/Y/n/N as strings (the yaml package's 1.1 schema makes
+  // them booleans): `test=n` is a string in Salt, and a non-empty string there means a dry run.
+  if (/^[yYnN]$/.test(text)) return text
   let value: unknown
   try {
     // Salt's loader is YAML 1.1: yes/no/on/off are booleans there.

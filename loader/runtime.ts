@@ -54,18 +54,19 @@ export interface CallOptions {
 
 /** What `test=` accepts, for error messages and documentation. */
 export const TEST_VALUES =
-  'accepted are True/False (any case), yes/no, on/off, y/n, 1/0 (a number above 0 is True) and None (the default)'
+  'accepted are True/False (any case), yes/no, on/off, y, 1/0 (a number above 0 is True) and None (the default); false as a quoted string is not'
 
 const TRUE_WORDS = new Set(['true', 'yes', 'on', 'y'])
-const FALSE_WORDS = new Set(['false', 'no', 'off', 'n'])
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/
 
 /**
- * Read a `test` value as Salt does: YAML-typed booleans (`True`, `yes`, `on`…), and numbers and
- * strings through `salt.utils.data.is_true` (a number above 0 is true; `"1"`, `"true"` in any
- * case). Returns null when not given (None: the default applies) and undefined when the value
- * cannot be read as a boolean (`maybe`, `""`, `-1`, a list): such a value is refused, never
- * guessed, so that a dry run never becomes a real one.
+ * Read a `test` value as Salt does: YAML-typed booleans (`True`, `yes`, `on`…), numbers (above
+ * 0 is true) and strings that `salt.utils.data.is_true` reads as true (`"1"`, `"true"` in any
+ * case, and `yes`, `on`, `y`). A string meaning false (`"false"`, `"0"`, `"no"`, `n`) is
+ * refused: Salt's state functions take any non-empty string as a dry run where
+ * `salt.utils.args.test_mode` takes it as false, so the only safe reading is none. Returns
+ * null when not given (None: the default applies) and undefined for what is refused
+ * (`maybe`, `""`, `-1`, a list): never guessed, so that a dry run never becomes a real one.
  */
 export function readTestValue(value: unknown): boolean | null | undefined {
   if (value === undefined || value === null) return null
@@ -74,8 +75,7 @@ export function readTestValue(value: unknown): boolean | null | undefined {
   if (typeof value !== 'string') return undefined
   const text = value.trim().toLowerCase()
   if (TRUE_WORDS.has(text)) return true
-  if (FALSE_WORDS.has(text)) return false
-  return NUMBER.test(text) ? readTestValue(Number(text)) : undefined
+  return NUMBER.test(text) && Number(text) > 0 ? true : undefined
 }
 
 function shown(value: unknown): string {
