@@ -86,7 +86,7 @@ export async function benchScale(
   )
   const checked = brine(['--config', config, '--out', 'json', 'state.sls', 'noop'])
   const returns = Object.values(
-    JSON.parse(checked.stdout) as Record<string, Record<string, unknown>>,
+    (JSON.parse(checked.stdout) as { local: Record<string, Record<string, unknown>> }).local,
   )
   const changed = returns.filter((r) => r.result !== true || Object.keys(r.changes ?? {}).length)
   const many = median(
