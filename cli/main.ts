@@ -1,9 +1,18 @@
-import { writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BrineError } from '../core/errors.ts'
-import { type LogLevel, setLogLevel } from '../core/log.ts'
+import { type LogLevel, log, setLogLevel } from '../core/log.ts'
 import { redact, registerSecret } from '../core/redact.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
@@ -14,7 +23,7 @@ import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
 
 const STATE_OUTPUTS = ['full', 'terse', 'mixed', 'changes']
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)))
 const VERSION = '0.1.0'
 
 const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=value ...]
@@ -67,6 +76,11 @@ export async function main(
 ): Promise<number> {
   let debug = false
   let runtime: Runtime | undefined
+  let outFile: OutFile | undefined
+  // A reader that goes away (`brine … | head`) makes writes fail with EPIPE, emitted as an
+  // 'error' event: unhandled, it would end the process before the sessions are logged out.
+  guardStream(io.stdout)
+  guardStream(io.stderr)
   const controller = new AbortController()
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.kill(process.pid, 'SIGKILL')
@@ -121,6 +135,9 @@ export async function main(
         `--state-output ${stateOutput} is not one of ${STATE_OUTPUTS.join(', ')}.`,
       )
     }
+    // Before anything runs: a path that cannot be written must not fail the command after
+    // the call has changed something (a retry would do it twice).
+    if (values['out-file'] !== undefined) outFile = openOutFile(values['out-file'])
 
     // Options and logging
     const opts = resolveOpts({
@@ -182,8 +199,8 @@ export async function main(
                 : values['state-verbose'] !== 'false',
           })
         : formatOutput(result, out, color)
-    if (values['out-file']) writeFileSync(values['out-file'], text)
-    else io.stdout.write(text)
+    if (outFile) writeOutFile(outFile, text)
+    else await writeOutput(io.stdout, text)
     const retcode = Number(runtime.context.retcode ?? 0)
     if (retcode !== 0) return values['retcode-passthrough'] ? retcode : EXIT.ERROR
     return EXIT.OK
@@ -191,6 +208,7 @@ export async function main(
     io.stderr.write(formatError(error, debug))
     return exitCodeFor(error, controller.signal)
   } finally {
+    if (outFile) closeOutFile(outFile)
     await runtime?.close().catch((error: unknown) => io.stderr.write(formatError(error, debug)))
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -198,6 +216,104 @@ export async function main(
 }
 
 // --- internal ---
+
+/**
+ * The checkout holding the built-in modules: the parent of cli/ when run from source, of
+ * dist/<build>/ when run from the bundle (scripts/build.ts).
+ */
+function packageRoot(from: string): string {
+  for (let dir = from; ; ) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'modules'))) return dir
+    const parent = dirname(dir)
+    if (parent === dir) return join(from, '..')
+    dir = parent
+  }
+}
+
+const guarded = new WeakSet<NodeJS.WritableStream>()
+
+/** Keep write errors on an output stream from ending the process (they are handled where written). */
+function guardStream(stream: NodeJS.WritableStream): void {
+  if (guarded.has(stream)) return
+  guarded.add(stream)
+  stream.on('error', () => {})
+}
+
+/**
+ * Write the output and wait until it is written. A reader that closed the pipe early
+ * (`| head`) is not an error: the rest is dropped and the exit code stays the call's.
+ * Any other write error fails the command.
+ */
+async function writeOutput(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text === '') return
+  const error = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) =>
+    stream.write(text, resolve),
+  )
+  if (!error) return
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+    log.debug(
+      'cli',
+      'the output pipe was closed by its reader (%s): rest of the output dropped',
+      error.code,
+    )
+    return
+  }
+  throw new BrineError(`cannot write the output: ${error.message}`, {
+    code: 'BRINE_OUTPUT',
+    cause: error,
+  })
+}
+
+interface OutFile {
+  path: string
+  fd: number
+  /** Created by this run (removed again when no output was written). */
+  created: boolean
+  written: boolean
+}
+
+/**
+ * Open --out-file before anything runs. A new file is created 0600 (the output may hold
+ * secrets such as a console token); an existing one keeps its mode and, until the output is
+ * written, its content.
+ */
+function openOutFile(path: string): OutFile {
+  try {
+    return { path, fd: openSync(path, 'wx', 0o600), created: true, written: false }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw outFileError(path, error)
+  }
+  try {
+    return { path, fd: openSync(path, constants.O_WRONLY), created: false, written: false }
+  } catch (error) {
+    throw outFileError(path, error)
+  }
+}
+
+function outFileError(path: string, error: unknown): UsageError {
+  const { code, message } = error as NodeJS.ErrnoException
+  const reason = message.replace(/^[A-Z]+: /, '').replace(/, open .*$/, '')
+  return new UsageError(
+    `cannot open --out-file ${path} for writing: ${code ?? 'error'} (${reason}); nothing was run.`,
+  )
+}
+
+function writeOutFile(file: OutFile, text: string): void {
+  if (fstatSync(file.fd).isFile()) ftruncateSync(file.fd, 0)
+  writeFileSync(file.fd, text)
+  file.written = true
+}
+
+function closeOutFile(file: OutFile): void {
+  closeSync(file.fd)
+  if (file.created && !file.written) {
+    try {
+      unlinkSync(file.path)
+    } catch {
+      // already gone
+    }
+  }
+}
 
 function parseCommandLine(argv: string[]) {
   return parseArgs({
@@ -237,7 +353,6 @@ async function compileCliPillar(
     }
     overrides = value as Record<string, unknown>
   }
-  const { existsSync } = await import('node:fs')
   if (!opts.pillar_roots.some((root) => existsSync(join(root, 'top.sls'))))
     return { ...(overrides ?? {}) }
   const { compilePillar } = await import('../pillar/compile.ts')

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bin, runCli } from './helpers/cli.ts'
+import { sessionsOf } from './helpers/sessions.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+
+// The CLI's duties when its surroundings misbehave: a reader that closes the output pipe
+// early (`brine … | head`) and an --out-file that cannot be written.
+
+const tmp = mkdtempSync(join(tmpdir(), 'brine-cli-safety-'))
+const cleanEnv = {
+  BRINE_CONFIG: undefined,
+  SALTEXT_VMWARE_HOST: undefined,
+  SALTEXT_VMWARE_USER: undefined,
+  SALTEXT_VMWARE_PASSWORD: undefined,
+  BRINE_SESSION_DIR: join(tmp, 'sessions'),
+  BRINE_DEBUG: undefined,
+  NO_COLOR: '1',
+}
+const brine = (args: string[]) => runCli(args, { cwd: tmp, env: cleanEnv })
+
+// vmware_vm.list, repeated to a few megabytes: far more than a pipe holds, so the write is
+// still under way when the reader goes.
+const moduleDir = join(tmp, 'modules')
+mkdirSync(moduleDir)
+writeFileSync(
+  join(moduleDir, 'bigout.ts'),
+  `import { defineFunction, defineModule } from 'brine/loader'
+
+export default defineModule({
+  functions: {
+    names: defineFunction({
+      doc: 'vmware_vm.list, repeated 100,000 times.',
+      args: {},
+      vsphere: true,
+      run: async (ctx) => {
+        const names = (await ctx.salt('vmware_vm.list', {})) as string[]
+        return Array.from({ length: 100_000 }, (_, i) => names[i % names.length])
+      },
+    }),
+  },
+})
+`,
+)
+
+interface Closed {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stderr: string
+  firstChunk: number
+}
+
+/**
+ * Run the real CLI with its stdout read end closed: after the first chunk, or before any
+ * output at all (`immediately`, which closes stderr too).
+ */
+function runWithClosedOutput(args: string[], immediately = false): Promise<Closed> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {}
+    for (const [key, value] of Object.entries({ ...process.env, ...cleanEnv }))
+      if (value !== undefined) env[key] = value
+    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env })
+    let stderr = ''
+    let firstChunk = 0
+    if (immediately) {
+      child.stdout.destroy()
+      child.stderr.destroy()
+    } else {
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk
+      })
+      child.stdout.once('data', (chunk: Buffer) => {
+        firstChunk = chunk.length
+        child.stdout.destroy()
+      })
+    }
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, firstChunk }))
+  })
+}
+
+describe('brine CLI: a closed output pipe and --out-file, against vcsim', () => {
+  let vcsim: Vcsim
+  const configFor = (user: string) => {
+    const path = join(tmp, `${user}.yaml`)
+    writeFileSync(
+      path,
+      `saltext.vmware:\n  host: ${vcsim.url}\n  user: ${user}\n  password: pw\n  ca_file: ${vcsim.caFile}\n`,
+    )
+    return path
+  }
+  beforeAll(async () => {
+    vcsim = await startVcsim()
+  })
+  afterAll(async () => {
+    await vcsim?.stop()
+  })
+
+  it('logs out when the reader closes stdout mid-output (brine … | head), exit code unchanged', async () => {
+    const config = configFor('pipe-user')
+    const result = await runWithClosedOutput([
+      '--config',
+      config,
+      '-m',
+      moduleDir,
+      '-l',
+      'debug',
+      'bigout.names',
+    ])
+    expect(result.firstChunk).toBeGreaterThan(0)
+    // The write really failed with EPIPE (the output is far larger than what was read) ...
+    expect(result.stderr).toContain('the output pipe was closed by its reader (EPIPE)')
+    // ... without a crash, and the session was logged out.
+    expect(result.stderr).not.toMatch(/Error|Emitted 'error' event/)
+    expect(result).toMatchObject({ code: 0, signal: null })
+    expect(await sessionsOf(vcsim, 'pipe-user')).toHaveLength(0)
+  })
+
+  it('logs out when stdout and stderr are closed before any output', async () => {
+    const config = configFor('closed-user')
+    const result = await runWithClosedOutput(
+      ['--config', config, '-l', 'debug', 'vmware_vm.list'],
+      true,
+    )
+    expect(result).toMatchObject({ code: 0, signal: null })
+    expect(await sessionsOf(vcsim, 'closed-user')).toHaveLength(0)
+  })
+
+  it('refuses an --out-file it cannot open before anything runs (exit 2, the path named)', async () => {
+    const config = configFor('file-user')
+    const missing = join(tmp, 'no-such-dir', 'out.json')
+    const result = await brine([
+      '--config',
+      config,
+      '--out-file',
+      missing,
+      'vmware_datacenter.create',
+      'DC-outfile',
+    ])
+    expect(result).toMatchObject({ code: 2, stdout: '' })
+    expect(result.stderr).toBe(
+      `Error: cannot open --out-file ${missing} for writing: ENOENT (no such file or directory); nothing was run.\n`,
+    )
+    const directory = await brine(['--config', config, '--out-file', tmp, 'test.ping'])
+    expect(directory.code).toBe(2)
+    expect(directory.stderr).toContain(`cannot open --out-file ${tmp} for writing: EISDIR`)
+
+    // Nothing was created on the server.
+    const list = await brine(['--config', config, '--out', 'json', 'vmware_datacenter.list'])
+    expect(list.code).toBe(0)
+    expect(JSON.parse(list.stdout).local).not.toContain('DC-outfile')
+    expect(await sessionsOf(vcsim, 'file-user')).toHaveLength(0)
+  })
+
+  it('creates --out-file 0600, and leaves no file (or the old content) when the call fails', async () => {
+    const config = configFor('file-user')
+    const file = join(tmp, 'token.json')
+    const ok = await brine([
+      '--config',
+      config,
+      '--out',
+      'json',
+      '--out-file',
+      file,
+      'vmware_datacenter.list',
+    ])
+    expect(ok).toMatchObject({ code: 0, stdout: '' })
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(file, 'utf8')).local).toContain('DC0')
+
+    // A shorter output replaces a longer one completely.
+    const echo = await brine(['--out', 'json', '--out-file', file, 'test.echo', 'x'])
+    expect(echo.code).toBe(0)
+    expect(readFileSync(file, 'utf8')).toBe('{\n    "local": "x"\n}\n')
+
+    const failed = await brine(['--out-file', file, 'test.exception', 'it broke'])
+    expect(failed).toMatchObject({ code: 1, stderr: 'Error: it broke\n' })
+    expect(readFileSync(file, 'utf8')).toBe('{\n    "local": "x"\n}\n')
+
+    const fresh = join(tmp, 'never.json')
+    expect((await brine(['--out-file', fresh, 'test.exception', 'it broke'])).code).toBe(1)
+    expect(existsSync(fresh)).toBe(false)
+  })
+})
