@@ -2,6 +2,7 @@
 // The brine command. Runs the bundle built by `npm run build` (dist/), or the TypeScript
 // sources through tsx when there is no bundle (a development checkout).
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 
 // undici parses HTTP with a WebAssembly build of llhttp. V8 optimizes it with TurboFan on
@@ -10,11 +11,23 @@ import { setFlagsFromString } from 'node:v8'
 // for one CLI call. Must be set before undici is loaded.
 setFlagsFromString('--liftoff-only')
 
-const bundle = new URL('../dist/cli.js', import.meta.url)
+// dist/cli.js is a stub pointing at the current build folder (replaced atomically by
+// scripts/build.ts). Should that folder be gone (dist/ removed by hand while we start), run
+// the sources rather than fail.
+const dist = new URL('../dist/', import.meta.url)
+const bundle = new URL('cli.js', dist)
 let main
 if (existsSync(bundle)) {
-  ;({ main } = await import(bundle.href))
-} else {
+  try {
+    ;({ main } = await import(bundle.href))
+  } catch (error) {
+    // Only a missing file of dist/ itself ("Cannot find module '<dist>/…' imported from …").
+    const missing = /^Cannot find module '([^']+)'/.exec(String(error?.message))?.[1]
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !missing?.startsWith(fileURLToPath(dist)))
+      throw error
+  }
+}
+if (!main) {
   const { tsImport } = await import('tsx/esm/api')
   ;({ main } = await tsImport('../cli/main.ts', import.meta.url))
 }
