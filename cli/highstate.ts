@@ -1,9 +1,11 @@
-import { redact } from '../core/redact.ts'
+import { redactValue } from '../core/redact.ts'
 
 /**
  * Salt's `highstate` outputter: one block per state in run order, then the Summary.
  * `mode` is Salt's state_output (full, terse, mixed, changes); `verbose: false` hides states
- * that succeeded without changes (state_verbose).
+ * that succeeded without changes (state_verbose). Secrets are masked in the result before
+ * it is formatted (`redactValue()`), never in the formatted text: a state ID or function
+ * name that happens to contain a secret word stays readable.
  */
 export interface HighstateOptions {
   color: boolean
@@ -35,7 +37,8 @@ const C = {
 }
 const LABEL_WIDTH = 12
 
-export function formatHighstate(result: unknown, options: HighstateOptions): string {
+export function formatHighstate(raw: unknown, options: HighstateOptions): string {
+  const result = redactValue(raw)
   const paint = (color: string, text: string) =>
     options.color ? `${color}${text}${C.reset}` : text
   if (Array.isArray(result)) {
@@ -47,10 +50,9 @@ export function formatHighstate(result: unknown, options: HighstateOptions): str
           .split('\n')
           .map((line) => `    ${paint(C.lightRed, line)}`),
       )
-    return `${redact(lines.join('\n'))}\n`
+    return `${lines.join('\n')}\n`
   }
-  if (typeof result !== 'object' || result === null)
-    return `${redact(`local:\n    ${String(result)}`)}\n`
+  if (typeof result !== 'object' || result === null) return `local:\n    ${String(result)}\n`
 
   const entries = Object.entries(result as Record<string, Ret>).sort(
     ([, a], [, b]) => (a.__run_num__ ?? 0) - (b.__run_num__ ?? 0),
@@ -143,7 +145,7 @@ export function formatHighstate(result: unknown, options: HighstateOptions): str
     `Total run time: ${time.padStart(10)}`,
   )
   out.push(...summary)
-  return `${redact(out.join('\n'))}\n`
+  return `${out.join('\n')}\n`
 }
 
 function splitTag(tag: string): [string, string, string, string] {

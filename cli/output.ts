@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto'
 import { stringify as stringifyYaml } from 'yaml'
-import { redact } from '../core/redact.ts'
-import { Issued } from '../core/secret.ts'
+import { redactValue } from '../core/redact.ts'
 
 /**
- * Salt's outputters for one result, wrapped as `{local: result}`. Every outputter's text
- * passes through `redact()`: secrets never reach stdout. The one exception is an `Issued`
- * value (a token this call created for the user): it stands in the text as a placeholder
- * while redacting, and is put back after.
+ * Salt's outputters for one result, wrapped as `{local: result}`. Secrets are masked in the
+ * value before it is formatted (`redactValue()`: Secret instances, values under keys such as
+ * `password`, known secret values in strings), so that no escaping of the outputter can hide
+ * one from the masking. The one exception is an `Issued` value (a token this call created
+ * for the user): the outputter shows it in clear.
  */
 export const OUTPUTTERS = ['nested', 'highstate', 'json', 'yaml', 'raw', 'quiet'] as const
 export type Outputter = (typeof OUTPUTTERS)[number]
@@ -23,15 +22,10 @@ const COLORS = {
 type Color = keyof typeof COLORS
 
 export function formatOutput(result: unknown, outputter: Outputter, color: boolean): string {
-  const issued: string[] = []
-  const nonce = randomBytes(8).toString('hex')
-  const wrapped = {
-    local: toPlain(result, (value) => `brine-issued-${nonce}-${issued.push(value) - 1}`),
-  }
+  if (outputter === 'quiet') return ''
+  const wrapped = { local: redactValue(result, { issued: (value) => value.reveal() }) }
   let text: string
   switch (outputter) {
-    case 'quiet':
-      return ''
     case 'json':
       text = JSON.stringify(wrapped, null, 4)
       break
@@ -44,29 +38,7 @@ export function formatOutput(result: unknown, outputter: Outputter, color: boole
     default:
       text = nested(wrapped, 0, color).trimEnd()
   }
-  // Redact around the placeholders, so that a pattern such as `token: …` cannot take one,
-  // then put each issued value back encoded as its outputter writes a string.
-  const quote = outputter === 'json' ? '"' : outputter === 'raw' ? "'" : ''
-  const parts = text.split(new RegExp(`${quote}brine-issued-${nonce}-(\\d+)${quote}`))
-  const shown = parts.map((part, i) =>
-    i % 2 ? encodeIssued(issued[Number(part)] ?? '', outputter) : redact(part),
-  )
-  return `${shown.join('')}\n`
-}
-
-function encodeIssued(value: string, outputter: Outputter): string {
-  switch (outputter) {
-    case 'json':
-      return JSON.stringify(value)
-    case 'raw':
-      return pythonRepr(value)
-    case 'yaml': {
-      const scalar = stringifyYaml(value, { lineWidth: 0 }).trimEnd()
-      return scalar.includes('\n') ? JSON.stringify(value) : scalar
-    }
-    default:
-      return value
-  }
+  return `${text}\n`
 }
 
 /** Salt's `nested` outputter: `----------` before each mapping, 4-space indents, `- ` lists. */
@@ -107,21 +79,6 @@ function nested(value: unknown, indent: number, color: boolean, prefix = ''): st
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object'
-}
-
-/**
- * Dates to ISO strings, Secrets to their redacted form: what JSON would show. Issued values
- * become what `placeholder` answers for them.
- */
-function toPlain(value: unknown, placeholder: (issued: string) => string): unknown {
-  if (value === undefined) return null
-  if (value instanceof Issued) return placeholder(value.reveal())
-  const json = JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
-    const original = this[key]
-    if (original instanceof Issued) return placeholder(original.reveal())
-    return v === undefined ? null : v
-  })
-  return JSON.parse(json ?? 'null')
 }
 
 /** Python's repr, as Salt's `raw` outputter prints. */

@@ -10,10 +10,13 @@
  *   forms, and patterns for secrets that arrive from a peer before we could register them
  *   (cookies in headers, passwords and tickets inside SOAP bodies).
  *
- * A known value is masked only as a whole token: the characters next to it must not be
- * letters, digits or `_` (where the value itself begins or ends with one). A password that is
- * a common word (`vmware`) then masks `vmware` but leaves `vmware_datacenter.present` alone,
- * which would otherwise both garble the output and tell the reader the password.
+ * A known value is masked only as a whole token: where the value begins (ends) with a letter,
+ * digit or `_`, the text before (after) it must not continue the token, with such a character
+ * or with `.`/`-` followed by one. A password that is a common word (`vmware`, `present`)
+ * then masks `vmware` but leaves `vmware_datacenter.present` alone, which would otherwise
+ * both garble the output and tell the reader the password. A secret inside a longer
+ * identifier is not masked there: structural masking (`redactValue()`) is what guarantees
+ * that results never show one.
  */
 const MASK = '***'
 const MAX_SECRETS = 4096
@@ -60,6 +63,8 @@ function escapedForms(value: string): string[] {
   forms.add(value.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\n', '\\n'))
   // util.inspect quotes with " or ` when the value holds ': backslashes doubled, ' as is.
   forms.add(value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n'))
+  // YAML single-quoted: ' doubled.
+  forms.add(value.replaceAll("'", "''"))
   forms.add(
     value
       .replaceAll('&', '&amp;')
@@ -97,6 +102,10 @@ export function clearSecrets(): void {
 }
 
 const WORD = /[\p{L}\p{N}\p{M}_]/u
+// A token continues through a letter, digit or `_`, and through `.` or `-` between two of
+// them: `vmware_datacenter.present`, `vc-01.example.com` are one token each.
+const JOINED_BEFORE = /(?:[\p{L}\p{N}\p{M}_]|[\p{L}\p{N}\p{M}_][.-])$/u
+const JOINED_AFTER = /^(?:[\p{L}\p{N}\p{M}_]|[.-][\p{L}\p{N}\p{M}_])/u
 
 function isWordChar(char: string | undefined): boolean {
   return char !== undefined && WORD.test(char)
@@ -112,27 +121,19 @@ function maskToken(text: string, form: string): string {
   let out = ''
   let from = 0
   while (index >= 0) {
-    const before = index > 0 ? lastChar(text, index) : undefined
-    const after =
-      index + form.length < text.length ? firstChar(text, index + form.length) : undefined
-    if ((!needLeft || !isWordChar(before)) && (!needRight || !isWordChar(after))) {
+    const end = index + form.length
+    if (
+      (!needLeft || !JOINED_BEFORE.test(text.slice(Math.max(0, index - 4), index))) &&
+      (!needRight || !JOINED_AFTER.test(text.slice(end, end + 4)))
+    ) {
       out += text.slice(from, index) + MASK
-      from = index + form.length
+      from = end
       index = text.indexOf(form, from)
     } else {
       index = text.indexOf(form, index + 1)
     }
   }
   return out + text.slice(from)
-}
-
-function lastChar(text: string, end: number): string {
-  const code = text.charCodeAt(end - 1)
-  return code >= 0xdc00 && code <= 0xdfff && end >= 2 ? text.slice(end - 2, end) : text[end - 1]!
-}
-
-function firstChar(text: string, start: number): string {
-  return String.fromCodePoint(text.codePointAt(start)!)
 }
 
 /** Mask every secret in free text (see the module comment for what is masked). */
@@ -154,8 +155,8 @@ export interface RedactValueOptions {
 
 /**
  * A plain, JSON-like copy of `value` with every secret masked: Secret instances, every scalar
- * under a secret-looking key (at any depth below it), and known secret values in strings and
- * keys. Dates and other `toJSON` objects become their JSON form; undefined becomes null.
+ * under a secret-looking key (at any depth below it), known secret values in strings (as
+ * whole tokens, see `redact()`), and keys that are a known secret (see `redactKey()`). Dates and other `toJSON` objects become their JSON form; undefined becomes null.
  */
 export function redactValue(value: unknown, options: RedactValueOptions = {}): unknown {
   return walk(value, false, options, new Set())
@@ -184,16 +185,30 @@ function walk(
     const out: Record<string, unknown> = {}
     for (const [key, item] of Object.entries(value)) {
       if (typeof item === 'function' || typeof item === 'symbol') continue
-      // A key is masked like any text; two masked keys must not overwrite each other.
-      let shown = redact(key)
+      // Two masked keys must not overwrite each other.
+      let shown = redactKey(key)
       for (let n = 2; shown !== key && Object.hasOwn(out, shown); n++)
-        shown = `${redact(key)} (${n})`
+        shown = `${redactKey(key)} (${n})`
       out[shown] = walk(item, secret || isSecretKey(key), options, seen)
     }
     return out
   } finally {
     seen.delete(value)
   }
+}
+
+/**
+ * Keys are structure, not text: a key is masked only when it is a known secret as a whole.
+ * A state tag (`module_|-id_|-name_|-function`) has its id and name masked as free text;
+ * its module and function are names of code and stay (a password `present` must not turn
+ * `vmware_datacenter_|-dc_|-dc_|-present` into `…_|-***`).
+ */
+export function redactKey(key: string): string {
+  for (const forms of known.values()) if (forms.includes(key)) return MASK
+  const parts = key.split('_|-')
+  if (parts.length === 4)
+    return [parts[0], redact(parts[1]!), redact(parts[2]!), parts[3]].join('_|-')
+  return key
 }
 
 /** Brands of core/secret.ts's classes (symbols, so that this module need not import it). */

@@ -100,6 +100,21 @@ describe('redactValue', () => {
     })
   })
 
+  it('masks a key only when it is a secret as a whole; state tags by id and name', () => {
+    registerSecret('present')
+    expect(
+      redactValue({
+        present: 1,
+        'vmware_datacenter_|-present_|-present_|-present': 2,
+        'vmware_datacenter.present': 3,
+      }),
+    ).toEqual({
+      '***': 1,
+      'vmware_datacenter_|-***_|-***_|-present': 2,
+      'vmware_datacenter.present': 3,
+    })
+  })
+
   it('does not take ordinary keys for secret ones', () => {
     for (const key of ['bypass', 'compass', 'tokens', 'ticketType', 'passive', 'secretary'])
       expect(isSecretKey(key), key).toBe(false)
