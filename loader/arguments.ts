@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isSecretKey } from '../core/redact.ts'
 import { ArgumentError } from './errors.ts'
 import type { ExtraArgs, FunctionDefinition } from './types.ts'
 
@@ -68,7 +69,14 @@ export function bindArguments(
     // A missing argument is "required" whatever its schema reports (an enum, a union, a
     // preprocessed value each fail on undefined with their own text).
     const missing = issue.path.length > 0 && value === undefined
-    const given = issue.path.length > 0 && !missing ? ` (got ${describeValue(value)})` : ''
+    // The value of a secret argument is never echoed (a password given as a number).
+    const secret =
+      issue.path.some((key) => typeof key === 'string' && isSecretKey(key)) ||
+      isSecretSchema(definition.args[String(issue.path[0] ?? '')])
+    const given =
+      issue.path.length > 0 && !missing
+        ? ` (got ${secret ? describeType(value) : describeValue(value)})`
+        : ''
     let what: string
     if (missing) {
       what = 'is required'
@@ -121,6 +129,28 @@ function typeName(schema: z.ZodType): string {
   )
     return typeName(def.innerType)
   return def.type ?? 'any'
+}
+
+/** True for an argument declared secret: `z.string().meta({ secret: true })`. */
+function isSecretSchema(schema: unknown): boolean {
+  for (let s = schema as SchemaLike | undefined, depth = 0; s && depth < 8; depth++) {
+    if (typeof s.meta === 'function' && s.meta()?.secret === true) return true
+    s = s.def?.innerType
+  }
+  return false
+}
+
+interface SchemaLike {
+  meta?: () => Record<string, unknown> | undefined
+  def?: { innerType?: SchemaLike }
+}
+
+/** What a value is, without the value: `a number`, `a string`. */
+function describeType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a dict'
+  return `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`
 }
 
 function describeValue(value: unknown): string {
