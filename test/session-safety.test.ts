@@ -1,10 +1,25 @@
+import { spawn, spawnSync } from 'node:child_process'
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setLogSink } from '../core/log.ts'
 import { type ConnectionOptions, resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { InvalidLoginError } from '../vsphere/errors.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { createReconnectProxy, proxyTarget } from '../vsphere/reconnect-proxy.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
+import { SessionStore } from '../vsphere/session-store.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import type { ManagedObjectReference, UserSession } from '../vsphere/types.ts'
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts'
@@ -220,6 +235,159 @@ describe('aborts (issue 13 item 4)', () => {
     } finally {
       await cache.closeAll()
       await fault.close()
+    }
+  })
+})
+
+describe('the persistent session store (issue 13 items 6, 7)', () => {
+  const storeDir = () => mkdtempSync(join(tmpdir(), 'brine-store-'))
+  const warnings = async <T>(fn: () => Promise<T>) => {
+    const lines: string[] = []
+    const restore = setLogSink((line) => lines.push(line))
+    try {
+      return { result: await fn(), lines }
+    } finally {
+      restore()
+    }
+  }
+
+  it('a wrong password never reuses the stored session; the right one does', async () => {
+    const guarded = await startVcsim({ tls: false, username: 'guarded', password: 'right-Pw' })
+    const params = (password: string) =>
+      resolveConnectionParams({ server: guarded.url, user: 'guarded', password, insecure: true })
+    try {
+      const dir = storeDir()
+      const store = new SessionStore({ dir })
+      const first = new SessionCache({ store })
+      const key = (await first.checkout(params('right-Pw'))).userSession!.key
+      await first.closeAll() // kept in the store
+      const file = store.fileFor(params('right-Pw'))
+      const stored = readFileSync(file, 'utf8')
+      expect(stored).not.toContain('right-Pw')
+      expect(JSON.parse(stored).credentialTag).toMatch(/^[\w-]{43}$/)
+
+      const wrong = new SessionCache({ store })
+      await expect(wrong.checkout(params('wrong-Pw'))).rejects.toBeInstanceOf(InvalidLoginError)
+      await wrong.closeAll()
+      expect(readFileSync(file, 'utf8')).toBe(stored)
+
+      const right = new SessionCache({ store })
+      expect((await right.checkout(params('right-Pw'))).userSession!.key).toBe(key)
+      expect(right.logins).toBe(0)
+      await right.closeAll({ logoutPersisted: true })
+    } finally {
+      await guarded.stop()
+    }
+  })
+
+  it('a changed password logs in anew, stores that session and logs the old one out', async () => {
+    const dir = storeDir()
+    const store = new SessionStore({ dir })
+    const first = new SessionCache({ store })
+    await first.checkout(direct('changed', { password: 'old-Pw' }))
+    await first.closeAll()
+    const second = new SessionCache({ store })
+    await second.checkout(direct('changed', { password: 'new-Pw' }))
+    expect(second.logins).toBe(1)
+    expect(await sessionsOf('changed')).toHaveLength(1)
+    await second.closeAll({ logoutPersisted: true })
+    expect(await sessionsOf('changed')).toHaveLength(0)
+  })
+
+  it('never chmods a shared directory: its own 0700 subdirectory instead', async () => {
+    const shared = storeDir()
+    chmodSync(shared, 0o1777)
+    const store = new SessionStore({ dir: shared })
+    const cache = new SessionCache({ store })
+    await cache.checkout(direct('shared-dir'))
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777)
+    expect(store.dir).toBe(join(shared, `brine-${process.getuid!()}`))
+    expect(statSync(store.dir).mode & 0o777).toBe(0o700)
+    expect(readdirSync(store.dir)).toHaveLength(1)
+    await cache.closeAll({ logoutPersisted: true })
+    expect(await sessionsOf('shared-dir')).toHaveLength(0)
+  })
+
+  it.each([
+    ['a 0644 session file', (file: string) => writeFileSync(file, '{}', { mode: 0o644 })],
+    ['a corrupt session file', (file: string) => writeFileSync(file, '{"url":', { mode: 0o600 })],
+  ])('%s is reported, left as it is, and the session is not kept', async (_name, spoil) => {
+    const dir = storeDir()
+    const store = new SessionStore({ dir })
+    const params = direct('spoiled')
+    const file = store.fileFor(params)
+    spoil(file)
+    chmodSync(file, statSync(file).mode & 0o777) // as written, whatever the umask
+    const before = readFileSync(file, 'utf8')
+    const cache = new SessionCache({ store })
+    const { lines } = await warnings(() => cache.checkout(params))
+    expect(lines.join('\n')).toMatch(/\[warning\] \[session\] .*(mode 0600|corrupt)/)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    expect(cache.logins).toBe(1)
+    // Not kept, so logged out at the end: nothing is left on vCenter.
+    await cache.closeAll()
+    expect(await sessionsOf('spoiled')).toHaveLength(0)
+  })
+
+  it('parallel first runs in separate processes log in once and share the session', async () => {
+    const dir = storeDir()
+    const run = () =>
+      new Promise<{ logins: number; key: string }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(import.meta.dirname, 'helpers', 'store-checkout.ts'),
+            vcsim.url,
+            'parallel',
+            'pw',
+            dir,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (chunk) => {
+          out += chunk
+        })
+        child.stderr.on('data', (chunk) => {
+          err += chunk
+        })
+        child.on('close', (code) =>
+          code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`exit ${code}: ${err}`)),
+        )
+      })
+    const results = await Promise.all([run(), run(), run(), run()])
+    expect(results.reduce((sum, r) => sum + r.logins, 0)).toBe(1)
+    expect(new Set(results.map((r) => r.key)).size).toBe(1)
+    expect(await sessionsOf('parallel')).toHaveLength(1)
+    expect(readdirSync(dir).filter((name) => name.endsWith('.lock'))).toEqual([])
+    const last = new SessionCache({ store: new SessionStore({ dir }) })
+    await last.checkout(direct('parallel'))
+    expect(last.logins).toBe(0)
+    await last.closeAll({ logoutPersisted: true })
+    expect(await sessionsOf('parallel')).toHaveLength(0)
+  })
+
+  it('breaks a stale lock: its process is gone, or it is too old', async () => {
+    const dir = storeDir()
+    const store = new SessionStore({ dir, lockStaleMs: 60_000 })
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid
+    for (const [user, owner, old] of [
+      ['stale-dead', { pid: gone, host: hostname(), token: 'x' }, false],
+      ['stale-old', { pid: process.pid, host: 'elsewhere', token: 'y' }, true],
+    ] as const) {
+      const params = direct(user)
+      const lock = `${store.fileFor(params)}.lock`
+      writeFileSync(lock, JSON.stringify(owner), { mode: 0o600 })
+      if (old) utimesSync(lock, new Date(0), new Date(0))
+      const cache = new SessionCache({ store })
+      await cache.checkout(params)
+      expect(cache.logins).toBe(1)
+      expect(readdirSync(dir).filter((name) => name.endsWith('.lock'))).toEqual([])
+      await cache.closeAll({ logoutPersisted: true })
+      expect(await sessionsOf(user)).toHaveLength(0)
     }
   })
 })

@@ -1,8 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { log } from '../core/log.ts'
+import type { Secret } from '../core/secret.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
 import { ServiceInstance } from './service-instance.ts'
-import type { SessionStore } from './session-store.ts'
+import { type SessionStore, SessionStoreError, type StoredSession } from './session-store.ts'
 
 export interface SessionCacheOptions {
   /** A cached session unused for checks this long (ms) is validated on checkout. Default 60,000. */
@@ -15,6 +16,8 @@ interface Entry {
   params: ResolvedConnectionParams
   si?: ServiceInstance | undefined
   pending?: Promise<ServiceInstance> | undefined
+  /** `si` is kept in the store (kept on closeAll); false when the store refused it. */
+  persisted?: boolean | undefined
 }
 
 /** A process-local random key: cache keys depend on the password without holding it. */
@@ -24,7 +27,9 @@ const keyHmacSecret = randomBytes(32)
  * Sessions keyed by server + user + label (+ the password, so that a changed password never
  * reuses the old session). A checked-out session is validated when it is marked invalid or
  * has not been proven alive for `validateAfterMs`, and replaced when dead. Concurrent
- * checkouts of one key share one in-flight login.
+ * checkouts of one key share one in-flight login. With a store, a stored session is reused
+ * only by the credentials that made it, and logins are made under the store's lock, so that
+ * parallel processes share one; a session the store refused to keep is logged out on closeAll.
  */
 export class SessionCache {
   /** Logins performed by this cache (not counting sessions reused from the store). */
@@ -80,9 +85,11 @@ export class SessionCache {
       entries.map(async (entry) => {
         const si = entry.pending ? await entry.pending.catch(() => undefined) : entry.si
         if (!si || si.closed) return
-        if (this.#store && !options.logoutPersisted) return si.detach()
+        if (this.#store && entry.persisted && !options.logoutPersisted) return si.detach()
+        const cookie = si.cookie
         const failure = await si.logout()
-        this.#store?.remove(entry.params)
+        // Only while the file still holds this session (another process may have stored its own).
+        if (this.#store && entry.persisted) this.#forget(entry.params, cookie)
         if (failure) failures.push(failure)
       }),
     )
@@ -93,6 +100,7 @@ export class SessionCache {
 
   async #refresh(entry: Entry): Promise<ServiceInstance> {
     const old = entry.si
+    let dead: string | undefined
     if (old && !old.closed) {
       if (await isAlive(old)) return old
       log.info(
@@ -102,17 +110,94 @@ export class SessionCache {
         old.params.user,
       )
       entry.si = undefined
+      dead = old.cookie?.reveal()
       await old.logout()
     }
-    const reused = old ? undefined : await this.#reuseStored(entry.params)
-    const si = reused ?? (await this.#login(entry.params))
+    if (!this.#store) {
+      entry.si = await this.#login(entry.params)
+      return entry.si
+    }
+    const { si, persisted } = await this.#fromStore(entry.params, dead)
     entry.si = si
+    entry.persisted = persisted
     return si
   }
 
-  async #reuseStored(params: ResolvedConnectionParams): Promise<ServiceInstance | undefined> {
+  /**
+   * A session through the store: the stored one when it was made with these credentials and
+   * is alive, else a login under the store's lock (so that parallel first runs share one
+   * login), stored. When the store cannot be used safely (a foreign, loose or corrupt file,
+   * a directory that is not private), that is reported and the session is not kept.
+   */
+  async #fromStore(
+    params: ResolvedConnectionParams,
+    dead: string | undefined,
+  ): Promise<{ si: ServiceInstance; persisted: boolean }> {
+    const store = this.#store!
+    let release: (() => void) | undefined
+    try {
+      const reused = await this.#reuseStored(params, dead)
+      if (reused) return { si: reused, persisted: true }
+      release = await store.lock(params)
+      // Another process may have logged in while we waited for the lock.
+      const again = await this.#reuseStored(params, dead)
+      if (again) return { si: again, persisted: true }
+    } catch (error) {
+      release?.()
+      if (!(error instanceof SessionStoreError)) throw error
+      log.warn('session', '%s (this session is not kept)', error.message)
+      return { si: await this.#login(params), persisted: false }
+    }
+    try {
+      const previous = this.#loadQuietly(params)
+      const si = await this.#login(params)
+      try {
+        if (si.cookie) store.save(params, si.cookie, si.version)
+      } catch (error) {
+        if (!(error instanceof SessionStoreError)) throw error
+        log.warn('session', '%s (this session is not kept)', error.message)
+        return { si, persisted: false }
+      }
+      // A session stored by other credentials (the password changed) would be left on vCenter.
+      if (previous && !previous.credentialsMatch) await logoutStored(params, previous)
+      return { si, persisted: true }
+    } finally {
+      release()
+    }
+  }
+
+  #loadQuietly(params: ResolvedConnectionParams): StoredSession | undefined {
+    try {
+      return this.#store?.load(params)
+    } catch {
+      return undefined
+    }
+  }
+
+  #forget(params: ResolvedConnectionParams, cookie: Secret | undefined): void {
+    try {
+      this.#store?.remove(params, cookie)
+    } catch (error) {
+      log.warn('session', '%s', (error as Error).message)
+    }
+  }
+
+  async #reuseStored(
+    params: ResolvedConnectionParams,
+    dead: string | undefined,
+  ): Promise<ServiceInstance | undefined> {
     const stored = this.#store?.load(params)
     if (!stored) return undefined
+    if (!stored.credentialsMatch) {
+      log.debug(
+        'session',
+        'the stored session to %s as %s was made with other credentials; not reusing it',
+        params.url.host,
+        params.user,
+      )
+      return undefined
+    }
+    if (stored.cookie.reveal() === dead) return undefined
     const si = await ServiceInstance.connect(params, {
       cookie: stored.cookie,
       version: stored.version,
@@ -142,8 +227,24 @@ export class SessionCache {
       params.user,
       params.label,
     )
-    if (this.#store && si.cookie) this.#store.save(params, si.cookie, si.version)
     return si
+  }
+}
+
+/** Log out a stored session that is being replaced (best effort; it may be gone already). */
+async function logoutStored(
+  params: ResolvedConnectionParams,
+  stored: StoredSession,
+): Promise<void> {
+  try {
+    const si = await ServiceInstance.connect(params, {
+      cookie: stored.cookie,
+      version: stored.version,
+      signal: AbortSignal.timeout(params.connectTimeoutMs + 5_000),
+    })
+    await si.logout()
+  } catch (error) {
+    log.debug('session', 'logging out the replaced stored session: %s', (error as Error).message)
   }
 }
 
