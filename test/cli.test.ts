@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from './helpers/cli.ts'
+import { bin, runCli } from './helpers/cli.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -150,17 +151,30 @@ describe('brine CLI: errors and exit codes', () => {
   })
 
   it('stops on SIGINT with exit 130', async () => {
-    let pid = 0
-    const running = runCli(['test.sleep', '30'], {
+    // SIGINT once the function runs (the debug log says so), not after a fixed wait: a slow
+    // start would otherwise get the signal before brine handles it.
+    const env: Record<string, string> = {}
+    for (const [key, value] of Object.entries({ ...process.env, ...cleanEnv, NO_COLOR: '1' }))
+      if (value !== undefined) env[key] = value
+    const child = spawn(process.execPath, [bin, '-l', 'debug', 'test.sleep', '30'], {
       cwd: tmp,
-      env: cleanEnv,
-      onSpawn: (p) => (pid = p),
+      env,
     })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    process.kill(pid, 'SIGINT')
-    const result = await running
-    expect(result.code).toBe(130)
-    expect(result.stderr).toMatch(/interrupted by SIGINT/)
+    let stderr = ''
+    child.stderr.on('data', (chunk) => {
+      const before = stderr
+      stderr += chunk
+      if (!before.includes('calling test.sleep') && stderr.includes('calling test.sleep'))
+        child.kill('SIGINT')
+    })
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve, reject) => {
+        child.on('error', reject)
+        child.on('close', (c, s) => resolve([c, s]))
+      },
+    )
+    expect({ code, signal }).toEqual({ code: 130, signal: null })
+    expect(stderr).toMatch(/interrupted by SIGINT/)
   })
 })
 
