@@ -56,6 +56,9 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/(\w+:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${MASK}@`],
 ]
 
+/** Text none of the patterns can match skips them (most strings of a large result). */
+const MAY_MATCH_PATTERN = /pass|pwd|ticket|token|cookie|session|authorization|brc_|@/i
+
 /** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
 function escapedForms(value: string): string[] {
   const forms = new Set<string>([value])
@@ -86,8 +89,10 @@ function escapedForms(value: string): string[] {
 }
 
 /** Remember a secret value so that `redact()` and `redactValue()` mask it wherever it stands. */
-export function registerSecret(value: string): void {
-  if (typeof value !== 'string' || value.length === 0 || known.has(value)) return
+export function registerSecret(secret: string | number | bigint): void {
+  // A password typed by YAML as a number is the same secret as its digits.
+  const value = typeof secret === 'string' ? secret : String(secret)
+  if (value.length === 0 || known.has(value)) return
   if (known.size >= MAX_SECRETS) {
     // Oldest first: a Map iterates in insertion order.
     const oldest = known.keys().next().value
@@ -142,6 +147,7 @@ export function redact(text: string): string {
   for (const forms of known.values()) {
     for (const form of forms) if (out.includes(form)) out = maskToken(out, form)
   }
+  if (!MAY_MATCH_PATTERN.test(out)) return out
   for (const [pattern, replacement] of PATTERNS) {
     out = out.replace(pattern, replacement)
   }
@@ -170,9 +176,10 @@ function walk(
 ): unknown {
   if (value === undefined || value === null) return null
   if (typeof value === 'string') return secret ? MASK : redact(value)
-  if (typeof value === 'number') return secret ? MASK : Number.isFinite(value) ? value : null
+  if (typeof value === 'number')
+    return secret || known.has(String(value)) ? MASK : Number.isFinite(value) ? value : null
   if (typeof value === 'boolean') return secret ? MASK : value
-  if (typeof value === 'bigint') return secret ? MASK : redact(String(value))
+  if (typeof value === 'bigint') return secret || known.has(String(value)) ? MASK : String(value)
   if (typeof value !== 'object') return null
   if (isSecretInstance(value)) return MASK
   if (isIssued(value)) return options.issued ? options.issued(value) : value.toJSON()

@@ -115,6 +115,12 @@ describe('redactValue', () => {
     })
   })
 
+  it('masks a number that is a known secret (a password YAML typed as a number)', () => {
+    registerSecret(80551234)
+    expect(redactValue({ pin: 80551234, count: 3 })).toEqual({ pin: '***', count: 3 })
+    expect(redact('got 80551234')).toBe('got ***')
+  })
+
   it('does not take ordinary keys for secret ones', () => {
     for (const key of ['bypass', 'compass', 'tokens', 'ticketType', 'passive', 'secretary'])
       expect(isSecretKey(key), key).toBe(false)
