@@ -47,7 +47,7 @@ const PATTERNS: Array<[RegExp, string]> = [
   // ticket=…, token: …: only an actual token value (six or more token characters, starting
   // with a letter or digit), never the parser's "unexpected token: %}" or "expected token end".
   [
-    /(?<![Ee]xpected )\b(ticket|token)(["']?\s*[=:]\s*["']?)([A-Za-z0-9][\w.~+/=-]{5,})/g,
+    /(?<!expected )\b(ticket|token)(["']?\s*[=:]\s*["']?)([A-Za-z0-9][\w.~+/=-]{5,})/gi,
     `$1$2${MASK}`,
   ],
   // brine console tokens (console/tokens.ts), wherever they appear

@@ -65,6 +65,8 @@ describe('redact: known values as whole tokens', () => {
     expect(redact('Unexpected token: endfilter')).toBe('Unexpected token: endfilter')
     expect(redact('token: 3f9a1c2b7d')).toBe('token: ***')
     expect(redact('?ticket=cst-52AB-99&x=1')).toBe('?ticket=***&x=1')
+    expect(redact('Token: 3f9a1c2b7d, TICKET=abcdef12')).toBe('Token: ***, TICKET=***')
+    expect(redact('Expected token: endblock')).toBe('Expected token: endblock')
   })
 })
 
