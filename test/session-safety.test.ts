@@ -22,6 +22,7 @@ import { SessionCache } from '../vsphere/session-cache.ts'
 import { SessionStore } from '../vsphere/session-store.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import type { ManagedObjectReference, UserSession } from '../vsphere/types.ts'
+import { runCli } from './helpers/cli.ts'
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -388,6 +389,70 @@ describe('the persistent session store (issue 13 items 6, 7)', () => {
       expect(readdirSync(dir).filter((name) => name.endsWith('.lock'))).toEqual([])
       await cache.closeAll({ logoutPersisted: true })
       expect(await sessionsOf(user)).toHaveLength(0)
+    }
+  })
+})
+
+describe('through the CLI (issue 13 items 4, 6)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'brine-safety-cli-'))
+  const env = {
+    BRINE_CONFIG: undefined,
+    SALTEXT_VMWARE_HOST: undefined,
+    SALTEXT_VMWARE_USER: undefined,
+    SALTEXT_VMWARE_PASSWORD: undefined,
+    BRINE_SESSION_DIR: join(tmp, 'sessions'),
+    BRINE_DEBUG: undefined,
+  }
+  const config = (name: string, url: string, user: string, password: string) => {
+    const file = join(tmp, `${name}.yaml`)
+    writeFileSync(
+      file,
+      `id: safety\nsaltext.vmware:\n  host: ${url}\n  user: ${user}\n  password: ${password}\n  insecure: true\n`,
+    )
+    return file
+  }
+
+  it('SIGINT during vmware_datacenter.list: exit 130, one login, no session left', async () => {
+    const fault = await startFaultProxy(vcsim.url)
+    try {
+      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('ContainerView'))
+      let pid = 0
+      const running = runCli(
+        ['--config', config('sigint', fault.url, 'cli-sigint', 'pw'), 'vmware_datacenter.list'],
+        { cwd: tmp, env, onSpawn: (p) => (pid = p) },
+      )
+      await held.seen
+      process.kill(pid, 'SIGINT')
+      const result = await running
+      held.release()
+      expect(result.code).toBe(130)
+      expect(count(fault, 'Login')).toBe(1)
+      expect(count(fault, 'Logout')).toBe(1)
+    } finally {
+      await fault.close()
+    }
+    expect(await sessionsOf('cli-sigint')).toHaveLength(0)
+  })
+
+  it('--session-store: a wrong password fails although a session is stored', async () => {
+    const guarded = await startVcsim({ tls: false, username: 'cli-guarded', password: 'right-Pw' })
+    try {
+      const file = config('guarded', guarded.url, 'cli-guarded', 'right-Pw')
+      const args = ['--config', file, '--session-store', '--out', 'json', 'vmware_datacenter.list']
+      const first = await runCli(args, { cwd: tmp, env })
+      expect(first.code).toBe(0)
+      const wrong = await runCli(args, {
+        cwd: tmp,
+        env: { ...env, SALTEXT_VMWARE_PASSWORD: 'wrong-Pw' },
+      })
+      expect(wrong.code).toBe(1)
+      expect(wrong.stderr).toMatch(/InvalidLogin/)
+      expect(wrong.stdout).toBe('')
+      const again = await runCli(args, { cwd: tmp, env })
+      expect(again.code).toBe(0)
+      expect(JSON.parse(again.stdout).local).toContain('DC0')
+    } finally {
+      await guarded.stop()
     }
   })
 })
