@@ -1,9 +1,20 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bin, runCli } from './helpers/cli.ts'
+import { bin, runCli, runNode } from './helpers/cli.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -184,4 +195,50 @@ describe('brine CLI: a closed output pipe and --out-file, against vcsim', () => 
     expect((await brine(['--out-file', fresh, 'test.exception', 'it broke'])).code).toBe(1)
     expect(existsSync(fresh)).toBe(false)
   })
+})
+
+describe('npm run build and bin/brine.js', () => {
+  // A checkout of our own (sources linked, bin/ and package.json copied) so that building
+  // leaves the shared dist/ alone.
+  const root = join(import.meta.dirname, '..')
+  const checkout = mkdtempSync(join(tmpdir(), 'brine-checkout-'))
+  for (const entry of readdirSync(root)) {
+    if (['bin', 'dist', 'package.json', '.git'].includes(entry)) continue
+    symlinkSync(join(root, entry), join(checkout, entry))
+  }
+  mkdirSync(join(checkout, 'bin'))
+  copyFileSync(join(root, 'bin', 'brine.js'), join(checkout, 'bin', 'brine.js'))
+  copyFileSync(join(root, 'package.json'), join(checkout, 'package.json'))
+  const dist = join(checkout, 'dist')
+  const ping = () =>
+    runNode([join(checkout, 'bin', 'brine.js'), 'test.ping'], { cwd: checkout, env: cleanEnv })
+  const build = () => runNode(['--import', 'tsx', 'scripts/build.ts'], { cwd: checkout })
+  const stubTarget = () =>
+    /^export \* from '\.\/([^/]+)\/cli\.js'\n$/.exec(
+      readFileSync(join(dist, 'cli.js'), 'utf8'),
+    )?.[1]
+
+  it('runs the sources without dist/, and the bundle from a build folder the stub names', async () => {
+    expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
+
+    expect(await build()).toMatchObject({ code: 0, stderr: '' })
+    const first = stubTarget()
+    expect(first).toMatch(/^build-/)
+    // Complete folders only: no temporary folder or stub left behind.
+    expect(readdirSync(dist).sort()).toEqual([first, 'cli.js'])
+    expect(existsSync(join(dist, first!, 'cli.js'))).toBe(true)
+    // The bundle one level deeper still finds the built-in modules (test.ping).
+    expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
+
+    // A second build replaces the stub; the first build stays for processes started on it.
+    expect((await build()).code).toBe(0)
+    const second = stubTarget()
+    expect(second).not.toBe(first)
+    expect(readdirSync(dist).sort()).toEqual([first, second, 'cli.js'].sort())
+    expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
+
+    // The stub's folder gone (dist/ cleaned by hand): bin/brine.js runs the sources.
+    rmSync(join(dist, second!), { recursive: true })
+    expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+  }, 60_000)
 })
