@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BrineError } from '../core/errors.ts'
 import { type LogLevel, log, setLogLevel } from '../core/log.ts'
-import { redact, registerSecret } from '../core/redact.ts'
+import { isSecretKey, redact, registerSecret } from '../core/redact.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
 import { EXIT } from './exit-codes.ts'
@@ -164,7 +164,7 @@ export async function main(
     // Pillar, then the call
     const pillar = await compileCliPillar(opts, pillarOverride)
     registerSecretsIn(pillar)
-    const { Runtime } = await import('../loader/runtime.ts')
+    const { Runtime, readTestValue } = await import('../loader/runtime.ts')
     const { defaultTranspileCacheDir } = await import('../loader/evaluate.ts')
     runtime = new Runtime({
       opts,
@@ -179,7 +179,11 @@ export async function main(
       onProgress: createProgress(io.stderr),
       compilePillar: () => compileCliPillar(opts, pillarOverride),
     })
-    const test = kwargs.test === true || opts.test
+    // The highstate summary's dry-run look: any spelling of test= the runtime reads as true.
+    const test =
+      Object.entries(kwargs).some(
+        ([key, value]) => key.toLowerCase() === 'test' && readTestValue(value) === true,
+      ) || opts.test === true
     const result = await Promise.race([
       runtime.call(fun, { args, kwargs }),
       rejectOnAbort(controller.signal),
@@ -367,12 +371,13 @@ async function compileCliPillar(
   return compiled.pillar
 }
 
-const SECRET_KEY = /(pass(word|wd)?|secret|token|ticket|cookie)$/i
-
-/** Register values held under secret-looking keys, so that no output shows them. */
+/**
+ * Register values held under secret-looking keys (the outputters' own rule), so that no
+ * output shows them: strings, and numbers (`password: 80551234` is a number once YAML read it).
+ */
 function registerSecretsIn(data: unknown, key = ''): void {
-  if (typeof data === 'string') {
-    if (SECRET_KEY.test(key)) registerSecret(data)
+  if (typeof data === 'string' || typeof data === 'number' || typeof data === 'bigint') {
+    if (isSecretKey(key)) registerSecret(data)
     return
   }
   if (typeof data !== 'object' || data === null) return

@@ -315,6 +315,14 @@ describe('test= against vcsim', () => {
     expect(await datacenters()).toEqual(before)
   }, 180_000)
 
+  it('the highstate summary shows a dry run for any true spelling', async () => {
+    for (const token of ['test=True', 'test=1', 'TEST=yes']) {
+      const result = await brine(['--config', config, '--no-color', 'state.apply', 'dry', token])
+      expect(result.code, token).toBe(0)
+      expect(result.stdout, token).toMatch(/Succeeded: \d+ \(unchanged=\d+, changed=\d+\)/)
+    }
+  })
+
   it('the CLI refuses test=maybe (exit 1, nothing created) and runs test=0 for real', async () => {
     const before = await datacenters()
     const junk = await brine(['--config', config, 'state.apply', 'dry', 'test=maybe'])

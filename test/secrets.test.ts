@@ -217,6 +217,23 @@ describe('secrets never shown, whatever the outputter', () => {
     expect(other.stderr).toContain('abc')
   })
 
+  it('a numeric password in the config file (a number once YAML read it) never shows', async () => {
+    const dir = join(tmp, 'numeric')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(
+      join(dir, 'brine.yaml'),
+      `saltext.vmware:\n  host: ${vcsim.url}\n  user: root\n  password: 80551234\n  api_key: 4242424242\n`,
+    )
+    for (const out of OUTPUTS) {
+      for (const key of ['saltext.vmware', 'saltext.vmware:password', 'saltext.vmware:api_key']) {
+        const result = await runCli(['--out', out, 'config.get', key], { cwd: dir, env: cleanEnv })
+        expect(result.code, `${out} ${key}: ${result.stderr}`).toBe(0)
+        expect(result.stdout, `${out} ${key}`).not.toContain('80551234')
+        expect(result.stdout, `${out} ${key}`).not.toContain('4242424242')
+      }
+    }
+  })
+
   it('the Jinja error "unexpected token: %}" stays readable', async () => {
     const password = PASSWORDS[0]!
     const dir = dirs.get(password)!
