@@ -8,8 +8,10 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs'
+import { createRequire } from 'node:module'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogSink } from '../core/log.ts'
 import { type ConnectionOptions, resolveConnectionParams } from '../vsphere/connection-params.ts'
@@ -22,7 +24,7 @@ import { SessionCache } from '../vsphere/session-cache.ts'
 import { SessionStore } from '../vsphere/session-store.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import type { ManagedObjectReference, UserSession } from '../vsphere/types.ts'
-import { runCli } from './helpers/cli.ts'
+import { type RunOptions, runNode } from './helpers/cli.ts'
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -394,6 +396,17 @@ describe('the persistent session store (issue 13 items 6, 7)', () => {
 })
 
 describe('through the CLI (issue 13 items 4, 6)', () => {
+  // From the sources: a dist/ bundle in the checkout may predate them.
+  const runCli = (args: string[], options: RunOptions) =>
+    runNode(
+      [
+        '--import',
+        pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+        join(import.meta.dirname, 'helpers', 'cli-source.ts'),
+        ...args,
+      ],
+      options,
+    )
   const tmp = mkdtempSync(join(tmpdir(), 'brine-safety-cli-'))
   const env = {
     BRINE_CONFIG: undefined,

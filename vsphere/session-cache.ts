@@ -141,7 +141,10 @@ export class SessionCache {
       release = await store.lock(params)
       // Another process may have logged in while we waited for the lock.
       const again = await this.#reuseStored(params, dead)
-      if (again) return { si: again, persisted: true }
+      if (again) {
+        release()
+        return { si: again, persisted: true }
+      }
     } catch (error) {
       release?.()
       if (!(error instanceof SessionStoreError)) throw error
