@@ -1,3 +1,9 @@
+// Finding inventory entities by name (within a container where names are not unique), by id
+// (the managed object reference value, e.g. `vm-42`), or by name-or-id. Names resolve through
+// the session's inventory index (inventory-index.ts), and one read gives the entity's
+// properties, path and referenced names, so a lookup costs the same on any inventory. A missing
+// entity is EntityNotFoundError, several with one name AmbiguousEntityError listing them: never
+// a null that looks like success (findEntityByName's undefined is for "does it exist?").
 import { inspectPoint } from '../core/inspect.ts'
 import { ManagedObjectNotFoundError, VsphereError } from './errors.ts'
 import {
@@ -15,12 +21,7 @@ import {
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, SelectionSpec } from './types.ts'
 
-/**
- * Finding inventory entities by name (within a container where names are not unique), by id
- * (the managed object reference value, e.g. `vm-42`), or by name-or-id. A missing entity is
- * EntityNotFoundError, several with one name AmbiguousEntityError listing them: never a null
- * that looks like success.
- */
+/** Entity types by the short names modules use. */
 export const ENTITY_TYPES = {
   datacenter: 'Datacenter',
   folder: 'Folder',
