@@ -13,6 +13,7 @@ import { proxyTarget } from '../vsphere/reconnect-proxy.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import type { ManagedObjectReference } from '../vsphere/types.ts'
+import { startFaultProxy } from './helpers/fault-proxy.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 let vcsim: Vcsim
@@ -184,5 +185,46 @@ describe('the inventory index', () => {
     stop()
     expect(methods.sort()).toEqual(['DestroyPropertyCollector', 'DestroyView', 'Logout'])
     await sameSession.logout()
+  })
+})
+
+describe('the inventory index when an update set is lost', () => {
+  it('builds anew instead of going on without the lost updates', async () => {
+    const plain = await startVcsim({ tls: false })
+    const fault = await startFaultProxy(plain.url)
+    const p = new ServiceInstanceProvider({
+      sources: {
+        env: {},
+        opts: {
+          'saltext.vmware': { host: fault.url, user: 'index-lost', password: 'pw', insecure: true },
+        },
+        pillar: {},
+      },
+    })
+    const si = p.get()
+    try {
+      const vm = await getEntityByName(si, 'VirtualMachine', 'DC0_H0_VM0')
+      // Another client renames the VM; the answer carrying that update never arrives.
+      await withSession(
+        resolveConnectionParams({
+          server: plain.url,
+          user: 'other',
+          password: 'pw',
+          insecure: true,
+        }),
+        (other) => rename(other, vm.obj, 'renamed-while-lost'),
+      )
+      fault.dropAnswer('WaitForUpdatesEx')
+      const before = fault.calls.filter((m) => m === 'CreatePropertyCollector').length
+      const found = await getEntityByName(si, 'VirtualMachine', 'renamed-while-lost')
+      expect(found.obj).toEqual(vm.obj)
+      expect(await findEntityByName(si, 'VirtualMachine', 'DC0_H0_VM0')).toBeUndefined()
+      // The lost refresh was not retried on the same collector: the index was built again.
+      expect(fault.calls.filter((m) => m === 'CreatePropertyCollector').length).toBe(before + 1)
+    } finally {
+      await p.close()
+      await fault.close()
+      await plain.stop()
+    }
   })
 })
