@@ -373,6 +373,23 @@ describe('the persistent session store (issue 13 items 6, 7)', () => {
     expect(await sessionsOf('parallel')).toHaveLength(0)
   })
 
+  it('a checkout waiting for a live lock stops waiting when the cache is closed, without a login', async () => {
+    const dir = storeDir()
+    const store = new SessionStore({ dir })
+    const params = direct('lock-wait')
+    const lock = `${store.fileFor(params)}.lock`
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'held' }), {
+      mode: 0o600,
+    })
+    const cache = new SessionCache({ store })
+    const waiting = cache.checkout(params)
+    await cache.closeAll()
+    await expect(waiting).rejects.toThrow('the session cache was closed')
+    expect(cache.logins).toBe(0)
+    expect(readFileSync(lock, 'utf8')).toContain('held')
+    expect(await sessionsOf('lock-wait')).toHaveLength(0)
+  })
+
   it('breaks a stale lock: its process is gone, or it is too old', async () => {
     const dir = storeDir()
     const store = new SessionStore({ dir, lockStaleMs: 60_000 })

@@ -37,6 +37,8 @@ export class SessionCache {
   readonly #entries = new Map<string, Entry>()
   readonly #validateAfterMs: number
   readonly #store: SessionStore | undefined
+  /** Aborted by closeAll: a checkout waiting for another process's login stops waiting. */
+  #closing = new AbortController()
 
   constructor(options: SessionCacheOptions = {}) {
     this.#validateAfterMs = options.validateAfterMs ?? 60_000
@@ -61,7 +63,7 @@ export class SessionCache {
       return Promise.resolve(si)
     }
     const current = entry
-    const pending = this.#refresh(current).finally(() => {
+    const pending = this.#refresh(current, this.#closing.signal).finally(() => {
       current.pending = undefined
     })
     current.pending = pending
@@ -79,6 +81,8 @@ export class SessionCache {
    */
   async closeAll(options: { logoutPersisted?: boolean } = {}): Promise<Error[]> {
     const entries = [...this.#entries.values()]
+    this.#closing.abort(new Error('the session cache was closed'))
+    this.#closing = new AbortController()
     this.#entries.clear()
     const failures: Error[] = []
     await Promise.all(
@@ -98,7 +102,7 @@ export class SessionCache {
 
   // --- internal ---
 
-  async #refresh(entry: Entry): Promise<ServiceInstance> {
+  async #refresh(entry: Entry, closing: AbortSignal): Promise<ServiceInstance> {
     const old = entry.si
     let dead: string | undefined
     if (old && !old.closed) {
@@ -117,7 +121,7 @@ export class SessionCache {
       entry.si = await this.#login(entry.params)
       return entry.si
     }
-    const { si, persisted } = await this.#fromStore(entry.params, dead)
+    const { si, persisted } = await this.#fromStore(entry.params, dead, closing)
     entry.si = si
     entry.persisted = persisted
     return si
@@ -132,13 +136,14 @@ export class SessionCache {
   async #fromStore(
     params: ResolvedConnectionParams,
     dead: string | undefined,
+    closing: AbortSignal,
   ): Promise<{ si: ServiceInstance; persisted: boolean }> {
     const store = this.#store!
     let release: (() => void) | undefined
     try {
       const reused = await this.#reuseStored(params, dead)
       if (reused) return { si: reused, persisted: true }
-      release = await store.lock(params)
+      release = await store.lock(params, closing)
       // Another process may have logged in while we waited for the lock.
       const again = await this.#reuseStored(params, dead)
       if (again) {
