@@ -227,4 +227,41 @@ describe('the inventory index when an update set is lost', () => {
       await plain.stop()
     }
   })
+
+  it('an aborted lookup (SIGINT) is not retried: no rebuild, no new login', async () => {
+    const plain = await startVcsim({ tls: false })
+    const fault = await startFaultProxy(plain.url)
+    const p = new ServiceInstanceProvider({
+      sources: {
+        env: {},
+        opts: {
+          'saltext.vmware': {
+            host: fault.url,
+            user: 'index-abort',
+            password: 'pw',
+            insecure: true,
+          },
+        },
+        pillar: {},
+      },
+    })
+    const si = p.get()
+    try {
+      await getEntityByName(si, 'Datacenter', 'DC0')
+      const held = fault.hold('WaitForUpdatesEx')
+      const controller = new AbortController()
+      const lookup = getEntityByName(si, 'Datacenter', 'DC0', { signal: controller.signal })
+      await held.seen
+      const callsBefore = fault.calls.length
+      controller.abort(new Error('interrupted by SIGINT'))
+      await expect(lookup).rejects.toThrow()
+      held.release()
+      // Nothing more reaches vCenter: no session check, no new collector, no login.
+      expect(fault.calls.slice(callsBefore)).toEqual([])
+    } finally {
+      await p.close()
+      await fault.close()
+      await plain.stop()
+    }
+  })
 })

@@ -9,7 +9,7 @@
 // logs out or is detached. Concurrent lookups share one refresh.
 import { log } from '../core/log.ts'
 import { ManagedObjectNotFoundError, NotAuthenticatedError, TransportError } from './errors.ts'
-import { isReconnectProxy } from './reconnect-proxy.ts'
+import { isAbort, isReconnectProxy } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, ObjectUpdate, PropertyChange, UpdateSet } from './types.ts'
 
@@ -403,6 +403,8 @@ export async function inventoryIndex(
       await index.refresh(options)
       return index
     } catch (error) {
+      // An aborted lookup (SIGINT, failhard) ends here: no rebuild, no new login.
+      if (isAbort(error, options.signal)) throw error
       if (attempt >= 2 || !(isStale(error) || error instanceof TransportError)) throw error
       if (error instanceof TransportError && isReconnectProxy(si)) session.valid = false
       log.debug('inventory', 'rebuilding the index: %s', (error as Error).message)
