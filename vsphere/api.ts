@@ -79,7 +79,7 @@ export {
 } from './reconnect-proxy.ts'
 export { type InvokeOptions, ServiceInstance } from './service-instance.ts'
 export { SessionCache, type SessionCacheOptions } from './session-cache.ts'
-export { SessionStore, type StoredSession } from './session-store.ts'
+export { SessionStore, SessionStoreError, type StoredSession } from './session-store.ts'
 export {
   type Category,
   createTaggingClient,
