@@ -26,6 +26,7 @@ export {
   getEntityByName,
   inventoryPaths,
   listEntities,
+  readEntity,
 } from './entities.ts'
 export {
   ConnectionParamsError,
@@ -43,6 +44,7 @@ export {
   VimFaultError,
   VsphereError,
 } from './errors.ts'
+export { existingIndex, InventoryIndex, inventoryIndex } from './inventory-index.ts'
 export { withSession } from './one-shot.ts'
 export { type DeployOvfOptions, deployOvf, deployOvfFile, openOvfPackage } from './ovf.ts'
 export {
@@ -80,6 +82,7 @@ export {
 export { type InvokeOptions, ServiceInstance } from './service-instance.ts'
 export { SessionCache, type SessionCacheOptions } from './session-cache.ts'
 export { SessionStore, SessionStoreError, type StoredSession } from './session-store.ts'
+export { observeSoapCalls, type SoapCallRecord } from './soap-observers.ts'
 export {
   type Category,
   createTaggingClient,
