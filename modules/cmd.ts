@@ -56,8 +56,8 @@ async function execute(
     const child = run`bash -c ${line}`
     return { pid: child.pid ?? 0, output: await child }
   }
-  // Variables stay literal ($HOME is the text $HOME): nothing is expanded without a shell.
-  const words = parseShell(args.cmd, (name) => `$${name}`)
+  // Variables stay literal ($HOME, ${HOME}): nothing is expanded without a shell.
+  const words = splitWords(args.cmd, 'cmd')
   const operator = words.find((word) => typeof word !== 'string')
   if (operator) {
     throw new CommandError(
@@ -74,6 +74,50 @@ async function execute(
       error,
     )
   }
+}
+
+/**
+ * Split a command line into words as a shell would, quotes respected, but with every `$` kept
+ * as text: `$HOME`, `${HOME}`, `${A:-b}` reach the command literally (Salt's shlex.split does
+ * the same). shell-quote expands variables through a callback that gets only the name, so
+ * `${HOME}` would lose its braces: each `$` outside single quotes is escaped first (bash's
+ * ANSI-C quotes, `$'…'`, are left to shell-quote). Operators (`;`, `|`, `$(`…) still come back
+ * as objects, for the caller to refuse. An unterminated quote is an error.
+ */
+function splitWords(line: string, fun: string): ReturnType<typeof parseShell> {
+  let escaped = ''
+  // The quote we are in: single, double, or ANSI-C (`$'…'`, where a backslash escapes).
+  let quote: "'" | '"' | "$'" | undefined
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (quote === "'") {
+      if (c === "'") quote = undefined
+      escaped += c
+    } else if (c === '\\') {
+      // An escaped character is taken as it is (outside quotes, in double and ANSI-C quotes).
+      escaped += c + (line[i + 1] ?? '')
+      i++
+    } else if (quote === "$'") {
+      if (c === "'") quote = undefined
+      escaped += c
+    } else if (c === '$' && quote === undefined && line[i + 1] === "'") {
+      quote = "$'"
+      escaped += "$'"
+      i++
+    } else if (c === '$') {
+      escaped += '\\$'
+    } else {
+      if (c === '"') quote = quote === '"' ? undefined : '"'
+      else if (c === "'" && quote === undefined) quote = "'"
+      escaped += c
+    }
+  }
+  if (quote) {
+    throw new CommandError(
+      `${fun}: ${JSON.stringify(line)} has a ${quote === '"' ? 'double' : 'single'} quote that is not closed; close it, or quote the whole line differently.`,
+    )
+  }
+  return parseShell(escaped, (name) => `$${name}`)
 }
 
 function combined({ output }: Finished): string {
@@ -120,7 +164,7 @@ export default defineModule({
         timeout: common.timeout,
       },
       run: async (ctx, { source, args, ...rest }) => {
-        const words = args ? parseShell(args, (name) => `$${name}`) : []
+        const words = args ? splitWords(args, 'cmd.script') : []
         if (words.some((word) => typeof word !== 'string')) {
           throw new CommandError(
             `cmd.script: arguments ${JSON.stringify(args)} contain shell syntax; pass plain words.`,
