@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { BrineError } from '../core/errors.ts'
@@ -61,13 +61,20 @@ export function resolveOpts(
   cwd = process.cwd(),
 ): Opts {
   const opts: Opts = defaultOpts()
+  // Where module_dirs came from, for the error naming a directory that does not exist.
+  let moduleDirsFrom = ''
 
   // Config file
   const configPath =
     flags.config ??
     env.BRINE_CONFIG ??
     (existsSync(resolve(cwd, 'brine.yaml')) ? 'brine.yaml' : undefined)
-  if (configPath) Object.assign(opts, readConfigFile(resolve(cwd, configPath)))
+  if (configPath) {
+    const config = readConfigFile(resolve(cwd, configPath))
+    Object.assign(opts, config)
+    if (config.module_dirs)
+      moduleDirsFrom = `module_dirs in the config file ${resolve(cwd, configPath)}`
+  }
 
   // Environment
   if (env.BRINE_ID) opts.id = env.BRINE_ID
@@ -75,8 +82,10 @@ export function resolveOpts(
     opts.file_roots = env.BRINE_FILE_ROOTS.split(':').map((p) => resolve(cwd, p))
   if (env.BRINE_PILLAR_ROOTS)
     opts.pillar_roots = env.BRINE_PILLAR_ROOTS.split(':').map((p) => resolve(cwd, p))
-  if (env.BRINE_MODULE_DIRS)
+  if (env.BRINE_MODULE_DIRS) {
     opts.module_dirs = env.BRINE_MODULE_DIRS.split(':').map((p) => resolve(cwd, p))
+    moduleDirsFrom = 'BRINE_MODULE_DIRS'
+  }
   if (env.BRINE_LOG_LEVEL) opts.log_level = env.BRINE_LOG_LEVEL
   if (env.BRINE_DATA_DIR) opts.data_dir = resolve(cwd, env.BRINE_DATA_DIR)
   if (env.BRINE_SESSION_STORE)
@@ -94,16 +103,38 @@ export function resolveOpts(
   if (flags.id) opts.id = flags.id
   if (flags.fileRoots?.length) opts.file_roots = flags.fileRoots.map((p) => resolve(cwd, p))
   if (flags.pillarRoots?.length) opts.pillar_roots = flags.pillarRoots.map((p) => resolve(cwd, p))
-  if (flags.moduleDirs?.length) opts.module_dirs = flags.moduleDirs.map((p) => resolve(cwd, p))
+  if (flags.moduleDirs?.length) {
+    opts.module_dirs = flags.moduleDirs.map((p) => resolve(cwd, p))
+    moduleDirsFrom = '-m/--module-dirs'
+  }
   if (flags.logLevel) opts.log_level = flags.logLevel
   if (flags.sessionStore !== undefined) opts.session_store = flags.sessionStore
 
+  checkModuleDirs(opts.module_dirs, moduleDirsFrom)
   if (!LOG_LEVELS.includes(opts.log_level)) {
     throw new ConfigError(
       `log level '${opts.log_level}' is not one of ${LOG_LEVELS.slice(0, 5).join(', ')}.`,
     )
   }
   return opts
+}
+
+/** A module directory that is missing (a typo) is an error, not a silently empty search path. */
+function checkModuleDirs(dirs: string[], from: string): void {
+  for (const dir of dirs) {
+    let problem: string | undefined
+    try {
+      if (!statSync(dir).isDirectory()) problem = 'is not a directory'
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`
+    }
+    if (problem) {
+      throw new ConfigError(
+        `module directory ${dir} (from ${from}) ${problem}. Give an existing directory of execution modules, or leave it out; nothing was run.`,
+      )
+    }
+  }
 }
 
 function readConfigFile(path: string): Partial<Opts> {

@@ -1,6 +1,6 @@
 // Issue 13, item 12: clear errors (naming what is wrong and the fix), the documented exit
 // code, and no partial change.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,5 +52,33 @@ describe('cmd: a line without a shell reaches the command literally', () => {
     const run = await brine(['cmd.run', 'echo "a'])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/double quote that is not closed/)
+  })
+})
+
+describe('module directories', () => {
+  it('-m with a directory that does not exist is a command-line error naming it (exit 2)', async () => {
+    const missing = join(tmp, 'no-such-modules')
+    const run = await brine(['-m', missing, 'test.ping'])
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(
+      `Error: module directory ${missing} (from -m/--module-dirs) does not exist. Give an existing directory of execution modules, or leave it out; nothing was run.\n`,
+    )
+  })
+
+  it('names the source: BRINE_MODULE_DIRS, the config file; a file is not a directory', async () => {
+    const env = await brine(['test.ping'], { BRINE_MODULE_DIRS: `${tmp}:${join(tmp, 'gone')}` })
+    expect(env.code).toBe(2)
+    expect(env.stderr).toMatch(/gone \(from BRINE_MODULE_DIRS\) does not exist/)
+    const config = join(tmp, 'modules.yaml')
+    writeFileSync(config, 'module_dirs: [./typo]\n')
+    const fromConfig = await brine(['-c', config, 'test.ping'])
+    expect(fromConfig.code).toBe(2)
+    expect(fromConfig.stderr).toContain(
+      `module directory ${join(tmp, 'typo')} (from module_dirs in the config file ${config}) does not exist`,
+    )
+    const file = await brine(['-m', config, 'test.ping'])
+    expect(file.code).toBe(2)
+    expect(file.stderr).toMatch(/modules\.yaml \(from -m\/--module-dirs\) is not a directory/)
   })
 })
