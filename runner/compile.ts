@@ -32,6 +32,7 @@ export function compileHigh(
   applyReverseRequisites(chunks, errors)
   applyUse(chunks, includes, errors)
   checkReferences(chunks, includes, errors)
+  checkSelfRequisites(chunks, includes, errors)
   if (errors.length) return { chunks: [], errors }
   chunks = orderChunks(chunks, includes, errors)
   return { chunks: errors.length ? [] : chunks, errors }
@@ -237,6 +238,31 @@ function checkReferences(
       if (kind === 'listen') continue // reported at run time, as Salt does
       for (const ref of refs)
         if (findTargets(chunks, ref, includes).length === 0) errors.push(referenceError(chunk, ref))
+    }
+  }
+}
+
+/**
+ * A state that requires (watches, prereqs…) itself by its ID or name can never run: Salt's
+ * compiler refuses it with 'A recursive requisite was found, SLS "x" ID "A" ID "A"'
+ * (salt/state.py, verify_high). A glob or `sls:` reference that also matches the state itself
+ * is not an error: the state is left out of its own targets.
+ */
+function checkSelfRequisites(
+  chunks: LowChunk[],
+  includes: Map<string, Set<string>>,
+  errors: string[],
+): void {
+  const reported = new Set<string>()
+  for (const chunk of chunks) {
+    for (const kind of [...BEFORE_KINDS, 'prereq']) {
+      for (const ref of chunk.requisites[kind] ?? []) {
+        if (ref.module === 'sls' || /[*?[]/.test(ref.target)) continue
+        if (!findTargets(chunks, ref, includes).includes(chunk)) continue
+        const text = `A recursive requisite was found, SLS "${chunk.__sls__}" ID "${chunk.__id__}" ID "${ref.target}"`
+        if (!reported.has(text)) errors.push(text)
+        reported.add(text)
+      }
     }
   }
 }

@@ -1,11 +1,13 @@
 // Issue 13, item 12: clear errors (naming what is wrong and the fix), the documented exit
 // code, and no partial change.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { defaultOpts } from '../loader/opts.ts'
+import { Runtime } from '../loader/runtime.ts'
 import { runNode } from './helpers/cli.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-errors-'))
@@ -80,5 +82,82 @@ describe('module directories', () => {
     const file = await brine(['-m', config, 'test.ping'])
     expect(file.code).toBe(2)
     expect(file.stderr).toMatch(/modules\.yaml \(from -m\/--module-dirs\) is not a directory/)
+  })
+})
+
+describe('a state requiring itself is a compile error, in Salt’s words', () => {
+  const states = join(tmp, 'states')
+  mkdirSync(states, { recursive: true })
+  writeFileSync(
+    join(states, 'self.sls'),
+    [
+      'marker:',
+      '  test.succeed_with_changes: []',
+      'a:',
+      '  test.nop:',
+      '    - require:',
+      '      - test: a',
+      'b:',
+      '  test.nop:',
+      '    - name: bee',
+      '    - watch:',
+      '      - bee',
+      'c:',
+      '  test.nop:',
+      '    - onchanges_in:',
+      '      - id: c',
+      '',
+    ].join('\n'),
+  )
+  // A glob or sls: reference that also matches the state itself is not an error.
+  writeFileSync(
+    join(states, 'self_ok.sls'),
+    ['d:', '  test.nop:', '    - require:', '      - sls: self_ok', '      - test: "*"', ''].join(
+      '\n',
+    ),
+  )
+  const runtime = () =>
+    new Runtime({
+      opts: defaultOpts({ id: 'web01', file_roots: [states], pillar_roots: [] }),
+      pillar: {},
+      moduleDirs: [join(import.meta.dirname, '..', 'modules')],
+      stateDirs: [join(import.meta.dirname, '..', 'states')],
+      signal: new AbortController().signal,
+    })
+
+  it('lists every self-requisite; nothing runs; retcode 1', async () => {
+    const rt = runtime()
+    try {
+      expect(await rt.call('state.sls', { kwargs: { mods: 'self' } })).toEqual([
+        'A recursive requisite was found, SLS "self" ID "a" ID "a"',
+        'A recursive requisite was found, SLS "self" ID "b" ID "bee"',
+        'A recursive requisite was found, SLS "self" ID "c" ID "c"',
+      ])
+      expect(rt.context.retcode).toBe(1)
+    } finally {
+      await rt.close()
+    }
+  })
+
+  it('a glob or sls: reference matching the state itself is left out of its targets', async () => {
+    const rt = runtime()
+    try {
+      const result = (await rt.call('state.sls', { kwargs: { mods: 'self_ok' } })) as Record<
+        string,
+        { result: boolean }
+      >
+      expect(Object.values(result).map((ret) => ret.result)).toEqual([true])
+    } finally {
+      await rt.close()
+    }
+  })
+
+  it('through the CLI: Data failed to compile, exit 1, the marker state did not run', async () => {
+    const run = await brine(['--file-root', states, '--out', 'json', 'state.sls', 'self'])
+    expect(run.code).toBe(1)
+    expect(JSON.parse(run.stdout).local).toContain(
+      'A recursive requisite was found, SLS "self" ID "a" ID "a"',
+    )
+    expect(run.stdout).not.toContain('marker')
   })
 })
