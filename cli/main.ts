@@ -367,7 +367,7 @@ async function compileCliPillar(
     context: { opts, grains: { id: opts.id } },
   })
   for (const error of compiled.errors)
-    process.stderr.write(`[warning] [pillar] ${redact(error.message)}\n`)
+    process.stderr.write(`[warning] [pillar] ${escapeControl(redact(error.message))}\n`)
   return compiled.pillar
 }
 
@@ -421,7 +421,24 @@ function formatError(error: unknown, debug: boolean): string {
     if (error.cause instanceof Error)
       text += `caused by: ${error.cause.stack ?? error.cause.message}\n`
   }
-  return redact(text)
+  return escapeControl(redact(text))
+}
+
+/**
+ * Control characters of an error message (a name with a bell or an escape sequence, from an
+ * argument, a file or vCenter) are shown escaped (`\u0007`), never sent raw to the terminal;
+ * newlines and tabs stay, they shape the message.
+ */
+function escapeControl(text: string): string {
+  let out = ''
+  for (const char of text) {
+    const code = char.charCodeAt(0)
+    const control = code <= 0x1f || (code >= 0x7f && code <= 0x9f)
+    if (!control || char === '\n' || char === '\t') out += char
+    else if (char === '\r') out += '\\r'
+    else out += `\\u${code.toString(16).padStart(4, '0')}`
+  }
+  return out
 }
 
 function exitCodeFor(error: unknown, signal: AbortSignal): number {

@@ -59,6 +59,7 @@ export function bindArguments(
       )
     }
   }
+  if (definition.vsphere) checkNames(fun, definition, values)
   const parsed = z.object(definition.args).safeParse(values)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -90,6 +91,59 @@ export function bindArguments(
     )
   }
   return { values: parsed.data as Record<string, unknown>, extra }
+}
+
+/**
+ * Arguments of vSphere functions that name inventory objects (a datacenter, a VM, a tag…) or
+ * paths of them. Checked for control characters before anything is sent to vCenter.
+ */
+const NAME_ARGUMENT =
+  /^(name|names|new_name|\w+_name|datacenter|cluster|folder|host|hosts|datastore|pool|parent|template|network|networks|vswitch|dvswitch|portgroup|category|tag|tags|role|snapshot|vm|vms|object|principal|user|ruleset|destination|path)$/
+
+/**
+ * A name with a control character (C0, DEL or C1: a bell, an escape sequence, a newline) is
+ * refused before it reaches vCenter, where it would make an object nobody can type or see
+ * (and the terminal would interpret it when the name is printed). The message shows it
+ * escaped (`\u0007`).
+ */
+function checkNames(fun: string, definition: FunctionDefinition, values: Record<string, unknown>) {
+  for (const [name, value] of Object.entries(values)) {
+    if (!NAME_ARGUMENT.test(name)) continue
+    const items = Array.isArray(value) ? value : [value]
+    items.forEach((item, index) => {
+      if (typeof item !== 'string') return
+      const at = [...item].findIndex((char) => isControlCharacter(char))
+      if (at < 0) return
+      const char = [...item][at]!
+      const which = Array.isArray(value)
+        ? `argument '${name}' (item ${index + 1})`
+        : `argument '${name}'`
+      throw new ArgumentError(
+        fun,
+        `${which} holds a control character, ${escapeControlCharacters(char)} at character ${at + 1} of "${escapeControlCharacters(item)}": names in vSphere cannot contain control characters (C0, DEL, C1). Remove it; nothing was sent to vCenter. Usage: ${signature(fun, definition)}`,
+        name,
+      )
+    })
+  }
+}
+
+/** C0 (U+0000–U+001F), DEL (U+007F) and C1 (U+0080–U+009F). */
+export function isControlCharacter(char: string): boolean {
+  const code = char.charCodeAt(0)
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f)
+}
+
+/** Control characters as `\n`, `\t`, `\r` or `\u00XX`, so that no terminal interprets them. */
+export function escapeControlCharacters(text: string, keep = ''): string {
+  let out = ''
+  for (const char of text) {
+    if (!isControlCharacter(char) || keep.includes(char)) out += char
+    else if (char === '\n') out += '\\n'
+    else if (char === '\t') out += '\\t'
+    else if (char === '\r') out += '\\r'
+    else out += `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+  }
+  return out
 }
 
 /** `vmware_datacenter.create <name> [profile=…]` style usage line. */
@@ -158,5 +212,5 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a dict'
-  return `${typeof value} ${JSON.stringify(value)}`
+  return `${typeof value} ${escapeControlCharacters(JSON.stringify(value))}`
 }

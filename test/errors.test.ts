@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { bindArguments, escapeControlCharacters } from '../loader/arguments.ts'
 import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import { runNode } from './helpers/cli.ts'
@@ -159,5 +161,75 @@ describe('a state requiring itself is a compile error, in Salt’s words', () =>
       'A recursive requisite was found, SLS "self" ID "a" ID "a"',
     )
     expect(run.stdout).not.toContain('marker')
+  })
+})
+
+describe('control characters in names given to vSphere functions', () => {
+  const definition = {
+    doc: 'test',
+    vsphere: true,
+    args: {
+      name: z.string(),
+      vms: z.array(z.string()).default([]),
+      annotation: z.string().optional(),
+    },
+    run: () => null,
+  }
+  const bind = (kwargs: Record<string, unknown>) => () =>
+    bindArguments('vmware_x.create', definition, [], kwargs)
+
+  it('refuses C0, DEL and C1 in a name, escaped in the message', () => {
+    for (const [char, shown] of [
+      ['\u0007', '\\u0007'],
+      ['\u001b', '\\u001b'],
+      ['\n', '\\n'],
+      ['\u007f', '\\u007f'],
+      ['\u009b', '\\u009b'],
+    ] as const) {
+      expect(bind({ name: `a${char}b` })).toThrow(
+        `vmware_x.create: argument 'name' holds a control character, ${shown} at character 2 of "a${shown}b": names in vSphere cannot contain control characters (C0, DEL, C1). Remove it; nothing was sent to vCenter.`,
+      )
+    }
+    expect(bind({ name: 'ok', vms: ['vm1', 'vm\u00072'] })).toThrow(
+      /argument 'vms' \(item 2\) holds a control character, \\u0007 at character 3/,
+    )
+  })
+
+  it('leaves names without them, and arguments that are not names, alone', () => {
+    expect(bind({ name: 'dc-1 é ü 東京', annotation: 'line 1\nline 2\tx' })().values).toEqual({
+      name: 'dc-1 é ü 東京',
+      vms: [],
+      annotation: 'line 1\nline 2\tx',
+    })
+    // Functions that do not talk to vSphere are not checked.
+    expect(
+      bindArguments('x.y', { ...definition, vsphere: false }, [], { name: 'a\u0007' }).values.name,
+    ).toBe('a\u0007')
+  })
+
+  it('escapeControlCharacters', () => {
+    expect(escapeControlCharacters('a\u0000\u001f\u007f\u0080\u009f\r\té')).toBe(
+      'a\\u0000\\u001f\\u007f\\u0080\\u009f\\r\\té',
+    )
+    expect(escapeControlCharacters('a\nb', '\n')).toBe('a\nb')
+  })
+
+  it('through the CLI: exit 1 before any credentials are looked up; no raw control character', async () => {
+    const run = await brine(['vmware_datacenter.create', 'lab\u0007\u001b[2J'], {
+      SALTEXT_VMWARE_HOST: '127.0.0.1:9',
+      SALTEXT_VMWARE_USER: 'u',
+      SALTEXT_VMWARE_PASSWORD: 'p',
+    })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(
+      `Error: vmware_datacenter.create: argument 'name' holds a control character, \\u0007 at character 4 of "lab\\u0007\\u001b[2J": names in vSphere cannot contain control characters (C0, DEL, C1). Remove it; nothing was sent to vCenter. Usage: vmware_datacenter.create <name> [folder=…] [profile=…]\n`,
+    )
+  })
+
+  it('every error printed by the CLI shows control characters escaped', async () => {
+    const run = await brine(['test.exception', 'bell\u0007 esc\u001b[31m del\u007f csi\u009b cr\r'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toBe('Error: bell\\u0007 esc\\u001b[31m del\\u007f csi\\u009b cr\\r\n')
   })
 })
