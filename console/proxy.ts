@@ -33,12 +33,27 @@ export interface ConsoleProxyOptions {
   cleanupBatch?: number | undefined
   /** How often held connections renew their heartbeat. Default HEARTBEAT_MS. */
   heartbeatIntervalMs?: number | undefined
+  /**
+   * The largest WebSocket message taken from a client or a target, in bytes (option
+   * `console_proxy_max_message`). Default DEFAULT_MAX_MESSAGE_BYTES. A larger one closes the
+   * session with 1009 (message too big).
+   */
+  maxMessageBytes?: number | undefined
+  /**
+   * Refused requests are logged at most `lines` times per `intervalMs` (default 10 per 10 s);
+   * the rest are counted in one "… K more refused" line. `now` is the clock (tests).
+   */
+  refusalLog?: { lines?: number; intervalMs?: number; now?: () => number } | undefined
+  /** On close(), how long clients get to answer the 1001 close frame. Default 2 s. */
+  closeGraceMs?: number | undefined
 }
 
 interface Session {
   heartbeat(): boolean
   release(): void
   end(code: number, reason: string): void
+  /** Settles when the client's connection is closed. */
+  closed: Promise<void>
 }
 
 export interface ConsoleProxy {
@@ -48,6 +63,17 @@ export interface ConsoleProxy {
 }
 
 const TARGET_TIMEOUT_MS = 10_000
+/**
+ * The default largest message (`console_proxy_max_message`): 32 MiB, against ws's 100 MiB.
+ * The largest message a console carries is a framebuffer update from the target (the client
+ * sends keys, pointer moves and the odd clipboard). WebMKS hosts send compressed encodings and
+ * split updates over many messages, so real ones are a small fraction of this; the worst case
+ * is a whole screen sent raw at 32 bits a pixel: 16.4 MB for 2560×1600 (twice within this
+ * limit) and 33.2 MB for 3840×2160, which still fits in one message with its headers. Each
+ * session may hold about this much per side while a message is read, so a smaller limit
+ * bounds the memory one client can make the proxy take.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 /** Stop reading a side while more than this waits to be written to the other. */
 const HIGH_WATER_BYTES = 1 << 20
 
@@ -69,9 +95,16 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   server.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n')
   })
+  const maxPayload = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const refusals = refusalLog(options.refusalLog)
+  const refuse = (socket: Duplex, status: number, text: string, why: string) => {
+    refusals.write(why)
+    closeRefused(socket, status, text)
+  }
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    maxPayload,
     // Answer the subprotocol the target chose (stashed on the request below).
     handleProtocols: (_offered, req) =>
       (req as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol || false,
@@ -132,6 +165,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     try {
       upstream = new WebSocket(target.url, offered ? offered.split(',').map((p) => p.trim()) : [], {
         perMessageDeflate: false,
+        maxPayload,
         handshakeTimeout: TARGET_TIMEOUT_MS,
         createConnection: () => targetSocket(target, options) as never,
       })
@@ -184,6 +218,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
             client.close(code, reason)
             upstream.close(code, reason)
           },
+          closed: new Promise<void>((resolve) => client.once('close', () => resolve())),
         }
         sessions.set(client, session)
         log.info('console', '%s connected to %s', peer, label)
@@ -233,13 +268,27 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     close: async () => {
       cleanup.stop()
       clearInterval(heartbeat)
-      for (const upstream of pending) upstream.terminate()
-      for (const [client, session] of sessions) {
-        session.release()
-        client.terminate()
-      }
-      wss.close()
+      // No new connections; targets still opening are dropped (their clients get a 502).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const upstream of pending) upstream.terminate()
+      // Every client gets a 1001 (going away) close frame and a moment to answer it; the
+      // ports are freed first, so that they are free even if this process is killed meanwhile.
+      const open = [...sessions]
+      for (const [, session] of open) {
+        session.release()
+        session.end(1001, 'console proxy shutting down')
+      }
+      let grace: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all(open.map(([, session]) => session.closed)),
+        new Promise<void>((resolve) => {
+          grace = setTimeout(resolve, options.closeGraceMs ?? 2000)
+        }),
+      ])
+      clearTimeout(grace)
+      for (const [client] of open) client.terminate()
+      refusals.flush()
+      wss.close()
       server.closeAllConnections()
       for (const socket of sockets) socket.destroy()
       await closed
@@ -275,8 +324,16 @@ function pipe(client: WebSocket, upstream: WebSocket, done: () => void): void {
   }
   client.on('close', closeOther(upstream))
   upstream.on('close', closeOther(client))
-  client.on('error', () => upstream.terminate())
-  upstream.on('error', () => client.terminate())
+  // The session is over: its port is free now, not when both sides have finished closing. A
+  // message over the limit: ws closes that side with 1009, and the other is told why.
+  const onError = (other: WebSocket) => (error: Error & { code?: string }) => {
+    finish()
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && other.readyState === WebSocket.OPEN)
+      other.close(1009, 'message too big')
+    else other.terminate()
+  }
+  client.on('error', onError(upstream))
+  upstream.on('error', onError(client))
 }
 
 /**
@@ -335,8 +392,59 @@ function safely(label: string, release: () => void): void {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string, why: string): void {
-  log.warn('console', 'refused %s', why)
+/**
+ * The "refused …" log lines, at most `lines` per `intervalMs`: a flood of guessed tokens or
+ * bad handshakes must not flood the log. Lines over the limit are counted and reported in one
+ * "… K more refused" line, when the interval ends or at flush().
+ */
+export function refusalLog(options: ConsoleProxyOptions['refusalLog'] = {}): {
+  write(why: string): void
+  flush(): void
+} {
+  const lines = options.lines ?? 10
+  const intervalMs = options.intervalMs ?? 10_000
+  const now = options.now ?? Date.now
+  let windowStart = Number.NEGATIVE_INFINITY
+  let written = 0
+  let suppressed = 0
+  let timer: NodeJS.Timeout | undefined
+  const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
+    if (suppressed === 0) return
+    log.warn(
+      'console',
+      '… %d more refused (logging at most %d a %ds)',
+      suppressed,
+      lines,
+      intervalMs / 1000,
+    )
+    suppressed = 0
+  }
+  return {
+    write: (why) => {
+      const at = now()
+      if (at - windowStart >= intervalMs) {
+        flush()
+        windowStart = at
+        written = 0
+      }
+      if (written < lines) {
+        written++
+        log.warn('console', 'refused %s', why)
+        return
+      }
+      suppressed++
+      if (!timer) {
+        timer = setTimeout(flush, Math.max(0, windowStart + intervalMs - at))
+        timer.unref()
+      }
+    },
+    flush,
+  }
+}
+
+function closeRefused(socket: Duplex, status: number, text: string): void {
   // Written, then closed for good: nobody reads this socket, so a half-close would linger.
   if (socket.writable)
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
