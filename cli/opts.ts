@@ -24,6 +24,7 @@ import type { Opts } from '../loader/types.ts'
  * described in console/service.ts and the README.
  * Config file: --config, else BRINE_CONFIG, else ./brine.yaml when present. Relative paths in
  * it are relative to the file. Other keys (e.g. `saltext.vmware`) are kept as they are.
+ * `conf_file` is set to the config file's absolute path (Salt's option name).
  */
 export class ConfigError extends BrineError {
   static override readonly kind: string = 'ConfigError'
@@ -71,7 +72,8 @@ export function resolveOpts(
     (existsSync(resolve(cwd, 'brine.yaml')) ? 'brine.yaml' : undefined)
   if (configPath) {
     const config = readConfigFile(resolve(cwd, configPath))
-    Object.assign(opts, config)
+    // Salt's name for it; errors about keys read from the file (saltext.vmware) name it.
+    Object.assign(opts, config, { conf_file: resolve(cwd, configPath) })
     if (config.module_dirs)
       moduleDirsFrom = `module_dirs in the config file ${resolve(cwd, configPath)}`
   }

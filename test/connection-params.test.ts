@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  MAX_RESPONSE_BYTES,
+  resolveConnectionParams,
+} from '../vsphere/connection-params.ts'
 import { ConnectionParamsError } from '../vsphere/errors.ts'
 
 const base = { server: 'vc.example.com', user: 'admin', password: 'pw-123' }
@@ -82,5 +86,35 @@ describe('resolveConnectionParams', () => {
     expect(
       resolveConnectionParams({ ...base, insecure: true, server: 'http://vc' }).url.protocol,
     ).toBe('http:')
+  })
+
+  it('says a value of the wrong type must be a string, never echoing a password', () => {
+    const wrong = (options: Record<string, unknown>) =>
+      paramError({ ...base, ...options } as Parameters<typeof resolveConnectionParams>[0])
+    expect(wrong({ password: 80551234 }).message).toBe('password must be a string, not a number.')
+    expect(wrong({ password: ['secret-1'] }).message).not.toContain('secret-1')
+    expect(wrong({ user: 42 }).message).toBe('user must be a string, not a number.')
+    expect(wrong({ server: ['a', 'b'] }).message).toMatch(/server must be a string .*not a list/)
+    expect(wrong({ port: 'abc' }).message).toBe(
+      'port must be a whole number from 1 to 65535, not "abc".',
+    )
+    expect(wrong({ insecure: 'yes' }).param).toBe('insecure')
+    expect(wrong({ thumbprint: 12 }).param).toBe('thumbprint')
+    expect(wrong({ caFile: true }).param).toBe('caFile')
+  })
+
+  it('bounds timeouts and the response size cap', () => {
+    const params = resolveConnectionParams(base)
+    expect(params.requestTimeoutMs).toBe(120_000)
+    expect(params.maxResponseBytes).toBe(DEFAULT_MAX_RESPONSE_BYTES)
+    expect(DEFAULT_MAX_RESPONSE_BYTES).toBe(256 * 1024 * 1024)
+    expect(resolveConnectionParams({ ...base, maxResponseBytes: 1024 }).maxResponseBytes).toBe(1024)
+    expect(paramError({ ...base, maxResponseBytes: 0 }).param).toBe('maxResponseBytes')
+    expect(paramError({ ...base, maxResponseBytes: MAX_RESPONSE_BYTES + 1 }).message).toMatch(
+      /longest string Node can decode/,
+    )
+    expect(paramError({ ...base, requestTimeoutMs: 2 ** 31 }).message).toMatch(
+      /requestTimeoutMs must be a number of milliseconds above 0 and at most 86400000/,
+    )
   })
 })

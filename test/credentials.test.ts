@@ -1,8 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setLogLevel, setLogSink } from '../core/log.ts'
-import { CredentialsError, resolveVsphereConnection } from '../vsphere/credentials.ts'
+import {
+  CredentialsError,
+  resolveVsphereConnection,
+  VsphereConfigError,
+} from '../vsphere/credentials.ts'
 
 const full = { host: 'vc-opts', user: 'u-opts', password: 'p-opts' }
+const dir = mkdtempSync(join(tmpdir(), 'brine-credentials-'))
+const caFile = join(dir, 'ca.pem')
+writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
 
 describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
   afterEach(() => setLogLevel('warning'))
@@ -43,7 +53,7 @@ describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
           user: 'lab-user',
           password: 'lab-pw',
           port: 8443,
-          ca_file: '/etc/ca.pem',
+          ca_file: caFile,
         },
         esxi_host: { 'esx1.lab': { user: 'root', password: 'esx-pw' } },
       },
@@ -57,7 +67,7 @@ describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
       server: 'vc-lab',
       user: 'env-user',
       port: 8443,
-      caFile: '/etc/ca.pem',
+      caFile,
       label: 'lab',
     })
     expect(resolveVsphereConnection(sources, { esxiHost: 'esx1.lab' })).toMatchObject({
@@ -101,5 +111,159 @@ describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
       restore()
     }
     expect(lines.join('\n')).toMatch(/vmware_config .*deprecated/)
+  })
+})
+
+/** The VsphereConfigError `config` (the saltext.vmware section) gives, from the config file. */
+function configError(
+  config: Record<string, unknown>,
+  options: { env?: Record<string, string>; profile?: string; pillar?: boolean } = {},
+): VsphereConfigError {
+  const sources = options.pillar
+    ? { env: options.env ?? {}, opts: {}, pillar: { 'saltext.vmware': config } }
+    : {
+        env: options.env ?? {},
+        opts: { conf_file: '/etc/brine/brine.yaml', 'saltext.vmware': config },
+        pillar: {},
+      }
+  try {
+    resolveVsphereConnection(sources, { profile: options.profile })
+  } catch (error) {
+    expect(error).toBeInstanceOf(VsphereConfigError)
+    expect((error as VsphereConfigError).code).toBe('BRINE_CONFIG')
+    return error as VsphereConfigError
+  }
+  throw new Error('expected a VsphereConfigError')
+}
+
+describe('saltext.vmware values are checked before any network I/O', () => {
+  it('says a numeric or list host, user or password must be quoted, never echoing a password', () => {
+    const password = configError({ ...full, password: 80551234 })
+    expect(password.message).toBe(
+      'saltext.vmware:password (in the config file /etc/brine/brine.yaml) must be a string, not a number: quote it.',
+    )
+    expect(password.key).toBe('saltext.vmware:password')
+    expect(configError({ ...full, password: ['a', 'b'] }).message).not.toMatch(/\ba\b.*\bb\b/)
+    expect(configError({ ...full, host: ['vc1', 'vc2'] }).message).toMatch(
+      /^saltext\.vmware:host \(in the config file \/etc\/brine\/brine\.yaml\) must be a string, not a list: quote it/,
+    )
+    expect(configError({ lab: { ...full, user: 1234 } }, { profile: 'lab' }).message).toMatch(
+      /^saltext\.vmware:lab:user \(in the config file .*\) must be a string, not a number: quote it/,
+    )
+    // A mapping (an unrendered `{{ … }}` reads as one) is no "missing password" either.
+    expect(configError({ ...full, password: { x: null } }).message).toMatch(/not a mapping/)
+  })
+
+  it('a bad port says the range, not NaN', () => {
+    const error = configError({ ...full, port: 'abc' })
+    expect(error.message).toBe(
+      'saltext.vmware:port (in the config file /etc/brine/brine.yaml) must be a number from 1 to 65535, not "abc".',
+    )
+    expect(error.message).not.toMatch(/NaN/)
+    expect(configError({ ...full, port: 70000 }).message).toMatch(/from 1 to 65535, not 70000/)
+    expect(configError({ ...full, port: 0 }).key).toBe('saltext.vmware:port')
+    expect(
+      resolveVsphereConnection({
+        env: {},
+        opts: { 'saltext.vmware': { ...full, port: '8443' } },
+        pillar: {},
+      }).port,
+    ).toBe(8443)
+  })
+
+  it('names the key and the file for a malformed thumbprint, insecure with a pin, a missing ca_file', () => {
+    expect(configError({ ...full, ssl_thumbprint: 'AB:CD' }).message).toMatch(
+      /^saltext\.vmware:ssl_thumbprint \(in the config file \/etc\/brine\/brine\.yaml\) is wrong: thumbprint must be a SHA-256/,
+    )
+    const both = configError({ ...full, insecure: true, ssl_thumbprint: 'AB'.repeat(32) })
+    expect(both.key).toBe('saltext.vmware:insecure')
+    expect(both.message).toMatch(/exclude each other/)
+    const ca = configError(
+      { lab: { ...full, ca_file: join(dir, 'missing.pem') } },
+      { profile: 'lab' },
+    )
+    expect(ca.key).toBe('saltext.vmware:lab:ca_file')
+    expect(ca.message).toMatch(
+      /^saltext\.vmware:lab:ca_file \(in the config file \/etc\/brine\/brine\.yaml\) is wrong: ca_file .*missing\.pem is not a readable PEM/,
+    )
+    expect(configError({ ...full, insecure: 'yes' }).message).toMatch(
+      /saltext\.vmware:insecure .* must be true or false, not "yes"/,
+    )
+    expect(configError({ ...full, ssl_thumbprint: 1234 }).message).toMatch(/must be a string/)
+  })
+
+  it('says where a value came from: pillar, or the environment variable', () => {
+    expect(configError({ ...full, port: 'abc' }, { pillar: true }).message).toMatch(
+      /^saltext\.vmware:port \(in pillar\) must be a number/,
+    )
+    const env = configError(full, { env: { SALTEXT_VMWARE_HOST: 'ftp://vc' } })
+    expect(env.origin).toBe('SALTEXT_VMWARE_HOST')
+    expect(env.message).toMatch(/^SALTEXT_VMWARE_HOST \(saltext\.vmware:host\) is wrong: .*https/)
+  })
+
+  it('reads connect_timeout and request_timeout (seconds) and max_response_size', () => {
+    const options = resolveVsphereConnection(
+      {
+        env: {},
+        opts: {
+          'saltext.vmware': {
+            ...full,
+            connect_timeout: 5,
+            request_timeout: '0.5',
+            max_response_size: '64 MiB',
+            lab: { ...full, request_timeout: 600, max_response_size: 1_000_000 },
+          },
+        },
+        pillar: {},
+      },
+      {},
+    )
+    expect(options).toMatchObject({
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 500,
+      maxResponseBytes: 64 * 1024 * 1024,
+    })
+    // A profile reads its own section, like host and user.
+    const lab = resolveVsphereConnection(
+      {
+        env: {},
+        opts: {
+          'saltext.vmware': {
+            connect_timeout: 5,
+            lab: { ...full, request_timeout: 600, max_response_size: 1_000_000 },
+          },
+        },
+        pillar: {},
+      },
+      { profile: 'lab' },
+    )
+    expect(lab).toMatchObject({ requestTimeoutMs: 600_000, maxResponseBytes: 1_000_000 })
+    expect(lab.connectTimeoutMs).toBeUndefined()
+
+    expect(configError({ ...full, connect_timeout: 0 }).message).toBe(
+      'saltext.vmware:connect_timeout (in the config file /etc/brine/brine.yaml) must be a number of seconds above 0 and at most 86400 (a day), not 0.',
+    )
+    expect(configError({ ...full, request_timeout: 'soon' }).key).toBe(
+      'saltext.vmware:request_timeout',
+    )
+    expect(configError({ ...full, request_timeout: 90_000 }).message).toMatch(/at most 86400/)
+    expect(configError({ ...full, max_response_size: '1 TB' }).message).toMatch(
+      /saltext\.vmware:max_response_size .* must be a number of bytes .*not "1 TB"/,
+    )
+    expect(configError({ ...full, max_response_size: 2 ** 40 }).key).toBe(
+      'saltext.vmware:max_response_size',
+    )
+  })
+
+  it('keeps missing credentials a credentials error (exit 1), not a config error', () => {
+    let error: unknown
+    try {
+      resolveVsphereConnection({ env: {}, opts: { 'saltext.vmware': { host: 'vc' } }, pillar: {} })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(CredentialsError)
+    expect(error).not.toBeInstanceOf(VsphereConfigError)
+    expect((error as CredentialsError).code).toBe('BRINE_VIM_CREDENTIALS')
   })
 })

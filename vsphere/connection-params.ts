@@ -1,7 +1,8 @@
+import { constants as bufferConstants } from 'node:buffer'
 import { accessSync, constants, readFileSync } from 'node:fs'
 import { Secret } from '../core/secret.ts'
 import { ConnectionParamsError } from './errors.ts'
-import { normalizeThumbprint } from './transport.ts'
+import { DEFAULT_MAX_RESPONSE_BYTES, normalizeThumbprint } from './transport.ts'
 
 /**
  * What it takes to reach one vCenter as one user. Build with `resolveConnectionParams`, which
@@ -24,8 +25,13 @@ export interface ConnectionOptions {
   insecure?: boolean | undefined
   /** Connect (TCP + TLS) timeout in ms. Default 10,000. */
   connectTimeoutMs?: number | undefined
-  /** Timeout of one request in ms. Default 120,000. */
+  /** Longest wait in ms for an answer's headers, and for each part of its body. Default 120,000. */
   requestTimeoutMs?: number | undefined
+  /**
+   * Largest answer body accepted, in bytes; a larger one fails with a TransportError before
+   * more than this is buffered. Default 256 MiB (`DEFAULT_MAX_RESPONSE_BYTES`).
+   */
+  maxResponseBytes?: number | undefined
   /** Sent as User-Agent. Default `brine/<version>`. */
   userAgent?: string | undefined
   /** Separates sessions of the same user on the same server in the cache. Default `default`. */
@@ -44,6 +50,7 @@ export interface ResolvedConnectionParams {
   insecure: boolean
   connectTimeoutMs: number
   requestTimeoutMs: number
+  maxResponseBytes: number
   userAgent: string
   label: string
   keepaliveIntervalMs: number
@@ -51,26 +58,60 @@ export interface ResolvedConnectionParams {
 
 export const DEFAULT_USER_AGENT = 'brine/0.1.0'
 
+export { DEFAULT_MAX_RESPONSE_BYTES }
+/** The highest cap that can be honoured: an answer is decoded into one string. */
+export const MAX_RESPONSE_BYTES = bufferConstants.MAX_STRING_LENGTH
+/** Timeouts above this (a day) are refused: Node's timers cannot wait past ~24.8 days anyway. */
+export const MAX_TIMEOUT_MS = 86_400_000
+
 /** Validate and normalize connection options. Throws ConnectionParamsError naming the option. */
 export function resolveConnectionParams(options: ConnectionOptions): ResolvedConnectionParams {
   const insecure = options.insecure ?? false
   const url = resolveUrl(options.server, options.port, insecure)
 
+  if (options.user !== undefined && options.user !== null && typeof options.user !== 'string') {
+    throw new ConnectionParamsError('user', `user must be a string, not ${typeName(options.user)}.`)
+  }
   if (typeof options.user !== 'string' || options.user.trim() === '') {
     throw new ConnectionParamsError('user', 'user is missing: give the vCenter user name.')
   }
+  const rawPassword: unknown = options.password
+  if (
+    rawPassword !== undefined &&
+    rawPassword !== null &&
+    typeof rawPassword !== 'string' &&
+    !(rawPassword instanceof Secret)
+  ) {
+    // Never the value: it is a password.
+    throw new ConnectionParamsError(
+      'password',
+      `password must be a string, not ${typeName(rawPassword)}.`,
+    )
+  }
   const password =
-    options.password instanceof Secret
-      ? options.password
-      : typeof options.password === 'string' && options.password !== ''
-        ? new Secret(options.password)
+    rawPassword instanceof Secret
+      ? rawPassword
+      : typeof rawPassword === 'string' && rawPassword !== ''
+        ? new Secret(rawPassword)
         : undefined
   if (!password || password.length === 0) {
     throw new ConnectionParamsError('password', `password is missing for user ${options.user}.`)
   }
+  if (options.insecure !== undefined && typeof options.insecure !== 'boolean') {
+    throw new ConnectionParamsError(
+      'insecure',
+      `insecure must be true or false, not ${JSON.stringify(options.insecure)}.`,
+    )
+  }
 
   let thumbprint: string | undefined
   if (options.thumbprint !== undefined && options.thumbprint !== '') {
+    if (typeof options.thumbprint !== 'string') {
+      throw new ConnectionParamsError(
+        'thumbprint',
+        `thumbprint must be a string of hex digits, not ${typeName(options.thumbprint)}.`,
+      )
+    }
     thumbprint = normalizeThumbprint(options.thumbprint)
     if (!thumbprint) {
       throw new ConnectionParamsError(
@@ -86,6 +127,12 @@ export function resolveConnectionParams(options: ConnectionOptions): ResolvedCon
     )
   }
   let ca: string | undefined
+  if (options.caFile !== undefined && typeof options.caFile !== 'string') {
+    throw new ConnectionParamsError(
+      'caFile',
+      `ca_file must be the path of a PEM file, not ${typeName(options.caFile)}.`,
+    )
+  }
   if (options.caFile) {
     if (insecure) {
       throw new ConnectionParamsError(
@@ -104,8 +151,9 @@ export function resolveConnectionParams(options: ConnectionOptions): ResolvedCon
     ca,
     caFile: options.caFile,
     insecure,
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 120_000),
+    connectTimeoutMs: timeout('connectTimeoutMs', options.connectTimeoutMs, 10_000),
+    requestTimeoutMs: timeout('requestTimeoutMs', options.requestTimeoutMs, 120_000),
+    maxResponseBytes: responseCap(options.maxResponseBytes),
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     label: options.label ?? 'default',
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 0,
@@ -115,6 +163,12 @@ export function resolveConnectionParams(options: ConnectionOptions): ResolvedCon
 // --- internal ---
 
 function resolveUrl(server: string, port: number | undefined, insecure: boolean): URL {
+  if (server !== undefined && server !== null && typeof server !== 'string') {
+    throw new ConnectionParamsError(
+      'server',
+      `server must be a string (a host name or URL), not ${typeName(server)}.`,
+    )
+  }
   if (typeof server !== 'string' || server.trim() === '') {
     throw new ConnectionParamsError(
       'server',
@@ -147,10 +201,10 @@ function resolveUrl(server: string, port: number | undefined, insecure: boolean)
     )
   }
   if (port !== undefined) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new ConnectionParamsError(
         'port',
-        `port must be an integer from 1 to 65535, not ${port}.`,
+        `port must be a whole number from 1 to 65535, not ${JSON.stringify(port) ?? String(port)}.`,
       )
     }
     if (!url.port) url.port = String(port)
@@ -177,13 +231,38 @@ function readCaFile(path: string): string {
   }
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+function timeout(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > MAX_TIMEOUT_MS
+  ) {
     throw new ConnectionParamsError(
       name,
-      `${name} must be a positive number of milliseconds, not ${value}.`,
+      `${name} must be a number of milliseconds above 0 and at most ${MAX_TIMEOUT_MS} (a day), not ${JSON.stringify(value) ?? String(value)}.`,
     )
   }
   return value
+}
+
+function responseCap(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_RESPONSE_BYTES
+  if (!Number.isInteger(value) || value < 1 || value > MAX_RESPONSE_BYTES) {
+    throw new ConnectionParamsError(
+      'maxResponseBytes',
+      `maxResponseBytes must be a whole number of bytes from 1 to ${MAX_RESPONSE_BYTES} (the longest string Node can decode), not ${JSON.stringify(value) ?? String(value)}.`,
+    )
+  }
+  return value
+}
+
+/** `a number`, `a list`, `a mapping`, `true`: what a YAML value turned out to be. */
+export function typeName(value: unknown): string {
+  if (Array.isArray(value)) return 'a list'
+  if (value === null) return 'null'
+  if (typeof value === 'boolean') return String(value)
+  if (typeof value === 'object') return 'a mapping'
+  return `a ${typeof value}`
 }

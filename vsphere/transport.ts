@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
-import { buildConnector, Pool, errors as undiciErrors } from 'undici'
+import { buildConnector, type Dispatcher, Pool, errors as undiciErrors } from 'undici'
 import { TransportError, type TransportFailure } from './errors.ts'
 
 /**
@@ -20,6 +20,11 @@ export interface TransportOptions {
   insecure?: boolean | undefined
   connectTimeoutMs: number
   requestTimeoutMs: number
+  /**
+   * Largest answer body accepted, in bytes (default 256 MiB): a larger answer fails with a
+   * `BAD_RESPONSE` TransportError as soon as its Content-Length or its bytes pass the cap.
+   */
+  maxResponseBytes?: number | undefined
   userAgent: string
   /** Maximum sockets kept to the server. */
   connections?: number | undefined
@@ -48,10 +53,12 @@ export class Transport {
   requestCount = 0
   readonly #pool: Pool
   readonly #options: TransportOptions
+  readonly #maxResponseBytes: number
 
   constructor(options: TransportOptions) {
     this.url = options.url
     this.#options = options
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     this.#pool = new Pool(options.url.origin, {
       connections: options.connections ?? 8,
       keepAliveTimeout: 30_000,
@@ -71,13 +78,14 @@ export class Transport {
         body: request.body ?? null,
         signal: request.signal ?? null,
       })
-      const body = await response.body.text()
+      const body = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
       // undici frees the socket a tick after the body ends: a request sent at once would open
       // a second connection (a full TLS handshake, measured at 5–10 ms here). Let it settle.
       await new Promise((resolve) => setImmediate(resolve))
       return { statusCode: response.statusCode, headers: response.headers, body }
     } catch (error) {
-      throw toTransportError(error, this.url, request.soapMethod)
+      if (error instanceof TransportError) throw error
+      throw toTransportError(error, this.url, request.soapMethod, this.#options)
     }
   }
 
@@ -86,6 +94,15 @@ export class Transport {
     await this.#pool.close().catch(() => this.#pool.destroy())
   }
 }
+
+/**
+ * The default cap on one answer's body: 256 MiB. A 5,000-VM inventory read is about 3.5 MB, so
+ * the largest inventory vCenter supports (about 45,000 VMs) stays near 32 MB, an eighth of it;
+ * answers past that are runaways. It is also half of the longest string V8 can hold (about
+ * 512 MiB, past which an answer could not be decoded at all), and keeps a runaway's chunks,
+ * text and decoded form under about a gigabyte of heap.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
 /** Normalize a thumbprint to upper-case hex pairs with colons; undefined when malformed. */
 export function normalizeThumbprint(text: string): string | undefined {
@@ -114,6 +131,48 @@ export function pinMismatch(socket: TLSSocket, pinned: string): string | undefin
 }
 
 // --- internal ---
+
+/**
+ * The body as text, refusing it once it passes `limit` bytes: at once when its Content-Length
+ * says so, else as soon as the bytes read pass it (the rest is never read: the socket is closed).
+ */
+async function readBody(
+  response: Dispatcher.ResponseData,
+  limit: number,
+  url: URL,
+  method: string | undefined,
+): Promise<string> {
+  const tooLarge = (size: string) => {
+    response.body.destroy()
+    const where = `${method ? `${method} on ` : ''}${url.origin}`
+    return new TransportError(
+      `${where}: the answer is larger than the response size limit (${size}, limit ${formatBytes(limit)}); it was not read further. Raise max_response_size (bytes) if such answers are expected, or ask for less (fewer objects or properties per call).`,
+      { failure: 'BAD_RESPONSE', url: url.href, method, requestSent: true },
+    )
+  }
+  const declared = Number(response.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit)
+    throw tooLarge(`${formatBytes(declared)} declared`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of response.body) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw tooLarge(`more than ${formatBytes(limit)} received`)
+    chunks.push(chunk as Buffer)
+  }
+  // TextDecoder drops a BOM, like undici's body.text().
+  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB (${bytes} bytes)`
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB (${bytes} bytes)`
+  return `${bytes} bytes`
+}
+
+function seconds(ms: number): string {
+  return `${+(ms / 1000).toFixed(3)} s`
+}
 
 class ThumbprintMismatchError extends Error {
   readonly code = 'BRINE_THUMBPRINT_MISMATCH'
@@ -155,7 +214,12 @@ function secureContextFor(ca: string): SecureContext {
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|ERR_OSSL|HOSTNAME)/
 
-function toTransportError(error: unknown, url: URL, method: string | undefined): TransportError {
+function toTransportError(
+  error: unknown,
+  url: URL,
+  method: string | undefined,
+  options: TransportOptions,
+): TransportError {
   const where = `${method ? `${method} on ` : ''}${url.origin}`
   const cause = error
   const code = String((error as { code?: unknown })?.code ?? '')
@@ -172,7 +236,7 @@ function toTransportError(error: unknown, url: URL, method: string | undefined):
   if (error instanceof undiciErrors.ConnectTimeoutError) {
     return fail(
       'CONNECT_TIMEOUT',
-      `cannot connect to ${url.host}: no connection within the connect timeout (${where}). Check the host, port and firewall, or raise connect_timeout.`,
+      `cannot connect to ${url.host}: no connection within the connect timeout of ${seconds(options.connectTimeoutMs)} (${where}). Check the host, port and firewall, or raise connect_timeout (seconds).`,
       false,
     )
   }
@@ -196,7 +260,7 @@ function toTransportError(error: unknown, url: URL, method: string | undefined):
   ) {
     return fail(
       'REQUEST_TIMEOUT',
-      `${where}: no complete answer within the request timeout; the call may have run on the server.`,
+      `${where}: no complete answer within the request timeout of ${seconds(options.requestTimeoutMs)}; the call may have run on the server. Raise request_timeout (seconds) if vCenter is this slow.`,
       true,
     )
   }
