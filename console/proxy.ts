@@ -197,8 +197,19 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     // Read the client while the target opens, to see it leave (a paused socket never sees
     // its end). A client sends nothing before the 101; anything early is kept for ws, which
     // takes the socket over in the same tick as settle() stops reading it.
+    // More than one message's worth (a frame header is at most 14 bytes) is not kept: the
+    // client is refused.
     const early: Buffer[] = []
-    const keep = (chunk: Buffer) => early.push(chunk)
+    let earlyBytes = 0
+    const keep = (chunk: Buffer) => {
+      early.push(chunk)
+      earlyBytes += chunk.length
+      if (earlyBytes <= maxPayload + 14) return
+      settle()
+      upstream.terminate()
+      early.length = 0
+      fail(413, 'Content Too Large', 'sent more than a message before the console was open')
+    }
     socket.on('data', keep)
     socket.once('end', onClientGone)
     socket.once('close', onClientGone)

@@ -1,9 +1,14 @@
 // Issue 13 item 13 (and the console part of item 12): the console proxy's message size limit,
 // its bounded logging of refused requests, its 1001 close on SIGTERM, and missing PEM files.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { connect as netConnect } from 'node:net'
+import {
+  createServer as createNetServer,
+  type Socket as NetSocket,
+  connect as netConnect,
+} from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -112,6 +117,43 @@ describe('console proxy limits', () => {
     const again = await open(issue(store, 'too-big-client', port, proxy.url).accessUrl)
     expect(String(await reply(again, 'still here'))).toBe('still here')
     again.close()
+  })
+
+  it('refuses a client that sends more than a message while its target opens, freeing the port', async () => {
+    const limit = 4096
+    // A target that accepts connections and never answers.
+    const hanging = createNetServer()
+    const held: NetSocket[] = []
+    hanging.on('connection', (socket) => {
+      held.push(socket)
+      socket.resume()
+    })
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r))
+    closers.push(() => {
+      for (const socket of held) socket.destroy()
+      return new Promise<void>((r) => hanging.close(() => r()))
+    })
+    const port = (hanging.address() as { port: number }).port
+    const store = new MemoryConsoleStore()
+    const proxy = await startConsoleProxy({ store, port: 0, maxMessageBytes: limit })
+    closers.push(() => proxy.close())
+    const url = new URL(issue(store, 'early', port, proxy.url).accessUrl)
+    const raw = netConnect(Number(url.port), '127.0.0.1', () =>
+      raw.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    )
+    raw.on('error', () => {})
+    const status = new Promise<string>((resolve) =>
+      raw.once('data', (chunk) => resolve(chunk.toString().split('\r\n')[0] as string)),
+    )
+    await expect.poll(() => held.length).toBe(1)
+    expect(freePorts(store, 'early', Date.now())).toEqual([])
+    raw.write(Buffer.alloc(limit + 15))
+    expect(await status).toBe('HTTP/1.1 413 Content Too Large')
+    raw.destroy()
+    await expect.poll(() => freePorts(store, 'early', Date.now())).toHaveLength(1)
+    await expect.poll(() => held[0]?.destroyed || held[0]?.readableEnded).toBe(true)
   })
 
   it('logs a burst of refused requests in a bounded number of lines, with a "… K more refused" summary', async () => {
