@@ -11,6 +11,7 @@ import {
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { BrineError } from '../core/errors.ts'
 import { type LogLevel, log, setLogLevel } from '../core/log.ts'
 import { isSecretKey, redact, registerSecret } from '../core/redact.ts'
@@ -351,9 +352,12 @@ async function compileCliPillar(
 ): Promise<Record<string, unknown>> {
   let overrides: Record<string, unknown> | undefined
   if (override !== undefined) {
-    const value = typeof override === 'string' ? yamlifyArg(override) : override
+    const value = typeof override === 'string' ? parsePillarOverride(override) : override
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new UsageError(`pillar= must be a dictionary, like pillar='{"key": "value"}'.`)
+      const got = Array.isArray(value) ? 'a list' : value === null ? 'None' : `a ${typeof value}`
+      throw new UsageError(
+        `pillar= must be a dictionary (got ${got}), like pillar='{"key": "value"}'; nothing was run.`,
+      )
     }
     overrides = value as Record<string, unknown>
   }
@@ -369,6 +373,34 @@ async function compileCliPillar(
   for (const error of compiled.errors)
     process.stderr.write(`[warning] [pillar] ${escapeControl(redact(error.message))}\n`)
   return compiled.pillar
+}
+
+/**
+ * The command-line pillar, typed as Salt types arguments (text starting with `{` or `[` is read
+ * as YAML even over several lines). Text that does not parse is a command-line error (exit 2,
+ * nothing run, state runs included: 5 is for pillar files), showing the YAML problem and where
+ * it is; the value itself is not echoed, it may hold passwords.
+ */
+function parsePillarOverride(text: string): unknown {
+  const value = yamlifyArg(text)
+  if (typeof value !== 'string' || !/^\s*[{[]/.test(text)) return value
+  try {
+    // Also a dictionary written over several lines (yamlifyArg keeps those as text).
+    return parseYaml(text, { version: '1.1', schema: 'yaml-1.1' })
+  } catch (error) {
+    if (!(error instanceof YAMLParseError)) throw error
+    const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+    const at = error.linePos?.[0]
+    const offset = error.pos[0]
+    const where = at
+      ? offset >= text.length
+        ? `at the end (line ${at.line}, column ${at.col})`
+        : `at line ${at.line}, column ${at.col} ('${text[offset]}')`
+      : ''
+    throw new UsageError(
+      `pillar= is not valid YAML: ${reason}${where ? `, ${where} of the value` : ''}. Give a YAML dictionary, like pillar='{"key": "value"}'; nothing was run.`,
+    )
+  }
 }
 
 /**

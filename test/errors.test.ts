@@ -233,3 +233,51 @@ describe('control characters in names given to vSphere functions', () => {
     expect(run.stderr).toBe('Error: bell\\u0007 esc\\u001b[31m del\\u007f csi\\u009b cr\\r\n')
   })
 })
+
+describe('pillar= on the command line', () => {
+  it('shows the YAML problem and where it is, not the value (exit 2, nothing run)', async () => {
+    const run = await brine([
+      'state.single',
+      'test.succeed_with_changes',
+      'name=x',
+      'pillar={a: [}',
+    ])
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(
+      `Error: pillar= is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ], at line 1, column 6 ('}') of the value. Give a YAML dictionary, like pillar='{"key": "value"}'; nothing was run.\n`,
+    )
+    // Also with --retcode-passthrough: a command-line error, not a pillar failure (5).
+    const passthrough = await brine([
+      '--retcode-passthrough',
+      'pillar.items',
+      'pillar={a: 1, a: 2}',
+    ])
+    expect(passthrough.code).toBe(2)
+    expect(passthrough.stderr).toMatch(/Map keys must be unique, at line 1, column 8 \('a'\)/)
+  })
+
+  it('never echoes the value, which may hold a password', async () => {
+    const run = await brine(['pillar.items', 'pillar={password: hunter2, b: [}'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).not.toContain('hunter2')
+    expect(run.stderr).toMatch(/^Error: pillar= is not valid YAML: .*, at line 1, column 25/)
+  })
+
+  it('an unclosed dictionary is reported at its end; a list or text is not a dictionary', async () => {
+    expect((await brine(['pillar.items', 'pillar={a: b'])).stderr).toMatch(
+      /Flow map must end with a \}, at the end \(line 1, column 6\) of the value/,
+    )
+    const list = await brine(['pillar.items', 'pillar=[1, 2]'])
+    expect(list.code).toBe(2)
+    expect(list.stderr).toBe(
+      `Error: pillar= must be a dictionary (got a list), like pillar='{"key": "value"}'; nothing was run.\n`,
+    )
+  })
+
+  it('a dictionary over several lines is read', async () => {
+    const run = await brine(['--out', 'json', 'pillar.items', 'pillar={a:\n  [1, 2]}'])
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout).local).toEqual({ a: [1, 2] })
+  })
+})
