@@ -1,12 +1,15 @@
+import { createServer as createTcpServer, type Socket } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { setLogLevel, setLogSink } from '../core/log.ts'
 import { moref } from '../vsphere/codec.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { resolveVsphereConnection } from '../vsphere/credentials.ts'
 import { TransportError } from '../vsphere/errors.ts'
 import { retrieveProperties } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
-import { type FakeVcenter, reply, startFakeVcenter } from './helpers/fake-vcenter.ts'
+import { Transport } from '../vsphere/transport.ts'
+import { type FakeVcenter, reply, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
 
 let fake: FakeVcenter
 beforeEach(async () => {
@@ -173,4 +176,151 @@ describe('against a fake vCenter on node:http', () => {
     expect(text).not.toContain('fake-Pa55word')
     expect(text).not.toContain('fake-cookie-0123456789')
   })
+
+  it('refuses an answer whose Content-Length passes max_response_size, without reading it', async () => {
+    fake.handle('RetrievePropertiesEx', (_body, _req, res) => {
+      res.writeHead(200, {
+        'content-type': 'text/xml',
+        'content-length': String(300 * 1024 * 1024),
+      })
+      res.write('<?xml version="1.0"?>')
+      // …and nothing more: the client must not wait for the 300 MB.
+    })
+    const transport = capped(64 * 1024)
+    const error = await transport.send(soapRequest('RetrievePropertiesEx')).catch((e: unknown) => e)
+    await transport.close()
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).code).toBe('BRINE_VIM_TRANSPORT_BAD_RESPONSE')
+    expect((error as TransportError).requestSent).toBe(true)
+    expect((error as Error).message).toMatch(
+      /RetrievePropertiesEx on http:\/\/127\.0\.0\.1:\d+: the answer is larger than the response size limit \(300 MiB \(314572800 bytes\) declared, limit 64 KiB \(65536 bytes\)\).*max_response_size/,
+    )
+  })
+
+  it('stops reading an endless answer once it passes the cap, and closes the connection', async () => {
+    let closed!: () => void
+    const connectionClosed = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    fake.handle('RetrievePropertiesEx', (_body, _req, res) => {
+      // Chunked, no Content-Length, never ending: only a reader that stops can fail here.
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      const chunk = `<objects>${'x'.repeat(16 * 1024)}</objects>`
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+        if (!res.destroyed) res.once('drain', pump)
+      }
+      res.on('close', () => closed())
+      pump()
+    })
+    const transport = capped(256 * 1024)
+    const error = await transport.send(soapRequest('RetrievePropertiesEx')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).failure).toBe('BAD_RESPONSE')
+    expect((error as Error).message).toMatch(
+      /more than 256 KiB \(262144 bytes\) received, limit 256 KiB .*Raise max_response_size/,
+    )
+    await connectionClosed
+    // The transport still works: a small answer is read whole.
+    fake.handle('CurrentTime', (_body, _req, res) =>
+      reply(res, 'CurrentTime', '<returnval>2026-11-27T00:00:00Z</returnval>'),
+    )
+    const ok = await transport.send(soapRequest('CurrentTime'))
+    expect(ok.body).toContain('<returnval>2026-11-27T00:00:00Z</returnval>')
+    await transport.close()
+  })
+
+  it('a vCenter that never answers fails after request_timeout from the config, naming it', async () => {
+    fake.handle('RetrieveServiceContent', () => {
+      // accepted, never answered
+    })
+    const params = resolveConnectionParams(
+      resolveVsphereConnection({
+        env: {},
+        opts: {
+          'saltext.vmware': {
+            host: fake.url,
+            user: 'fake',
+            password: 'fake-Pa55word',
+            insecure: true,
+            request_timeout: 0.2,
+          },
+        },
+        pillar: {},
+      }),
+    )
+    expect(params.requestTimeoutMs).toBe(200)
+    const error = await ServiceInstance.connect(params).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).code).toBe('BRINE_VIM_TRANSPORT_REQUEST_TIMEOUT')
+    expect((error as Error).message).toMatch(
+      /RetrieveServiceContent on http:\/\/127\.0\.0\.1:\d+: no complete answer within the request timeout of 0\.2 s; .*Raise request_timeout \(seconds\)/,
+    )
+  })
+
+  it('a server that accepts the connection and never speaks TLS fails after connect_timeout, naming it', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createTcpServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as { port: number }
+    try {
+      const params = resolveConnectionParams(
+        resolveVsphereConnection(
+          {
+            env: {},
+            opts: {
+              'saltext.vmware': {
+                lab: {
+                  host: `127.0.0.1:${port}`,
+                  user: 'fake',
+                  password: 'fake-Pa55word',
+                  insecure: true,
+                  connect_timeout: 0.2,
+                },
+              },
+            },
+            pillar: {},
+          },
+          { profile: 'lab' },
+        ),
+      )
+      expect(params.connectTimeoutMs).toBe(200)
+      const error = await ServiceInstance.connect(params).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TransportError)
+      expect((error as TransportError).code).toBe('BRINE_VIM_TRANSPORT_CONNECT_TIMEOUT')
+      expect((error as TransportError).requestSent).toBe(false)
+      expect((error as Error).message).toMatch(
+        /no connection within the connect timeout of 0\.2 s .*raise connect_timeout \(seconds\)/,
+      )
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
 })
+
+function capped(maxResponseBytes: number): Transport {
+  return new Transport({
+    url: new URL(fake.url),
+    connectTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+    maxResponseBytes,
+    userAgent: 'brine-test',
+    connections: 1,
+  })
+}
+
+function soapRequest(method: string) {
+  return {
+    path: '/sdk',
+    method: 'POST' as const,
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: soap(
+      `<${method} xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></${method}>`,
+    ),
+    soapMethod: method,
+  }
+}
