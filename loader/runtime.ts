@@ -1,5 +1,6 @@
 import picomatch from 'picomatch'
 import { log } from '../core/log.ts'
+import { ISSUED_BRAND, SECRET_BRAND } from '../core/redact.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { bindArguments, CONTEXT_KWARGS, describeFunction, VSPHERE_KWARGS } from './arguments.ts'
 import { ArgumentError, LoaderError } from './errors.ts'
@@ -119,6 +120,75 @@ function testOf(
   return inherited ?? configured
 }
 
+/** Deeper than this, a result is refused: the outputters (recursive) could not print it. */
+const MAX_RESULT_DEPTH = 500
+
+/**
+ * Refuse a result that contains itself (a dict or list holding one of its own ancestors): no
+ * outputter can print it (JSON.stringify throws "Converting circular structure", the others
+ * would recurse forever). Also a result nested deeper than MAX_RESULT_DEPTH. Walks what the
+ * outputters walk (dicts, lists, objects' own enumerable properties; not Secret or Issued
+ * values, nor objects with toJSON), iteratively, so that the check itself cannot overflow
+ * the stack. A value shared by two branches is fine.
+ */
+export function checkResult(fun: string, result: unknown): void {
+  if (typeof result !== 'object' || result === null) return
+  interface Frame {
+    value: object
+    keys: string[]
+    next: number
+    path: string
+  }
+  const walked = (value: unknown): value is object =>
+    typeof value === 'object' &&
+    value !== null &&
+    !(SECRET_BRAND in value) &&
+    !(ISSUED_BRAND in value) &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  if (!walked(result)) return
+  const frame = (value: object, path: string): Frame => ({
+    value,
+    keys: Object.keys(value),
+    next: 0,
+    path,
+  })
+  const stack: Frame[] = [frame(result, 'result')]
+  const onPath = new Map<object, string>([[result, 'result']])
+  while (stack.length) {
+    const top = stack[stack.length - 1]!
+    if (top.next >= top.keys.length) {
+      stack.pop()
+      onPath.delete(top.value)
+      continue
+    }
+    const key = top.keys[top.next++]!
+    const child = (top.value as Record<string, unknown>)[key]
+    if (!walked(child)) continue
+    const path = `${top.path}${
+      Array.isArray(top.value)
+        ? `[${key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(key)
+          ? `.${key}`
+          : `[${JSON.stringify(key)}]`
+    }`
+    const ancestor = onPath.get(child)
+    if (ancestor !== undefined) {
+      throw new LoaderError(
+        `${fun} returned a value that contains itself: ${path} refers back to ${ancestor}. A result must be data that can be printed (dicts, lists, strings, numbers); return a copy without the back reference.`,
+        { code: 'BRINE_RESULT' },
+      )
+    }
+    if (stack.length >= MAX_RESULT_DEPTH) {
+      throw new LoaderError(
+        `${fun} returned a value nested more than ${MAX_RESULT_DEPTH} levels deep (at ${path.slice(0, 80)}…), which cannot be printed; return flatter data.`,
+        { code: 'BRINE_RESULT' },
+      )
+    }
+    onPath.set(child, path)
+    stack.push(frame(child, path))
+  }
+}
+
 /**
  * What one brine process runs with: options, pillar, the two loaders, the per-run context
  * and the service instances. It builds each call's context and calls the function.
@@ -163,8 +233,18 @@ export class Runtime {
     })
   }
 
-  /** Call `mod.fn` with positional and keyword arguments. */
+  /**
+   * Call `mod.fn` with positional and keyword arguments. Its result must be data that can be
+   * printed: one that contains itself is refused, naming the function (see checkResult).
+   */
   async call(fun: string, options: CallOptions = {}): Promise<unknown> {
+    const result = await this.#call(fun, options)
+    checkResult(fun, result)
+    return result
+  }
+
+  /** A call; cross-calls come here directly (their results are the caller's to use). */
+  async #call(fun: string, options: CallOptions): Promise<unknown> {
     const loader = options.state ? this.states : this.modules
     const { definition } = await loader.getFunction(fun)
     const kwargs = { ...(options.kwargs ?? {}) }
@@ -252,7 +332,7 @@ export class Runtime {
         args: unknown[] = [],
         options: { test?: boolean | undefined; signal?: AbortSignal | undefined } = {},
       ) =>
-        this.call(target, {
+        this.#call(target, {
           args,
           kwargs,
           state,

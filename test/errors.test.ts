@@ -7,9 +7,10 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { Secret } from '../core/secret.ts'
 import { bindArguments, escapeControlCharacters } from '../loader/arguments.ts'
 import { defaultOpts } from '../loader/opts.ts'
-import { Runtime } from '../loader/runtime.ts'
+import { checkResult, Runtime } from '../loader/runtime.ts'
 import { runNode } from './helpers/cli.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-errors-'))
@@ -279,5 +280,102 @@ describe('pillar= on the command line', () => {
     const run = await brine(['--out', 'json', 'pillar.items', 'pillar={a:\n  [1, 2]}'])
     expect(run.code).toBe(0)
     expect(JSON.parse(run.stdout).local).toEqual({ a: [1, 2] })
+  })
+})
+
+describe('a result that contains itself', () => {
+  const modules = join(tmp, 'cyclic', '_modules')
+  const states = join(tmp, 'cyclic', '_states')
+  mkdirSync(modules, { recursive: true })
+  mkdirSync(states, { recursive: true })
+  writeFileSync(
+    join(modules, 'cyclic.ts'),
+    `import { defineFunction, defineModule } from 'brine/loader'
+export default defineModule({
+  functions: {
+    loop: defineFunction({
+      doc: 'A dict holding itself in a list.',
+      args: {},
+      run: () => {
+        const vm: Record<string, unknown> = { name: 'vm1' }
+        vm.disks = [{ parent: vm }]
+        return { vms: [vm] }
+      },
+    }),
+    shared: defineFunction({
+      doc: 'One dict in two places: not a cycle.',
+      args: {},
+      run: () => {
+        const tag = { name: 't' }
+        return { a: tag, b: [tag] }
+      },
+    }),
+    caller: defineFunction({
+      doc: 'Uses a cyclic cross-call result internally and returns plain data.',
+      args: {},
+      run: async (ctx) => Object.keys((await ctx.salt('cyclic.loop')) as object),
+    }),
+  },
+})
+`,
+  )
+  writeFileSync(
+    join(states, 'cyclic.ts'),
+    `import { defineFunction, defineModule, z } from 'brine/loader'
+export default defineModule({
+  functions: {
+    changes: defineFunction({
+      doc: 'A state whose changes hold themselves.',
+      args: { name: z.string() },
+      run: (_ctx, { name }) => {
+        const changes: Record<string, unknown> = {}
+        changes.again = changes
+        return { name, result: true, comment: '', changes }
+      },
+    }),
+  },
+})
+`,
+  )
+
+  it('names the function and where the loop is (exit 1, every outputter)', async () => {
+    for (const out of ['nested', 'json', 'yaml', 'raw']) {
+      const run = await brine(['-m', modules, '--out', out, 'cyclic.loop'])
+      expect(run.code).toBe(1)
+      expect(run.stdout).toBe('')
+      expect(run.stderr).toBe(
+        'Error: cyclic.loop returned a value that contains itself: result.vms[0].disks[0].parent refers back to result.vms[0]. A result must be data that can be printed (dicts, lists, strings, numbers); return a copy without the back reference.\n',
+      )
+    }
+  })
+
+  it('a state whose return contains itself: the state run names its tag', async () => {
+    const run = await brine(['-m', modules, 'state.single', 'cyclic.changes', 'name=x'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(
+      /^Error: state\.single returned a value that contains itself: result\["cyclic_\|-x_\|-x_\|-changes"\]\.changes\.again refers back to/,
+    )
+  })
+
+  it('a value in two places is not a loop; a cross-call result is the caller’s to use', async () => {
+    const shared = await brine(['-m', modules, '--out', 'json', 'cyclic.shared'])
+    expect(shared.code).toBe(0)
+    expect(JSON.parse(shared.stdout).local).toEqual({ a: { name: 't' }, b: [{ name: 't' }] })
+    const caller = await brine(['-m', modules, '--out', 'json', 'cyclic.caller'])
+    expect(caller.code).toBe(0)
+    expect(JSON.parse(caller.stdout).local).toEqual(['vms'])
+  })
+
+  it('checkResult: secrets and toJSON values are not walked; too deep is refused', () => {
+    const secret = new Secret('pw')
+    expect(() => checkResult('m.f', { secret, date: new Date(0), n: null, s: 'x' })).not.toThrow()
+    let deep: unknown = 'leaf'
+    for (let i = 0; i < 600; i++) deep = { a: deep }
+    expect(() => checkResult('m.f', deep)).toThrow(
+      /^m\.f returned a value nested more than 500 levels deep \(at result\.a\.a/,
+    )
+    const list: unknown[] = []
+    list.push(list)
+    expect(() => checkResult('m.f', list)).toThrow('result[0] refers back to result.')
   })
 })
