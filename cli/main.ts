@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { exitCodeOf } from '../core/error-codes.ts'
 import { BrineError } from '../core/errors.ts'
 import { type LogLevel, log, setLogLevel } from '../core/log.ts'
 import { isSecretKey, redact, registerSecret } from '../core/redact.ts'
@@ -476,11 +477,7 @@ function escapeControl(text: string): string {
 function exitCodeFor(error: unknown, signal: AbortSignal): number {
   if (signal.aborted)
     return (signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT
-  if (
-    error instanceof UsageError ||
-    error instanceof ConfigError ||
-    (error instanceof BrineError && (error.code === 'BRINE_USAGE' || error.code === 'BRINE_CONFIG'))
-  )
-    return EXIT.USAGE
-  return EXIT.ERROR
+  if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE
+  // The registry (core/error-codes.ts) says which codes mean "nothing was run".
+  return error instanceof BrineError ? exitCodeOf(error.code) : EXIT.ERROR
 }

@@ -30,6 +30,11 @@ export const ERROR_CODES = {
   BRINE_MODULE: { meaning: 'raised by a module function', exit: 'error' },
   BRINE_COMMAND: { meaning: 'a cmd.* command failed to start or run', exit: 'error' },
   BRINE_TEST_EXCEPTION: { meaning: 'test.exception raised it, on purpose', exit: 'error' },
+  BRINE_RESULT: {
+    meaning:
+      'a function returned a value that cannot be shown (it contains itself, or is nested too deep)',
+    exit: 'error',
+  },
   BRINE_OUTPUT: { meaning: 'the result could not be written (--out-file)', exit: 'error' },
   BRINE_PILLAR: {
     meaning: 'pillar failed to compile; the message names the file and line (state runs: exit 5)',

@@ -30,6 +30,7 @@ const ENVIRONMENT = new Set([
   'BRINE_INSPECT',
   'BRINE_STATE_MAX_PARALLEL',
   'BRINE_SALTEXT_VMWARE_HOST',
+  'BRINE_MODULE_DIRS',
 ])
 
 function sourceFiles(dir: string): string[] {
