@@ -180,4 +180,49 @@ describe('request_timeout through the CLI', () => {
       /^Error: .*RetrieveServiceContent on http:\/\/127\.0\.0\.1:\d+: no complete answer within the request timeout of 0\.3 s; .*Raise request_timeout \(seconds\)/,
     )
   })
+
+  it('an answer larger than max_response_size fails naming the limit and the option', async () => {
+    fake.handle('RetrieveServiceContent', (_body, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      res.end(`<?xml version="1.0"?>${' '.repeat(64 * 1024)}`)
+    })
+    const run = await brine('too-large', {
+      host: fake.url,
+      user: 'fake',
+      password: 'fake-Pa55word',
+      insecure: true,
+      max_response_size: '16 KiB',
+    })
+    expect(run.code).toBe(EXIT.ERROR)
+    expect(run.stderr).toMatch(
+      /^Error: .*RetrieveServiceContent on http:\/\/127\.0\.0\.1:\d+: the answer is larger than the response size limit .*limit 16 KiB \(16384 bytes\).*Raise max_response_size/,
+    )
+  })
+})
+
+describe('connect_timeout through the CLI', () => {
+  it('a server that accepts and never speaks TLS fails with the connect timeout named', async () => {
+    const { createServer } = await import('node:net')
+    const sockets = new Set<import('node:net').Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as { port: number }
+    try {
+      const run = await brine('silent', {
+        host: `127.0.0.1:${port}`,
+        user: 'fake',
+        password: 'fake-Pa55word',
+        insecure: true,
+        connect_timeout: 0.3,
+      })
+      expect(run.code).toBe(EXIT.ERROR)
+      expect(run.stderr).toMatch(/connect timeout of 0\.3 s .*raise connect_timeout \(seconds\)/)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
 })

@@ -219,4 +219,44 @@ describe('ReconnectProxy and dropped connections (fake vCenter)', () => {
       await fake.close()
     }
   })
+
+  it('does not send a read again when the server took it and never answered (request_timeout)', async () => {
+    const fake = await startFakeVcenter()
+    fake.handle('RetrievePropertiesEx', () => {
+      // accepted, never answered
+    })
+    const cache = new SessionCache()
+    const si = createReconnectProxy({
+      cache,
+      resolveParams: () =>
+        resolveConnectionParams({
+          server: fake.url,
+          user: 'fake',
+          password: 'pw',
+          insecure: true,
+          requestTimeoutMs: 300,
+        }),
+      backoffMs: 10,
+    })
+    try {
+      const error = await si
+        .invoke('RetrievePropertiesEx', {
+          _this: moref('PropertyCollector', 'propertyCollector'),
+          specSet: [
+            {
+              propSet: [{ type: 'Folder', pathSet: ['name'] }],
+              objectSet: [{ obj: moref('Folder', 'group-d1') }],
+            },
+          ],
+          options: {},
+        })
+        .catch((e: unknown) => e)
+      expect((error as { code?: string }).code).toBe('BRINE_VIM_TRANSPORT_REQUEST_TIMEOUT')
+      expect(fake.calls.filter((call) => call.method === 'RetrievePropertiesEx')).toHaveLength(1)
+      expect(fake.calls.filter((call) => call.method === 'Login')).toHaveLength(1)
+    } finally {
+      await cache.closeAll()
+      await fake.close()
+    }
+  })
 })

@@ -12,6 +12,7 @@ export {
   type CredentialSources,
   CredentialsError,
   resolveVsphereConnection,
+  VsphereConfigError,
 } from './credentials.ts'
 export { type DecodedResponse, decodeResponse } from './decoder.ts'
 export {

@@ -42,7 +42,9 @@ export class ServiceInstanceProvider {
         resolveParams: () =>
           resolveConnectionParams({
             ...resolveVsphereConnection(this.#options.sources, { profile }),
-            connectTimeoutMs: this.#options.connectTimeoutMs,
+            ...(this.#options.connectTimeoutMs !== undefined && {
+              connectTimeoutMs: this.#options.connectTimeoutMs,
+            }),
           }),
       })
       this.#proxies.set(key, proxy)

@@ -201,7 +201,9 @@ function shouldRebuild(error: unknown, method: string): boolean {
   if (!(error instanceof TransportError)) return false
   if (!error.requestSent)
     return ['CONNECTION_REFUSED', 'CONNECT_TIMEOUT', 'NETWORK', 'CLOSED'].includes(error.failure)
-  return isConnectionLoss(error) && READ_ONLY.test(method)
+  // A server that took the request and never answered is not asked again: that would hold the
+  // caller for twice request_timeout. A dropped connection is (for calls that only read).
+  return isConnectionLoss(error) && error.failure !== 'REQUEST_TIMEOUT' && READ_ONLY.test(method)
 }
 
 function isConnectionLoss(error: TransportError): boolean {

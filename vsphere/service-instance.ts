@@ -62,6 +62,7 @@ export class ServiceInstance {
       insecure: params.insecure,
       connectTimeoutMs: params.connectTimeoutMs,
       requestTimeoutMs: params.requestTimeoutMs,
+      maxResponseBytes: params.maxResponseBytes,
       userAgent: params.userAgent,
     })
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { inspectPoint } from '../core/inspect.ts'
 import { log } from '../core/log.ts'
 import {
@@ -72,9 +73,11 @@ export async function waitForTaskInfo(
 ): Promise<TaskInfo> {
   const { signal } = options
   let session = await si.ready()
+  // A wait must end well within the request timeout: at most half of it (0, one calculation
+  // and a short pause between polls, when the timeout is a second or two).
   const maxWaitSeconds = Math.max(
-    Math.min(options.maxWaitSeconds ?? 60, Math.floor(session.params.requestTimeoutMs / 1000) - 5),
-    1,
+    Math.min(options.maxWaitSeconds ?? 60, Math.floor(session.params.requestTimeoutMs / 2000)),
+    0,
   )
   const finished = progressReporter(task, options.onProgress)
   let collector: ManagedObjectReference | undefined
@@ -128,6 +131,7 @@ export async function waitForTaskInfo(
       }
       const info = await readTaskInfo(si, task, signal)
       if (finished(info)) return info
+      if (maxWaitSeconds === 0) await sleep(250, undefined, { signal })
     }
   } catch (error) {
     if (signal?.aborted) {
