@@ -1,3 +1,9 @@
+// Console tokens: 256 random bits, shown to the user once. brine keeps only their SHA-256
+// hash, and the connection target (which holds the vCenter ticket) sealed with a key derived
+// from the token, so the database alone opens no console.
+//
+// Tokens read `brc_` + 43 base64url characters: the prefix lets the redactor recognise one in
+// free text, as GitHub's `ghp_` tokens are.
 import {
   createCipheriv,
   createDecipheriv,
@@ -7,14 +13,6 @@ import {
   timingSafeEqual,
 } from 'node:crypto'
 
-/**
- * Console tokens: 256 random bits, shown to the user once. brine keeps only their SHA-256
- * hash, and the connection target (which holds the vCenter ticket) sealed with a key derived
- * from the token, so the database alone opens no console.
- *
- * Tokens read `brc_` + 43 base64url characters: the prefix lets the redactor recognise one in
- * free text, as GitHub's `ghp_` tokens are.
- */
 export const TOKEN_PREFIX = 'brc_'
 export const TOKEN_PATTERN = /\bbrc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g
 const TOKEN_SHAPE = /^brc_[A-Za-z0-9_-]{43}$/

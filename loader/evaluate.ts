@@ -1,3 +1,10 @@
+// Evaluate a module file as a compiled function (transpile → wrap → run), never through
+// native `import()`: Node cannot evict an ES module record, so each native re-import would
+// leak the whole module. What `require` gives the module:
+// - `brine/*`: the host's single instance (host-modules.ts);
+// - node builtins and packages: Node's own (shared) require;
+// - relative files: evaluated the same way, as part of this generation.
+// Transpiled output is cached on disk by source hash, so a cold start skips esbuild.
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
@@ -8,15 +15,6 @@ import { log } from '../core/log.ts'
 import { ModuleLoadError } from './errors.ts'
 import { HOST_MODULES, hostModule, preloadHostModules } from './host-modules.ts'
 
-/**
- * Evaluate a module file as a compiled function (transpile → wrap → run), never through
- * native `import()`: Node cannot evict an ES module record, so each native re-import would
- * leak the whole module. What `require` gives the module:
- * - `brine/*`: the host's single instance (host-modules.ts);
- * - node builtins and packages: Node's own (shared) require;
- * - relative files: evaluated the same way, as part of this generation.
- * Transpiled output is cached on disk by source hash, so a cold start skips esbuild.
- */
 export interface EvaluateOptions {
   /** Directory of the transpile cache; undefined disables it. */
   cacheDir?: string | undefined

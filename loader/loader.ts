@@ -1,3 +1,8 @@
+// A lazy registry of one kind of module (execution modules or states), keyed `mod.fn` as
+// Salt's LazyLoader. Construction only lists directories; a file is transpiled and evaluated
+// when one of its functions is first asked for. Directories earlier in `dirs` win (user
+// `module_dirs` before the built-ins). Each module name has one slot: a reload replaces the
+// generation in it and disposes the old one, so nothing keeps old generations alive.
 import { readdirSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import { log } from '../core/log.ts'
@@ -6,13 +11,6 @@ import { FunctionUnavailableError, ModuleLoadError } from './errors.ts'
 import { evaluateFile } from './evaluate.ts'
 import type { FunctionDefinition, ModuleDefinition, Opts } from './types.ts'
 
-/**
- * A lazy registry of one kind of module (execution modules or states), keyed `mod.fn` as
- * Salt's LazyLoader. Construction only lists directories; a file is transpiled and evaluated
- * when one of its functions is first asked for. Directories earlier in `dirs` win (user
- * `module_dirs` before the built-ins). Each module name has one slot: a reload replaces the
- * generation in it and disposes the old one, so nothing keeps old generations alive.
- */
 export interface LoaderOptions {
   /** Search order: the first directory holding a file name wins. */
   dirs: string[]

@@ -1,16 +1,14 @@
+// Pillar compilation as Salt does it: `top.sls` under the pillar roots maps targets (globs on
+// the minion id) to SLS files; each is rendered (Jinja then YAML), its `include`s merged
+// first (the including file wins; `key` nests, `defaults` become Jinja variables), and the
+// files merged recursively in top-file order; the CLI's `pillar='{…}'` is merged last.
+// Errors are collected in `_errors` (and `errors`), each naming file and line.
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import picomatch from 'picomatch'
 import { BrineError } from '../core/errors.ts'
 import { RenderError, renderSls } from '../core/render.ts'
 
-/**
- * Pillar compilation as Salt does it: `top.sls` under the pillar roots maps targets (globs on
- * the minion id) to SLS files; each is rendered (Jinja then YAML), its `include`s merged
- * first (the including file wins; `key` nests, `defaults` become Jinja variables), and the
- * files merged recursively in top-file order; the CLI's `pillar='{…}'` is merged last.
- * Errors are collected in `_errors` (and `errors`), each naming file and line.
- */
 export interface CompilePillarOptions {
   roots: string[]
   minionId: string

@@ -1,3 +1,7 @@
+// High data → ordered low chunks, as Salt's compiler does: one chunk per (ID, module, name),
+// `names` expanded, `_in` requisites turned around, `use` applied, references checked, and
+// the execution order computed (auto order in file order, `order:` numbers and keywords,
+// requisites first). Every problem is collected; a non-empty `errors` means nothing runs.
 import picomatch from 'picomatch'
 import {
   ENGINE_OPTIONS,
@@ -8,12 +12,6 @@ import {
   type Reference,
 } from './types.ts'
 
-/**
- * High data → ordered low chunks, as Salt's compiler does: one chunk per (ID, module, name),
- * `names` expanded, `_in` requisites turned around, `use` applied, references checked, and
- * the execution order computed (auto order in file order, `order:` numbers and keywords,
- * requisites first). Every problem is collected; a non-empty `errors` means nothing runs.
- */
 export interface CompiledLow {
   chunks: LowChunk[]
   errors: string[]

@@ -1,42 +1,40 @@
+// The state engine: runs ordered low chunks with Salt's requisite semantics, test mode,
+// failhard, onlyif/unless/creates, retry, prereq (target tried in test mode first), watch
+// (mod_watch), listen (mod_watch at the end), reloads after changes, and `parallel: True`.
+//
+// Choice where Salt versions differ: a failed `onchanges` target makes the state fail
+// ("One or more requisite failed"), as Salt 3006/3007 do (not a skip, as after PR #69662).
+//
+// Parallel states, after Salt's `State.call_parallel`, `reconcile_procs`, `_check_requisites`
+// and `call_chunks` (salt/state.py), as concurrent calls in this process instead of forked
+// processes:
+// - A state with `parallel: True` is started and the run goes on without waiting for it. It
+//   takes its `__run_num__` when it is started (Salt numbers it in `call()`, before the process
+//   returns); its `start_time` and `duration` are those of the state function itself (Salt's
+//   `_call_parallel_target` measures them again in the process), and it carries
+//   `__parallel__: True`. onlyif/unless/creates are checked before it starts, as Salt's
+//   `_run_check` does in the main process: a state they skip is not parallel.
+// - A state that requires (watch, onchanges, onfail…) a parallel state still running waits for
+//   it and sees its real result. A non-parallel state holds up the run while it waits (Salt
+//   loops on `reconcile_procs`); a parallel one is "pending" and the run goes on without it.
+// - At most `maxParallel` parallel states run at once (Salt's `state_max_parallel`); the others
+//   wait for a slot in the order they were started ("Waiting to be started…, max_parallel hit").
+// - The run returns once every parallel state has finished.
+// - `retry` runs inside the parallel call, as in Salt. A parallel state under `watch` runs its
+//   `mod_watch` after it, in the same call (Salt starts both at once, a race), and takes the
+//   extra run number up front.
+// - Where brine goes further than Salt (whose failhard returns at once and leaves the processes
+//   running, and never sees a parallel state fail): a failed state with failhard, parallel or
+//   not, aborts the signal of every state call in flight (vSphere task waits cancel their task)
+//   and waits for them; parallel states not started yet are not run and not reported, as later
+//   states are not. SIGINT/SIGTERM (`signal`) abort the calls in flight the same way, and the
+//   run rejects once they have settled.
 import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { log } from '../core/log.ts'
 import { BEFORE_KINDS, findTargets } from './compile.ts'
 import { type LowChunk, type Reference, type RunResult, type StateReturn, tagOf } from './types.ts'
 
-/**
- * The state engine: runs ordered low chunks with Salt's requisite semantics, test mode,
- * failhard, onlyif/unless/creates, retry, prereq (target tried in test mode first), watch
- * (mod_watch), listen (mod_watch at the end), reloads after changes, and `parallel: True`.
- *
- * Choice where Salt versions differ: a failed `onchanges` target makes the state fail
- * ("One or more requisite failed"), as Salt 3006/3007 do (not a skip, as after PR #69662).
- *
- * Parallel states, after Salt's `State.call_parallel`, `reconcile_procs`, `_check_requisites`
- * and `call_chunks` (salt/state.py), as concurrent calls in this process instead of forked
- * processes:
- * - A state with `parallel: True` is started and the run goes on without waiting for it. It
- *   takes its `__run_num__` when it is started (Salt numbers it in `call()`, before the process
- *   returns); its `start_time` and `duration` are those of the state function itself (Salt's
- *   `_call_parallel_target` measures them again in the process), and it carries
- *   `__parallel__: True`. onlyif/unless/creates are checked before it starts, as Salt's
- *   `_run_check` does in the main process: a state they skip is not parallel.
- * - A state that requires (watch, onchanges, onfail…) a parallel state still running waits for
- *   it and sees its real result. A non-parallel state holds up the run while it waits (Salt
- *   loops on `reconcile_procs`); a parallel one is "pending" and the run goes on without it.
- * - At most `maxParallel` parallel states run at once (Salt's `state_max_parallel`); the others
- *   wait for a slot in the order they were started ("Waiting to be started…, max_parallel hit").
- * - The run returns once every parallel state has finished.
- * - `retry` runs inside the parallel call, as in Salt. A parallel state under `watch` runs its
- *   `mod_watch` after it, in the same call (Salt starts both at once, a race), and takes the
- *   extra run number up front.
- * - Where brine goes further than Salt (whose failhard returns at once and leaves the processes
- *   running, and never sees a parallel state fail): a failed state with failhard, parallel or
- *   not, aborts the signal of every state call in flight (vSphere task waits cancel their task)
- *   and waits for them; parallel states not started yet are not run and not reported, as later
- *   states are not. SIGINT/SIGTERM (`signal`) abort the calls in flight the same way, and the
- *   run rejects once they have settled.
- */
 export interface FunctionSignature {
   args: string[]
   varargs: boolean

@@ -1,3 +1,7 @@
+// Render SLS files and build Salt's high data: includes first (each file once, relative and
+// glob forms too), then the file's own states; IDs globally unique; `exclude` and `extend`
+// applied once everything is read. Problems are collected, not thrown, so one run reports
+// them all.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import picomatch from 'picomatch'
@@ -5,12 +9,6 @@ import { RenderError, renderSls } from '../core/render.ts'
 import { findSls } from '../pillar/compile.ts'
 import type { HighData, HighState } from './types.ts'
 
-/**
- * Render SLS files and build Salt's high data: includes first (each file once, relative and
- * glob forms too), then the file's own states; IDs globally unique; `exclude` and `extend`
- * applied once everything is read. Problems are collected, not thrown, so one run reports
- * them all.
- */
 export interface LoadSlsOptions {
   roots: string[]
   /** Jinja variables: salt, pillar, grains, opts. */

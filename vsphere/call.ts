@@ -1,3 +1,7 @@
+// The one layer every vSphere module call goes through: it names what is being done
+// ("creating datacenter 'DC1'") in every error, traces the call, and offers both forms of a
+// task call: `startTask` returns a handle at once, `runTask` waits (progress, cancellation by
+// the AbortSignal) and returns the task's result.
 import { inspectPoint } from '../core/inspect.ts'
 import { log } from '../core/log.ts'
 import { VsphereError } from './errors.ts'
@@ -5,12 +9,6 @@ import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import { type WaitForTaskOptions, waitForTask } from './tasks.ts'
 import type { ManagedObjectReference } from './types.ts'
 
-/**
- * The one layer every vSphere module call goes through: it names what is being done
- * ("creating datacenter 'DC1'") in every error, traces the call, and offers both forms of a
- * task call: `startTask` returns a handle at once, `runTask` waits (progress, cancellation by
- * the AbortSignal) and returns the task's result.
- */
 export interface TaskHandle {
   task: ManagedObjectReference
   /** What the task does, for messages. */

@@ -1,3 +1,11 @@
+// Where vSphere credentials come from, compatible with saltext-vmware:
+// `saltext.vmware: { host, user, password, ssl_thumbprint, port, ca_file, insecure,
+// <profile>: {…}, esxi_host: { <name>: { user, password, ssl_thumbprint } } }`, looked up in
+// the config file (opts), then grains, then pillar; the legacy `vmware_config` key with a
+// deprecation warning; and `SALTEXT_VMWARE_HOST|USER|PASSWORD`, which override their field.
+// brine adds `connect_timeout` and `request_timeout` (seconds) and `max_response_size` (bytes,
+// or `64 MiB`), read like the other keys (from the profile's section, or the host's entry).
+// The config file's path, when there is one, is `opts.conf_file` (Salt's name).
 import { log } from '../core/log.ts'
 import {
   type ConnectionOptions,
@@ -8,16 +16,6 @@ import {
 } from './connection-params.ts'
 import { ConnectionParamsError, VsphereError } from './errors.ts'
 
-/**
- * Where vSphere credentials come from, compatible with saltext-vmware:
- * `saltext.vmware: { host, user, password, ssl_thumbprint, port, ca_file, insecure,
- * <profile>: {…}, esxi_host: { <name>: { user, password, ssl_thumbprint } } }`, looked up in
- * the config file (opts), then grains, then pillar; the legacy `vmware_config` key with a
- * deprecation warning; and `SALTEXT_VMWARE_HOST|USER|PASSWORD`, which override their field.
- * brine adds `connect_timeout` and `request_timeout` (seconds) and `max_response_size` (bytes,
- * or `64 MiB`), read like the other keys (from the profile's section, or the host's entry).
- * The config file's path, when there is one, is `opts.conf_file` (Salt's name).
- */
 export interface CredentialSources {
   env: Record<string, string | undefined>
   opts: Record<string, unknown>

@@ -1,26 +1,24 @@
+// A lazy, self-healing ServiceInstance (the TypeScript counterpart of the lazy_object_proxy
+// that saltext-vmware's design notes proposed and never built).
+//
+// - Creating it costs nothing; the first call resolves credentials and checks a session out
+//   of the session cache (so concurrent first calls share one login).
+// - On NotAuthenticated, a refused connection or a connect timeout (the server did not run
+//   the call), it rebuilds the session and retries once. A connection dropped after the
+//   request was sent is retried only for read-only methods; for anything that changes
+//   state the error says the outcome is unknown (no duplicate VM or datacenter).
+// - InvalidLogin is never retried. Rebuilds back off and give up after `maxRebuilds`.
+// - An aborted call (its AbortSignal aborted, or a TransportError it caused) is never retried
+//   and never rebuilds or logs in: on SIGINT the host logs its sessions out, and a retry
+//   would log in again behind its back and leave a session on vCenter.
+// - It is `instanceof ServiceInstance`; synchronous fields (`content`, `version`, …) need
+//   a connection: `await si.ready()` first (the vSphere helpers do).
 import { log } from '../core/log.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
 import { InvalidLoginError, NotAuthenticatedError, TransportError, VsphereError } from './errors.ts'
 import { type InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { SessionCache } from './session-cache.ts'
 
-/**
- * A lazy, self-healing ServiceInstance (the TypeScript counterpart of the lazy_object_proxy
- * that saltext-vmware's design notes proposed and never built).
- *
- * - Creating it costs nothing; the first call resolves credentials and checks a session out
- *   of the session cache (so concurrent first calls share one login).
- * - On NotAuthenticated, a refused connection or a connect timeout (the server did not run
- *   the call), it rebuilds the session and retries once. A connection dropped after the
- *   request was sent is retried only for read-only methods; for anything that changes
- *   state the error says the outcome is unknown (no duplicate VM or datacenter).
- * - InvalidLogin is never retried. Rebuilds back off and give up after `maxRebuilds`.
- * - An aborted call (its AbortSignal aborted, or a TransportError it caused) is never retried
- *   and never rebuilds or logs in: on SIGINT the host logs its sessions out, and a retry
- *   would log in again behind its back and leave a session on vCenter.
- * - It is `instanceof ServiceInstance`; synchronous fields (`content`, `version`, …) need
- *   a connection: `await si.ready()` first (the vSphere helpers do).
- */
 export interface ReconnectProxyOptions {
   /** Resolves connection parameters on first use (throws for missing credentials). */
   resolveParams: () => ResolvedConnectionParams

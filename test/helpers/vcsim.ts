@@ -1,3 +1,7 @@
+// Starts the real peer: vcsim (govmomi's simulator, built by scripts/build-vcsim.sh) on a
+// free loopback port, over HTTPS with a certificate of its own. The process exits when our
+// stdin pipe closes, so even a killed test worker leaves no simulator behind; `stop()` and an
+// exit hook end it earlier.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -5,12 +9,6 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/**
- * Starts the real peer: vcsim (govmomi's simulator, built by scripts/build-vcsim.sh) on a
- * free loopback port, over HTTPS with a certificate of its own. The process exits when our
- * stdin pipe closes, so even a killed test worker leaves no simulator behind; `stop()` and an
- * exit hook end it earlier.
- */
 export interface VcsimOptions {
   /** Accept only this user (with `password`); default: any non-empty user. */
   username?: string
