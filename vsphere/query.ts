@@ -1,3 +1,31 @@
+// The inventory query engine: "the newest template whose name starts with Centos and whose
+// dept attribute matches ST.*". A search runs in two phases, so that its cost on a vCenter of
+// 5,000 VMs is the names of 5,000 VMs plus the heavy properties of the few that are left:
+//
+// 1. One PropertyCollector read over a container view fetches the cheap properties of every
+//    object of the type (`name`, the vm/template flag `config.template`, the power state when
+//    filtered on) and the cheap filters run here: the type split, the name regex, the power
+//    state, and the objects SearchIndex.FindAllByIp found. `parent` is the view's root
+//    (SearchIndex.FindByInventoryPath) and `ip` a FindAllByIp lookup: both on the server.
+// 2. One RetrievePropertiesEx whose objectSet lists the candidates left, by reference (no
+//    view), fetches the heavy properties (`customValue`, `guest.ipAddress`, the dates) and
+//    their filters run here; then the tagging API is asked about the candidates still left.
+//
+// The dates (`config.createDate`, `config.modified`, `runtime.bootTime`) are phase 2: each is
+// small, but phase 1's answer is the one that grows with the inventory, a date narrows nothing
+// a cheap filter has not already narrowed more cheaply, and latest/earliest only compare the
+// matches. When nothing in phase 1 can drop a candidate (no cheap filter, no type split),
+// phase 2 would read every object anyway: then the heavy properties come with the names in
+// the phase-1 read, and phase 2 is only the tag lookup, if any.
+//
+// Every search explains itself: the criteria as understood, what each phase read, which
+// filters it ran on the server and which here, on how many candidates, and for each candidate
+// which criterion passed or failed and why.
+//
+// Adding a searchable type is one entry in SEARCHABLE: its managed object type, the cheap
+// properties to fetch, the property that dates it (if any), the one holding its power state
+// and IP (if any), and an optional predicate that splits types sharing a managed object type
+// (VMs and templates).
 import { callVim } from './call.ts'
 import { VsphereError } from './errors.ts'
 import {
@@ -10,37 +38,6 @@ import {
 import type { ServiceInstance } from './service-instance.ts'
 import type { Tag, TaggingClient } from './tagging.ts'
 import type { ManagedObjectReference } from './types.ts'
-
-/**
- * The inventory query engine: "the newest template whose name starts with Centos and whose
- * dept attribute matches ST.*". A search runs in two phases, so that its cost on a vCenter of
- * 5,000 VMs is the names of 5,000 VMs plus the heavy properties of the few that are left:
- *
- * 1. One PropertyCollector read over a container view fetches the cheap properties of every
- *    object of the type (`name`, the vm/template flag `config.template`, the power state when
- *    filtered on) and the cheap filters run here: the type split, the name regex, the power
- *    state, and the objects SearchIndex.FindAllByIp found. `parent` is the view's root
- *    (SearchIndex.FindByInventoryPath) and `ip` a FindAllByIp lookup: both on the server.
- * 2. One RetrievePropertiesEx whose objectSet lists the candidates left, by reference (no
- *    view), fetches the heavy properties (`customValue`, `guest.ipAddress`, the dates) and
- *    their filters run here; then the tagging API is asked about the candidates still left.
- *
- * The dates (`config.createDate`, `config.modified`, `runtime.bootTime`) are phase 2: each is
- * small, but phase 1's answer is the one that grows with the inventory, a date narrows nothing
- * a cheap filter has not already narrowed more cheaply, and latest/earliest only compare the
- * matches. When nothing in phase 1 can drop a candidate (no cheap filter, no type split),
- * phase 2 would read every object anyway: then the heavy properties come with the names in
- * the phase-1 read, and phase 2 is only the tag lookup, if any.
- *
- * Every search explains itself: the criteria as understood, what each phase read, which
- * filters it ran on the server and which here, on how many candidates, and for each candidate
- * which criterion passed or failed and why.
- *
- * Adding a searchable type is one entry in SEARCHABLE: its managed object type, the cheap
- * properties to fetch, the property that dates it (if any), the one holding its power state
- * and IP (if any), and an optional predicate that splits types sharing a managed object type
- * (VMs and templates).
- */
 
 export interface SearchableType {
   vimType: string
