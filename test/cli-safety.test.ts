@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bin, runCli, runNode } from './helpers/cli.ts'
+import { bin, isolatedCliEnv, runCli, runNode } from './helpers/cli.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -22,15 +22,7 @@ import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 // early (`brine … | head`) and an --out-file that cannot be written.
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-cli-safety-'))
-const cleanEnv = {
-  BRINE_CONFIG: undefined,
-  SALTEXT_VMWARE_HOST: undefined,
-  SALTEXT_VMWARE_USER: undefined,
-  SALTEXT_VMWARE_PASSWORD: undefined,
-  BRINE_SESSION_DIR: join(tmp, 'sessions'),
-  BRINE_DEBUG: undefined,
-  NO_COLOR: '1',
-}
+const cleanEnv = isolatedCliEnv(tmp, { NO_COLOR: '1' })
 const brine = (args: string[]) => runCli(args, { cwd: tmp, env: cleanEnv })
 
 // vmware_vm.list, repeated to a few megabytes: far more than a pipe holds, so the write is

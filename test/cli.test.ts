@@ -3,21 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bin, runCli } from './helpers/cli.ts'
+import { bin, isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 const fixtures = join(import.meta.dirname, 'fixtures')
 const tmp = mkdtempSync(join(tmpdir(), 'brine-cli-'))
-// No stray config, credentials or session store from the machine running the tests.
-const cleanEnv = {
-  BRINE_CONFIG: undefined,
-  SALTEXT_VMWARE_HOST: undefined,
-  SALTEXT_VMWARE_USER: undefined,
-  SALTEXT_VMWARE_PASSWORD: undefined,
-  BRINE_SESSION_DIR: join(tmp, 'sessions'),
-  BRINE_DEBUG: undefined,
-}
+const cleanEnv = isolatedCliEnv(tmp)
 const brine = (args: string[], env: Record<string, string | undefined> = {}) =>
   runCli(args, { cwd: tmp, env: { ...cleanEnv, ...env } })
 

@@ -6,7 +6,7 @@ import { parseInput } from '../cli/argv.ts'
 import { defaultOpts } from '../loader/opts.ts'
 import { Runtime, readTestValue } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
-import { runCli } from './helpers/cli.ts'
+import { isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -18,14 +18,7 @@ import { vmwareRuntime } from './helpers/vmware-runtime.ts'
 
 const root = join(import.meta.dirname, '..')
 const tmp = mkdtempSync(join(tmpdir(), 'brine-dry-run-'))
-const cleanEnv = {
-  BRINE_CONFIG: undefined,
-  SALTEXT_VMWARE_HOST: undefined,
-  SALTEXT_VMWARE_USER: undefined,
-  SALTEXT_VMWARE_PASSWORD: undefined,
-  BRINE_SESSION_DIR: join(tmp, 'sessions'),
-  BRINE_DEBUG: undefined,
-}
+const cleanEnv = isolatedCliEnv(tmp)
 const brine = (args: string[], cwd = tmp) => runCli(args, { cwd, env: cleanEnv })
 
 /** `test=` as typed on the command line (Salt's argument typing), and as given by callers. */

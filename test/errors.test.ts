@@ -11,20 +11,13 @@ import { Secret } from '../core/secret.ts'
 import { bindArguments, escapeControlCharacters } from '../loader/arguments.ts'
 import { defaultOpts } from '../loader/opts.ts'
 import { checkResult, Runtime } from '../loader/runtime.ts'
-import { runNode } from './helpers/cli.ts'
+import { isolatedCliEnv, runNode } from './helpers/cli.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-errors-'))
-// No stray config, credentials or session store from the machine running the tests.
-const cleanEnv = {
-  BRINE_CONFIG: undefined,
+const cleanEnv = isolatedCliEnv(tmp, {
   BRINE_MODULE_DIRS: undefined,
   BRINE_PILLAR_ROOTS: join(tmp, 'no-pillar'),
-  SALTEXT_VMWARE_HOST: undefined,
-  SALTEXT_VMWARE_USER: undefined,
-  SALTEXT_VMWARE_PASSWORD: undefined,
-  BRINE_SESSION_DIR: join(tmp, 'sessions'),
-  BRINE_DEBUG: undefined,
-}
+})
 
 /** The CLI from the sources (a dist/ bundle in the checkout may predate them). */
 const brine = (args: string[], env: Record<string, string | undefined> = {}) =>

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, runCli } from './helpers/cli.ts'
+import { type CliResult, isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 /**
@@ -16,14 +16,7 @@ const PASSWORDS = [`p"a\\s's`, 'ab', 'vmware', 'local', 'pässwörd✓€', 'pre
 const OUTPUTS = ['nested', 'json', 'yaml', 'raw', 'quiet'] as const
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-secrets-'))
-const cleanEnv = {
-  BRINE_CONFIG: undefined,
-  SALTEXT_VMWARE_HOST: undefined,
-  SALTEXT_VMWARE_USER: undefined,
-  SALTEXT_VMWARE_PASSWORD: undefined,
-  BRINE_SESSION_DIR: join(tmp, 'sessions'),
-  BRINE_DEBUG: undefined,
-}
+const cleanEnv = isolatedCliEnv(tmp)
 
 /** Every form the secret could take in text. */
 function forms(secret: string): string[] {

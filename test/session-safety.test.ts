@@ -24,7 +24,7 @@ import { SessionCache } from '../vsphere/session-cache.ts'
 import { SessionStore } from '../vsphere/session-store.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import type { ManagedObjectReference, UserSession } from '../vsphere/types.ts'
-import { type RunOptions, runNode } from './helpers/cli.ts'
+import { isolatedCliEnv, type RunOptions, runNode } from './helpers/cli.ts'
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -425,14 +425,7 @@ describe('through the CLI (issue 13 items 4, 6)', () => {
       options,
     )
   const tmp = mkdtempSync(join(tmpdir(), 'brine-safety-cli-'))
-  const env = {
-    BRINE_CONFIG: undefined,
-    SALTEXT_VMWARE_HOST: undefined,
-    SALTEXT_VMWARE_USER: undefined,
-    SALTEXT_VMWARE_PASSWORD: undefined,
-    BRINE_SESSION_DIR: join(tmp, 'sessions'),
-    BRINE_DEBUG: undefined,
-  }
+  const env = isolatedCliEnv(tmp)
   const config = (name: string, url: string, user: string, password: string) => {
     const file = join(tmp, `${name}.yaml`)
     writeFileSync(

@@ -10,6 +10,25 @@ export interface CliResult {
 
 export const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
 
+/**
+ * The environment of a CLI test: no stray config, credentials or session store from the
+ * machine running the tests (the session store goes under `tmp`), plus `extra`.
+ */
+export function isolatedCliEnv(
+  tmp: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    BRINE_CONFIG: undefined,
+    SALTEXT_VMWARE_HOST: undefined,
+    SALTEXT_VMWARE_USER: undefined,
+    SALTEXT_VMWARE_PASSWORD: undefined,
+    BRINE_SESSION_DIR: join(tmp, 'sessions'),
+    BRINE_DEBUG: undefined,
+    ...extra,
+  }
+}
+
 /** Run `brine` in a child process (the real CLI, as users run it). */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return runNode([bin, ...args], options)
