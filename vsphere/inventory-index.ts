@@ -9,6 +9,7 @@
 // logs out or is detached. Concurrent lookups share one refresh.
 import { log } from '../core/log.ts'
 import { ManagedObjectNotFoundError, NotAuthenticatedError, TransportError } from './errors.ts'
+import { viewObjectSpec } from './property-collector.ts'
 import { isAbort, isReconnectProxy } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, ObjectUpdate, PropertyChange, UpdateSet } from './types.ts'
@@ -258,21 +259,7 @@ export class InventoryIndex {
             { type: 'ManagedEntity', pathSet: ['name', 'parent'] },
             { type: 'VirtualMachine', pathSet: ['resourcePool'] },
           ],
-          objectSet: [
-            {
-              obj: this.#view,
-              skip: true,
-              selectSet: [
-                {
-                  _type: 'TraversalSpec',
-                  name: 'view',
-                  type: 'ContainerView',
-                  path: 'view',
-                  skip: false,
-                },
-              ],
-            },
-          ],
+          objectSet: [viewObjectSpec(this.#view)],
         },
         partialUpdates: false,
       },

@@ -7,6 +7,7 @@ import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type {
   ManagedObjectReference,
   ObjectContent,
+  ObjectSpec,
   PropertyFilterSpec,
   RetrieveResult,
 } from './types.ts'
@@ -109,21 +110,7 @@ export async function retrieveAll(
         [
           {
             propSet: [{ type, pathSet }],
-            objectSet: [
-              {
-                obj: view,
-                skip: true,
-                selectSet: [
-                  {
-                    _type: 'TraversalSpec',
-                    name: 'view',
-                    type: 'ContainerView',
-                    path: 'view',
-                    skip: false,
-                  },
-                ],
-              },
-            ],
+            objectSet: [viewObjectSpec(view)],
           },
         ],
         options,
@@ -164,6 +151,17 @@ function viewDiedWithSession(
   if (!gone && !(error instanceof NotAuthenticatedError)) return false
   owner.valid = false
   return true
+}
+
+/** The ObjectSpec that reaches every object a ContainerView holds (not the view itself). */
+export function viewObjectSpec(view: ManagedObjectReference): ObjectSpec {
+  return {
+    obj: view,
+    skip: true,
+    selectSet: [
+      { _type: 'TraversalSpec', name: 'view', type: 'ContainerView', path: 'view', skip: false },
+    ],
+  }
 }
 
 export async function createContainerView(
