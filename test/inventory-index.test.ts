@@ -27,16 +27,16 @@ afterAll(async () => {
 const params = (user: string) =>
   resolveConnectionParams({ server: vcsim.url, user, password: 'pw', caFile: vcsim.caFile })
 
-const provider = (user: string) =>
+/** A ReconnectProxy provider for `user` on `host` (saltext-vmware's way, from opts). */
+const providerFor = (host: string, user: string, trust: Record<string, unknown>) =>
   new ServiceInstanceProvider({
     sources: {
       env: {},
-      opts: {
-        'saltext.vmware': { host: vcsim.url, user, password: 'pw', ca_file: vcsim.caFile },
-      },
+      opts: { 'saltext.vmware': { host, user, password: 'pw', ...trust } },
       pillar: {},
     },
   })
+const provider = (user: string) => providerFor(vcsim.url, user, { ca_file: vcsim.caFile })
 
 /** A second client, in a session of its own, as another tool or operator would be. */
 const otherClient = <T>(fn: (si: ServiceInstance) => Promise<T>) =>
@@ -192,15 +192,7 @@ describe('the inventory index when an update set is lost', () => {
   it('builds anew instead of going on without the lost updates', async () => {
     const plain = await startVcsim({ tls: false })
     const fault = await startFaultProxy(plain.url)
-    const p = new ServiceInstanceProvider({
-      sources: {
-        env: {},
-        opts: {
-          'saltext.vmware': { host: fault.url, user: 'index-lost', password: 'pw', insecure: true },
-        },
-        pillar: {},
-      },
-    })
+    const p = providerFor(fault.url, 'index-lost', { insecure: true })
     const si = p.get()
     try {
       const vm = await getEntityByName(si, 'VirtualMachine', 'DC0_H0_VM0')
@@ -231,20 +223,7 @@ describe('the inventory index when an update set is lost', () => {
   it('an aborted lookup (SIGINT) is not retried: no rebuild, no new login', async () => {
     const plain = await startVcsim({ tls: false })
     const fault = await startFaultProxy(plain.url)
-    const p = new ServiceInstanceProvider({
-      sources: {
-        env: {},
-        opts: {
-          'saltext.vmware': {
-            host: fault.url,
-            user: 'index-abort',
-            password: 'pw',
-            insecure: true,
-          },
-        },
-        pillar: {},
-      },
-    })
+    const p = providerFor(fault.url, 'index-abort', { insecure: true })
     const si = p.get()
     try {
       await getEntityByName(si, 'Datacenter', 'DC0')
