@@ -53,12 +53,12 @@ describe('the inventory index', () => {
       const a = await getEntityByName(si, 'VirtualMachine', 'DC0_H0_VM0')
       const b = await getEntityByName(si, 'VirtualMachine', 'DC0_H0_VM1')
       const index = existingIndex(proxyTarget(si)!)!
-      const builds = () => index.stats.refreshes
+      const refreshes = () => index.stats.refreshes
 
       // Another client swaps the two names, creates a folder and destroys a VM.
       const vmFolder = (await getEntityByName(si, 'Folder', 'vm')).obj
       const destroyed = await getEntityByName(si, 'VirtualMachine', 'DC0_C0_RP0_VM1')
-      const refreshesBefore = builds()
+      const refreshesBefore = refreshes()
       await otherClient(async (other) => {
         await rename(other, a.obj, 'swap-tmp')
         await rename(other, b.obj, 'DC0_H0_VM0')
@@ -79,7 +79,7 @@ describe('the inventory index', () => {
         code: 'BRINE_NOT_FOUND',
       })
       expect(existingIndex(proxyTarget(si)!)).toBe(index)
-      expect(builds()).toBeGreaterThan(refreshesBefore)
+      expect(refreshes()).toBeGreaterThan(refreshesBefore)
 
       // No reference returned under a name it no longer has: every answer is read back.
       for (const name of ['DC0_H0_VM0', 'DC0_H0_VM1']) {

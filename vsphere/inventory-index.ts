@@ -69,7 +69,7 @@ export class InventoryIndex {
   #unregister: (() => void) | undefined
   /** Set once the index cannot be trusted (a failed build or refresh, or destroyed). */
   broken = false
-  /** Refreshes that found changes, and all refreshes (diagnostics, tests). */
+  /** WaitForUpdatesEx calls made and object updates applied (diagnostics, tests). */
   readonly stats = { refreshes: 0, updates: 0 }
 
   constructor(session: ServiceInstance) {
@@ -137,10 +137,6 @@ export class InventoryIndex {
 
   nameOf(id: string): string | undefined {
     return this.#nodes.get(id)?.name
-  }
-
-  has(obj: ManagedObjectReference): boolean {
-    return this.#nodes.get(obj.value)?.type === obj.type
   }
 
   /**
