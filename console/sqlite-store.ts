@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import {
   type ConsoleConnection,
   type ConsoleStore,
@@ -8,6 +9,14 @@ import {
   type DamagedRecord,
   type FreePort,
 } from './store.ts'
+
+/**
+ * better-sqlite3, loaded when a store is first opened: a process that never opens one (every
+ * `vmware_vm.*` call loads this module through `brine/console`) does not load the binding.
+ */
+let binding: typeof Database | undefined
+const sqlite = (): typeof Database =>
+  (binding ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database)
 
 /**
  * Schema versions, applied in order; `PRAGMA user_version` records how many ran. Never edit a
@@ -109,7 +118,7 @@ export class SqliteConsoleStore implements ConsoleStore {
       }
       // Create it 0600 before SQLite does (SQLite would follow the umask).
       closeSync(openSync(file, 'a', 0o600))
-      const db = new Database(file, { timeout: BUSY_TIMEOUT_MS })
+      const db = new (sqlite())(file, { timeout: BUSY_TIMEOUT_MS })
       try {
         db.pragma('journal_mode = WAL')
         db.pragma('synchronous = NORMAL')

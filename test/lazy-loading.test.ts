@@ -1,0 +1,48 @@
+// A plain vSphere call does not load the console store's SQLite binding or the WebSocket
+// library (every vmware_vm.* call loads the console module); a console call does. Counted
+// from the CLI process's module cache, not timed.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isolatedCliEnv, runNode } from './helpers/cli.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+
+const tmp = mkdtempSync(join(tmpdir(), 'brine-lazy-'))
+const script = join(import.meta.dirname, 'helpers', 'cli-loaded.ts')
+let vcsim: Vcsim
+let config: string
+
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  config = join(tmp, 'brine.yaml')
+  writeFileSync(
+    config,
+    `data_dir: ${join(tmp, 'data')}\nsaltext.vmware:\n  host: ${vcsim.url}\n  user: lazy\n  password: pw\n  ca_file: ${vcsim.caFile}\n`,
+  )
+})
+afterAll(async () => {
+  await vcsim?.stop()
+})
+
+async function loadedBy(args: string[]): Promise<string[]> {
+  const run = await runNode(['--import', 'tsx', script, '--config', config, ...args], {
+    cwd: join(import.meta.dirname, '..'), // where `--import tsx` resolves
+    env: isolatedCliEnv(tmp),
+  })
+  expect(run.code, run.stderr).toBe(0)
+  const line = /loaded: (\[.*\])\n$/.exec(run.stderr)
+  expect(line, run.stderr).not.toBeNull()
+  return JSON.parse(line![1]!) as string[]
+}
+
+describe('what a call loads', () => {
+  it('vmware_vm.list and vmware_vm.info load neither better-sqlite3 nor ws', async () => {
+    expect(await loadedBy(['vmware_vm.list'])).toEqual([])
+    expect(await loadedBy(['vmware_vm.info', 'DC0_H0_VM0'])).toEqual([])
+  })
+
+  it('a console call loads the SQLite binding (the check sees what it looks for)', async () => {
+    expect(await loadedBy(['console.list'])).toContain('better-sqlite3')
+  })
+})
