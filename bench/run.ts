@@ -1,8 +1,8 @@
 // npm run bench: brine against the wire floor and pyVmomi on one vcsim with 5,000 VMs.
 // Prints times and ratios measured in this run; asserts nothing (see the README).
 
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
@@ -24,6 +24,7 @@ import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
 import { benchConsole } from './console.ts'
 import { benchParallel } from './parallel.ts'
+import { runPyvmomi } from './pyvmomi.ts'
 import { benchScale } from './scale.ts'
 import { benchStates } from './states.ts'
 
@@ -31,7 +32,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const VMS_PER_POOL = Number(process.env.BENCH_VMS_PER_POOL ?? 2500)
 const PATHS = ['name', 'runtime.powerState', 'config.uuid']
 const BIN = join(import.meta.dirname, '..', 'bin', 'brine.js')
-const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 
 async function best(rounds: number, fn: () => Promise<unknown>): Promise<number> {
   let min = Number.POSITIVE_INFINITY
@@ -143,27 +143,14 @@ try {
     `${(fetch.whole / fetch.floor).toFixed(2)}× floor`,
   )
 
-  let py: { login_ms: number; fetch_ms: number; count: number } | undefined
-  if (existsSync(PYTHON)) {
-    try {
-      const out = execFileSync(
-        PYTHON,
-        [
-          join(import.meta.dirname, 'pyvmomi-fetch.py'),
-          '127.0.0.1',
-          String(vcsim.port),
-          'bench',
-          'bench-pw',
-          vcsim.caFile,
-          String(ROUNDS),
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      py = JSON.parse(out)
-    } catch (error) {
-      console.log(`  pyVmomi unavailable: ${(error as Error).message.split('\n')[0]}`)
-    }
-  }
+  const py = runPyvmomi<{ login_ms: number; fetch_ms: number; count: number }>('pyvmomi-fetch.py', [
+    '127.0.0.1',
+    String(vcsim.port),
+    'bench',
+    'bench-pw',
+    vcsim.caFile,
+    String(ROUNDS),
+  ])
   if (py) {
     row(
       'pyVmomi RetrievePropertiesEx over a view',

@@ -1,8 +1,8 @@
 // Per-entity work on the 5,000-VM vcsim (issue 12): no-op states as a whole process against one
 // vmware_vm.list process, vmware_vm.info against pyVmomi's naive find-by-name, and the heap
 // an inventory index takes. Prints; asserts nothing.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
@@ -13,11 +13,11 @@ import type { Vcsim } from '../test/helpers/vcsim.ts'
 import type { ResolvedConnectionParams } from '../vsphere/connection-params.ts'
 import { inventoryIndex } from '../vsphere/inventory-index.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
+import { runPyvmomi } from './pyvmomi.ts'
 
 type Row = (label: string, ms: number, note?: string) => void
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'brine.js')
-const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 const STATES = Number(process.env.BENCH_NOOP_STATES ?? 200)
 const VM = 'DC0_C0_RP0_VM7'
 
@@ -126,28 +126,15 @@ export async function benchScale(
     best = Math.min(best, performance.now() - started)
   }
   await warm.close()
-  let naive: number | undefined
-  if (existsSync(PYTHON)) {
-    try {
-      const out = execFileSync(
-        PYTHON,
-        [
-          join(import.meta.dirname, 'pyvmomi-find.py'),
-          '127.0.0.1',
-          String(vcsim.port),
-          'py-find',
-          'pw',
-          vcsim.caFile,
-          String(rounds),
-          VM,
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      naive = (JSON.parse(out) as { find_ms: number }).find_ms
-    } catch (error) {
-      console.log(`  pyVmomi unavailable: ${(error as Error).message.split('\n')[0]}`)
-    }
-  }
+  const naive = runPyvmomi<{ find_ms: number }>('pyvmomi-find.py', [
+    '127.0.0.1',
+    String(vcsim.port),
+    'py-find',
+    'pw',
+    vcsim.caFile,
+    String(rounds),
+    VM,
+  ])?.find_ms
   if (naive !== undefined)
     row('pyVmomi naive: view of all names, then that VM’s properties', naive, `best of ${rounds}`)
   row(
