@@ -9,6 +9,7 @@ export {
   isModuleDefinition,
   z,
 } from './loader/api.ts'
+export { type CreateRuntimeOptions, createRuntime } from './loader/caller.ts'
 export {
   ArgumentError,
   CommandError,
@@ -17,5 +18,6 @@ export {
   ModuleLoadError,
 } from './loader/errors.ts'
 export { type LoaderOptions, ModuleLoader } from './loader/loader.ts'
+export type { CallOptions, Runtime } from './loader/runtime.ts'
 export type * from './loader/types.ts'
 export * from './vsphere/api.ts'

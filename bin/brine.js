@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The brine command. Runs the bundle built by `npm run build` (dist/), or the TypeScript
-// sources through tsx when there is no bundle (a development checkout).
+// The brine command. Runs the bundle built by `npm run build` (dist/, which the package
+// ships), or the TypeScript sources through tsx when there is no bundle (a development
+// checkout).
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
@@ -28,7 +29,16 @@ if (existsSync(bundle)) {
   }
 }
 if (!main) {
-  const { tsImport } = await import('tsx/esm/api')
-  ;({ main } = await tsImport('../cli/main.ts', import.meta.url))
+  // Only a checkout lacks dist/ (an installed package ships it); tsx is a dev dependency.
+  let tsx
+  try {
+    tsx = await import('tsx/esm/api')
+  } catch {
+    console.error(
+      `brine: no build in ${fileURLToPath(dist)} and no tsx to run the sources: run \`npm run build\` (or \`npm install\`) in ${fileURLToPath(new URL('..', dist))}`,
+    )
+    process.exit(1)
+  }
+  ;({ main } = await tsx.tsImport('../cli/main.ts', import.meta.url))
 }
 process.exitCode = await main(process.argv.slice(2))

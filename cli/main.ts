@@ -1,21 +1,19 @@
 import {
   closeSync,
   constants,
-  existsSync,
   fstatSync,
   ftruncateSync,
   openSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { exitCodeOf } from '../core/error-codes.ts'
 import { BrineError } from '../core/errors.ts'
 import { type LogLevel, log, setLogLevel } from '../core/log.ts'
-import { isSecretKey, redact, registerSecret } from '../core/redact.ts'
+import { redact } from '../core/redact.ts'
+import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
 import { EXIT } from './exit-codes.ts'
@@ -25,7 +23,6 @@ import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
 
 const STATE_OUTPUTS = ['full', 'terse', 'mixed', 'changes']
 
-const ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)))
 const VERSION = '0.1.0'
 
 const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=value ...]
@@ -171,11 +168,7 @@ export async function main(
     runtime = new Runtime({
       opts,
       pillar,
-      moduleDirs: [...opts.module_dirs, join(ROOT, 'modules')],
-      stateDirs: [
-        ...opts.module_dirs.map((dir) => join(dir, '..', '_states')),
-        join(ROOT, 'states'),
-      ],
+      ...runtimeDirs(opts),
       signal: controller.signal,
       cacheDir: defaultTranspileCacheDir(),
       onProgress: createProgress(io.stderr),
@@ -222,19 +215,6 @@ export async function main(
 }
 
 // --- internal ---
-
-/**
- * The checkout holding the built-in modules: the parent of cli/ when run from source, of
- * dist/<build>/ when run from the bundle (scripts/build.ts).
- */
-function packageRoot(from: string): string {
-  for (let dir = from; ; ) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'modules'))) return dir
-    const parent = dirname(dir)
-    if (parent === dir) return join(from, '..')
-    dir = parent
-  }
-}
 
 const guarded = new WeakSet<NodeJS.WritableStream>()
 
@@ -362,18 +342,9 @@ async function compileCliPillar(
     }
     overrides = value as Record<string, unknown>
   }
-  if (!opts.pillar_roots.some((root) => existsSync(join(root, 'top.sls'))))
-    return { ...(overrides ?? {}) }
-  const { compilePillar } = await import('../pillar/compile.ts')
-  const compiled = compilePillar({
-    roots: opts.pillar_roots,
-    minionId: opts.id,
-    overrides,
-    context: { opts, grains: { id: opts.id } },
-  })
-  for (const error of compiled.errors)
-    process.stderr.write(`[warning] [pillar] ${escapeControl(redact(error.message))}\n`)
-  return compiled.pillar
+  return compileOptsPillar(opts, overrides, (message) =>
+    process.stderr.write(`[warning] [pillar] ${escapeControl(redact(message))}\n`),
+  )
 }
 
 /**
@@ -402,19 +373,6 @@ function parsePillarOverride(text: string): unknown {
       `pillar= is not valid YAML: ${reason}${where ? `, ${where} of the value` : ''}. Give a YAML dictionary, like pillar='{"key": "value"}'; nothing was run.`,
     )
   }
-}
-
-/**
- * Register values held under secret-looking keys (the outputters' own rule), so that no
- * output shows them: strings, and numbers (`password: 80551234` is a number once YAML read it).
- */
-function registerSecretsIn(data: unknown, key = ''): void {
-  if (typeof data === 'string' || typeof data === 'number' || typeof data === 'bigint') {
-    if (isSecretKey(key)) registerSecret(data)
-    return
-  }
-  if (typeof data !== 'object' || data === null) return
-  for (const [k, v] of Object.entries(data)) registerSecretsIn(v, k)
 }
 
 function normalizeLevel(level: string): LogLevel {

@@ -7,6 +7,7 @@ import { log } from '../core/log.ts'
  * `brine/vsphere` is what loads the vSphere client: `test.ping` never pays for it.
  */
 export const HOST_MODULES: Record<string, () => Promise<unknown>> = {
+  brine: () => import('../index.ts'),
   'brine/loader': () => import('./api.ts'),
   'brine/vsphere': () => import('../vsphere/api.ts'),
   'brine/runner': () => import('../runner/api.ts'),

@@ -1,12 +1,24 @@
-// Bundle the CLI and core into dist/ (generated, never committed). Reloadable modules
-// (modules/, states/) stay sources: the loader transpiles them at run time.
+// Build dist/ (generated, never committed): the CLI and the library entry points bundled as
+// JavaScript, and the library's type declarations. Reloadable modules (modules/, states/)
+// stay sources: the loader transpiles them at run time.
+//
+//   tsx scripts/build.ts            what `npm run build` runs
+//   tsx scripts/build.ts --prune    also remove every other build folder (`prepack`: the
+//                                   package holds one build)
+//
+// One esbuild run bundles every entry point (ENTRIES) with code splitting, so the CLI and
+// `import 'brine/vsphere'` share one copy of each class: a program that imports the library
+// and a module run by the CLI see the same ServiceInstance.
 //
 // The build is atomic: a `brine` started during `npm run build` never finds half a dist/.
-// esbuild writes into a temporary folder inside dist/, which is renamed to dist/<build id>/
-// once complete; then dist/cli.js, a one-line stub re-exporting that build's cli.js, is
-// replaced by a rename. Node loads the bundle's chunks (some lazily, mid-run) relative to the
-// build folder, so a process started on the previous build keeps finding its chunks: that
-// build is kept, older ones are removed.
+// The bundle is named by a hash of its content and written to a temporary folder inside
+// dist/, renamed to dist/build-<hash>/ once complete (a build identical to one already
+// there reuses it); then each dist/<entry>.js, a one-line stub re-exporting that build's
+// file, is replaced by a rename. Node loads the bundle's chunks (some lazily, mid-run)
+// relative to the build folder, so a process started on the previous build keeps finding its
+// chunks: that build is kept, older ones are removed.
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import {
   existsSync,
   mkdirSync,
@@ -17,67 +29,135 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join, relative } from 'node:path'
 import { build } from 'esbuild'
 
+/** Output name → source; the package.json `exports` map names the same files. */
+const ENTRIES = {
+  cli: 'cli/main.ts',
+  index: 'index.ts',
+  loader: 'loader/api.ts',
+  vsphere: 'vsphere/api.ts',
+  runner: 'runner/api.ts',
+  console: 'console/api.ts',
+} as const
+
 const DIST = 'dist'
-const BUILD = /^build-[0-9a-z]+-\d+$/
-const TEMP = /^\.(tmp-|cli\.js\.)/
-// Another `npm run build` may be between writing its folder and pointing the stub at it:
+const BUILD = /^build-[0-9a-z-]+$/
+const TEMP = /^\.(tmp-|types-|[a-z]+\.js\.)/
+// Another `npm run build` may be between writing its folder and pointing the stubs at it:
 // leave folders that young alone.
 const GRACE_MS = 10 * 60_000
 
-const id = `build-${Date.now().toString(36)}-${process.pid}`
-const temp = join(DIST, `.tmp-${id}`)
-mkdirSync(DIST, { recursive: true })
-
-try {
-  await build({
-    entryPoints: { cli: 'cli/main.ts' },
-    outdir: temp,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Dependencies are bundled too (one parse instead of hundreds of small files: zod alone
-    // costs ~50 ms to import unbundled); those with native binaries stay external.
-    // better-sqlite3 loads its native addon from its own directory; ws's optional native
-    // helpers are not installed.
-    external: ['esbuild', 'better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __brineCreateRequire } from 'node:module'; const require = __brineCreateRequire(import.meta.url);",
-    },
-    sourcemap: true,
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
-  })
-} catch (error) {
-  rmSync(temp, { recursive: true, force: true })
-  throw error
+const prune = process.argv.includes('--prune')
+const unknown = process.argv.slice(2).filter((arg) => arg !== '--prune')
+if (unknown.length > 0) {
+  console.error(`build: unknown argument ${unknown[0]}; the only option is --prune`)
+  process.exit(2)
 }
 
-const stub = join(DIST, 'cli.js')
-const previous = currentBuild()
-renameSync(temp, join(DIST, id))
-const stubTemp = join(DIST, `.cli.js.${id}`)
-writeFileSync(stubTemp, `export * from './${id}/cli.js'\n`)
-renameSync(stubTemp, stub)
+const tag = `${Date.now().toString(36)}-${process.pid}`
+mkdirSync(DIST, { recursive: true })
 
-// Clean up: builds other than this one and the previous, the flat layout of older scripts,
-// and what failed builds left behind.
+// --- the bundle ---
+const staging = join(DIST, `.tmp-${tag}`)
+const result = await build({
+  entryPoints: ENTRIES,
+  outdir: staging,
+  write: false,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Dependencies are bundled too (one parse instead of hundreds of small files: zod alone
+  // costs ~50 ms to import unbundled); those with native binaries stay external.
+  // better-sqlite3 loads its native addon from its own directory; ws's optional native
+  // helpers are not installed.
+  external: ['esbuild', 'better-sqlite3', 'bufferutil', 'utf-8-validate'],
+  // CommonJS dependencies call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __brineCreateRequire } from 'node:module'; const require = __brineCreateRequire(import.meta.url);",
+  },
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+})
+const files = result.outputFiles
+  .map((file) => ({ path: relative(staging, file.path), contents: file.contents }))
+  .sort((a, b) => (a.path < b.path ? -1 : 1))
+const hash = createHash('sha256')
+for (const file of files) hash.update(file.path).update('\0').update(file.contents).update('\0')
+const id = `build-${hash.digest('hex').slice(0, 16)}`
+
+const previous = currentBuild()
+if (!existsSync(join(DIST, id))) {
+  try {
+    for (const file of files) {
+      mkdirSync(dirname(join(staging, file.path)), { recursive: true })
+      writeFileSync(join(staging, file.path), file.contents)
+    }
+    renameSync(staging, join(DIST, id))
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true })
+    // A concurrent build of the same sources renamed the same folder in first.
+    if (!existsSync(join(DIST, id))) throw error
+  }
+}
+for (const name of Object.keys(ENTRIES)) {
+  const temp = join(DIST, `.${name}.js.${tag}`)
+  writeFileSync(temp, `export * from './${id}/${name}.js'\n`)
+  renameSync(temp, join(DIST, `${name}.js`))
+}
+
+// --- the type declarations (for the library's users; the bundle needs none) ---
+// tsc writes them to a temporary folder, whose relative imports are then made to name the
+// .js files a consumer resolves (the sources import './x.ts'); the folder replaces
+// dist/types whole.
+const types = join(DIST, `.types-${tag}`)
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+try {
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.types.json', '--outDir', types], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+} catch {
+  rmSync(types, { recursive: true, force: true })
+  console.error('build: tsc could not emit the type declarations (its errors are above)')
+  process.exit(1)
+}
+rewriteDeclarationImports(types)
+const old = join(DIST, `.types-old-${tag}`)
+if (existsSync(join(DIST, 'types'))) renameSync(join(DIST, 'types'), old)
+renameSync(types, join(DIST, 'types'))
+rmSync(old, { recursive: true, force: true })
+
+// --- clean up: builds other than this one and the previous (with --prune, other than this
+// one), the flat layout of older scripts, and what failed builds left behind ---
 for (const entry of readdirSync(DIST)) {
-  if (entry === 'cli.js' || entry === id || entry === previous) continue
+  if (entry === id || entry === 'types' || (!prune && entry === previous)) continue
+  if (entry.endsWith('.js') && entry.slice(0, -3) in ENTRIES) continue
   const path = join(DIST, entry)
   if ((BUILD.test(entry) || TEMP.test(entry)) && Date.now() - statSync(path).mtimeMs < GRACE_MS)
-    continue
+    if (!(prune && BUILD.test(entry))) continue
   rmSync(path, { recursive: true, force: true })
 }
 
 /** The build folder dist/cli.js points at now, if it is a stub. */
 function currentBuild(): string | undefined {
+  const stub = join(DIST, 'cli.js')
   if (!existsSync(stub)) return undefined
   return /^export \* from '\.\/([^/]+)\/cli\.js'/.exec(readFileSync(stub, 'utf8'))?.[1]
+}
+
+/** `from './x.ts'` → `from './x.js'` in every declaration file under `dir`. */
+function rewriteDeclarationImports(dir: string): void {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue
+    const path = join(entry.parentPath, entry.name)
+    const text = readFileSync(path, 'utf8')
+    const fixed = text.replace(/((?:from|import\()\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1.js$2')
+    if (fixed !== text) writeFileSync(path, fixed)
+  }
 }

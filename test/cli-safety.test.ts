@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import {
+  appendFileSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -190,47 +192,68 @@ describe('brine CLI: a closed output pipe and --out-file, against vcsim', () => 
 })
 
 describe('npm run build and bin/brine.js', () => {
-  // A checkout of our own (sources linked, bin/ and package.json copied) so that building
-  // leaves the shared dist/ alone.
+  // A checkout of our own (sources linked; bin/, cli/ and package.json copied, cli/ so that a
+  // source can change) so that building leaves the shared dist/ alone.
   const root = join(import.meta.dirname, '..')
   const checkout = mkdtempSync(join(tmpdir(), 'brine-checkout-'))
   for (const entry of readdirSync(root)) {
-    if (['bin', 'dist', 'package.json', '.git'].includes(entry)) continue
+    if (['bin', 'cli', 'dist', 'package.json', '.git'].includes(entry)) continue
     symlinkSync(join(root, entry), join(checkout, entry))
   }
   mkdirSync(join(checkout, 'bin'))
   copyFileSync(join(root, 'bin', 'brine.js'), join(checkout, 'bin', 'brine.js'))
   copyFileSync(join(root, 'package.json'), join(checkout, 'package.json'))
+  cpSync(join(root, 'cli'), join(checkout, 'cli'), { recursive: true })
   const dist = join(checkout, 'dist')
   const ping = () =>
     runNode([join(checkout, 'bin', 'brine.js'), 'test.ping'], { cwd: checkout, env: cleanEnv })
-  const build = () => runNode(['--import', 'tsx', 'scripts/build.ts'], { cwd: checkout })
-  const stubTarget = () =>
-    /^export \* from '\.\/([^/]+)\/cli\.js'\n$/.exec(
-      readFileSync(join(dist, 'cli.js'), 'utf8'),
-    )?.[1]
+  const build = (...args: string[]) =>
+    runNode(['--import', 'tsx', 'scripts/build.ts', ...args], { cwd: checkout })
+  const stubs = ['cli.js', 'console.js', 'index.js', 'loader.js', 'runner.js', 'vsphere.js']
+  const stubTargets = () =>
+    stubs.map(
+      (stub) =>
+        new RegExp(`^export \\* from '\\./([^/]+)/${stub.replace('.', '\\.')}'\n$`).exec(
+          readFileSync(join(dist, stub), 'utf8'),
+        )?.[1],
+    )
 
-  it('runs the sources without dist/, and the bundle from a build folder the stub names', async () => {
+  it('runs the sources without dist/, and the bundle from a build folder named by its content', async () => {
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
 
     expect(await build()).toMatchObject({ code: 0, stderr: '' })
-    const first = stubTarget()
-    expect(first).toMatch(/^build-/)
-    // Complete folders only: no temporary folder or stub left behind.
-    expect(readdirSync(dist).sort()).toEqual([first, 'cli.js'])
+    const first = stubTargets()[0]
+    expect(first).toMatch(/^build-[0-9a-f]{16}$/)
+    // Every entry's stub names the one build; complete folders only: no temporary folder left.
+    expect(stubTargets()).toEqual(stubs.map(() => first))
+    expect(readdirSync(dist).sort()).toEqual([first, ...stubs, 'types'].sort())
     expect(existsSync(join(dist, first!, 'cli.js'))).toBe(true)
+    expect(existsSync(join(dist, 'types', 'index.d.ts'))).toBe(true)
     // The bundle one level deeper still finds the built-in modules (test.ping).
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
 
-    // A second build replaces the stub; the first build stays for processes started on it.
+    // The same sources build the same folder: nothing new.
     expect((await build()).code).toBe(0)
-    const second = stubTarget()
+    expect(readdirSync(dist).sort()).toEqual([first, ...stubs, 'types'].sort())
+
+    // A changed source: a new folder and stubs; the first build stays for processes started on it.
+    appendFileSync(join(checkout, 'cli', 'main.ts'), '\nexport const rebuilt = true\n')
+    expect((await build()).code).toBe(0)
+    const second = stubTargets()[0]
     expect(second).not.toBe(first)
-    expect(readdirSync(dist).sort()).toEqual([first, second, 'cli.js'].sort())
+    expect(readdirSync(dist).sort()).toEqual([first, second, ...stubs, 'types'].sort())
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
 
-    // The stub's folder gone (dist/ cleaned by hand): bin/brine.js runs the sources.
+    // --prune (npm pack's prepack) keeps only the current build.
+    expect((await build('--prune')).code).toBe(0)
+    expect(readdirSync(dist).sort()).toEqual([second, ...stubs, 'types'].sort())
+    expect(await build('--nonsense')).toMatchObject({
+      code: 2,
+      stderr: 'build: unknown argument --nonsense; the only option is --prune\n',
+    })
+
+    // The stubs' folder gone (dist/ cleaned by hand): bin/brine.js runs the sources.
     rmSync(join(dist, second!), { recursive: true })
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
-  }, 60_000)
+  }, 120_000)
 })
