@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { isSecretKey } from '../core/redact.ts'
+import { closestName } from '../core/suggest.ts'
 import { ArgumentError } from './errors.ts'
 import type { ExtraArgs, FunctionDefinition } from './types.ts'
 
@@ -52,9 +53,10 @@ export function bindArguments(
       extra.kwargs[name] = value
     } else {
       const known = names.length ? names.join(', ') : 'none'
+      const close = closestName(name, names)
       throw new ArgumentError(
         fun,
-        `unknown argument '${name}'. Arguments: ${known}. Usage: ${signature(fun, definition)}`,
+        `unknown argument '${name}'${close ? ` (did you mean '${close}'?)` : ''}. Arguments: ${known}. Usage: ${signature(fun, definition)}`,
         name,
       )
     }

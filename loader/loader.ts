@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import { log } from '../core/log.ts'
+import { editDistance } from '../core/suggest.ts'
 import { isModuleDefinition } from './api.ts'
 import { FunctionUnavailableError, ModuleLoadError } from './errors.ts'
 import { evaluateFile } from './evaluate.ts'
@@ -328,20 +329,4 @@ export function closeMatches(wanted: string, known: string[]): string[] {
     .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))
     .slice(0, 3)
     .map(({ name }) => name)
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      )
-    }
-    previous = current
-  }
-  return previous[b.length]!
 }

@@ -32,6 +32,7 @@
 import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { log } from '../core/log.ts'
+import { closestName } from '../core/suggest.ts'
 import { BEFORE_KINDS, findTargets } from './compile.ts'
 import { type LowChunk, type Reference, type RunResult, type StateReturn, tagOf } from './types.ts'
 
@@ -345,20 +346,23 @@ export async function executeChunks(
     const full = `${chunk.state}.${fun}`
     const signature = await options.describe(full)
     const kwargs: Record<string, unknown> = { ...chunk.args, ...extra }
-    const warnings: string[] = []
+    // An argument the function does not take fails the state before anything runs. Salt drops
+    // it with a warning; here a dropped argument could invert the meaning of a state
+    // (saltext's `enter_maintenance_mode: False` beside brine's `enter`).
     if (signature && !signature.varargs) {
+      const unknown: string[] = []
       for (const key of Object.keys(kwargs)) {
-        if (!signature.args.includes(key)) {
-          if (key.startsWith('__')) {
-            delete kwargs[key]
-            continue
-          }
-          warnings.push(
-            `'${key}' is an invalid keyword argument for '${full}'. If you were trying to pass additional data to be used in a template context, please populate 'context' with 'key: value' pairs.`,
-          )
-          delete kwargs[key]
-        }
+        if (signature.args.includes(key)) continue
+        if (key.startsWith('__')) delete kwargs[key]
+        else unknown.push(key)
       }
+      if (unknown.length)
+        return finish({
+          name: chunk.name,
+          result: false,
+          changes: {},
+          comment: unknownArgumentsComment(full, unknown, signature.args),
+        })
     }
     const retry = retryOptions(chunk.options.retry)
     let ret = await invoke(full, kwargs, test, chunk.name)
@@ -386,7 +390,6 @@ export async function executeChunks(
     }
     if (retry && test)
       ret.comment += `\nIn test mode, the state would be retried up to ${retry.attempts} times until its result is ${retry.until}`
-    if (warnings.length) ret.warnings = [...(ret.warnings ?? []), ...warnings]
     return finish(ret)
   }
 
@@ -635,4 +638,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function formatTime(date: Date): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, '0')
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds() * 1000, 6)}`
+}
+
+/** "unknown argument 'x' for 'mod.fun'; did you mean 'y'? Arguments: …. Nothing was run." */
+export function unknownArgumentsComment(fun: string, unknown: string[], known: string[]): string {
+  const parts = unknown.map((arg) => {
+    const close = closestName(arg, known)
+    return `'${arg}'${close ? ` (did you mean '${close}'?)` : ''}`
+  })
+  return `unknown argument${unknown.length === 1 ? '' : 's'} ${parts.join(', ')} for '${fun}'. Arguments: ${known.join(', ') || 'none'}. Nothing was run.`
 }
