@@ -1,4 +1,5 @@
 import picomatch from 'picomatch'
+import { coreGrains } from '../core/grains.ts'
 import { log } from '../core/log.ts'
 import { ISSUED_BRAND, SECRET_BRAND } from '../core/redact.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
@@ -120,6 +121,31 @@ function testOf(
   return inherited ?? configured
 }
 
+/**
+ * `saltenv=` and `pillarenv=`, which Salt accepts on any call: brine has one environment,
+ * `base` (file_roots and pillar_roots), so `base` (or None) is taken and dropped, and any
+ * other environment is refused before anything runs, never silently read from base. A
+ * function that declares the name gets it as any argument.
+ */
+function consumeEnvironments(
+  fun: string,
+  declared: Record<string, unknown>,
+  kwargs: Record<string, unknown>,
+): void {
+  for (const key of ['saltenv', 'pillarenv']) {
+    if (!(key in kwargs) || key in declared) continue
+    const value = kwargs[key]
+    if (value !== 'base' && value !== null && value !== undefined) {
+      throw new ArgumentError(
+        fun,
+        `${key}=${shown(value)} is not an environment brine has: brine has one, base (file_roots and pillar_roots); give ${key}=base or leave it out. Nothing was run.`,
+        key,
+      )
+    }
+    delete kwargs[key]
+  }
+}
+
 /** Deeper than this, a result is refused: the outputters (recursive) could not print it. */
 const MAX_RESULT_DEPTH = 500
 
@@ -203,6 +229,7 @@ export class Runtime {
   context: Record<string, unknown> = {}
   readonly #options: RuntimeOptions
   #serviceInstances: ServiceInstanceSource | undefined
+  #grains: Record<string, unknown> | undefined
 
   constructor(options: RuntimeOptions) {
     this.#options = options
@@ -249,6 +276,7 @@ export class Runtime {
     const { definition } = await loader.getFunction(fun)
     const kwargs = { ...(options.kwargs ?? {}) }
     const test = testOf(fun, definition.args, kwargs, options.test, this.opts.test)
+    consumeEnvironments(fun, definition.args, kwargs)
     let profile = options.profile
     if (definition.vsphere && 'profile' in kwargs) {
       if (
@@ -299,6 +327,12 @@ export class Runtime {
     return this.#serviceInstances.get(profile)
   }
 
+  /** Salt's `__grains__` (core/grains.ts), computed on first use. */
+  get grains(): Record<string, unknown> {
+    this.#grains ??= coreGrains(this.opts)
+    return this.#grains
+  }
+
   /** vCenter logins made by this runtime's session cache so far. */
   get vsphereLogins(): number {
     return this.#serviceInstances?.logins ?? 0
@@ -346,6 +380,9 @@ export class Runtime {
       opts: this.opts,
       get pillar() {
         return runtime.pillar
+      },
+      get grains() {
+        return runtime.grains
       },
       salt: crossCall(false),
       states: crossCall(true),

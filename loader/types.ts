@@ -39,6 +39,11 @@ export interface CallContext {
   readonly opts: Readonly<Opts>
   /** Compiled pillar (read-only). */
   readonly pillar: Readonly<Record<string, unknown>>
+  /**
+   * Salt's `__grains__`: the machine's core grains with the config's `grains:` on top
+   * (core/grains.ts). Computed on first read, once per runtime.
+   */
+  readonly grains: Readonly<Record<string, unknown>>
   /** Cross-call into execution modules. */
   readonly salt: SaltCall
   /** Cross-call into state modules (states only). */
