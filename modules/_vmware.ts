@@ -185,3 +185,35 @@ export async function deleteEntity(ctx: CallContext, entity: Entity, label: stri
   )
   return { name: entity.name, id: entity.obj.value, deleted: true }
 }
+
+/**
+ * The value of an argument given under saltext-vmware's name or brine's (`{cluster_name,
+ * cluster}`): the one given, or undefined. When both are given they must agree; otherwise
+ * BRINE_ARGUMENT names both, so no alias is ever silently dropped.
+ */
+export function aliased<T>(values: Record<string, T | undefined>): T | undefined {
+  const given = Object.entries(values).filter(([, value]) => value !== undefined)
+  for (const [name, value] of given.slice(1)) {
+    const [first, expected] = given[0]!
+    if (JSON.stringify(value) !== JSON.stringify(expected))
+      throw new ModuleError(
+        `arguments '${first}' and '${name}' name the same thing and disagree ` +
+          `(${JSON.stringify(expected)} and ${JSON.stringify(value)}): give one of them`,
+        { code: 'BRINE_ARGUMENT' },
+      )
+  }
+  return given[0]?.[1]
+}
+
+/** As `aliased`, for an argument that is required under one of its names. */
+export function requiredAliased<T>(values: Record<string, T | undefined>): T {
+  const value = aliased(values)
+  if (value === undefined) {
+    const [first, ...others] = Object.keys(values)
+    throw new ModuleError(
+      `argument '${first}' is required${others.length ? ` (or ${others.map((n) => `'${n}'`).join(', ')})` : ''}`,
+      { code: 'BRINE_ARGUMENT' },
+    )
+  }
+  return value
+}
