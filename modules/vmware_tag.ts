@@ -9,10 +9,24 @@ import {
 } from 'brine/vsphere'
 import { connected } from './_vmware.ts'
 
+/**
+ * saltext-vmware's `vmware_tag` (its names, positional order and return shapes: ids as
+ * strings, 'updated', 'deleted') plus brine's own: a tag or category is named by id or name,
+ * a tag within its category; listings with names; attach, detach, list_attached.
+ */
+
+/** A tagging client that can update (PATCH); vsphere/tagging.ts's updateTag/updateCategory. */
+type TagUpdate = { name?: string; description?: string }
+type CategoryUpdate = TagUpdate & { cardinality?: string; associable_types?: string[] }
+type Patching = TaggingClient & {
+  updateTag?: (id: string, spec: TagUpdate) => Promise<void>
+  updateCategory?: (id: string, spec: CategoryUpdate) => Promise<void>
+}
+
 /** Run `fn` with a REST tagging session, always closed afterwards. */
-async function withTagging<T>(
+export async function withTagging<T>(
   ctx: CallContext,
-  fn: (client: TaggingClient) => Promise<T>,
+  fn: (client: Patching) => Promise<T>,
 ): Promise<T> {
   const client = await createTaggingClient(await connected(ctx))
   try {
@@ -22,22 +36,83 @@ async function withTagging<T>(
   }
 }
 
-async function categoryNamed(client: TaggingClient, name: string): Promise<Category> {
-  const found = (await client.listCategories()).find((c) => c.name === name || c.id === name)
+/** The client's PATCH, or BRINE_UNSUPPORTED naming what is missing. */
+export function patcher<K extends 'updateTag' | 'updateCategory'>(
+  client: Patching,
+  method: K,
+): NonNullable<Patching[K]> {
+  const fn = client[method]
+  if (!fn)
+    throw new ModuleError(
+      `this brine's tagging client cannot update (${method}, a PATCH of the vSphere REST API); nothing was changed`,
+      { code: 'BRINE_UNSUPPORTED' },
+    )
+  return fn.bind(client) as NonNullable<Patching[K]>
+}
+
+/**
+ * One value given under saltext's name or brine's alias (both: they must agree). `required`
+ * names the argument in the error when neither is given.
+ */
+export function either<T>(
+  fun: string,
+  [name, value]: [string, T | undefined],
+  [alias, aliasValue]: [string, T | undefined],
+  required: true,
+): T
+export function either<T>(
+  fun: string,
+  primary: [string, T | undefined],
+  secondary: [string, T | undefined],
+  required?: false,
+): T | undefined
+export function either<T>(
+  fun: string,
+  [name, value]: [string, T | undefined],
+  [alias, aliasValue]: [string, T | undefined],
+  required = false,
+): T | undefined {
+  if (value !== undefined && aliasValue !== undefined && value !== aliasValue)
+    throw new ModuleError(
+      `${fun}: '${name}' (${JSON.stringify(value)}) and its alias '${alias}' (${JSON.stringify(aliasValue)}) disagree; give one of them`,
+      { code: 'BRINE_ARGUMENT' },
+    )
+  const chosen = value ?? aliasValue
+  if (chosen === undefined && required)
+    throw new ModuleError(`${fun}: argument '${name}' is required (or its alias '${alias}')`, {
+      code: 'BRINE_ARGUMENT',
+    })
+  return chosen
+}
+
+export async function categoryNamed(client: TaggingClient, name: string): Promise<Category> {
+  const found = (await client.listCategories()).find((c) => c.id === name || c.name === name)
   if (!found) throw new ModuleError(`tag category '${name}' not found`, { code: 'BRINE_NOT_FOUND' })
   return found
 }
 
-async function tagNamed(client: TaggingClient, name: string, category: string): Promise<Tag> {
-  const cat = await categoryNamed(client, category)
-  const found = (await client.listTags()).find(
-    (t) => t.category_id === cat.id && (t.name === name || t.id === name),
-  )
-  if (!found)
-    throw new ModuleError(`tag '${name}' not found in category '${cat.name}'`, {
-      code: 'BRINE_NOT_FOUND',
-    })
-  return found
+/** A tag by id, or by name (within `category` when given; a name in two categories needs it). */
+export async function tagNamed(
+  client: TaggingClient,
+  name: string,
+  category?: string,
+): Promise<Tag> {
+  const cat = category ? await categoryNamed(client, category) : undefined
+  const tags = (await client.listTags()).filter((t) => !cat || t.category_id === cat.id)
+  const byId = tags.find((t) => t.id === name)
+  if (byId) return byId
+  const named = tags.filter((t) => t.name === name)
+  if (named.length > 1)
+    throw new ModuleError(
+      `tag name '${name}' is in ${named.length} categories; give category= (name or id)`,
+      { code: 'BRINE_ARGUMENT' },
+    )
+  if (!named[0])
+    throw new ModuleError(
+      cat ? `tag '${name}' not found in category '${cat.name}'` : `tag '${name}' not found`,
+      { code: 'BRINE_NOT_FOUND' },
+    )
+  return named[0]
 }
 
 const OBJECT_TYPES: Record<string, string> = { ...ENTITY_TYPES }
@@ -77,9 +152,175 @@ async function objectRef(ctx: CallContext, type: string, name: string) {
     .obj
 }
 
+const cardinality = z.enum(['SINGLE', 'MULTIPLE'])
+
+/** Tags with their category's name, sorted by category then name. */
+async function tagRows(c: TaggingClient, category: string | undefined) {
+  const categories = await c.listCategories()
+  const only = category ? await categoryNamed(c, category) : undefined
+  return (await c.listTags())
+    .filter((t) => !only || t.category_id === only.id)
+    .map((t) => ({
+      name: t.name,
+      id: t.id,
+      category: categories.find((cat) => cat.id === t.category_id)?.name ?? t.category_id,
+      category_id: t.category_id,
+      description: t.description,
+    }))
+    .sort((a, b) => `${a.category}/${a.name}`.localeCompare(`${b.category}/${b.name}`))
+}
+
 export default defineModule({
   doc: 'Tags and tag categories (vSphere Automation REST API: /rest before vSphere 7.0, /api from 7.0).',
   functions: {
+    // saltext-vmware's functions (src/saltext/vmware/modules/tag.py), its order and shapes.
+    create: defineFunction({
+      doc: 'Create a tag in a category; returns its id (saltext). brine: category by name too.',
+      args: {
+        tag_name: z.string().min(1).optional().describe('tag name (alias: name)'),
+        category_id: z.string().min(1).optional().describe('category id or name (alias: category)'),
+        description: z.string().default('').describe('description'),
+        name: z.string().min(1).optional().describe('alias of tag_name'),
+        category: z.string().min(1).optional().describe('alias of category_id'),
+      },
+      vsphere: true,
+      run: (ctx, args) => {
+        const name = either(ctx.fun, ['tag_name', args.tag_name], ['name', args.name], true)
+        const category = either(
+          ctx.fun,
+          ['category_id', args.category_id],
+          ['category', args.category],
+          true,
+        )
+        return withTagging(ctx, async (c) => {
+          const cat = await categoryNamed(c, category)
+          return c.createTag({ name, category_id: cat.id, description: args.description })
+        })
+      },
+    }),
+    get: defineFunction({
+      doc: "A tag's {id, name, description, category_id, …} (saltext); by id, or by name.",
+      args: {
+        tag_id: z.string().min(1).describe('tag id (or name)'),
+        category: z.string().min(1).optional().describe('category, for a tag named'),
+      },
+      vsphere: true,
+      run: (ctx, { tag_id, category }) => withTagging(ctx, (c) => tagNamed(c, tag_id, category)),
+    }),
+    update: defineFunction({
+      doc: "Rename a tag or change its description: 'updated' (saltext).",
+      args: {
+        tag_id: z.string().min(1).describe('tag id (or name)'),
+        tag_name: z.string().min(1).optional().describe('new name'),
+        description: z.string().optional().describe('new description'),
+        category: z.string().min(1).optional().describe('category, for a tag named'),
+      },
+      vsphere: true,
+      run: (ctx, { tag_id, tag_name, description, category }) =>
+        withTagging(ctx, async (c) => {
+          const tag = await tagNamed(c, tag_id, category)
+          const update = patcher(c, 'updateTag')
+          const spec: TagUpdate = {}
+          if (tag_name) spec.name = tag_name
+          if (description !== undefined) spec.description = description
+          await update(tag.id, spec)
+          return 'updated'
+        }),
+    }),
+    delete: defineFunction({
+      doc: "Delete a tag: 'deleted' (saltext). By id, or by name (within category=).",
+      args: {
+        tag_id: z.string().min(1).optional().describe('tag id or name (alias: name)'),
+        category: z.string().min(1).optional().describe('category name or id, for a tag named'),
+        name: z.string().min(1).optional().describe('alias of tag_id'),
+      },
+      vsphere: true,
+      run: (ctx, args) => {
+        const id = either(ctx.fun, ['tag_id', args.tag_id], ['name', args.name], true)
+        return withTagging(ctx, async (c) => {
+          await c.deleteTag((await tagNamed(c, id, args.category)).id)
+          return 'deleted'
+        })
+      },
+    }),
+    list: defineFunction({
+      doc: 'Tag ids (saltext); of one category when given (brine).',
+      args: { category: z.string().optional().describe('category name or id') },
+      vsphere: true,
+      run: (ctx, { category }) =>
+        withTagging(ctx, async (c) => (await tagRows(c, category)).map((t) => t.id)),
+    }),
+    list_category: defineFunction({
+      doc: 'Category ids (saltext).',
+      args: {},
+      vsphere: true,
+      run: (ctx) => withTagging(ctx, async (c) => (await c.listCategories()).map((cat) => cat.id)),
+    }),
+    get_category: defineFunction({
+      doc: "A category's {id, name, description, cardinality, associable_types, …} (saltext).",
+      args: { category_id: z.string().min(1).describe('category id (or name)') },
+      vsphere: true,
+      run: (ctx, { category_id }) => withTagging(ctx, (c) => categoryNamed(c, category_id)),
+    }),
+    create_category: defineFunction({
+      doc: 'Create a category; returns its id (saltext).',
+      args: {
+        category_name: z.string().min(1).optional().describe('category name (alias: name)'),
+        associable_types: z
+          .array(z.string())
+          .default([])
+          .describe('object types the tags may be put on (empty: all)'),
+        cardinality: cardinality.default('SINGLE').describe('tags per object from this category'),
+        description: z.string().default('').describe('description'),
+        name: z.string().min(1).optional().describe('alias of category_name'),
+      },
+      vsphere: true,
+      run: (ctx, { category_name, name, ...spec }) => {
+        const chosen = either(ctx.fun, ['category_name', category_name], ['name', name], true)
+        return withTagging(ctx, (c) => c.createCategory({ name: chosen, ...spec }))
+      },
+    }),
+    update_category: defineFunction({
+      doc: "Change a category's name, types, cardinality or description: 'updated' (saltext).",
+      args: {
+        category_id: z.string().min(1).describe('category id (or name)'),
+        category_name: z.string().min(1).optional().describe('new name'),
+        associable_types: z.array(z.string()).optional().describe('object types'),
+        cardinality: cardinality.optional().describe('SINGLE or MULTIPLE'),
+        // saltext's default '' means "unchanged" there too (it sends only a non-empty one).
+        description: z.string().default('').describe('new description ("" leaves it)'),
+      },
+      vsphere: true,
+      run: (ctx, { category_id, category_name, associable_types, cardinality, description }) =>
+        withTagging(ctx, async (c) => {
+          const cat = await categoryNamed(c, category_id)
+          const update = patcher(c, 'updateCategory')
+          const spec: CategoryUpdate = {}
+          if (category_name) spec.name = category_name
+          if (associable_types?.length) spec.associable_types = associable_types
+          if (cardinality) spec.cardinality = cardinality
+          if (description) spec.description = description
+          await update(cat.id, spec)
+          return 'updated'
+        }),
+    }),
+    delete_category: defineFunction({
+      doc: "Delete a category and its tags: 'deleted' (saltext).",
+      args: {
+        category_id: z.string().min(1).optional().describe('category id or name (alias: name)'),
+        name: z.string().min(1).optional().describe('alias of category_id'),
+      },
+      vsphere: true,
+      run: (ctx, args) => {
+        const id = either(ctx.fun, ['category_id', args.category_id], ['name', args.name], true)
+        return withTagging(ctx, async (c) => {
+          await c.deleteCategory((await categoryNamed(c, id)).id)
+          return 'deleted'
+        })
+      },
+    }),
+
+    // brine's own.
     list_categories: defineFunction({
       doc: 'List categories: name, id, cardinality, associable types, description.',
       args: {},
@@ -89,85 +330,11 @@ export default defineModule({
           (await c.listCategories()).sort((a, b) => a.name.localeCompare(b.name)),
         ),
     }),
-    create_category: defineFunction({
-      doc: 'Create a category.',
-      args: {
-        name: z.string().min(1).describe('category name'),
-        cardinality: z
-          .enum(['SINGLE', 'MULTIPLE'])
-          .default('SINGLE')
-          .describe('tags per object from this category'),
-        associable_types: z
-          .array(z.string())
-          .default([])
-          .describe('object types the tags may be put on (empty: all)'),
-        description: z.string().default('').describe('description'),
-      },
-      vsphere: true,
-      run: (ctx, spec) =>
-        withTagging(ctx, async (c) => ({ name: spec.name, id: await c.createCategory(spec) })),
-    }),
-    delete_category: defineFunction({
-      doc: 'Delete a category and its tags.',
-      args: { name: z.string().min(1).describe('category name or id') },
-      vsphere: true,
-      run: (ctx, { name }) =>
-        withTagging(ctx, async (c) => {
-          const cat = await categoryNamed(c, name)
-          await c.deleteCategory(cat.id)
-          return { name: cat.name, id: cat.id, deleted: true }
-        }),
-    }),
-    list: defineFunction({
-      doc: 'List tags (of one category when given): name, id, category, description.',
+    list_tags: defineFunction({
+      doc: 'List tags (of one category when given): name, id, category, category_id, description.',
       args: { category: z.string().optional().describe('category name or id') },
       vsphere: true,
-      run: (ctx, { category }) =>
-        withTagging(ctx, async (c) => {
-          const categories = await c.listCategories()
-          const only = category ? await categoryNamed(c, category) : undefined
-          return (await c.listTags())
-            .filter((t) => !only || t.category_id === only.id)
-            .map((t) => ({
-              name: t.name,
-              id: t.id,
-              category: categories.find((cat) => cat.id === t.category_id)?.name ?? t.category_id,
-              description: t.description,
-            }))
-            .sort((a, b) => `${a.category}/${a.name}`.localeCompare(`${b.category}/${b.name}`))
-        }),
-    }),
-    create: defineFunction({
-      doc: 'Create a tag in a category.',
-      args: {
-        name: z.string().min(1).describe('tag name'),
-        category: z.string().min(1).describe('category name or id'),
-        description: z.string().default('').describe('description'),
-      },
-      vsphere: true,
-      run: (ctx, { name, category, description }) =>
-        withTagging(ctx, async (c) => {
-          const cat = await categoryNamed(c, category)
-          return {
-            name,
-            id: await c.createTag({ name, category_id: cat.id, description }),
-            category: cat.name,
-          }
-        }),
-    }),
-    delete: defineFunction({
-      doc: 'Delete a tag.',
-      args: {
-        name: z.string().min(1).describe('tag name or id'),
-        category: z.string().min(1).describe('category name or id'),
-      },
-      vsphere: true,
-      run: (ctx, { name, category }) =>
-        withTagging(ctx, async (c) => {
-          const tag = await tagNamed(c, name, category)
-          await c.deleteTag(tag.id)
-          return { name: tag.name, id: tag.id, deleted: true }
-        }),
+      run: (ctx, { category }) => withTagging(ctx, (c) => tagRows(c, category)),
     }),
     attach: defineFunction({
       doc: 'Attach a tag to an object.',

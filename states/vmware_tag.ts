@@ -1,91 +1,214 @@
-import { defineFunction, defineModule, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import type { Category, Tag } from 'brine/vsphere'
+import { stateReturn } from '../modules/_vmware.ts'
+import { either, patcher, withTagging } from '../modules/vmware_tag.ts'
 
-type Row = { name: string; id: string; category?: string }
+/**
+ * saltext-vmware's tag states (src/saltext/vmware/states/tag.py): present, absent,
+ * present_category, absent_category, with its comments ("tag exists", "created", "{name} tag
+ * will be created", …). brine's names (tag_present, tag_absent, category_present) are the same
+ * functions. Unlike saltext: only what the SLS gives is compared (a description left out is
+ * not "cleared"), a tag is found within its category when one is given, changes are
+ * `{old, new}` in test mode too, and a dry run fails what it can see would fail (a category
+ * that does not exist, and that no earlier state of the dry run creates).
+ */
+
+/** Names an earlier state of this dry run reported it would create (`ctx.context`). */
+const PREDICTED = 'vmware_tag.predicted'
+type Predicted = { categories: string[]; tags: string[] }
+
+function predicted(ctx: CallContext): Predicted {
+  const existing = ctx.context[PREDICTED] as Predicted | undefined
+  if (existing) return existing
+  const fresh: Predicted = { categories: [], tags: [] }
+  ctx.context[PREDICTED] = fresh
+  return fresh
+}
+
+const sameTypes = (a: string[], b: string[]) =>
+  JSON.stringify([...a].sort()) === JSON.stringify([...b].sort())
+
+function findCategory(categories: Category[], nameOrId: string) {
+  return categories.find((c) => c.id === nameOrId) ?? categories.find((c) => c.name === nameOrId)
+}
+
+const present = defineFunction({
+  doc: 'Make sure a tag exists (saltext: present; brine: tag_present), in category_id when given.',
+  args: {
+    name: z.string().min(1).describe('tag name'),
+    description: z.string().optional().describe('description (left out: not compared)'),
+    category_id: z.string().min(1).optional().describe('category id or name (alias: category)'),
+    category: z.string().min(1).optional().describe('alias of category_id'),
+  },
+  vsphere: true,
+  run: (ctx, { name, description, ...args }) =>
+    withTagging(ctx, async (c) => {
+      const wanted = either(ctx.fun, ['category_id', args.category_id], ['category', args.category])
+      const [categories, tags] = await Promise.all([c.listCategories(), c.listTags()])
+      const cat = wanted ? findCategory(categories, wanted) : undefined
+      if (wanted && !cat) {
+        const fromEarlier = ctx.test && predicted(ctx).categories.includes(wanted)
+        if (!fromEarlier)
+          return stateReturn(
+            name,
+            false,
+            `Category '${wanted}' does not exist; tag '${name}' cannot be created in it. Create the category first (vmware_tag.present_category).`,
+          )
+        predicted(ctx).tags.push(`${wanted}/${name}`)
+        return stateReturn(
+          name,
+          null,
+          `${name} tag will be created (category '${wanted}' is created by an earlier state of this dry run)`,
+          { old: null, new: { name, category: wanted, description: description ?? '' } },
+        )
+      }
+      const candidates = tags.filter((t) => t.name === name && (!cat || t.category_id === cat.id))
+      if (candidates.length > 1)
+        return stateReturn(
+          name,
+          false,
+          `Tag name '${name}' is in ${candidates.length} categories; give category_id to say which.`,
+        )
+      const found = candidates[0]
+      if (found) {
+        if (description === undefined || description === found.description)
+          return stateReturn(name, true, 'tag exists')
+        const changes = { old: { description: found.description }, new: { description } }
+        if (ctx.test) return stateReturn(name, null, `${name} tag will be updated`, changes)
+        await patcher(c, 'updateTag')(found.id, { description })
+        return stateReturn(name, true, 'updated', changes)
+      }
+      if (!cat) return stateReturn(name, false, 'category_id required to create a tag')
+      const created = { name, category: cat.name, description: description ?? '' }
+      if (ctx.test) {
+        predicted(ctx).tags.push(`${cat.name}/${name}`)
+        return stateReturn(name, null, `${name} tag will be created`, { old: null, new: created })
+      }
+      const id = await c.createTag({ name, category_id: cat.id, description: description ?? '' })
+      return stateReturn(name, true, 'created', { tag_id: id, old: null, new: created })
+    }),
+})
+
+const absent = defineFunction({
+  doc: 'Make sure a tag does not exist (saltext: absent; brine: tag_absent), in category when given.',
+  args: {
+    name: z.string().min(1).describe('tag name'),
+    category: z.string().min(1).optional().describe('category name or id'),
+  },
+  vsphere: true,
+  run: (ctx, { name, category }) =>
+    withTagging(ctx, async (c) => {
+      const [categories, tags] = await Promise.all([c.listCategories(), c.listTags()])
+      const cat = category ? findCategory(categories, category) : undefined
+      const candidates: Tag[] =
+        category && !cat
+          ? []
+          : tags.filter((t) => t.name === name && (!cat || t.category_id === cat.id))
+      if (candidates.length > 1)
+        return stateReturn(
+          name,
+          false,
+          `Tag name '${name}' is in ${candidates.length} categories; give category to say which.`,
+        )
+      const found = candidates[0]
+      if (!found) return stateReturn(name, true, 'Tag does not exist')
+      const old = {
+        name: found.name,
+        category: findCategory(categories, found.category_id)?.name ?? found.category_id,
+        description: found.description,
+      }
+      const changes = { old, new: null }
+      if (ctx.test) return stateReturn(name, null, `${name} tag will be deleted`, changes)
+      await c.deleteTag(found.id)
+      return stateReturn(name, true, 'deleted', changes)
+    }),
+})
+
+const presentCategory = defineFunction({
+  doc:
+    'Make sure a category exists with the given types, cardinality and description (saltext: ' +
+    'present_category; brine: category_present). What is left out is not compared; a new ' +
+    "category gets SINGLE, all types and '' for what is left out.",
+  args: {
+    name: z.string().min(1).describe('category name'),
+    associable_types: z.array(z.string()).optional().describe('object types (empty: all)'),
+    cardinality: z.enum(['SINGLE', 'MULTIPLE']).optional().describe('tags per object'),
+    description: z.string().optional().describe('description'),
+  },
+  vsphere: true,
+  run: (ctx, { name, associable_types, cardinality, description }) =>
+    withTagging(ctx, async (c) => {
+      const found = (await c.listCategories()).find((cat) => cat.name === name)
+      if (found) {
+        const old: Record<string, unknown> = {}
+        const next: Record<string, unknown> = {}
+        if (associable_types && !sameTypes(associable_types, found.associable_types ?? [])) {
+          old.associable_types = found.associable_types
+          next.associable_types = associable_types
+        }
+        if (cardinality && cardinality !== found.cardinality) {
+          old.cardinality = found.cardinality
+          next.cardinality = cardinality
+        }
+        if (description !== undefined && description !== found.description) {
+          old.description = found.description
+          next.description = description
+        }
+        if (!Object.keys(next).length) return stateReturn(name, true, 'category exists')
+        const changes = { old, new: next }
+        if (ctx.test) return stateReturn(name, null, `${name} category will be updated`, changes)
+        await patcher(c, 'updateCategory')(found.id, next)
+        return stateReturn(name, true, 'updated', changes)
+      }
+      const spec = {
+        name,
+        associable_types: associable_types ?? [],
+        cardinality: cardinality ?? ('SINGLE' as const),
+        description: description ?? '',
+      }
+      if (ctx.test) {
+        predicted(ctx).categories.push(name)
+        return stateReturn(name, null, `${name} category will be created`, { old: null, new: spec })
+      }
+      const id = await c.createCategory(spec)
+      return stateReturn(name, true, 'created', { category_id: id, old: null, new: spec })
+    }),
+})
+
+const absentCategory = defineFunction({
+  doc: 'Make sure a category (and so its tags) does not exist.',
+  args: { name: z.string().min(1).describe('category name') },
+  vsphere: true,
+  run: (ctx, { name }) =>
+    withTagging(ctx, async (c) => {
+      const found = (await c.listCategories()).find((cat) => cat.name === name)
+      if (!found) return stateReturn(name, true, 'Category does not exist')
+      const changes = {
+        old: {
+          name: found.name,
+          associable_types: found.associable_types,
+          cardinality: found.cardinality,
+          description: found.description,
+        },
+        new: null,
+      }
+      if (ctx.test) return stateReturn(name, null, `${name} category will be deleted`, changes)
+      await c.deleteCategory(found.id)
+      return stateReturn(name, true, 'deleted', changes)
+    }),
+})
 
 export default defineModule({
   doc: 'Tag categories, tags and tag assignments, idempotently.',
   functions: {
-    category_present: defineFunction({
-      doc: 'Make sure a category exists.',
-      args: {
-        name: z.string().min(1).describe('category name'),
-        cardinality: z.enum(['SINGLE', 'MULTIPLE']).default('SINGLE').describe('tags per object'),
-        description: z.string().default('').describe('description'),
-      },
-      vsphere: true,
-      run: async (ctx, { name, cardinality, description }) => {
-        const categories = (await ctx.salt('vmware_tag.list_categories')) as Row[]
-        if (categories.some((c) => c.name === name))
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Category '${name}' is already present.`,
-          }
-        const changes = { category: { old: null, new: name } }
-        if (ctx.test)
-          return { name, result: null, changes, comment: `Category '${name}' would be created.` }
-        await ctx.salt('vmware_tag.create_category', { name, cardinality, description })
-        return { name, result: true, changes, comment: `Category '${name}' created.` }
-      },
-    }),
-    tag_present: defineFunction({
-      doc: 'Make sure a tag exists in a category.',
-      args: {
-        name: z.string().min(1).describe('tag name'),
-        category: z.string().min(1).describe('category name'),
-        description: z.string().default('').describe('description'),
-      },
-      vsphere: true,
-      run: async (ctx, { name, category, description }) => {
-        const tags = (await ctx.salt('vmware_tag.list')) as Row[]
-        if (tags.some((t) => t.name === name && t.category === category))
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Tag '${category}/${name}' is already present.`,
-          }
-        const changes = { tag: { old: null, new: `${category}/${name}` } }
-        if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Tag '${category}/${name}' would be created.`,
-          }
-        await ctx.salt('vmware_tag.create', { name, category, description })
-        return { name, result: true, changes, comment: `Tag '${category}/${name}' created.` }
-      },
-    }),
-    tag_absent: defineFunction({
-      doc: 'Make sure a tag does not exist.',
-      args: {
-        name: z.string().min(1).describe('tag name'),
-        category: z.string().min(1).describe('category name'),
-      },
-      vsphere: true,
-      run: async (ctx, { name, category }) => {
-        const tags = (await ctx.salt('vmware_tag.list')) as Row[]
-        if (!tags.some((t) => t.name === name && t.category === category))
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Tag '${category}/${name}' does not exist.`,
-          }
-        const changes = { tag: { old: `${category}/${name}`, new: null } }
-        if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Tag '${category}/${name}' would be deleted.`,
-          }
-        await ctx.salt('vmware_tag.delete', { name, category })
-        return { name, result: true, changes, comment: `Tag '${category}/${name}' deleted.` }
-      },
-    }),
+    present,
+    absent,
+    present_category: presentCategory,
+    absent_category: absentCategory,
+    tag_present: present,
+    tag_absent: absent,
+    category_present: presentCategory,
+    category_absent: absentCategory,
     attached: defineFunction({
       doc: 'Make sure an object carries a tag.',
       args: {
@@ -101,12 +224,19 @@ export default defineModule({
           object: name,
         })) as Array<{ category: string; tag: string }>
         if (attached.some((a) => a.category === category && a.tag === tag))
-          return {
+          return stateReturn(name, true, `'${name}' already has tag '${category}/${tag}'.`)
+        const exists = await withTagging(ctx, async (c) => {
+          const cat = findCategory(await c.listCategories(), category)
+          return (
+            !!cat && (await c.listTags()).some((t) => t.category_id === cat.id && t.name === tag)
+          )
+        })
+        if (!exists && !(ctx.test && predicted(ctx).tags.includes(`${category}/${tag}`)))
+          return stateReturn(
             name,
-            result: true,
-            changes: {},
-            comment: `'${name}' already has tag '${category}/${tag}'.`,
-          }
+            false,
+            `Tag '${category}/${tag}' does not exist; it cannot be attached to '${name}'.`,
+          )
         const changes = {
           tags: {
             old: attached.map((a) => `${a.category}/${a.tag}`),
@@ -114,19 +244,14 @@ export default defineModule({
           },
         }
         if (ctx.test)
-          return {
+          return stateReturn(
             name,
-            result: null,
+            null,
+            `Tag '${category}/${tag}' would be attached to '${name}'.`,
             changes,
-            comment: `Tag '${category}/${tag}' would be attached to '${name}'.`,
-          }
+          )
         await ctx.salt('vmware_tag.attach', { name: tag, category, object_type, object: name })
-        return {
-          name,
-          result: true,
-          changes,
-          comment: `Tag '${category}/${tag}' attached to '${name}'.`,
-        }
+        return stateReturn(name, true, `Tag '${category}/${tag}' attached to '${name}'.`, changes)
       },
     }),
   },

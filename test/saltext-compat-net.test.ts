@@ -1,0 +1,312 @@
+// saltext-vmware compatibility of the network, tag and ESXi modules: each function and state
+// called the way saltext's docstrings and tests call it (positional and keyword), against
+// vcsim, checking saltext's return shape. Sources are saltstack/salt-ext-modules-vmware at
+// cb32a1f: src/saltext/vmware/{modules,states}/*.py and tests/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
+import { createTaggingClient } from '../vsphere/tagging.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+let vcsim: Vcsim
+let rt: Runtime
+/** Whether vsphere/tagging.ts can PATCH (updateTag/updateCategory). */
+let canPatch = false
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  rt = vmwareRuntime(vcsim, 'compat')
+  const client = await createTaggingClient(await rt.serviceInstance())
+  canPatch = 'updateTag' in client && 'updateCategory' in client
+  await client.close()
+})
+afterAll(async () => {
+  await rt?.close()
+  await vcsim?.stop()
+})
+
+const call = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
+  rt.call(fun, { args, kwargs })
+const state = (
+  fun: string,
+  args: unknown[] = [],
+  kwargs: Record<string, unknown> = {},
+  test = false,
+) => rt.call(fun, { args, kwargs, state: true, test }) as Promise<StateReturn>
+const failure = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
+  call(fun, args, kwargs).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  )
+const ID = /^urn:vmomi:InventoryService(Tag|Category):/
+
+describe('vmware_tag module (modules/tag.py)', () => {
+  it('create_category, list_category, get_category, create, list, get, delete, delete_category', async () => {
+    // tests/integration/modules/test_tag.py test_cat_create: positional
+    // create_category(name, ["string"], "SINGLE", "test category") returns the id.
+    const catId = (await call('vmware_tag.create_category', [
+      'compat-cat',
+      ['VirtualMachine'],
+      'SINGLE',
+      'test category',
+    ])) as string
+    expect(catId).toMatch(ID)
+    // test_category_list: list_category() returns category ids.
+    expect(await call('vmware_tag.list_category')).toEqual([catId])
+    // test_category_get: get_category(id)["id"].
+    expect(await call('vmware_tag.get_category', [catId])).toMatchObject({
+      id: catId,
+      name: 'compat-cat',
+      description: 'test category',
+      cardinality: 'SINGLE',
+      associable_types: ['VirtualMachine'],
+    })
+    // test_tag_create: create(tag_name, cat_id, description="…") returns the id.
+    const tagId = (await call('vmware_tag.create', ['compat-tag', catId], {
+      description: 'testy test tester',
+    })) as string
+    expect(tagId).toMatch(ID)
+    // test_tag_list: list() returns tag ids.
+    expect(await call('vmware_tag.list')).toEqual([tagId])
+    // test_tag_get: get(tag_id)["id"]; saltext returns the REST value (id, name, …).
+    expect(await call('vmware_tag.get', [tagId])).toMatchObject({
+      id: tagId,
+      name: 'compat-tag',
+      description: 'testy test tester',
+      category_id: catId,
+    })
+    // test_tag_delete: delete(id) answers "deleted".
+    expect(await call('vmware_tag.delete', [tagId])).toBe('deleted')
+    expect(await call('vmware_tag.list')).toEqual([])
+    // test_cat_delete: delete_category(id) answers "deleted".
+    expect(await call('vmware_tag.delete_category', [catId])).toBe('deleted')
+    expect(await call('vmware_tag.list_category')).toEqual([])
+  })
+
+  it('brine aliases are extra names: they agree with saltext names or fail before anything changes', async () => {
+    const catId = (await call('vmware_tag.create_category', [], {
+      name: 'alias-cat',
+    })) as string
+    expect(
+      (
+        await failure('vmware_tag.create', [], {
+          tag_name: 'a',
+          name: 'b',
+          category_id: catId,
+        })
+      )?.message,
+    ).toMatch(/'tag_name' \("a"\) and its alias 'name' \("b"\) disagree/)
+    expect(await call('vmware_tag.list')).toEqual([])
+    expect((await failure('vmware_tag.create', [], { category_id: catId }))?.code).toBe(
+      'BRINE_ARGUMENT',
+    )
+    // brine: the category by name, the tag by name within it.
+    const id = await call('vmware_tag.create', [], { name: 'x', category: 'alias-cat' })
+    expect(await call('vmware_tag.delete', [], { name: 'x', category: 'alias-cat' })).toBe(
+      'deleted',
+    )
+    expect(await call('vmware_tag.list')).not.toContain(id)
+    expect(await call('vmware_tag.delete_category', [], { name: 'alias-cat' })).toBe('deleted')
+  })
+
+  it('update and update_category answer "updated" (test_tag_update, test_cat_update)', async (t) => {
+    if (!canPatch) t.skip()
+    const catId = (await call('vmware_tag.create_category', [
+      'upd-cat',
+      ['VirtualMachine'],
+      'SINGLE',
+      'old',
+    ])) as string
+    const tagId = (await call('vmware_tag.create', ['upd-tag', catId])) as string
+    // test_tag_update: update(tag_id, description="new discription").
+    expect(await call('vmware_tag.update', [tagId], { description: 'new discription' })).toBe(
+      'updated',
+    )
+    expect(await call('vmware_tag.get', [tagId])).toMatchObject({
+      description: 'new discription',
+    })
+    // test_cat_update: update_category(id, name, associable_types, cardinality, "new description").
+    const cat = (await call('vmware_tag.get_category', [catId])) as Record<string, unknown>
+    expect(
+      await call('vmware_tag.update_category', [
+        cat.id,
+        cat.name,
+        cat.associable_types,
+        cat.cardinality,
+        'new description',
+      ]),
+    ).toBe('updated')
+    expect(await call('vmware_tag.get_category', [catId])).toMatchObject({
+      description: 'new description',
+    })
+    await call('vmware_tag.delete_category', [catId])
+  })
+})
+
+describe('vmware_tag states (states/tag.py)', () => {
+  it('present_category, present, absent, absent_category: create, no-op, test mode, delete', async () => {
+    // tests/integration/states/test_tag.py test_manage_create_cat_test: in test mode
+    // present_category(name, ["string"], "SINGLE", "test category") says it will be created.
+    const dry = await state(
+      'vmware_tag.present_category',
+      ['state-cat', ['VirtualMachine'], 'SINGLE', 'test category'],
+      {},
+      true,
+    )
+    expect(dry).toMatchObject({ result: null, comment: 'state-cat category will be created' })
+    expect(await call('vmware_tag.list_category')).toEqual([])
+    // test_manage_create_cat: "created".
+    const created = await state('vmware_tag.present_category', [
+      'state-cat',
+      ['VirtualMachine'],
+      'SINGLE',
+      'test category',
+    ])
+    expect(created).toMatchObject({ result: true, comment: 'created' })
+    const catId = (await call('vmware_tag.list_category')) as string[]
+    expect(created.changes).toMatchObject({ category_id: catId[0] })
+    // A second run: saltext's "category exists", no changes.
+    expect(
+      await state('vmware_tag.present_category', [
+        'state-cat',
+        ['VirtualMachine'],
+        'SINGLE',
+        'test category',
+      ]),
+    ).toMatchObject({ result: true, comment: 'category exists', changes: {} })
+    // Only what the SLS gives is compared: leaving description out keeps it.
+    expect(await state('vmware_tag.present_category', ['state-cat'])).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // test_manage_update_cat_test: a new description in test mode "will be updated".
+    expect(
+      await state(
+        'vmware_tag.present_category',
+        ['state-cat', ['VirtualMachine'], 'SINGLE', 'new description'],
+        {},
+        true,
+      ),
+    ).toMatchObject({
+      result: null,
+      comment: 'state-cat category will be updated',
+      changes: { old: { description: 'test category' }, new: { description: 'new description' } },
+    })
+    expect(await call('vmware_tag.get_category', [catId[0]])).toMatchObject({
+      description: 'test category',
+    })
+
+    // test_manage_create: present(name, description=…, category_id=…) → "created".
+    const tag = await state('vmware_tag.present', ['state-tag'], {
+      description: 'testing state tag create',
+      category_id: catId[0],
+    })
+    expect(tag).toMatchObject({ result: true, comment: 'created' })
+    const tagIds = (await call('vmware_tag.list')) as string[]
+    expect(tag.changes).toMatchObject({ tag_id: tagIds[0] })
+    expect(
+      await state('vmware_tag.present', ['state-tag'], { description: 'testing state tag create' }),
+    ).toMatchObject({ result: true, comment: 'tag exists', changes: {} })
+    // Without description: found by name, nothing compared (saltext would "update" to None).
+    expect(await state('vmware_tag.present', ['state-tag'])).toMatchObject({
+      result: true,
+      comment: 'tag exists',
+      changes: {},
+    })
+    // saltext's test mode of an update: "will be updated", nothing changed.
+    expect(
+      await state('vmware_tag.present', ['state-tag'], { description: 'new discription' }, true),
+    ).toMatchObject({ result: null, comment: 'state-tag tag will be updated' })
+    expect(await call('vmware_tag.get', [tagIds[0]])).toMatchObject({
+      description: 'testing state tag create',
+    })
+    // A missing tag without category_id: saltext's failure.
+    expect(await state('vmware_tag.present', ['other-tag'])).toMatchObject({
+      result: false,
+      comment: 'category_id required to create a tag',
+    })
+
+    // test_manage_delete_cat_test and absent in test mode: nothing deleted.
+    expect(await state('vmware_tag.absent', ['state-tag'], {}, true)).toMatchObject({
+      result: null,
+      comment: 'state-tag tag will be deleted',
+    })
+    expect(await state('vmware_tag.absent_category', ['state-cat'], {}, true)).toMatchObject({
+      result: null,
+      comment: 'state-cat category will be deleted',
+    })
+    expect(await call('vmware_tag.list')).toEqual(tagIds)
+    // test_manage_delete: absent(name) → "deleted".
+    expect(await state('vmware_tag.absent', ['state-tag'])).toMatchObject({
+      result: true,
+      comment: 'deleted',
+      changes: { old: { name: 'state-tag', category: 'state-cat' }, new: null },
+    })
+    expect(await state('vmware_tag.absent', ['state-tag'])).toMatchObject({
+      result: true,
+      comment: 'Tag does not exist',
+      changes: {},
+    })
+    // test_manage_delete_cat: absent_category(name) → "deleted".
+    expect(await state('vmware_tag.absent_category', ['state-cat'])).toMatchObject({
+      result: true,
+      comment: 'deleted',
+    })
+    expect(await state('vmware_tag.absent_category', ['state-cat'])).toMatchObject({
+      result: true,
+      comment: 'Category does not exist',
+    })
+    expect(await call('vmware_tag.list_category')).toEqual([])
+  })
+
+  it('test mode predicts the failure of a tag in a category that does not exist', async () => {
+    // issue 14: tag_present test=True predicted success there.
+    for (const fun of ['vmware_tag.present', 'vmware_tag.tag_present']) {
+      const ret = await state(fun, ['t1'], { category: 'no-such-category' }, true)
+      expect(ret.result).toBe(false)
+      expect(ret.comment).toMatch(/^Category 'no-such-category' does not exist/)
+      expect(ret.changes).toEqual({})
+    }
+    // …unless an earlier state of the same dry run creates the category.
+    rt.context = {}
+    await state('vmware_tag.present_category', ['later-cat'], {}, true)
+    expect(
+      await state('vmware_tag.present', ['t1'], { category: 'later-cat' }, true),
+    ).toMatchObject({ result: null, changes: { new: { name: 't1', category: 'later-cat' } } })
+    rt.context = {}
+    expect(await call('vmware_tag.list_category')).toEqual([])
+  })
+
+  it('updates a tag description and a category through the state (PATCH)', async (t) => {
+    if (!canPatch) t.skip()
+    await state('vmware_tag.present_category', ['p-cat'])
+    await state('vmware_tag.present', ['p-tag'], { category_id: 'p-cat', description: 'a' })
+    // test_manage_update: present("test-tag", description="new discription") → "updated".
+    expect(await state('vmware_tag.present', ['p-tag'], { description: 'b' })).toMatchObject({
+      result: true,
+      comment: 'updated',
+      changes: { old: { description: 'a' }, new: { description: 'b' } },
+    })
+    // test_manage_update_cat: "updated".
+    expect(
+      await state('vmware_tag.present_category', ['p-cat', ['VirtualMachine'], 'SINGLE', 'z']),
+    ).toMatchObject({ result: true, comment: 'updated' })
+    expect(await state('vmware_tag.absent_category', ['p-cat'])).toMatchObject({ result: true })
+  })
+
+  it('refuses an unknown argument before anything changes', async () => {
+    for (const [fun, kwargs] of [
+      ['vmware_tag.present', { name: 'u', category_id: 'c', colour: 'red' }],
+      ['vmware_tag.absent', { name: 'u', description: 'x' }],
+      ['vmware_tag.present_category', { name: 'u-cat', cardinalty: 'SINGLE' }],
+      ['vmware_tag.absent_category', { name: 'u-cat', force: true }],
+    ] as const) {
+      const error = await rt.call(fun, { kwargs, state: true }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      )
+      expect(error?.message).toMatch(/unknown argument/)
+    }
+    expect(await call('vmware_tag.list_category')).toEqual([])
+  })
+})
