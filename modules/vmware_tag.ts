@@ -17,7 +17,10 @@ import { connected } from './_vmware.ts'
 
 /** A tagging client that can update (PATCH); vsphere/tagging.ts's updateTag/updateCategory. */
 type TagUpdate = { name?: string; description?: string }
-type CategoryUpdate = TagUpdate & { cardinality?: string; associable_types?: string[] }
+type CategoryUpdate = TagUpdate & {
+  cardinality?: 'SINGLE' | 'MULTIPLE'
+  associable_types?: string[]
+}
 type Patching = TaggingClient & {
   updateTag?: (id: string, spec: TagUpdate) => Promise<void>
   updateCategory?: (id: string, spec: CategoryUpdate) => Promise<void>
