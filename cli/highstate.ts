@@ -2,14 +2,27 @@ import { redactValue } from '../core/redact.ts'
 
 /**
  * Salt's `highstate` outputter: one block per state in run order, then the Summary.
- * `mode` is Salt's state_output (full, terse, mixed, changes); `verbose: false` hides states
+ * `mode` is Salt's state_output (full, terse, mixed, changes, and their `_id` variants, which
+ * show each state's ID where the others show its name); `verbose: false` hides states
  * that succeeded without changes (state_verbose). Secrets are masked in the result before
  * it is formatted (`redactValue()`), never in the formatted text: a state ID or function
  * name that happens to contain a secret word stays readable.
  */
+export const STATE_OUTPUTS = [
+  'full',
+  'terse',
+  'mixed',
+  'changes',
+  'full_id',
+  'terse_id',
+  'mixed_id',
+  'changes_id',
+] as const
+export type StateOutput = (typeof STATE_OUTPUTS)[number]
+
 export interface HighstateOptions {
   color: boolean
-  mode?: 'full' | 'terse' | 'mixed' | 'changes'
+  mode?: StateOutput
   verbose?: boolean
   /** Test mode: the Summary shows unchanged= for results of None. */
   test?: boolean
@@ -57,7 +70,10 @@ export function formatHighstate(raw: unknown, options: HighstateOptions): string
   const entries = Object.entries(result as Record<string, Ret>).sort(
     ([, a], [, b]) => (a.__run_num__ ?? 0) - (b.__run_num__ ?? 0),
   )
-  const mode = options.mode ?? 'full'
+  // salt/output/highstate.py: a state_output ending in _id swaps the ID in for the name
+  // ("Refs #35137"), in terse lines and in full blocks (whose Name: line then goes).
+  const byId = (options.mode ?? 'full').endsWith('_id')
+  const mode = (options.mode ?? 'full').replace(/_id$/, '')
   const out: string[] = ['local:']
   let succeeded = 0
   let failed = 0
@@ -77,7 +93,8 @@ export function formatHighstate(raw: unknown, options: HighstateOptions): string
 
     const color =
       ret.result === false ? C.red : ret.result === null ? C.yellow : hasChanges ? C.cyan : C.green
-    const [mod, id, name, fun] = splitTag(tag)
+    const [mod, id, tagName, fun] = splitTag(tag)
+    const name = byId ? id : tagName
     const terse =
       mode === 'terse' ||
       (mode === 'mixed' && ret.result !== false) ||
@@ -103,7 +120,7 @@ export function formatHighstate(raw: unknown, options: HighstateOptions): string
     out.push(paint(color, '----------'))
     out.push(paint(color, `${label('ID')} ${ret.__id__ ?? id}`))
     out.push(paint(color, `${label('Function')} ${mod}.${fun}`))
-    if (String(ret.name ?? name) !== String(ret.__id__ ?? id))
+    if (!byId && String(ret.name ?? name) !== String(ret.__id__ ?? id))
       out.push(paint(color, `${label('Name')} ${ret.name ?? name}`))
     out.push(
       paint(

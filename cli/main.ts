@@ -17,11 +17,9 @@ import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/cal
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
 import { EXIT } from './exit-codes.ts'
-import { formatHighstate } from './highstate.ts'
+import { formatHighstate, STATE_OUTPUTS, type StateOutput } from './highstate.ts'
 import { ConfigError, resolveOpts } from './opts.ts'
 import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
-
-const STATE_OUTPUTS = ['full', 'terse', 'mixed', 'changes']
 
 const VERSION = '0.1.0'
 
@@ -29,7 +27,8 @@ const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=valu
        brine [options] <module.function> [arg ...] [key=value ...]
        brine [options] console serve [--listen <host:port>]
 
-Runs one brine function locally, like salt-call --local.
+Runs one brine function locally, like salt-call --local (--local is accepted;
+brine is always local).
 
 Examples:
   brine call test.ping
@@ -40,13 +39,19 @@ Examples:
   brine console serve --listen 0.0.0.0:6090
 
 Options:
-  -c, --config <file>       config file (default: BRINE_CONFIG, else ./brine.yaml)
+  -c, --config <path>       config file, or a Salt config dir (DIR/minion and
+                            DIR/minion.d/*.conf) (default: BRINE_CONFIG, else ./brine.yaml)
+      --config-dir <dir>    the same as -c (salt-call's long name)
+      --local               accepted for salt-call habits; brine always runs locally
+  -g, --grains              show the grains (grains.items)
       --id <id>             minion id (default: the host name)
       --file-root <dir>     state tree root (repeatable)
       --pillar-root <dir>   pillar root (repeatable)
   -m, --module-dirs <dir>   extra module directory, searched before the built-ins (repeatable)
-      --out <name>          nested (default), highstate (default for state.*), json, yaml, raw, quiet
-      --state-output <mode> highstate blocks: full (default), terse, mixed, changes
+      --out <name>          nested (default), highstate (default for state.*), json, yaml,
+                            raw, txt, quiet
+      --state-output <mode> highstate blocks: full (default), terse, mixed, changes; with _id
+                            (full_id, terse_id, …) each state shows its ID instead of its name
       --state-verbose false hide states that succeeded without changes
       --out-file <file>     write the output to a file instead of stdout
   -l, --log-level <level>   error, warning (default), info, debug, trace
@@ -110,16 +115,26 @@ export async function main(
       io.stdout.write(`brine ${VERSION}\n`)
       return EXIT.OK
     }
+    if (values.config !== undefined && values['config-dir'] !== undefined)
+      throw new UsageError('give -c/--config or --config-dir, not both (they are the same option).')
+    const config = values.config ?? values['config-dir']
     if (positionals[0] === 'console') {
       if (positionals[1] !== 'serve' || positionals.length > 2)
         throw new UsageError('brine console takes one command: serve. See brine --help.')
-      const opts = resolveOpts({ config: values.config, logLevel: values['log-level'] ?? 'info' })
+      const opts = resolveOpts({ config, logLevel: values['log-level'] ?? 'info' })
       if (!process.env.BRINE_DEBUG || values['log-level'])
         setLogLevel(normalizeLevel(opts.log_level))
       const { serveConsole } = await import('./console.ts')
       return await serveConsole(opts, values.listen, controller.signal, io.stderr)
     }
-    const tokens = positionals[0] === 'call' ? positionals.slice(1) : positionals
+    // salt-call -g: the grains, as grains.items shows them.
+    const tokens = values.grains
+      ? ['grains.items']
+      : positionals[0] === 'call'
+        ? positionals.slice(1)
+        : positionals
+    if (values.grains && positionals.length)
+      throw new UsageError(`-g/--grains takes no function (got ${positionals.join(' ')}).`)
     const fun = tokens[0]
     if (!fun)
       throw new UsageError(
@@ -129,7 +144,7 @@ export async function main(
       throw new UsageError(`--out ${values.out} is not one of ${OUTPUTTERS.join(', ')}.`)
     }
     const stateOutput = values['state-output']
-    if (stateOutput !== undefined && !STATE_OUTPUTS.includes(stateOutput)) {
+    if (stateOutput !== undefined && !STATE_OUTPUTS.includes(stateOutput as StateOutput)) {
       throw new UsageError(
         `--state-output ${stateOutput} is not one of ${STATE_OUTPUTS.join(', ')}.`,
       )
@@ -140,7 +155,7 @@ export async function main(
 
     // Options and logging
     const opts = resolveOpts({
-      config: values.config,
+      config,
       id: values.id,
       fileRoots: values['file-root'],
       pillarRoots: values['pillar-root'],
@@ -191,7 +206,7 @@ export async function main(
         ? formatHighstate(result, {
             color,
             test,
-            mode: (stateOutput ?? opts.state_output ?? 'full') as 'full',
+            mode: (stateOutput ?? opts.state_output ?? 'full') as StateOutput,
             verbose:
               values['state-verbose'] === undefined
                 ? opts.state_verbose !== false
@@ -308,6 +323,9 @@ function parseCommandLine(argv: string[]) {
     strict: true,
     options: {
       config: { type: 'string', short: 'c' },
+      'config-dir': { type: 'string' },
+      local: { type: 'boolean' },
+      grains: { type: 'boolean', short: 'g' },
       id: { type: 'string' },
       'file-root': { type: 'string', multiple: true },
       'pillar-root': { type: 'string', multiple: true },

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { BrineError } from '../core/errors.ts'
 import { defaultOpts } from '../loader/opts.ts'
@@ -25,6 +25,11 @@ import type { Opts } from '../loader/types.ts'
  * Config file: --config, else BRINE_CONFIG, else ./brine.yaml when present. Relative paths in
  * it are relative to the file. Other keys (e.g. `saltext.vmware`) are kept as they are.
  * `conf_file` is set to the config file's absolute path (Salt's option name).
+ * A directory there (`-c /etc/salt`, `--config-dir`) is read as salt-call reads its config
+ * dir: `DIR/minion`, then `DIR/minion.d/*.conf` in name order (and the files named by an
+ * `include:` key) merged over it; relative paths in any of them are relative to DIR, and
+ * `conf_file` is `DIR/minion`. `file_roots`/`pillar_roots` may be given in Salt's form,
+ * `{base: [paths]}`; base is the only environment brine has.
  */
 export class ConfigError extends BrineError {
   static override readonly kind: string = 'ConfigError'
@@ -71,11 +76,14 @@ export function resolveOpts(
     env.BRINE_CONFIG ??
     (existsSync(resolve(cwd, 'brine.yaml')) ? 'brine.yaml' : undefined)
   if (configPath) {
-    const config = readConfigFile(resolve(cwd, configPath))
+    const path = resolve(cwd, configPath)
+    const dir = isDirectory(path)
+    const config = dir ? readConfigDir(path) : readConfigFile(path)
     // Salt's name for it; errors about keys read from the file (saltext.vmware) name it.
-    Object.assign(opts, config, { conf_file: resolve(cwd, configPath) })
+    const confFile = dir ? join(path, 'minion') : path
+    Object.assign(opts, config, { conf_file: confFile })
     if (config.module_dirs)
-      moduleDirsFrom = `module_dirs in the config file ${resolve(cwd, configPath)}`
+      moduleDirsFrom = `module_dirs in the config ${dir ? 'directory' : 'file'} ${path}`
   }
 
   // Environment
@@ -139,7 +147,89 @@ function checkModuleDirs(dirs: string[], from: string): void {
   }
 }
 
-function readConfigFile(path: string): Partial<Opts> {
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false // a missing path is reported by readConfigFile, naming it
+  }
+}
+
+/**
+ * salt-call's config dir (salt/config minion_config and include_config): `DIR/minion` when
+ * present, then what its `default_include` (default `minion.d/*.conf`) and then its `include`
+ * name, each glob's files in name order. The files of one step merge into one another deeply
+ * (lists appended), and the step's result replaces the keys it has whole (a `grains:` in
+ * minion.d replaces the minion file's `grains:`, as in Salt).
+ */
+function readConfigDir(dir: string): Partial<Opts> {
+  const main = join(dir, 'minion')
+  const config: Record<string, unknown> = existsSync(main) ? readConfigFile(main, dir) : {}
+  // Two steps, as Salt: default_include, then include, each replacing keys whole.
+  for (const patterns of [config.default_include ?? 'minion.d/*.conf', config.include ?? []]) {
+    const included: Record<string, unknown> = {}
+    for (const pattern of [patterns].flat()) {
+      if (typeof pattern !== 'string')
+        throw new ConfigError(`config file ${main}: include must be a path or a list of paths.`)
+      for (const file of globFiles(resolve(dir, pattern)))
+        mergeDeep(included, readConfigFile(file, dir) as Record<string, unknown>)
+    }
+    Object.assign(config, included)
+  }
+  return config as Partial<Opts>
+}
+
+/** The files a config include names: a path, or `*` and `?` in its last part (Salt's glob). */
+function globFiles(pattern: string): string[] {
+  const dir = dirname(pattern)
+  const name = pattern.slice(dir.length + 1)
+  if (!/[*?[]/.test(name)) return existsSync(pattern) ? [pattern] : []
+  const matcher = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+  )
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  return names
+    .filter((entry) => matcher.test(entry) && !entry.startsWith('.'))
+    .sort()
+    .map((entry) => join(dir, entry))
+}
+
+/** Salt's dictupdate.update(dest, upd, recursive_update=True, merge_lists=True). */
+function mergeDeep(dest: Record<string, unknown>, upd: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(upd)) {
+    const current = dest[key]
+    if (isMapping(current) && isMapping(value)) mergeDeep(current, value)
+    else if (Array.isArray(current) && Array.isArray(value))
+      current.push(...value.filter((item) => !current.includes(item)))
+    else dest[key] = value
+  }
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Salt's `{base: [paths]}` form of file_roots/pillar_roots, or brine's list (or one path). */
+function rootsList(path: string, key: string, value: unknown): unknown {
+  if (!isMapping(value)) return value
+  const others = Object.keys(value).filter((env) => env !== 'base')
+  if (others.length) {
+    throw new ConfigError(
+      `config file ${path}: ${key} has the environment${others.length > 1 ? 's' : ''} ${others.join(', ')}; brine has one environment, base. Put the paths under base (or give a list).`,
+    )
+  }
+  return value.base ?? []
+}
+
+function readConfigFile(path: string, base = dirname(path)): Partial<Opts> {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -161,9 +251,8 @@ function readConfigFile(path: string): Partial<Opts> {
     throw new ConfigError(`config file ${path} must hold a mapping of options (id, file_roots, …).`)
   }
   const config = { ...(data as Record<string, unknown>) }
-  const base = dirname(path)
   for (const key of LIST_KEYS) {
-    const value = config[key]
+    const value = key === 'module_dirs' ? config[key] : rootsList(path, key, config[key])
     if (value === undefined) continue
     const list = typeof value === 'string' ? [value] : value
     if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {

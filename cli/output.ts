@@ -8,7 +8,7 @@ import { redactValue } from '../core/redact.ts'
  * one from the masking. The one exception is an `Issued` value (a token this call created
  * for the user): the outputter shows it in clear.
  */
-export const OUTPUTTERS = ['nested', 'highstate', 'json', 'yaml', 'raw', 'quiet'] as const
+export const OUTPUTTERS = ['nested', 'highstate', 'json', 'yaml', 'raw', 'txt', 'quiet'] as const
 export type Outputter = (typeof OUTPUTTERS)[number]
 
 const COLORS = {
@@ -34,6 +34,9 @@ export function formatOutput(result: unknown, outputter: Outputter, color: boole
       break
     case 'raw':
       text = pythonRepr(wrapped)
+      break
+    case 'txt':
+      text = txt(wrapped)
       break
     default:
       text = nested(wrapped, 0, color).trimEnd()
@@ -79,6 +82,20 @@ function nested(value: unknown, indent: number, color: boolean, prefix = ''): st
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object'
+}
+
+/**
+ * Salt's `txt` outputter (salt/output/txt.py): `key: value` per top-level key, a string value
+ * one line per line of it, anything else as Python's str() shows it (`local: True`).
+ */
+function txt(data: Record<string, unknown>): string {
+  const lines: string[] = []
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === 'string')
+      for (const line of value.split('\n')) lines.push(`${key}: ${line}`)
+    else lines.push(`${key}: ${pythonRepr(value)}`)
+  }
+  return lines.join('\n')
 }
 
 /** Python's repr, as Salt's `raw` outputter prints. */
