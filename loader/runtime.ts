@@ -11,7 +11,8 @@ import type { CallContext, Opts, SysApi } from './types.ts'
 
 /** The vSphere side the runtime needs; built lazily from `brine/vsphere`. */
 export interface ServiceInstanceSource {
-  get(profile?: string): ServiceInstance
+  /** The profile's vCenter, or with `esxiHost` that ESXi host (its `esxi_host` credentials). */
+  get(profile?: string, esxiHost?: string): ServiceInstance
   close(): Promise<Error[]>
   /** vCenter logins made so far (by the session cache). */
   readonly logins?: number
@@ -296,22 +297,28 @@ export class Runtime {
     for (const key of [...CONTEXT_KWARGS, ...VSPHERE_KWARGS]) delete kwargs[key]
     const bound = bindArguments(fun, definition, options.args ?? [], kwargs)
 
+    // A vSphere function's `esxi_host_name` argument (saltext's) connects it, and its
+    // cross-calls, to that ESXi host with the profile's `esxi_host` credentials.
+    const esxiHost = definition.vsphere ? bound.values.esxi_host_name : undefined
     let serviceInstance = options.serviceInstance
     if (definition.vsphere && !serviceInstance)
-      serviceInstance = await this.serviceInstance(profile)
+      serviceInstance = await this.serviceInstance(
+        profile,
+        typeof esxiHost === 'string' && esxiHost ? esxiHost : undefined,
+      )
     const ctx = this.#context(fun, {
       test,
       signal: options.signal ?? this.signal,
       profile,
       serviceInstance,
-      explicit: options.serviceInstance,
+      explicit: options.serviceInstance ?? (esxiHost ? serviceInstance : undefined),
     })
     log.debug('loader', 'calling %s', fun)
     return definition.run(ctx, bound.values as never, bound.extra)
   }
 
   /** The process-wide service instance (ReconnectProxy) of `profile`; loads the vSphere client. */
-  async serviceInstance(profile?: string): Promise<ServiceInstance> {
+  async serviceInstance(profile?: string, esxiHost?: string): Promise<ServiceInstance> {
     if (!this.#serviceInstances) {
       if (this.#options.createServiceInstances) {
         this.#serviceInstances = this.#options.createServiceInstances()
@@ -324,7 +331,7 @@ export class Runtime {
         })
       }
     }
-    return this.#serviceInstances.get(profile)
+    return this.#serviceInstances.get(profile, esxiHost)
   }
 
   /** Salt's `__grains__` (core/grains.ts), computed on first use. */

@@ -80,6 +80,59 @@ describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
     )
   })
 
+  // saltext-vmware tests/unit/utils/test_connect.py (test_get_config…): esxi_host values come
+  // from the selected profile's esxi_host, never from the top level's, nor from the environment.
+  it('esxi_host: from the profile, environment ignored; an entry may give its own address', () => {
+    const sources = {
+      env: {
+        SALTEXT_VMWARE_HOST: 'bad-environ-host',
+        SALTEXT_VMWARE_USER: 'bad environ user',
+        SALTEXT_VMWARE_PASSWORD: 'bad environ password',
+      },
+      opts: {
+        'saltext.vmware': {
+          host: 'blerp',
+          user: 'whatever',
+          password: 'coolguy',
+          esxi_host: { 'esxi.lab': { user: 'bad user', password: 'bad password' } },
+          cool: {
+            esxi_host: {
+              'esxi.lab': { user: 'esxi user', password: 'esxi password' },
+              short: { host: '192.0.2.7', user: 'root', password: 'pw' },
+            },
+          },
+        },
+      },
+      pillar: {},
+    }
+    expect(
+      resolveVsphereConnection(sources, { profile: 'cool', esxiHost: 'esxi.lab' }),
+    ).toMatchObject({
+      server: 'esxi.lab',
+      user: 'esxi user',
+      password: 'esxi password',
+      label: 'esxi:esxi.lab',
+    })
+    expect(resolveVsphereConnection(sources, { esxiHost: 'esxi.lab' })).toMatchObject({
+      server: 'esxi.lab',
+      user: 'bad user',
+    })
+    expect(resolveVsphereConnection(sources, { profile: 'cool', esxiHost: 'short' })).toMatchObject(
+      { server: '192.0.2.7', user: 'root' },
+    )
+    const missing = (() => {
+      try {
+        resolveVsphereConnection(sources, { profile: 'cool', esxiHost: 'esx9' })
+      } catch (e) {
+        return e as CredentialsError
+      }
+    })()
+    expect(missing).toBeInstanceOf(CredentialsError)
+    expect(missing?.message).toBe(
+      "Cannot create service instance, VMware credentials incomplete. ESXi host 'esx9' has no credentials under saltext.vmware:cool:esxi_host (in the config file); hosts there: esxi.lab, short. Add saltext.vmware:cool:esxi_host:esx9: {user, password} to the config file or pillar.",
+    )
+  })
+
   it('names the missing keys before any network I/O', () => {
     const error = (() => {
       try {
@@ -95,8 +148,9 @@ describe('resolveVsphereConnection (saltext-vmware compatible)', () => {
     expect(error).toBeInstanceOf(CredentialsError)
     expect(error.code).toBe('BRINE_VIM_CREDENTIALS')
     expect(error.missing).toEqual(['user', 'password'])
+    // saltext-vmware's sentence first (utils/connect.py, PR #305), brine's detail after it.
     expect(error.message).toMatch(
-      /missing user, password.*saltext.vmware:user.*SALTEXT_VMWARE_PASSWORD/,
+      /^Cannot create service instance, VMware credentials incomplete\. vSphere credentials incomplete for the default profile: missing user, password.*saltext.vmware:user.*SALTEXT_VMWARE_PASSWORD/,
     )
   })
 

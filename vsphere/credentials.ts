@@ -89,11 +89,16 @@ export function resolveVsphereConnection(
     const hosts = section.esxi_host
     const host = isConfig(hosts) ? hosts[lookup.esxiHost] : undefined
     if (!isConfig(host)) {
+      const known = isConfig(hosts) ? Object.keys(hosts) : []
+      const section = [found?.key ?? 'saltext.vmware', ...(lookup.profile ? [lookup.profile] : [])]
       throw new CredentialsError(
-        `ESXi host '${lookup.esxiHost}' has no credentials under ${where}:esxi_host.`,
+        `${INCOMPLETE} ESXi host '${lookup.esxiHost}' has no credentials under ${section.join(':')}:esxi_host (in ${configOrigin})${known.length ? `; hosts there: ${known.join(', ')}` : ''}. Add ${section.join(':')}:esxi_host:${lookup.esxiHost}: {user, password} to the config file or pillar.`,
+        ['user', 'password'],
       )
     }
-    options = { ...host, host: lookup.esxiHost }
+    // The entry's key is the host's address (saltext's rule); brine lets the entry give
+    // another one (`host:`), for an inventory name that does not resolve.
+    options = { host: lookup.esxiHost, ...host }
   } else {
     options = { ...section }
     // Environment overrides each field on its own, profile or not (saltext-vmware's rule).
@@ -151,7 +156,7 @@ export function resolveVsphereConnection(
         : 'the default profile'
     const prefix = lookup.profile ? `saltext.vmware:${lookup.profile}` : 'saltext.vmware'
     throw new CredentialsError(
-      `vSphere credentials incomplete for ${subject}: missing ${missing.join(', ')}. Set ${missing.map((key) => `${prefix}:${key}`).join(', ')} in the config file or pillar${lookup.esxiHost ? '' : `, or ${missing.map((key) => `SALTEXT_VMWARE_${key.toUpperCase()}`).join(', ')}`}.`,
+      `${INCOMPLETE} vSphere credentials incomplete for ${subject}: missing ${missing.join(', ')}. Set ${missing.map((key) => `${prefix}:${key}`).join(', ')} in the config file or pillar${lookup.esxiHost ? '' : `, or ${missing.map((key) => `SALTEXT_VMWARE_${key.toUpperCase()}`).join(', ')}`}.`,
       missing,
     )
   }
@@ -206,6 +211,9 @@ export function resolveVsphereConnection(
   }
   return result
 }
+
+/** saltext-vmware's sentence (utils/connect.py, PR #305); brine's detail follows it. */
+const INCOMPLETE = 'Cannot create service instance, VMware credentials incomplete.'
 
 const ENV_FIELDS = [
   ['host', 'SALTEXT_VMWARE_HOST'],

@@ -32,16 +32,19 @@ export class ServiceInstanceProvider {
     })
   }
 
-  /** The proxy for `profile` (undefined: the default profile). No I/O. */
-  get(profile?: string): ServiceInstance {
-    const key = profile ?? ''
+  /**
+   * The proxy for `profile` (undefined: the default profile), or with `esxiHost` for that ESXi
+   * host, connected with the profile's `esxi_host` credentials for it. No I/O.
+   */
+  get(profile?: string, esxiHost?: string): ServiceInstance {
+    const key = `${profile ?? ''}\0${esxiHost ?? ''}`
     let proxy = this.#proxies.get(key)
     if (!proxy) {
       proxy = createReconnectProxy({
         cache: this.cache,
         resolveParams: () =>
           resolveConnectionParams({
-            ...resolveVsphereConnection(this.#options.sources, { profile }),
+            ...resolveVsphereConnection(this.#options.sources, { profile, esxiHost }),
             ...(this.#options.connectTimeoutMs !== undefined && {
               connectTimeoutMs: this.#options.connectTimeoutMs,
             }),
@@ -57,7 +60,7 @@ export class ServiceInstanceProvider {
     return this.cache.logins
   }
 
-  /** Number of proxies created (one per profile used). */
+  /** Number of proxies created (one per profile, and per ESXi host, used). */
   get size(): number {
     return this.#proxies.size
   }
