@@ -82,11 +82,13 @@ function readMachineGrains(): Record<string, unknown> {
   }
   if (kernel === 'Linux') {
     grains.init = linuxInitSystem()
-    Object.assign(grains, lsbRelease(readText('/etc/lsb-release')))
     const osRelease = readText('/etc/os-release') ?? readText('/usr/lib/os-release')
-    const data = parseOsRelease(osRelease ?? '')
-    Object.assign(grains, osReleaseGrains(data))
-    if (grains.lsb_distrib_id === undefined) Object.assign(grains, lsbFromOsRelease(data))
+    Object.assign(
+      grains,
+      linuxDistribution(parseOsRelease(osRelease ?? ''), readText('/etc/lsb-release'), () =>
+        readText('/etc/centos-release'),
+      ),
+    )
     Object.assign(grains, linuxCpuData(readText('/proc/cpuinfo')))
     Object.assign(grains, linuxMemData(readText('/proc/meminfo')))
     Object.assign(grains, linuxHardwareData())
@@ -214,40 +216,156 @@ export function deriveOsGrain(osfullname: string, osId?: string): string {
   return OS_NAME_MAP[shortname] ?? distroname
 }
 
-/** Salt's _family_id: the oldest ancestor among ID and ID_LIKE. */
-function familyId(id: string, idLike: string | undefined): string {
-  if (!idLike) return id
-  const ids = [id, ...idLike.split(/\s+/).filter(Boolean)]
-  if (ids.includes('debian') || ids.includes('ubuntu')) return 'debian'
-  return ids[ids.length - 1]!
+// Salt's _OS_FAMILY_MAP: the os grain → os_family (else os_family is the os grain itself).
+const OS_FAMILY_MAP: Record<string, string> = {
+  Ubuntu: 'Debian',
+  Fedora: 'RedHat',
+  Chapeau: 'RedHat',
+  Korora: 'RedHat',
+  FedBerry: 'RedHat',
+  CentOS: 'RedHat',
+  'CentOS Stream': 'RedHat',
+  GoOSe: 'RedHat',
+  Scientific: 'RedHat',
+  Amazon: 'RedHat',
+  CloudLinux: 'RedHat',
+  AlmaLinux: 'RedHat',
+  OVS: 'RedHat',
+  OEL: 'RedHat',
+  XCP: 'RedHat',
+  'XCP-ng': 'RedHat',
+  XenServer: 'RedHat',
+  RES: 'RedHat',
+  Sangoma: 'RedHat',
+  'VMware Photon OS': 'RedHat',
+  Mandrake: 'Mandriva',
+  Mint: 'Debian',
+  VMwareESX: 'VMware',
+  Bluewhite64: 'Bluewhite',
+  Slamd64: 'Slackware',
+  SLES: 'Suse',
+  'SUSE Enterprise Server': 'Suse',
+  'SUSE  Enterprise Server': 'Suse',
+  SLED: 'Suse',
+  openSUSE: 'Suse',
+  SUSE: 'Suse',
+  'openSUSE Leap': 'Suse',
+  'openSUSE Tumbleweed': 'Suse',
+  SLES_SAP: 'Suse',
+  'Arch ARM': 'Arch',
+  Manjaro: 'Arch',
+  'Manjaro ARM': 'Arch',
+  Antergos: 'Arch',
+  EndeavourOS: 'Arch',
+  ALT: 'RedHat',
+  Trisquel: 'Debian',
+  GCEL: 'Debian',
+  Linaro: 'Debian',
+  'elementary OS': 'Debian',
+  elementary: 'Debian',
+  Univention: 'Debian',
+  ScientificLinux: 'RedHat',
+  Raspbian: 'Debian',
+  Devuan: 'Debian',
+  antiX: 'Debian',
+  Kali: 'Debian',
+  'Parrot OS': 'Debian',
+  neon: 'Debian',
+  Cumulus: 'Debian',
+  Deepin: 'Debian',
+  NILinuxRT: 'NILinuxRT',
+  'KDE neon': 'Debian',
+  Void: 'Void',
+  IDMS: 'Debian',
+  Funtoo: 'Gentoo',
+  TurnKey: 'Debian',
+  Pop: 'Debian',
+  Rocky: 'RedHat',
+  AstraLinuxCE: 'Debian',
+  AstraLinuxSE: 'Debian',
+  Alinux: 'RedHat',
+  Mendel: 'Debian',
+  OSMC: 'Debian',
 }
 
-/** Salt's _prettify_os_family (fedora is RedHat), else Python's str.capitalize(). */
-function prettifyOsFamily(family: string): string {
-  if (family === 'fedora') return 'RedHat'
-  return family.charAt(0).toUpperCase() + family.slice(1).toLowerCase()
-}
-
-const VERSION_RE = /^\d[\d.+\-a-z]* \((?<codename>.+)\)/
-
-/** Salt's _os_release_to_grains: os, os_family, oscodename, osfullname, osrelease. */
-export function osReleaseGrains(osRelease: Record<string, string>): Record<string, string> {
+/**
+ * Salt's distribution grains as its packages compute them: os from os-release's NAME and ID,
+ * then _legacy_linux_distribution_data, which Salt's onedir builds always reach (they lack
+ * the lsb_release Python module): the lsb_distrib_* grains from /etc/lsb-release, else from
+ * os-release (SUSE's CPE_NAME quirks included); osrelease and oscodename from them (the
+ * codename in brackets for Rocky, AlmaLinux and Astra SE; CentOS Linux 7/8's full release
+ * from /etc/centos-release); os_family from Salt's map of the os grain.
+ */
+export function linuxDistribution(
+  osRelease: Record<string, string>,
+  lsbReleaseText?: string,
+  centosRelease?: () => string | undefined,
+): Record<string, unknown> {
   const id = osRelease.ID ?? 'linux'
   const name = osRelease.NAME ?? 'Linux'
-  const grains: Record<string, string> = {
+  const grains: Record<string, unknown> = {
+    ...lsbRelease(lsbReleaseText),
     os: deriveOsGrain(name, id),
-    os_family: prettifyOsFamily(familyId(id, osRelease.ID_LIKE)),
     osfullname: name.trim(),
   }
-  let codename = osRelease.VERSION_CODENAME
-  if (!codename && id === 'astra') codename = osRelease.VARIANT_ID
-  if (!codename && (id === 'almalinux' || id === 'rocky'))
-    codename = VERSION_RE.exec(osRelease.VERSION ?? '')?.groups?.codename
-  if (codename) grains.oscodename = codename
-  let release = osRelease.VERSION_ID
-  if (!release && id === 'mendel') release = (osRelease.PRETTY_NAME ?? '').split(/\s+/)[2]
-  if (release) grains.osrelease = release
+  if (grains.lsb_distrib_id === undefined) {
+    grains.lsb_distrib_id = name.trim()
+    if (osRelease.VERSION_ID) grains.lsb_distrib_release = osRelease.VERSION_ID
+    if (osRelease.VERSION_CODENAME) grains.lsb_distrib_codename = osRelease.VERSION_CODENAME
+    else if (osRelease.PRETTY_NAME) grains.lsb_distrib_codename = osRelease.PRETTY_NAME
+    const cpe = parseCpeName(osRelease.CPE_NAME)
+    if (['suse', 'opensuse'].includes((cpe.vendor ?? '').toLowerCase())) {
+      grains.os = 'SUSE'
+      if (osRelease.NAME === 'openSUSE Leap') grains.osfullname = 'Leap'
+      else if (osRelease.VERSION === 'Tumbleweed') grains.osfullname = 'Tumbleweed'
+      if (cpe.version && cpe.vendor === 'opensuse') grains.lsb_distrib_release = cpe.version
+    }
+    if (id === 'mendel') {
+      const words = (osRelease.PRETTY_NAME ?? '').split(/\s+/)
+      if (words.length >= 3) grains.lsb_distrib_release = words[2]
+    }
+  }
+  // What the `distro` package answers for version and codename (its os-release reading).
+  const distroRelease = osRelease.VERSION_ID ?? ''
+  const distroCodename =
+    osRelease.VERSION_CODENAME ??
+    osRelease.UBUNTU_CODENAME ??
+    /\((.+)\)/.exec(osRelease.VERSION ?? '')?.[1] ??
+    ''
+  const lsbCodename = String(grains.lsb_distrib_codename ?? '')
+  let release = grains.lsb_distrib_release as string | undefined
+  if (['CentOS Linux 7', 'CentOS Linux 8'].some((centos) => lsbCodename.includes(centos))) {
+    // Salt's workaround for CentOS's os-release without the minor release (bugs.centos.org 8359)
+    release = /\d+(\.\d+)+/.exec(centosRelease?.() ?? '')?.[0] ?? distroRelease
+  }
+  grains.osrelease = (release ?? distroRelease).trim()
+  let codename = lsbCodename
+  if (
+    codename &&
+    ['Rocky', 'AlmaLinux', 'AstraLinuxSE'].some((os) => String(grains.os).includes(os))
+  ) {
+    const inner = codename.split('(')[1]?.split(')')[0]
+    if (inner !== undefined)
+      codename = grains.os === 'AstraLinuxSE' ? (inner.split(/\s+/)[0] ?? '').toLowerCase() : inner
+    grains.lsb_distrib_codename = codename
+  }
+  grains.oscodename = codename.trim() || distroCodename
+  if (String(grains.oscodename).includes('Red Hat')) grains.oscodename = distroCodename
+  grains.os_family = OS_FAMILY_MAP[String(grains.os)] ?? grains.os
+  if (grains.osrelease === '') delete grains.osrelease
   return grains
+}
+
+/** Salt's _parse_cpe_name: vendor, product and version of an os-release CPE_NAME. */
+function parseCpeName(cpe: string | undefined): Record<string, string | undefined> {
+  const parts = (cpe ?? '').split(':')
+  if (parts.length <= 4 || parts[0] !== 'cpe') return {}
+  if (parts[1]!.startsWith('/')) return { vendor: parts[2], product: parts[3], version: parts[4] }
+  if (parts[1] === '2.3' && parts.length >= 6) {
+    const value = (part: string | undefined) => (part === '*' ? undefined : part)
+    return { vendor: value(parts[3]), product: value(parts[4]), version: value(parts[5]) }
+  }
+  return {}
 }
 
 /** /etc/lsb-release as Salt's _parse_lsb_release reads it: lsb_distrib_{id,release,…}. */
@@ -258,19 +376,6 @@ function lsbRelease(text: string | undefined): Record<string, string> {
       /^(DISTRIB_(?:ID|RELEASE|CODENAME|DESCRIPTION))=(?:'|")?([\w\s.\-_]+)(?:'|")?/.exec(line)
     if (match) grains[`lsb_${match[1]!.toLowerCase()}`] = match[2]!.trimEnd()
   }
-  return grains
-}
-
-/**
- * Salt without the lsb_release Python module (its onedir packages) takes the lsb_distrib_*
- * grains from os-release (_legacy_linux_distribution_data).
- */
-function lsbFromOsRelease(osRelease: Record<string, string>): Record<string, string> {
-  const grains: Record<string, string> = {}
-  if (osRelease.NAME) grains.lsb_distrib_id = osRelease.NAME.trim()
-  if (osRelease.VERSION_ID) grains.lsb_distrib_release = osRelease.VERSION_ID
-  if (osRelease.VERSION_CODENAME) grains.lsb_distrib_codename = osRelease.VERSION_CODENAME
-  else if (osRelease.PRETTY_NAME) grains.lsb_distrib_codename = osRelease.PRETTY_NAME
   return grains
 }
 

@@ -115,7 +115,11 @@ export function filterBy(
   }
   if (merge) {
     if (!isMapping(merge)) throw new ModuleError('filter_by merge argument must be a dictionary.')
-    ret = ret === null ? merge : update(structuredClone(ret) as Record<string, unknown>, merge)
+    if (ret !== null && !isMapping(ret))
+      throw new ModuleError(
+        `filter_by chose ${JSON.stringify(ret)}, which is not a dictionary: merge= can only be merged over a dictionary.`,
+      )
+    ret = ret === null ? merge : update(structuredClone(ret), merge)
   }
   return ret
 }
