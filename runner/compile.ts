@@ -25,14 +25,12 @@ export function compileHigh(
   includes: Map<string, Set<string>> = new Map(),
   autoOrder = true,
 ): CompiledLow {
+  // Salt's stages: each one's errors stop the compilation before the next.
   const errors: string[] = []
   let chunks = toChunks(high, errors, autoOrder)
-  applyReverseRequisites(chunks, errors)
-  applyUse(chunks, includes, errors)
-  checkReferences(chunks, includes, errors)
-  checkSelfRequisites(chunks, includes, errors)
-  if (errors.length) return { chunks: [], errors }
-  chunks = orderChunks(chunks, includes, errors)
+  if (!errors.length) applyReverseRequisites(chunks, errors)
+  if (!errors.length) applyUse(chunks, includes, errors)
+  if (!errors.length) chunks = orderChunks(chunks, includes, errors)
   return { chunks: errors.length ? [] : chunks, errors }
 }
 
@@ -51,10 +49,10 @@ export function findTargets(
         (matches(c.__sls__) || [...(includes.get(ref.target) ?? [])].includes(c.__sls__)),
     )
   }
-  // `id:` references match IDs only; a module (or a bare ID) matches the ID or the name.
-  if (ref.module === 'id') return chunks.filter((c) => matches(c.__id__))
+  // A module matches the ID or the name of its states; a bare ID or `id:` those of any state.
+  const any = ref.module === '*' || ref.module === 'id'
   return chunks.filter(
-    (c) => (ref.module === '*' || c.state === ref.module) && (matches(c.__id__) || matches(c.name)),
+    (c) => (any || c.state === ref.module) && (matches(c.__id__) || matches(c.name)),
   )
 }
 
@@ -181,16 +179,33 @@ function parseRequisite(
   return refs
 }
 
-/** `x_in` on A targeting B becomes `x: A` on B. */
+/**
+ * `x_in` on A targeting B becomes `x: A` on B, as Salt's `requisite_in` and `reconcile_extend`
+ * do: a bare ID adds the requisite to the first state module of that ID (or to the state whose
+ * `name` it is) and is ignored when nothing has that ID or name; `sls: x` reaches every state of
+ * x; `{mod: ID}` must name a state of that module by ID or name, else nothing runs ("Cannot
+ * extend ID …"). A glob (brine goes further than Salt here) may match nothing.
+ */
 function applyReverseRequisites(chunks: LowChunk[], errors: string[]): void {
   for (const chunk of chunks) {
     for (const kind of REVERSE_KINDS) {
       for (const ref of chunk.requisites[kind] ?? []) {
-        const targets = findTargets(chunks, ref, new Map())
-        if (targets.length === 0) {
-          errors.push(
-            `Cannot extend ID '${ref.target}' in '${chunk.__env__}:${chunk.__sls__}'. It is not part of the high state.`,
+        const glob = /[*?[]/.test(ref.target)
+        let targets: LowChunk[]
+        if (ref.module === '*') {
+          const byId = chunks.filter((c) =>
+            glob ? picomatch.isMatch(c.__id__, ref.target) : c.__id__ === ref.target,
           )
+          const first = byId[0]
+          targets = first
+            ? byId.filter((c) => glob || c.state === first.state)
+            : chunks.filter((c) =>
+                glob ? picomatch.isMatch(c.name, ref.target) : c.name === ref.target,
+              )
+          if (!glob && !first) targets = targets.slice(0, 1)
+        } else targets = findTargets(chunks, ref, new Map())
+        if (targets.length === 0 && ref.module !== '*' && ref.module !== 'sls' && !glob) {
+          errors.push(cannotExtend(ref.target, chunk.__env__, chunk.__sls__))
           continue
         }
         const forward = kind.slice(0, -3)
@@ -204,6 +219,15 @@ function applyReverseRequisites(chunks: LowChunk[], errors: string[]): void {
       delete chunk.requisites[kind]
     }
   }
+}
+
+/** Salt's `reconcile_extend` error, word for word. */
+export function cannotExtend(id: string, env: string, sls: string | null): string {
+  return (
+    `Cannot extend ID '${id}' in '${env}:${sls}'. It is not part of the high state.\n` +
+    'This is likely due to a missing include statement or an incorrectly typed ID.\n' +
+    `Ensure that a state with an ID of '${id}' is available\nin environment '${env}' and to SLS '${sls}'`
+  )
 }
 
 /** `use`: copy arguments from the referenced states, except name and those already set. */
@@ -226,49 +250,6 @@ function applyUse(chunks: LowChunk[], includes: Map<string, Set<string>>, errors
   }
 }
 
-function checkReferences(
-  chunks: LowChunk[],
-  includes: Map<string, Set<string>>,
-  errors: string[],
-): void {
-  for (const chunk of chunks) {
-    for (const [kind, refs] of Object.entries(chunk.requisites)) {
-      if (kind === 'listen') continue // reported at run time, as Salt does
-      for (const ref of refs)
-        if (findTargets(chunks, ref, includes).length === 0) errors.push(referenceError(chunk, ref))
-    }
-  }
-}
-
-/**
- * A state that requires (watches, prereqs…) itself by its ID or name can never run: Salt's
- * compiler refuses it with 'A recursive requisite was found, SLS "x" ID "A" ID "A"'
- * (salt/state.py, verify_high). A glob or `sls:` reference that also matches the state itself
- * is not an error: the state is left out of its own targets.
- */
-function checkSelfRequisites(
-  chunks: LowChunk[],
-  includes: Map<string, Set<string>>,
-  errors: string[],
-): void {
-  const reported = new Set<string>()
-  for (const chunk of chunks) {
-    for (const kind of [...BEFORE_KINDS, 'prereq']) {
-      for (const ref of chunk.requisites[kind] ?? []) {
-        if (ref.module === 'sls' || /[*?[]/.test(ref.target)) continue
-        if (!findTargets(chunks, ref, includes).includes(chunk)) continue
-        const text = `A recursive requisite was found, SLS "${chunk.__sls__}" ID "${chunk.__id__}" ID "${ref.target}"`
-        if (!reported.has(text)) errors.push(text)
-        reported.add(text)
-      }
-    }
-  }
-}
-
-function referenceError(chunk: LowChunk, ref: Reference): string {
-  return `Referenced state does not exist for requisite [${ref.kind}: (${ref.module === '*' ? 'id' : ref.module}: ${ref.target})] in state [${chunk.__id__}] in SLS [${chunk.__sls__}]`
-}
-
 /** Kinds whose targets run before the state; `prereq` runs the state before its target. */
 export const BEFORE_KINDS = [
   'require',
@@ -282,64 +263,353 @@ export const BEFORE_KINDS = [
   'onfail_all',
 ]
 
+// --- ordering: Salt's DependencyGraph (salt/utils/requisite.py) ---
+//
+// Nodes are the chunks, plus one "prereq check" node per prereq target (its test run), which
+// inherits the target's other requisites. An edge runs from the state that must go first to
+// the state that waits for it, keyed by its requisite kind; a prereq adds `target-check ->
+// prerequiring` (prereq) and `prerequiring -> target` (require). The order is networkx's
+// lexicographical topological sort keyed by (order, state+name+fun): a state's order is its
+// own, lowered to that of the states waiting on it (one level, as Salt's `_get_chunk_order`).
+
+/** Salt's `RequisiteType` weights: the order of precedence for `_get_chunk_order`. */
+const WEIGHT: Record<string, number> = {
+  onfail: 0,
+  onfail_any: 1,
+  onfail_all: 2,
+  require: 3,
+  require_any: 4,
+  onchanges: 5,
+  onchanges_any: 6,
+  watch: 7,
+  watch_any: 8,
+  prereq: 9,
+}
+
+/** The order in which Salt's `add_requisites` walks the kinds (edges are inserted in it). */
+const GRAPH_KINDS = [
+  'require',
+  'require_any',
+  'watch',
+  'watch_any',
+  'prereq',
+  'onfail',
+  'onfail_any',
+  'onfail_all',
+  'onchanges',
+  'onchanges_any',
+]
+
+interface GraphNode {
+  chunk: LowChunk
+  index: number
+  /** Edges to the nodes waiting for this one, in insertion order, by kind. */
+  out: Map<GraphNode, string[]>
+  in: Map<GraphNode, string[]>
+  childMin?: number
+}
+
+class RequisiteGraph {
+  readonly nodes: GraphNode[] = []
+  readonly #real = new Map<LowChunk, GraphNode>()
+  readonly #check = new Map<LowChunk, GraphNode>()
+
+  constructor(chunks: LowChunk[]) {
+    for (const chunk of chunks) this.#real.set(chunk, this.#add(chunk))
+  }
+
+  node(chunk: LowChunk): GraphNode {
+    return this.#real.get(chunk)!
+  }
+
+  /** `target` must run before `chunk` (or, for prereq, be tried before it). */
+  link(chunk: LowChunk, target: LowChunk, kind: string): void {
+    if (kind === 'prereq') {
+      let check = this.#check.get(target)
+      if (!check) {
+        check = this.#add(target)
+        this.#check.set(target, check)
+        for (const [from, kinds] of this.node(target).in)
+          for (const k of kinds) if (k !== 'prereq') this.#edge(from, check, k)
+      }
+      this.#edge(check, this.node(chunk), 'prereq')
+      this.#edge(this.node(chunk), this.node(target), 'require')
+      return
+    }
+    const check = this.#check.get(chunk)
+    if (check) this.#edge(this.node(target), check, kind)
+    this.#edge(this.node(target), this.node(chunk), kind)
+  }
+
+  #add(chunk: LowChunk): GraphNode {
+    const node: GraphNode = { chunk, index: this.nodes.length, out: new Map(), in: new Map() }
+    this.nodes.push(node)
+    return node
+  }
+
+  /** networkx's MultiDiGraph keeps one edge per (from, to, key). */
+  #edge(from: GraphNode, to: GraphNode, kind: string): void {
+    const kinds = from.out.get(to) ?? []
+    if (kinds.includes(kind)) return
+    kinds.push(kind)
+    from.out.set(to, kinds)
+    to.in.set(from, [...(to.in.get(from) ?? []), kind])
+  }
+}
+
 function orderChunks(
   chunks: LowChunk[],
   includes: Map<string, Set<string>>,
   errors: string[],
 ): LowChunk[] {
-  // Numeric sort key: first = 0, last and negatives after everything else.
-  const numeric = chunks
-    .map((c) => (typeof c.order === 'number' ? c.order : Number.NaN))
-    .filter((n) => !Number.isNaN(n) && n >= 0)
-  const cap = (numeric.length ? Math.max(...numeric) : 0) + 100
-  const keyOf = (c: LowChunk): number => {
-    if (c.order === 'first') return 0
-    if (c.order === 'last') return cap + 1_000_000
-    const n = typeof c.order === 'number' ? c.order : Number(c.order)
-    if (Number.isNaN(n)) return cap
-    return n < 0 ? cap + 1_000_000 + n + 1 : n
-  }
-  const sorted = [...chunks].sort(
-    (a, b) =>
-      keyOf(a) - keyOf(b) ||
-      `${a.state}${a.name}${a.fun}`.localeCompare(`${b.state}${b.name}${b.fun}`),
-  )
-
-  // Dependencies: required states first; a prereq-ing state before its target.
-  const deps = new Map<LowChunk, LowChunk[]>()
-  for (const chunk of chunks) deps.set(chunk, [])
+  const graph = new RequisiteGraph(chunks)
+  let cap = 1
   for (const chunk of chunks) {
-    for (const kind of BEFORE_KINDS)
-      for (const ref of chunk.requisites[kind] ?? [])
-        deps.get(chunk)!.push(...findTargets(chunks, ref, includes))
-    for (const ref of chunk.requisites.prereq ?? [])
-      for (const target of findTargets(chunks, ref, includes)) deps.get(target)!.push(chunk)
+    const error = addRequisites(graph, chunks, chunk, includes)
+    if (error) errors.push(error)
+    else if (typeof chunk.order === 'number') {
+      const order = Math.floor(chunk.order)
+      if (order > cap - 1 && order > 0) cap = order + 100
+    }
   }
 
-  const ordered: LowChunk[] = []
-  const state = new Map<LowChunk, 'visiting' | 'done'>()
-  const stack: LowChunk[] = []
-  const reported = new Set<string>()
-  const visit = (chunk: LowChunk): void => {
-    const mark = state.get(chunk)
-    if (mark === 'done') return
-    if (mark === 'visiting') {
-      const cycle = [...stack.slice(stack.indexOf(chunk)), chunk].map(
-        (c) => `${c.__sls__}.${c.__id__}`,
-      )
-      const text = `Recursive requisites were found: ${cycle.join(' -> ')}`
-      if (!reported.has(text)) errors.push(text)
-      reported.add(text)
-      return
-    }
-    state.set(chunk, 'visiting')
-    stack.push(chunk)
-    for (const dep of [...deps.get(chunk)!].sort((a, b) => keyOf(a) - keyOf(b)))
-      if (dep !== chunk) visit(dep)
-    stack.pop()
-    state.set(chunk, 'done')
-    ordered.push(chunk)
+  // Salt's `_get_chunk_order`, with its quirks: a chunk's order is resolved (first, last,
+  // negatives) when its node is first keyed; a dependent not keyed yet counts with its raw order.
+  const orders = new Map<LowChunk, number | string>(chunks.map((c) => [c, c.order]))
+  const raw = (chunk: LowChunk): number => {
+    const order = orders.get(chunk)
+    if (typeof order === 'number') return order
+    const resolved = order === 'last' ? cap + 1_000_000 : order === 'first' ? 0 : cap
+    orders.set(chunk, resolved)
+    return resolved
   }
-  for (const chunk of sorted) visit(chunk)
-  return ordered
+  const keyOf = (node: GraphNode): [number, number, string, number] => {
+    let own = raw(node.chunk)
+    if (own < 0) {
+      own += cap + 1_000_000
+      orders.set(node.chunk, own)
+    }
+    if (node.childMin === undefined) {
+      let weight = Number.NEGATIVE_INFINITY
+      let min = Number.POSITIVE_INFINITY
+      for (const [child, kinds] of node.out) {
+        for (const kind of kinds) {
+          if (weight > WEIGHT[kind]!) continue
+          weight = WEIGHT[kind]!
+          min = Math.min(min, raw(child.chunk))
+        }
+      }
+      node.childMin = min
+    }
+    const { state, name, fun } = node.chunk
+    return [Math.min(own, node.childMin), own, `${state}${name}${fun}`, node.index]
+  }
+
+  // networkx's lexicographical_topological_sort: Kahn's algorithm, smallest key first.
+  const indegree = new Map<GraphNode, number>()
+  for (const node of graph.nodes)
+    indegree.set(
+      node,
+      [...node.in.values()].reduce((n, kinds) => n + kinds.length, 0),
+    )
+  const ready = new MinHeap<[[number, number, string, number], GraphNode]>((a, b) =>
+    compareKeys(a[0], b[0]),
+  )
+  for (const node of graph.nodes) if (indegree.get(node) === 0) ready.push([keyOf(node), node])
+  const sorted: GraphNode[] = []
+  for (let next = ready.pop(); next; next = ready.pop()) {
+    const node = next[1]
+    sorted.push(node)
+    for (const [child, kinds] of node.out) {
+      const left = indegree.get(child)! - kinds.length
+      indegree.set(child, left)
+      if (left === 0) ready.push([keyOf(child), child])
+    }
+  }
+  if (sorted.length < graph.nodes.length) {
+    errors.push(`Recursive requisites were found: ${describeCycle(graph)}`)
+    return []
+  }
+  const real = new Set(chunks)
+  return sorted
+    .filter((node) => real.has(node.chunk) && graph.node(node.chunk) === node)
+    .map((n) => n.chunk)
+}
+
+/**
+ * Salt's `add_requisites`: one edge per target found; the first reference that finds nothing
+ * is the chunk's error ("Referenced state does not exist…", the state named by its `name`).
+ * A glob or `sls:` reference that also matches the state itself leaves it out (brine's choice:
+ * Salt would report a recursion).
+ */
+function addRequisites(
+  graph: RequisiteGraph,
+  chunks: LowChunk[],
+  chunk: LowChunk,
+  includes: Map<string, Set<string>>,
+): string | undefined {
+  for (const kind of GRAPH_KINDS) {
+    for (const ref of chunk.requisites[kind] ?? []) {
+      let targets = findTargets(chunks, ref, includes)
+      if (targets.length === 0) return referenceError(chunk, ref)
+      if (ref.module === 'sls' || /[*?[]/.test(ref.target))
+        targets = targets.filter((target) => target !== chunk)
+      for (const target of targets) graph.link(chunk, target, kind)
+    }
+  }
+  return undefined
+}
+
+/** Salt's wording; the state is named by its `name`, a bare ID reference as `id:`. */
+function referenceError(chunk: LowChunk, ref: Reference): string {
+  return `Referenced state does not exist for requisite [${ref.kind}: (${ref.module === '*' ? 'id' : ref.module}: ${ref.target})] in state [${chunk.name}] in SLS [${chunk.__sls__}]`
+}
+
+function compareKeys(a: [number, number, string, number], b: [number, number, string, number]) {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! < b[i]!) return -1
+    if (a[i]! > b[i]!) return 1
+  }
+  return 0
+}
+
+/**
+ * The cycle as Salt words it: networkx's `find_cycle` (edge DFS from the first node), each edge
+ * shown as (waiting state, kind, state waited for); the require edge a prereq adds is shown as
+ * prereq when the state declares no require.
+ */
+function describeCycle(graph: RequisiteGraph): string {
+  const explored = new Set<GraphNode>()
+  for (const start of graph.nodes) {
+    if (explored.has(start)) continue
+    const seen = new Set([start])
+    let active = new Set([start])
+    let path: Array<[GraphNode, GraphNode, string]> = []
+    let previousHead: GraphNode | undefined
+    for (const edge of edgeDfs(start)) {
+      const [tail, head] = edge
+      if (explored.has(head)) continue
+      if (previousHead !== undefined && tail !== previousHead) {
+        // Backtracking: drop the edges walked since `tail`.
+        for (;;) {
+          const popped = path.pop()
+          if (!popped) {
+            path = []
+            active = new Set([tail])
+            break
+          }
+          active.delete(popped[1])
+          if (path.length && path.at(-1)![1] === tail) break
+        }
+      }
+      path.push(edge)
+      if (active.has(head)) {
+        const from = path.findIndex(([t]) => t === head)
+        return path
+          .slice(Math.max(0, from))
+          .map(([dependency, dependent, kind]) => {
+            const shown =
+              kind === 'require' && !dependent.chunk.requisites.require?.length ? 'prereq' : kind
+            return `(${chunkRepr(dependent.chunk)}, '${shown}', ${chunkRepr(dependency.chunk)})`
+          })
+          .join(', ')
+      }
+      seen.add(head)
+      active.add(head)
+      previousHead = head
+    }
+    for (const node of seen) explored.add(node)
+  }
+  return ''
+}
+
+/** networkx's `edge_dfs` from one node: every edge once, depth first, in insertion order. */
+function* edgeDfs(start: GraphNode): Generator<[GraphNode, GraphNode, string]> {
+  const visited = new Set<GraphNode>()
+  const pending = new Map<GraphNode, Iterator<[GraphNode, GraphNode, string]>>()
+  const edgesOf = function* (node: GraphNode): Generator<[GraphNode, GraphNode, string]> {
+    for (const [to, kinds] of node.out) for (const kind of kinds) yield [node, to, kind]
+  }
+  const stack = [start]
+  while (stack.length) {
+    const current = stack.at(-1)!
+    if (!visited.has(current)) {
+      pending.set(current, edgesOf(current))
+      visited.add(current)
+    }
+    const next = pending.get(current)!.next()
+    if (next.done) stack.pop()
+    else {
+      stack.push(next.value[1])
+      yield next.value
+    }
+  }
+}
+
+/** `{'SLS': 'x', 'ID': 'a', 'NAME': 'b'}`, as Python prints Salt's `_chunk_str` dict. */
+function chunkRepr(chunk: LowChunk): string {
+  const parts = [`'SLS': ${pyRepr(chunk.__sls__)}`, `'ID': ${pyRepr(chunk.__id__)}`]
+  if (chunk.__id__ !== chunk.name) parts.push(`'NAME': ${pyRepr(chunk.name)}`)
+  return `{${parts.join(', ')}}`
+}
+
+/** Python's repr() of plain data (str, int, float, bool, None, list, dict). */
+export function pyRepr(value: unknown): string {
+  if (value === null || value === undefined) return 'None'
+  if (value === true) return 'True'
+  if (value === false) return 'False'
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(value)
+  if (typeof value === 'string') {
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'"
+    const body = value
+      .replaceAll('\\', '\\\\')
+      .replaceAll('\n', '\\n')
+      .replaceAll('\t', '\\t')
+      .replaceAll('\r', '\\r')
+    return quote + (quote === "'" ? body.replaceAll("'", "\\'") : body) + quote
+  }
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`
+  if (typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
+      .join(', ')}}`
+  return String(value)
+}
+
+/** A binary min-heap (the ready set of the topological sort). */
+class MinHeap<T> {
+  readonly #items: T[] = []
+  constructor(readonly compare: (a: T, b: T) => number) {}
+
+  push(item: T): void {
+    const items = this.#items
+    items.push(item)
+    for (let i = items.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1
+      if (this.compare(items[i]!, items[parent]!) >= 0) break
+      ;[items[i], items[parent]] = [items[parent]!, items[i]!]
+      i = parent
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.#items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length && last !== undefined) {
+      items[0] = last
+      for (let i = 0; ; ) {
+        const left = 2 * i + 1
+        const right = left + 1
+        let smallest = i
+        if (left < items.length && this.compare(items[left]!, items[smallest]!) < 0) smallest = left
+        if (right < items.length && this.compare(items[right]!, items[smallest]!) < 0)
+          smallest = right
+        if (smallest === i) break
+        ;[items[i], items[smallest]] = [items[smallest]!, items[i]!]
+        i = smallest
+      }
+    }
+    return top
+  }
 }
