@@ -1,0 +1,464 @@
+// Jinja2 as Salt uses it, on nunjucks with shims. Chosen over minijinja-js by the fidelity
+// suite (test/jinja-fidelity.test.ts): minijinja's values are immutable, so the
+// `{% do d.update(…) %}` of every saltstack-formulas map.jinja cannot work there.
+// The shims patch nunjucks' parser, compiler and runtime once, for the whole process (only
+// brine uses nunjucks): Python output (None, True, ['a']), truthiness, ==, +, *, %, for-if
+// loop filters, tuple unpacking in set, trailing commas, slicing, expression dict keys,
+// `**kwargs`, Python methods on values; Salt's tags (do, import_yaml/json/text,
+// load_yaml/json/text … endload) and filters.
+import nunjucks from 'nunjucks'
+import { createFilters, TESTS } from './jinja-filters.ts'
+import {
+  isDict,
+  iterate,
+  pyAdd,
+  pyEq,
+  pyMethod,
+  pyMod,
+  pyMul,
+  pySlice,
+  pyStr,
+  pyTruthy,
+  splitArgs,
+  tuple,
+} from './jinja-python.ts'
+import { loadSaltYaml } from './yaml-salt.ts'
+
+// biome-ignore lint/suspicious/noExplicitAny: nunjucks' internals have no types
+type Any = any
+const nj = nunjucks as Any
+const { nodes, lexer, runtime } = nj
+const Compiler = nj.compiler.Compiler
+const Parser = nj.parser.Parser
+
+let installed = false
+
+function installShims(): void {
+  if (installed) return
+  installed = true
+  // --- runtime ---
+  runtime.suppressValue = (value: unknown) =>
+    value instanceof runtime.SafeString ? value : pyStr(value)
+  runtime.ensureDefined = (value: unknown, lineno: number, colno: number) => {
+    if (value === undefined)
+      throw new nj.lib.TemplateError('a Jinja variable is undefined', lineno + 1, colno + 1)
+    return value
+  }
+  memberLookup = (obj: unknown, key: unknown, ...rest: unknown[]) => {
+    if (rest.length === 2) return pySlice(obj, key, rest[0], rest[1])
+    if (obj === undefined || obj === null) return undefined
+    if (typeof key === 'string') {
+      const own =
+        typeof obj === 'object' || typeof obj === 'function'
+          ? Object.hasOwn(obj as object, key) ||
+            (key in (obj as object) && !isDict(obj) && !Array.isArray(obj))
+          : false
+      if (own) {
+        const value = (obj as Record<string, unknown>)[key]
+        return typeof value === 'function' ? (value as Function).bind(obj) : value
+      }
+      const method = pyMethod(obj, key)
+      if (method) return method
+      return undefined
+    }
+    if (Array.isArray(obj) && typeof key === 'number') return obj[key < 0 ? obj.length + key : key]
+    if (typeof obj === 'string' && typeof key === 'number')
+      return obj[key < 0 ? obj.length + key : key]
+    return (obj as Record<string, unknown>)[String(key)]
+  }
+  runtime.inOperator = (item: unknown, container: unknown) => TESTS.in!(item, container)
+  Object.assign(runtime, {
+    pyStr,
+    pyTruthy,
+    pyEq,
+    pyAdd,
+    pyMul,
+    pyMod,
+    pyIter: iterate,
+    pyTuple: tuple,
+    pyOr: (a: unknown, b: () => unknown) => (pyTruthy(a) ? a : b()),
+    pyAnd: (a: unknown, b: () => unknown) => (pyTruthy(a) ? b() : a),
+    pyUnpack: (value: unknown, n: number) => {
+      const items = iterate(value)
+      if (items.length !== n)
+        throw new Error(`cannot unpack ${items.length} values into ${n} names`)
+      return items
+    },
+  })
+
+  // --- compiler: Python operators ---
+  const proto = Compiler.prototype
+  const call = (self: Any, fn: string, node: Any, frame: Any, lazyRight = false) => {
+    self._emit(`runtime.${fn}(`)
+    self.compile(node.left, frame)
+    self._emit(lazyRight ? ', function() { return ' : ', ')
+    self.compile(node.right, frame)
+    self._emit(lazyRight ? '; })' : ')')
+  }
+  proto.compileAdd = function (node: Any, frame: Any) {
+    call(this, 'pyAdd', node, frame)
+  }
+  proto.compileMul = function (node: Any, frame: Any) {
+    call(this, 'pyMul', node, frame)
+  }
+  proto.compileMod = function (node: Any, frame: Any) {
+    call(this, 'pyMod', node, frame)
+  }
+  proto.compileOr = function (node: Any, frame: Any) {
+    call(this, 'pyOr', node, frame, true)
+  }
+  proto.compileAnd = function (node: Any, frame: Any) {
+    call(this, 'pyAnd', node, frame, true)
+  }
+  proto.compileConcat = function (node: Any, frame: Any) {
+    this._emit('(runtime.pyStr(')
+    this.compile(node.left, frame)
+    this._emit(') + runtime.pyStr(')
+    this.compile(node.right, frame)
+    this._emit('))')
+  }
+  proto.compileNot = function (node: Any, frame: Any) {
+    this._emit('!runtime.pyTruthy(')
+    this.compile(node.target, frame)
+    this._emit(')')
+  }
+  const origCompare = proto.compileCompare
+  proto.compileCompare = function (node: Any, frame: Any) {
+    if (node.ops.length === 1 && ['==', '!='].includes(node.ops[0].type)) {
+      this._emit(node.ops[0].type === '!=' ? '!runtime.pyEq(' : 'runtime.pyEq(')
+      this.compile(node.expr, frame)
+      this._emit(', ')
+      this.compile(node.ops[0].expr, frame)
+      this._emit(')')
+      return
+    }
+    origCompare.call(this, node, frame)
+  }
+  const origIf = proto.compileIf
+  proto.compileIf = function (node: Any, frame: Any, async: boolean) {
+    node.cond = new Truthy(node.cond.lineno, node.cond.colno, node.cond)
+    origIf.call(this, node, frame, async)
+  }
+  proto.compileInlineIf = function (node: Any, frame: Any) {
+    this._emit('(runtime.pyTruthy(')
+    this.compile(node.cond, frame)
+    this._emit(') ? ')
+    this.compile(node.body, frame)
+    this._emit(' : ')
+    if (node.else_ !== null) this.compile(node.else_, frame)
+    else this._emit('undefined')
+    this._emit(')')
+  }
+  proto.compileTruthy = function (node: Any, frame: Any) {
+    this._emit('runtime.pyTruthy(')
+    this._compileExpression(node.target, frame)
+    this._emit(')')
+  }
+  // Tuples: `(a, b)` and `(a,)`; a single parenthesized expression stays itself.
+  proto.compileGroup = function (node: Any, frame: Any) {
+    if (node.children.length === 1 && !node.isTuple) {
+      this._emit('(')
+      this.compile(node.children[0], frame)
+      this._emit(')')
+      return
+    }
+    this._emit('runtime.pyTuple(')
+    this._compileAggregate(node, frame, '[', ']')
+    this._emit(')')
+  }
+  // Dict keys are expressions, as in Python (`{name: 1}` uses the variable `name`).
+  proto.compilePair = function (node: Any, frame: Any) {
+    this._emit('[runtime.pyStr(')
+    this._compileExpression(node.key, frame)
+    this._emit(')]: ')
+    this._compileExpression(node.value, frame)
+  }
+  proto.compileKeywordArgs = function (node: Any, frame: Any) {
+    this._emit('runtime.makeKeywordArgs(Object.assign(')
+    this._emit('{')
+    node.children.forEach((pair: Any, i: number) => {
+      if (i) this._emit(',')
+      this._emit(`${JSON.stringify(pair.key.value)}: `)
+      this._compileExpression(pair.value, frame)
+    })
+    this._emit('}')
+    for (const splat of node.splats ?? []) {
+      this._emit(', ')
+      this._compileExpression(splat, frame)
+    }
+    this._emit('))')
+  }
+  // `{% set a, b = … %}` unpacks.
+  const origSet = proto.compileSet
+  proto.compileSet = function (node: Any, frame: Any) {
+    if (node.targets.length > 1 && node.value) {
+      const tmp = this._tmpid()
+      this._emit(`var ${tmp} = runtime.pyUnpack(`)
+      this._compileExpression(node.value, frame)
+      this._emitLine(`, ${node.targets.length});`)
+      node.targets.forEach((target: Any, i: number) => {
+        origSet.call(
+          this,
+          new nodes.Set(
+            node.lineno,
+            node.colno,
+            [target],
+            new Raw(node.lineno, node.colno, `${tmp}[${i}]`),
+          ),
+          frame,
+        )
+      })
+      return
+    }
+    origSet.call(this, node, frame)
+  }
+  proto.compileRaw = function (node: Any) {
+    this._emit(node.code)
+  }
+  // for loops: a dict gives its keys; `for x in xs if cond` filters before the loop.
+  const origFor = proto.compileFor
+  proto.compileFor = function (node: Any, frame: Any) {
+    let arr = node.arr
+    let cond: Any = null
+    if (arr instanceof nodes.InlineIf && arr.else_ === null) {
+      cond = arr.cond
+      arr = arr.body
+    }
+    node.arr = new LoopSource(arr.lineno, arr.colno, arr, cond, node.name)
+    origFor.call(this, node, frame)
+  }
+  proto.compileLoopSource = function (node: Any, frame: Any) {
+    const names = node.name instanceof nodes.Array ? node.name.children : null
+    this._emit(names ? '(' : 'runtime.pyIter(')
+    this._compileExpression(node.arr, frame)
+    this._emit(names ? ')' : ')')
+    if (node.cond) {
+      const item = this._tmpid()
+      const inner = frame.push()
+      if (names) names.forEach((n: Any, i: number) => inner.set(n.value, `${item}[${i}]`))
+      else inner.set(node.name.value, item)
+      this._emit(`.filter(function(${item}) { return runtime.pyTruthy(`)
+      this._compileExpression(node.cond, inner)
+      this._emit('); })')
+    }
+  }
+  const origAssert = proto.assertType
+  proto.assertType = function (node: Any, ...types: Any[]) {
+    if (
+      node instanceof Truthy ||
+      node instanceof LoopSource ||
+      node instanceof Raw ||
+      node instanceof nodes.Capture
+    )
+      return
+    origAssert.call(this, node, ...types)
+  }
+
+  // --- parser: trailing commas, tuples, `**kwargs` ---
+  Parser.prototype.parseAggregate = function parseAggregate() {
+    const tok = this.nextToken()
+    let node: Any
+    switch (tok.type) {
+      case lexer.TOKEN_LEFT_PAREN:
+        node = new nodes.Group(tok.lineno, tok.colno)
+        break
+      case lexer.TOKEN_LEFT_BRACKET:
+        node = new nodes.Array(tok.lineno, tok.colno)
+        break
+      case lexer.TOKEN_LEFT_CURLY:
+        node = new nodes.Dict(tok.lineno, tok.colno)
+        break
+      default:
+        return null
+    }
+    const closing = [lexer.TOKEN_RIGHT_PAREN, lexer.TOKEN_RIGHT_BRACKET, lexer.TOKEN_RIGHT_CURLY]
+    for (;;) {
+      if (closing.includes(this.peekToken().type)) {
+        this.nextToken()
+        break
+      }
+      if (node.children.length > 0) {
+        if (!this.skip(lexer.TOKEN_COMMA))
+          this.fail('parseAggregate: expected comma after expression', tok.lineno, tok.colno)
+        if (node instanceof nodes.Group) node.isTuple = true
+        if (closing.includes(this.peekToken().type)) {
+          this.nextToken()
+          break
+        }
+      }
+      if (node instanceof nodes.Dict) {
+        const key = this.parseExpression()
+        if (!this.skip(lexer.TOKEN_COLON))
+          this.fail('parseAggregate: expected colon after dict key', tok.lineno, tok.colno)
+        node.addChild(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()))
+      } else node.addChild(this.parseExpression())
+    }
+    return node
+  }
+  nj.installJinjaCompat.call(nj) // slices `l[1:]`, wrapping the parseAggregate above
+  runtime.memberLookup = memberLookup
+  const origSignature = Parser.prototype.parseSignature
+  Parser.prototype.parseSignature = function (tolerant: boolean, noParens: boolean) {
+    // `f(a, **opts)`: take the `**expr` out, parse the rest, then attach it to the kwargs.
+    const splats: Any[] = []
+    const origParseExpression = this.parseExpression
+    this.parseExpression = function (this: Any) {
+      const tok = this.peekToken()
+      if (tok.type === lexer.TOKEN_OPERATOR && tok.value === '**') {
+        this.nextToken()
+        splats.push(origParseExpression.call(this))
+        return new nodes.Literal(tok.lineno, tok.colno, SPLAT)
+      }
+      return origParseExpression.call(this)
+    }
+    let args: Any
+    try {
+      args = origSignature.call(this, tolerant, noParens)
+    } finally {
+      this.parseExpression = origParseExpression
+    }
+    if (!args || !splats.length) return args
+    args.children = args.children.filter(
+      (c: Any) => !(c instanceof nodes.Literal && c.value === SPLAT),
+    )
+    let kwargs = args.children.find((c: Any) => c instanceof nodes.KeywordArgs)
+    if (!kwargs) {
+      kwargs = new nodes.KeywordArgs(args.lineno, args.colno)
+      args.addChild(kwargs)
+    }
+    kwargs.splats = splats
+    return args
+  }
+}
+
+const SPLAT = Symbol('splat')
+let memberLookup: Any
+
+const Truthy = nodes.Node.extend('Truthy', { fields: ['target'] })
+const LoopSource = nodes.Node.extend('LoopSource', { fields: ['arr', 'cond', 'name'] })
+const Raw = nodes.Node.extend('Raw', {
+  fields: [],
+  init(lineno: number, colno: number, code: string) {
+    this.parent(lineno, colno)
+    this.code = code
+  },
+})
+
+/** Salt's tags: `do`, `import_yaml`/`import_json`/`import_text`, `load_yaml`/`load_json`/`load_text`. */
+function saltExtension(): Any {
+  return {
+    tags: [
+      'do',
+      'import_yaml',
+      'import_json',
+      'import_text',
+      'load_yaml',
+      'load_json',
+      'load_text',
+    ],
+    parse(parser: Any) {
+      const tok = parser.nextToken()
+      const tag = tok.value as string
+      if (tag === 'do') {
+        const expr = parser.parseExpression()
+        parser.advanceAfterBlockEnd(tok.value)
+        return new nodes.Output(tok.lineno, tok.colno, [
+          new nodes.FunCall(
+            tok.lineno,
+            tok.colno,
+            new nodes.Symbol(tok.lineno, tok.colno, '__brine_discard'),
+            new nodes.NodeList(tok.lineno, tok.colno, [expr]),
+          ),
+        ])
+      }
+      const kind = tag.slice(tag.indexOf('_') + 1)
+      if (tag.startsWith('import_')) {
+        const source = parser.parseExpression()
+        if (!parser.skipSymbol('as'))
+          parser.fail(`${tag}: expected "as NAME"`, tok.lineno, tok.colno)
+        const target = parser.parsePrimary()
+        parser.advanceAfterBlockEnd(tok.value)
+        const value = new nodes.FunCall(
+          tok.lineno,
+          tok.colno,
+          new nodes.Symbol(tok.lineno, tok.colno, '__brine_import'),
+          new nodes.NodeList(tok.lineno, tok.colno, [
+            new nodes.Literal(tok.lineno, tok.colno, kind),
+            source,
+          ]),
+        )
+        return new nodes.Set(tok.lineno, tok.colno, [target], value)
+      }
+      if (!parser.skipSymbol('as')) parser.fail(`${tag}: expected "as NAME"`, tok.lineno, tok.colno)
+      const target = parser.parsePrimary()
+      parser.advanceAfterBlockEnd(tok.value)
+      const body = parser.parseUntilBlocks('endload')
+      parser.advanceAfterBlockEnd()
+      const captured = new nodes.Capture(tok.lineno, tok.colno, body)
+      const value = new nodes.Filter(
+        tok.lineno,
+        tok.colno,
+        new nodes.Symbol(tok.lineno, tok.colno, `load_${kind}`),
+        new nodes.NodeList(tok.lineno, tok.colno, [captured]),
+      )
+      return new nodes.Set(tok.lineno, tok.colno, [target], value)
+    },
+  }
+}
+
+export interface JinjaOptions {
+  /** Roots for `{% include %}`, `{% import %}`, `{% import_yaml %}`: the state or pillar tree. */
+  searchPaths: string[]
+  /** Also the templates' globals, as in Salt, so imports without context still see salt, grains, pillar. */
+  context: Record<string, unknown>
+  /** Templates by name, looked up before the search paths (tests). */
+  templates?: Record<string, string> | undefined
+}
+
+/** Render Jinja text as Salt would; errors are nunjucks' TemplateError with a line number. */
+export function renderJinjaText(text: string, options: JinjaOptions): string {
+  installShims()
+  const loaders: Any[] = []
+  if (options.templates) {
+    const templates = options.templates
+    loaders.push({
+      getSource: (name: string) =>
+        Object.hasOwn(templates, name) ? { src: templates[name], path: name, noCache: true } : null,
+    })
+  }
+  if (options.searchPaths.length)
+    loaders.push(new nj.FileSystemLoader(options.searchPaths, { noCache: true }))
+  const env = new nj.Environment(loaders, { autoescape: false, throwOnUndefined: true })
+  const filters = createFilters(() => undefined)
+  for (const [name, filter] of Object.entries(filters))
+    env.addFilter(name, (value: unknown, ...raw: unknown[]) => {
+      const [args, kwargs] = splitArgs(raw)
+      return filter(value, args, kwargs)
+    })
+  for (const [name, test] of Object.entries(TESTS)) env.addTest(name, test)
+  env.addExtension('salt', saltExtension())
+  const globals: Record<string, unknown> = {
+    True: true,
+    False: false,
+    None: null,
+    range: (...raw: unknown[]) => {
+      const [a, b, step = 1] = raw.length === 1 ? [0, raw[0]] : raw
+      const out: number[] = []
+      for (let i = Number(a); Number(step) > 0 ? i < Number(b) : i > Number(b); i += Number(step))
+        out.push(i)
+      return out
+    },
+    namespace: (...raw: unknown[]) => ({ ...splitArgs(raw)[1] }),
+    dict: (...raw: unknown[]) => ({ ...splitArgs(raw)[1] }),
+    __brine_discard: () => '',
+    __brine_import: (kind: string, name: string) => {
+      const source = env.getTemplate(name).render({})
+      if (kind === 'yaml') return loadSaltYaml(source)
+      if (kind === 'json') return JSON.parse(source)
+      return source
+    },
+    ...options.context,
+  }
+  for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
+  return env.renderString(text, options.context)
+}
