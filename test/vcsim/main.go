@@ -225,6 +225,7 @@ func extendSimulator(next http.Handler) http.Handler {
 			return
 		}
 		addLateObjectsToViews()
+		applyClusterExtras(body) // saltext-infra.go: HA/DRS settings applyClusterSpec leaves out
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
