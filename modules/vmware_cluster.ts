@@ -1,7 +1,23 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
 import { callVim, ENTITY_TYPES, listEntities, type ManagedObjectReference } from 'brine/vsphere'
-import { clusterSettings, drsSettings, drsSpec, haSettings, haSpec } from './_cluster.ts'
-import { connected, deleteEntity, findCluster, findDatacenter, names } from './_vmware.ts'
+import {
+  drsSettings,
+  drsSettingsOf,
+  drsSpec,
+  haSettings,
+  haSettingsFor,
+  haSpec,
+} from './_cluster.ts'
+import {
+  aliased,
+  connected,
+  deleteEntity,
+  findCluster,
+  findDatacenter,
+  isTrue,
+  names,
+  requiredAliased,
+} from './_vmware.ts'
 
 export default defineModule({
   doc: 'Clusters (ClusterComputeResource), with their DRS and HA settings.',
@@ -27,21 +43,44 @@ export default defineModule({
       },
     }),
     get: defineFunction({
-      doc: 'Return a cluster’s id, hosts, DRS and HA settings.',
-      args: { name: names.cluster, datacenter: names.datacenter.optional() },
+      doc:
+        'A cluster: saltext-vmware’s {drs_enabled, drs, ha_enabled, ha, vsan_enabled} (drs and ha ' +
+        'as vmware_cluster_drs.get and vmware_cluster_ha.get show them, always present), plus name, id, hosts.',
+      args: {
+        cluster_name: names.cluster.optional(),
+        datacenter_name: names.datacenter.optional(),
+        name: names.cluster.optional().describe('alias of cluster_name'),
+        datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
+      },
       vsphere: true,
-      run: async (ctx, { name, datacenter }) => {
-        const cluster = await findCluster(ctx, name, datacenter, ['configurationEx', 'host'])
+      run: async (ctx, args) => {
+        const cluster = await findCluster(
+          ctx,
+          requiredAliased({ cluster_name: args.cluster_name, name: args.name }),
+          aliased({ datacenter_name: args.datacenter_name, datacenter: args.datacenter }),
+          ['configurationEx', 'host'],
+        )
+        const config = (cluster.props.configurationEx ?? {}) as {
+          drsConfig?: Record<string, unknown>
+          dasConfig?: Record<string, unknown>
+          vsanConfigInfo?: { enabled?: unknown }
+        }
+        const drs = drsSettingsOf(config.drsConfig ?? {})
+        const ha = await haSettingsFor(ctx, config.dasConfig ?? {})
         return {
+          drs_enabled: drs.enabled,
+          drs,
+          ha_enabled: ha.enabled,
+          ha,
+          vsan_enabled: isTrue(config.vsanConfigInfo?.enabled),
           name: cluster.name,
           id: cluster.obj.value,
           hosts: ((cluster.props.host as ManagedObjectReference[] | undefined) ?? []).length,
-          ...clusterSettings(cluster.props.configurationEx),
         }
       },
     }),
     create: defineFunction({
-      doc: 'Create a cluster in a datacenter’s host folder, optionally with DRS and HA settings.',
+      doc: 'Create a cluster in a datacenter’s host folder, optionally with DRS and HA settings: {<name>: True}, plus name and id.',
       args: {
         name: z.string().min(1).describe('the cluster name'),
         datacenter: names.datacenter,
@@ -69,16 +108,17 @@ export default defineModule({
             spec,
           },
         )
-        return { name, id: cluster.value }
+        return { name, id: cluster.value, [name]: true }
       },
     }),
     delete: defineFunction({
-      doc: 'Delete a cluster.',
+      doc: 'Delete a cluster: {<name>: True}, plus name, id, deleted.',
       args: { name: names.cluster, datacenter: names.datacenter.optional() },
       vsphere: true,
-      run: async (ctx, { name, datacenter }) => {
-        return deleteEntity(ctx, await findCluster(ctx, name, datacenter), 'cluster')
-      },
+      run: async (ctx, { name, datacenter }) => ({
+        ...(await deleteEntity(ctx, await findCluster(ctx, name, datacenter), 'cluster')),
+        [name]: true,
+      }),
     }),
   },
 })

@@ -1,7 +1,7 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { ENTITY_TYPES, getEntity, type ManagedObjectReference, runTask, typed } from 'brine/vsphere'
-import { clusterSettings, drsSpec } from './_cluster.ts'
-import { connected, findCluster, names } from './_vmware.ts'
+import { advancedOptions, drsSettingsOf, drsSpec } from './_cluster.ts'
+import { aliased, connected, findCluster, names, requiredAliased } from './_vmware.ts'
 
 interface RuleInfo {
   _type: string
@@ -10,84 +10,149 @@ interface RuleInfo {
   enabled: boolean
   mandatory?: boolean
   inCompliance?: boolean
+  ruleUuid?: string
   vm?: ManagedObjectReference[]
+  vmGroupName?: string
+  affineHostGroupName?: string
+  antiAffineHostGroupName?: string
+  vmGroup?: string
+  dependsOnVmGroup?: string
 }
+
+const VM_RULES = new Set(['ClusterAffinityRuleSpec', 'ClusterAntiAffinityRuleSpec'])
 
 async function rulesOf(ctx: CallContext, cluster: string, datacenter?: string) {
   const found = await findCluster(ctx, cluster, datacenter, ['configurationEx'])
-  const rules = (
-    (found.props.configurationEx as { rule?: RuleInfo[] } | undefined)?.rule ?? []
-  ).filter(
-    (r) => r._type === 'ClusterAffinityRuleSpec' || r._type === 'ClusterAntiAffinityRuleSpec',
-  )
-  return { cluster: found, rules }
+  const rules = (found.props.configurationEx as { rule?: RuleInfo | RuleInfo[] } | undefined)?.rule
+  return { cluster: found, rules: rules === undefined ? [] : [rules].flat() }
 }
 
+/** Rules as saltext-vmware's rule_info shows them (utils/cluster.py drs_rule_info), plus brine's `affinity` on VM rules. */
 async function describeRules(ctx: CallContext, rules: RuleInfo[]) {
   const si = await connected(ctx)
-  const names = new Map<string, string>()
+  const vmNames = new Map<string, string>()
   for (const vm of rules.flatMap((r) => r.vm ?? [])) {
-    if (!names.has(vm.value))
-      names.set(
+    if (!vmNames.has(vm.value))
+      vmNames.set(
         vm.value,
         (await getEntity(si, ENTITY_TYPES.vm, vm.value, { signal: ctx.signal })).name,
       )
   }
-  return rules.map((r) => ({
-    name: r.name,
-    key: r.key,
-    affinity: r._type === 'ClusterAffinityRuleSpec',
-    enabled: r.enabled,
-    mandatory: r.mandatory === true,
-    in_compliance: r.inCompliance ?? null,
-    vms: (r.vm ?? []).map((vm) => names.get(vm.value) ?? vm.value).sort(),
-  }))
+  return rules.map((r) => {
+    const info: Record<string, unknown> = {
+      name: r.name,
+      uuid: r.ruleUuid ?? null,
+      enabled: r.enabled === true || String(r.enabled) === 'true',
+      mandatory: r.mandatory === true || String(r.mandatory) === 'true',
+      key: Number(r.key),
+      in_compliance: r.inCompliance ?? null,
+    }
+    if (VM_RULES.has(r._type)) {
+      info.type = 'vm_affinity_rule'
+      info.vms = (r.vm ?? []).map((vm) => vmNames.get(vm.value) ?? vm.value).sort()
+      info.affinity = r._type === 'ClusterAffinityRuleSpec'
+    } else if (r._type === 'ClusterVmHostRuleInfo') {
+      info.type = 'vm_host_rule'
+      info.vm_group_name = r.vmGroupName ?? null
+      info.affine_host_group_name = r.affineHostGroupName ?? null
+      info.anti_affine_host_group_name = r.antiAffineHostGroupName ?? null
+    } else if (r._type === 'ClusterDependencyRuleInfo') {
+      info.type = 'dependency_rule'
+      info.vm_group = r.vmGroup ?? null
+      info.depends_on_vm_group = r.dependsOnVmGroup ?? null
+    } else info.type = r._type
+    return info
+  })
+}
+
+// saltext-vmware's argument names come first (its positional order); brine's earlier names
+// follow as aliases (`cluster`, `datacenter`, `rule`, `vms`, `enabled`, `automation_level`,
+// `migration_threshold`), checked to agree when both are given.
+const clusterArgs = {
+  cluster_name: names.cluster.optional(),
+  datacenter_name: names.datacenter.optional(),
+}
+const clusterAliases = {
+  cluster: names.cluster.optional().describe('alias of cluster_name'),
+  datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
 }
 
 export default defineModule({
-  doc: 'DRS settings of clusters.',
+  doc: 'DRS settings and VM rules of clusters (saltext-vmware’s names and shapes).',
   functions: {
     get: defineFunction({
-      doc: 'Return the DRS settings: enabled, automation_level, migration_threshold (1–5), enable_vm_behavior_overrides.',
-      args: { cluster: names.cluster, datacenter: names.datacenter.optional() },
+      doc:
+        'DRS settings: {enabled, enable_vm_behavior_overrides, default_vm_behavior, vmotion_rate (1–5), ' +
+        'advanced_settings}, plus automation_level and migration_threshold (brine’s names).',
+      args: { ...clusterArgs, ...clusterAliases },
       vsphere: true,
-      run: async (ctx, { cluster, datacenter }) =>
-        clusterSettings(
-          (await findCluster(ctx, cluster, datacenter, ['configurationEx'])).props.configurationEx,
-        ).drs,
+      run: async (ctx, args) => {
+        const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
+        const datacenter = aliased({
+          datacenter_name: args.datacenter_name,
+          datacenter: args.datacenter,
+        })
+        const found = await findCluster(ctx, cluster, datacenter, ['configurationEx'])
+        const config = found.props.configurationEx as { drsConfig?: Record<string, unknown> }
+        return drsSettingsOf(config?.drsConfig ?? {})
+      },
     }),
     rule_info: defineFunction({
-      doc: 'VM affinity and anti-affinity rules of a cluster: name, key, affinity, enabled, mandatory, VMs.',
+      doc:
+        'DRS rules of a cluster, as a list; with rule_name, that one rule (BRINE_NOT_FOUND when absent): ' +
+        '{name, uuid, enabled, mandatory, key, in_compliance, type, …} (VM rules: vms, affinity).',
       args: {
-        cluster: names.cluster,
-        datacenter: names.datacenter.optional(),
-        rule: z.string().optional().describe('only this rule'),
+        ...clusterArgs,
+        rule_name: z.string().min(1).optional().describe('only this rule'),
+        ...clusterAliases,
+        rule: z.string().min(1).optional().describe('alias of rule_name'),
       },
       vsphere: true,
-      run: async (ctx, { cluster, datacenter, rule }) => {
-        const { rules } = await rulesOf(ctx, cluster, datacenter)
-        return describeRules(
-          ctx,
-          rules.filter((r) => !rule || r.name === rule),
-        )
+      run: async (ctx, args) => {
+        const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
+        const datacenter = aliased({
+          datacenter_name: args.datacenter_name,
+          datacenter: args.datacenter,
+        })
+        const ruleName = aliased({ rule_name: args.rule_name, rule: args.rule })
+        const { cluster: found, rules } = await rulesOf(ctx, cluster, datacenter)
+        if (ruleName === undefined) return describeRules(ctx, rules)
+        const rule = rules.find((r) => r.name === ruleName)
+        if (!rule)
+          throw new ModuleError(`Rule name ${ruleName} not found in cluster '${found.name}'.`, {
+            code: 'BRINE_NOT_FOUND',
+          })
+        return (await describeRules(ctx, [rule]))[0]
       },
     }),
     vm_affinity_rule: defineFunction({
-      doc: 'Create or update a VM affinity (keep together) or anti-affinity (keep apart) rule. Flipping affinity of an existing rule is refused.',
+      doc:
+        'Create or update a VM affinity (keep together) or anti-affinity (keep apart) rule: ' +
+        '{created: True} or {updated: True} (with message "Exact rule already exists." when nothing changed), ' +
+        'plus the rule as rule_info shows it. Flipping the affinity of an existing rule is refused.',
       args: {
         name: z.string().min(1).describe('rule name'),
         affinity: z.boolean().describe('True: keep the VMs together; False: keep them apart'),
-        vms: z.array(z.string().min(1)).min(2).describe('VM names or ids'),
-        cluster: names.cluster,
-        datacenter: names.datacenter.optional(),
+        vm_names: z.array(z.string().min(1)).min(2).optional().describe('VM names or ids'),
+        ...clusterArgs,
         enabled: z.boolean().default(true).describe('rule enabled'),
-        mandatory: z.boolean().default(false).describe('a must rule (HA respects it too)'),
+        mandatory: z.boolean().nullable().optional().describe('a must rule (default False)'),
+        vms: z.array(z.string().min(1)).min(2).optional().describe('alias of vm_names'),
+        ...clusterAliases,
       },
       vsphere: true,
-      run: async (ctx, { name, affinity, vms, cluster, datacenter, enabled, mandatory }) => {
+      run: async (ctx, args) => {
+        const { name, affinity, enabled } = args
+        const mandatory = args.mandatory ?? false
+        const vms = requiredAliased({ vm_names: args.vm_names, vms: args.vms })
+        const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
+        const datacenter = aliased({
+          datacenter_name: args.datacenter_name,
+          datacenter: args.datacenter,
+        })
         const si = await connected(ctx)
         const { cluster: target, rules } = await rulesOf(ctx, cluster, datacenter)
-        const vmRefs = []
+        const vmRefs: ManagedObjectReference[] = []
         for (const vm of vms)
           vmRefs.push(
             (
@@ -99,12 +164,20 @@ export default defineModule({
             ).obj,
           )
         const type = affinity ? 'ClusterAffinityRuleSpec' : 'ClusterAntiAffinityRuleSpec'
-        const existing = rules.find((r) => r.name === name)
+        const existing = rules.find((r) => r.name === name && VM_RULES.has(r._type))
         if (existing && existing._type !== type) {
           throw new ModuleError(
             `rule '${name}' is an ${existing._type === 'ClusterAffinityRuleSpec' ? 'affinity' : 'anti-affinity'} rule; delete it to change its kind`,
             { code: 'BRINE_INVALID_STATE' },
           )
+        }
+        if (existing) {
+          const [current] = await describeRules(ctx, [existing])
+          const sameVms =
+            JSON.stringify([...vmRefs.map((r) => r.value)].sort()) ===
+            JSON.stringify((existing.vm ?? []).map((r) => r.value).sort())
+          if (sameVms && current!.enabled === enabled && current!.mandatory === mandatory)
+            return { updated: true, message: 'Exact rule already exists.', ...current }
         }
         await runTask(
           si,
@@ -126,23 +199,28 @@ export default defineModule({
           { signal: ctx.signal },
         )
         const after = await rulesOf(ctx, target.obj.value)
-        return (
-          await describeRules(
-            ctx,
-            after.rules.filter((r) => r.name === name),
-          )
-        )[0]
+        const [rule] = await describeRules(
+          ctx,
+          after.rules.filter((r) => r.name === name),
+        )
+        return { ...(existing ? { updated: true } : { created: true }), ...rule }
       },
     }),
     delete_rule: defineFunction({
-      doc: 'Delete a VM affinity or anti-affinity rule.',
+      doc: 'Delete a DRS rule (brine’s; saltext-vmware has none).',
       args: {
         name: z.string().min(1).describe('rule name'),
-        cluster: names.cluster,
-        datacenter: names.datacenter.optional(),
+        ...clusterArgs,
+        ...clusterAliases,
       },
       vsphere: true,
-      run: async (ctx, { name, cluster, datacenter }) => {
+      run: async (ctx, args) => {
+        const { name } = args
+        const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
+        const datacenter = aliased({
+          datacenter_name: args.datacenter_name,
+          datacenter: args.datacenter,
+        })
         const { cluster: target, rules } = await rulesOf(ctx, cluster, datacenter)
         const rule = rules.find((r) => r.name === name)
         if (!rule)
@@ -167,27 +245,55 @@ export default defineModule({
       },
     }),
     configure: defineFunction({
-      doc: 'Change DRS settings (only those given).',
+      doc:
+        'Change DRS settings, only those given (saltext-vmware resets the ones left out to its ' +
+        'defaults; brine leaves them alone): {<cluster>: True} and the settings after, as get shows them.',
       args: {
         cluster: names.cluster,
         datacenter: names.datacenter.optional(),
-        enabled: z.boolean().optional().describe('DRS on or off'),
-        automation_level: z
+        enable: z.boolean().optional().describe('DRS on or off'),
+        enable_vm_behavior_overrides: z.boolean().optional().describe('allow per-VM overrides'),
+        default_vm_behavior: z
           .enum(['manual', 'partiallyAutomated', 'fullyAutomated'])
           .optional()
           .describe('default VM behavior'),
+        vmotion_rate: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(5)
+          .optional()
+          .describe('migration threshold, 1 (conservative) … 5 (aggressive)'),
+        advanced_settings: advancedOptions.optional().describe('DRS advanced options {key: value}'),
+        enabled: z.boolean().optional().describe('alias of enable'),
+        automation_level: z
+          .enum(['manual', 'partiallyAutomated', 'fullyAutomated'])
+          .optional()
+          .describe('alias of default_vm_behavior'),
         migration_threshold: z.coerce
           .number()
           .int()
           .min(1)
           .max(5)
           .optional()
-          .describe('1 (conservative) … 5 (aggressive)'),
-        enable_vm_behavior_overrides: z.boolean().optional().describe('allow per-VM overrides'),
+          .describe('alias of vmotion_rate'),
       },
       vsphere: true,
-      run: async (ctx, { cluster: name, datacenter, ...drs }) => {
-        const cluster = await findCluster(ctx, name, datacenter)
+      run: async (ctx, args) => {
+        const drs = {
+          enabled: aliased({ enable: args.enable, enabled: args.enabled }),
+          enable_vm_behavior_overrides: args.enable_vm_behavior_overrides,
+          automation_level: aliased({
+            default_vm_behavior: args.default_vm_behavior,
+            automation_level: args.automation_level,
+          }),
+          migration_threshold: aliased({
+            vmotion_rate: args.vmotion_rate,
+            migration_threshold: args.migration_threshold,
+          }),
+          advanced_settings: args.advanced_settings,
+        }
+        const cluster = await findCluster(ctx, args.cluster, args.datacenter)
         await runTask(
           await connected(ctx),
           `configuring DRS of cluster '${cluster.name}'`,
@@ -200,7 +306,8 @@ export default defineModule({
           { signal: ctx.signal },
         )
         const after = await findCluster(ctx, cluster.obj.value, undefined, ['configurationEx'])
-        return clusterSettings(after.props.configurationEx).drs
+        const config = after.props.configurationEx as { drsConfig?: Record<string, unknown> }
+        return { ...drsSettingsOf(config?.drsConfig ?? {}), [args.cluster]: true }
       },
     }),
   },
