@@ -38,7 +38,9 @@ export default defineModule({
       },
     }),
     create: defineFunction({
-      doc: 'Create a datacenter (in the root folder, or in a host folder given by name); DuplicateName when it exists.',
+      doc:
+        'Create a datacenter (in the root folder, or in a folder given by name); DuplicateName when ' +
+        'it exists. Returns saltext-vmware’s {<name>: True}, plus name and id.',
       args: {
         name,
         folder: z
@@ -59,7 +61,7 @@ export default defineModule({
           { _this: parent, name },
           { signal: ctx.signal },
         )
-        return { name, id: dc.value }
+        return { name, id: dc.value, [name]: true }
       },
     }),
     rename: defineFunction({
@@ -79,7 +81,9 @@ export default defineModule({
       },
     }),
     delete: defineFunction({
-      doc: 'Delete a datacenter and what it holds (vCenter refuses when VMs are powered on).',
+      doc:
+        'Delete a datacenter and what it holds (vCenter refuses when VMs are powered on): ' +
+        '{<name>: True}, plus name, id, deleted.',
       args: { name: names.datacenter },
       vsphere: true,
       run: async (ctx, { name }) => {
@@ -94,7 +98,7 @@ export default defineModule({
             onProgress: (p) => ctx.progress(p, `deleting ${dc.name}`),
           },
         )
-        return { name: dc.name, id: dc.obj.value, deleted: true }
+        return { name: dc.name, id: dc.obj.value, deleted: true, [name]: true }
       },
     }),
   },

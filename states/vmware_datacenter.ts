@@ -14,7 +14,9 @@ async function exists(
 }
 
 export default defineModule({
-  doc: 'Datacenters, idempotently. Test mode predicts {old, new} changes with result None.',
+  doc:
+    'Datacenters, idempotently, with saltext-vmware’s comments. Test mode predicts {old, new} ' +
+    'changes with result None.',
   functions: {
     present: defineFunction({
       doc: 'Make sure the datacenter exists.',
@@ -26,13 +28,13 @@ export default defineModule({
             name,
             result: true,
             changes: {},
-            comment: `Datacenter '${name}' is already present. No changes made.`,
+            comment: `Datacenter ${name} is already present. No changes made.`,
           }
         const changes = { datacenter: { old: null, new: name } }
         if (ctx.test)
-          return { name, result: null, changes, comment: `Datacenter '${name}' would be created.` }
+          return { name, result: null, changes, comment: `Datacenter ${name} will be created.` }
         await ctx.salt('vmware_datacenter.create', { name })
-        return { name, result: true, changes, comment: `Datacenter '${name}' created.` }
+        return { name, result: true, changes, comment: `Datacenter - ${name} created.` }
       },
     }),
     absent: defineFunction({
@@ -45,13 +47,13 @@ export default defineModule({
             name,
             result: true,
             changes: {},
-            comment: `Datacenter '${name}' does not exist. No changes made.`,
+            comment: `Datacenter ${name} does not exist. No changes made.`,
           }
         const changes = { datacenter: { old: name, new: null } }
         if (ctx.test)
-          return { name, result: null, changes, comment: `Datacenter '${name}' would be deleted.` }
+          return { name, result: null, changes, comment: `Datacenter ${name} will be deleted.` }
         await ctx.salt('vmware_datacenter.delete', { name })
-        return { name, result: true, changes, comment: `Datacenter '${name}' deleted.` }
+        return { name, result: true, changes, comment: `Datacenter - ${name} deleted.` }
       },
     }),
   },

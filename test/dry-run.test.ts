@@ -303,7 +303,8 @@ describe('test= against vcsim', () => {
         ['dry-dc', null],
         ['dry-pretend', null],
       ])
-      expect(rets[0]!.comment).toBe("Datacenter 'DC-dry-sls' would be created.")
+      // saltext-vmware's comment, word for word (src/saltext/vmware/states/datacenter.py present)
+      expect(rets[0]!.comment).toBe('Datacenter DC-dry-sls will be created.')
     }
     expect(await datacenters()).toEqual(before)
   }, 180_000)
