@@ -12,23 +12,55 @@ import {
   findDatacenter,
   folderSegments,
   names,
+  requiredAliased,
   rootFolderOf,
   walkFolders,
 } from './_vmware.ts'
 
-const path = z
-  .string()
-  .min(1)
-  .describe('folder path below the datacenter’s tree root, e.g. web/prod')
+// saltext-vmware's names and positional order (folder_name, dc_name, type) first; brine's
+// earlier names (path, datacenter) follow as aliases, checked to agree when both are given.
+const target = {
+  folder_name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('folder path below the datacenter’s tree root, e.g. web/prod'),
+  dc_name: names.datacenter.optional(),
+  type: names.folderType,
+}
+const targetAliases = {
+  path: z.string().min(1).optional().describe('alias of folder_name'),
+  datacenter: names.datacenter.optional().describe('alias of dc_name'),
+}
+
+function resolveTarget(args: {
+  folder_name?: string | undefined
+  dc_name?: string | undefined
+  path?: string | undefined
+  datacenter?: string | undefined
+  type: string
+}) {
+  return {
+    path: requiredAliased({ folder_name: args.folder_name, path: args.path }),
+    datacenter: requiredAliased({ dc_name: args.dc_name, datacenter: args.datacenter }),
+    type: args.type,
+  }
+}
 
 export default defineModule({
   doc: 'Folders of the vm, host, datastore and network trees; paths such as web/prod are relative to the tree root.',
   functions: {
     list: defineFunction({
-      doc: 'List folders (name, id, type tree, inventory path), in one datacenter or everywhere.',
-      args: { datacenter: names.datacenter.optional(), type: names.folderType.optional() },
+      doc:
+        'Folder names, as saltext-vmware lists them (the tree roots included), in one datacenter ' +
+        'or everywhere; with details=True, rows of {name, id, type tree, inventory path}.',
+      args: {
+        datacenter: names.datacenter.optional(),
+        type: names.folderType.optional(),
+        details: z.boolean().default(false).describe('rows with id, type tree and path'),
+      },
       vsphere: true,
-      run: async (ctx, { datacenter, type }) => {
+      run: async (ctx, { datacenter, type, details }) => {
         const si = await connected(ctx)
         const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
         const folders = await listEntities(si, ENTITY_TYPES.folder, {
@@ -58,16 +90,20 @@ export default defineModule({
             path: paths.get(folder.obj.value) ?? '',
           }
         })
-        return rows
+        const wanted = rows
           .filter((row) => !type || row.type === type)
           .sort((a, b) => a.path.localeCompare(b.path))
+        return details ? wanted : wanted.map((row) => row.name)
       },
     }),
     create: defineFunction({
-      doc: 'Create a folder path, making missing parents (like mkdir -p). Returns the folders created.',
-      args: { path, datacenter: names.datacenter, type: names.folderType },
+      doc:
+        'Create a folder path, making missing parents (like mkdir -p): saltext-vmware’s ' +
+        '{status: "created"}, plus the path, id and the folders created.',
+      args: { ...target, ...targetAliases },
       vsphere: true,
-      run: async (ctx, { path, datacenter, type }) => {
+      run: async (ctx, args) => {
+        const { path, datacenter, type } = resolveTarget(args)
         const si = await connected(ctx)
         const walk = await walkFolders(ctx, datacenter, type, path)
         let parent = walk.found.at(-1)?.obj ?? walk.root
@@ -82,19 +118,31 @@ export default defineModule({
           )
           created.push(segment)
         }
-        return { path: folderSegments(path).join('/'), id: parent.value, created }
+        return {
+          status: 'created',
+          path: folderSegments(path).join('/'),
+          id: parent.value,
+          created,
+        }
       },
     }),
     rename: defineFunction({
-      doc: 'Rename the last folder of a path.',
+      doc: 'Rename the last folder of a path: {status: "renamed"}, plus the new path and id.',
       args: {
-        path,
-        new_name: z.string().min(1).describe('the new name'),
-        datacenter: names.datacenter,
-        type: names.folderType,
+        folder_name: target.folder_name,
+        new_folder_name: z.string().min(1).optional().describe('the new name'),
+        dc_name: target.dc_name,
+        type: target.type,
+        ...targetAliases,
+        new_name: z.string().min(1).optional().describe('alias of new_folder_name'),
       },
       vsphere: true,
-      run: async (ctx, { path, new_name, datacenter, type }) => {
+      run: async (ctx, args) => {
+        const { path, datacenter, type } = resolveTarget(args)
+        const new_name = requiredAliased({
+          new_folder_name: args.new_folder_name,
+          new_name: args.new_name,
+        })
         const folder = await existingFolder(ctx, datacenter, type, path)
         await runTask(
           await connected(ctx),
@@ -104,21 +152,31 @@ export default defineModule({
           { signal: ctx.signal },
         )
         return {
+          status: 'renamed',
           path: [...folderSegments(path).slice(0, -1), new_name].join('/'),
           id: folder.value,
         }
       },
     }),
     move: defineFunction({
-      doc: 'Move a folder under another folder of the same tree ("" or / for the tree root).',
+      doc:
+        'Move a folder under another folder of the same tree ("" or / for the tree root): ' +
+        '{status: "moved"}, plus the new path and id.',
       args: {
-        path,
-        destination: z.string().describe('destination folder path'),
-        datacenter: names.datacenter,
-        type: names.folderType,
+        folder_name: target.folder_name,
+        destination_folder_name: z.string().optional().describe('destination folder path'),
+        dc_name: target.dc_name,
+        type: target.type,
+        ...targetAliases,
+        destination: z.string().optional().describe('alias of destination_folder_name'),
       },
       vsphere: true,
-      run: async (ctx, { path, destination, datacenter, type }) => {
+      run: async (ctx, args) => {
+        const { path, datacenter, type } = resolveTarget(args)
+        const destination = requiredAliased({
+          destination_folder_name: args.destination_folder_name,
+          destination: args.destination,
+        })
         const folder = await existingFolder(ctx, datacenter, type, path)
         const target = folderSegments(destination).length
           ? await existingFolder(ctx, datacenter, type, destination)
@@ -131,14 +189,19 @@ export default defineModule({
           { signal: ctx.signal },
         )
         const name = folderSegments(path).at(-1)!
-        return { path: [...folderSegments(destination), name].join('/'), id: folder.value }
+        return {
+          status: 'moved',
+          path: [...folderSegments(destination), name].join('/'),
+          id: folder.value,
+        }
       },
     }),
     destroy: defineFunction({
-      doc: 'Destroy a folder and everything in it.',
-      args: { path, datacenter: names.datacenter, type: names.folderType },
+      doc: 'Destroy a folder and everything in it: {status: "destroyed"}, plus the path and id.',
+      args: { ...target, ...targetAliases },
       vsphere: true,
-      run: async (ctx, { path, datacenter, type }) => {
+      run: async (ctx, args) => {
+        const { path, datacenter, type } = resolveTarget(args)
         const folder = await existingFolder(ctx, datacenter, type, path)
         await runTask(
           await connected(ctx),
@@ -147,7 +210,12 @@ export default defineModule({
           { _this: folder },
           { signal: ctx.signal },
         )
-        return { path: folderSegments(path).join('/'), id: folder.value, destroyed: true }
+        return {
+          status: 'destroyed',
+          path: folderSegments(path).join('/'),
+          id: folder.value,
+          destroyed: true,
+        }
       },
     }),
   },
