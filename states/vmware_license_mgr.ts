@@ -2,38 +2,77 @@ import { defineFunction, defineModule, z } from 'brine/loader'
 
 const masked = (key: string) => key.replace(/^(?:[^-]+-){4}/, '*****-*****-*****-*****-')
 
+// saltext-vmware's present/absent(license_key, **kwargs) take the key as license_key (the state
+// ID is then only a label) and the entity to assign to; brine's took the key as name.
+const args = {
+  name: z.string().min(1).describe('the license key, or a label when license_key is given'),
+  license_key: z.string().min(5).optional().describe('the license key'),
+  datacenter_name: z.string().min(1).optional().describe('datacenter of the cluster or host'),
+  cluster_name: z.string().min(1).optional().describe('assign to this cluster'),
+  esxi_hostname: z.string().min(1).optional().describe('assign to this ESXi host'),
+}
+
+const keyOf = (a: { name: string; license_key?: string | undefined }) => a.license_key ?? a.name
+
 export default defineModule({
-  doc: 'Licenses, idempotently.',
+  doc: 'Licenses, idempotently: installed, and assigned as saltext-vmware assigns them (vCenter only).',
   functions: {
     present: defineFunction({
-      doc: 'Make sure the license key is installed.',
-      args: { name: z.string().min(5).describe('the license key') },
+      doc:
+        'Make sure the license key is installed and assigned: to vCenter when nothing is named, ' +
+        'else to the ESXi host (esxi_hostname) or cluster (cluster_name) in datacenter_name.',
+      args,
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const shown = masked(name)
-        if (await ctx.salt('vmware_license_mgr.has', { key: name }))
+      run: async (ctx, a) => {
+        const key = keyOf(a)
+        const shown = masked(key)
+        const name = a.license_key ? a.name : shown
+        const target = {
+          datacenter_name: a.datacenter_name,
+          cluster_name: a.cluster_name,
+          esxi_hostname: a.esxi_hostname,
+        }
+        // Refused on an ESXi host, in test mode too (the failure is predicted).
+        const assigned = await ctx.salt('vmware_license_mgr.is_assigned', { key, ...target })
+        const installed = await ctx.salt('vmware_license_mgr.has', { key })
+        const changes: Record<string, unknown> = {}
+        if (!installed) changes.license = { old: null, new: shown }
+        if (assigned === false) changes.assigned = { old: null, new: shown }
+        if (!Object.keys(changes).length)
           return {
-            name: shown,
+            name,
             result: true,
             changes: {},
             comment: `License ${shown} is already present.`,
           }
-        const changes = { license: { old: null, new: shown } }
         if (ctx.test)
-          return { name: shown, result: null, changes, comment: `License ${shown} would be added.` }
-        await ctx.salt('vmware_license_mgr.add', { key: name })
-        return { name: shown, result: true, changes, comment: `License ${shown} added.` }
+          return { name, result: null, changes, comment: `License ${shown} would be added.` }
+        const added = (await ctx.salt('vmware_license_mgr.add', { key, ...target })) as {
+          assigned_to: string | null
+        }
+        if (changes.assigned) changes.assigned = { old: null, new: added.assigned_to }
+        return { name, result: true, changes, comment: `License ${shown} added.` }
       },
     }),
     absent: defineFunction({
-      doc: 'Make sure the license key is not installed.',
-      args: { name: z.string().min(5).describe('the license key') },
+      doc:
+        'Make sure the license key is not installed (unassigned first from the entity named as ' +
+        'for present, when it holds the key).',
+      args,
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const shown = masked(name)
-        if (!(await ctx.salt('vmware_license_mgr.has', { key: name })))
+      run: async (ctx, a) => {
+        const key = keyOf(a)
+        const shown = masked(key)
+        const name = a.license_key ? a.name : shown
+        const target = {
+          datacenter_name: a.datacenter_name,
+          cluster_name: a.cluster_name,
+          esxi_hostname: a.esxi_hostname,
+        }
+        await ctx.salt('vmware_license_mgr.is_assigned', { key, ...target })
+        if (!(await ctx.salt('vmware_license_mgr.has', { key })))
           return {
-            name: shown,
+            name,
             result: true,
             changes: {},
             comment: `License ${shown} is not present.`,
@@ -41,13 +80,13 @@ export default defineModule({
         const changes = { license: { old: shown, new: null } }
         if (ctx.test)
           return {
-            name: shown,
+            name,
             result: null,
             changes,
             comment: `License ${shown} would be removed.`,
           }
-        await ctx.salt('vmware_license_mgr.remove', { key: name })
-        return { name: shown, result: true, changes, comment: `License ${shown} removed.` }
+        await ctx.salt('vmware_license_mgr.remove', { key, ...target })
+        return { name, result: true, changes, comment: `License ${shown} removed.` }
       },
     }),
   },
