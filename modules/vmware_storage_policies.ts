@@ -163,10 +163,15 @@ async function allPolicies(ctx: CallContext): Promise<{ manager: unknown; polici
   return { manager, policies: asList(profiles).map(describe) }
 }
 
-/** A policy by name or id. */
+/** A policy by name or id, or undefined. */
+function findPolicy(policies: Policy[], name: string): Policy | undefined {
+  return policies.find((p) => p.policyName === name) ?? policies.find((p) => p.id === name)
+}
+
+/** A policy by name or id; BRINE_NOT_FOUND when there is none. */
 async function onePolicy(ctx: CallContext, name: string) {
   const { manager, policies } = await allPolicies(ctx)
-  const policy = policies.find((p) => p.policyName === name) ?? policies.find((p) => p.id === name)
+  const policy = findPolicy(policies, name)
   if (!policy)
     throw new ModuleError(
       `storage policy '${name}' not found (vmware_storage_policies.find lists them)`,
@@ -175,50 +180,68 @@ async function onePolicy(ctx: CallContext, name: string) {
   return { manager, policy }
 }
 
-/** A comparable form: rule sets merged by name, keys sorted, no id. */
-function canonical(policy: {
-  description?: string | undefined
-  constraints: Policy['constraints']
-}) {
+/** A comparable form of the rule sets: merged by name, keys sorted, lists as sets, no id. */
+function canonicalSets(constraints: Policy['constraints']) {
   const sets = new Map<string, Record<string, unknown>>()
-  for (const { name, namespace, ...caps } of policy.constraints) {
+  for (const { name, namespace, ...caps } of constraints) {
     const set = sets.get(String(name)) ?? {}
     sets.set(String(name), set)
-    for (const [id, value] of Object.entries(caps)) set[`${namespace ?? 'VSAN'}/${id}`] = value
+    for (const [id, value] of Object.entries(caps))
+      set[`${namespace ?? 'VSAN'}/${id}`] = Array.isArray(value) ? [...value].sort() : value
   }
   const sorted = (o: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))
-  return JSON.stringify({
-    description: policy.description ?? '',
-    sets: [...sets].sort(([a], [b]) => a.localeCompare(b)).map(([n, s]) => [n, sorted(s)]),
-  })
+  return JSON.stringify(
+    [...sets].sort(([a], [b]) => a.localeCompare(b)).map(([n, set]) => [n, sorted(set)]),
+  )
+}
+
+/**
+ * Whether the policy already is as `config` says: its rule sets, and its description only when
+ * the config gives one (a description left out is left as it is, never cleared).
+ */
+export function inSync(
+  existing: Policy,
+  config: { description?: string | undefined; constraints: Policy['constraints'] },
+): boolean {
+  return (
+    (config.description === undefined || config.description === (existing.description ?? '')) &&
+    canonicalSets(existing.constraints) === canonicalSets(config.constraints)
+  )
 }
 
 export default defineModule({
-  doc: 'Storage policies (SPBM, vCenter only): find, save (create or update in place), delete.',
+  doc:
+    'Storage policies (SPBM, vCenter only; saltext-vmware’s module is storage_policy, the same ' +
+    'functions): find, save (create or update in place), drift_report, delete.',
   functions: {
     find: defineFunction({
-      doc: 'Storage policies (all, or the one named): [{policyName, id, description, constraints}].',
+      doc:
+        'Storage policies (all, or the one named; [] when there is none, as in saltext-vmware): ' +
+        '[{policyName, constraints: [{name, <capability>: value, namespace}], id, description}].',
       args: {
         policy_name: z.string().optional().describe('only this policy (name or id)'),
       },
       vsphere: true,
       run: async (ctx, { policy_name }) => {
-        if (policy_name) return [(await onePolicy(ctx, policy_name)).policy]
         const { policies } = await allPolicies(ctx)
+        if (policy_name) {
+          const policy = findPolicy(policies, policy_name)
+          return policy ? [policy] : []
+        }
         return policies.sort((a, b) => a.policyName.localeCompare(b.policyName))
       },
     }),
     drift_report: defineFunction({
       doc:
         'How the policy differs from a config: {} when in sync, else {old, new} ' +
-        '(old: null when the policy does not exist).',
+        '(old: null when the policy does not exist). A description left out is not compared.',
       args: { policy_config: policyConfig.describe('as for save') },
       vsphere: true,
       run: async (ctx, { policy_config: config }) => {
         const { policies } = await allPolicies(ctx)
         const existing = policies.find((p) => p.policyName === config.policyName)
-        if (existing && canonical(existing) === canonical(config)) return {}
+        if (existing && inSync(existing, config)) return {}
         const shown = (p: {
           description?: string | undefined
           constraints: Policy['constraints']
@@ -226,13 +249,14 @@ export default defineModule({
           description: p.description ?? '',
           constraints: p.constraints,
         })
-        return { old: existing ? shown(existing) : null, new: shown(config) }
+        const wanted = { ...config, description: config.description ?? existing?.description }
+        return { old: existing ? shown(existing) : null, new: shown(wanted) }
       },
     }),
     save: defineFunction({
       doc:
-        'Create the policy, or update it in place (same id, VMs stay associated): ' +
-        '{status: created|updated|unchanged}.',
+        'Create the policy, or update it in place (same id, VMs stay associated; a description ' +
+        'left out is kept): {status: created|updated|unchanged}, plus id.',
       args: {
         policy_config: policyConfig.describe(
           '{policyName, description, constraints: [{name, namespace (default VSAN), <capability>: value}]}',
@@ -263,8 +287,7 @@ export default defineModule({
           )
           return { status: 'created', id: id.uniqueId }
         }
-        if (canonical(existing) === canonical(config))
-          return { status: 'unchanged', id: existing.id }
+        if (inSync(existing, config)) return { status: 'unchanged', id: existing.id }
         await callVim(
           si,
           what,
@@ -273,7 +296,7 @@ export default defineModule({
             _this: manager,
             profileId: { uniqueId: existing.id },
             updateSpec: {
-              description: config.description ?? '',
+              description: config.description,
               constraints: constraintsSpec(config),
             },
           },
