@@ -80,9 +80,14 @@ describe('vmware_folder', () => {
     expect(
       await call('vmware_folder.create', { path: 'netf', datacenter: 'DC0', type: 'network' }),
     ).toMatchObject({ created: ['netf'] })
+    // saltext-vmware's list is names (modules/folder.py list_); details=True gives brine's rows.
+    expect(await call('vmware_folder.list', { datacenter: 'DC0', type: 'vm' })).toEqual(
+      expect.arrayContaining(['vm', 'f1', 'f2', 'f3']),
+    )
     const vmFolders = (await call('vmware_folder.list', {
       datacenter: 'DC0',
       type: 'vm',
+      details: true,
     })) as Array<{ path: string }>
     expect(vmFolders.map((f) => f.path)).toEqual(
       expect.arrayContaining(['/DC0/vm', '/DC0/vm/f1', '/DC0/vm/f1/f2', '/DC0/vm/f1/f2/f3']),
@@ -90,6 +95,7 @@ describe('vmware_folder', () => {
     const netFolders = (await call('vmware_folder.list', {
       datacenter: 'DC0',
       type: 'network',
+      details: true,
     })) as Array<{ path: string }>
     expect(netFolders.map((f) => f.path)).toContain('/DC0/network/netf')
     expect(
@@ -143,6 +149,7 @@ describe('vmware_cluster, DRS and HA', () => {
     expect(
       await call('vmware_cluster_drs.get', { cluster: 'C-mod', datacenter: 'DC0' }),
     ).toMatchObject({ migration_threshold: 5 })
+    // saltext-vmware's {<cluster>: True} (modules/cluster_ha.py configure), with the settings after.
     expect(
       await call('vmware_cluster_ha.configure', {
         cluster: 'C-mod',
@@ -150,7 +157,8 @@ describe('vmware_cluster, DRS and HA', () => {
         admission_control: true,
         failover_level: 2,
       }),
-    ).toEqual({
+    ).toMatchObject({
+      'C-mod': true,
       enabled: true,
       host_monitoring: 'enabled',
       admission_control: true,
@@ -697,7 +705,7 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
 
   it('licenses: list (masked), add, has, remove; the state never shows the key', async () => {
     const key = 'ABCDE-12345-FGHIJ-67890-KLMNO'
-    const before = (await call('vmware_license_mgr.list')) as Array<{ key: string }>
+    const before = ((await call('vmware_license_mgr.list')) as { licenses: string[] }).licenses
     expect(await call('vmware_license_mgr.has', { key })).toBe(false)
     const state = (test = false) =>
       rt.call('vmware_license_mgr.present', {
@@ -712,7 +720,8 @@ describe('vmware_host, vmware_datastore, vmware_custom_attribute, vmware_license
       changes: { license: { old: null, new: '*****-*****-*****-*****-KLMNO' } },
     })
     expect(await state()).toMatchObject({ result: true, changes: {} })
-    const after = (await call('vmware_license_mgr.list')) as Array<{ key: string }>
+    // saltext-vmware's {licenses: [key]} (modules/license_mgr.py list_), keys masked.
+    const after = ((await call('vmware_license_mgr.list')) as { licenses: string[] }).licenses
     expect(after).toHaveLength(before.length + 1)
     expect(JSON.stringify(after)).not.toContain('ABCDE-12345')
     expect(await call('vmware_license_mgr.remove', { key })).toEqual({
@@ -1051,9 +1060,10 @@ describe('DRS VM affinity rules', () => {
         })
       )?.code,
     ).toBe('BRINE_NOT_FOUND')
+    // One rule by name is one dict, as saltext-vmware's rule_info returns it.
     expect(
       await call('vmware_cluster_drs.rule_info', { cluster: 'DC0_C0', rule: 'apart' }),
-    ).toHaveLength(1)
+    ).toMatchObject({ name: 'apart', type: 'vm_affinity_rule', affinity: false })
     expect(
       await call('vmware_cluster_drs.delete_rule', { name: 'apart', cluster: 'DC0_C0' }),
     ).toEqual({ name: 'apart', deleted: true })
@@ -1379,9 +1389,8 @@ describe('vmware_storage_policies (PBM endpoint, same session)', () => {
       policyName: 'mod-policy',
       deleted: true,
     })
-    expect(
-      (await failure('vmware_storage_policies.find', { policy_name: 'mod-policy' }))?.code,
-    ).toBe('BRINE_NOT_FOUND')
+    // No such policy: [] as saltext-vmware's find returns (tests/unit/modules/test_storage_policies.py).
+    expect(await call('vmware_storage_policies.find', { policy_name: 'mod-policy' })).toEqual([])
     const bad = await failure('vmware_storage_policies.save', {
       policy_config: { policyName: 'x', constraints: [{ name: 'r', ftt: { low: 1 } }] },
     })
@@ -1391,10 +1400,9 @@ describe('vmware_storage_policies (PBM endpoint, same session)', () => {
     // The state: test mode predicts, the first run creates, the second changes nothing.
     const predicted = await apply('policies', {}, true)
     expect(predicted.byId.gold?.result).toBeNull()
-    expect(predicted.byId.gold?.changes).toMatchObject({ policy: { old: null } })
-    expect((await failure('vmware_storage_policies.find', { policy_name: 'gold' }))?.code).toBe(
-      'BRINE_NOT_FOUND',
-    )
+    // Changes in saltext-vmware's shape: {<policyName>: {old, new}} (states/storage_policies.py).
+    expect(predicted.byId.gold?.changes).toMatchObject({ gold: { old: {} } })
+    expect(await call('vmware_storage_policies.find', { policy_name: 'gold' })).toEqual([])
     const first = await apply('policies')
     expect(first.byId.gold).toMatchObject({
       result: true,
@@ -1403,10 +1411,10 @@ describe('vmware_storage_policies (PBM endpoint, same session)', () => {
     expect(changed((await apply('policies')).byId)).toEqual([])
     const update = await apply('policies', { ftt: 2 })
     expect(update.byId.gold?.comment).toBe("Storage policy 'gold' updated.")
-    expect(update.byId.gold?.changes).toMatchObject({
-      policy: {
-        old: { constraints: [{ hostFailuresToTolerate: 1 }] },
-        new: { constraints: [{ hostFailuresToTolerate: 2 }] },
+    expect(update.byId.gold?.changes).toEqual({
+      gold: {
+        old: { constraints: { 'VSAN sub-profile': { hostFailuresToTolerate: 1 } } },
+        new: { constraints: { 'VSAN sub-profile': { hostFailuresToTolerate: 2 } } },
       },
     })
     const wrong = await apply('policies', { ftt: 2, bad: true })
