@@ -17,7 +17,7 @@ import {
   runTask,
   typedPrimitive,
 } from 'brine/vsphere'
-import { connected, findCluster, findDatacenter, folderAt, names } from './_vmware.ts'
+import { connected, findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
 
 const HOST_PROPS = [
   'runtime.connectionState',
@@ -109,7 +109,13 @@ async function rulesets(ctx: CallContext, name: string) {
 }
 
 /** Enter or exit maintenance mode; a host already there is left alone (changed: false). */
-async function setMaintenance(ctx: CallContext, name: string, timeout: number, enter: boolean) {
+async function setMaintenance(
+  ctx: CallContext,
+  name: string,
+  timeout: number,
+  enter: boolean,
+  extra: { evacuatePoweredOffVms?: boolean; maintenanceSpec?: Record<string, unknown> } = {},
+) {
   const found = await findHost(ctx, name)
   if ((found.props['runtime.inMaintenanceMode'] === true) === enter)
     return { name: found.name, maintenance_mode: enter, changed: false }
@@ -120,7 +126,17 @@ async function setMaintenance(ctx: CallContext, name: string, timeout: number, e
     await connected(ctx),
     what,
     enter ? 'EnterMaintenanceMode_Task' : 'ExitMaintenanceMode_Task',
-    { _this: found.obj, timeout },
+    enter
+      ? {
+          _this: found.obj,
+          timeout,
+          evacuatePoweredOffVms: extra.evacuatePoweredOffVms,
+          maintenanceSpec: extra.maintenanceSpec && {
+            _type: 'HostMaintenanceSpec',
+            ...extra.maintenanceSpec,
+          },
+        }
+      : { _this: found.obj, timeout },
     { signal: ctx.signal },
   )
   return { name: found.name, maintenance_mode: enter, changed: true }
@@ -151,7 +167,13 @@ async function localAccounts(ctx: CallContext) {
 async function localUsers(ctx: CallContext) {
   const { si, userDirectory, host } = await localAccounts(ctx)
   const found = await callVim<
-    Array<{ principal: string; fullName?: string; group: boolean | string }> | undefined
+    | Array<{
+        principal: string
+        fullName?: string
+        group: boolean | string
+        shellAccess?: boolean | string
+      }>
+    | undefined
   >(
     si,
     `listing local users of host '${host}'`,
@@ -164,12 +186,26 @@ async function localUsers(ctx: CallContext) {
     host,
     users: rows
       .filter((u) => u.group !== true && u.group !== 'true')
-      .map((u) => ({ name: u.principal, description: u.fullName ?? '' }))
+      .map((u) => ({
+        name: u.principal,
+        description: u.fullName ?? '',
+        // PosixUserSearchResult's (a real ESXi host's answer); vcsim's has none.
+        shell_access: u.shellAccess === undefined ? undefined : isTrue(u.shellAccess),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   }
 }
 
 const userName = z.string().min(1).describe('local user name')
+/**
+ * Connect to this ESXi host itself, with the profile's `esxi_host` credentials for it (the
+ * runtime does the connecting: see loader/runtime.ts).
+ */
+const esxiHostName = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('ESXi host to connect to directly, with its esxi_host credentials')
 
 /** Disconnect or reconnect a host; one already in that state is left alone (changed: false). */
 async function setConnection(
@@ -358,8 +394,8 @@ export default defineModule({
         ),
     }),
     list_users: defineFunction({
-      doc: 'Local users of the ESXi host this profile connects to: [{name, description}].',
-      args: {},
+      doc: 'Local users of the ESXi host this profile (or esxi_host_name) connects to: [{name, description}].',
+      args: { esxi_host_name: esxiHostName },
       vsphere: true,
       run: async (ctx) => (await localUsers(ctx)).users,
     }),
@@ -369,6 +405,7 @@ export default defineModule({
         user: userName,
         password: z.string().min(1).describe('password (never logged or shown)'),
         description: z.string().optional().describe('description (full name)'),
+        esxi_host_name: esxiHostName,
       },
       vsphere: true,
       run: async (ctx, { user, password, description }) => {
@@ -386,6 +423,7 @@ export default defineModule({
         user: userName,
         password: z.string().min(1).optional().describe('new password'),
         description: z.string().optional().describe('new description'),
+        esxi_host_name: esxiHostName,
       },
       vsphere: true,
       run: async (ctx, { user, password, description }) => {
@@ -408,7 +446,7 @@ export default defineModule({
     }),
     remove_user: defineFunction({
       doc: 'Delete a local user from the ESXi host this profile connects to.',
-      args: { user: userName },
+      args: { user: userName, esxi_host_name: esxiHostName },
       vsphere: true,
       run: async (ctx, { user }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
@@ -487,9 +525,23 @@ export default defineModule({
     }),
     enter_maintenance_mode: defineFunction({
       doc: 'Put a host in maintenance mode (VMs must be moved or powered off first on a real vCenter).',
-      args: maintenanceArgs,
+      args: {
+        ...maintenanceArgs,
+        evacuate_powered_off_vms: z
+          .boolean()
+          .default(false)
+          .describe('vCenter with DRS: move powered-off VMs away too'),
+        maintenance_spec: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe('HostMaintenanceSpec fields (e.g. vsanMode)'),
+      },
       vsphere: true,
-      run: (ctx, { name, timeout }) => setMaintenance(ctx, name, timeout, true),
+      run: (ctx, { name, timeout, evacuate_powered_off_vms, maintenance_spec }) =>
+        setMaintenance(ctx, name, timeout, true, {
+          evacuatePoweredOffVms: evacuate_powered_off_vms,
+          ...(maintenance_spec ? { maintenanceSpec: maintenance_spec } : {}),
+        }),
     }),
     exit_maintenance_mode: defineFunction({
       doc: 'Take a host out of maintenance mode.',

@@ -96,7 +96,15 @@ describe('ESXi local users (direct host connection)', () => {
     )
     expect(host).toHaveLength(1)
     expect(await call('vmware_esxi.get_user', { user_name: 'salt' })).toEqual({
-      [host[0]!]: { salt: { description: expect.any(String), group: false, user_id: 'salt' } },
+      // saltext's shape (modules/esxi.py get_user); vcsim's RetrieveUserGroups gives no shellAccess.
+      [host[0]!]: {
+        salt: {
+          description: expect.any(String),
+          group: false,
+          user_id: 'salt',
+          shell_access: null,
+        },
+      },
     })
     expect(await call('vmware_esxi.update_user', { user_name: 'salt', password })).toEqual({
       [host[0]!]: true,

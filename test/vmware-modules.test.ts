@@ -1254,8 +1254,22 @@ describe('vmware_esxi (saltext-vmware compatible subset)', () => {
       host_name: 'DC0_H0',
       ruleset_name: 'sshServer',
     })) as Record<string, unknown[]>
+    // saltext's shape (modules/esxi.py get_all_firewall_configs): service is the ruleset's
+    // service (none for sshServer), its label and required are brine's additions.
     expect(firewall).toEqual({
-      DC0_H0: [{ key: 'sshServer', service: 'SSH Server', enabled: true, required: true }],
+      DC0_H0: [
+        {
+          allowed_hosts: { ip_address: [], all_ip: true, ip_network: [] },
+          key: 'sshServer',
+          service: null,
+          enabled: true,
+          rule: [
+            { port: 22, end_port: null, direction: 'inbound', port_type: 'dst', protocol: 'tcp' },
+          ],
+          label: 'SSH Server',
+          required: true,
+        },
+      ],
     })
     const all = (await call('vmware_esxi.get_all_firewall_configs', {
       datacenter_name: 'DC0',
@@ -1509,8 +1523,9 @@ describe('vmware_vm.relocate and vmware_host add/remove', () => {
     ).toMatchObject({
       removed: true,
     })
+    // saltext's utils/esxi.remove_host answers "removed host <name>".
     expect(await call('vmware_esxi.remove', { host: 'esx-new.example.com' })).toEqual({
-      state: 'removed',
+      state: 'removed host esx-new.example.com',
     })
     const busy = await failure('vmware_host.remove', { name: 'DC0_H0' })
     expect(busy?.code).toBe('BRINE_VIM_TASK_FAILED')
