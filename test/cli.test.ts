@@ -110,7 +110,7 @@ describe('brine CLI: errors and exit codes', () => {
   it('exits 2 for a bad command line or config file, and 1 when the function fails', async () => {
     expect((await brine(['--bogus', 'test.ping'])).code).toBe(2)
     expect((await brine(['--out', 'xml', 'test.ping'])).stderr).toMatch(
-      /--out xml is not one of nested, highstate, json, yaml, raw, quiet/,
+      /--out xml is not one of nested, highstate, json, yaml, raw, txt, quiet/,
     )
     expect((await brine([])).code).toBe(2)
     const config = join(tmp, 'bad.yaml')
