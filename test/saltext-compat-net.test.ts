@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
 import { createTaggingClient } from '../vsphere/tagging.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
@@ -308,5 +309,254 @@ describe('vmware_tag states (states/tag.py)', () => {
       expect(error?.message).toMatch(/unknown argument/)
     }
     expect(await call('vmware_tag.list_category')).toEqual([])
+  })
+})
+
+describe('vmware_esxi (modules/esxi.py)', () => {
+  it('get: saltext’s facts for every selected host, key= with delimiter=, few round trips', async () => {
+    // tests/integration/modules/test_esxi.py test_esxi_get: get(datacenter_name, cluster_name)
+    // and each host's cpu_model, capabilities, nics, vsan, datastores, num_cpu_cores.
+    const calls: SoapCallRecord[] = []
+    const stop = observeSoapCalls((call) => calls.push(call))
+    let all: Record<string, Record<string, unknown>>
+    try {
+      all = (await call('vmware_esxi.get', ['DC0', 'DC0_C0'])) as typeof all
+    } finally {
+      stop()
+    }
+    expect(Object.keys(all)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    // One read of the hosts' facts, one of their datastores (plus the cluster's lookup).
+    const reads = calls.filter((c) => c.method === 'RetrievePropertiesEx')
+    expect(reads.filter((c) => c.request.includes('summary.hardware'))).toHaveLength(1)
+    expect(reads.filter((c) => c.request.includes('summary.freeSpace'))).toHaveLength(1)
+    const host = all.DC0_C0_H0!
+    expect(host).toMatchObject({
+      vsan: expect.any(Object),
+      cpu_model: expect.stringMatching(/\w/),
+      num_cpu_cores: expect.any(Number),
+      num_cpu_pkgs: expect.any(Number),
+      num_cpu_threads: expect.any(Number),
+      memory_size: expect.any(Number),
+      overall_memory_usage: expect.any(Number),
+      product_name: 'VMware ESXi',
+      product_version: expect.stringMatching(/^\d+\.\d+/),
+      product_build: expect.stringMatching(/^\d+$/),
+      product_os_type: expect.any(String),
+      host_name: 'DC0_C0_H0',
+      system_vendor: expect.any(String),
+      system_model: expect.any(String),
+      bios_release_date: expect.any(String),
+      bios_release_version: expect.any(String),
+      uptime: expect.any(Number),
+      in_maintenance_mode: false,
+      system_uuid: expect.any(String),
+      service_tag: expect.any(String),
+      capabilities: expect.any(Object),
+    })
+    const nics = host.nics as Record<string, Record<string, unknown>>
+    expect(nics.vmk0).toEqual({
+      ip_address: expect.any(String),
+      subnet_mask: expect.any(String),
+      mac: expect.stringMatching(/^[0-9a-f:]+$/),
+      mtu: expect.any(Number),
+    })
+    const stores = host.datastores as Record<string, { capacity: number; free_space: number }>
+    expect(Object.keys(stores).length).toBeGreaterThan(0)
+    for (const ds of Object.values(stores))
+      expect(ds).toEqual({ capacity: expect.any(Number), free_space: expect.any(Number) })
+    // key= traverses (saltext: vsan:health); the default when missing; another delimiter.
+    expect(await call('vmware_esxi.get', [], { host_name: 'DC0_H0', key: 'cpu_model' })).toEqual({
+      DC0_H0: expect.stringMatching(/\w/),
+    })
+    expect(
+      await call('vmware_esxi.get', [], {
+        host_name: 'DC0_H0',
+        key: 'nics/vmk0/mtu',
+        delimiter: '/',
+      }),
+    ).toEqual({ DC0_H0: 1500 })
+    expect(
+      await call('vmware_esxi.get', [], {
+        host_name: 'DC0_H0',
+        key: 'vsan:health',
+        default: 'n/a',
+      }),
+    ).toEqual({ DC0_H0: 'n/a' })
+    // host_name="no_host": nothing (saltext's test asserts `not ret`).
+    expect(await call('vmware_esxi.get', ['DC0', 'DC0_C0', 'no_host'])).toEqual({})
+    expect(await call('vmware_esxi.list_hosts', ['DC0', 'DC0_C0', 'no_host'])).toEqual([])
+  })
+
+  it('firewall, advanced options and maintenance mode, called as saltext’s tests call them', async () => {
+    // test_firewall_config: get_all_firewall_configs(datacenter_name=, cluster_name=) and each
+    // host's first ruleset has allowed_hosts, key, service?, rule.
+    const all = (await call('vmware_esxi.get_all_firewall_configs', [], {
+      datacenter_name: 'DC0',
+      cluster_name: 'DC0_C0',
+    })) as Record<string, Array<Record<string, unknown>>>
+    for (const rulesets of Object.values(all)) {
+      expect(rulesets[0]).toMatchObject({
+        allowed_hosts: { ip_address: expect.any(Array), all_ip: expect.any(Boolean) },
+        key: expect.any(String),
+        enabled: expect.any(Boolean),
+        rule: expect.arrayContaining([expect.objectContaining({ port: expect.any(Number) })]),
+      })
+    }
+    expect(
+      await call('vmware_esxi.get_all_firewall_configs', [], {
+        datacenter_name: 'DC0',
+        cluster_name: 'DC0_C0',
+        host_name: 'no_host',
+      }),
+    ).toEqual({})
+    // get_firewall_config(ruleset_name, …) positional.
+    expect(
+      Object.values(
+        (await call('vmware_esxi.get_firewall_config', ['sshServer', 'DC0', 'DC0_C0'])) as Record<
+          string,
+          Array<{ key: string }>
+        >,
+      ).map((r) => r.map((x) => x.key)),
+    ).toEqual([['sshServer'], ['sshServer'], ['sshServer']])
+    // test_advanced_config: set_advanced_config(config_name=, config_value=, datacenter_name=,
+    // cluster_name=) then get_advanced_config; set_advanced_config positional order.
+    const set = (await call('vmware_esxi.set_advanced_config', [
+      'Mem.ShareScanGHz',
+      6,
+      'DC0',
+      'DC0_C0',
+    ])) as Record<string, Record<string, unknown>>
+    expect(Object.keys(set)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    const got = (await call('vmware_esxi.get_advanced_config', ['DC0', 'DC0_C0'], {
+      config_name: 'Mem.ShareScanGHz',
+    })) as Record<string, Record<string, unknown>>
+    for (const h of Object.values(got)) expect(h['Mem.ShareScanGHz']).toBe(6)
+    // test_maintenance_mode: maintenance_mode(host, 120) three times, changes only the first.
+    const host = 'DC0_C0_H2'
+    expect(await call('vmware_esxi.in_maintenance_mode', [host])).toEqual({
+      maintenanceMode: 'normal',
+    })
+    for (const i of [0, 1, 2])
+      expect(await call('vmware_esxi.maintenance_mode', [host, 120])).toEqual({
+        maintenanceMode: 'inMaintenance',
+        changes: !i,
+      })
+    for (const i of [0, 1, 2])
+      expect(await call('vmware_esxi.exit_maintenance_mode', [host, 120])).toEqual({
+        maintenanceMode: 'normal',
+        changes: !i,
+      })
+  })
+})
+
+describe('esxi_host credentials (utils/connect.py get_service_instance(esxi_host=))', () => {
+  let esx: Vcsim
+  let both: Runtime
+  let direct: Runtime
+  beforeAll(async () => {
+    esx = await startVcsim({ esx: true })
+    // vCenter's host DC0_H0 is reached directly at the ESX simulator's address.
+    both = vmwareRuntime(vcsim, 'compat', [], {
+      'saltext.vmware': {
+        host: vcsim.url,
+        user: 'compat',
+        password: 'pw',
+        ca_file: vcsim.caFile,
+        esxi_host: {
+          DC0_H0: { host: esx.url, user: 'root', password: 'pw', ca_file: esx.caFile },
+        },
+      },
+    })
+    direct = vmwareRuntime(esx, 'root')
+  })
+  afterAll(async () => {
+    await both?.close()
+    await direct?.close()
+    await esx?.stop()
+  })
+
+  it('role functions with esxi_host_name work on that host, not on vCenter', async () => {
+    // test_add_update_remove_role (modules/esxi.py add_role/update_role/remove_role/get_role),
+    // with saltext's esxi_host_name.
+    const on = { esxi_host_name: 'DC0_H0' }
+    const added = (await both.call('vmware_esxi.add_role', {
+      args: ['esx-role', ['Folder.Create']],
+      kwargs: on,
+    })) as { role_id: number }
+    expect(added.role_id).toEqual(expect.any(Number))
+    expect(await direct.call('vmware_esxi.get_role', { args: ['esx-role'] })).toMatchObject({
+      role_id: added.role_id,
+      role_name: 'esx-role',
+    })
+    expect(await both.call('vmware_esxi.get_role', { args: ['esx-role'] })).toEqual({})
+    expect(
+      await both.call('vmware_esxi.update_role', {
+        args: ['esx-role', ['Folder.Create', 'Folder.Delete']],
+        kwargs: on,
+      }),
+    ).toBe(true)
+    const updated = (await both.call('vmware_esxi.get_role', {
+      args: ['esx-role', 'DC0_H0'],
+    })) as { privilege_ids: string[] }
+    expect(updated.privilege_ids).toEqual(
+      expect.arrayContaining(['Folder.Create', 'Folder.Delete']),
+    )
+    expect(
+      await both.call('vmware_esxi.remove_role', { args: ['esx-role', false, 'DC0_H0'] }),
+    ).toBe(true)
+    expect(await direct.call('vmware_esxi.get_role', { args: ['esx-role'] })).toEqual({})
+    // A host without esxi_host credentials: saltext's sentence, then which entry to add.
+    const error = await both
+      .call('vmware_esxi.get_role', { args: ['x'], kwargs: { esxi_host_name: 'DC0_C0_H0' } })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      )
+    expect(error?.message).toMatch(
+      /^Cannot create service instance, VMware credentials incomplete\. ESXi host 'DC0_C0_H0' has no credentials under saltext\.vmware:esxi_host/,
+    )
+  })
+
+  it('local users of the selected hosts through their esxi_host credentials', async () => {
+    // test_add_update_remove_user: add_user/get_user/update_user/remove_user by selection.
+    const sel = { datacenter_name: 'DC0', host_name: 'DC0_H0' }
+    expect(
+      await both.call('vmware_esxi.add_user', {
+        kwargs: { ...sel, user_name: 'salt1', password: 'Secret@123' },
+      }),
+    ).toEqual({ DC0_H0: true })
+    expect(await direct.call('vmware_host.list_users')).toContainEqual({
+      name: 'salt1',
+      description: expect.any(String),
+    })
+    expect(
+      await both.call('vmware_esxi.get_user', { kwargs: { ...sel, user_name: 'salt1' } }),
+    ).toEqual({
+      DC0_H0: {
+        salt1: {
+          description: expect.any(String),
+          group: false,
+          user_id: 'salt1',
+          shell_access: null,
+        },
+      },
+    })
+    expect(
+      await both.call('vmware_esxi.update_user', {
+        kwargs: { ...sel, user_name: 'salt1', password: 'Secret@456', description: 'admin' },
+      }),
+    ).toEqual({ DC0_H0: true })
+    expect(
+      await both.call('vmware_esxi.remove_user', { kwargs: { ...sel, user_name: 'salt1' } }),
+    ).toEqual({ DC0_H0: true })
+    expect(
+      ((await direct.call('vmware_host.list_users')) as Array<{ name: string }>).map((u) => u.name),
+    ).not.toContain('salt1')
+    // host_name="no_host": nothing to do, {} (saltext's test asserts `not ret`).
+    expect(
+      await both.call('vmware_esxi.add_user', {
+        kwargs: { datacenter_name: 'DC0', host_name: 'no_host', user_name: 'x', password: 'y' },
+      }),
+    ).toEqual({})
   })
 })
