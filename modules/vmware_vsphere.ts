@@ -47,12 +47,16 @@ export default defineModule({
   doc: 'Inventory listings and about info, with saltext-vmware’s vmware_vsphere names.',
   functions: {
     system_info: defineFunction({
-      doc: 'The endpoint’s about info: name, version, build, API type and version, instance uuid.',
+      doc:
+        'The endpoint’s about info as saltext-vmware returns it (AboutInfo’s own names: name, ' +
+        'fullName, vendor, version, build, apiType, apiVersion, instanceUuid, …), plus the same ' +
+        'in snake_case (full_name, api_type, …).',
       args: {},
       vsphere: true,
       run: async (ctx) => {
         const about = (await connected(ctx)).content.about
         return {
+          ...about,
           name: about.name,
           full_name: about.fullName,
           vendor: about.vendor,
