@@ -56,7 +56,10 @@ export default defineModule({
         'or everywhere; with details=True, rows of {name, id, type tree, inventory path}.',
       args: {
         datacenter: names.datacenter.optional(),
-        type: names.folderType.optional(),
+        type: z
+          .enum(['vm', 'host', 'datastore', 'network'])
+          .optional()
+          .describe('only this tree (default: all)'),
         details: z.boolean().default(false).describe('rows with id, type tree and path'),
       },
       vsphere: true,
