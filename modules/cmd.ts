@@ -16,6 +16,10 @@ const common = {
   stdin: z.string().optional().describe('text written to the command’s standard input'),
   timeout: z.coerce.number().positive().optional().describe('seconds before the command is killed'),
   python_shell: z.boolean().default(false).describe('run through bash (pipes, globs, variables)'),
+  ignore_retcode: z
+    .boolean()
+    .default(false)
+    .describe('a non-zero exit code does not set the run’s retcode'),
 }
 
 type RunArgs = {
@@ -25,6 +29,7 @@ type RunArgs = {
   stdin?: string | undefined
   timeout?: number | undefined
   python_shell: boolean
+  ignore_retcode: boolean
 }
 
 interface Finished {
@@ -120,6 +125,17 @@ function splitWords(line: string, fun: string): ReturnType<typeof parseShell> {
   return parseShell(escaped, (name) => `$${name}`)
 }
 
+/** Salt's `_run` sets `__context__['retcode']` (0 with `ignore_retcode`): the exit code of salt-call. */
+function exitCode(
+  ctx: { context: Record<string, unknown> },
+  { output }: Finished,
+  ignore: boolean,
+): number {
+  const code = output.exitCode ?? (output.signal ? 128 : 1)
+  ctx.context.retcode = ignore ? 0 : code
+  return code
+}
+
 function combined({ output }: Finished): string {
   return [output.stdout, output.stderr].filter(Boolean).join('').replace(/\n$/, '')
 }
@@ -130,16 +146,21 @@ export default defineModule({
     run: defineFunction({
       doc: 'Run a command and return its output (stdout then stderr).',
       args: common,
-      run: async (ctx, args) => combined(await execute(args, ctx.signal)),
+      run: async (ctx, args) => {
+        const finished = await execute(args, ctx.signal)
+        exitCode(ctx, finished, args.ignore_retcode)
+        return combined(finished)
+      },
     }),
     run_all: defineFunction({
       doc: 'Run a command and return pid, retcode, stdout and stderr.',
       args: common,
       run: async (ctx, args) => {
-        const { output, pid } = await execute(args, ctx.signal)
+        const finished = await execute(args, ctx.signal)
+        const { output, pid } = finished
         return {
           pid,
-          retcode: output.exitCode ?? (output.signal ? 128 : 1),
+          retcode: exitCode(ctx, finished, args.ignore_retcode),
           stdout: output.stdout.replace(/\n$/, ''),
           stderr: output.stderr.replace(/\n$/, ''),
         }
@@ -148,7 +169,7 @@ export default defineModule({
     retcode: defineFunction({
       doc: 'Run a command and return its exit code.',
       args: common,
-      run: async (ctx, args) => (await execute(args, ctx.signal)).output.exitCode ?? 1,
+      run: async (ctx, args) => exitCode(ctx, await execute(args, ctx.signal), args.ignore_retcode),
     }),
     script: defineFunction({
       doc: 'Run a script file with arguments and return pid, retcode, stdout and stderr.',
@@ -162,22 +183,24 @@ export default defineModule({
         env: common.env,
         stdin: common.stdin,
         timeout: common.timeout,
+        ignore_retcode: common.ignore_retcode,
       },
-      run: async (ctx, { source, args, ...rest }) => {
+      run: async (ctx, { source, args, ignore_retcode, ...rest }) => {
         const words = args ? splitWords(args, 'cmd.script') : []
         if (words.some((word) => typeof word !== 'string')) {
           throw new CommandError(
             `cmd.script: arguments ${JSON.stringify(args)} contain shell syntax; pass plain words.`,
           )
         }
-        const { output, pid } = await execute(
-          { ...rest, cmd: quote(source), python_shell: false },
+        const finished = await execute(
+          { ...rest, cmd: quote(source), python_shell: false, ignore_retcode },
           ctx.signal,
           words as string[],
         )
+        const { output, pid } = finished
         return {
           pid,
-          retcode: output.exitCode ?? 1,
+          retcode: exitCode(ctx, finished, ignore_retcode),
           stdout: output.stdout.replace(/\n$/, ''),
           stderr: output.stderr.replace(/\n$/, ''),
         }

@@ -45,12 +45,22 @@ export default defineModule({
       },
     }),
     retcode: defineFunction({
-      doc: 'Set the exit code of this run (seen with --retcode-passthrough) and return it.',
+      doc: 'Set the exit code of this run (seen with --retcode-passthrough) and return True, as Salt’s.',
       args: { code: z.coerce.number().int().min(0).max(255).default(42).describe('the exit code') },
       run: (ctx, { code }) => {
         ctx.context.retcode = code
-        return code
+        return true
       },
+    }),
+    true: defineFunction({
+      doc: 'Return True (Salt’s test.true, for onlyif/unless).',
+      args: {},
+      run: () => true,
+    }),
+    false: defineFunction({
+      doc: 'Return False (Salt’s test.false, for onlyif/unless).',
+      args: {},
+      run: () => false,
     }),
   },
 })

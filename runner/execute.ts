@@ -33,7 +33,7 @@ import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { log } from '../core/log.ts'
 import { closestName } from '../core/suggest.ts'
-import { BEFORE_KINDS, findTargets } from './compile.ts'
+import { BEFORE_KINDS, findTargets, pyRepr } from './compile.ts'
 import { type LowChunk, type Reference, type RunResult, type StateReturn, tagOf } from './types.ts'
 
 export interface FunctionSignature {
@@ -64,15 +64,22 @@ export interface ExecuteOptions {
   callExec: (fun: string, kwargs: Record<string, unknown>, args: unknown[]) => Promise<unknown>
   /** A state function's declared arguments; undefined when it does not exist. */
   describe: (fun: string) => Promise<FunctionSignature | undefined>
+  /**
+   * The run's `__context__` (Salt's), when the caller shares it: a `fun:` condition's retcode
+   * is read from it first, as Salt does, and restored afterwards.
+   */
+  context?: Record<string, unknown> | undefined
   reloadModules: () => Promise<void>
   reloadPillar: () => Promise<void>
   signal: AbortSignal
 }
 
+/** What Salt's `_check_requisites` decides for a state. */
 type Status =
   | { kind: 'met' }
   | { kind: 'change' }
-  | { kind: 'fail'; failed: LowChunk[] }
+  | { kind: 'skip_watch' }
+  | { kind: 'fail'; failed: string[] }
   | { kind: 'skip'; comment: string }
 
 export async function executeChunks(
@@ -187,39 +194,33 @@ export async function executeChunks(
     parallel: boolean,
   ): Promise<{ task: Promise<void> } | undefined> => {
     options.signal.throwIfAborted()
-    // prereq: try each target in test mode first (never in parallel, as in Salt).
-    const prereqTargets = targetsOf(chunk, 'prereq')
-    if (prereqTargets.length) {
-      let wouldChange = false
-      for (const target of prereqTargets) {
-        const tried = await callState(target, true)
-        testRuns.set(target, tried)
-        if (Object.keys(tried.changes).length) wouldChange = true
-      }
-      if (!wouldChange) {
-        record(chunk, notRun(chunk, true, 'No changes detected'))
-        return undefined
-      }
-    }
+    // prereq: each target is tried in test mode first, once (Salt's prereq check node).
+    for (const target of targetsOf(chunk, 'prereq'))
+      if (!testRuns.has(target) && !results.has(target)) await tryPrereq(target)
 
     const status = requisiteStatus(chunk)
     if (status.kind === 'fail') {
-      const names = status.failed.map((t) => `${t.__sls__}.${t.__id__}`)
-      record(
-        chunk,
-        notRun(chunk, false, `One or more requisite failed: ${[...new Set(names)].join(', ')}`),
-      )
+      const tried = testRuns.get(chunk)
+      if (tried) {
+        // A prereq target whose prerequiring state failed: its test-mode return, no changes.
+        record(chunk, { ...tried, name: chunk.name, changes: {} })
+      } else
+        record(
+          chunk,
+          notRun(chunk, false, `One or more requisite failed: ${status.failed.join(', ')}`),
+        )
     } else if (status.kind === 'skip') {
       record(chunk, notRun(chunk, true, status.comment))
     } else if (parallel) {
-      const skip = await checkConditions(chunk, options)
-      if (skip) {
-        record(chunk, conditionSkipped(chunk, skip))
+      const check = await conditionsOf(chunk)
+      if (check.skipped) {
+        record(chunk, check.skipped)
+        await afterCall(chunk, check.skipped)
       } else {
         const watch = status.kind === 'change' && (await hasModWatch(chunk))
         if (watch) runNum++ // the extra number mod_watch takes, reserved up front
         const num = runNum++
-        return { task: callParallel(chunk, watch, num, prereqTargets) }
+        return { task: callParallel(chunk, watch, num, status.kind === 'skip_watch') }
       }
     } else {
       let ret = await callState(chunk, options.test)
@@ -229,11 +230,28 @@ export async function executeChunks(
           ret = await callState(chunk, options.test, { fun: 'mod_watch', extra: watchArgs(chunk) })
         }
       }
+      if (status.kind === 'skip_watch') ret.comment += SKIPPED_WATCH
       record(chunk, ret)
       await afterCall(chunk, ret)
     }
-    finishPrereq(chunk, prereqTargets)
     return undefined
+  }
+
+  /**
+   * The prereq check of `target`: its own requisites decide first (a failed one fails it, and
+   * so its prerequiring states; a skip skips it for good), else it runs in test mode.
+   */
+  const tryPrereq = async (target: LowChunk): Promise<void> => {
+    const status = requisiteStatus(target, true)
+    let ret: StateReturn
+    if (status.kind === 'fail') {
+      ret = notRun(target, false, `One or more requisite failed: ${status.failed.join(', ')}`)
+      record(target, ret)
+    } else if (status.kind === 'skip') {
+      ret = notRun(target, true, status.comment)
+      record(target, ret)
+    } else ret = await callState(target, true)
+    testRuns.set(target, ret)
   }
 
   /** The background half of a parallel state: a slot, the call, the result. */
@@ -241,7 +259,7 @@ export async function executeChunks(
     chunk: LowChunk,
     watch: boolean,
     num: number,
-    prereqTargets: LowChunk[],
+    skippedWatch: boolean,
   ): Promise<void> => {
     if (!slots.available) log.debug('state', '%s: waiting for a parallel slot', chunk.__id__)
     // Stopped while waiting for a slot: never started, not reported.
@@ -258,10 +276,10 @@ export async function executeChunks(
     } finally {
       slots.release()
     }
+    if (skippedWatch) ret.comment += SKIPPED_WATCH
     ret.__parallel__ = true
     record(chunk, ret, num)
     await afterCall(chunk, ret)
-    finishPrereq(chunk, prereqTargets)
   }
 
   const hasModWatch = async (chunk: LowChunk) =>
@@ -282,48 +300,99 @@ export async function executeChunks(
     if (chunk.options.reload_pillar && !options.test) await options.reloadPillar()
   }
 
-  /** The prerequiring state failed: its targets report their test run, without changes. */
-  const finishPrereq = (chunk: LowChunk, prereqTargets: LowChunk[]) => {
-    if (!prereqTargets.length || results.get(chunk)?.result !== false) return
-    for (const target of prereqTargets) {
-      const tried = testRuns.get(target)!
-      record(target, { ...tried, changes: {}, __state_ran__: false })
+  /**
+   * Salt's `_check_requisites`: each kind's targets give stats (met, fail, change, onfail,
+   * onchanges/onchangesmet, pre/premet, skip_req), `_any` kinds forgive a failure when another
+   * target is met, and the stats decide in Salt's order. A prereq target also waits on its
+   * prerequiring states (the require edge Salt adds); `forPrereq` is its prereq check, which
+   * leaves those and its own prereqs out.
+   */
+  const requisiteStatus = (chunk: LowChunk, forPrereq = false): Status => {
+    const stats = new Set<string>()
+    const failed: string[] = []
+    for (const kind of STATUS_KINDS) {
+      if (forPrereq && kind === 'prereq') continue
+      const targets = targetsOf(chunk, kind).filter((t) => t !== chunk)
+      if (kind === 'require' && !forPrereq) targets.push(...(prerequirers.get(chunk) ?? []))
+      if (!targets.length) continue
+      const base = kind.replace(/_any$|_all$/, '')
+      const kindStats = new Set<string>()
+      for (const target of targets) {
+        const ret = base === 'prereq' ? testRuns.get(target) : results.get(target)
+        if (!ret) continue
+        if (ret.skip_req) kindStats.add('skip_req')
+        if (base === 'onfail') {
+          if (ret.result === true) {
+            kindStats.add('onfail')
+            continue
+          }
+        } else if (ret.result === false) {
+          kindStats.add('fail')
+          continue
+        }
+        if (base === 'onchanges') kindStats.add(hasChanges(ret) ? 'onchangesmet' : 'onchanges')
+        else if (base === 'watch' && hasChanges(ret)) kindStats.add('change')
+        else if (base === 'prereq') kindStats.add(ret.result === null ? 'premet' : 'pre')
+        else if (ret.__state_ran__ !== false) kindStats.add('met')
+      }
+      if (kind.endsWith('_any') || kind === 'onfail') {
+        if (kindStats.has('met') || kindStats.has('change')) kindStats.delete('fail')
+        if (kindStats.has('onchangesmet')) {
+          kindStats.delete('onchanges')
+          kindStats.delete('fail')
+        }
+        if (kindStats.has('onfail') && kindStats.has('met')) kindStats.delete('onfail')
+      }
+      if (kind.endsWith('_all') && kindStats.has('onfail')) kindStats.delete('met')
+      for (const stat of kindStats) stats.add(stat)
+      if (kindStats.has('fail')) {
+        // Salt names every target whose return (its prereq check first) is a failure.
+        for (const target of targets) {
+          const ret = testRuns.get(target) ?? results.get(target)
+          const name = `${target.__sls__}.${target.__id__}`
+          if (ret?.result === false && !failed.includes(name)) failed.push(name)
+        }
+      }
     }
-  }
-
-  const requisiteStatus = (chunk: LowChunk): Status => {
-    const failed: LowChunk[] = []
-    const result = (t: LowChunk) => results.get(t)?.result
-    const changed = (t: LowChunk) => Object.keys(results.get(t)?.changes ?? {}).length > 0
-    for (const kind of ['require', 'watch']) {
-      failed.push(...targetsOf(chunk, kind).filter((t) => result(t) === false))
+    if (stats.has('fail')) return { kind: 'fail', failed }
+    if (stats.has('skip_req') && (stats.has('onchangesmet') || stats.has('premet')))
+      return {
+        kind: 'skip',
+        comment: 'State was not run because requisites were skipped by another state',
+      }
+    if (stats.has('skip_req') && stats.has('change')) return { kind: 'skip_watch' }
+    if (stats.has('pre')) {
+      if (stats.has('premet')) return { kind: 'met' }
+      return { kind: 'skip', comment: 'No changes detected' }
     }
-    for (const kind of ['require_any', 'watch_any']) {
-      const targets = targetsOf(chunk, kind)
-      if (targets.length && targets.every((t) => result(t) === false)) failed.push(...targets)
-    }
-    const onchanges = [...targetsOf(chunk, 'onchanges'), ...targetsOf(chunk, 'onchanges_any')]
-    failed.push(...onchanges.filter((t) => result(t) === false))
-    if (failed.length) return { kind: 'fail', failed }
-
-    const onchangesMet = onchanges.some((t) => changed(t))
-    const onfail = [...targetsOf(chunk, 'onfail'), ...targetsOf(chunk, 'onfail_any')]
-    const onfailAll = targetsOf(chunk, 'onfail_all')
-    if ((onfail.length || onfailAll.length) && !onchangesMet) {
-      const anyFailed = onfail.some((t) => result(t) === false)
-      const allFailed = onfailAll.length > 0 && onfailAll.every((t) => result(t) === false)
-      if (!(anyFailed || allFailed))
-        return { kind: 'skip', comment: 'State was not run because onfail req did not change' }
-    }
-    if (onchanges.length && !onchangesMet) {
+    const onfail = { kind: 'skip', comment: 'State was not run because onfail req did not change' }
+    if (stats.has('onfail') && !stats.has('onchangesmet')) return onfail as Status
+    if (stats.has('onchanges') && !stats.has('onchangesmet'))
       return {
         kind: 'skip',
         comment: 'State was not run because none of the onchanges reqs changed',
       }
-    }
-    const watched = [...targetsOf(chunk, 'watch'), ...targetsOf(chunk, 'watch_any')]
-    if (watched.some((t) => changed(t) && result(t) !== false)) return { kind: 'change' }
+    if (stats.has('change')) return { kind: 'change' }
+    // An unmet onfail beats a met onchanges (Salt's last check).
+    if (stats.has('onfail')) return onfail as Status
     return { kind: 'met' }
+  }
+
+  /** onlyif/unless/creates; a condition that raises fails the state, never the run (as Salt). */
+  const conditionsOf = async (chunk: LowChunk): Promise<{ skipped?: StateReturn }> => {
+    const at = { start_time: formatTime(new Date()), duration: 0 }
+    try {
+      const check = await runChecks(chunk, options)
+      if (!check?.skip) return {}
+      const comment = check.comment
+      return {
+        skipped: { name: chunk.name, changes: {}, result: true, comment, skip_watch: true, ...at },
+      }
+    } catch (error) {
+      if (options.signal.aborted) throw error
+      const comment = `An exception occurred in this state: ${(error as Error).message ?? String(error)}`
+      return { skipped: { name: chunk.name, changes: {}, result: false, comment, ...at } }
+    }
   }
 
   /** Run one state function with the engine's checks; always returns a valid return. */
@@ -340,8 +409,10 @@ export async function executeChunks(
       ret.duration = Number((performance.now() - t0).toFixed(3))
       return ret
     }
-    const skip = conditions ? await checkConditions(chunk, options) : undefined
-    if (skip) return finish(conditionSkipped(chunk, skip))
+    if (conditions) {
+      const check = await conditionsOf(chunk)
+      if (check.skipped) return finish(check.skipped)
+    }
 
     const full = `${chunk.state}.${fun}`
     const signature = await options.describe(full)
@@ -514,11 +585,6 @@ function isParallel(chunk: LowChunk): boolean {
   return Boolean(chunk.options.parallel)
 }
 
-/** onlyif/unless/creates said no: the state function is not called. */
-function conditionSkipped(chunk: LowChunk, comment: string): StateReturn {
-  return { name: chunk.name, changes: {}, result: true, comment, __state_ran__: false }
-}
-
 /**
  * Slots for parallel states: `acquire` waits (in order) until one is free, or answers false
  * when `signal` aborts first. A limit of 0 means no bound.
@@ -575,37 +641,199 @@ function notRun(chunk: LowChunk, result: boolean, comment: string): StateReturn 
   }
 }
 
-async function checkConditions(
+/** The kinds `_check_requisites` looks at, in Salt's order. */
+const STATUS_KINDS = [...BEFORE_KINDS, 'prereq']
+
+const SKIPPED_WATCH = ' mod_watch was not run because requisites were skipped by another state'
+
+function hasChanges(ret: StateReturn): boolean {
+  return Object.keys(ret.changes ?? {}).length > 0
+}
+
+interface CheckResult {
+  /** True: the state is not called. */
+  result: boolean
+  comment?: string | undefined
+}
+
+/**
+ * Salt's `_run_check`: onlyif, then unless, then creates, each evaluated; the state is skipped
+ * when any of them says so, with their comments joined by newlines.
+ */
+async function runChecks(
   chunk: LowChunk,
   options: ExecuteOptions,
-): Promise<string | undefined> {
-  const creates = chunk.options.creates
-  if (creates !== undefined) {
-    const paths = Array.isArray(creates) ? creates.map(String) : [String(creates)]
-    if (paths.every((path) => existsSync(path))) return 'All files in creates exist'
+): Promise<{ skip: boolean; comment: string } | undefined> {
+  const { onlyif, unless, creates } = chunk.options
+  if (onlyif === undefined && unless === undefined && creates === undefined) return undefined
+  const checks: CheckResult[] = []
+  if (onlyif !== undefined) checks.push(await checkOnlyif(chunk, onlyif, options))
+  if (unless !== undefined) checks.push(await checkUnless(chunk, unless, options))
+  if (creates !== undefined) checks.push(checkCreates(creates))
+  return {
+    skip: checks.some((check) => check.result),
+    comment: checks
+      .flatMap((check) => (check.comment === undefined ? [] : [check.comment]))
+      .join('\n'),
   }
-  const check = async (condition: unknown): Promise<boolean> => {
-    if (typeof condition === 'string')
-      return (
-        (await options.callExec('cmd.retcode', { cmd: condition, python_shell: true }, [])) === 0
-      )
-    if (typeof condition === 'object' && condition !== null && 'fun' in condition) {
-      const { fun, args, ...kwargs } = condition as { fun: string; args?: unknown[] }
-      return Boolean(await options.callExec(String(fun), kwargs, Array.isArray(args) ? args : []))
+}
+
+/** Salt's `_run_check_onlyif`: every entry must hold for the state to run. */
+async function checkOnlyif(
+  chunk: LowChunk,
+  onlyif: unknown,
+  options: ExecuteOptions,
+): Promise<CheckResult> {
+  const ret: CheckResult = { result: false }
+  const checkCode = (code: number): boolean => {
+    if (code !== 0 && ret.result === false) {
+      Object.assign(ret, { result: true, comment: 'onlyif condition is false' })
+      return false
     }
-    return Boolean(condition)
+    if (code === 0) Object.assign(ret, { result: false, comment: 'onlyif condition is true' })
+    return true
   }
-  const list = (value: unknown) => (Array.isArray(value) ? value : [value])
-  if (chunk.options.onlyif !== undefined) {
-    for (const condition of list(chunk.options.onlyif))
-      if (!(await check(condition))) return 'onlyif condition is false'
+  for (const entry of asList(onlyif)) {
+    if (typeof entry === 'string') {
+      // A command that cannot run counts as failed (Salt: CommandExecutionError → 100).
+      const code = await shellCheck(chunk, entry, options).catch(() => 100)
+      if (!checkCode(code)) return ret
+    } else if (isDict(entry)) {
+      if (!('fun' in entry)) {
+        ret.comment = `no \`fun\` argument in onlyif: ${pyRepr(entry)}`
+        log.warn('state', '%s: %s', chunk.__id__, ret.comment)
+        return ret
+      }
+      const { value, retcode } = await functionCheck(entry, options)
+      if (retcode) {
+        if (!checkCode(retcode)) return ret
+      } else if (!pyTruthy(value)) {
+        return { result: true, comment: 'onlyif condition is false' }
+      } else Object.assign(ret, { result: false, comment: 'onlyif condition is true' })
+    } else return { result: false, comment: 'onlyif execution failed, bad type passed' }
   }
-  if (chunk.options.unless !== undefined) {
-    let all = true
-    for (const condition of list(chunk.options.unless)) if (!(await check(condition))) all = false
-    if (all) return 'unless condition is true'
+  return ret
+}
+
+/** Salt's `_run_check_unless`: the state is skipped only when every entry holds. */
+async function checkUnless(
+  chunk: LowChunk,
+  unless: unknown,
+  options: ExecuteOptions,
+): Promise<CheckResult> {
+  const ret: CheckResult = { result: false }
+  const checkCode = (code: number): boolean => {
+    if (code === 0) {
+      Object.assign(ret, { result: true, comment: 'unless condition is true' })
+      return false
+    }
+    Object.assign(ret, { result: false, comment: 'unless condition is false' })
+    return true
   }
-  return undefined
+  for (const entry of asList(unless)) {
+    if (typeof entry === 'string') {
+      // A command that cannot run counts as holding (Salt: CommandExecutionError → 0).
+      const code = await shellCheck(chunk, entry, options).catch(() => 0)
+      if (checkCode(code)) return ret
+    } else if (isDict(entry)) {
+      if (!('fun' in entry)) {
+        // `unless: [{}]`: ignored with a warning, the state runs.
+        ret.comment = `no \`fun\` argument in unless: ${pyRepr(entry)}`
+        log.warn('state', '%s: %s', chunk.__id__, ret.comment)
+        return ret
+      }
+      const { value, retcode } = await functionCheck(entry, options)
+      if (retcode) {
+        if (checkCode(retcode)) return ret
+      } else if (pyTruthy(value)) {
+        Object.assign(ret, { result: true, comment: 'unless condition is true' })
+      } else return { result: false, comment: 'unless condition is false' }
+    } else
+      Object.assign(ret, { result: false, comment: 'unless condition is false, bad type passed' })
+  }
+  return ret
+}
+
+function checkCreates(creates: unknown): CheckResult {
+  if (typeof creates === 'string' && existsSync(creates))
+    return { result: true, comment: `${creates} exists` }
+  if (Array.isArray(creates) && creates.every((path) => existsSync(String(path))))
+    return { result: true, comment: 'All files in creates exist' }
+  return { result: false, comment: 'Creates files not found' }
+}
+
+/** A shell condition: its exit code, through `cmd.retcode` with the state's cwd, env and timeout. */
+async function shellCheck(chunk: LowChunk, line: string, options: ExecuteOptions): Promise<number> {
+  const opts: Record<string, unknown> = { cmd: line, python_shell: true, ignore_retcode: true }
+  for (const key of ['cwd', 'env', 'timeout'])
+    if (chunk.args[key] !== undefined && chunk.args[key] !== null) opts[key] = chunk.args[key]
+  return Number(
+    await withOwnRetcode(options, () => options.callExec('cmd.retcode', opts, [])).then(
+      (r) => r.value,
+    ),
+  )
+}
+
+/**
+ * A `fun:` condition: the function's return (`get_return` picks a key path in it) and the
+ * retcode it set in `__context__`, which Salt looks at first. The run's own retcode is left as
+ * it was.
+ */
+async function functionCheck(
+  entry: Record<string, unknown>,
+  options: ExecuteOptions,
+): Promise<{ value: unknown; retcode: number }> {
+  const { fun, args, get_return: path, ...kwargs } = entry
+  const positional = args === undefined ? [] : Array.isArray(args) ? args : [args]
+  const { value, retcode } = await withOwnRetcode(options, () =>
+    options.callExec(String(fun), kwargs, positional),
+  )
+  return { value: path === undefined ? value : traverse(value, String(path)), retcode }
+}
+
+async function withOwnRetcode(
+  options: ExecuteOptions,
+  call: () => Promise<unknown>,
+): Promise<{ value: unknown; retcode: number }> {
+  const context = options.context
+  if (!context) return { value: await call(), retcode: 0 }
+  const had = 'retcode' in context
+  const previous = context.retcode
+  delete context.retcode
+  try {
+    const value = await call()
+    const code = context.retcode
+    return { value, retcode: pyTruthy(code) ? Number(code) : 0 }
+  } finally {
+    if (had) context.retcode = previous
+    else delete context.retcode
+  }
+}
+
+/** Salt's `traverse_dict_and_list` with its default ':' delimiter. */
+function traverse(value: unknown, path: string): unknown {
+  let current = value
+  for (const key of path.split(':')) {
+    if (Array.isArray(current) && /^\d+$/.test(key)) current = current[Number(key)]
+    else if (isDict(current) && key in current) current = current[key]
+    else return undefined
+  }
+  return current
+}
+
+/** Python's truthiness: None, False, 0, '' and empty lists and dicts are false. */
+function pyTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0
+  if (isDict(value)) return Object.keys(value).length > 0
+  return Boolean(value)
+}
+
+function isDict(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value]
 }
 
 function retryOptions(

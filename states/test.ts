@@ -2,6 +2,8 @@ import { defineFunction, defineModule, z } from 'brine/loader'
 
 /** Salt's test states, with Salt's results and comments in both modes. */
 const name = z.string().describe('the state name')
+/** Salt's test states take `comment:` through **kwargs (not nop). */
+const comment = z.coerce.string().optional().describe('the comment (outside test mode)')
 const pretended = { testing: { old: 'Unchanged', new: 'Something pretended to change' } }
 
 export default defineModule({
@@ -15,15 +17,20 @@ export default defineModule({
     }),
     succeed_without_changes: defineFunction({
       doc: 'Succeed without changes.',
-      args: { name },
+      args: { name, comment },
       varargs: true,
-      run: (_ctx, { name }) => ({ name, changes: {}, result: true, comment: 'Success!' }),
+      run: (_ctx, { name, comment }) => ({
+        name,
+        changes: {},
+        result: true,
+        comment: comment ?? 'Success!',
+      }),
     }),
     succeed_with_changes: defineFunction({
       doc: 'Succeed with pretended changes (result None in test mode).',
-      args: { name },
+      args: { name, comment },
       varargs: true,
-      run: (ctx, { name }) =>
+      run: (ctx, { name, comment }) =>
         ctx.test
           ? {
               name,
@@ -31,13 +38,13 @@ export default defineModule({
               result: null,
               comment: "If we weren't testing, this would be successful with changes",
             }
-          : { name, changes: pretended, result: true, comment: 'Success!' },
+          : { name, changes: pretended, result: true, comment: comment ?? 'Success!' },
     }),
     fail_without_changes: defineFunction({
       doc: 'Fail without changes.',
-      args: { name },
+      args: { name, comment },
       varargs: true,
-      run: (ctx, { name }) =>
+      run: (ctx, { name, comment }) =>
         ctx.test
           ? {
               name,
@@ -45,13 +52,13 @@ export default defineModule({
               result: false,
               comment: "If we weren't testing, this would be a failure!",
             }
-          : { name, changes: {}, result: false, comment: 'Failure!' },
+          : { name, changes: {}, result: false, comment: comment ?? 'Failure!' },
     }),
     fail_with_changes: defineFunction({
       doc: 'Fail with pretended changes (result None in test mode).',
-      args: { name },
+      args: { name, comment },
       varargs: true,
-      run: (ctx, { name }) =>
+      run: (ctx, { name, comment }) =>
         ctx.test
           ? {
               name,
@@ -59,7 +66,7 @@ export default defineModule({
               result: null,
               comment: "If we weren't testing, this would be failed with changes",
             }
-          : { name, changes: pretended, result: false, comment: 'Failure!' },
+          : { name, changes: pretended, result: false, comment: comment ?? 'Failure!' },
     }),
     configurable_test_state: defineFunction({
       doc: 'Return the given result, changes and comment (changes=True pretends a change; result may be True, False or None).',
@@ -104,7 +111,7 @@ export default defineModule({
       run: (_ctx, { name, text }) => ({ name, changes: {}, result: true, comment: text ?? name }),
     }),
     mod_watch: defineFunction({
-      doc: 'Called when a watched state changed: result True, "Watch statement fired."',
+      doc: 'Called when a watched state changed: result True, "Watch statement fired." (result, comment and changes given to the state override them, as in Salt).',
       args: {
         name,
         sfun: z.string().optional().describe('the watching function'),
@@ -114,16 +121,22 @@ export default defineModule({
           .describe('the requisites that fired'),
       },
       varargs: true,
-      run: (_ctx, { name, __reqs__ }) => ({
-        name,
-        changes: {
-          'Requisites with changes': Object.values(__reqs__ ?? {})
-            .flat()
-            .map((req) => `${String(req.state)}: ${String(req.__id__)}`),
-        },
-        result: true,
-        comment: 'Watch statement fired.',
-      }),
+      run: (_ctx, { name, __reqs__ }, extra) => {
+        const given = extra.kwargs
+        return {
+          name,
+          result: 'result' in given ? given.result : true,
+          comment: 'comment' in given ? given.comment : 'Watch statement fired.',
+          changes:
+            'changes' in given
+              ? given.changes
+              : {
+                  'Requisites with changes': (__reqs__?.watch ?? []).map(
+                    (req) => `${String(req.state)}: ${String(req.__id__)}`,
+                  ),
+                },
+        }
+      },
     }),
   },
 })

@@ -620,7 +620,9 @@ target:
     )
     expect(calls).toEqual(['target:test', 'prepare'])
     expect(byId.prepare).toMatchObject({ result: false, __parallel__: true })
-    expect(byId.target).toMatchObject({ result: null, changes: {}, __state_ran__: false })
+    // Salt's call_chunk: the prereq check's return (no __state_ran__ key), changes cleared.
+    expect(byId.target).toMatchObject({ result: null, changes: {}, comment: 'would change' })
+    expect(byId.target?.__state_ran__).toBeUndefined()
   })
 })
 

@@ -54,6 +54,14 @@ async function apply(
 
 const brief = (ret: StateReturn | undefined) =>
   ret && { result: ret.result, comment: ret.comment, ran: ret.__state_ran__ !== false }
+/** onlyif/unless/creates said no (Salt's `_run_check`): True, skip_watch, no `__state_ran__`. */
+const skipped = (ret: StateReturn | undefined) =>
+  ret && {
+    result: ret.result,
+    comment: ret.comment,
+    skip_watch: ret.skip_watch,
+    ran: ret.__state_ran__,
+  }
 
 describe('requisites', () => {
   it('evaluates every requisite kind with Salt’s results and comments', async () => {
@@ -214,22 +222,26 @@ describe('ordering, names, extend, failhard', () => {
 describe('conditions and built-in states', () => {
   it('honours onlyif, unless, creates and retry', async () => {
     const { byId } = await apply('sls', { mods: 'conditions' })
-    expect(brief(byId.onlyif_false)).toEqual({
+    expect(skipped(byId.onlyif_false)).toEqual({
       result: true,
       comment: 'onlyif condition is false',
-      ran: false,
+      skip_watch: true,
+      ran: undefined,
     })
     expect(byId.onlyif_true).toMatchObject({ result: true, comment: 'Success!' })
-    expect(brief(byId.unless_true)).toEqual({
+    expect(skipped(byId.unless_true)).toEqual({
       result: true,
       comment: 'unless condition is true',
-      ran: false,
+      skip_watch: true,
+      ran: undefined,
     })
     expect(byId.unless_false?.comment).toBe('Success!')
-    expect(brief(byId.creates_exists)).toEqual({
+    // Salt: a single path says "<path> exists"; a list "All files in creates exist".
+    expect(skipped(byId.creates_exists)).toEqual({
       result: true,
-      comment: 'All files in creates exist',
-      ran: false,
+      comment: '/ exists',
+      skip_watch: true,
+      ran: undefined,
     })
     expect(byId.retried?.result).toBe(false)
     expect(byId.retried?.comment.match(/Attempt \d/g)).toEqual(['Attempt 2', 'Attempt 3'])
@@ -244,19 +256,22 @@ describe('conditions and built-in states', () => {
     })
     expect(first.byId.make_file?.changes.stdout).toBe('hello from env')
     expect(readFileSync(join(dir, 'made.txt'), 'utf8')).toBe('made\n')
-    expect(brief(first.byId.skip_unless)).toEqual({
+    expect(skipped(first.byId.skip_unless)).toEqual({
       result: true,
       comment: 'unless condition is true',
-      ran: false,
+      skip_watch: true,
+      ran: undefined,
     })
     expect(first.byId.stateful).toMatchObject({
       result: true,
       comment: 'nothing to do',
       changes: {},
     })
+    // Salt's comment for a command that ran and failed (salt/states/cmd.py, run).
     expect(first.byId.failing_cmd).toMatchObject({
       result: false,
-      comment: 'Command "exit 3" run, exit code 3',
+      comment: 'Command "exit 3" run',
+      changes: { retcode: 3 },
     })
     expect(first.byId.call_module).toMatchObject({
       result: true,
@@ -267,10 +282,11 @@ describe('conditions and built-in states', () => {
     })
     expect(first.retcode).toBe(2)
     const second = await apply('sls', { mods: 'cmd' }, { pillar: { workdir: dir } })
-    expect(brief(second.byId.make_file)).toEqual({
+    expect(skipped(second.byId.make_file)).toEqual({
       result: true,
-      comment: 'All files in creates exist',
-      ran: false,
+      comment: `${dir}/made.txt exists`,
+      skip_watch: true,
+      ran: undefined,
     })
   })
 
