@@ -7,6 +7,8 @@ export interface SoapCallRecord {
   /** The request body (secrets included: for tests, never for output). */
   request: string
   requestBytes: number
+  /** The answer body, as received (for tests, never for output). */
+  response: string
   responseBytes: number
 }
 
@@ -25,6 +27,7 @@ export function notifySoapCall(method: string, request: string, response: string
     method,
     request,
     requestBytes: Buffer.byteLength(request),
+    response,
     responseBytes: Buffer.byteLength(response),
   }
   for (const observer of soapObservers) observer(record)
