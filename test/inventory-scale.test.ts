@@ -70,6 +70,18 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
   ['vmware_vm.list_snapshots', 'vmware_vm.list_snapshots', { name: VM }],
   ['vmware_host.get', 'vmware_host.get', { name: 'DC0_C0_H1' }],
   ['vmware_cluster.get', 'vmware_cluster.get', { name: 'DC0_C0', datacenter: 'DC0' }],
+  [
+    'vmware_cluster.get (saltext names)',
+    'vmware_cluster.get',
+    { cluster_name: 'DC0_C0', datacenter_name: 'DC0' },
+  ],
+  ['vmware_cluster_ha.get', 'vmware_cluster_ha.get', { cluster_name: 'DC0_C0' }],
+  ['vmware_cluster_drs.rule_info', 'vmware_cluster_drs.rule_info', { cluster_name: 'DC0_C0' }],
+  [
+    'vmware_license_mgr.is_assigned (a host)',
+    'vmware_license_mgr.is_assigned',
+    { key: 'AAAAA-11111-AAAAA-11111-AAAAA', esxi_hostname: 'DC0_C0_H1', datacenter_name: 'DC0' },
+  ],
   ['vmware_datastore.get', 'vmware_datastore.get', { name: 'LocalDS_0' }],
   ['vmware_dvportgroup.get', 'vmware_dvportgroup.get', { name: 'DC0_DVPG0' }],
   ['vmware_resourcepool.get', 'vmware_resourcepool.get', { name: 'Resources', cluster: 'DC0_C0' }],
