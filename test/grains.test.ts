@@ -5,15 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import {
-  coreGrains,
-  linuxCpuData,
-  linuxDistribution,
-  linuxMemData,
-  osReleaseInfo,
-  parseOsRelease,
-  SALT_VERSION_STAND_IN,
-} from '../core/grains.ts'
+import { coreGrains, linuxCpuData, linuxMemData, SALT_VERSION_STAND_IN } from '../core/grains.ts'
+import { linuxDistribution, osReleaseInfo, parseOsRelease } from '../core/os-release.ts'
 import { defaultOpts } from '../loader/opts.ts'
 import { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
