@@ -429,7 +429,7 @@ function yamlScalar(value: unknown): string {
     !/^\.(inf|nan)$/i.test(s) &&
     !/^-?\.?(inf|nan)$/i.test(s)
   if (plain) return s
-  if (/[\n\t\\\u0000-\u001f]/.test(s)) return JSON.stringify(s)
+  if ([...s].some((c) => c === '\\' || c.charCodeAt(0) < 0x20)) return JSON.stringify(s)
   return `'${s.replaceAll("'", "''")}'`
 }
 

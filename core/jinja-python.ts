@@ -19,14 +19,9 @@ export function isTuple(value: unknown): boolean {
 }
 
 export function isDict(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    typeof (value as { toString?: unknown }).toString === 'function' &&
-    !('__brineSafe' in (value as object))
-  )
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 /** Split nunjucks call arguments into positional ones and keyword ones. */
@@ -47,6 +42,7 @@ export function pyStr(value: unknown): string {
   if (value === false) return 'False'
   if (typeof value === 'number') return pyNumber(value)
   if (typeof value === 'function') return '<function>'
+  if (typeof value === 'object' && value.constructor?.name === 'SafeString') return String(value)
   if (Array.isArray(value) || isDict(value)) return pyRepr(value)
   return String(value)
 }
@@ -205,7 +201,7 @@ export function percentFormat(format: string, args: unknown): string {
       if (text.length < w) {
         if (flags.includes('-')) text = text.padEnd(w)
         else if (flags.includes('0') && /[dixXofeE]/.test(conv)) {
-          const sign = /^[-+]/.test(text) ? text[0] : ''
+          const sign = /^[-+]/.test(text) ? text.charAt(0) : ''
           text = sign + text.slice(sign.length).padStart(w - sign.length, '0')
         } else text = text.padStart(w)
       }

@@ -39,14 +39,19 @@ function installShims(): void {
   // --- runtime ---
   runtime.suppressValue = (value: unknown) =>
     value instanceof runtime.SafeString ? value : pyStr(value)
-  runtime.ensureDefined = (value: unknown, lineno: number, colno: number) => {
+  runtime.ensureDefined = (value: unknown, lineno: number, colno: number, name?: string) => {
     if (value === undefined)
-      throw new nj.lib.TemplateError('a Jinja variable is undefined', lineno + 1, colno + 1)
+      throw new nj.lib.TemplateError(
+        `Jinja variable ${name ? `'${name}' ` : ''}is undefined`,
+        lineno + 1,
+        colno + 1,
+      )
     return value
   }
   memberLookup = (obj: unknown, key: unknown, ...rest: unknown[]) => {
     if (rest.length === 2) return pySlice(obj, key, rest[0], rest[1])
     if (obj === undefined || obj === null) return undefined
+    obj = unsafe(obj)
     if (typeof key === 'string') {
       const own =
         typeof obj === 'object' || typeof obj === 'function'
@@ -55,7 +60,9 @@ function installShims(): void {
           : false
       if (own) {
         const value = (obj as Record<string, unknown>)[key]
-        return typeof value === 'function' ? (value as Function).bind(obj) : value
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(obj)
+          : value
       }
       const method = pyMethod(obj, key)
       if (method) return method
@@ -146,7 +153,7 @@ function installShims(): void {
     this.compile(node.body, frame)
     this._emit(' : ')
     if (node.else_ !== null) this.compile(node.else_, frame)
-    else this._emit('undefined')
+    else this._emit('""')
     this._emit(')')
   }
   proto.compileTruthy = function (node: Any, frame: Any) {
@@ -191,6 +198,40 @@ function installShims(): void {
   // `{% set a, b = … %}` unpacks.
   const origSet = proto.compileSet
   proto.compileSet = function (node: Any, frame: Any) {
+    const [first] = node.targets
+    if (node.targets.length === 1 && first instanceof nodes.LookupVal && node.value) {
+      // `{% set ns.n = … %}`
+      this._emit('(')
+      this._compileExpression(first.target, frame)
+      this._emit(')[')
+      this._compileExpression(first.val, frame)
+      this._emit('] = ')
+      this._compileExpression(node.value, frame)
+      this._emitLine(';')
+      return
+    }
+    if (node.targets.length === 1 && first instanceof nodes.Symbol) {
+      // Jinja2 scoping: a set inside a loop or macro makes a local, never changes the outer name.
+      const name = first.value
+      const value = this._tmpid()
+      this._emit(`var ${value} = `)
+      if (node.value) this._compileExpression(node.value, frame)
+      else this.compile(node.body, frame)
+      this._emitLine(';')
+      let id = frame.variables?.[name]
+      if (id === undefined || id === null) {
+        id = this._tmpid()
+        this._emitLine(`var ${id};`)
+        frame.set(name, id)
+      }
+      this._emitLine(`${id} = ${value};`)
+      this._emitLine(`frame.set("${name}", ${id});`)
+      this._emitLine('if(frame.topLevel) {')
+      this._emitLine(`context.setVariable("${name}", ${id});`)
+      if (name.charAt(0) !== '_') this._emitLine(`context.addExport("${name}", ${id});`)
+      this._emitLine('}')
+      return
+    }
     if (node.targets.length > 1 && node.value) {
       const tmp = this._tmpid()
       this._emit(`var ${tmp} = runtime.pyUnpack(`)
@@ -211,6 +252,24 @@ function installShims(): void {
       return
     }
     origSet.call(this, node, frame)
+  }
+  // Name what is undefined, as Salt's "Jinja variable 'x' is undefined".
+  proto.compileOutput = function (node: Any, frame: Any) {
+    for (const child of node.children) {
+      if (child instanceof nodes.TemplateData) {
+        if (child.value) {
+          this._emit(`${this.buffer} += `)
+          this.compileLiteral(child, frame)
+          this._emitLine(';')
+        }
+        continue
+      }
+      this._emit(`${this.buffer} += runtime.suppressValue(runtime.ensureDefined(`)
+      this.compile(child, frame)
+      this._emit(
+        `,${node.lineno},${node.colno},${JSON.stringify(nodeName(this, child))}), env.opts.autoescape);\n`,
+      )
+    }
   }
   proto.compileRaw = function (node: Any) {
     this._emit(node.code)
@@ -235,7 +294,10 @@ function installShims(): void {
     if (node.cond) {
       const item = this._tmpid()
       const inner = frame.push()
-      if (names) names.forEach((n: Any, i: number) => inner.set(n.value, `${item}[${i}]`))
+      if (names)
+        names.forEach((n: Any, i: number) => {
+          inner.set(n.value, `${item}[${i}]`)
+        })
       else inner.set(node.name.value, item)
       this._emit(`.filter(function(${item}) { return runtime.pyTruthy(`)
       this._compileExpression(node.cond, inner)
@@ -254,7 +316,45 @@ function installShims(): void {
     origAssert.call(this, node, ...types)
   }
 
-  // --- parser: trailing commas, tuples, `**kwargs` ---
+  // --- lexer: `{{ {'a': {'b': 1}} }}`: a `}}` that closes open braces is two braces ---
+  const Tokenizer = nj.lexer.lex('').constructor
+  const origNextToken = Tokenizer.prototype.nextToken
+  Tokenizer.prototype.nextToken = function (this: Any) {
+    this.curlyDepth ??= 0
+    if (
+      this.in_code &&
+      this.curlyDepth > 0 &&
+      this.str.slice(this.index, this.index + 2) === '}}'
+    ) {
+      const tok = {
+        type: lexer.TOKEN_RIGHT_CURLY,
+        value: '}',
+        lineno: this.lineno,
+        colno: this.colno,
+      }
+      this.forward()
+      this.curlyDepth--
+      return tok
+    }
+    const tok = origNextToken.call(this)
+    if (tok?.type === lexer.TOKEN_LEFT_CURLY) this.curlyDepth++
+    else if (tok?.type === lexer.TOKEN_RIGHT_CURLY) this.curlyDepth--
+    else if (tok && tok.type !== lexer.TOKEN_WHITESPACE && !this.in_code) this.curlyDepth = 0
+    return tok
+  }
+
+  // --- parser: `x is in y`; trailing commas, tuples, `**kwargs` ---
+  Parser.prototype.parseIs = function (this: Any) {
+    let node = this.parseCompare()
+    if (this.skipSymbol('is')) {
+      const negated = this.skipSymbol('not')
+      node = this.skipSymbol('in')
+        ? new nodes.In(node.lineno, node.colno, node, this.parseCompare())
+        : new nodes.Is(node.lineno, node.colno, node, this.parseCompare())
+      if (negated) node = new nodes.Not(node.lineno, node.colno, node)
+    }
+    return node
+  }
   Parser.prototype.parseAggregate = function parseAggregate() {
     const tok = this.nextToken()
     let node: Any
@@ -304,6 +404,8 @@ function installShims(): void {
     const origParseExpression = this.parseExpression
     this.parseExpression = function (this: Any) {
       const tok = this.peekToken()
+      if (tok.type === lexer.TOKEN_RIGHT_PAREN)
+        return new nodes.Literal(tok.lineno, tok.colno, SPLAT) // `f(a, )`
       if (tok.type === lexer.TOKEN_OPERATOR && tok.value === '**') {
         this.nextToken()
         splats.push(origParseExpression.call(this))
@@ -317,10 +419,11 @@ function installShims(): void {
     } finally {
       this.parseExpression = origParseExpression
     }
-    if (!args || !splats.length) return args
+    if (!args) return args
     args.children = args.children.filter(
       (c: Any) => !(c instanceof nodes.Literal && c.value === SPLAT),
     )
+    if (!splats.length) return args
     let kwargs = args.children.find((c: Any) => c instanceof nodes.KeywordArgs)
     if (!kwargs) {
       kwargs = new nodes.KeywordArgs(args.lineno, args.colno)
@@ -329,6 +432,20 @@ function installShims(): void {
     kwargs.splats = splats
     return args
   }
+}
+
+/** A macro's output (nunjucks' SafeString) is a str to filters and methods. */
+function unsafe(value: unknown): unknown {
+  return value instanceof runtime.SafeString ? String(value) : value
+}
+
+function nodeName(compiler: Any, node: Any): string {
+  if (node instanceof nodes.Literal) return String(node.value)
+  if (node instanceof nodes.Symbol) return node.value
+  if (node instanceof nodes.LookupVal)
+    return `${nodeName(compiler, node.target)}.${nodeName(compiler, node.val)}`
+  if (node instanceof nodes.FunCall) return `${nodeName(compiler, node.name)}()`
+  return 'expression'
 }
 
 const SPLAT = Symbol('splat')
@@ -349,6 +466,8 @@ function saltExtension(): Any {
   return {
     tags: [
       'do',
+      'break',
+      'continue',
       'import_yaml',
       'import_json',
       'import_text',
@@ -359,6 +478,10 @@ function saltExtension(): Any {
     parse(parser: Any) {
       const tok = parser.nextToken()
       const tag = tok.value as string
+      if (tag === 'break' || tag === 'continue') {
+        parser.advanceAfterBlockEnd(tok.value)
+        return new Raw(tok.lineno, tok.colno, `${tag};`)
+      }
       if (tag === 'do') {
         const expr = parser.parseExpression()
         parser.advanceAfterBlockEnd(tok.value)
@@ -432,8 +555,8 @@ export function renderJinjaText(text: string, options: JinjaOptions): string {
   const filters = createFilters(() => undefined)
   for (const [name, filter] of Object.entries(filters))
     env.addFilter(name, (value: unknown, ...raw: unknown[]) => {
-      const [args, kwargs] = splitArgs(raw)
-      return filter(value, args, kwargs)
+      const [args, kwargs] = splitArgs(raw.map(unsafe))
+      return filter(unsafe(value), args, kwargs)
     })
   for (const [name, test] of Object.entries(TESTS)) env.addTest(name, test)
   env.addExtension('salt', saltExtension())

@@ -1,10 +1,11 @@
-import nunjucks from 'nunjucks'
-import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml'
+import { YAMLParseError } from 'yaml'
 import { BrineError } from './errors.ts'
+import { renderJinjaText } from './jinja.ts'
 import { lookupValue } from './lookup.ts'
+import { loadSaltYaml } from './yaml-salt.ts'
 
 /**
- * The SLS renderer shared by pillar and state files: Jinja (nunjucks) then YAML, or the
+ * The SLS renderer shared by pillar and state files: Jinja (Jinja2 semantics, core/jinja.ts) then YAML (PyYAML's resolver, core/yaml-salt.ts), or the
  * pipeline a shebang names (`#!yaml`, `#!jinja|yaml`, `#!jinja|json`, `#!json`). Undefined
  * Jinja variables are errors (Salt's StrictUndefined); YAML keeps key order and rejects
  * duplicate keys. Errors name the file, the line and the stage.
@@ -37,28 +38,6 @@ export interface RenderOptions {
   defaultPipeline?: string
 }
 
-const environments = new Map<string, nunjucks.Environment>()
-
-function environmentFor(searchPaths: string[]): nunjucks.Environment {
-  const key = searchPaths.join('\0')
-  let env = environments.get(key)
-  if (!env) {
-    const loader = searchPaths.length
-      ? new nunjucks.FileSystemLoader(searchPaths, { noCache: true })
-      : null
-    env = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true })
-    env.addFilter('yaml', (value: unknown) => stringifyYaml(value, { flow: true }).trim())
-    env.addFilter('json', (value: unknown) => JSON.stringify(value))
-    env.addFilter('load_yaml', (value: string) => parseYaml(value))
-    // Jinja's spellings of the constants (nunjucks knows only true/false/none).
-    env.addGlobal('True', true)
-    env.addGlobal('False', false)
-    env.addGlobal('None', null)
-    environments.set(key, env)
-  }
-  return env
-}
-
 /** Render `text` through its pipeline and return the data (for YAML/JSON) or text. */
 export function renderSls(text: string, options: RenderOptions): unknown {
   let pipeline = options.defaultPipeline ?? 'jinja|yaml'
@@ -87,7 +66,10 @@ export function renderSls(text: string, options: RenderOptions): unknown {
 
 function renderJinja(text: string, options: RenderOptions): string {
   try {
-    return environmentFor(options.searchPaths ?? []).renderString(text, options.context)
+    return renderJinjaText(text, {
+      searchPaths: options.searchPaths ?? [],
+      context: options.context,
+    })
   } catch (error) {
     const e = error as { lineno?: number; message: string }
     const message = e.message
@@ -96,20 +78,17 @@ function renderJinja(text: string, options: RenderOptions): string {
       .replace(/^Error: /, '')
       .trim()
     const line = e.lineno ?? Number(/\[Line (\d+)/.exec(e.message)?.[1] ?? 0)
-    // nunjucks does not name the undefined variable: show the line that used it.
+    // Show the line that used what is undefined.
     const source = line ? text.split('\n')[line - 1]?.trim() : undefined
-    const detail =
-      message.includes('undefined value') && source
-        ? `${message} (a Jinja variable is undefined) in: ${source}`
-        : message
+    const detail = message.includes('is undefined') && source ? `${message} in: ${source}` : message
     throw new RenderError(options.file, 'jinja', detail, line || undefined, error)
   }
 }
 
 function renderYaml(text: string, file: string): unknown {
   try {
-    // YAML 1.1, as Salt's loader: yes/no/on/off are booleans.
-    return parseYaml(text, { version: '1.1', uniqueKeys: true, prettyErrors: true }) ?? {}
+    // PyYAML's resolver, as Salt's loader: yes/no/on/off are booleans, y/n strings.
+    return loadSaltYaml(text) ?? {}
   } catch (error) {
     const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined
     const message = ((error as Error).message.split('\n')[0] ?? '').replace(/:$/, '')

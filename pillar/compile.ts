@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import picomatch from 'picomatch'
 import { BrineError } from '../core/errors.ts'
+import { createSaltFunctions, slsContext } from '../core/jinja-salt.ts'
 import { RenderError, renderSls } from '../core/render.ts'
 
 export interface CompilePillarOptions {
@@ -157,7 +158,7 @@ function renderPillarSls(
   try {
     data = renderSls(readFileSync(file, 'utf8'), {
       file,
-      context: { ...templateContext(options, name), ...defaults },
+      context: { ...templateContext(options, name, file), ...defaults },
       searchPaths: options.roots,
     })
   } catch (error) {
@@ -211,8 +212,19 @@ function renderPillarSls(
   return mergeInto(merged, own)
 }
 
-function templateContext(options: CompilePillarOptions, sls: string): Data {
-  return { pillar: {}, grains: { id: options.minionId }, opts: {}, ...options.context, sls }
+function templateContext(options: CompilePillarOptions, sls: string, file?: string): Data {
+  const grains = { id: options.minionId }
+  const opts = {}
+  const pillar = {}
+  return {
+    pillar,
+    grains,
+    opts,
+    saltenv: 'base',
+    salt: createSaltFunctions({ grains, pillar, opts }),
+    ...options.context,
+    ...(file ? slsContext(file, sls) : { sls }),
+  }
 }
 
 function asPillarError(error: unknown, file: string): PillarError {

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
-import { lookupValue } from '../core/lookup.ts'
-import { RenderError, renderSls, templateDict } from '../core/render.ts'
+import { createSaltFunctions } from '../core/jinja-salt.ts'
+import { RenderError, renderSls } from '../core/render.ts'
 import { compileHigh } from './compile.ts'
 import { DEFAULT_MAX_PARALLEL, type ExecuteOptions, executeChunks } from './execute.ts'
 import { loadSls } from './sls.ts'
@@ -18,6 +18,8 @@ export interface StateRunDeps extends Omit<ExecuteOptions, 'includes' | 'maxPara
   minionId: string
   opts: Record<string, unknown>
   pillar: Record<string, unknown>
+  /** The minion's grains for templates (ctx.grains); `{ id }` when not given. */
+  grains?: Readonly<Record<string, unknown>>
   /** `state_max_parallel` given with the call; else the option of that name; else 8. */
   maxParallel?: unknown
 }
@@ -241,23 +243,13 @@ function matchTop(deps: StateRunDeps): { sls: string[]; errors: string[] } {
   return { sls, errors: [] }
 }
 
-/** Jinja variables of SLS files. `salt` offers the functions that can answer synchronously. */
+/** Jinja variables of SLS files, as Salt defines them; `salt` offers the functions that answer synchronously. */
 function templateContext(deps: StateRunDeps): Record<string, unknown> {
-  const grains = { id: deps.minionId }
-  const pillarGet = (key: string, fallback: unknown = '') =>
-    lookupValue(deps.pillar, key) ?? fallback
-  const salt = {
-    'pillar.get': pillarGet,
-    'config.get': (key: string, fallback: unknown = '') =>
-      lookupValue(deps.opts, key) ?? lookupValue(deps.pillar, key) ?? fallback,
-    'grains.get': (key: string, fallback: unknown = '') => lookupValue(grains, key) ?? fallback,
-    'test.ping': () => true,
-    pillar: { get: pillarGet },
-  }
+  const grains = { id: deps.minionId, ...deps.grains }
   return {
-    salt,
-    pillar: templateDict(deps.pillar),
-    grains: templateDict(grains),
+    salt: createSaltFunctions({ grains, pillar: deps.pillar, opts: deps.opts }),
+    pillar: deps.pillar,
+    grains,
     opts: deps.opts,
     saltenv: 'base',
   }

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import picomatch from 'picomatch'
+import { slsContext } from '../core/jinja-salt.ts'
 import { RenderError, renderSls } from '../core/render.ts'
 import { findSls } from '../pillar/compile.ts'
 import type { HighData, HighState } from './types.ts'
@@ -47,12 +48,7 @@ export function loadSls(names: string[], options: LoadSlsOptions): LoadedSls {
     try {
       data = renderSls(readFileSync(file, 'utf8'), {
         file: `${env}:${name}`,
-        context: {
-          ...options.context,
-          sls: name,
-          slspath: name.replaceAll('.', '/'),
-          tpldir: name.replaceAll('.', '/'),
-        },
+        context: { ...options.context, ...slsContext(file, name), saltenv: env },
         searchPaths: options.roots,
       })
     } catch (error) {

@@ -24,9 +24,11 @@ interface Case {
   compare?: 'json'
 }
 
-export const CASES = loadSaltYaml(readFileSync(join(FIXTURES, 'cases.yaml'), 'utf8')) as Case[]
-export const EXPECTED = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'))
-  .cases as Record<string, { output?: string; error?: string }>
+const CASES = loadSaltYaml(readFileSync(join(FIXTURES, 'cases.yaml'), 'utf8')) as Case[]
+const EXPECTED = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')).cases as Record<
+  string,
+  { output?: string; error?: string }
+>
 
 // The context of expect.py.
 const GRAINS = {
@@ -44,7 +46,7 @@ const GRAINS = {
 const PILLAR = { app: { name: 'web', port: 8080, opts: { b: 2 } } }
 const OPTS = { id: 'minion1', renderer: 'jinja|yaml', __cli: 'salt-call' }
 
-export function renderCase(c: Case): string {
+function renderCase(c: Case): string {
   const grains = structuredClone(GRAINS)
   const pillar = structuredClone(PILLAR)
   const opts = structuredClone(OPTS)
