@@ -79,6 +79,108 @@ async function clusterConfig(name: string) {
   })
 }
 
+// saltext-vmware's signatures (src/saltext/vmware/modules/*.py and states/*.py), without the
+// trailing service_instance and profile: brine declares these first, in this order, so the
+// same positional call binds the same arguments; brine's own names may follow.
+const SALTEXT_FUNCTIONS: Record<string, string[]> = {
+  'vmware_datacenter.list': [],
+  'vmware_datacenter.create': ['name'],
+  'vmware_datacenter.get': ['name'],
+  'vmware_datacenter.delete': ['name'],
+  'vmware_cluster.list': [],
+  'vmware_cluster.create': ['name', 'datacenter'],
+  'vmware_cluster.get': ['cluster_name', 'datacenter_name'],
+  'vmware_cluster.delete': ['name', 'datacenter'],
+  'vmware_cluster_drs.configure': [
+    'cluster',
+    'datacenter',
+    'enable',
+    'enable_vm_behavior_overrides',
+    'default_vm_behavior',
+    'vmotion_rate',
+    'advanced_settings',
+  ],
+  'vmware_cluster_drs.get': ['cluster_name', 'datacenter_name'],
+  'vmware_cluster_drs.vm_affinity_rule': [
+    'name',
+    'affinity',
+    'vm_names',
+    'cluster_name',
+    'datacenter_name',
+    'enabled',
+    'mandatory',
+  ],
+  'vmware_cluster_drs.rule_info': ['cluster_name', 'datacenter_name', 'rule_name'],
+  'vmware_cluster_ha.configure': [
+    'cluster',
+    'datacenter',
+    'enable',
+    'host_monitoring',
+    'vm_monitoring',
+    'vm_component_protecting',
+    'vm_min_up_time',
+    'vm_max_failure_window',
+    'vm_max_failures',
+    'vm_failure_interval',
+    'isolation_response',
+    'restart_priority',
+    'restart_priority_timeout',
+    'enable_apd_timeout_for_hosts',
+    'vm_reaction_on_apd_cleared',
+    'vm_storage_protection_for_apd',
+    'vm_storage_protection_for_pdl',
+    'vm_terminate_delay_for_apd_sec',
+    'admission_control_policy',
+    'advanced_options',
+  ],
+  'vmware_cluster_ha.get': ['cluster_name', 'datacenter_name'],
+  'vmware_folder.create': ['folder_name', 'dc_name', 'type'],
+  'vmware_folder.destroy': ['folder_name', 'dc_name', 'type'],
+  'vmware_folder.rename': ['folder_name', 'new_folder_name', 'dc_name', 'type'],
+  'vmware_folder.move': ['folder_name', 'destination_folder_name', 'dc_name', 'type'],
+  'vmware_folder.list': [],
+  // add/remove(license_key, **kwargs): the keyword arguments their docstrings name
+  'vmware_license_mgr.add': ['license_key', 'datacenter_name', 'cluster_name', 'esxi_hostname'],
+  'vmware_license_mgr.remove': ['license_key', 'datacenter_name', 'cluster_name', 'esxi_hostname'],
+  'vmware_license_mgr.list': [],
+  'storage_policy.find': ['policy_name'],
+  'storage_policy.save': ['policy_config'],
+  'vmware_vsphere.system_info': [],
+  'vmware_vsphere.list_resourcepools': [],
+  'vmware_vsphere.list_networks': [],
+  'vmware_vsphere.list_vapps': [],
+  'vmware_vsphere.list_ssds': ['host_name', 'datacenter_name', 'cluster_name'],
+  'vmware_vsphere.list_non_ssds': ['host_name', 'datacenter_name', 'cluster_name'],
+}
+// States: Salt passes their arguments by keyword (name first); each of saltext's must be taken.
+const SALTEXT_STATES: Record<string, string[]> = {
+  'vmware_datacenter.present': ['name'],
+  'vmware_datacenter.absent': ['name'],
+  'vmware_folder.manage': ['name', 'task', 'dc_name', 'type'],
+  'vmware_folder.rename': ['name', 'new_folder_name', 'dc_name', 'type'],
+  'vmware_folder.move': ['name', 'destination_folder_name', 'dc_name', 'type'],
+  'vmware_license_mgr.present': ['license_key', 'datacenter_name', 'cluster_name', 'esxi_hostname'],
+  'vmware_license_mgr.absent': ['license_key', 'datacenter_name', 'cluster_name', 'esxi_hostname'],
+  'storage_policy.config': ['name', 'config'],
+}
+
+describe('saltext-vmware’s functions and states are there, with its argument names and order', () => {
+  it('every execution function declares saltext’s arguments first, in saltext’s order', async () => {
+    for (const [fun, args] of Object.entries(SALTEXT_FUNCTIONS)) {
+      const { definition } = await rt.modules.getFunction(fun)
+      expect(Object.keys(definition.args).slice(0, args.length), fun).toEqual(args)
+      expect(definition.vsphere, fun).toBe(true)
+    }
+  })
+
+  it('every state takes saltext’s arguments', async () => {
+    for (const [fun, args] of Object.entries(SALTEXT_STATES)) {
+      const { definition } = await rt.states.getFunction(fun)
+      expect(Object.keys(definition.args), fun).toEqual(expect.arrayContaining(args))
+    }
+  })
+})
+
 describe('vmware_datacenter (modules/datacenter.py, states/datacenter.py)', () => {
   it('list, create, get and delete as saltext calls them; create and delete return {<name>: True}', async () => {
     // modules/datacenter.py list_: `salt '*' vmware_datacenter.list` → [name]
@@ -212,6 +314,20 @@ describe('vmware_cluster_drs (modules/cluster_drs.py)', () => {
       vmotion_rate: 2,
       advanced_settings: { TryBalanceVmsPerHost: '1' },
     })
+    // saltext's positional order: (cluster, datacenter, enable, enable_vm_behavior_overrides,
+    // default_vm_behavior, vmotion_rate)
+    await call('vmware_cluster_drs.configure', ['cl-drs', 'DC0', false, true, 'manual', 3])
+    expect((await clusterConfig('cl-drs')).drsConfig).toMatchObject({
+      enabled: false,
+      enableVmBehaviorOverrides: true,
+      defaultVmBehavior: 'manual',
+      vmotionRate: 3,
+    })
+    expect(await call('vmware_cluster_drs.get', ['cl-drs', 'DC0'])).toMatchObject({
+      enabled: false,
+      vmotion_rate: 3,
+    })
+    await call('vmware_cluster_drs.configure', ['cl-drs', 'DC0', true, false, 'partiallyAutomated'])
     // A setting left out is left alone (saltext resets it to its default: README table).
     await call('vmware_cluster_drs.configure', ['cl-drs', 'DC0'], { vmotion_rate: 5 })
     expect((await clusterConfig('cl-drs')).drsConfig).toMatchObject({
@@ -252,10 +368,17 @@ describe('vmware_cluster_drs (modules/cluster_drs.py)', () => {
     expect(await call('vmware_cluster_drs.vm_affinity_rule', [], rule)).toMatchObject({
       created: true,
     })
-    expect(await call('vmware_cluster_drs.vm_affinity_rule', [], rule)).toMatchObject({
-      updated: true,
-      message: 'Exact rule already exists.',
-    })
+    const sent: string[] = []
+    const stop = observeSoapCalls((c) => sent.push(c.method))
+    try {
+      expect(await call('vmware_cluster_drs.vm_affinity_rule', [], rule)).toMatchObject({
+        updated: true,
+        message: 'Exact rule already exists.',
+      })
+    } finally {
+      stop()
+    }
+    expect(sent).not.toContain('ReconfigureComputeResource_Task')
     const updated = (await call('vmware_cluster_drs.vm_affinity_rule', [], {
       ...rule,
       enabled: false,
