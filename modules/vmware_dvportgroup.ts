@@ -2,12 +2,15 @@ import { type CallContext, defineFunction, defineModule, ModuleError, z } from '
 import {
   ENTITY_TYPES,
   type Entity,
+  findEntityByName,
   getEntity,
   listEntities,
   type ManagedObjectReference,
+  propertiesOf,
+  retrieveProperties,
   runTask,
 } from 'brine/vsphere'
-import { connected, deleteEntity } from './_vmware.ts'
+import { asList, connected, deleteEntity } from './_vmware.ts'
 import { findDvs } from './vmware_dvswitch.ts'
 
 interface PortgroupConfig {
@@ -70,6 +73,13 @@ function portgroupSpec(
 }
 
 const portgroup = z.string().min(1).describe('port group name or id')
+
+interface HostMember {
+  config?: {
+    host?: ManagedObjectReference
+    backing?: { pnicSpec?: Array<{ pnicDevice?: string }> | { pnicDevice?: string } }
+  }
+}
 const settings = {
   vlan: z.coerce.number().int().min(0).max(4094).optional().describe('VLAN id (0: none)'),
   ports: z.coerce.number().int().min(0).optional().describe('number of ports'),
@@ -97,10 +107,75 @@ export default defineModule({
       },
     }),
     get: defineFunction({
-      doc: 'Describe a port group.',
-      args: { name: portgroup },
+      doc:
+        'Describe a port group: {name, vlan, pnic (the uplinks of host_name on its switch), id, ' +
+        'dvswitch, ports, type, description}. saltext’s get(switch_name, portgroup_key): {} when ' +
+        'the switch has no such port group; brine’s get(name=): by name or id, an error when absent.',
+      args: {
+        switch_name: z.string().min(1).optional().describe('distributed switch'),
+        portgroup_key: z.string().min(1).optional().describe('port group key (or name)'),
+        host_name: z.string().min(1).optional().describe('host whose uplinks to list as pnic'),
+        name: portgroup
+          .optional()
+          .describe('port group name or id (brine; alias of portgroup_key)'),
+      },
       vsphere: true,
-      run: async (ctx, { name }) => describePortgroup(await findPortgroup(ctx, name)),
+      run: async (ctx, { switch_name, portgroup_key, host_name, name }) => {
+        if (portgroup_key && name && portgroup_key !== name)
+          throw new ModuleError(
+            `${ctx.fun}: 'portgroup_key' (${portgroup_key}) and its alias 'name' (${name}) disagree; give one of them`,
+            { code: 'BRINE_ARGUMENT' },
+          )
+        const key = portgroup_key ?? name
+        if (!key)
+          throw new ModuleError(`${ctx.fun}: argument 'portgroup_key' is required (or 'name')`, {
+            code: 'BRINE_ARGUMENT',
+          })
+        const si = await connected(ctx)
+        let pg: Entity | undefined
+        let dvs: Entity | undefined
+        if (switch_name) {
+          dvs = await findEntityByName(si, ENTITY_TYPES.dvswitch, switch_name, {
+            props: ['portgroup', 'config.host'],
+            signal: ctx.signal,
+          })
+          const refs = asList(dvs?.props.portgroup as ManagedObjectReference[] | undefined)
+          const groups = refs.length
+            ? await retrieveProperties(
+                si,
+                [
+                  {
+                    propSet: [{ type: ENTITY_TYPES.portgroup, pathSet: ['name', 'key', 'config'] }],
+                    objectSet: refs.map((obj) => ({ obj })),
+                  },
+                ],
+                { signal: ctx.signal },
+              )
+            : []
+          const found = groups
+            .map((o) => ({ obj: o.obj, props: propertiesOf(o) }))
+            .find((o) => o.props.key === key || o.obj.value === key || o.props.name === key)
+          if (!found) return {}
+          pg = { obj: found.obj, name: String(found.props.name), props: found.props }
+        } else {
+          pg = await findPortgroup(ctx, key)
+        }
+        const pnic: string[] = []
+        if (host_name) {
+          if (!dvs) {
+            const owner = (pg.props.config as PortgroupConfig).distributedVirtualSwitch
+            if (owner) dvs = await findDvs(ctx, owner.value, ['config.host'])
+          }
+          const host = await getEntity(si, ENTITY_TYPES.host, host_name, { signal: ctx.signal })
+          for (const member of asList(dvs?.props['config.host'] as HostMember[] | undefined))
+            if (member.config?.host?.value === host.obj.value)
+              for (const spec of asList(member.config.backing?.pnicSpec))
+                if (spec.pnicDevice) pnic.push(spec.pnicDevice)
+        }
+        // saltext's keys (name, vlan, pnic) first, then brine's.
+        const { name: pgName, vlan, ...rest } = describePortgroup(pg)
+        return { name: pgName, vlan, pnic, ...rest }
+      },
     }),
     create: defineFunction({
       doc: 'Create a port group on a distributed switch.',

@@ -7,7 +7,7 @@ import {
   type ManagedObjectReference,
   retrieveObjectProperties,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
+import { asList, connected } from './_vmware.ts'
 
 interface HostNetwork {
   vswitch?: Array<{
@@ -15,6 +15,8 @@ interface HostNetwork {
     numPorts?: number
     mtu?: number
     spec?: { numPorts?: number; mtu?: number }
+    pnic?: string[] | string
+    portgroup?: string[] | string
   }>
   portgroup?: Array<{ spec?: { name?: string; vlanId?: number | string; vswitchName?: string } }>
 }
@@ -56,9 +58,82 @@ function portgroups(network: HostNetwork) {
 
 const host = z.string().min(1).describe('host name or id')
 
+/** saltext-vmware's shape (modules/vswitch.py get): num_ports, mtu, name, nics, portgroups. */
+function saltextSwitches(network: HostNetwork, only: string | undefined) {
+  return (network.vswitch ?? [])
+    .filter((sw) => only === undefined || sw.name === only)
+    .map((sw) => ({
+      num_ports: Number(sw.spec?.numPorts ?? sw.numPorts ?? 0),
+      mtu: Number(sw.spec?.mtu || sw.mtu || 0) || null,
+      name: sw.name,
+      // "key-vim.host.PhysicalNic-vmnic0" → vmnic0; "key-vim.host.PortGroup-VM Network" → VM Network
+      nics: asList(sw.pnic).map((nic) => nic.split('-').at(-1)!),
+      portgroups: asList(sw.portgroup).map((pg) => pg.split('-').slice(2).join('-')),
+    }))
+}
+
 export default defineModule({
   doc: 'Standard virtual switches and their port groups on ESXi hosts.',
   functions: {
+    // saltext-vmware's (src/saltext/vmware/modules/vswitch.py), its order and shapes.
+    get: defineFunction({
+      doc: 'A host’s standard switches (one when switch_name is given): [{num_ports, mtu, name, nics, portgroups}].',
+      args: {
+        hostname: host,
+        switch_name: z.string().min(1).optional().describe('switch name'),
+      },
+      vsphere: true,
+      run: async (ctx, { hostname, switch_name }) =>
+        saltextSwitches((await hostNetwork(ctx, hostname)).network, switch_name),
+    }),
+    add: defineFunction({
+      doc: 'Add a standard switch to a host: {added: switch_name}.',
+      args: {
+        switch_name: z.string().min(1).describe('switch name'),
+        hostname: host,
+        mtu: z.coerce.number().int().min(1280).max(9000).default(1500).describe('MTU'),
+        nics: z.array(z.string().min(1)).default([]).describe('physical NICs, e.g. ["vmnic1"]'),
+        num_ports: z.coerce.number().int().min(8).default(128).describe('ports'),
+      },
+      vsphere: true,
+      run: async (ctx, { switch_name, hostname, mtu, nics, num_ports }) => {
+        const { host: h, system } = await hostNetwork(ctx, hostname)
+        await callVim(
+          await connected(ctx),
+          `creating switch '${switch_name}' on host '${h.name}'`,
+          'AddVirtualSwitch',
+          {
+            _this: system,
+            vswitchName: switch_name,
+            spec: {
+              numPorts: num_ports,
+              ...(nics.length
+                ? { bridge: { _type: 'HostVirtualSwitchBondBridge', nicDevice: nics } }
+                : {}),
+              mtu,
+            },
+          },
+        )
+        return { added: switch_name }
+      },
+    }),
+    remove: defineFunction({
+      doc: 'Remove a standard switch from a host: {removed: switch_name}.',
+      args: { switch_name: z.string().min(1).describe('switch name'), hostname: host },
+      vsphere: true,
+      run: async (ctx, { switch_name, hostname }) => {
+        const { host: h, system } = await hostNetwork(ctx, hostname)
+        await callVim(
+          await connected(ctx),
+          `deleting switch '${switch_name}' on host '${h.name}'`,
+          'RemoveVirtualSwitch',
+          { _this: system, vswitchName: switch_name },
+        )
+        return { removed: switch_name }
+      },
+    }),
+
+    // brine's own.
     list: defineFunction({
       doc: 'List a host’s standard switches: name, ports, MTU, port groups.',
       args: { host },

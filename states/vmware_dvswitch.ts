@@ -23,7 +23,7 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
         const found = (
-          (await ctx.salt('vmware_dvswitch.list', { datacenter })) as Array<{
+          (await ctx.salt('vmware_dvswitch.list_switches', { datacenter })) as Array<{
             name: string
             id: string
             description: string
@@ -85,7 +85,7 @@ export default defineModule({
       vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const found = (
-          (await ctx.salt('vmware_dvswitch.list', { datacenter })) as Array<{
+          (await ctx.salt('vmware_dvswitch.list_switches', { datacenter })) as Array<{
             name: string
             id: string
           }>
