@@ -4,6 +4,7 @@ import {
   cancelTask,
   ENTITY_TYPES,
   type Entity,
+  EntityNotFoundError,
   getEntity,
   listEntities,
   type ManagedObjectReference,
@@ -11,7 +12,16 @@ import {
   runTask,
   waitForHandle,
 } from 'brine/vsphere'
-import { asList, connected, findCluster, findDatacenter, names } from './_vmware.ts'
+import {
+  aliased,
+  asList,
+  connected,
+  findCluster,
+  findDatacenter,
+  findInDatacenter,
+  names,
+  requiredAliased,
+} from './_vmware.ts'
 
 const DS_PROPS = [
   'summary.type',
@@ -20,6 +30,8 @@ const DS_PROPS = [
   'summary.accessible',
   'summary.url',
   'summary.maintenanceMode',
+  'summary.multipleHostAccess',
+  'summary.uncommitted',
   'host',
 ]
 
@@ -38,16 +50,164 @@ function describeDatastore(ds: Entity) {
   }
 }
 
+/**
+ * saltext-vmware's get() row (`utils/datastore`'s summary fields, names as pyVmomi's), with
+ * brine's describe fields added.
+ */
+function saltextDatastore(ds: Entity) {
+  const p = ds.props
+  return {
+    ...describeDatastore(ds),
+    accessible: p['summary.accessible'] === true,
+    capacity: p['summary.capacity'],
+    freeSpace: p['summary.freeSpace'],
+    maintenanceMode: p['summary.maintenanceMode'] ?? 'normal',
+    multipleHostAccess: p['summary.multipleHostAccess'] === true,
+    name: ds.name,
+    type: p['summary.type'],
+    url: p['summary.url'],
+    uncommitted: p['summary.uncommitted'] ?? 0,
+  }
+}
+
 const datastore = z.string().min(1).describe('datastore name or id')
 
-/** A datastore with its maintenance state, and the connection. */
-async function withMaintenanceState(ctx: CallContext, name: string) {
+/** A datastore (in a datacenter when given) with its maintenance state, and the connection. */
+async function withMaintenanceState(ctx: CallContext, name: string, datacenter?: string) {
   const si = await connected(ctx)
-  const ds = await getEntity(si, ENTITY_TYPES.datastore, name, {
-    props: ['summary.maintenanceMode'],
-    signal: ctx.signal,
-  })
+  const ds = await findInDatacenter(ctx, ENTITY_TYPES.datastore, name, datacenter, [
+    'summary.maintenanceMode',
+  ])
   return { si, ds }
+}
+
+/**
+ * The hosts saltext-vmware's `utils.esxi.get_hosts` picks: the named host, else every host of
+ * the cluster, of the datacenter, or of the inventory. `props` are read with them.
+ */
+async function selectHosts(
+  ctx: CallContext,
+  where: {
+    host_name?: string | undefined
+    cluster_name?: string | undefined
+    datacenter_name?: string | undefined
+  },
+  props: string[],
+): Promise<Entity[]> {
+  const si = await connected(ctx)
+  if (where.host_name)
+    return [
+      await findInDatacenter(ctx, ENTITY_TYPES.host, where.host_name, where.datacenter_name, props),
+    ]
+  const within = where.cluster_name
+    ? (await findCluster(ctx, where.cluster_name, where.datacenter_name)).obj
+    : where.datacenter_name
+      ? (await findDatacenter(ctx, where.datacenter_name)).obj
+      : undefined
+  return (await listEntities(si, ENTITY_TYPES.host, { within, props, signal: ctx.signal })).sort(
+    (a, b) => a.name.localeCompare(b.name),
+  )
+}
+
+/** A host's SCSI addresses (multipath path names, first of a comma list) to LUN canonical names. */
+function scsiAddressesOf(host: Entity): Map<string, string> {
+  const luns = new Map(
+    asList(
+      host.props['config.storageDevice.scsiLun'] as
+        | Array<{ key: string; canonicalName?: string }>
+        | undefined,
+    ).map((l) => [l.key, l.canonicalName ?? '']),
+  )
+  const byAddress = new Map<string, string>()
+  for (const lun of asList(
+    host.props['config.storageDevice.multipathInfo.lun'] as
+      | Array<{ lun: string; path?: unknown }>
+      | undefined,
+  ))
+    for (const path of asList(lun.path as Array<{ name: string }> | undefined))
+      byAddress.set(path.name.split(',')[0]!, luns.get(lun.lun) ?? '')
+  return byAddress
+}
+
+/** The backing disks (canonical names) of a host's VMFS volumes, by volume name. */
+function vmfsExtentsOf(host: Entity): Map<string, string[]> {
+  const extents = new Map<string, string[]>()
+  for (const info of asList(
+    host.props['config.fileSystemVolume.mountInfo'] as
+      | Array<{ volume?: { _type?: string; name?: string; extent?: unknown } }>
+      | undefined,
+  )) {
+    const volume = info.volume
+    if (volume?._type !== 'HostVmfsVolume' || !volume.name) continue
+    extents.set(
+      volume.name,
+      asList(volume.extent as Array<{ diskName: string }> | undefined).map((e) => e.diskName),
+    )
+  }
+  return extents
+}
+
+/** Put a datastore in maintenance mode (see enter_maintenance_mode's doc). */
+async function enterMaintenance(ctx: CallContext, name: string, datacenter?: string) {
+  const { si, ds } = await withMaintenanceState(ctx, name, datacenter)
+  if (ds.props['summary.maintenanceMode'] === 'inMaintenance')
+    return { name: ds.name, maintenance_mode: 'inMaintenance', changed: false }
+  const what = `putting datastore '${ds.name}' in maintenance mode`
+  if (ds.props['summary.maintenanceMode'] === 'enteringMaintenance')
+    throw new ModuleError(
+      `${what}: it is already entering maintenance mode (VMs still to be moved); wait, or take it out with exit_maintenance_mode`,
+      { code: 'BRINE_INVALID_STATE' },
+    )
+  const result = await callVim<PlacementResult | undefined>(
+    si,
+    what,
+    'DatastoreEnterMaintenanceMode',
+    { _this: ds.obj },
+  )
+  if (result?.drsFault) {
+    // Nothing can move the VMs: do not leave a started request behind.
+    if (result.task) await cancelTask(si, result.task).catch(() => undefined)
+    const blocked = await Promise.all(
+      asList(result.drsFault.faultsByVm).map(async (f) =>
+        f.vm ? String((await retrieveObjectProperties(si, f.vm, ['name'])).name) : '?',
+      ),
+    )
+    throw new ModuleError(
+      `${what}: ${result.drsFault.reason ?? 'Storage DRS cannot move the VMs'}` +
+        (blocked.length ? ` (VMs: ${blocked.join(', ')}); move or power them off first` : ''),
+      { code: 'BRINE_INVALID_STATE' },
+    )
+  }
+  const keys = asList(result?.recommendations).map((r) => r.key)
+  if (keys.length)
+    await runTask(
+      si,
+      `${what}: applying Storage DRS recommendations`,
+      'ApplyStorageDrsRecommendation_Task',
+      {
+        _this: si.content.storageResourceManager,
+        key: keys,
+      },
+      { signal: ctx.signal },
+    )
+  if (result?.task)
+    await waitForHandle(si, { task: result.task, description: what }, { signal: ctx.signal })
+  return { name: ds.name, maintenance_mode: 'inMaintenance', changed: true }
+}
+
+/** Take a datastore out of maintenance mode. */
+async function exitMaintenance(ctx: CallContext, name: string, datacenter?: string) {
+  const { si, ds } = await withMaintenanceState(ctx, name, datacenter)
+  if ((ds.props['summary.maintenanceMode'] ?? 'normal') === 'normal')
+    return { name: ds.name, maintenance_mode: 'normal', changed: false }
+  await runTask(
+    si,
+    `taking datastore '${ds.name}' out of maintenance mode`,
+    'DatastoreExitMaintenanceMode_Task',
+    { _this: ds.obj },
+    { signal: ctx.signal },
+  )
+  return { name: ds.name, maintenance_mode: 'normal', changed: true }
 }
 
 /** StoragePlacementResult, as far as maintenance mode needs it. */
@@ -93,16 +253,161 @@ export default defineModule({
       },
     }),
     get: defineFunction({
-      doc: 'Describe one datastore.',
-      args: { name: datastore },
+      doc:
+        'saltext-vmware’s get: the datastores (one by name, else those of a host, cluster or ' +
+        'datacenter, else all) as [{accessible, capacity, freeSpace, maintenanceMode, ' +
+        'multipleHostAccess, name, type, url, uncommitted}], each with brine’s id, free_space, ' +
+        'maintenance_mode and hosts too. A name that matches nothing gives [].',
+      args: {
+        datastore_name: datastore.optional(),
+        datacenter_name: names.datacenter.optional(),
+        cluster_name: names.cluster.optional(),
+        host_name: z.string().min(1).optional().describe('ESXi host name or id'),
+        name: datastore.optional().describe('alias of datastore_name'),
+      },
       vsphere: true,
-      run: async (ctx, { name }) =>
-        describeDatastore(
-          await getEntity(await connected(ctx), ENTITY_TYPES.datastore, name, {
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const name = aliased({ datastore_name: args.datastore_name, name: args.name })
+        let found: Entity[]
+        if (name) {
+          // One name or id: through the inventory index, never a whole listing.
+          const one = await findInDatacenter(
+            ctx,
+            ENTITY_TYPES.datastore,
+            name,
+            args.datacenter_name,
+            DS_PROPS,
+          ).catch((error: unknown) => {
+            // Only the datastore may be missing (saltext answers []); a missing datacenter is an error.
+            if (error instanceof EntityNotFoundError && error.entityType === ENTITY_TYPES.datastore)
+              return undefined
+            throw error
+          })
+          found = one ? [one] : []
+        } else {
+          const within = args.datacenter_name
+            ? (await findDatacenter(ctx, args.datacenter_name)).obj
+            : undefined
+          found = await listEntities(si, ENTITY_TYPES.datastore, {
+            within,
             props: DS_PROPS,
             signal: ctx.signal,
-          }),
-        ),
+          })
+        }
+        if (args.cluster_name || args.host_name) {
+          const hosts = await selectHosts(
+            ctx,
+            {
+              host_name: args.host_name,
+              cluster_name: args.cluster_name,
+              datacenter_name: args.datacenter_name,
+            },
+            ['datastore'],
+          )
+          const ids = new Set(
+            hosts.flatMap((h) =>
+              asList(h.props.datastore as ManagedObjectReference[] | undefined).map((d) => d.value),
+            ),
+          )
+          found = found.filter((d) => ids.has(d.obj.value))
+        }
+        return found.map(saltextDatastore).sort((a, b) => a.name.localeCompare(b.name))
+      },
+    }),
+    list_datastores: defineFunction({
+      doc:
+        'saltext-vmware’s list_datastores: per host, its datastores {name, type, free_space, ' +
+        'capacity} (VMFS ones with backing_disk_ids), filtered by names, backing disk canonical ' +
+        'names or backing disk SCSI addresses when given.',
+      args: {
+        datastore_names: z.array(z.string().min(1)).optional().describe('datastore names'),
+        backing_disk_ids: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('canonical names of backing disks'),
+        backing_disk_scsi_addresses: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('SCSI addresses of backing disks, e.g. vmhba0:C0:T0:L0'),
+        datacenter_name: names.datacenter.optional(),
+        cluster_name: names.cluster.optional(),
+        host_name: z.string().min(1).optional().describe('ESXi host name or id'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        const scsi = args.backing_disk_scsi_addresses ?? []
+        const hosts = await selectHosts(ctx, args, [
+          'datastore',
+          'config.fileSystemVolume.mountInfo',
+          ...(scsi.length
+            ? ['config.storageDevice.scsiLun', 'config.storageDevice.multipathInfo.lun']
+            : []),
+        ])
+        const summaries = new Map(
+          (
+            await listEntities(si, ENTITY_TYPES.datastore, {
+              props: ['summary.type', 'summary.freeSpace', 'summary.capacity'],
+              signal: ctx.signal,
+            })
+          ).map((d) => [d.obj.value, d]),
+        )
+        const filtered = Boolean(
+          args.datastore_names?.length || args.backing_disk_ids?.length || scsi.length,
+        )
+        const out: Record<string, Array<Record<string, unknown>>> = {}
+        for (const host of hosts) {
+          const extents = vmfsExtentsOf(host)
+          const addresses = scsiAddressesOf(host)
+          const diskIds = new Set([
+            ...(args.backing_disk_ids ?? []),
+            ...scsi.map((a) => addresses.get(a)).filter((id): id is string => Boolean(id)),
+          ])
+          out[host.name] = asList(host.props.datastore as ManagedObjectReference[] | undefined)
+            .map((ref) => summaries.get(ref.value))
+            .filter((d): d is Entity => d !== undefined)
+            .filter(
+              (d) =>
+                !filtered ||
+                args.datastore_names?.includes(d.name) ||
+                (extents.get(d.name) ?? []).some((id) => diskIds.has(id)),
+            )
+            .map((d) => {
+              const backing = extents.get(d.name) ?? []
+              return {
+                name: d.name,
+                type: d.props['summary.type'],
+                free_space: d.props['summary.freeSpace'],
+                capacity: d.props['summary.capacity'],
+                ...(backing.length ? { backing_disk_ids: backing } : {}),
+              }
+            })
+        }
+        return out
+      },
+    }),
+    list_datastore_clusters: defineFunction({
+      doc:
+        'saltext-vmware’s list_datastore_clusters: the names of the datastore clusters ' +
+        '(StoragePod), of a datacenter when given. saltext reads the host arguments and then ' +
+        'lists every datastore cluster; brine checks the host or cluster exists, as saltext does.',
+      args: {
+        host_name: z.string().min(1).optional().describe('ESXi host name or id'),
+        datacenter_name: names.datacenter.optional(),
+        cluster_name: names.cluster.optional(),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        const si = await connected(ctx)
+        if (args.host_name || args.cluster_name) await selectHosts(ctx, args, [])
+        const within = args.datacenter_name
+          ? (await findDatacenter(ctx, args.datacenter_name)).obj
+          : undefined
+        return (await listEntities(si, 'StoragePod', { within, signal: ctx.signal }))
+          .map((p) => p.name)
+          .sort()
+      },
     }),
     create_nfs: defineFunction({
       doc: 'Mount an NFS export as a datastore on one or more hosts (same name everywhere).',
@@ -172,81 +477,47 @@ export default defineModule({
         'Put a datastore in maintenance mode. VMs on it must be moved first; in a datastore ' +
         'cluster vCenter’s Storage DRS recommendations are applied (storage vMotion), otherwise ' +
         'the VMs that block it are named.',
-      args: { name: datastore },
+      args: { name: datastore, datacenter: names.datacenter.optional() },
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const { si, ds } = await withMaintenanceState(ctx, name)
-        if (ds.props['summary.maintenanceMode'] === 'inMaintenance')
-          return { name: ds.name, maintenance_mode: 'inMaintenance', changed: false }
-        const what = `putting datastore '${ds.name}' in maintenance mode`
-        if (ds.props['summary.maintenanceMode'] === 'enteringMaintenance')
-          throw new ModuleError(
-            `${what}: it is already entering maintenance mode (VMs still to be moved); wait, or take it out with exit_maintenance_mode`,
-            { code: 'BRINE_INVALID_STATE' },
-          )
-        const result = await callVim<PlacementResult | undefined>(
-          si,
-          what,
-          'DatastoreEnterMaintenanceMode',
-          { _this: ds.obj },
-        )
-        if (result?.drsFault) {
-          // Nothing can move the VMs: do not leave a started request behind.
-          if (result.task) await cancelTask(si, result.task).catch(() => undefined)
-          const blocked = await Promise.all(
-            asList(result.drsFault.faultsByVm).map(async (f) =>
-              f.vm ? String((await retrieveObjectProperties(si, f.vm, ['name'])).name) : '?',
-            ),
-          )
-          throw new ModuleError(
-            `${what}: ${result.drsFault.reason ?? 'Storage DRS cannot move the VMs'}` +
-              (blocked.length ? ` (VMs: ${blocked.join(', ')}); move or power them off first` : ''),
-            { code: 'BRINE_INVALID_STATE' },
-          )
-        }
-        const keys = asList(result?.recommendations).map((r) => r.key)
-        if (keys.length)
-          await runTask(
-            si,
-            `${what}: applying Storage DRS recommendations`,
-            'ApplyStorageDrsRecommendation_Task',
-            {
-              _this: si.content.storageResourceManager,
-              key: keys,
-            },
-            { signal: ctx.signal },
-          )
-        if (result?.task)
-          await waitForHandle(si, { task: result.task, description: what }, { signal: ctx.signal })
-        return { name: ds.name, maintenance_mode: 'inMaintenance', changed: true }
-      },
+      run: (ctx, { name, datacenter }) => enterMaintenance(ctx, name, datacenter),
     }),
     maintenance_mode: defineFunction({
-      doc: 'saltext name and shape: {maintenanceMode: "inMaintenance"}.',
-      args: { datastore_name: datastore },
-      vsphere: true,
-      run: async (ctx, { datastore_name }) => {
-        await ctx.salt('vmware_datastore.enter_maintenance_mode', { name: datastore_name })
-        return { maintenanceMode: 'inMaintenance' }
+      doc:
+        'saltext-vmware’s maintenance_mode: put a datastore in maintenance mode, ' +
+        '{maintenanceMode: "inMaintenance"} (plus brine’s name, maintenance_mode, changed).',
+      args: {
+        datastore_name: datastore.optional(),
+        datacenter_name: names.datacenter.optional(),
+        name: datastore.optional().describe('alias of datastore_name'),
       },
+      vsphere: true,
+      run: async (ctx, args) => ({
+        maintenanceMode: 'inMaintenance',
+        ...(await enterMaintenance(
+          ctx,
+          requiredAliased({ datastore_name: args.datastore_name, name: args.name }),
+          args.datacenter_name,
+        )),
+      }),
     }),
     exit_maintenance_mode: defineFunction({
-      doc: 'Take a datastore out of maintenance mode.',
-      args: { name: datastore },
-      vsphere: true,
-      run: async (ctx, { name }) => {
-        const { si, ds } = await withMaintenanceState(ctx, name)
-        if ((ds.props['summary.maintenanceMode'] ?? 'normal') === 'normal')
-          return { name: ds.name, maintenance_mode: 'normal', changed: false }
-        await runTask(
-          si,
-          `taking datastore '${ds.name}' out of maintenance mode`,
-          'DatastoreExitMaintenanceMode_Task',
-          { _this: ds.obj },
-          { signal: ctx.signal },
-        )
-        return { name: ds.name, maintenance_mode: 'normal', changed: true }
+      doc:
+        'Take a datastore out of maintenance mode: saltext-vmware’s {maintenanceMode: "normal"}, ' +
+        'plus name, maintenance_mode, changed.',
+      args: {
+        datastore_name: datastore.optional(),
+        datacenter_name: names.datacenter.optional(),
+        name: datastore.optional().describe('alias of datastore_name'),
       },
+      vsphere: true,
+      run: async (ctx, args) => ({
+        maintenanceMode: 'normal',
+        ...(await exitMaintenance(
+          ctx,
+          requiredAliased({ datastore_name: args.datastore_name, name: args.name }),
+          args.datacenter_name,
+        )),
+      }),
     }),
     browse: defineFunction({
       doc: 'List the files of a datastore folder (path relative to the datastore root; "" for the root).',
