@@ -73,6 +73,17 @@ function installShims(): void {
       return obj[key < 0 ? obj.length + key : key]
     return (obj as Record<string, unknown>)[String(key)]
   }
+  const origCallWrap = runtime.callWrap
+  runtime.callWrap = (obj: unknown, name: string, context: unknown, args: unknown[]) => {
+    const fun =
+      /^salt\["([\w.]+)"\]$/.exec(name)?.[1] ??
+      /^salt\["(\w+)"\]\["(\w+)"\]$/.exec(name)?.slice(1).join('.')
+    if (obj === undefined && fun)
+      throw new Error(
+        `salt['${fun}'] cannot be called from a template: only functions that answer without vCenter or the machine (pillar.get, grains.get, grains.filter_by, config.get, slsutil.merge, log.*, test.ping) are available while rendering`,
+      )
+    return origCallWrap(obj, name, context, args)
+  }
   runtime.inOperator = (item: unknown, container: unknown) => TESTS.in!(item, container)
   Object.assign(runtime, {
     pyStr,
