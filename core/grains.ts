@@ -4,10 +4,19 @@
 // grain comes from a file instead, or keeps Salt's default. The machine's facts are read once
 // per process, on first use (a test.ping never pays for them).
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import os from 'node:os'
 import { basename, dirname, join, delimiter as pathDelimiter } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { linuxDistribution, osReleaseInfo, parseOsRelease } from './os-release.ts'
 
 /**
@@ -20,45 +29,57 @@ export const SALT_VERSION_STAND_IN = '3007.0'
 export interface GrainsOptions {
   /** The minion id (the `id` grain). */
   id: string
-  /** The config file's `grains:` mapping, applied on top of everything else. */
+  /** The config's `grains:` mapping, applied on top of everything else. */
   grains?: unknown
-  /** The config file (or directory): Salt reads the `grains` file next to it. */
+  /** The config file (or directory): Salt keeps the `grains` file beside it. */
   conf_file?: unknown
+  /** Where the grains file goes when there is no config file. */
+  data_dir?: unknown
 }
 
 let machine: Record<string, unknown> | undefined
 
 /**
- * The grains of this minion: the machine's core grains, then the `grains` file beside the
- * config file, then the config's `grains:` (later wins, key by key, as Salt's
- * `grains_data.update(...)`). A new object each call; the machine's part is read once.
+ * The grains of this minion: the machine's core grains, then the grains file, then the
+ * config's `grains:` (later wins, key by key, as Salt's `grains_data.update(...)`). A new
+ * object each call; the machine's part is read once per process.
  */
 export function coreGrains(opts: GrainsOptions): Record<string, unknown> {
   machine ??= readMachineGrains()
   const grains: Record<string, unknown> = structuredClone(machine)
   grains.id = opts.id
   grains.server_id = serverId(opts.id)
-  Object.assign(grains, readGrainsFile(opts.conf_file))
+  Object.assign(grains, readGrainsFile({ conf_file: opts.conf_file, data_dir: opts.data_dir }))
   if (isMapping(opts.grains)) Object.assign(grains, opts.grains)
   return grains
 }
 
 /**
- * The `grains` file Salt keeps beside the minion config (`grains.setval` writes it): a YAML
- * mapping. Only a mapping counts; anything else (or no file) is no grains.
+ * The grains file: `grains` beside the config file (in a config directory: in it), where
+ * Salt's grains.setval writes; without a config file, `<data_dir>/grains`.
  */
-export function grainsFilePath(confFile: unknown): string | undefined {
-  if (typeof confFile !== 'string' || confFile === '') return undefined
-  try {
-    return join(statSync(confFile).isDirectory() ? confFile : dirname(confFile), 'grains')
-  } catch {
-    return undefined
+export function grainsFilePath(opts: Readonly<Record<string, unknown>>): string {
+  const confFile = opts.conf_file
+  if (typeof confFile === 'string' && confFile !== '') {
+    let dir = dirname(confFile)
+    try {
+      if (statSync(confFile).isDirectory()) dir = confFile
+    } catch {
+      // a config dir without its minion file: conf_file names the file, its folder holds grains
+    }
+    return join(dir, 'grains')
   }
+  const dataDir =
+    typeof opts.data_dir === 'string'
+      ? opts.data_dir
+      : (process.env.BRINE_DATA_DIR ??
+        join(process.env.XDG_DATA_HOME ?? join(os.homedir(), '.local', 'share'), 'brine'))
+  return join(dataDir, 'grains')
 }
 
-function readGrainsFile(confFile: unknown): Record<string, unknown> {
-  const path = grainsFilePath(confFile)
-  const text = path ? readText(path) : undefined
+/** The grains file's mapping; no file (or no mapping in it) is no grains. */
+export function readGrainsFile(opts: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const text = readText(grainsFilePath(opts))
   if (text === undefined) return {}
   try {
     const data = parseYaml(text, { version: '1.1', schema: 'yaml-1.1' })
@@ -66,6 +87,19 @@ function readGrainsFile(confFile: unknown): Record<string, unknown> {
   } catch {
     return {}
   }
+}
+
+/** Replace the grains file (block-style YAML, as Salt's safe_dump); returns its path. */
+export function writeGrainsFile(
+  opts: Readonly<Record<string, unknown>>,
+  grains: Record<string, unknown>,
+): string {
+  const path = grainsFilePath(opts)
+  mkdirSync(dirname(path), { recursive: true })
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, stringifyYaml(grains, { version: '1.1' }))
+  renameSync(temporary, path)
+  return path
 }
 
 // --- the machine ---

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch'
-import { coreGrains } from '../core/grains.ts'
+import { coreGrains, readGrainsFile, writeGrainsFile } from '../core/grains.ts'
 import { log } from '../core/log.ts'
 import { ISSUED_BRAND, SECRET_BRAND } from '../core/redact.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
@@ -455,6 +455,12 @@ export class Runtime {
     },
     reloadPillar: async () => {
       if (this.#options.compilePillar) this.pillar = await this.#options.compilePillar()
+    },
+    readGrainsFile: () => readGrainsFile(this.opts),
+    writeGrainsFile: (grains) => {
+      const path = writeGrainsFile(this.opts, grains)
+      this.#grains = undefined
+      return path
     },
   }
 }

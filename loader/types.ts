@@ -85,6 +85,10 @@ export interface SysApi {
   signature(fun: string, state?: boolean): Promise<{ args: string[]; varargs: boolean }>
   /** Compile pillar again (reload_pillar); ctx.pillar of later calls sees the new data. */
   reloadPillar(): Promise<void>
+  /** The grains file (Salt's, beside the config file; else in data_dir): its mapping. */
+  readGrainsFile(): Record<string, unknown>
+  /** Replace the grains file; ctx.grains of later reads sees it. Returns the file's path. */
+  writeGrainsFile(grains: Record<string, unknown>): string
 }
 
 export type ArgShape = z.ZodRawShape

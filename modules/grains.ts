@@ -1,6 +1,8 @@
-// Salt's grains execution module (salt/modules/grains.py): reading the minion's grains and
-// choosing values by them (filter_by). The grains come from ctx.grains (core/grains.ts).
-import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+// Salt's grains execution module (salt/modules/grains.py): reading the minion's grains,
+// choosing values by them (filter_by), and setting grains in the grains file (Salt's, beside
+// the config file; else in data_dir), which the config's grains: still override, as in Salt.
+// The grains come from ctx.grains (core/grains.ts).
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 
 /** Salt's DEFAULT_TARGET_DELIM. */
 const DELIMITER = ':'
@@ -166,6 +168,116 @@ function sorted(grains: Readonly<Record<string, unknown>>): Record<string, unkno
   )
 }
 
+/** Python's == on data: dicts by keys and values, lists in order. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, i) => same(item, b[i]))
+  if (isMapping(a) && isMapping(b)) {
+    const keys = Object.keys(a)
+    return (
+      keys.length === Object.keys(b).length &&
+      keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]))
+    )
+  }
+  return false
+}
+
+/**
+ * Salt's setvals: each key set in the grains file (and in the grains), or, for a None value
+ * with destructive=True, removed from both. Returns what was given, as Salt.
+ */
+function setvals(
+  ctx: CallContext,
+  grains: Record<string, unknown>,
+  destructive: boolean,
+): Record<string, unknown> {
+  const file = ctx.sys.readGrainsFile()
+  for (const [name, value] of Object.entries(grains)) {
+    if (value === null && destructive) delete file[name]
+    else file[name] = value
+  }
+  ctx.sys.writeGrainsFile(file)
+  return grains
+}
+
+/** The grain at a path, a copy (Salt's get returns the live object, which its callers modify). */
+function lookup(ctx: CallContext, path: string, fallback: unknown, sep = DELIMITER): unknown {
+  const found = traverse(ctx.grains, path, sep)
+  return found === MISSING ? fallback : structuredClone(found)
+}
+
+/** Salt's grains.set: a nested key set conservatively (force= to replace a dict or list). */
+function setGrain(
+  ctx: CallContext,
+  path: string,
+  value: unknown,
+  force: boolean,
+  destructive: boolean,
+  sep: string,
+): { comment: string; changes: Record<string, unknown>; result: boolean } {
+  const ret = { comment: '', changes: {} as Record<string, unknown>, result: true }
+  const complex = (v: unknown) => Array.isArray(v) || isMapping(v)
+  const existing = traverse(ctx.grains, path, sep)
+  const existingType = existing === MISSING ? null : complex(existing) ? 'complex' : 'simple'
+  if (existingType !== null && same(existing, value) && (value !== null || !destructive)) {
+    ret.comment = 'Grain is already set'
+    return ret
+  }
+  let current: unknown = value
+  if (existing !== MISSING && existing !== null && !force) {
+    if (existingType === 'complex') {
+      return {
+        ...ret,
+        result: false,
+        comment: `The key '${path}' exists but is a dict or a list. Use 'force=True' to overwrite.`,
+      }
+    }
+    if (complex(value) && existingType !== null) {
+      return {
+        ...ret,
+        result: false,
+        comment: `The key '${path}' exists and the given value is a dict or a list. Use 'force=True' to overwrite.`,
+      }
+    }
+  }
+  let name = path
+  while (name.includes(sep)) {
+    const cut = name.lastIndexOf(sep)
+    const rest = name.slice(cut + sep.length)
+    name = name.slice(0, cut)
+    const parent = lookup(ctx, name, {}, sep)
+    if (isMapping(parent)) {
+      if (current === null && destructive) delete parent[rest]
+      else parent[rest] = current
+      current = parent
+    } else if (Array.isArray(parent)) {
+      let updated = false
+      parent.forEach((item, index) => {
+        if (item === rest) {
+          parent[index] = { [rest]: current }
+          updated = true
+        } else if (isMapping(item) && rest in item) {
+          item[rest] = current
+          updated = true
+        }
+      })
+      if (!updated) parent.push({ [rest]: current })
+      current = parent
+    } else if (parent === rest || force) {
+      current = { [rest]: current }
+    } else {
+      return {
+        ...ret,
+        result: false,
+        comment: `The key '${name}' value is '${pythonStr(parent)}', which is different from the provided key '${rest}'. Use 'force=True' to overwrite.`,
+      }
+    }
+  }
+  ret.changes = setvals(ctx, { [name]: current }, destructive)
+  return ret
+}
+
 const key = z.string().describe('the grain, or a path into it: pkg:apache')
 const delimiter = z.string().default(DELIMITER).describe('path separator (default :)')
 
@@ -225,6 +337,103 @@ export default defineModule({
         const found = traverse(ctx.grains, key)
         return pythonStr(value) === pythonStr(found === MISSING ? '' : found)
       },
+    }),
+    setvals: defineFunction({
+      doc: "Set grains in the grains file: setvals \"{'key1': 'val1', 'key2': 'val2'}\". destructive=True removes the keys given None. Returns the grains given.",
+      args: {
+        grains: z.record(z.string(), z.unknown()).describe('the grains to set'),
+        destructive: z.boolean().default(false).describe('remove the keys whose value is None'),
+        refresh_pillar: z.boolean().default(true).describe('accepted for Salt compatibility'),
+      },
+      run: (ctx, { grains, destructive }) => setvals(ctx, grains, destructive),
+    }),
+    setval: defineFunction({
+      doc: 'Set one grain in the grains file: setval key val. Returns {key: val}.',
+      args: {
+        key: z.string().describe('the grain'),
+        val: z.unknown().describe('its value (a dict or list too)'),
+        destructive: z.boolean().default(false).describe('with val None: remove the grain'),
+        refresh_pillar: z.boolean().default(true).describe('accepted for Salt compatibility'),
+      },
+      run: (ctx, { key, val, destructive }) => setvals(ctx, { [key]: val ?? null }, destructive),
+    }),
+    append: defineFunction({
+      doc: 'Append a value to a list grain (created when absent; a:b paths); convert=True makes a non-list value a list first.',
+      args: {
+        key,
+        val: z.unknown().describe('the value to append (a list appends each item)'),
+        convert: z.boolean().default(false).describe('make a non-list value into a list'),
+        delimiter,
+      },
+      run: (ctx, { key, val, convert, delimiter: sep }) => {
+        let grains = lookup(ctx, key, [], sep)
+        if (convert && !Array.isArray(grains)) grains = grains === null ? [] : [grains]
+        if (!Array.isArray(grains)) return `The key ${key} is not a valid list`
+        if (grains.some((item) => same(item, val)))
+          return `The val ${pythonStr(val)} was already in the list ${key}`
+        if (Array.isArray(val)) grains.push(...val)
+        else grains.push(val)
+        let name = key
+        let value: unknown = grains
+        while (name.includes(sep)) {
+          const cut = name.lastIndexOf(sep)
+          const rest = name.slice(cut + sep.length)
+          name = name.slice(0, cut)
+          const parent = lookup(ctx, name, {}, sep)
+          if (isMapping(parent)) parent[rest] = value
+          value = parent
+        }
+        return setvals(ctx, { [name]: value }, false)
+      },
+    }),
+    remove: defineFunction({
+      doc: 'Remove a value from a list grain (a:b paths).',
+      args: { key, val: z.unknown().describe('the value to remove'), delimiter },
+      run: (ctx, { key, val, delimiter: sep }) => {
+        const grains = lookup(ctx, key, [], sep)
+        if (!Array.isArray(grains)) return `The key ${key} is not a valid list`
+        const index = grains.findIndex((item) => same(item, val))
+        if (index < 0) return `The val ${pythonStr(val)} was not in the list ${key}`
+        grains.splice(index, 1)
+        let name = key
+        let value: unknown = grains
+        while (name.includes(sep)) {
+          const cut = name.lastIndexOf(sep)
+          const rest = name.slice(cut + sep.length)
+          name = name.slice(0, cut)
+          const parent = lookup(ctx, name, null, sep)
+          if (isMapping(parent)) parent[rest] = value
+          value = parent
+        }
+        return setvals(ctx, { [name]: value }, false)
+      },
+    }),
+    set: defineFunction({
+      doc: "Set a grain at a path (apps:myApp:port 2209); an existing dict or list, or a dict or list given, needs force=True. Returns Salt's {comment, changes, result}.",
+      args: {
+        key,
+        val: z.unknown().default('').describe('the value'),
+        force: z.boolean().default(false).describe('replace a dict or list'),
+        destructive: z.boolean().default(false).describe('with val None: remove the key'),
+        delimiter,
+      },
+      run: (ctx, { key, val, force, destructive, delimiter: sep }) =>
+        setGrain(ctx, key, val ?? null, force, destructive, sep),
+    }),
+    delval: defineFunction({
+      doc: 'Set a grain to None in the grains file; destructive=True removes it.',
+      args: {
+        key,
+        destructive: z.boolean().default(false).describe('remove the grain'),
+        force: z.boolean().default(false).describe('also a dict or list grain'),
+      },
+      run: (ctx, { key, destructive, force }) =>
+        setGrain(ctx, key, null, force, destructive, DELIMITER),
+    }),
+    delkey: defineFunction({
+      doc: 'Remove a grain from the grains file.',
+      args: { key, force: z.boolean().default(false).describe('also a dict or list grain') },
+      run: (ctx, { key, force }) => setGrain(ctx, key, null, force, true, DELIMITER),
     }),
     filter_by: defineFunction({
       doc: "Choose from lookup_dict by a grain's value (keys may be globs): filter_by '{Debian: apt, RedHat: yum}'. merge= is merged over the choice, base= is the entry merged under it, default= the key used when nothing matches.",

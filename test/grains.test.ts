@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import { coreGrains, linuxCpuData, linuxMemData, SALT_VERSION_STAND_IN } from '../core/grains.ts'
 import { linuxDistribution, osReleaseInfo, parseOsRelease } from '../core/os-release.ts'
 import { defaultOpts } from '../loader/opts.ts'
@@ -636,6 +637,104 @@ describe('grains module', () => {
       nodename: 'MINION',
       domain: 'DOMAINNAME',
     })
+  })
+})
+
+// Salt's tests/pytests/unit/modules/test_grains.py (test_append_*, test_set_*): the same
+// starting grains, put in the grains file, and the same expectations, on the return and on
+// what the grains become (read back through grains.get and the file itself).
+describe('grains module: setting grains in the grains file', () => {
+  function minion(start: Record<string, unknown>, config: Record<string, unknown> = {}) {
+    const dir = mkdtempSync(join(tmp, 'setval-'))
+    writeFileSync(join(dir, 'grains'), JSON.stringify(start))
+    const rt = runtime({ conf_file: join(dir, 'minion'), grains: config })
+    const call = (fun: string, args: unknown[], kwargs: Record<string, unknown> = {}) =>
+      rt.call(`grains.${fun}`, { args, kwargs })
+    const file = () => parseYaml(readFileSync(join(dir, 'grains'), 'utf8'))
+    return { call, file }
+  }
+
+  it('append (test_append_not_a_list, _already_in_list, _ok, _nested_ok)', async () => {
+    let m = minion({ b: 'bval' })
+    expect(await m.call('append', ['b', 'd'])).toBe('The key b is not a valid list')
+    m = minion({ a_list: ['a', 'b', 'c'], b: 'bval' })
+    expect(await m.call('append', ['a_list', 'b'])).toBe('The val b was already in the list a_list')
+    expect(await m.call('append', ['a_list', 'd'])).toEqual({ a_list: ['a', 'b', 'c', 'd'] })
+    expect(m.file()).toEqual({ a_list: ['a', 'b', 'c', 'd'], b: 'bval' })
+    expect(await m.call('get', ['a_list'])).toEqual(['a', 'b', 'c', 'd'])
+    m = minion({ b: 'bval' })
+    expect(await m.call('append', ['b', 'd'], { convert: true })).toEqual({ b: ['bval', 'd'] })
+    m = minion({ a: { a_list: ['a', 'b', 'c'], b: 'bval' } })
+    expect(await m.call('append', ['a:a_list', 'd'])).toEqual({
+      a: { a_list: ['a', 'b', 'c', 'd'], b: 'bval' },
+    })
+    m = minion({ a: { b: 'bval' } })
+    expect(await m.call('append', ['a:a_list', 'd'])).toEqual({ a: { a_list: ['d'], b: 'bval' } })
+  })
+
+  it('set (test_set_value_already_set, _fail_replacing_existing_complex_key, _nested_*)', async () => {
+    let m = minion({ a: 12, c: 8 })
+    expect(await m.call('set', ['a', 12])).toEqual({
+      comment: 'Grain is already set',
+      changes: {},
+      result: true,
+    })
+    m = minion({ a: 'aval', c: 8 })
+    expect(await m.call('set', ['a', ['item', 12]])).toMatchObject({
+      result: false,
+      comment:
+        "The key 'a' exists and the given value is a dict or a list. Use 'force=True' to overwrite.",
+    })
+    m = minion({ a: ['item', 12], c: 8 })
+    expect(await m.call('set', ['a', ['item', 14]])).toMatchObject({
+      result: false,
+      comment: "The key 'a' exists but is a dict or a list. Use 'force=True' to overwrite.",
+    })
+    m = minion({ a: 'aval', b: 'l1', c: 8 })
+    expect(await m.call('set', ['b,l3', 'val3'], { delimiter: ',' })).toMatchObject({
+      result: false,
+      comment:
+        "The key 'b' value is 'l1', which is different from the provided key 'l3'. Use 'force=True' to overwrite.",
+    })
+    m = minion({ a: 'aval', c: 8 })
+    expect(await m.call('set', ['b,nested', 'val'], { delimiter: ',' })).toEqual({
+      comment: '',
+      changes: { b: { nested: 'val' } },
+      result: true,
+    })
+    expect(m.file()).toEqual({ a: 'aval', b: { nested: 'val' }, c: 8 })
+    expect(await m.call('set', ['b,b2', 'val2'], { delimiter: ',' })).toMatchObject({
+      changes: { b: { nested: 'val', b2: 'val2' } },
+    })
+    expect(
+      await m.call('set', ['b,nested', null], { delimiter: ',', destructive: true }),
+    ).toMatchObject({
+      changes: { b: { b2: 'val2' } },
+    })
+    m = minion({ a: 'aval', c: 8 })
+    expect(await m.call('set', ['a', null], { force: true, destructive: true })).toMatchObject({
+      result: true,
+      changes: { a: null },
+    })
+    expect(m.file()).toEqual({ c: 8 })
+    expect(await m.call('has_value', ['a'])).toBe(false)
+  })
+
+  it("setval, setvals, remove, delval, delkey; the config's grains: still win", async () => {
+    const m = minion({ roles: ['web', 'db'] }, { site: 'from-config' })
+    expect(await m.call('setval', ['site', 'from-file'])).toEqual({ site: 'from-file' })
+    expect(await m.call('get', ['site'])).toBe('from-config')
+    expect(await m.call('setvals', [{ k1: 'v1', k2: { x: 1 } }])).toEqual({
+      k1: 'v1',
+      k2: { x: 1 },
+    })
+    expect(await m.call('get', ['k2:x'])).toBe(1)
+    expect(await m.call('remove', ['roles', 'db'])).toEqual({ roles: ['web'] })
+    expect(await m.call('remove', ['roles', 'nope'])).toBe('The val nope was not in the list roles')
+    expect(await m.call('delval', ['k1'])).toMatchObject({ result: true, changes: { k1: null } })
+    expect(await m.call('get', ['k1'])).toBeNull()
+    expect(await m.call('delkey', ['k1'])).toMatchObject({ result: true })
+    expect(m.file()).toEqual({ roles: ['web'], site: 'from-file', k2: { x: 1 } })
   })
 })
 
