@@ -206,11 +206,17 @@ async function configureDvs(ctx: CallContext, a: ConfigureArgs) {
   const existing = dc
     ? await findEntityByName(si, ENTITY_TYPES.dvswitch, switchName, {
         within: dc.obj,
-        props: ['config'],
+        props: ['config', 'summary.productInfo.version'],
         signal: ctx.signal,
       })
-    : await findDvs(ctx, switchName, ['config'])
+    : await findDvs(ctx, switchName, ['config', 'summary.productInfo.version'])
   const current = (existing?.props.config ?? {}) as DvsConfig
+  const version = existing?.props['summary.productInfo.version']
+  if (existing && a.switch_version && a.switch_version !== version)
+    throw new ModuleError(
+      `${fun}: switch '${existing.name}' is version ${String(version)}; upgrading it to ${a.switch_version} is not implemented in brine (vSphere's PerformDvsProductSpecOperation_Task); nothing was changed`,
+      { code: 'BRINE_UNSUPPORTED' },
+    )
 
   const changed: Record<string, unknown> = {}
   const want = (key: string, value: unknown, now: unknown) => {

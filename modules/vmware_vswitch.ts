@@ -66,9 +66,13 @@ function saltextSwitches(network: HostNetwork, only: string | undefined) {
       num_ports: Number(sw.spec?.numPorts ?? sw.numPorts ?? 0),
       mtu: Number(sw.spec?.mtu || sw.mtu || 0) || null,
       name: sw.name,
-      // "key-vim.host.PhysicalNic-vmnic0" → vmnic0; "key-vim.host.PortGroup-VM Network" → VM Network
+      // "key-vim.host.PhysicalNic-vmnic0" → vmnic0; "key-vim.host.PortGroup-VM Network" → VM
+      // Network (saltext's split("-", 2)[-1]: a name may hold a '-').
       nics: asList(sw.pnic).map((nic) => nic.split('-').at(-1)!),
-      portgroups: asList(sw.portgroup).map((pg) => pg.split('-').slice(2).join('-')),
+      portgroups: asList(sw.portgroup).map((pg) => {
+        const parts = pg.split('-')
+        return parts.length > 2 ? parts.slice(2).join('-') : parts.at(-1)!
+      }),
     }))
 }
 

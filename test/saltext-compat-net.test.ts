@@ -560,3 +560,143 @@ describe('esxi_host credentials (utils/connect.py get_service_instance(esxi_host
     ).toEqual({})
   })
 })
+
+describe('vmware_vswitch, vmware_dvswitch, vmware_dvportgroup', () => {
+  it('vswitch get/add/remove (modules/vswitch.py; tests/integration/modules/test_vswitch.py)', async () => {
+    // test_get: get(host.name, "vSwitch0") is one switch with int num_ports and mtu, its nics
+    // and port groups by name.
+    const [sw0] = (await call('vmware_vswitch.get', ['DC0_H0', 'vSwitch0'])) as Array<
+      Record<string, unknown>
+    >
+    // vcsim 0.24.2's vSwitch0 has no spec (num_ports 0, mtu None), no physical NIC, and only
+    // "VM Network" among its port groups' keys.
+    expect(sw0).toEqual({
+      num_ports: expect.any(Number),
+      mtu: null,
+      name: 'vSwitch0',
+      nics: [],
+      portgroups: ['VM Network'],
+    })
+    // test_add_get_remove: add(switch_name=, hostname=) → {added}; get lists it; remove → {removed}.
+    expect(
+      await call('vmware_vswitch.add', [], { switch_name: 'vswitch-compat', hostname: 'DC0_H0' }),
+    ).toEqual({ added: 'vswitch-compat' })
+    expect(((await call('vmware_vswitch.get', ['DC0_H0'])) as unknown[]).length).toBeGreaterThan(1)
+    expect(await call('vmware_vswitch.get', ['DC0_H0', 'vswitch-compat'])).toEqual([
+      // (vcsim 0.24.2's AddVirtualSwitch keeps no spec: num_ports 0, mtu None.)
+      expect.objectContaining({ name: 'vswitch-compat', num_ports: expect.any(Number) }),
+    ])
+    expect(
+      await call('vmware_vswitch.remove', [], {
+        switch_name: 'vswitch-compat',
+        hostname: 'DC0_H0',
+      }),
+    ).toEqual({ removed: 'vswitch-compat' })
+    expect(await call('vmware_vswitch.get', ['DC0_H0', 'vswitch-compat'])).toEqual([])
+  })
+
+  it('dvswitch configure creates, then changes what is given; list gives names (test_dvswitch.py)', async () => {
+    // tests/integration/modules/test_dvswitch.py test_manage, first call (all settings).
+    expect(
+      await call('vmware_dvswitch.configure', [], {
+        switch_name: 'dvs-compat',
+        datacenter_name: 'DC0',
+        uplink_count: 5,
+        uplink_prefix: 'Test ',
+        switch_version: '6.5.0',
+        switch_description: 'New switch',
+        mtu: 2000,
+        discovery_protocol: 'cdp',
+        discovery_operation: 'listen',
+        multicast_filtering_mode: 'basic',
+        contact_name: 'Fred',
+        contact_description: 'Hello Fred',
+        network_forged_transmits: false,
+        network_mac_changes: false,
+        network_promiscuous: false,
+      }),
+    ).toBe(true)
+    expect(await call('vmware_dvswitch.list')).toEqual(['DVS0', 'dvs-compat'])
+    // (vcsim 0.24.2 keeps the description of a new switch but not its MTU: CreateDVS_Task
+    // runs as a task, after brine's main.go looked for the switch to apply the MTU.)
+    expect(await call('vmware_dvswitch.get', [], { name: 'dvs-compat' })).toMatchObject({
+      description: 'New switch',
+    })
+    // An update of what vcsim 0.24.2 keeps (description, MTU), positionally.
+    expect(
+      await call('vmware_dvswitch.configure', [
+        'DC0',
+        'dvs-compat',
+        undefined,
+        'Uplink ',
+        undefined,
+        'Updated switch',
+        1600,
+      ]),
+    ).toBe(true)
+    expect(await call('vmware_dvswitch.get', [], { name: 'dvs-compat' })).toMatchObject({
+      description: 'Updated switch',
+      max_mtu: 1600,
+    })
+    // test_manage's third call: a bad discovery protocol fails (here before anything is sent).
+    expect(
+      (
+        await failure('vmware_dvswitch.configure', [], {
+          switch_name: 'dvs-compat',
+          datacenter_name: 'DC0',
+          discovery_protocol: 'sdnp',
+        })
+      )?.message,
+    ).toMatch(/discovery_protocol/)
+    // Never dropped: what brine does not implement is refused, nothing changed.
+    expect(
+      (
+        await failure('vmware_dvswitch.configure', [], {
+          switch_name: 'dvs-compat',
+          datacenter_name: 'DC0',
+          switch_version: '7.0.0',
+          mtu: 9000,
+        })
+      )?.code,
+    ).toBe('BRINE_UNSUPPORTED')
+    expect(
+      (
+        await failure('vmware_dvswitch.configure', [], {
+          switch_name: 'dvs-compat',
+          datacenter_name: 'DC0',
+          health_vlan_mtu: true,
+        })
+      )?.code,
+    ).toBe('BRINE_UNSUPPORTED')
+    expect(await call('vmware_dvswitch.get', [], { name: 'dvs-compat' })).toMatchObject({
+      max_mtu: 1600,
+    })
+    // A brine alias that disagrees with saltext's name fails before anything is sent.
+    expect(
+      (
+        await failure('vmware_dvswitch.configure', [], {
+          switch_name: 'dvs-compat',
+          name: 'other',
+        })
+      )?.code,
+    ).toBe('BRINE_ARGUMENT')
+    await call('vmware_dvswitch.delete', [], { name: 'dvs-compat' })
+  })
+
+  it('dvportgroup get(switch_name, portgroup_key, host_name) → {name, vlan, pnic} or {}', async () => {
+    // modules/dvportgroup.py get; tests/unit/modules/test_dvportgroup.py expects
+    // {name, vlan, pnic}, and {} for a key the switch does not have.
+    const pg = (await call('vmware_dvportgroup.get', [], { name: 'DC0_DVPG0' })) as { id: string }
+    expect(await call('vmware_dvportgroup.get', ['DVS0', pg.id])).toMatchObject({
+      name: 'DC0_DVPG0',
+      vlan: expect.anything(),
+      pnic: [],
+    })
+    expect(await call('vmware_dvportgroup.get', ['DVS0', pg.id, 'DC0_C0_H0'])).toMatchObject({
+      name: 'DC0_DVPG0',
+      pnic: expect.any(Array),
+    })
+    expect(await call('vmware_dvportgroup.get', ['DVS0', 'dvportgroup-none'])).toEqual({})
+    expect(await call('vmware_dvportgroup.get', ['no-such-switch', pg.id])).toEqual({})
+  })
+})
