@@ -159,16 +159,26 @@ function parseRequisite(
       refs.push({ kind, module: '*', target: item })
       continue
     }
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    if (
+      typeof item !== 'object' ||
+      item === null ||
+      Array.isArray(item) ||
+      Object.keys(item).length !== 1
+    ) {
       errors.push(
-        `The ${kind} statement in state '${id}' in SLS '${sls}' has an entry that is neither an ID nor a {module: ID} pair`,
+        `Requisite declaration ${pyRepr(item)} in state ${id} in SLS ${sls} is not formed as a single key dictionary`,
       )
       continue
     }
     for (const [module, target] of Object.entries(item)) {
       if (module.includes('.')) {
+        // Salt's words: _verify_high for requisites, requisite_in for the _in forms.
+        const prefix = module.slice(0, module.indexOf('.'))
+        const rkey = kind.split('_')[0]
         errors.push(
-          `Requisite types must not contain dots, did you mean '${module.split('.')[0]}'?`,
+          !REVERSE.has(kind)
+            ? `Invalid requisite type '${module}' in state '${id}', in SLS '${sls}'. Requisite types must not contain dots, did you mean '${prefix}'?`
+            : `Invalid requisite in ${rkey}: ${module} for ${String(target)}${Array.isArray(value) ? ',' : ''} in SLS '${sls}'. Requisites must not contain dots, did you mean '${prefix}'?`,
         )
         continue
       }

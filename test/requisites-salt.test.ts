@@ -273,6 +273,15 @@ describe('require (test_require.py)', () => {
     ])
   })
 
+  it('dotted _in references and multi-key declarations, in Salt’s words (salt/state.py requisite_in, _verify_high)', async () => {
+    expect(await errors('dotted_in')).toEqual([
+      "Invalid requisite in require: test.nop for B, in SLS 'requisite'. Requisites must not contain dots, did you mean 'test'?",
+    ])
+    expect(await errors('multi_key')).toEqual([
+      "Requisite declaration {'test': 'A', 'cmd': 'A'} in state B in SLS requisite is not formed as a single key dictionary",
+    ])
+  })
+
   it('test_requisites_require_with_order_first_last', async () => {
     const success = (num: number) => ran(num, 'Success!')
     expect(normalize(await run('require_first_last'))).toEqual({

@@ -392,9 +392,10 @@ describe('compile errors: nothing runs', () => {
     expect((await compileErrors('errors.conflict_a'))[0]).toBe(
       "Detected conflicting IDs, SLS IDs need to be globally unique.\n    The conflicting ID is 'same_id' and is found in SLS 'base:errors.conflict_b' and SLS 'base:errors.conflict_a'",
     )
-    expect(await compileErrors('errors.dotted')).toContain(
-      "Requisite types must not contain dots, did you mean 'test'?",
-    )
+    // Salt's _verify_high wording.
+    expect(await compileErrors('errors.dotted')).toEqual([
+      "Invalid requisite type 'test.nop' in state 'b', in SLS 'errors.dotted'. Requisite types must not contain dots, did you mean 'test'?",
+    ])
     expect(await compileErrors('errors.notlist')).toEqual([
       "The require statement in state 'b' in SLS 'errors.notlist' needs to be formed as a list",
     ])
