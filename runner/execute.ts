@@ -282,8 +282,9 @@ export async function executeChunks(
     await afterCall(chunk, ret)
   }
 
+  /** A module without mod_watch makes `watch` a plain require (Salt's `_reconcile_watch_req`). */
   const hasModWatch = async (chunk: LowChunk) =>
-    (await options.describe(`${chunk.state}.mod_watch`)) !== undefined
+    (await options.describe(`${chunk.state}.mod_watch`).catch(() => undefined)) !== undefined
   const watchArgs = (chunk: LowChunk) => {
     const watched = [...targetsOf(chunk, 'watch'), ...targetsOf(chunk, 'watch_any')]
     const changedTargets = watched.filter(

@@ -428,6 +428,15 @@ describe('watch (test_watch.py) and cmd.wait', () => {
     })
   })
 
+  it('watch on a module without mod_watch acts as require', async () => {
+    const raw = await run('watch_no_mod_watch')
+    expect(raw['module_|-call_|-call_|-run']).toMatchObject({
+      result: true,
+      changes: { 'test.echo': { ret: 'called once' } },
+      __run_num__: 1,
+    })
+  })
+
   it('test_requisites_watch_any_fail and test_issue_30820_requisite_in_match_by_name', async () => {
     const raw = await run('watch_any_fail')
     expect(raw['cmd_|-A_|-true_|-wait']?.comment).toContain('One or more requisite failed')
