@@ -37,7 +37,9 @@ export function splitArgs(args: unknown[]): [unknown[], Kwargs] {
 /** Python's `str()`. */
 export function pyStr(value: unknown): string {
   if (typeof value === 'string') return value
-  if (value === null || value === undefined) return 'None'
+  // Jinja2's StrictUndefined (Salt's): an undefined value cannot become text.
+  if (value === undefined) throw new Error('a Jinja variable is undefined (used as text)')
+  if (value === null) return 'None'
   if (value === true) return 'True'
   if (value === false) return 'False'
   if (typeof value === 'number') return pyNumber(value)

@@ -73,6 +73,9 @@ function installShims(): void {
       return obj[key < 0 ? obj.length + key : key]
     return (obj as Record<string, unknown>)[String(key)]
   }
+  // The compiled code tracks 0-based lines; messages and RenderError.line are 1-based.
+  runtime.handleError = (error: Any, lineno: number, colno: number) =>
+    error.lineno ? error : new nj.lib.TemplateError(error, lineno + 1, colno + 1)
   const origCallWrap = runtime.callWrap
   runtime.callWrap = (obj: unknown, name: string, context: unknown, args: unknown[]) => {
     const fun =
@@ -275,6 +278,7 @@ function installShims(): void {
         }
         continue
       }
+      this._emitLine(`lineno = ${child.lineno}; colno = ${child.colno};`)
       this._emit(`${this.buffer} += runtime.suppressValue(runtime.ensureDefined(`)
       this.compile(child, frame)
       this._emit(

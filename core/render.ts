@@ -1,7 +1,6 @@
 import { YAMLParseError } from 'yaml'
 import { BrineError } from './errors.ts'
 import { renderJinjaText } from './jinja.ts'
-import { lookupValue } from './lookup.ts'
 import { loadSaltYaml } from './yaml-salt.ts'
 
 /**
@@ -73,9 +72,9 @@ function renderJinja(text: string, options: RenderOptions): string {
   } catch (error) {
     const e = error as { lineno?: number; message: string }
     const message = e.message
-      .replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '')
-      .replace(/^\s*(Template render error: )?/, '')
-      .replace(/^Error: /, '')
+      .replace(/\((unknown path|[^()\n]*\.\w+)\)\s*(\[Line \d+, Column \d+\])?\s*/g, '')
+      .replace(/(Template render error: |(Type)?Error: )/g, '')
+      .replace(/\s*\n\s*/g, ' ')
       .trim()
     const line = e.lineno ?? Number(/\[Line (\d+)/.exec(e.message)?.[1] ?? 0)
     // Show the line that used what is undefined.
@@ -102,35 +101,4 @@ function renderJson(text: string, file: string): unknown {
   } catch (error) {
     throw new RenderError(file, 'json', (error as Error).message, undefined, error)
   }
-}
-
-/**
- * Pillar (or any dict) as templates see it: the data, with Jinja's dict methods added as
- * non-enumerable properties at every level: `get('a:b', default)` (Salt's colon paths at the
- * top, plain keys below), `items()`, `keys()`, `values()`. So `{{ pillar.get('x') }}` and
- * `{% for k, v in pillar.lab.vms.items() %}` work as they do in Salt.
- */
-export function templateDict(data: Record<string, unknown>): Record<string, unknown> {
-  const view: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(data))
-    view[key] = isPlainObject(value) ? templateDict(value) : value
-  const methods: Record<string, unknown> = {
-    get: (key: string, fallback: unknown = '') => {
-      const found = lookupValue(data, key)
-      if (found === undefined) return fallback
-      return isPlainObject(found) ? templateDict(found) : found
-    },
-    items: () => Object.entries(view),
-    keys: () => Object.keys(view),
-    values: () => Object.values(view),
-  }
-  for (const [name, fn] of Object.entries(methods))
-    Object.defineProperty(view, name, { enumerable: false, value: fn })
-  return view
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
-  )
 }
