@@ -331,6 +331,43 @@ describe('require (test_require.py)', () => {
   })
 })
 
+describe('onchanges (test_onchanges.py)', () => {
+  it('test_requisites_onchanges_any (test.succeed_without_changes honours comment:)', async () => {
+    expect(normalize(await run('onchanges_any'))).toEqual({
+      'cmd_|-another_changing_state_|-echo "Changed!"_|-run': cmd(1, 'echo "Changed!"'),
+      'cmd_|-changing_state_|-echo "Changed!"_|-run': cmd(0, 'echo "Changed!"'),
+      'cmd_|-test_one_changing_states_|-echo "Success!"_|-run': cmd(4, 'echo "Success!"'),
+      'cmd_|-test_two_non_changing_states_|-echo "Should not run"_|-run': ran(
+        5,
+        'State was not run because none of the onchanges reqs changed',
+        true,
+        false,
+      ),
+      'test_|-another_non_changing_state_|-another_non_changing_state_|-succeed_without_changes':
+        ran(3, 'another_non_changing_state not changed', true, false),
+      'test_|-non_changing_state_|-non_changing_state_|-succeed_without_changes': ran(
+        2,
+        'non_changing_state not changed',
+        true,
+        false,
+      ),
+    })
+  })
+
+  it('test_onchanges_requisite_multiple', async () => {
+    const raw = await run('onchanges_multiple')
+    expect(raw['cmd_|-test_two_changing_states_|-echo "Success!"_|-run']?.comment).toBe(
+      'Command "echo "Success!"" run',
+    )
+    expect(raw['cmd_|-test_two_non_changing_states_|-echo "Should not run"_|-run']?.comment).toBe(
+      'State was not run because none of the onchanges reqs changed',
+    )
+    expect(raw['cmd_|-test_one_changing_state_|-echo "Success!"_|-run']?.comment).toBe(
+      'Command "echo "Success!"" run',
+    )
+  })
+})
+
 describe('onfail (test_onfail.py)', () => {
   it('test_requisites_onfail_any', async () => {
     const skip = 'State was not run because onfail req did not change'
