@@ -1,6 +1,13 @@
 // The state engine: runs ordered low chunks with Salt's requisite semantics, test mode,
-// failhard, onlyif/unless/creates, retry, prereq (target tried in test mode first), watch
-// (mod_watch), listen (mod_watch at the end), reloads after changes, and `parallel: True`.
+// failhard, onlyif/unless/creates, retry, prereq, watch (mod_watch), listen (mod_watch at the
+// end), reloads after changes, and `parallel: True`.
+//
+// Requisites are decided as Salt's `_check_requisites` and `call_chunk` (salt/state.py) do.
+// prereq: each target is first tried in test mode, once (Salt's prereq check node), after its
+// own requisites; the prerequiring state runs when a test run's result is None, is "No changes
+// detected" when none is, and fails when a test run failed (so when the target's own requisite
+// failed). The target then runs at its own turn; if its prerequiring state failed, it reports
+// its test run, changes cleared. onlyif/unless/creates are Salt's `_run_check`.
 //
 // Choice where Salt versions differ: a failed `onchanges` target makes the state fail
 // ("One or more requisite failed"), as Salt 3006/3007 do (not a skip, as after PR #69662).
