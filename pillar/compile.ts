@@ -213,18 +213,18 @@ function renderPillarSls(
 }
 
 function templateContext(options: CompilePillarOptions, sls: string, file?: string): Data {
-  const grains = { id: options.minionId }
-  const opts = {}
-  const pillar = {}
-  return {
-    pillar,
-    grains,
-    opts,
-    saltenv: 'base',
-    salt: createSaltFunctions({ grains, pillar, opts }),
+  const base = {
+    pillar: {},
+    grains: { id: options.minionId },
+    opts: {},
     ...options.context,
-    ...(file ? slsContext(file, sls) : { sls }),
-  }
+  } as Data
+  const salt = createSaltFunctions({
+    grains: base.grains as Data,
+    pillar: base.pillar as Data,
+    opts: base.opts as Data,
+  })
+  return { saltenv: 'base', salt, ...base, ...(file ? slsContext(file, sls) : { sls }) }
 }
 
 function asPillarError(error: unknown, file: string): PillarError {

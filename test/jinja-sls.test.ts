@@ -79,3 +79,21 @@ describe('SLS rendering with Salt’s Jinja', () => {
     )
   })
 })
+
+describe('pillar rendering with Salt’s Jinja', () => {
+  it('gives pillar SLS files the path variables and salt functions, grains from the context', async () => {
+    const { compilePillar } = await import('../pillar/compile.ts')
+    const { pillar, errors } = compilePillar({
+      roots: [join(import.meta.dirname, 'fixtures', 'jinja', 'pillar')],
+      minionId: 'minion1',
+      context: { grains: { id: 'minion1', os_family: 'Debian' } },
+    })
+    expect(errors).toEqual([])
+    expect(pillar).toEqual({
+      where: ['apps.web', 'apps', 'apps/web.sls'],
+      pkg: 'apache2',
+      enabled: 'y',
+      merged: { a: 1, b: { c: 2, d: 3 } },
+    })
+  })
+})
