@@ -21,6 +21,10 @@ function deps(
     minionId: ctx.opts.id,
     opts: ctx.opts,
     pillar: ctx.pillar,
+    // A getter: the grains are computed when a template first reads them, not per state call.
+    get grains() {
+      return ctx.grains
+    },
     test: ctx.test,
     failhard: failhard ?? ctx.opts.failhard === true,
     signal: ctx.signal,
