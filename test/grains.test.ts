@@ -738,6 +738,35 @@ describe('grains module: setting grains in the grains file', () => {
   })
 })
 
+describe('grains in SLS templates', () => {
+  it('state runs render {{ grains.… }} with the machine and config grains', async () => {
+    const roots = mkdtempSync(join(tmp, 'sls-'))
+    writeFileSync(
+      join(roots, 'show.sls'),
+      'show:\n  test.succeed_without_changes:\n    - name: "{{ grains.kernel }} {{ grains.num_cpus }} {{ grains.site }}"\n',
+    )
+    const rt = new Runtime({
+      opts: defaultOpts({
+        id: 'minion1',
+        file_roots: [roots],
+        pillar_roots: [],
+        grains: { site: 'lab' },
+      }),
+      pillar: {},
+      moduleDirs: [join(root, 'modules')],
+      stateDirs: [join(root, 'states')],
+      signal: new AbortController().signal,
+    })
+    const result = (await rt.call('state.sls', { args: ['show'] })) as Record<
+      string,
+      { name: string }
+    >
+    expect(Object.values(result).map((ret) => ret.name)).toEqual([
+      `${os.type()} ${os.cpus().length} lab`,
+    ])
+  })
+})
+
 describe('grains are computed only when read', () => {
   // In a fresh process: a runtime that answers test.ping has read nothing of /proc or /etc;
   // the first grains call reads them; a second reads nothing more (once per process).
