@@ -145,7 +145,9 @@ export default defineModule({
                 si,
                 [
                   {
-                    propSet: [{ type: ENTITY_TYPES.portgroup, pathSet: ['name', 'key', 'config'] }],
+                    // Names and keys only: a switch may have hundreds of port groups; the
+                    // matched one's config is read on its own.
+                    propSet: [{ type: ENTITY_TYPES.portgroup, pathSet: ['name', 'key'] }],
                     objectSet: refs.map((obj) => ({ obj })),
                   },
                 ],
@@ -156,7 +158,7 @@ export default defineModule({
             .map((o) => ({ obj: o.obj, props: propertiesOf(o) }))
             .find((o) => o.props.key === key || o.obj.value === key || o.props.name === key)
           if (!found) return {}
-          pg = { obj: found.obj, name: String(found.props.name), props: found.props }
+          pg = await findPortgroup(ctx, found.obj.value)
         } else {
           pg = await findPortgroup(ctx, key)
         }

@@ -84,6 +84,22 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
   ],
   ['vmware_datastore.get', 'vmware_datastore.get', { name: 'LocalDS_0' }],
   ['vmware_dvportgroup.get', 'vmware_dvportgroup.get', { name: 'DC0_DVPG0' }],
+  [
+    'vmware_dvportgroup.get (saltext: switch_name, portgroup_key)',
+    'vmware_dvportgroup.get',
+    { switch_name: 'DVS0', portgroup_key: 'DC0_DVPG0' },
+  ],
+  [
+    'vmware_esxi.get (host_name)',
+    'vmware_esxi.get',
+    { datacenter_name: 'DC0', host_name: 'DC0_C0_H1' },
+  ],
+  [
+    'vmware_esxi.get_firewall_config (host_name)',
+    'vmware_esxi.get_firewall_config',
+    { ruleset_name: 'sshServer', host_name: 'DC0_C0_H1' },
+  ],
+  ['vmware_vswitch.get', 'vmware_vswitch.get', { hostname: 'DC0_C0_H1' }],
   ['vmware_resourcepool.get', 'vmware_resourcepool.get', { name: 'Resources', cluster: 'DC0_C0' }],
 ]
 
