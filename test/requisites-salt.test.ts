@@ -320,6 +320,13 @@ describe('require (test_require.py)', () => {
     })
   })
 
+  it('test_issue_61121_extend_is_to_strict', async () => {
+    expect(normalize(await run('extend_61121'))).toEqual({
+      'test_|-A_|-a_|-succeed_without_changes': ran(0, 'Success!', true, false),
+      'cmd_|-A_|-echo A_|-run': cmd(1, 'echo A'),
+    })
+  })
+
   it('a require_in glob or bare ID that matches nothing is not an error', async () => {
     const raw = await run('require_in_glob')
     expect(Object.values(raw).map((ret) => [ret.__id__, ret.result])).toEqual([
