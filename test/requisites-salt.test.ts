@@ -282,6 +282,12 @@ describe('require (test_require.py)', () => {
     ])
   })
 
+  it('a state requiring itself is a recursion; an sls: reference leaves the state itself out (brine)', async () => {
+    expect(await errors('self_require')).toEqual([
+      "Recursive requisites were found: ({'SLS': 'requisite', 'ID': 'A'}, 'require', {'SLS': 'requisite', 'ID': 'A'})",
+    ])
+  })
+
   it('test_requisites_require_with_order_first_last', async () => {
     const success = (num: number) => ran(num, 'Success!')
     expect(normalize(await run('require_first_last'))).toEqual({
