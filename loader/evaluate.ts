@@ -134,7 +134,8 @@ async function transpile(file: string, source: string, options: EvaluateOptions)
   const key = createHash('sha256').update(`${esbuildVersion}\0${file}\0${source}`).digest('hex')
   const cached = options.cacheDir ? readCache(options.cacheDir, key) : undefined
   if (cached !== undefined) return cached
-  const esbuild = await import('esbuild')
+  // require, not import(): the CLI bundle is CommonJS, compiled by bin/brine.js as a script.
+  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild')
   try {
     const result = await esbuild.transform(source, {
       loader: file.endsWith('.ts') || file.endsWith('.mts') || file.endsWith('.cts') ? 'ts' : 'js',

@@ -1,22 +1,27 @@
-// Build dist/ (generated, never committed): the CLI and the library entry points bundled as
-// JavaScript, and the library's type declarations. Reloadable modules (modules/, states/)
-// stay sources: the loader transpiles them at run time.
+// Build dist/ (generated, never committed): the CLI, the library entry points and the
+// library's type declarations. Reloadable modules (modules/, states/) stay sources: the loader
+// transpiles them at run time.
 //
 //   tsx scripts/build.ts            what `npm run build` runs
 //   tsx scripts/build.ts --prune    also remove every other build folder (`prepack`: the
 //                                   package holds one build)
 //
-// One esbuild run bundles every entry point (ENTRIES) with code splitting, so the CLI and
-// `import 'brine/vsphere'` share one copy of each class: a program that imports the library
-// and a module run by the CLI see the same ServiceInstance.
+// Two bundles, one build folder:
+// - the library (ENTRIES), ESM with code splitting, so that `brine`, `brine/vsphere`… share
+//   one copy of each class;
+// - the CLI, one CommonJS file (cli.cjs), which bin/brine.js compiles with a V8 code cache
+//   kept beside the transpile cache: Node 20 caches no ESM compilation, and parsing the
+//   bundle was most of what `brine call test.ping` added to `node -e 0`. Its modules reach
+//   the library's code as host modules inside that one file, so a process running the CLI
+//   has one copy of each class too.
 //
 // The build is atomic: a `brine` started during `npm run build` never finds half a dist/.
-// The bundle is named by a hash of its content and written to a temporary folder inside
+// The bundles are named by a hash of their content and written to a temporary folder inside
 // dist/, renamed to dist/build-<hash>/ once complete (a build identical to one already
-// there reuses it); then each dist/<entry>.js, a one-line stub re-exporting that build's
-// file, is replaced by a rename. Node loads the bundle's chunks (some lazily, mid-run)
-// relative to the build folder, so a process started on the previous build keeps finding its
-// chunks: that build is kept, older ones are removed.
+// there reuses it); then each stub (dist/<entry>.js re-exporting that build's file, and
+// dist/cli.cjs naming the CLI's) is replaced by a rename. Node loads the library's chunks
+// (some lazily, mid-run) relative to the build folder, so a process started on the previous
+// build keeps finding its chunks: that build is kept, older ones are removed.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
@@ -31,11 +36,10 @@ import {
 } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
-import { build } from 'esbuild'
+import { type BuildOptions, build } from 'esbuild'
 
-/** Output name → source; the package.json `exports` map names the same files. */
+/** Library output name → source; the package.json `exports` map names the same files. */
 const ENTRIES = {
-  cli: 'cli/main.ts',
   index: 'index.ts',
   loader: 'loader/api.ts',
   vsphere: 'vsphere/api.ts',
@@ -45,7 +49,7 @@ const ENTRIES = {
 
 const DIST = 'dist'
 const BUILD = /^build-[0-9a-z-]+$/
-const TEMP = /^\.(tmp-|types-|[a-z]+\.js\.)/
+const TEMP = /^\.(tmp-|types-|[a-z]+\.c?js\.)/
 // Another `npm run build` may be between writing its folder and pointing the stubs at it:
 // leave folders that young alone.
 const GRACE_MS = 10 * 60_000
@@ -60,15 +64,12 @@ if (unknown.length > 0) {
 const tag = `${Date.now().toString(36)}-${process.pid}`
 mkdirSync(DIST, { recursive: true })
 
-// --- the bundle ---
+// --- the bundles ---
 const staging = join(DIST, `.tmp-${tag}`)
-const result = await build({
-  entryPoints: ENTRIES,
+const common: BuildOptions = {
   outdir: staging,
   write: false,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // Dependencies are bundled too (one parse instead of hundreds of small files: zod alone
@@ -76,16 +77,32 @@ const result = await build({
   // better-sqlite3 loads its native addon from its own directory; ws's optional native
   // helpers are not installed.
   external: ['esbuild', 'better-sqlite3', 'bufferutil', 'utf-8-validate'],
-  // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __brineCreateRequire } from 'node:module'; const require = __brineCreateRequire(import.meta.url);",
-  },
   sourcemap: true,
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+}
+const library = await build({
+  ...common,
+  entryPoints: ENTRIES,
+  splitting: true,
+  format: 'esm',
+  // CommonJS dependencies call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __brineCreateRequire } from 'node:module'; const require = __brineCreateRequire(import.meta.url);",
+  },
 })
-const files = result.outputFiles
+const cli = await build({
+  ...common,
+  entryPoints: { cli: 'cli/main.ts' },
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // The sources' import.meta.url (finding the package root, createRequire) is the file's URL.
+  define: { 'import.meta.url': '__brineFileUrl' },
+  banner: { js: "const __brineFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+})
+const outputs = [...(library.outputFiles ?? []), ...(cli.outputFiles ?? [])]
+const files = outputs
   .map((file) => ({ path: relative(staging, file.path), contents: file.contents }))
   .sort((a, b) => (a.path < b.path ? -1 : 1))
 const hash = createHash('sha256')
@@ -111,6 +128,10 @@ for (const name of Object.keys(ENTRIES)) {
   writeFileSync(temp, `export * from './${id}/${name}.js'\n`)
   renameSync(temp, join(DIST, `${name}.js`))
 }
+// bin/brine.js reads the CLI's path from this stub; require() of it works too.
+const cliStub = join(DIST, `.cli.cjs.${tag}`)
+writeFileSync(cliStub, `module.exports = require('./${id}/cli.cjs')\n`)
+renameSync(cliStub, join(DIST, 'cli.cjs'))
 
 // --- the type declarations (for the library's users; the bundle needs none) ---
 // tsc writes them to a temporary folder, whose relative imports are then made to name the
@@ -137,18 +158,20 @@ rmSync(old, { recursive: true, force: true })
 // one), the flat layout of older scripts, and what failed builds left behind ---
 for (const entry of readdirSync(DIST)) {
   if (entry === id || entry === 'types' || (!prune && entry === previous)) continue
-  if (entry.endsWith('.js') && entry.slice(0, -3) in ENTRIES) continue
+  if (entry === 'cli.cjs' || (entry.endsWith('.js') && entry.slice(0, -3) in ENTRIES)) continue
   const path = join(DIST, entry)
   if ((BUILD.test(entry) || TEMP.test(entry)) && Date.now() - statSync(path).mtimeMs < GRACE_MS)
     if (!(prune && BUILD.test(entry))) continue
   rmSync(path, { recursive: true, force: true })
 }
 
-/** The build folder dist/cli.js points at now, if it is a stub. */
+/** The build folder dist/cli.cjs points at now, if it is a stub. */
 function currentBuild(): string | undefined {
-  const stub = join(DIST, 'cli.js')
+  const stub = join(DIST, 'cli.cjs')
   if (!existsSync(stub)) return undefined
-  return /^export \* from '\.\/([^/]+)\/cli\.js'/.exec(readFileSync(stub, 'utf8'))?.[1]
+  return /^module\.exports = require\('\.\/([^/]+)\/cli\.cjs'\)/.exec(
+    readFileSync(stub, 'utf8'),
+  )?.[1]
 }
 
 /** `from './x.ts'` → `from './x.js'` in every declaration file under `dir`. */

@@ -209,13 +209,15 @@ describe('npm run build and bin/brine.js', () => {
     runNode([join(checkout, 'bin', 'brine.js'), 'test.ping'], { cwd: checkout, env: cleanEnv })
   const build = (...args: string[]) =>
     runNode(['--import', 'tsx', 'scripts/build.ts', ...args], { cwd: checkout })
-  const stubs = ['cli.js', 'console.js', 'index.js', 'loader.js', 'runner.js', 'vsphere.js']
+  const stubs = ['cli.cjs', 'console.js', 'index.js', 'loader.js', 'runner.js', 'vsphere.js']
+  /** The build folder each stub names. */
   const stubTargets = () =>
     stubs.map(
       (stub) =>
-        new RegExp(`^export \\* from '\\./([^/]+)/${stub.replace('.', '\\.')}'\n$`).exec(
-          readFileSync(join(dist, stub), 'utf8'),
-        )?.[1],
+        (stub === 'cli.cjs'
+          ? /^module\.exports = require\('\.\/([^/]+)\/cli\.cjs'\)\n$/
+          : new RegExp(`^export \\* from '\\./([^/]+)/${stub.replace('.', '\\.')}'\n$`)
+        ).exec(readFileSync(join(dist, stub), 'utf8'))?.[1],
     )
 
   it('runs the sources without dist/, and the bundle from a build folder named by its content', async () => {
@@ -227,10 +229,32 @@ describe('npm run build and bin/brine.js', () => {
     // Every entry's stub names the one build; complete folders only: no temporary folder left.
     expect(stubTargets()).toEqual(stubs.map(() => first))
     expect(readdirSync(dist).sort()).toEqual([first, ...stubs, 'types'].sort())
-    expect(existsSync(join(dist, first!, 'cli.js'))).toBe(true)
+    expect(existsSync(join(dist, first!, 'cli.cjs'))).toBe(true)
+    // bin/brine.js runs the CLI as a script (for the code cache), where import() would need
+    // an experimental option.
+    expect(readFileSync(join(dist, first!, 'cli.cjs'), 'utf8')).not.toMatch(/\bimport\(/)
     expect(existsSync(join(dist, 'types', 'index.d.ts'))).toBe(true)
     // The bundle one level deeper still finds the built-in modules (test.ping).
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
+
+    // The code cache: written by the first run, used as is by the next (V8 accepted it: a
+    // rejected cache is written anew), and a damaged one is replaced, the call unharmed.
+    const cacheDir = join(checkout, 'cache')
+    const cached = () =>
+      runNode([join(checkout, 'bin', 'brine.js'), 'test.ping'], {
+        cwd: checkout,
+        env: { ...cleanEnv, BRINE_CACHE_DIR: cacheDir },
+      })
+    expect(await cached()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+    const cacheFile = join(cacheDir, 'code', `${first}-${process.version}-${process.arch}.bin`)
+    const written = readFileSync(cacheFile)
+    const writtenAt = statSync(cacheFile).mtimeMs
+    expect(written.length).toBeGreaterThan(10_000)
+    expect(await cached()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+    expect(statSync(cacheFile).mtimeMs).toBe(writtenAt)
+    writeFileSync(cacheFile, 'not a code cache')
+    expect(await cached()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+    expect(readFileSync(cacheFile).length).toBeGreaterThan(10_000)
 
     // The same sources build the same folder: nothing new.
     expect((await build()).code).toBe(0)
@@ -255,5 +279,5 @@ describe('npm run build and bin/brine.js', () => {
     // The stubs' folder gone (dist/ cleaned by hand): bin/brine.js runs the sources.
     rmSync(join(dist, second!), { recursive: true })
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
-  }, 120_000)
+  }, 300_000)
 })

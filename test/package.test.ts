@@ -111,7 +111,7 @@ describe('npm pack', () => {
       'package.json',
       'README.md',
       'bin/brine.js',
-      'dist/cli.js',
+      'dist/cli.cjs',
       'dist/index.js',
       'dist/loader.js',
       'dist/vsphere.js',
@@ -148,7 +148,8 @@ describe('npm pack', () => {
   })
 })
 
-describe('the installed package', () => {
+// Each case starts Node (and tsc) several times: generous bounds for a busy machine.
+describe('the installed package', { timeout: 240_000 }, () => {
   it('runs `npx brine test.ping` and `npx brine sys.doc vmware_vm.list` with no dev dependency', async () => {
     expect(await npx(['brine', 'test.ping'])).toMatchObject({
       code: 0,
