@@ -462,5 +462,8 @@ export class Runtime {
       this.#grains = undefined
       return path
     },
+    refreshGrains: () => {
+      this.#grains = undefined
+    },
   }
 }

@@ -89,6 +89,8 @@ export interface SysApi {
   readGrainsFile(): Record<string, unknown>
   /** Replace the grains file; ctx.grains of later reads sees it. Returns the file's path. */
   writeGrainsFile(grains: Record<string, unknown>): string
+  /** Read the grains file and the config's grains again on the next ctx.grains. */
+  refreshGrains(): void
 }
 
 export type ArgShape = z.ZodRawShape

@@ -171,10 +171,44 @@ function defineSync(kind: Kind) {
 }
 
 export default defineModule({
-  doc: 'Sync and reload custom modules, as Salt’s saltutil.sync_* (brine has custom execution and state modules).',
+  doc: 'Sync and reload custom modules, as Salt’s saltutil.sync_* (brine has custom execution and state modules); refresh modules, pillar and grains.',
   functions: {
     sync_modules: defineSync('modules'),
     sync_states: defineSync('states'),
+    refresh_modules: defineFunction({
+      doc: 'Reload the execution and state modules from their files (Salt’s module refresh). Returns True.',
+      args: {},
+      varargs: true,
+      run: async (ctx) => {
+        await ctx.sys.reload()
+        return true
+      },
+    }),
+    refresh_pillar: defineFunction({
+      doc: 'Compile pillar again; later calls of this run see the new data. Returns True.',
+      args: {
+        wait: z
+          .boolean()
+          .default(false)
+          .describe('accepted for Salt compatibility (brine always waits)'),
+        timeout: z.coerce.number().default(30).describe('accepted for Salt compatibility'),
+        clean_cache: z.boolean().default(true).describe('accepted for Salt compatibility'),
+      },
+      run: async (ctx) => {
+        await ctx.sys.reloadPillar()
+        return true
+      },
+    }),
+    refresh_grains: defineFunction({
+      doc: 'Read the grains file and the config’s grains again (the machine’s facts are read once per process); refresh_pillar=True (default) compiles pillar again too. Returns True.',
+      args: {},
+      varargs: true,
+      run: async (ctx, _args, extra) => {
+        ctx.sys.refreshGrains()
+        if (extra.kwargs.refresh_pillar !== false) await ctx.sys.reloadPillar()
+        return true
+      },
+    }),
     sync_all: defineFunction({
       doc: 'Sync every kind of custom module: {modules: [...], states: [...], …} with Salt’s keys (kinds brine does not have are always empty), then reload when something changed (refresh=True).',
       args,

@@ -297,6 +297,63 @@ after:
     expect(changes.after).toEqual({ 'mymod.value': { ret: 'v2' } })
   })
 
+  it('refresh_pillar, refresh_grains and refresh_modules: later steps of the run see the new data', async () => {
+    const dir = mkdtempSync(join(tmp, 'refresh-'))
+    for (const sub of ['pillar', 'states', 'conf']) mkdirSync(join(dir, sub))
+    writeFileSync(join(dir, 'pillar', 'top.sls'), "base:\n  '*':\n    - data\n")
+    writeFileSync(join(dir, 'pillar', 'data.sls'), 'color: red\n')
+    writeFileSync(join(dir, 'conf', 'brine.yaml'), 'id: refresher\n')
+    writeFileSync(join(dir, 'conf', 'grains'), 'rack: r1\n')
+    writeFileSync(
+      join(dir, 'states', 'refresh.sls'),
+      `before:
+  module.run:
+    - pillar.get: [color]
+    - grains.get: [rack]
+edit:
+  cmd.run:
+    - name: sed -i -e s/red/blue/ ${join(dir, 'pillar', 'data.sls')} -e s/r1/r2/ ${join(dir, 'conf', 'grains')}
+    - require: [before]
+refresh:
+  module.run:
+    - saltutil.refresh_pillar: []
+    - saltutil.refresh_grains: []
+    - saltutil.refresh_modules: []
+    - require: [edit]
+after:
+  module.run:
+    - pillar.get: [color]
+    - grains.get: [rack]
+    - require: [refresh]
+`,
+    )
+    const result = await brine([
+      '--out',
+      'json',
+      '-c',
+      join(dir, 'conf', 'brine.yaml'),
+      '--pillar-root',
+      join(dir, 'pillar'),
+      '--file-root',
+      join(dir, 'states'),
+      'state.sls',
+      'refresh',
+    ])
+    expect(result.stderr).toBe('')
+    const states = Object.values(JSON.parse(result.stdout).local) as Array<{
+      __id__: string
+      changes: Record<string, { ret: unknown }>
+    }>
+    const changes = Object.fromEntries(states.map((s) => [s.__id__, s.changes]))
+    expect(changes.before).toEqual({ 'pillar.get': { ret: 'red' }, 'grains.get': { ret: 'r1' } })
+    expect(changes.refresh).toEqual({
+      'saltutil.refresh_pillar': { ret: true },
+      'saltutil.refresh_grains': { ret: true },
+      'saltutil.refresh_modules': { ret: true },
+    })
+    expect(changes.after).toEqual({ 'pillar.get': { ret: 'blue' }, 'grains.get': { ret: 'r2' } })
+  })
+
   it('refuse an environment other than base', async () => {
     const result = await brine(['saltutil.sync_modules', 'saltenv=dev'])
     expect(result.code).toBe(1)
