@@ -147,7 +147,7 @@ const args = {
     .string()
     .nullish()
     .refine((env) => env === undefined || env === null || env === 'base', {
-      message: 'brine has one environment, base: give saltenv=base or leave it out',
+      message: 'must be base, the one environment brine has (file_roots and pillar_roots), or None',
     })
     .describe('base, or None (brine has one environment)'),
   refresh: z.boolean().default(true).describe('reload the modules when something changed'),

@@ -357,6 +357,8 @@ after:
   it('refuse an environment other than base', async () => {
     const result = await brine(['saltutil.sync_modules', 'saltenv=dev'])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('brine has one environment, base')
+    expect(result.stderr).toContain(
+      "argument 'saltenv' must be base, the one environment brine has",
+    )
   })
 })
