@@ -700,3 +700,48 @@ describe('vmware_vswitch, vmware_dvswitch, vmware_dvportgroup', () => {
     expect(await call('vmware_dvportgroup.get', ['no-such-switch', pg.id])).toEqual({})
   })
 })
+
+describe('every network, host and tag state refuses an unknown argument before anything changes', () => {
+  it('nothing is created, changed or deleted (read back from vcsim)', async () => {
+    const before = {
+      dvswitches: await call('vmware_dvswitch.list'),
+      portgroups: await call('vmware_dvportgroup.list'),
+      vswitches: await call('vmware_vswitch.get', ['DC0_H0']),
+      host: await call('vmware_esxi.get', [], { host_name: 'DC0_H0', key: 'in_maintenance_mode' }),
+      categories: await call('vmware_tag.list_category'),
+    }
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['vmware_dvswitch.present', { name: 'dvs-x', datacenter: 'DC0', mtu_size: 9000 }],
+      ['vmware_dvswitch.absent', { name: 'DVS0', datacenter: 'DC0', force: true }],
+      ['vmware_dvportgroup.present', { name: 'pg-x', dvswitch: 'DVS0', vlan_id: 5 }],
+      ['vmware_dvportgroup.absent', { name: 'DC0_DVPG0', dvswitch_name: 'DVS0' }],
+      ['vmware_vswitch.present', { name: 'vSwitch9', host: 'DC0_H0', mtu_size: 9000 }],
+      ['vmware_vswitch.absent', { name: 'vSwitch0', host: 'DC0_H0', forced: true }],
+      [
+        'vmware_vswitch.portgroup_present',
+        { name: 'pg-y', host: 'DC0_H0', vswitch: 'vSwitch0', vlan_id: 3 },
+      ],
+      ['vmware_host.maintenance_mode', { name: 'DC0_H0', enter_maintenance_mode: true }],
+      ['vmware_host.firewall_ruleset', { name: 'DC0_H0', ruleset: 'sshServer', enable: false }],
+      ['vmware_host.advanced_option', { name: 'DC0_H0', key: 'Mem.ShareScanGHz', val: 1 }],
+      ['vmware_host.user_present', { name: 'u', password: 'p', host_name: 'DC0_H0' }],
+      ['vmware_host.user_absent', { name: 'u', host_name: 'DC0_H0' }],
+      ['vmware_tag.category_present', { name: 'c-x', cardinality: 'SINGLE', colour: 'red' }],
+      ['vmware_tag.attached', { name: 'DC0_H0_VM0', object_type: 'vm', tag: 't', categ: 'c' }],
+    ]
+    for (const [fun, kwargs] of cases) {
+      const error = await rt.call(fun, { kwargs, state: true }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      )
+      expect(error?.message, fun).toMatch(/unknown argument/)
+    }
+    expect({
+      dvswitches: await call('vmware_dvswitch.list'),
+      portgroups: await call('vmware_dvportgroup.list'),
+      vswitches: await call('vmware_vswitch.get', ['DC0_H0']),
+      host: await call('vmware_esxi.get', [], { host_name: 'DC0_H0', key: 'in_maintenance_mode' }),
+      categories: await call('vmware_tag.list_category'),
+    }).toEqual(before)
+  })
+})
