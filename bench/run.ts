@@ -26,6 +26,7 @@ import { benchConsole } from './console.ts'
 import { benchParallel } from './parallel.ts'
 import { runPyvmomi } from './pyvmomi.ts'
 import { benchScale } from './scale.ts'
+import { benchStartup } from './startup.ts'
 import { benchStates } from './states.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
@@ -361,6 +362,8 @@ try {
     median(withoutStore),
     `median per process; ${PROCESSES} logins and logouts`,
   )
+
+  await benchStartup(row, vcsim)
 } finally {
   await vcsim.stop()
 }
