@@ -180,7 +180,11 @@ export function createSaltFunctions(options: SaltFunctionsOptions): Data {
   }
   for (const [mod, funs] of modules)
     Object.defineProperty(salt, mod, { value: funs, enumerable: false })
+  Object.defineProperty(salt, SALT_FUNCTIONS, { value: true, enumerable: false })
   return salt
 }
 
 const MISSING = Symbol('missing')
+
+/** Marks the `salt` object: a function it lacks goes to the render's `call` (core/jinja.ts). */
+export const SALT_FUNCTIONS = Symbol.for('brine.jinja.salt')

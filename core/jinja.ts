@@ -11,6 +11,7 @@ import { createFilters, TESTS } from './jinja-filters.ts'
 import {
   isDict,
   iterate,
+  type Kwargs,
   pyAdd,
   pyEq,
   pyMethod,
@@ -22,6 +23,7 @@ import {
   splitArgs,
   tuple,
 } from './jinja-python.ts'
+import { SALT_FUNCTIONS } from './jinja-salt.ts'
 import { loadSaltYaml } from './yaml-salt.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: nunjucks' internals have no types
@@ -66,6 +68,12 @@ function installShims(): void {
       }
       const method = pyMethod(obj, key)
       if (method) return method
+      if (activeCall && (obj as Record<symbol, unknown>)[SALT_FUNCTIONS]) return saltFallback(key)
+      if ((obj as Record<symbol, unknown>)[SALT_MODULE]) {
+        const call = activeCall
+        const fun = `${String((obj as Record<symbol, unknown>)[SALT_MODULE])}.${key}`
+        return call && ((...raw: unknown[]) => call(fun, ...splitArgs(raw)))
+      }
       return undefined
     }
     if (Array.isArray(obj) && typeof key === 'number') return obj[key < 0 ? obj.length + key : key]
@@ -449,6 +457,20 @@ function installShims(): void {
   }
 }
 
+// The module functions of the render in progress (renderJinjaText's `call`): set only for
+// the synchronous extent of one render, so nested imports of that render reach it too.
+let activeCall: JinjaOptions['call']
+const SALT_MODULE = Symbol('brine.jinja.salt-module')
+
+/** `salt['mod.fun']` or `salt.mod` that the salt object lacks: a call through `activeCall`. */
+function saltFallback(key: string): unknown {
+  const call = activeCall
+  if (!call) return undefined
+  if (/^\w+\.\w+$/.test(key)) return (...raw: unknown[]) => call(key, ...splitArgs(raw))
+  if (/^\w+$/.test(key)) return { [SALT_MODULE]: key }
+  return undefined
+}
+
 /** A macro's output (nunjucks' SafeString) is a str to filters and methods. */
 function unsafe(value: unknown): unknown {
   return value instanceof runtime.SafeString ? String(value) : value
@@ -551,6 +573,11 @@ export interface JinjaOptions {
   context: Record<string, unknown>
   /** Templates by name, looked up before the search paths (tests). */
   templates?: Record<string, string> | undefined
+  /**
+   * Any other module function (`salt['vmware_vm.list']()`, `salt.cmd.run(…)`): called
+   * synchronously with positional and keyword arguments; without it such a call is an error.
+   */
+  call?: ((fun: string, args: unknown[], kwargs: Kwargs) => unknown) | undefined
 }
 
 /** Render Jinja text as Salt would; errors are nunjucks' TemplateError with a line number. */
@@ -598,5 +625,11 @@ export function renderJinjaText(text: string, options: JinjaOptions): string {
     ...options.context,
   }
   for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
-  return env.renderString(text, options.context)
+  const outer = activeCall
+  activeCall = options.call
+  try {
+    return env.renderString(text, options.context)
+  } finally {
+    activeCall = outer
+  }
 }

@@ -33,6 +33,8 @@ export interface RenderOptions {
   context: Record<string, unknown>
   /** Roots for `{% include %}` and `{% import %}`. */
   searchPaths?: string[]
+  /** Module functions the `salt` object lacks, called synchronously (core/jinja.ts `call`). */
+  call?: ((fun: string, args: unknown[], kwargs: Record<string, unknown>) => unknown) | undefined
   /** Pipeline when the file has no shebang. Default `jinja|yaml`. */
   defaultPipeline?: string
 }
@@ -68,6 +70,7 @@ function renderJinja(text: string, options: RenderOptions): string {
     return renderJinjaText(text, {
       searchPaths: options.searchPaths ?? [],
       context: options.context,
+      call: options.call,
     })
   } catch (error) {
     const e = error as { lineno?: number; message: string }

@@ -172,7 +172,7 @@ export function showTop(deps: StateRunDeps): {
 // --- internal ---
 
 async function compileSls(deps: StateRunDeps, names: string[], exclude: string[]) {
-  const loaded = loadSls(names, { roots: deps.roots, context: templateContext(deps) })
+  const loaded = await loadSlsCalling(deps, names)
   for (const sls of exclude)
     for (const [id, state] of Object.entries(loaded.high))
       if (state.__sls__ === sls) delete loaded.high[id]
@@ -243,12 +243,73 @@ function matchTop(deps: StateRunDeps): { sls: string[]; errors: string[] } {
   return { sls, errors: [] }
 }
 
+/** A module function a template called, and what it gave (or threw). */
+interface TemplateCall {
+  fun: string
+  args: unknown[]
+  kwargs: Record<string, unknown>
+  value?: unknown
+  error?: unknown
+}
+
+const MAX_TEMPLATE_CALLS = 1000
+
+/**
+ * loadSls where templates may call any module function, vSphere ones included, through the
+ * runtime (its one session and ReconnectProxy). Rendering is synchronous and module functions
+ * are not, so a render that reaches a call not made yet stops there; the call is made, and the
+ * SLS files are rendered again from the start, each template getting the answers of its earlier
+ * calls in order. Every call is made once, in the order Jinja2 would make it, and only when
+ * the template really reaches it; the data templates see is fresh for each pass.
+ */
+async function loadSlsCalling(deps: StateRunDeps, names: string[]) {
+  const calls = new Map<string, TemplateCall[]>()
+  for (let made = 0; ; made++) {
+    let pending: (TemplateCall & { sls: string }) | undefined
+    const callFor = (sls: string) => {
+      const log = calls.get(sls) ?? []
+      let next = 0
+      return (fun: string, args: unknown[], kwargs: Record<string, unknown>) => {
+        const done = log[next++]
+        if (
+          done &&
+          done.fun === fun &&
+          JSON.stringify([done.args, done.kwargs]) === JSON.stringify([args, kwargs])
+        ) {
+          if ('error' in done) throw done.error
+          return done.value
+        }
+        pending ??= { sls, fun, args, kwargs }
+        throw new Error(`salt['${fun}'] is being called`)
+      }
+    }
+    const loaded = loadSls(names, { roots: deps.roots, context: templateContext(deps), callFor })
+    if (!pending) return loaded
+    if (made >= MAX_TEMPLATE_CALLS)
+      return {
+        ...loaded,
+        errors: [`SLS templates called more than ${MAX_TEMPLATE_CALLS} module functions`],
+      }
+    const call: TemplateCall = { fun: pending.fun, args: pending.args, kwargs: pending.kwargs }
+    try {
+      call.value = await deps.callExec(pending.fun, pending.kwargs, pending.args)
+    } catch (error) {
+      call.error = error
+    }
+    const log = calls.get(pending.sls) ?? []
+    log.splice(log.length, 0, call)
+    calls.set(pending.sls, log)
+  }
+}
+
 /** Jinja variables of SLS files, as Salt defines them; `salt` offers the functions that answer synchronously. */
 function templateContext(deps: StateRunDeps): Record<string, unknown> {
-  const grains = { id: deps.minionId, ...deps.grains }
+  const grains = { id: deps.minionId, ...structuredClone(deps.grains) }
+  // A copy for each render pass: a template's `do pillar.x.update(…)` must not add up.
+  const pillar = structuredClone(deps.pillar)
   return {
-    salt: createSaltFunctions({ grains, pillar: deps.pillar, opts: deps.opts }),
-    pillar: deps.pillar,
+    salt: createSaltFunctions({ grains, pillar, opts: deps.opts }),
+    pillar,
     grains,
     opts: deps.opts,
     saltenv: 'base',

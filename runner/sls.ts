@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import picomatch from 'picomatch'
 import { slsContext } from '../core/jinja-salt.ts'
-import { RenderError, renderSls } from '../core/render.ts'
+import { RenderError, type RenderOptions, renderSls } from '../core/render.ts'
 import { findSls } from '../pillar/compile.ts'
 import type { HighData, HighState } from './types.ts'
 
@@ -15,6 +15,8 @@ export interface LoadSlsOptions {
   /** Jinja variables: salt, pillar, grains, opts. */
   context: Record<string, unknown>
   env?: string
+  /** Module functions templates call beyond the `salt` object's own, per SLS (core/jinja.ts `call`). */
+  callFor?: (sls: string) => RenderOptions['call']
 }
 
 export interface LoadedSls {
@@ -49,6 +51,7 @@ export function loadSls(names: string[], options: LoadSlsOptions): LoadedSls {
       data = renderSls(readFileSync(file, 'utf8'), {
         file: `${env}:${name}`,
         context: { ...options.context, ...slsContext(file, name), saltenv: env },
+        call: options.callFor?.(name),
         searchPaths: options.roots,
       })
     } catch (error) {
