@@ -353,6 +353,7 @@ describe('vmware_esxi (modules/esxi.py)', () => {
       service_tag: expect.any(String),
       capabilities: expect.any(Object),
     })
+    expect(host.vsan).toEqual({ health: 'unknown' })
     const nics = host.nics as Record<string, Record<string, unknown>>
     expect(nics.vmk0).toEqual({
       ip_address: expect.any(String),
@@ -375,13 +376,26 @@ describe('vmware_esxi (modules/esxi.py)', () => {
         delimiter: '/',
       }),
     ).toEqual({ DC0_H0: 1500 })
+    // test_esxi_get: key="vsan:health" is "unknown" for a host outside a vSAN cluster.
+    expect(await call('vmware_esxi.get', [], { host_name: 'DC0_H0', key: 'vsan:health' })).toEqual({
+      DC0_H0: 'unknown',
+    })
     expect(
-      await call('vmware_esxi.get', [], {
-        host_name: 'DC0_H0',
-        key: 'vsan:health',
-        default: 'n/a',
-      }),
+      await call('vmware_esxi.get', [], { host_name: 'DC0_H0', key: 'vsan:nope', default: 'n/a' }),
     ).toEqual({ DC0_H0: 'n/a' })
+    // Capabilities in saltext's snake_case (utils/common.camel_to_snake_case).
+    expect(host.capabilities).toMatchObject({
+      vmotion_supported: true,
+      maintenance_mode_supported: true,
+      nfs41_supported: true,
+      v_storage_capable: true,
+      v_pmc_supported: true,
+      max_num_disks_sv_motion: 248,
+      supported_vmfs_major_version: [5, 6],
+    })
+    expect(await call('vmware_esxi.get_capabilities')).toMatchObject({
+      DC0_H0: { vmotion_supported: true },
+    })
     // host_name="no_host": nothing (saltext's test asserts `not ret`).
     expect(await call('vmware_esxi.get', ['DC0', 'DC0_C0', 'no_host'])).toEqual({})
     expect(await call('vmware_esxi.list_hosts', ['DC0', 'DC0_C0', 'no_host'])).toEqual([])

@@ -227,6 +227,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		addLateObjectsToViews()
 		applyClusterExtras(body) // saltext-infra.go: HA/DRS settings applyClusterSpec leaves out
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		if fillHostFacts(w, body) { // saltext-net.go: host capabilities, vSAN status
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {
