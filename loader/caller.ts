@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { coreGrains } from '../core/grains.ts'
 import { log } from '../core/log.ts'
 import { isSecretKey, registerSecret } from '../core/redact.ts'
 import type { Runtime, RuntimeOptions } from './runtime.ts'
@@ -97,7 +98,7 @@ export async function compileOptsPillar(
     roots: opts.pillar_roots,
     minionId: opts.id,
     overrides,
-    context: { opts, grains: { id: opts.id } },
+    context: { opts, grains: coreGrains(opts) },
   })
   for (const error of compiled.errors) onError(error.message)
   return compiled.pillar
