@@ -30,6 +30,7 @@ function deps(
     signal: ctx.signal,
     callState: (fun, kwargs, test, signal) => ctx.states(fun, kwargs, [], { test, signal }),
     callExec: (fun, kwargs, args) => ctx.salt(fun, kwargs, args),
+    context: ctx.context,
     describe: (fun) => ctx.sys.signature(fun, true),
     reloadModules: () => ctx.sys.reload(),
     reloadPillar: () => ctx.sys.reloadPillar(),
@@ -41,17 +42,22 @@ function finish(
   ctx: CallContext,
   outcome: StateOutcome | { result: unknown; retcode: number },
 ): unknown {
-  if (outcome.retcode) ctx.context.retcode = outcome.retcode
+  // Salt's _set_retcode: every state.* call sets it, 0 included (a condition's command or a
+  // cmd state may have set one meanwhile).
+  ctx.context.retcode = outcome.retcode
   return outcome.result
 }
 
-function modsOf(mods: string | string[] | undefined): string[] | undefined {
+function modsOf(mods: string | number | Array<string | number> | undefined): string[] | undefined {
   if (mods === undefined || mods === '') return undefined
-  return (Array.isArray(mods) ? mods : String(mods).split(',')).map((m) => m.trim()).filter(Boolean)
+  return (Array.isArray(mods) ? mods : String(mods).split(','))
+    .map((m) => String(m).trim())
+    .filter(Boolean)
 }
 
 const mods = z
-  .union([z.string(), z.array(z.string())])
+  // `state.sls 12345` runs 12345.sls: the CLI types the argument as a number.
+  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
   .optional()
   .describe('SLS names, comma-separated or a list')
 const common = {
@@ -85,7 +91,7 @@ export default defineModule({
       doc: 'Apply the given SLS modules.',
       args: {
         mods: z
-          .union([z.string(), z.array(z.string())])
+          .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
           .describe('SLS names, comma-separated or a list'),
         ...common,
       },
@@ -137,7 +143,11 @@ export default defineModule({
     }),
     show_sls: defineFunction({
       doc: 'Show the high data of SLS modules, rendered and compiled, without running them.',
-      args: { mods: z.union([z.string(), z.array(z.string())]).describe('SLS names') },
+      args: {
+        mods: z
+          .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
+          .describe('SLS names'),
+      },
       run: (ctx, { mods: m }) => finish(ctx, showSls(deps(ctx, undefined), modsOf(m) ?? [])),
     }),
     show_lowstate: defineFunction({
