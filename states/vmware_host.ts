@@ -81,39 +81,69 @@ export default defineModule({
       },
     }),
     maintenance_mode: defineFunction({
-      doc: 'Make sure the host is (enabled: true) or is not in maintenance mode.',
+      doc:
+        'Make sure the host is in (enter_maintenance_mode: True) or out of maintenance mode ' +
+        "(saltext-vmware's vmware_esxi.maintenance_mode; brine's `enabled` is an alias). The " +
+        'task is not left behind on failure: the state fails naming the mode the host is in.',
       args: {
         name: z.string().min(1).describe('host name or id'),
-        enabled: z.boolean().describe('in maintenance mode'),
+        enter_maintenance_mode: z
+          .boolean()
+          .optional()
+          .describe('True: in maintenance mode; False: out of it (alias: enabled)'),
+        timeout: z.coerce.number().int().min(0).default(0).describe('seconds (0: no limit)'),
+        evacuate_powered_off_vms: z
+          .boolean()
+          .default(false)
+          .describe('vCenter with DRS: move powered-off VMs away too (when entering)'),
+        maintenance_spec: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe('HostMaintenanceSpec fields (when entering)'),
+        enabled: z.boolean().optional().describe('alias of enter_maintenance_mode'),
       },
       vsphere: true,
-      run: async (ctx, { name, enabled }) => {
-        const host = (await ctx.salt('vmware_host.get', { name })) as { maintenance_mode: boolean }
-        if (host.maintenance_mode === enabled)
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Host '${name}' is already ${enabled ? 'in' : 'out of'} maintenance mode.`,
-          }
-        const changes = { maintenance_mode: { old: host.maintenance_mode, new: enabled } }
-        if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Host '${name}' would ${enabled ? 'enter' : 'exit'} maintenance mode.`,
-          }
-        await ctx.salt(
-          enabled ? 'vmware_host.enter_maintenance_mode' : 'vmware_host.exit_maintenance_mode',
-          { name },
+      run: async (ctx, args) => {
+        const { name, timeout, evacuate_powered_off_vms, maintenance_spec } = args
+        // A renamed argument whose value is an action: the two must agree, and one is required.
+        if (
+          args.enter_maintenance_mode !== undefined &&
+          args.enabled !== undefined &&
+          args.enter_maintenance_mode !== args.enabled
         )
-        return {
-          name,
-          result: true,
-          changes,
-          comment: `Host '${name}' ${enabled ? 'entered' : 'exited'} maintenance mode.`,
-        }
+          return {
+            name,
+            result: false,
+            changes: {},
+            comment: `enter_maintenance_mode (${args.enter_maintenance_mode}) and its alias enabled (${args.enabled}) disagree; nothing was done.`,
+          }
+        const enter = args.enter_maintenance_mode ?? args.enabled
+        if (enter === undefined)
+          return {
+            name,
+            result: false,
+            changes: {},
+            comment: 'enter_maintenance_mode is required (True or False); nothing was done.',
+          }
+        const mode = enter ? 'Maintenance' : 'Normal'
+        const host = (await ctx.salt('vmware_host.get', { name })) as { maintenance_mode: boolean }
+        if (host.maintenance_mode === enter)
+          return { name, result: true, changes: {}, comment: `Already in ${mode} mode.` }
+        const changes = { maintenance_mode: { old: host.maintenance_mode, new: enter } }
+        if (ctx.test)
+          return { name, result: null, changes, comment: `Host will enter ${mode} mode.` }
+        await ctx.salt(
+          enter ? 'vmware_host.enter_maintenance_mode' : 'vmware_host.exit_maintenance_mode',
+          enter
+            ? {
+                name,
+                timeout,
+                evacuate_powered_off_vms,
+                ...(maintenance_spec ? { maintenance_spec } : {}),
+              }
+            : { name, timeout },
+        )
+        return { name, result: true, changes, comment: `Host entered ${mode} mode.` }
       },
     }),
     user_present: defineFunction({

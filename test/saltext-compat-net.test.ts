@@ -463,6 +463,43 @@ describe('vmware_esxi (modules/esxi.py)', () => {
   })
 })
 
+describe('maintenance mode state (states/esxi.py maintenance_mode; brine: vmware_host)', () => {
+  it('enter_maintenance_mode decides, both ways; the alias enabled must agree', async () => {
+    const host = 'DC0_C0_H1'
+    const mode = async () =>
+      ((await call('vmware_esxi.in_maintenance_mode', [host])) as { maintenanceMode: string })
+        .maintenanceMode
+    // states/esxi.py: "Already in Normal mode." when nothing is to be done.
+    expect(
+      await state('vmware_host.maintenance_mode', [host], { enter_maintenance_mode: false }),
+    ).toMatchObject({ result: true, changes: {}, comment: 'Already in Normal mode.' })
+    // Test mode: nothing changes (brine: result None, {old, new}).
+    expect(await state('vmware_host.maintenance_mode', [host, true], {}, true)).toMatchObject({
+      result: null,
+      changes: { maintenance_mode: { old: false, new: true } },
+    })
+    expect(await mode()).toBe('normal')
+    expect(await state('vmware_host.maintenance_mode', [host, true, 120])).toMatchObject({
+      result: true,
+      comment: 'Host entered Maintenance mode.',
+    })
+    expect(await mode()).toBe('inMaintenance')
+    // The dangerous case of issue 14: False leaves maintenance mode, never enters it.
+    expect(
+      await state('vmware_host.maintenance_mode', [host], { enter_maintenance_mode: false }),
+    ).toMatchObject({ result: true, comment: 'Host entered Normal mode.' })
+    expect(await mode()).toBe('normal')
+    const disagree = await state('vmware_host.maintenance_mode', [host], {
+      enter_maintenance_mode: true,
+      enabled: false,
+    })
+    expect(disagree).toMatchObject({ result: false, changes: {} })
+    expect(disagree.comment).toMatch(/disagree/)
+    expect(await state('vmware_host.maintenance_mode', [host])).toMatchObject({ result: false })
+    expect(await mode()).toBe('normal')
+  })
+})
+
 describe('esxi_host credentials (utils/connect.py get_service_instance(esxi_host=))', () => {
   let esx: Vcsim
   let both: Runtime
@@ -735,7 +772,7 @@ describe('every network, host and tag state refuses an unknown argument before a
         'vmware_vswitch.portgroup_present',
         { name: 'pg-y', host: 'DC0_H0', vswitch: 'vSwitch0', vlan_id: 3 },
       ],
-      ['vmware_host.maintenance_mode', { name: 'DC0_H0', enter_maintenance_mode: true }],
+      ['vmware_host.maintenance_mode', { name: 'DC0_H0', enter_maintenace_mode: true }],
       ['vmware_host.firewall_ruleset', { name: 'DC0_H0', ruleset: 'sshServer', enable: false }],
       ['vmware_host.advanced_option', { name: 'DC0_H0', key: 'Mem.ShareScanGHz', val: 1 }],
       ['vmware_host.user_present', { name: 'u', password: 'p', host_name: 'DC0_H0' }],
