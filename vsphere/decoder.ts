@@ -35,7 +35,8 @@ const NUMERIC = new Set(['int', 'long', 'short', 'byte', 'float', 'double'])
 export function decodeResponse(method: string, xml: string): DecodedResponse {
   const responseName = `${method}Response`
   const returnType = METHOD_RESULTS[method] ?? (method.endsWith('_Task') ? 'MoRef' : undefined)
-  const root = newFrame('#document', undefined, false, false, false, undefined)
+  const root = newFrame()
+  resetFrame(root, '#document', undefined, false, false, false, undefined)
   // Frames are reused by depth: an answer has some 100,000 elements but few levels.
   const stack: Frame[] = [root]
   let depth = 0
@@ -71,10 +72,8 @@ export function decodeResponse(method: string, xml: string): DecodedResponse {
     if (hint === 'DataObject') forceObject = true
     const type = xsiType ?? (hint === 'DataObject' ? undefined : hint)
     depth++
-    const frame = stack[depth]
-    if (frame === undefined)
-      stack[depth] = newFrame(name, type, xsiType !== undefined, forceObject, inArray, morefType)
-    else resetFrame(frame, name, type, xsiType !== undefined, forceObject, inArray, morefType)
+    stack[depth] ??= newFrame()
+    resetFrame(stack[depth]!, name, type, xsiType !== undefined, forceObject, inArray, morefType)
   }
 
   const text = (text: string): void => {
@@ -138,25 +137,19 @@ export function decodeResponse(method: string, xml: string): DecodedResponse {
 
 // --- internal ---
 
-function newFrame(
-  name: string,
-  type: string | undefined,
-  announced: boolean,
-  forceObject: boolean,
-  inArray: boolean,
-  morefType: string | undefined,
-): Frame {
+/** A frame with every field present (one hidden class), to be set with resetFrame. */
+function newFrame(): Frame {
   return {
-    name,
-    type,
-    announced,
-    forceObject,
-    inArray,
-    morefType,
+    name: '',
+    type: undefined,
+    announced: false,
+    forceObject: false,
+    inArray: false,
+    morefType: undefined,
     text: '',
     fields: undefined,
     repeated: undefined,
-    items: type?.startsWith('ArrayOf') ? [] : undefined,
+    items: undefined,
   }
 }
 
