@@ -195,8 +195,10 @@ export function createFilters(
       const t = testFor(rest, kw, (n) => filters[n]!)
       return iterate(v).filter((x) => !t(attr(x, name)))
     },
-    dictsort: (v, [caseSensitive = false, by = 'key', reverse = false]) => {
+    dictsort: (v, [caseSensitive = false, byArg = 'key', reverseArg = false], kw) => {
       void caseSensitive
+      const by = kw.by ?? byArg
+      const reverse = pyTruthy(kw.reverse ?? reverseArg)
       const items = Object.entries(v as Record<string, unknown>).sort((a, b) =>
         by === 'value' ? pyCompare(a[1], b[1]) : pyCompare(a[0], b[0]),
       )

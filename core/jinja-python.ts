@@ -112,7 +112,8 @@ export function pyEq(a: unknown, b: unknown): boolean {
 }
 
 export function pyAdd(a: unknown, b: unknown): unknown {
-  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b]
+  if (Array.isArray(a) && Array.isArray(b))
+    return isTuple(a) && isTuple(b) ? tuple([...a, ...b]) : [...a, ...b]
   if (typeof a === 'string' && typeof b === 'string') return a + b
   if (isNumeric(a) && isNumeric(b)) return Number(a) + Number(b)
   throw new TypeError(
@@ -151,7 +152,8 @@ export function pyType(value: unknown): string {
 
 /** `"%s-%02d" % (a, b)` and `"%(name)s" % {…}`. */
 export function percentFormat(format: string, args: unknown): string {
-  const list = Array.isArray(args) ? args : [args]
+  // Only a tuple spreads over the conversions; a list is one value, as in Python.
+  const list = isTuple(args) ? (args as unknown[]) : [args]
   let index = 0
   const result = format.replace(
     /%(\([^)]*\))?([#0\- +]*)(\d+|\*)?(?:\.(\d+))?([sdirfFeEgGxXoc%])/g,
@@ -210,7 +212,7 @@ export function percentFormat(format: string, args: unknown): string {
       return text
     },
   )
-  if (!Array.isArray(args) && !isDict(args) && index === 0 && !/%[^%]/.test(format) && args !== '')
+  if (!isTuple(args) && !isDict(args) && index === 0 && !/%[^%]/.test(format) && args !== '')
     throw new TypeError('not all arguments converted during string formatting')
   return result
 }

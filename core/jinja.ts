@@ -371,9 +371,33 @@ function installShims(): void {
     let node = this.parseCompare()
     if (this.skipSymbol('is')) {
       const negated = this.skipSymbol('not')
-      node = this.skipSymbol('in')
-        ? new nodes.In(node.lineno, node.colno, node, this.parseCompare())
-        : new nodes.Is(node.lineno, node.colno, node, this.parseCompare())
+      if (this.skipSymbol('in'))
+        node = new nodes.In(node.lineno, node.colno, node, this.parseCompare())
+      else {
+        let test = this.parseCompare()
+        // `x is divisibleby 3`: one argument without parentheses, as Jinja2 allows.
+        const next = this.peekToken()
+        const argStart =
+          [
+            lexer.TOKEN_INT,
+            lexer.TOKEN_NONE,
+            lexer.TOKEN_BOOLEAN,
+            lexer.TOKEN_FLOAT,
+            lexer.TOKEN_STRING,
+            lexer.TOKEN_LEFT_BRACKET,
+            lexer.TOKEN_LEFT_CURLY,
+          ].includes(next.type) ||
+          (next.type === lexer.TOKEN_SYMBOL &&
+            !['and', 'or', 'else', 'if', 'not', 'is', 'in', 'as', 'recursive'].includes(next.value))
+        if (test instanceof nodes.Symbol && argStart)
+          test = new nodes.FunCall(
+            test.lineno,
+            test.colno,
+            test,
+            new nodes.NodeList(test.lineno, test.colno, [this.parsePrimary()]),
+          )
+        node = new nodes.Is(node.lineno, node.colno, node, test)
+      }
       if (negated) node = new nodes.Not(node.lineno, node.colno, node)
     }
     return node
