@@ -1,6 +1,6 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, EntityNotFoundError } from 'brine/vsphere'
-import { diff } from '../modules/_vmware.ts'
+import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
 
@@ -94,6 +94,14 @@ async function syncMetadata(
     }
   }
   return changes
+}
+
+/** saltext-vmware's flat snapshot list of a VM (vmware_vm.snapshot). */
+async function snapshotsOf(ctx: CallContext, name: string, datacenter?: string) {
+  return (await ctx.salt('vmware_vm.snapshot', {
+    vm_name: name,
+    datacenter_name: datacenter,
+  })) as { snapshots: Array<{ name: string; id: number }> }
 }
 
 const vm = {
@@ -297,109 +305,185 @@ export default defineModule({
       },
     }),
     snapshot_present: defineFunction({
-      doc: 'Make sure the VM has a snapshot of this name.',
+      doc:
+        'saltext-vmware’s snapshot_present(name, snapshot_name, description, include_memory, ' +
+        'quiesce, datacenter_name): the VM has a snapshot of this name (created when missing). ' +
+        'brine’s snapshot= is the same argument under its older name.',
       args: {
         name: vm.name,
-        snapshot: z.string().min(1).describe('snapshot name'),
+        snapshot_name: z.string().min(1).optional().describe('snapshot name'),
         description: z.string().default('').describe('description'),
+        include_memory: z.boolean().default(false).describe('include memory'),
+        quiesce: z.boolean().default(false).describe('quiesce the guest file system'),
+        datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
+        snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
       },
       vsphere: true,
-      run: async (ctx, { name, snapshot, description }) => {
-        const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
-          name: string
-          children: unknown[]
-        }>
-        const names = (nodes: Array<{ name: string; children: unknown[] }>): string[] =>
-          nodes.flatMap((n) => [n.name, ...names(n.children as never)])
-        if (names(tree).includes(snapshot))
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Snapshot '${snapshot}' of VM '${name}' is already present.`,
-          }
+      run: async (ctx, args) => {
+        const { name, description, include_memory, quiesce, datacenter_name } = args
+        const snapshot = requiredAliased({
+          snapshot_name: args.snapshot_name,
+          snapshot: args.snapshot,
+        })
+        const { snapshots } = await snapshotsOf(ctx, name, datacenter_name)
+        // saltext-vmware's comments (states/vm.py snapshot_present), word for word.
+        if (snapshots.some((s) => s.name === snapshot))
+          return { name, result: true, changes: {}, comment: 'snapshot was already created' }
         const changes = { snapshot: { old: null, new: snapshot } }
         if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Snapshot '${snapshot}' of VM '${name}' would be created.`,
-          }
-        await ctx.salt('vmware_vm.create_snapshot', { name, snapshot, description })
-        return {
-          name,
-          result: true,
-          changes,
-          comment: `Snapshot '${snapshot}' of VM '${name}' created.`,
-        }
+          return { name, result: null, changes, comment: 'These options are set to change.' }
+        await ctx.salt('vmware_vm.create_snapshot', {
+          vm_name: name,
+          snapshot_name: snapshot,
+          description,
+          include_memory,
+          quiesce,
+          datacenter_name,
+        })
+        return { name, result: true, changes, comment: 'created' }
       },
     }),
     snapshot_absent: defineFunction({
-      doc: 'Make sure the VM has no snapshot of this name.',
-      args: { name: vm.name, snapshot: z.string().min(1).describe('snapshot name') },
+      doc:
+        'saltext-vmware’s snapshot_absent(name, snapshot_name, snapshot_id, remove_children, ' +
+        'datacenter_name): the VM has no snapshot of this name (and id, when given).',
+      args: {
+        name: vm.name,
+        snapshot_name: z.string().min(1).optional().describe('snapshot name'),
+        snapshot_id: z.coerce.number().int().optional().describe('snapshot id (a number)'),
+        remove_children: z.boolean().default(false).describe('remove its children too'),
+        datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
+        snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
+      },
       vsphere: true,
-      run: async (ctx, { name, snapshot }) => {
-        const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
-          name: string
-          children: unknown[]
-        }>
-        const names = (nodes: Array<{ name: string; children: unknown[] }>): string[] =>
-          nodes.flatMap((n) => [n.name, ...names(n.children as never)])
-        if (!names(tree).includes(snapshot))
+      run: async (ctx, args) => {
+        const { name, snapshot_id, remove_children, datacenter_name } = args
+        const snapshot = requiredAliased({
+          snapshot_name: args.snapshot_name,
+          snapshot: args.snapshot,
+        })
+        const { snapshots } = await snapshotsOf(ctx, name, datacenter_name)
+        const matching = snapshots.filter(
+          (s) => s.name === snapshot && (snapshot_id === undefined || s.id === snapshot_id),
+        )
+        if (matching.length === 0)
           return {
             name,
             result: true,
             changes: {},
-            comment: `Snapshot '${snapshot}' of VM '${name}' does not exist.`,
+            comment: `Snapshot ${snapshot} doesn't exist`,
           }
         const changes = { snapshot: { old: snapshot, new: null } }
-        if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Snapshot '${snapshot}' of VM '${name}' would be removed.`,
-          }
-        await ctx.salt('vmware_vm.remove_snapshot', { name, snapshot })
-        return {
-          name,
-          result: true,
-          changes,
-          comment: `Snapshot '${snapshot}' of VM '${name}' removed.`,
+        if (ctx.test) {
+          if (matching.length > 1)
+            return {
+              name,
+              result: false,
+              changes: {},
+              comment: `Snapshot name '${snapshot}' of VM '${name}' is ambiguous: give snapshot_id (${matching.map((s) => s.id).join(', ')})`,
+            }
+          return { name, result: null, changes, comment: 'These options are set to change.' }
         }
+        await ctx.salt('vmware_vm.destroy_snapshot', {
+          vm_name: name,
+          snapshot_name: snapshot,
+          snapshot_id,
+          remove_children,
+          datacenter_name,
+        })
+        return { name, result: true, changes, comment: 'destroyed' }
       },
     }),
     set_boot_manager: defineFunction({
-      doc: 'Make the VM’s boot order and boot options as stated (saltext-vmware’s name).',
+      doc:
+        'saltext-vmware’s set_boot_manager(name, boot_order, delay, enter_bios_setup, ' +
+        'retry_enabled, retry_delay, efi_secure_boot_enabled): the VM’s boot order and options ' +
+        'as stated. Only the options the state gives are compared and changed (saltext resets ' +
+        'the others to its defaults). brine’s order= is boot_order under its older name.',
       args: {
         name: z.string().min(1).describe('VM name or id'),
+        boot_order: bootArgs.order.unwrap().optional(),
+        delay: bootArgs.delay.unwrap().optional(),
+        enter_bios_setup: bootArgs.enter_bios_setup.unwrap().optional(),
+        retry_enabled: bootArgs.retry_enabled.unwrap().optional(),
+        retry_delay: bootArgs.retry_delay.unwrap().optional(),
+        efi_secure_boot_enabled: bootArgs.efi_secure_boot_enabled.unwrap().optional(),
         datacenter: z.string().optional(),
-        ...bootArgs,
+        order: bootArgs.order.unwrap().optional().describe('alias of boot_order'),
       },
       vsphere: true,
-      run: async (ctx, { name, datacenter, ...wanted }) => {
+      run: async (ctx, { name, datacenter, boot_order, order, ...given }) => {
+        const wanted = { ...given, order: aliased({ boot_order, order }) }
         const current = (await ctx.salt('vmware_vm.boot_options', { name, datacenter })) as Record<
           string,
           unknown
         >
         const changes = diff(current, wanted)
+        // saltext-vmware's comments (states/vm.py set_boot_manager).
         if (Object.keys(changes).length === 0)
+          return { name, result: true, changes: {}, comment: 'already configured this way' }
+        if (ctx.test)
+          return { name, result: null, changes, comment: 'These options are set to change.' }
+        // What the state leaves out stays as it is.
+        const merged = {
+          ...current,
+          ...Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined)),
+        }
+        const done = (await ctx.salt('vmware_vm.boot_manager', {
+          name,
+          datacenter,
+          order: merged.order,
+          delay: merged.delay,
+          enter_bios_setup: merged.enter_bios_setup,
+          retry_enabled: merged.retry_enabled,
+          retry_delay: merged.retry_delay,
+          efi_secure_boot_enabled: merged.efi_secure_boot_enabled,
+        })) as { status: string }
+        return { name, result: true, changes, comment: done.status }
+      },
+    }),
+    relocate: defineFunction({
+      doc:
+        'saltext-vmware’s relocate(name, new_host_name, datastore_name): the VM runs on that ' +
+        'host and uses that datastore (moved when not).',
+      args: {
+        name: vm.name,
+        new_host_name: z.string().min(1).describe('host name or id'),
+        datastore_name: z.string().min(1).describe('datastore name or id'),
+      },
+      vsphere: true,
+      run: async (ctx, { name, new_host_name, datastore_name }) => {
+        const current = (await ctx.salt('vmware_vm.location', { vm_name: name })) as {
+          host_name: string
+          host_id: string
+          datastores: Array<{ name: string; id: string }>
+        }
+        const onHost = [current.host_name, current.host_id].includes(new_host_name)
+        const onDatastore = current.datastores.some((d) => [d.name, d.id].includes(datastore_name))
+        // saltext-vmware's comments (states/vm.py relocate).
+        if (onHost && onDatastore)
           return {
             name,
             result: true,
             changes: {},
-            comment: `Boot options of VM '${name}' are as stated.`,
+            comment: `${name} virtual machine is already on host ${new_host_name}`,
           }
+        const changes = {
+          ...(onHost ? {} : { host: { old: current.host_name, new: new_host_name } }),
+          ...(onDatastore
+            ? {}
+            : {
+                datastore: { old: current.datastores.map((d) => d.name), new: datastore_name },
+              }),
+        }
         if (ctx.test)
-          return {
-            name,
-            result: null,
-            changes,
-            comment: `Boot options of VM '${name}' would change.`,
-          }
-        await ctx.salt('vmware_vm.boot_manager', { name, datacenter, ...wanted })
-        return { name, result: true, changes, comment: `Boot options of VM '${name}' changed.` }
+          return { name, result: null, changes, comment: 'These options are set to change.' }
+        await ctx.salt('vmware_vm.relocate', {
+          vm_name: name,
+          new_host_name,
+          datastore_name,
+        })
+        return { name, result: true, changes, comment: 'moved' }
       },
     }),
   },
