@@ -1,4 +1,54 @@
-import { defineFunction, defineModule, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+
+/** saltext-vmware's host selection for the local-user states (states/esxi.py user_present). */
+const userSelection = {
+  datacenter_name: z.string().min(1).optional().describe('datacenter of the hosts'),
+  cluster_name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('cluster of the hosts (needs datacenter_name)'),
+  host_name: z.string().min(1).optional().describe('one host'),
+}
+type UserSelection = { datacenter_name?: string; cluster_name?: string; host_name?: string }
+type UserOutcome = { changes: Record<string, unknown>; done: string }
+
+const PAST: Record<string, string> = {
+  created: 'would be created',
+  updated: 'would be updated',
+  removed: 'would be removed',
+}
+
+/**
+ * Run a local-user step on the ESXi host the profile connects to (no selection given, a direct
+ * connection), or on each selected host with its esxi_host credentials. One host: its changes
+ * and Salt-style comment; several: changes by host.
+ */
+async function onUserHosts(
+  ctx: CallContext,
+  name: string,
+  sel: UserSelection,
+  step: (target: { esxi_host_name?: string }) => Promise<UserOutcome>,
+) {
+  const selected = Object.values(sel).some((v) => v !== undefined)
+  const direct =
+    !selected && (await ctx.serviceInstance.ready()).content.about.apiType === 'HostAgent'
+  const hosts = direct ? [undefined] : ((await ctx.salt('vmware_esxi.list_hosts', sel)) as string[])
+  const outcomes: Array<[string | undefined, UserOutcome]> = []
+  for (const host of hosts)
+    outcomes.push([host, await step(host === undefined ? {} : { esxi_host_name: host })])
+  const changed = outcomes.filter(([, o]) => Object.keys(o.changes).length)
+  const what = (done: string) => (ctx.test ? (PAST[done] ?? done) : done)
+  const comment = changed.length
+    ? changed
+        .map(([host, o]) => `Local user '${name}' ${what(o.done)}${host ? ` on ${host}` : ''}.`)
+        .join(' ')
+    : `Local user '${name}' ${outcomes[0]?.[1].done === 'absent' ? 'does not exist' : 'is as stated'}${hosts.length > 1 || hosts[0] ? ` on ${hosts.length} host(s)` : ''}.`
+  const changes = direct
+    ? (outcomes[0]?.[1].changes ?? {})
+    : Object.fromEntries(changed.map(([host, o]) => [host!, o.changes]))
+  return { name, result: changed.length && ctx.test ? null : true, changes, comment }
+}
 
 export default defineModule({
   doc: 'ESXi host settings, idempotently.',
@@ -148,72 +198,70 @@ export default defineModule({
     }),
     user_present: defineFunction({
       doc:
-        'Make sure a local user exists on the ESXi host this profile connects to, with this ' +
-        'description. The password is set on creation; passwords cannot be read back, so an ' +
-        'existing user’s password is only changed with update_password=True (always a change).',
+        'Make sure a local user exists with this description: on the ESXi host this profile ' +
+        'connects to, or (saltext-vmware’s datacenter_name, cluster_name, host_name) on each ' +
+        'selected host, reached with its esxi_host credentials. The password is set on ' +
+        'creation; passwords cannot be read back, so an existing user’s password is only ' +
+        'changed with update_password=True (always a change).',
       args: {
         name: z.string().min(1).describe('local user name'),
         password: z.string().min(1).describe('password (never shown)'),
         description: z.string().optional().describe('description (full name)'),
+        ...userSelection,
         update_password: z
           .boolean()
           .default(false)
           .describe('set the password even if the user exists'),
       },
       vsphere: true,
-      run: async (ctx, { name, password, description, update_password }) => {
-        const users = (await ctx.salt('vmware_host.list_users')) as Array<{
-          name: string
-          description: string
-        }>
-        const found = users.find((u) => u.name === name)
-        if (!found) {
-          const changes = { user: { old: null, new: { name, description: description ?? '' } } }
-          if (ctx.test)
-            return {
-              name,
-              result: null,
-              changes,
-              comment: `Local user '${name}' would be created.`,
-            }
-          await ctx.salt('vmware_host.add_user', { user: name, password, description })
-          return { name, result: true, changes, comment: `Local user '${name}' created.` }
-        }
-        const changes: Record<string, unknown> = {}
-        if (description !== undefined && description !== found.description)
-          changes.description = { old: found.description, new: description }
-        if (update_password) changes.password = 'updated'
-        if (Object.keys(changes).length === 0)
-          return { name, result: true, changes: {}, comment: `Local user '${name}' is as stated.` }
-        if (ctx.test)
-          return { name, result: null, changes, comment: `Local user '${name}' would be updated.` }
-        await ctx.salt('vmware_host.update_user', {
-          user: name,
-          description: 'description' in changes ? description : undefined,
-          password: update_password ? password : undefined,
-        })
-        return { name, result: true, changes, comment: `Local user '${name}' updated.` }
-      },
+      run: async (ctx, { name, password, description, update_password, ...sel }) =>
+        onUserHosts(ctx, name, sel, async (target) => {
+          const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{
+            name: string
+            description: string
+          }>
+          const found = users.find((u) => u.name === name)
+          if (!found) {
+            const changes = { user: { old: null, new: { name, description: description ?? '' } } }
+            if (!ctx.test)
+              await ctx.salt('vmware_host.add_user', {
+                user: name,
+                password,
+                description,
+                ...target,
+              })
+            return { changes, done: 'created' }
+          }
+          const changes: Record<string, unknown> = {}
+          if (description !== undefined && description !== found.description)
+            changes.description = { old: found.description, new: description }
+          if (update_password) changes.password = 'updated'
+          if (Object.keys(changes).length === 0) return { changes, done: 'as stated' }
+          if (!ctx.test)
+            await ctx.salt('vmware_host.update_user', {
+              user: name,
+              description: 'description' in changes ? description : undefined,
+              password: update_password ? password : undefined,
+              ...target,
+            })
+          return { changes, done: 'updated' }
+        }),
     }),
     user_absent: defineFunction({
-      doc: 'Make sure a local user does not exist on the ESXi host this profile connects to.',
-      args: { name: z.string().min(1).describe('local user name') },
+      doc:
+        'Make sure a local user does not exist: on the ESXi host this profile connects to, or ' +
+        'on each selected host (datacenter_name, cluster_name, host_name) through its esxi_host credentials.',
+      args: { name: z.string().min(1).describe('local user name'), ...userSelection },
       vsphere: true,
-      run: async (ctx, { name }) => {
-        const users = (await ctx.salt('vmware_host.list_users')) as Array<{ name: string }>
-        if (!users.some((u) => u.name === name))
-          return {
-            name,
-            result: true,
-            changes: {},
-            comment: `Local user '${name}' does not exist.`,
-          }
-        const changes = { user: { old: name, new: null } }
-        if (ctx.test)
-          return { name, result: null, changes, comment: `Local user '${name}' would be removed.` }
-        await ctx.salt('vmware_host.remove_user', { user: name })
-        return { name, result: true, changes, comment: `Local user '${name}' removed.` }
-      },
+      run: async (ctx, { name, ...sel }) =>
+        onUserHosts(ctx, name, sel, async (target) => {
+          const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{
+            name: string
+          }>
+          if (!users.some((u) => u.name === name)) return { changes: {}, done: 'absent' }
+          if (!ctx.test) await ctx.salt('vmware_host.remove_user', { user: name, ...target })
+          return { changes: { user: { old: name, new: null } }, done: 'removed' }
+        }),
     }),
   },
 })

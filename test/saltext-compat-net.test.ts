@@ -603,6 +603,32 @@ describe('esxi_host credentials (utils/connect.py get_service_instance(esxi_host
     expect(
       ((await direct.call('vmware_host.list_users')) as Array<{ name: string }>).map((u) => u.name),
     ).not.toContain('salt1')
+    // states/esxi.py user_present/user_absent with saltext's selection (brine: vmware_host).
+    const present = (test = false) =>
+      both.call('vmware_host.user_present', {
+        args: ['salt2', 'Secret@123', 'ops'],
+        kwargs: sel,
+        state: true,
+        test,
+      }) as Promise<StateReturn>
+    expect(await present(true)).toMatchObject({
+      result: null,
+      changes: { DC0_H0: { user: { old: null, new: { name: 'salt2', description: 'ops' } } } },
+    })
+    expect(
+      ((await direct.call('vmware_host.list_users')) as Array<{ name: string }>).map((u) => u.name),
+    ).not.toContain('salt2')
+    expect(await present()).toMatchObject({
+      result: true,
+      comment: "Local user 'salt2' created on DC0_H0.",
+    })
+    expect(await present()).toMatchObject({ result: true, changes: {} })
+    expect(
+      await both.call('vmware_host.user_absent', { args: ['salt2'], kwargs: sel, state: true }),
+    ).toMatchObject({ result: true, changes: { DC0_H0: { user: { old: 'salt2', new: null } } } })
+    expect(
+      ((await direct.call('vmware_host.list_users')) as Array<{ name: string }>).map((u) => u.name),
+    ).not.toContain('salt2')
     // host_name="no_host": nothing to do, {} (saltext's test asserts `not ret`).
     expect(
       await both.call('vmware_esxi.add_user', {
@@ -775,8 +801,8 @@ describe('every network, host and tag state refuses an unknown argument before a
       ['vmware_host.maintenance_mode', { name: 'DC0_H0', enter_maintenace_mode: true }],
       ['vmware_host.firewall_ruleset', { name: 'DC0_H0', ruleset: 'sshServer', enable: false }],
       ['vmware_host.advanced_option', { name: 'DC0_H0', key: 'Mem.ShareScanGHz', val: 1 }],
-      ['vmware_host.user_present', { name: 'u', password: 'p', host_name: 'DC0_H0' }],
-      ['vmware_host.user_absent', { name: 'u', host_name: 'DC0_H0' }],
+      ['vmware_host.user_present', { name: 'u', password: 'p', hostname: 'DC0_H0' }],
+      ['vmware_host.user_absent', { name: 'u', hostname: 'DC0_H0' }],
       ['vmware_tag.category_present', { name: 'c-x', cardinality: 'SINGLE', colour: 'red' }],
       ['vmware_tag.attached', { name: 'DC0_H0_VM0', object_type: 'vm', tag: 't', categ: 'c' }],
     ]
