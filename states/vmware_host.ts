@@ -196,6 +196,73 @@ export default defineModule({
         return { name, result: true, changes, comment: `Host entered ${mode} mode.` }
       },
     }),
+    advanced_configs: defineFunction({
+      doc:
+        "Make sure advanced options have these values on the selected hosts (saltext-vmware's " +
+        'vmware_esxi.advanced_configs): changes {host: {old, new}} of the options that differ; ' +
+        'an option a host does not have fails the state before anything is set.',
+      args: {
+        name: z.string().min(1).describe('state name'),
+        configs: z
+          .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+          .describe('{option: value}, e.g. {DCUI.Access: root}'),
+        ...userSelection,
+      },
+      vsphere: true,
+      run: async (ctx, { name, configs, ...sel }) => {
+        const current: Record<string, Record<string, unknown>> = {}
+        for (const key of Object.keys(configs)) {
+          let values: Record<string, Record<string, unknown>>
+          try {
+            values = (await ctx.salt('vmware_esxi.get_advanced_config', {
+              ...sel,
+              config_name: key,
+            })) as Record<string, Record<string, unknown>>
+          } catch (error) {
+            return {
+              name,
+              result: false,
+              changes: {},
+              comment: `The config ${key} cannot be read: ${(error as Error).message}`,
+            }
+          }
+          for (const [host, options] of Object.entries(values)) {
+            if (!(key in options))
+              return {
+                name,
+                result: false,
+                changes: {},
+                comment: `The config ${key} does not exist on host ${host}`,
+              }
+            current[host] = { ...current[host], [key]: options[key] }
+          }
+        }
+        const changes: Record<
+          string,
+          { old: Record<string, unknown>; new: Record<string, unknown> }
+        > = {}
+        for (const [host, options] of Object.entries(current)) {
+          const differ = Object.keys(configs).filter(
+            (key) => String(options[key]) !== String(configs[key]),
+          )
+          if (differ.length)
+            changes[host] = {
+              old: Object.fromEntries(differ.map((key) => [key, options[key]])),
+              new: Object.fromEntries(differ.map((key) => [key, configs[key]])),
+            }
+        }
+        if (!Object.keys(changes).length)
+          return { name, result: true, changes, comment: 'Config already in correct state' }
+        if (ctx.test) return { name, result: null, changes, comment: 'Changes would be made' }
+        for (const [host, diff] of Object.entries(changes))
+          await ctx.salt('vmware_esxi.set_advanced_configs', {
+            config_dict: diff.new,
+            host_name: host,
+            datacenter_name: sel.datacenter_name,
+          })
+        return { name, result: true, changes, comment: 'Changes were made' }
+      },
+    }),
     user_present: defineFunction({
       doc:
         'Make sure a local user exists with this description: on the ESXi host this profile ' +

@@ -500,6 +500,41 @@ describe('maintenance mode state (states/esxi.py maintenance_mode; brine: vmware
   })
 })
 
+describe('advanced_configs state (states/esxi.py advanced_configs; brine: vmware_host)', () => {
+  it('sets what differs on the selected hosts, reports no change after, fails an unknown option', async () => {
+    const sel = { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }
+    const configs = { 'Config.HostAgent.log.level': 'verbose' }
+    const apply = (test = false, wanted: Record<string, unknown> = configs) =>
+      state('vmware_host.advanced_configs', ['esxi-advanced', wanted], sel, test)
+    const dry = await apply(true)
+    expect(dry).toMatchObject({ result: null, comment: 'Changes would be made' })
+    expect(Object.keys(dry.changes).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    expect(dry.changes.DC0_C0_H0).toEqual({
+      old: { 'Config.HostAgent.log.level': 'info' },
+      new: { 'Config.HostAgent.log.level': 'verbose' },
+    })
+    const read = () =>
+      call('vmware_esxi.get_advanced_config', [], {
+        ...sel,
+        config_name: 'Config.HostAgent.log.level',
+      })
+    expect(
+      Object.values((await read()) as Record<string, Record<string, unknown>>),
+    ).not.toContainEqual({ 'Config.HostAgent.log.level': 'verbose' })
+    expect(await apply()).toMatchObject({ result: true, comment: 'Changes were made' })
+    for (const options of Object.values((await read()) as Record<string, Record<string, unknown>>))
+      expect(options['Config.HostAgent.log.level']).toBe('verbose')
+    expect(await apply()).toMatchObject({
+      result: true,
+      changes: {},
+      comment: 'Config already in correct state',
+    })
+    const unknown = await apply(false, { 'No.Such.Option': 1 })
+    expect(unknown.result).toBe(false)
+    expect(unknown.changes).toEqual({})
+  })
+})
+
 describe('esxi_host credentials (utils/connect.py get_service_instance(esxi_host=))', () => {
   let esx: Vcsim
   let both: Runtime
