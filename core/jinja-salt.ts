@@ -2,10 +2,13 @@
 // (salt/utils/templates.py) and the `salt` object, with the execution functions templates
 // call synchronously (pillar.get with merge, grains.get, grains.filter_by, config.get,
 // slsutil.merge, log.*, test.ping) as `salt['mod.fun']` and `salt.mod.fun`.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import picomatch from 'picomatch'
 import { traverseDictAndList } from './jinja-filters.ts'
 import { isDict, type Kwargs, splitArgs } from './jinja-python.ts'
 import { log } from './log.ts'
+import { loadSaltYaml } from './yaml-salt.ts'
 
 type Data = Record<string, unknown>
 
@@ -61,6 +64,8 @@ export interface SaltFunctionsOptions {
   grains: Data
   pillar: Data
   opts: Data
+  /** The state tree, for `defaults.get` (`<formula>/defaults.yaml` or `.json`). */
+  roots?: string[] | undefined
   /** Further functions (`mod.fun` → function of positional args and kwargs). */
   extra?: Record<string, (args: unknown[], kwargs: Kwargs) => unknown>
 }
@@ -147,6 +152,22 @@ export function createSaltFunctions(options: SaltFunctionsOptions): Data {
         String(arg(args, kw, 2, 'strategy', 'smart')),
         Boolean(arg(args, kw, 4, 'merge_lists', false)),
       ),
+    // salt/modules/defaults.py: `web:port` reads `salt://web/defaults.yaml` (or .json).
+    'defaults.get': (args, kw) => {
+      const query = String(arg(args, kw, 0, 'key', ''))
+      const [formula, key] = query.includes(':')
+        ? [query.slice(0, query.indexOf(':')), query.slice(query.indexOf(':') + 1)]
+        : [query, undefined]
+      const data = loadFormulaDefaults(options.roots ?? [], formula)
+      return key ? traverseDictAndList(data, key, arg(args, kw, 1, 'default', '')) : data
+    },
+    'defaults.merge': (args, kw) => {
+      const dest = arg(args, kw, 0, 'dest', {}) as Data
+      const src = arg(args, kw, 1, 'src', {}) as Data
+      const target = arg(args, kw, 3, 'in_place', true) ? dest : structuredClone(dest)
+      return dictUpdate(target, src, Boolean(arg(args, kw, 2, 'merge_lists', false)))
+    },
+    'defaults.deepcopy': (args, kw) => structuredClone(arg(args, kw, 0, 'source', null)),
     'test.ping': () => true,
     'test.true': () => true,
     'test.false': () => false,
@@ -185,6 +206,17 @@ export function createSaltFunctions(options: SaltFunctionsOptions): Data {
 }
 
 const MISSING = Symbol('missing')
+
+function loadFormulaDefaults(roots: string[], formula: string): unknown {
+  for (const root of roots)
+    for (const ext of ['yaml', 'json']) {
+      const file = join(root, formula, `defaults.${ext}`)
+      if (!existsSync(file)) continue
+      const text = readFileSync(file, 'utf8')
+      return ext === 'yaml' ? loadSaltYaml(text) : JSON.parse(text)
+    }
+  return {}
+}
 
 /** Marks the `salt` object: a function it lacks goes to the render's `call` (core/jinja.ts). */
 export const SALT_FUNCTIONS = Symbol.for('brine.jinja.salt')

@@ -308,7 +308,7 @@ function templateContext(deps: StateRunDeps): Record<string, unknown> {
   // A copy for each render pass: a template's `do pillar.x.update(…)` must not add up.
   const pillar = structuredClone(deps.pillar)
   return {
-    salt: createSaltFunctions({ grains, pillar, opts: deps.opts }),
+    salt: createSaltFunctions({ grains, pillar, opts: deps.opts, roots: deps.roots }),
     pillar,
     grains,
     opts: deps.opts,

@@ -14,7 +14,7 @@ function load(names: string[], pillar: Record<string, unknown>, grains: Record<s
   return loadSls(names, {
     roots: [ROOT],
     context: {
-      salt: createSaltFunctions({ grains, pillar, opts }),
+      salt: createSaltFunctions({ grains, pillar, opts, roots: [ROOT] }),
       grains,
       pillar,
       opts,
@@ -69,6 +69,18 @@ describe('SLS rendering with Salt’s Jinja', () => {
       { sites: ['a'] },
     ])
     expect(high.web_port_2!.test).toContainEqual({ name: 'httpd:443' })
+  })
+
+  it('reads a formula’s defaults.yaml with defaults.get, as salt/modules/defaults.py', () => {
+    const { high, errors } = load(['web.app.defaults'], {}, { id: 'minion1' })
+    expect(errors).toEqual([])
+    expect(high.web_defaults!.test).toEqual([
+      'nop',
+      { port: 80 },
+      { all: { port: 80, enabled: true, short: 'y', sites: [] } },
+      { missing: 'dflt' },
+      { merged: { a: { b: 1, c: 2 } } },
+    ])
   })
 
   it('fails on an undefined value used as text (StrictUndefined), naming file and line', () => {
