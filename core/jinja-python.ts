@@ -87,6 +87,8 @@ function reprString(text: string): string {
 
 /** Python truthiness. */
 export function pyTruthy(value: unknown): boolean {
+  // Salt's StrictUndefined: `{% if pillar.missing %}` is an error, not false.
+  if (value === undefined) throw new Error('a Jinja variable is undefined (tested for truth)')
   if (Array.isArray(value)) return value.length > 0
   if (isDict(value)) return Object.keys(value).length > 0
   return Boolean(value)
