@@ -91,7 +91,7 @@ function installShims(): void {
       /^salt\["(\w+)"\]\["(\w+)"\]$/.exec(name)?.slice(1).join('.')
     if (obj === undefined && fun)
       throw new Error(
-        `salt['${fun}'] cannot be called from a template: only functions that answer without vCenter or the machine (pillar.get, grains.get, grains.filter_by, config.get, slsutil.merge, log.*, test.ping) are available while rendering`,
+        `salt['${fun}'] cannot be called from a template here: pillar, top files and state.show_sls render synchronously, with pillar.get, grains.get, grains.filter_by, config.get, defaults.*, slsutil.merge, log.* and test.ping only (state.apply, state.sls and state.highstate can call any function)`,
       )
     return origCallWrap(obj, name, context, args)
   }
