@@ -695,7 +695,12 @@ export default defineModule({
         order: bootArgs.order,
         delay: bootArgs.delay,
         enter_bios_setup: bootArgs.enter_bios_setup,
-        retry_delay: z.coerce.number().int().min(0).default(0).describe('retry delay, ms'),
+        retry_delay: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('retry delay, ms (retry is on when it is not 0)'),
         efi_secure_boot_enabled: bootArgs.efi_secure_boot_enabled,
         datacenter_name: names.datacenter.optional(),
         name: names.vm.optional().describe('alias of vm_name'),
@@ -707,7 +712,12 @@ export default defineModule({
       },
       vsphere: true,
       run: onVm(async (ctx, { name, datacenter, retry_enabled, ...options }) => {
-        const wanted = { ...options, retry_enabled: retry_enabled ?? options.retry_delay > 0 }
+        // saltext: retry_delay 0 (its default) turns retry off. A delay left out is kept: it
+        // does not matter while retry is off.
+        const wanted = {
+          ...options,
+          retry_enabled: retry_enabled ?? (options.retry_delay ?? 0) > 0,
+        }
         const vm = await findVm(ctx, name, datacenter, [
           'config.bootOptions',
           'config.hardware.device',
