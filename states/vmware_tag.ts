@@ -13,16 +13,27 @@ import { either, patcher, withTagging } from '../modules/vmware_tag.ts'
  * that does not exist, and that no earlier state of the dry run creates).
  */
 
-/** Names an earlier state of this dry run reported it would create (`ctx.context`). */
+/**
+ * Names an earlier state of this dry run reported it would create. Kept in `__context__` by
+ * the run's abort signal (the runner gives every state of one run the same one), so a later
+ * run never sees an older run's predictions.
+ */
 const PREDICTED = 'vmware_tag.predicted'
 type Predicted = { categories: string[]; tags: string[] }
+type ByRun = WeakMap<AbortSignal, Predicted>
 
 function predicted(ctx: CallContext): Predicted {
-  const existing = ctx.context[PREDICTED] as Predicted | undefined
-  if (existing) return existing
-  const fresh: Predicted = { categories: [], tags: [] }
-  ctx.context[PREDICTED] = fresh
-  return fresh
+  let byRun = ctx.context[PREDICTED] as ByRun | undefined
+  if (typeof byRun?.get !== 'function') {
+    byRun = new WeakMap()
+    ctx.context[PREDICTED] = byRun
+  }
+  let run = byRun.get(ctx.signal)
+  if (!run) {
+    run = { categories: [], tags: [] }
+    byRun.set(ctx.signal, run)
+  }
+  return run
 }
 
 const sameTypes = (a: string[], b: string[]) =>

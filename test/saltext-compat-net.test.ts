@@ -274,6 +274,15 @@ describe('vmware_tag states (states/tag.py)', () => {
     expect(
       await state('vmware_tag.present', ['t1'], { category: 'later-cat' }, true),
     ).toMatchObject({ result: null, changes: { new: { name: 't1', category: 'later-cat' } } })
+    // Another run (another run signal) does not see that run's predictions.
+    const other = (await rt.call('vmware_tag.present', {
+      args: ['t1'],
+      kwargs: { category: 'later-cat' },
+      state: true,
+      test: true,
+      signal: new AbortController().signal,
+    })) as StateReturn
+    expect(other.result).toBe(false)
     rt.context = {}
     expect(await call('vmware_tag.list_category')).toEqual([])
   })
