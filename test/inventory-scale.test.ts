@@ -68,6 +68,23 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
     { fun: 'vmware_vm.snapshot_present', name: VM, snapshot: 'scale' },
   ],
   ['vmware_vm.list_snapshots', 'vmware_vm.list_snapshots', { name: VM }],
+  ['vmware_vm.snapshot (saltext: vm_name)', 'vmware_vm.snapshot', { vm_name: VM }],
+  [
+    'vmware_vm.info (saltext: vm_name, datacenter_name)',
+    'vmware_vm.info',
+    { vm_name: VM, datacenter_name: 'DC0' },
+  ],
+  [
+    'vmware_vm.power_state (saltext: powered-on, already on)',
+    'vmware_vm.power_state',
+    { vm_name: VM, state: 'powered-on' },
+  ],
+  ['vmware_vm.location', 'vmware_vm.location', { vm_name: VM }],
+  [
+    'vmware_vm.snapshot_present (saltext: snapshot_name, already there)',
+    'state.single',
+    { fun: 'vmware_vm.snapshot_present', name: VM, snapshot_name: 'scale' },
+  ],
   ['vmware_host.get', 'vmware_host.get', { name: 'DC0_C0_H1' }],
   ['vmware_cluster.get', 'vmware_cluster.get', { name: 'DC0_C0', datacenter: 'DC0' }],
   [
@@ -83,6 +100,16 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
     { key: 'AAAAA-11111-AAAAA-11111-AAAAA', esxi_hostname: 'DC0_C0_H1', datacenter_name: 'DC0' },
   ],
   ['vmware_datastore.get', 'vmware_datastore.get', { name: 'LocalDS_0' }],
+  [
+    'vmware_datastore.get (saltext: datastore_name, datacenter_name)',
+    'vmware_datastore.get',
+    { datastore_name: 'LocalDS_0', datacenter_name: 'DC0' },
+  ],
+  [
+    'vmware_datastore.maintenance_mode state (already out)',
+    'state.single',
+    { fun: 'vmware_datastore.maintenance_mode', name: 'LocalDS_0', enter_maintenance_mode: false },
+  ],
   ['vmware_dvportgroup.get', 'vmware_dvportgroup.get', { name: 'DC0_DVPG0' }],
   [
     'vmware_dvportgroup.get (saltext: switch_name, portgroup_key)',
