@@ -210,6 +210,26 @@ async function exitMaintenance(ctx: CallContext, name: string, datacenter?: stri
   return { name: ds.name, maintenance_mode: 'normal', changed: true }
 }
 
+/** HostDiskPartitionInfo, as far as list_disk_partitions needs it. */
+interface PartitionInfo {
+  spec?: {
+    partitionFormat?: string
+    partition?:
+      | { partition: number; type: string; startSector: number; endSector: number }
+      | Array<{ partition: number; type: string; startSector: number; endSector: number }>
+  }
+  layout?: {
+    partition?: BlockRange | BlockRange[]
+  }
+}
+
+interface BlockRange {
+  partition?: number
+  type: string
+  start: { blockSize: number; block: number }
+  end: { blockSize: number; block: number }
+}
+
 /** StoragePlacementResult, as far as maintenance mode needs it. */
 interface PlacementResult {
   recommendations?: { key: string } | Array<{ key: string }>
@@ -383,6 +403,83 @@ export default defineModule({
                 ...(backing.length ? { backing_disk_ids: backing } : {}),
               }
             })
+        }
+        return out
+      },
+    }),
+    list_disk_partitions: defineFunction({
+      doc:
+        'saltext-vmware’s list_disk_partitions(disk_id, scsi_address, datacenter_name, ' +
+        'cluster_name, host_name): per host, the partitions of a disk given by canonical name ' +
+        '(disk_id wins) or SCSI address: [{hostname, device, format, partition, type, sectors, ' +
+        'size_KB}].',
+      args: {
+        disk_id: z.string().min(1).optional().describe('canonical name of the disk'),
+        scsi_address: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('SCSI address of the disk, e.g. vmhba0:C0:T0:L0'),
+        datacenter_name: names.datacenter.optional(),
+        cluster_name: names.cluster.optional(),
+        host_name: z.string().min(1).optional().describe('ESXi host name or id'),
+      },
+      vsphere: true,
+      run: async (ctx, args) => {
+        // saltext-vmware's words (modules/datastore.py list_disk_partitions).
+        if (!args.disk_id && !args.scsi_address)
+          throw new ModuleError("Either 'disk_id' or 'scsi_address' needs to be specified", {
+            code: 'BRINE_ARGUMENT',
+          })
+        const si = await connected(ctx)
+        const hosts = await selectHosts(ctx, args, [
+          'configManager.storageSystem',
+          'config.storageDevice.scsiLun',
+          'config.storageDevice.multipathInfo.lun',
+        ])
+        const out: Record<string, Array<Record<string, unknown>>> = {}
+        for (const host of hosts) {
+          const diskId = args.disk_id ?? scsiAddressesOf(host).get(args.scsi_address!)
+          if (!diskId)
+            throw new ModuleError(
+              `Scsi lun with address '${args.scsi_address}' was not found on host '${host.name}'`,
+              { code: 'BRINE_NOT_FOUND' },
+            )
+          const disk = asList(
+            host.props['config.storageDevice.scsiLun'] as
+              | Array<{ canonicalName?: string; devicePath?: string }>
+              | undefined,
+          ).find((lun) => lun.canonicalName === diskId && lun.devicePath)
+          if (!disk)
+            throw new ModuleError(`disk '${diskId}' not found on host '${host.name}'`, {
+              code: 'BRINE_NOT_FOUND',
+            })
+          const [info] = asList(
+            await callVim<PartitionInfo | PartitionInfo[] | undefined>(
+              si,
+              `reading the partitions of disk '${diskId}' on host '${host.name}'`,
+              'RetrieveDiskPartitionInfo',
+              { _this: host.props['configManager.storageSystem'], devicePath: [disk.devicePath] },
+            ),
+          )
+          const layout = asList(info?.layout?.partition)
+          // The layout lists free space as partition "none" and in its own order: match by number.
+          out[host.name] = asList(info?.spec?.partition).map((part) => {
+            const range = layout.find((r) => Number(r.partition ?? 0) === Number(part.partition))
+            return {
+              hostname: host.name,
+              device: diskId,
+              format: info?.spec?.partitionFormat,
+              partition: Number(part.partition),
+              type: part.type,
+              sectors: Number(part.endSector) - Number(part.startSector) + 1,
+              size_KB: range
+                ? ((Number(range.end.block) - Number(range.start.block) + 1) *
+                    Number(range.start.blockSize)) /
+                  1024
+                : null,
+            }
+          })
         }
         return out
       },

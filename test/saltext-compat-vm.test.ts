@@ -537,6 +537,53 @@ describe('vmware_datastore module and state (modules/datastore.py, states/datast
     expect(await call('vmware_datastore.list_datastore_clusters')).toEqual(['compat-pod'])
   })
 
+  it('list_disk_partitions(disk_id | scsi_address) answers per host its partitions', async () => {
+    // tests/integration/modules/test_datastore.py test_list_disk_partitions: {host: [{device,
+    // format, partition, …}]}; docstring: scsi_address='vmhba0:C0:T0:L0' or disk_id='naa.…'.
+    // vcsim's disks are blank (test/vcsim/saltext-vm.go): no partition, so empty lists.
+    expect(
+      await call('vmware_datastore.list_disk_partitions', [], {
+        disk_id: 'mpx.vmhba0:C0:T0:L0',
+        host_name: 'DC0_H0',
+      }),
+    ).toEqual({ DC0_H0: [] })
+    expect(
+      await call('vmware_datastore.list_disk_partitions', [], {
+        scsi_address: 'vmhba0:C0:T0:L0',
+        datacenter_name: 'DC0',
+        cluster_name: 'DC0_C0',
+      }),
+    ).toEqual({ DC0_C0_H0: [], DC0_C0_H1: [], DC0_C0_H2: [] })
+    // The LUN at vmhba1:C0:T0:L0 is no disk (a CD-ROM): refused, naming it.
+    expect(
+      (
+        await failure('vmware_datastore.list_disk_partitions', [], {
+          scsi_address: 'vmhba1:C0:T0:L0',
+          host_name: 'DC0_H0',
+        })
+      )?.message,
+    ).toBe("disk 'mpx.vmhba1:C0:T0:L0' not found on host 'DC0_H0'")
+    // modules/datastore.py: its two errors.
+    expect((await failure('vmware_datastore.list_disk_partitions'))?.message).toBe(
+      "Either 'disk_id' or 'scsi_address' needs to be specified",
+    )
+    expect(
+      (
+        await failure('vmware_datastore.list_disk_partitions', [], {
+          scsi_address: 'vmhba9:C0:T0:L0',
+          host_name: 'DC0_H0',
+        })
+      )?.message,
+    ).toBe("Scsi lun with address 'vmhba9:C0:T0:L0' was not found on host 'DC0_H0'")
+    expect(
+      (
+        await failure('vmware_datastore.list_disk_partitions', ['naa.nope'], {
+          host_name: 'DC0_H0',
+        })
+      )?.code,
+    ).toBe('BRINE_NOT_FOUND')
+  })
+
   it('maintenance_mode and exit_maintenance_mode(datastore_name) answer {maintenanceMode}', async () => {
     await call('vmware_datastore.create_nfs', [], {
       name: 'compat-nfs',
