@@ -472,9 +472,8 @@ function sortChunks(
 /**
  * Salt's `add_requisites`: one edge per target found; the first reference that finds nothing
  * is the chunk's error ("Referenced state does not exist…", the state named by its `name`).
- * A glob or `sls:` reference that also matches the state itself leaves it out, and so does a
- * reference to another state's ID that also matches this state by its name (brine's choice:
- * Salt's main branch reports a recursion). A reference to the state's own ID is a recursion.
+ * A glob or `sls:` reference that also matches the state itself leaves it out (brine's choice:
+ * Salt would report a recursion).
  */
 function addRequisites(
   graph: RequisiteGraph,
@@ -487,11 +486,6 @@ function addRequisites(
       let targets = findTargets(chunks, ref, includes)
       if (targets.length === 0) return referenceError(chunk, ref)
       if (ref.module === 'sls' || /[*?[]/.test(ref.target))
-        targets = targets.filter((target) => target !== chunk)
-      else if (ref.target !== chunk.__id__ && targets.length > 1)
-        // Matched by its name beside the state it names (`web01_on: {name: web01, require:
-        // [id: web01]}`): the state's own match is left out. Salt's main branch makes this a
-        // recursion; an SLS that names another state's ID means that state.
         targets = targets.filter((target) => target !== chunk)
       for (const target of targets) graph.link(chunk, target, kind)
     }

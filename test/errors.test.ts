@@ -112,21 +112,6 @@ describe('a state requiring itself is a compile error, in Salt’s words', () =>
       '\n',
     ),
   )
-  // A state named like the ID it requires: the reference means that ID's state, not itself.
-  writeFileSync(
-    join(states, 'self_by_name.sls'),
-    [
-      'web:',
-      '  test.succeed_with_changes:',
-      '    - name: web',
-      'web_again:',
-      '  test.succeed_without_changes:',
-      '    - name: web',
-      '    - require:',
-      '      - id: web',
-      '',
-    ].join('\n'),
-  )
   const runtime = () =>
     new Runtime({
       opts: defaultOpts({ id: 'web01', file_roots: [states], pillar_roots: [] }),
@@ -158,24 +143,6 @@ describe('a state requiring itself is a compile error, in Salt’s words', () =>
         { result: boolean }
       >
       expect(Object.values(result).map((ret) => ret.result)).toEqual([true])
-    } finally {
-      await rt.close()
-    }
-  })
-
-  it('a reference to another ID that also matches the state by its name means the other state', async () => {
-    const rt = runtime()
-    try {
-      const result = (await rt.call('state.sls', { kwargs: { mods: 'self_by_name' } })) as Record<
-        string,
-        { result: boolean; __run_num__: number }
-      >
-      expect(
-        Object.entries(result).map(([tag, ret]) => [tag, ret.result, ret.__run_num__]),
-      ).toEqual([
-        ['test_|-web_|-web_|-succeed_with_changes', true, 0],
-        ['test_|-web_again_|-web_|-succeed_without_changes', true, 1],
-      ])
     } finally {
       await rt.close()
     }
