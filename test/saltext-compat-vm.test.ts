@@ -10,6 +10,8 @@ import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { runTask } from '../vsphere/call.ts'
+import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
@@ -191,6 +193,51 @@ describe('vmware_vm module (modules/vm.py)', () => {
       changes: { state: 'poweredOff' },
     })
     await call('vmware_vm.power_state', [vm, 'powered-on'])
+  })
+
+  it('power_state shutdown of a guest that ignores it fails after the timeout, naming the state', async () => {
+    // A guest that receives the shutdown request and stays up (test/vcsim/saltext-vm.go).
+    const vm = 'DC0_H0_VM1'
+    const si = await rt.serviceInstance()
+    const target = await getEntity(si, ENTITY_TYPES.vm, vm)
+    await runTask(si, 'marking the guest', 'ReconfigVM_Task', {
+      _this: target.obj,
+      spec: {
+        extraConfig: [
+          { key: 'guestinfo.vcsim.guest-shutdown', value: typed('ignore', 'xsd:string') },
+        ],
+      },
+    })
+    expect(await powerOf(vm)).toBe('poweredOn')
+    const methods: string[] = []
+    const stop = observeSoapCalls((c) => methods.push(c.method))
+    let error: (Error & { code?: string }) | undefined
+    try {
+      error = await failure('vmware_vm.power_state', [vm, 'shutdown'], { timeout: 1 })
+    } finally {
+      stop()
+    }
+    expect(error?.code).toBe('BRINE_INVALID_STATE')
+    expect(error?.message).toBe(
+      "VM 'DC0_H0_VM1' was asked to shut down but is still poweredOn after 1 s: the guest may " +
+        'lack VMware Tools or ignore the request; wait longer (timeout=), or power it off with ' +
+        'state=powered-off',
+    )
+    // Asked once, then the power state read until the deadline (at least twice: before and at it).
+    expect(methods.filter((m) => m === 'ShutdownGuest')).toHaveLength(1)
+    const after = methods.slice(methods.indexOf('ShutdownGuest') + 1)
+    expect(after.filter((m) => m === 'RetrievePropertiesEx').length).toBeGreaterThanOrEqual(2)
+    expect(await powerOf(vm)).toBe('poweredOn')
+    // timeout=0: one read, no wait.
+    expect(
+      (await failure('vmware_vm.power_state', [vm, 'shutdown'], { timeout: 0 }))?.message,
+    ).toMatch(/still poweredOn after 0 s/)
+    await runTask(si, 'unmarking the guest', 'ReconfigVM_Task', {
+      _this: target.obj,
+      spec: {
+        extraConfig: [{ key: 'guestinfo.vcsim.guest-shutdown', value: typed('', 'xsd:string') }],
+      },
+    })
   })
 
   it('boot_manager(vm_name, order) answers {status}', async () => {

@@ -230,6 +230,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if fillHostFacts(w, body) { // saltext-net.go: host capabilities, vSAN status
 			return
 		}
+		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {

@@ -7,8 +7,18 @@ package main
 // "none"), and NotFound for a path that is no disk of the host. vcsim's disks hold no
 // partition table (its datastores are local directories), so each is answered as vSphere
 // answers a blank disk: format "unknown", no partitions, the whole disk free.
+//
+// And one of ShutdownGuest: vSphere only asks the guest (through VMware Tools) to shut down and
+// returns; the VM is off when the guest has stopped, or never when the guest ignores the
+// request. 0.24.2 powers the VM off at once. A VM whose extraConfig has
+// guestinfo.vcsim.guest-shutdown=ignore plays a guest that ignores it: ShutdownGuest succeeds
+// and the VM stays on (other VMs keep 0.24.2's immediate power-off).
 
 import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -70,4 +80,37 @@ func (s *partitionedStorageSystem) RetrieveDiskPartitionInfo(req *types.Retrieve
 	}
 	body.Res = res
 	return body
+}
+
+// fillGuestShutdown answers ShutdownGuest for a powered-on VM whose guest ignores it.
+func fillGuestShutdown(w http.ResponseWriter, body []byte) bool {
+	if !bytes.Contains(body, []byte("<ShutdownGuest")) {
+		return false
+	}
+	var req struct {
+		This types.ManagedObjectReference `xml:"Body>ShutdownGuest>_this"`
+	}
+	if xml.Unmarshal(body, &req) != nil {
+		return false
+	}
+	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	if !ok {
+		return false
+	}
+	ignores := false
+	simulator.Map.WithLock(vm, func() {
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || vm.Config == nil {
+			return
+		}
+		for _, option := range vm.Config.ExtraConfig {
+			if o := option.GetOptionValue(); o.Key == "guestinfo.vcsim.guest-shutdown" && o.Value == "ignore" {
+				ignores = true
+			}
+		}
+	})
+	if !ignores {
+		return false
+	}
+	writeResponse(w, "ShutdownGuestResponse", "")
+	return true
 }
