@@ -324,7 +324,7 @@ describe('VMware states', () => {
   it('VMs: present, power state and snapshot; then everything absent', async () => {
     const first = await apply('vms')
     expect(first.retcode).toBe(0)
-    expect(changed(first.byId)).toEqual(['web01', 'web01_on', 'web01_snap'])
+    expect(changed(first.byId)).toEqual(['web01_on', 'web01_snap', 'web01_vm'])
     expect(await call('vmware_vm.info', { name: 'web01' })).toMatchObject({
       num_cpu: 2,
       power_state: 'poweredOn',
@@ -332,7 +332,7 @@ describe('VMware states', () => {
     expect(changed((await apply('vms')).byId)).toEqual([])
 
     const predicted = await apply('vms', { cpu: 4, power: 'off' }, true)
-    expect(predicted.byId.web01).toMatchObject({
+    expect(predicted.byId.web01_vm).toMatchObject({
       result: null,
       changes: { num_cpu: { old: 2, new: 4 } },
     })
@@ -350,7 +350,7 @@ describe('VMware states', () => {
       result: true,
       changes: { power_state: { new: 'poweredOff' } },
     })
-    expect(change.byId.web01).toMatchObject({
+    expect(change.byId.web01_vm).toMatchObject({
       result: true,
       changes: { num_cpu: { old: 2, new: 4 } },
     })

@@ -29,8 +29,11 @@ golden_template:
       - id: lab_folders
 
 {% for name, spec in lab.vms.items() %}
-{{ name }}:
+{#- The VM's state has an ID no other state is named: `id: web01` would also match the
+    states named web01 below (a recursion in Salt). #}
+{{ name }}_vm:
   vmware_vm.present:
+    - name: {{ name }}
     - datacenter: {{ c.datacenter }}
     - cluster: {{ c.cluster }}
     - pool: {{ c.pool }}
@@ -51,7 +54,7 @@ golden_template:
     - tag: {{ lab.tags.tag }}
     - category: {{ lab.tags.category }}
     - require:
-      - id: {{ name }}
+      - id: {{ name }}_vm
       - sls: lab.infra
 
 {{ name }}_running:
@@ -59,5 +62,5 @@ golden_template:
     - name: {{ name }}
     - power: 'on'
     - require:
-      - id: {{ name }}
+      - id: {{ name }}_vm
 {% endfor %}
