@@ -103,6 +103,8 @@ interface DaemonContext {
   /** Entries of the inventory index of a profile's session (none: not built). */
   indexSizeOf?: (proxy: ServiceInstance) => number | undefined
   requestStop?: (now: boolean) => void
+  /** Ends the clients' connections (after the drain). */
+  closeConnections?: () => void
 }
 
 /** Run the daemon until SIGTERM/SIGINT or `brine daemon stop`; resolves with the exit code. */
@@ -180,6 +182,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log.info('daemon', 'stopping socket')
     await socket?.stop()
     await drainCalls(ctx)
+    ctx.closeConnections?.()
   } catch (error) {
     log.error('daemon', '%s', (error as Error).message)
     code = 1
@@ -503,10 +506,10 @@ function socketPart(ctx: DaemonContext, status: () => DaemonStatus): Part {
       const closed = new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve())
       rmSync(paths.socket, { force: true })
       rmSync(paths.pidFile, { force: true })
-      ctx.controller.signal.addEventListener('abort', () => {
-        for (const socket of connections) socket.destroy()
-      })
       void closed
+      ctx.closeConnections = () => {
+        for (const socket of connections) socket.destroy()
+      }
     },
     status: () => ({ listening: server?.listening ?? false, connections: connections.size }),
   }
