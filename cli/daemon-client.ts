@@ -49,7 +49,13 @@ export async function callDaemon(
     return undefined // in-process reports it, as ever
   }
   const mode = String(env.BRINE_DAEMON ?? opts.daemon ?? 'auto')
-  if (!MODES.includes(mode)) return undefined // in-process: the runtime does not use it
+  if (!MODES.includes(mode)) {
+    const from = env.BRINE_DAEMON !== undefined ? 'BRINE_DAEMON' : `daemon in ${opts.conf_file}`
+    io.stderr.write(
+      `Error: ${from} must be auto, never or always, not '${mode}'; nothing was run.\n`,
+    )
+    return EXIT.USAGE
+  }
   if (mode === 'never') return undefined
   // The logger is one per process: a call that asks for debug output runs where it can have it.
   if (mode === 'auto' && (env.BRINE_DEBUG || /^(debug|trace|all|garbage)$/.test(opts.log_level)))
