@@ -23,6 +23,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
 import { benchConsole } from './console.ts'
+import { benchDaemon } from './daemon.ts'
 import { benchParallel } from './parallel.ts'
 import { runPyvmomi } from './pyvmomi.ts'
 import { benchScale } from './scale.ts'
@@ -361,6 +362,9 @@ try {
     median(withoutStore),
     `median per process; ${PROCESSES} logins and logouts`,
   )
+
+  console.log('\nbrine daemon (child processes)')
+  await benchDaemon(row, vcsim, 'DC0_H0_VM0')
 } finally {
   await vcsim.stop()
 }
