@@ -33,7 +33,13 @@ export type ClientMessage =
       pid: number
     }
   | { type: 'cancel'; signal: 'SIGINT' | 'SIGTERM' }
-  | { type: 'status'; gc?: boolean }
+  | {
+      type: 'status'
+      /** Collect garbage first (the daemon runs with --expose-gc). */
+      gc?: boolean
+      /** Write a heap snapshot of the daemon to this absolute path first (the stress suite). */
+      heapSnapshot?: string
+    }
   | { type: 'stop' }
 
 export type DaemonMessage =

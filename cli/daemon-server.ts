@@ -13,7 +13,9 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
+import { isAbsolute } from 'node:path'
 import { Writable } from 'node:stream'
+import { writeHeapSnapshot } from 'node:v8'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
@@ -52,6 +54,8 @@ export interface DaemonStatus {
   started: string
   socket: string
   stopping: boolean
+  /** Bytes; after a collection when the status was asked for with `gc` (and --expose-gc). */
+  memory: { heap_used: number; rss: number }
   parts: Record<string, unknown>
   calls: { in_flight: CallStatus[]; served: number }
 }
@@ -131,6 +135,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     started: started.toISOString(),
     socket: options.paths.socket,
     stopping: ctx.stopping,
+    memory: { heap_used: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() },
     parts: Object.fromEntries(parts.map((part) => [part.name, part.status()])),
     calls: {
       in_flight: [...ctx.calls.values()].map((call) => ({
@@ -535,7 +540,7 @@ function serveConnection(ctx: DaemonContext, socket: Socket, status: () => Daemo
         )
         return
       case 'status':
-        void answerStatus(socket, status, message.gc === true)
+        void answerStatus(socket, status, message.gc === true, message.heapSnapshot)
         return
       case 'stop':
         send(socket, { type: 'stopping' })
@@ -555,6 +560,7 @@ async function answerStatus(
   socket: Socket,
   status: () => DaemonStatus,
   gc: boolean,
+  heapSnapshot: string | undefined,
 ): Promise<void> {
   if (gc && typeof globalThis.gc === 'function') {
     // WeakRefs read in this job stay alive until it ends: collect in a later one.
@@ -562,6 +568,7 @@ async function answerStatus(
     globalThis.gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
+  if (heapSnapshot && isAbsolute(heapSnapshot)) writeHeapSnapshot(heapSnapshot)
   send(socket, { type: 'status', status: status() })
 }
 
