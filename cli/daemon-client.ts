@@ -19,6 +19,8 @@ import { type OptsFlags, resolveOpts } from './opts.ts'
 /** `daemon` option: use a running daemon (auto), never, or fail without one (always). */
 export type DaemonMode = 'auto' | 'never' | 'always'
 const MODES: readonly string[] = ['auto', 'never', 'always']
+/** Log levels a call can have in the daemon (what it writes at these levels reaches the client). */
+const CALL_LOG_LEVELS: readonly string[] = ['warning', 'error', 'quiet', 'critical']
 
 interface Io {
   stdout: NodeJS.WritableStream
@@ -57,8 +59,9 @@ export async function callDaemon(
     return EXIT.USAGE
   }
   if (mode === 'never') return undefined
-  // The logger is one per process: a call that asks for debug output runs where it can have it.
-  if (mode === 'auto' && (env.BRINE_DEBUG || /^(debug|trace|all|garbage)$/.test(opts.log_level)))
+  // The logger is one per process: the daemon passes a call its warnings and errors; a call
+  // that asks for more (info, debug, BRINE_DEBUG) runs where it can have it.
+  if (mode === 'auto' && (env.BRINE_DEBUG || !CALL_LOG_LEVELS.includes(opts.log_level)))
     return undefined
   const paths = daemonPaths(env)
   const unusable = (reason: string): number | undefined => {
@@ -101,6 +104,7 @@ export async function callDaemon(
       cwd: process.cwd(),
       env,
       fingerprint: configFingerprint(opts, env),
+      logLevel: opts.log_level === 'warning' ? 'warning' : 'error',
       stdoutIsTTY: Boolean((io.stdout as NodeJS.WriteStream).isTTY),
       stderrIsTTY: Boolean((io.stderr as NodeJS.WriteStream).isTTY),
       pid: process.pid,

@@ -28,6 +28,8 @@ export type ClientMessage =
       env: Record<string, string | undefined>
       /** configFingerprint of the client's options: the daemon serves only its own. */
       fingerprint: string
+      /** The call's log lines of this level and above are sent to the client's stderr. */
+      logLevel: 'warning' | 'error'
       stdoutIsTTY: boolean
       stderrIsTTY: boolean
       pid: number

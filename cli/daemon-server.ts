@@ -3,6 +3,7 @@
 // files change and on SIGHUP), the module loaders (watched, reloaded in place), the
 // ReconnectProxy of each profile with its session and inventory index, and the socket. The
 // parts start in that order and stop in reverse; each reports its status.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   chmodSync,
   existsSync,
@@ -17,7 +18,7 @@ import { isAbsolute } from 'node:path'
 import { Writable } from 'node:stream'
 import { writeHeapSnapshot } from 'node:v8'
 import { BrineError } from '../core/errors.ts'
-import { log } from '../core/log.ts'
+import { log, setLogSink } from '../core/log.ts'
 import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
 import type { ModuleLoader } from '../loader/loader.ts'
 import type { Runtime, ServiceInstanceSource } from '../loader/runtime.ts'
@@ -168,6 +169,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   process.on('SIGTERM', onStopSignal)
   process.on('SIGINT', onStopSignal)
   process.on('SIGHUP', onHangup)
+  // A call's warnings and errors go to its client, as they would in-process; the rest here.
+  const restoreSink = setLogSink((line) => {
+    const call = callLog.getStore()
+    if (
+      call &&
+      (/^\[error\]/.test(line) || (call.level === 'warning' && /^\[warning\]/.test(line)))
+    )
+      call.stderr.write(`${line}\n`)
+    else process.stderr.write(`${line}\n`)
+  })
   ctx.controller.signal.addEventListener('abort', () => requestStop(true), { once: true })
   ctx.requestStop = requestStop
 
@@ -206,6 +217,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     process.off('SIGTERM', onStopSignal)
     process.off('SIGINT', onStopSignal)
     process.off('SIGHUP', onHangup)
+    restoreSink()
   }
   log.info('daemon', 'stopped')
   return code
@@ -524,6 +536,9 @@ function socketPart(ctx: DaemonContext, status: () => DaemonStatus): Part {
 
 let nextCallId = 1
 
+/** The client of the call running in this async context: where its log lines go. */
+const callLog = new AsyncLocalStorage<{ stderr: Writable; level: 'warning' | 'error' }>()
+
 function serveConnection(ctx: DaemonContext, socket: Socket, status: () => DaemonStatus): void {
   let call: CallRecord | undefined
   onMessages<ClientMessage>(socket, (message) => {
@@ -620,7 +635,9 @@ function startCall(
   record.done = (async () => {
     try {
       const { main } = await import('./main.ts')
-      const code = await main(message.argv, io as never, host)
+      const code = await callLog.run({ stderr: io.stderr, level: message.logLevel }, () =>
+        main(message.argv, io as never, host),
+      )
       send(socket, { type: 'exit', code })
     } catch (error) {
       send(socket, { type: 'stderr', data: `Error: ${(error as Error).message}\n` })

@@ -330,6 +330,57 @@ describe('brine daemon: stopping and failures', () => {
   })
 })
 
+describe('brine daemon: commands and pillar', () => {
+  it('starts detached, shows its status, stops', async () => {
+    const started = await brine(['daemon', 'start'])
+    expect(started.code, started.stderr).toBe(0)
+    expect(started.stdout).toMatch(/^brine daemon started: pid \d+, socket .*daemon\.sock, log /)
+    const status = await brine(['--out', 'json', 'daemon', 'status'])
+    expect(status.code, status.stderr).toBe(0)
+    const { local } = JSON.parse(status.stdout)
+    expect(Object.keys(local.parts)).toEqual(['config', 'pillar', 'loader', 'sessions', 'socket'])
+    expect(local.parts.config.id).toBe('daemon-minion')
+    expect((await brine(['daemon', 'start'])).stderr).toMatch(/a brine daemon already runs/)
+    const stopped = await brine(['daemon', 'stop'])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stdout).toMatch(/^brine daemon stopped \(pid \d+\)\n$/)
+    expect(() => statSync(join(runtimeDir, 'daemon.sock'))).toThrow(/ENOENT/)
+    expect(await brine(['daemon', 'status'])).toMatchObject({ code: 1 })
+    expect(await brine(['daemon', 'restart'])).toMatchObject({ code: 2 })
+  })
+
+  it('recompiles pillar when its files change, and on SIGHUP', async () => {
+    const pillarRoot = join(tmp, 'pillar')
+    mkdirSync(pillarRoot, { recursive: true })
+    writeFileSync(join(pillarRoot, 'top.sls'), "base:\n  '*':\n    - data\n")
+    writeFileSync(join(pillarRoot, 'data.sls'), 'color: red\n')
+    const config = join(tmp, 'pillar.yaml')
+    writeFileSync(config, `id: pillar-minion\npillar_roots: [${pillarRoot}]\n`)
+    const pillarEnv = { ...env, BRINE_CONFIG: config }
+    const daemon = await startDaemon(pillarEnv, { cwd: tmp })
+    const color = async () =>
+      (
+        await runCli(['pillar.get', 'color'], {
+          cwd: tmp,
+          env: { ...pillarEnv, BRINE_DAEMON: 'always' },
+        })
+      ).stdout
+    expect(await color()).toBe('local:\n    red\n')
+    writeFileSync(join(pillarRoot, 'data.sls'), 'color: blue\n')
+    await eventually(
+      async () => ((await color()) === 'local:\n    blue\n' ? true : undefined),
+      'blue',
+    )
+    const compiles = (await daemon.status()).parts.pillar as { compiles: number }
+    daemon.child.kill('SIGHUP')
+    await eventually(async () => {
+      const pillar = (await daemon.status()).parts.pillar as { compiles: number }
+      return pillar.compiles > compiles.compiles ? true : undefined
+    }, 'a compile after SIGHUP')
+    expect(await daemon.stop()).toBe(0)
+  })
+})
+
 function definedEnv(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined),
