@@ -75,8 +75,8 @@ export function onMessages<T>(socket: Socket, onMessage: (message: T) => void): 
 const CALL_ENV = /^(SALTEXT_VMWARE_|BRINE_SESSION_DIR$|BRINE_CONSOLE_)/
 
 /**
- * A digest of what a call runs with: the resolved options (but the log level, which is
- * per call) and the credential variables of the environment. A daemon serves a client only
+ * A digest of what a call runs with: brine's code, the resolved options (but the log level,
+ * which is per call) and the credential variables of the environment. A daemon serves a client only
  * when both digests agree; the values themselves never cross the socket in this form.
  */
 export function configFingerprint(opts: Opts, env: Record<string, string | undefined>): string {
@@ -85,8 +85,10 @@ export function configFingerprint(opts: Opts, env: Record<string, string | undef
     .filter((key) => CALL_ENV.test(key) && env[key] !== undefined)
     .sort()
     .map((key) => [key, env[key]])
+  // The code too: this file's URL names the build (dist/build-<content hash>/) or the checkout,
+  // so a daemon left running across an upgrade serves no client of the new version.
   return createHash('sha256')
-    .update(JSON.stringify(sortKeys({ opts: rest, env: vars })))
+    .update(JSON.stringify(sortKeys({ code: import.meta.url, opts: rest, env: vars })))
     .digest('hex')
 }
 

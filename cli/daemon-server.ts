@@ -128,6 +128,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     pillarPart(ctx),
     loaderPart(ctx),
     sessionsPart(ctx),
+    consoleCleanupPart(ctx),
     socketPart(ctx, () => status()),
   ]
   const started = new Date()
@@ -227,9 +228,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 async function drainCalls(ctx: DaemonContext): Promise<void> {
   const pending = () => Promise.all([...ctx.calls.values()].map((call) => call.done))
   if (ctx.calls.size === 0) return
-  const seconds = Number(
+  const given = Number(
     ctx.options.env.BRINE_DAEMON_DRAIN_TIMEOUT ?? ctx.opts?.daemon_drain_timeout ?? 30,
   )
+  const seconds = Number.isFinite(given) && given >= 0 ? given : 30
   let timer: NodeJS.Timeout | undefined
   const bound = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, Math.max(0, seconds) * 1000)
@@ -473,6 +475,53 @@ function sessionsStatusOf(ctx: DaemonContext): Record<string, unknown> {
     }
   }
   return out
+}
+
+/**
+ * Expired console records deleted every `console_cleanup_interval` seconds, as `brine console
+ * serve` does. A SQLite store is opened only once its file exists, so that the daemon of a user
+ * who never asks for a console creates no database; a memory store lives as long as the daemon.
+ */
+function consoleCleanupPart(ctx: DaemonContext): Part {
+  let timer: NodeJS.Timeout | undefined
+  let runs = 0
+  let deleted = 0
+  let backend: string | undefined
+  let lastError: string | undefined
+  return {
+    name: 'console cleanup',
+    async start() {
+      const { preloadHostModules, hostModule } = await import('../loader/host-modules.ts')
+      await preloadHostModules(['brine/console'])
+      const consoles = hostModule('brine/console') as typeof import('../console/api.ts')
+      const config = consoles.consoleConfig(ctx.opts!, ctx.options.env)
+      backend = config.backend
+      timer = setInterval(() => {
+        if (config.backend === 'sqlite' && !existsSync(config.file)) return
+        try {
+          const result = consoles.cleanupExpired(consoles.openConsoleStore(config), {
+            batch: config.cleanupBatch,
+          })
+          runs++
+          deleted += result.deleted
+          lastError = undefined
+        } catch (error) {
+          lastError = (error as Error).message
+          log.warn('daemon', 'console cleanup failed: %s', lastError)
+        }
+      }, config.cleanupIntervalSeconds * 1000)
+      timer.unref()
+    },
+    async stop() {
+      clearInterval(timer)
+    },
+    status: () => ({
+      backend,
+      runs,
+      deleted,
+      ...(lastError !== undefined && { last_error: lastError }),
+    }),
+  }
 }
 
 function socketPart(ctx: DaemonContext, status: () => DaemonStatus): Part {

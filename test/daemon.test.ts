@@ -338,7 +338,14 @@ describe('brine daemon: commands and pillar', () => {
     const status = await brine(['--out', 'json', 'daemon', 'status'])
     expect(status.code, status.stderr).toBe(0)
     const { local } = JSON.parse(status.stdout)
-    expect(Object.keys(local.parts)).toEqual(['config', 'pillar', 'loader', 'sessions', 'socket'])
+    expect(Object.keys(local.parts)).toEqual([
+      'config',
+      'pillar',
+      'loader',
+      'sessions',
+      'console cleanup',
+      'socket',
+    ])
     expect(local.parts.config.id).toBe('daemon-minion')
     expect((await brine(['daemon', 'start'])).stderr).toMatch(/a brine daemon already runs/)
     const stopped = await brine(['daemon', 'stop'])
