@@ -8,6 +8,7 @@ import { redact } from '../core/redact.ts'
 import { checkDaemonDir, checkDaemonSocket, daemonPaths } from './daemon-paths.ts'
 import {
   type ClientMessage,
+  callEnv,
   configFingerprint,
   type DaemonMessage,
   onMessages,
@@ -102,7 +103,7 @@ export async function callDaemon(
       type: 'call',
       argv,
       cwd: process.cwd(),
-      env,
+      env: callEnv(env),
       fingerprint: configFingerprint(opts, env),
       logLevel: opts.log_level === 'warning' ? 'warning' : 'error',
       stdoutIsTTY: Boolean((io.stdout as NodeJS.WriteStream).isTTY),

@@ -3,7 +3,10 @@
 // daemon answers a call with `accepted` or `refused`, then `stdout`/`stderr` text as the call
 // writes it, and `exit` with the exit code.
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
 
@@ -71,13 +74,29 @@ export function onMessages<T>(socket: Socket, onMessage: (message: T) => void): 
   })
 }
 
+/**
+ * The client environment a call needs in the daemon: brine's variables (options) and the
+ * outputters' (colors). Credentials stay out: the fingerprint proves the daemon has the same.
+ */
+export function callEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env))
+    if (
+      value !== undefined &&
+      (key.startsWith('BRINE_') || key === 'NO_COLOR' || key === 'FORCE_COLOR')
+    )
+      out[key] = value
+  return out
+}
+
 /** Environment variables that change what a call does besides the options (credentials). */
 const CALL_ENV = /^(SALTEXT_VMWARE_|BRINE_SESSION_DIR$|BRINE_CONSOLE_)/
 
 /**
- * A digest of what a call runs with: brine's code, the resolved options (but the log level,
- * which is per call) and the credential variables of the environment. A daemon serves a client only
- * when both digests agree; the values themselves never cross the socket in this form.
+ * A digest of what a call runs with: brine's version, the resolved options (but the log level,
+ * which is per call) and the credential variables of the environment. A daemon serves a client
+ * only when both digests agree: the call then runs with the daemon's credentials, which are
+ * the client's.
  */
 export function configFingerprint(opts: Opts, env: Record<string, string | undefined>): string {
   const { log_level: _logLevel, ...rest } = opts
@@ -85,11 +104,24 @@ export function configFingerprint(opts: Opts, env: Record<string, string | undef
     .filter((key) => CALL_ENV.test(key) && env[key] !== undefined)
     .sort()
     .map((key) => [key, env[key]])
-  // The code too: this file's URL names the build (dist/build-<content hash>/) or the checkout,
-  // so a daemon left running across an upgrade serves no client of the new version.
+  // The version too: a daemon left running across an upgrade serves no client of the new one.
+  const brine = `${brineVersion()}/${PROTOCOL_VERSION}`
   return createHash('sha256')
-    .update(JSON.stringify(sortKeys({ code: import.meta.url, opts: rest, env: vars })))
+    .update(JSON.stringify(sortKeys({ brine, opts: rest, env: vars })))
     .digest('hex')
+}
+
+/** Bumped when the messages change. */
+const PROTOCOL_VERSION = 1
+
+let version: string | undefined
+
+function brineVersion(): string {
+  version ??= String(
+    (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown })
+      .version,
+  )
+  return version
 }
 
 function sortKeys(value: unknown): unknown {
