@@ -80,7 +80,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       call.stderr.write(`${line}\n`)
     else process.stderr.write(`${line}\n`)
   })
-  ctx.controller.signal.addEventListener('abort', () => requestStop(true), { once: true })
+  // The daemon-wide signal reaches every call in flight; each call's own signal is derived from it.
+  ctx.controller.signal.addEventListener(
+    'abort',
+    () => {
+      for (const call of ctx.calls.values()) call.controller.abort(ctx.controller.signal.reason)
+      requestStop(true)
+    },
+    { once: true },
+  )
   ctx.requestStop = requestStop
 
   const running: Part[] = []

@@ -143,10 +143,11 @@ function startCall(
     return undefined
   }
   send(socket, { type: 'accepted' })
+  // Aborted by the client (cancel, disconnect) or, through ctx.calls, by the daemon's own
+  // signal (runDaemon). Not AbortSignal.any: each call would stay registered on the daemon's.
   const controller = new AbortController()
-  const signal = AbortSignal.any([ctx.controller.signal, controller.signal])
   const host: CallHost = {
-    signal,
+    signal: controller.signal,
     env: message.env,
     cwd: message.cwd,
     runtime: ctx.runtime!,
