@@ -285,8 +285,20 @@ describe('brine daemon: stopping and failures', () => {
   it('a stale socket after SIGKILL is reported and the call runs in-process', async () => {
     const daemon = await startDaemon(env, { cwd: tmp })
     expect((await viaDaemon(['test.ping'])).code).toBe(0)
+    // A call in flight when the daemon dies: its outcome is unknown, it is not run again.
+    const sleeper = brine(['test.sleep', '600'])
+    await eventually(
+      async () => ((await daemon.status()).calls.in_flight.length ? true : undefined),
+      'the call in flight',
+    )
     daemon.child.kill('SIGKILL')
     await daemon.exited
+    expect(await sleeper).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: the brine daemon went away during the call (stopped or killed): its outcome is unknown, and it is not run again.\n',
+    })
     expect(statSync(daemon.socket).isSocket()).toBe(true)
 
     const auto = await brine(['--out', 'json', 'vmware_datacenter.list'])
