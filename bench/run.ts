@@ -23,6 +23,7 @@ import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
 import type { PropertyFilterSpec } from '../vsphere/types.ts'
 import { benchConsole } from './console.ts'
+import { benchDaemon } from './daemon.ts'
 import { benchParallel } from './parallel.ts'
 import { runPyvmomi } from './pyvmomi.ts'
 import { benchScale } from './scale.ts'
@@ -364,6 +365,9 @@ try {
   )
 
   await benchStartup(row, vcsim)
+
+  console.log('\nbrine daemon (child processes)')
+  await benchDaemon(row, vcsim, 'DC0_H0_VM0')
 } finally {
   await vcsim.stop()
 }

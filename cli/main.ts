@@ -7,6 +7,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
+import { resolve as resolvePath } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { exitCodeOf } from '../core/error-codes.ts'
@@ -16,9 +17,10 @@ import { redact } from '../core/redact.ts'
 import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
+import type { CallHost } from './daemon-protocol.ts'
 import { EXIT } from './exit-codes.ts'
 import { formatHighstate, STATE_OUTPUTS, type StateOutput } from './highstate.ts'
-import { ConfigError, resolveOpts } from './opts.ts'
+import { ConfigError, type OptsFlags, resolveOpts } from './opts.ts'
 import { formatOutput, OUTPUTTERS, type Outputter } from './output.ts'
 
 const VERSION = '0.1.0'
@@ -26,6 +28,7 @@ const VERSION = '0.1.0'
 const USAGE = `Usage: brine [options] call <module.function> [arg ...] [key=value ...]
        brine [options] <module.function> [arg ...] [key=value ...]
        brine [options] console serve [--listen <host:port>]
+       brine [options] daemon [start|stop|status]
 
 Runs one brine function locally, like salt-call --local (--local is accepted;
 brine is always local).
@@ -73,10 +76,14 @@ class UsageError extends BrineError {
   }
 }
 
-/** Run the CLI; resolves with the exit code (never calls process.exit). */
+/**
+ * Run the CLI; resolves with the exit code (never calls process.exit). `host` is given by
+ * `brine daemon` when it runs a client's call: its signal, environment, directory and runtime.
+ */
 export async function main(
   argv: string[],
   io = { stdout: process.stdout, stderr: process.stderr },
+  host?: CallHost,
 ): Promise<number> {
   let debug = false
   let runtime: Runtime | undefined
@@ -94,8 +101,14 @@ export async function main(
       }),
     )
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  if (host) {
+    host.signal.addEventListener('abort', () => controller.abort(host.signal.reason), {
+      once: true,
+    })
+  } else {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
   try {
     // Parse argv once
     let parsed: ReturnType<typeof parseCommandLine>
@@ -117,11 +130,29 @@ export async function main(
     }
     if (values.config !== undefined && values['config-dir'] !== undefined)
       throw new UsageError('give -c/--config or --config-dir, not both (they are the same option).')
-    const config = values.config ?? values['config-dir']
+    // brine daemon: its own signal handling (a second SIGTERM stops at once, still logging out).
+    if (positionals[0] === 'daemon' && !host) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      const { runDaemonCommand } = await import('./daemon.ts')
+      return await runDaemonCommand(
+        { argv, command: positionals.slice(1), flags: optsFlagsOf(values), out: values.out },
+        io,
+      )
+    }
+    // A call goes to a running daemon when there is one (daemon: auto|never|always).
+    if (positionals[0] !== 'console' && !host) {
+      const { callDaemon } = await import('./daemon-client.ts')
+      const code = await callDaemon(argv, optsFlagsOf(values), io, controller.signal)
+      if (code !== undefined) return code
+    }
     if (positionals[0] === 'console') {
       if (positionals[1] !== 'serve' || positionals.length > 2)
         throw new UsageError('brine console takes one command: serve. See brine --help.')
-      const opts = resolveOpts({ config, logLevel: values['log-level'] ?? 'info' })
+      const opts = resolveOpts({
+        config: values.config ?? values['config-dir'],
+        logLevel: values['log-level'] ?? 'info',
+      })
       if (!process.env.BRINE_DEBUG || values['log-level'])
         setLogLevel(normalizeLevel(opts.log_level))
       const { serveConsole } = await import('./console.ts')
@@ -151,32 +182,29 @@ export async function main(
     }
     // Before anything runs: a path that cannot be written must not fail the command after
     // the call has changed something (a retry would do it twice).
-    if (values['out-file'] !== undefined) outFile = openOutFile(values['out-file'])
+    if (values['out-file'] !== undefined)
+      outFile = openOutFile(values['out-file'], host?.cwd ?? process.cwd())
 
     // Options and logging
-    const opts = resolveOpts({
-      config,
-      id: values.id,
-      fileRoots: values['file-root'],
-      pillarRoots: values['pillar-root'],
-      moduleDirs: values['module-dirs'],
-      logLevel: values['log-level'],
-      sessionStore: values['session-store'],
-    })
+    const opts = resolveOpts(optsFlagsOf(values), host?.env, host?.cwd)
     debug =
       opts.log_level === 'debug' ||
       opts.log_level === 'trace' ||
       opts.log_level === 'all' ||
       opts.log_level === 'garbage'
     // BRINE_DEBUG (read by the logger) stands unless a level is asked for on the command line.
-    if (!process.env.BRINE_DEBUG || values['log-level']) setLogLevel(normalizeLevel(opts.log_level))
+    if (!host && (!process.env.BRINE_DEBUG || values['log-level']))
+      setLogLevel(normalizeLevel(opts.log_level))
     registerSecretsIn(opts)
     const { args, kwargs } = parseInput(tokens.slice(1))
     const pillarOverride = kwargs.pillar
     delete kwargs.pillar
 
     // Pillar, then the call
-    const pillar = await compileCliPillar(opts, pillarOverride)
+    const pillar =
+      host && pillarOverride === undefined
+        ? host.pillar(io.stderr)
+        : await compileCliPillar(opts, pillarOverride, io.stderr)
     registerSecretsIn(pillar)
     const { Runtime, readTestValue } = await import('../loader/runtime.ts')
     const { defaultTranspileCacheDir } = await import('../loader/evaluate.ts')
@@ -187,7 +215,8 @@ export async function main(
       signal: controller.signal,
       cacheDir: defaultTranspileCacheDir(),
       onProgress: createProgress(io.stderr),
-      compilePillar: () => compileCliPillar(opts, pillarOverride),
+      compilePillar: () => compileCliPillar(opts, pillarOverride, io.stderr),
+      parent: host?.runtime,
     })
     // The highstate summary's dry-run look: any spelling of test= the runtime reads as true.
     const test =
@@ -200,7 +229,7 @@ export async function main(
     ])
     const { definition } = await runtime.modules.getFunction(fun)
     const out = (values.out ?? definition.outputter ?? 'nested') as Outputter
-    const color = useColor(values['no-color'], io.stdout)
+    const color = useColor(values['no-color'], io.stdout, host?.env ?? process.env)
     const text =
       out === 'highstate'
         ? formatHighstate(result, {
@@ -226,6 +255,20 @@ export async function main(
     await runtime?.close().catch((error: unknown) => io.stderr.write(formatError(error, debug)))
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+  }
+}
+
+/** The option flags of the command line, for resolveOpts (the daemon client resolves them too). */
+function optsFlagsOf(values: ReturnType<typeof parseCommandLine>['values']): OptsFlags {
+  return {
+    // -c and --config-dir are one option (salt-call's): a file or a config directory.
+    config: values.config ?? values['config-dir'],
+    id: values.id,
+    fileRoots: values['file-root'],
+    pillarRoots: values['pillar-root'],
+    moduleDirs: values['module-dirs'],
+    logLevel: values['log-level'],
+    sessionStore: values['session-store'],
   }
 }
 
@@ -278,14 +321,15 @@ interface OutFile {
  * secrets such as a console token); an existing one keeps its mode and, until the output is
  * written, its content.
  */
-function openOutFile(path: string): OutFile {
+function openOutFile(path: string, cwd: string): OutFile {
+  const file = resolvePath(cwd, path)
   try {
-    return { path, fd: openSync(path, 'wx', 0o600), created: true, written: false }
+    return { path: file, fd: openSync(file, 'wx', 0o600), created: true, written: false }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw outFileError(path, error)
   }
   try {
-    return { path, fd: openSync(path, constants.O_WRONLY), created: false, written: false }
+    return { path: file, fd: openSync(file, constants.O_WRONLY), created: false, written: false }
   } catch (error) {
     throw outFileError(path, error)
   }
@@ -348,6 +392,7 @@ function parseCommandLine(argv: string[]) {
 async function compileCliPillar(
   opts: ReturnType<typeof resolveOpts>,
   override: unknown,
+  stderr: NodeJS.WritableStream,
 ): Promise<Record<string, unknown>> {
   let overrides: Record<string, unknown> | undefined
   if (override !== undefined) {
@@ -361,7 +406,7 @@ async function compileCliPillar(
     overrides = value as Record<string, unknown>
   }
   return compileOptsPillar(opts, overrides, (message) =>
-    process.stderr.write(`[warning] [pillar] ${escapeControl(redact(message))}\n`),
+    stderr.write(`[warning] [pillar] ${escapeControl(redact(message))}\n`),
   )
 }
 
@@ -399,9 +444,13 @@ function normalizeLevel(level: string): LogLevel {
   return level as LogLevel
 }
 
-function useColor(noColor: boolean | undefined, stream: NodeJS.WriteStream): boolean {
-  if (noColor || process.env.NO_COLOR !== undefined) return false
-  if (process.env.FORCE_COLOR) return true
+function useColor(
+  noColor: boolean | undefined,
+  stream: NodeJS.WriteStream,
+  env: Record<string, string | undefined>,
+): boolean {
+  if (noColor || env.NO_COLOR !== undefined) return false
+  if (env.FORCE_COLOR) return true
   return Boolean(stream.isTTY)
 }
 

@@ -80,6 +80,14 @@ export const ERROR_CODES = {
     meaning: 'the console port is connected already (one session per port)',
     exit: 'error',
   },
+  BRINE_DAEMON: {
+    meaning: 'the brine daemon cannot serve: another daemon listens on the socket, or it went away',
+    exit: 'error',
+  },
+  BRINE_DAEMON_UNSAFE: {
+    meaning: "the daemon's directory or socket is not the user's own (0700/0600); it is not used",
+    exit: 'error',
+  },
   BRINE_CONSOLE_STORE: {
     meaning: 'the console database is unreadable; the message names the file and the way out',
     exit: 'error',

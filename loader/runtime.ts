@@ -36,6 +36,12 @@ export interface RuntimeOptions {
   evaluate?: ((file: string) => Promise<unknown>) | undefined
   /** Build the service-instance source; default: a ServiceInstanceProvider from brine/vsphere. */
   createServiceInstances?: (() => ServiceInstanceSource) | undefined
+  /**
+   * Share this runtime's module loaders and service instances (one call of `brine daemon`):
+   * the new runtime has its own pillar, signal, progress and `context`, and its close()
+   * leaves the shared parts to their owner.
+   */
+  parent?: Runtime | undefined
 }
 
 export interface CallOptions {
@@ -246,6 +252,11 @@ export class Runtime {
     this.opts.test = configured ?? false
     this.pillar = options.pillar
     this.signal = options.signal
+    if (options.parent) {
+      this.modules = options.parent.modules
+      this.states = options.parent.states
+      return
+    }
     this.modules = new ModuleLoader({
       dirs: options.moduleDirs,
       opts: options.opts,
@@ -319,6 +330,7 @@ export class Runtime {
 
   /** The process-wide service instance (ReconnectProxy) of `profile`; loads the vSphere client. */
   async serviceInstance(profile?: string, esxiHost?: string): Promise<ServiceInstance> {
+    if (this.#options.parent) return this.#options.parent.serviceInstance(profile, esxiHost)
     if (!this.#serviceInstances) {
       if (this.#options.createServiceInstances) {
         this.#serviceInstances = this.#options.createServiceInstances()
@@ -342,11 +354,13 @@ export class Runtime {
 
   /** vCenter logins made by this runtime's session cache so far. */
   get vsphereLogins(): number {
+    if (this.#options.parent) return this.#options.parent.vsphereLogins
     return this.#serviceInstances?.logins ?? 0
   }
 
   /** Log out (or keep, with the session store) every session; dispose module generations. */
   async close(): Promise<void> {
+    if (this.#options.parent) return
     const source = this.#serviceInstances
     this.#serviceInstances = undefined
     const failures = source ? await source.close() : []

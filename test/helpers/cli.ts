@@ -24,6 +24,8 @@ export function isolatedCliEnv(
     SALTEXT_VMWARE_USER: undefined,
     SALTEXT_VMWARE_PASSWORD: undefined,
     BRINE_SESSION_DIR: join(tmp, 'sessions'),
+    // No daemon of the machine's user is ever used by a test (daemon: auto looks here).
+    BRINE_RUNTIME_DIR: join(tmp, 'runtime'),
     BRINE_DEBUG: undefined,
     ...extra,
   }

@@ -1,0 +1,205 @@
+// The client side of `brine call` through a running daemon. Small on purpose: it reads the
+// options (to compare them with the daemon's) and talks to the socket; the modules, the
+// vSphere client and the state runner stay in the daemon.
+import { existsSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { BrineError } from '../core/errors.ts'
+import { redact } from '../core/redact.ts'
+import { checkDaemonDir, checkDaemonSocket, daemonPaths } from './daemon-paths.ts'
+import {
+  type ClientMessage,
+  callEnv,
+  configFingerprint,
+  type DaemonMessage,
+  onMessages,
+  send,
+} from './daemon-protocol.ts'
+import { EXIT } from './exit-codes.ts'
+import { type OptsFlags, resolveOpts } from './opts.ts'
+
+/** `daemon` option: use a running daemon (auto), never, or fail without one (always). */
+export type DaemonMode = 'auto' | 'never' | 'always'
+const MODES: readonly string[] = ['auto', 'never', 'always']
+/** Log levels a call can have in the daemon (what it writes at these levels reaches the client). */
+const CALL_LOG_LEVELS: readonly string[] = ['warning', 'error', 'quiet', 'critical']
+
+interface Io {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+}
+
+/**
+ * Run the call in the daemon when one serves these options. Resolves with the exit code, or
+ * undefined when the call is to run in-process (no daemon, a stale socket, other options,
+ * debug logging). Once the daemon accepted the call it is never run again in-process: a
+ * daemon that goes away mid-call is an error of unknown outcome.
+ *
+ * | option | values | default | env |
+ * |---|---|---|---|
+ * | daemon | auto, never, always | auto | BRINE_DAEMON |
+ */
+export async function callDaemon(
+  argv: string[],
+  flags: OptsFlags,
+  io: Io,
+  signal: AbortSignal,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number | undefined> {
+  let opts: ReturnType<typeof resolveOpts>
+  try {
+    opts = resolveOpts(flags, env)
+  } catch {
+    return undefined // in-process reports it, as ever
+  }
+  const mode = String(env.BRINE_DAEMON ?? opts.daemon ?? 'auto')
+  if (!MODES.includes(mode)) {
+    const from = env.BRINE_DAEMON !== undefined ? 'BRINE_DAEMON' : `daemon in ${opts.conf_file}`
+    io.stderr.write(
+      `Error: ${from} must be auto, never or always, not '${mode}'; nothing was run.\n`,
+    )
+    return EXIT.USAGE
+  }
+  if (mode === 'never') return undefined
+  // The logger is one per process: the daemon passes a call its warnings and errors; a call
+  // that asks for more (info, debug, BRINE_DEBUG) runs where it can have it.
+  if (mode === 'auto' && (env.BRINE_DEBUG || !CALL_LOG_LEVELS.includes(opts.log_level)))
+    return undefined
+  const paths = daemonPaths(env)
+  const unusable = (reason: string): number | undefined => {
+    if (mode === 'always') {
+      io.stderr.write(`Error: ${reason}; daemon: always forbids running in-process.\n`)
+      return EXIT.ERROR
+    }
+    io.stderr.write(`[warning] [daemon] ${reason}; running in-process.\n`)
+    return undefined
+  }
+  if (!existsSync(paths.socket)) {
+    if (mode === 'always')
+      return unusable(
+        `no brine daemon runs (no socket ${paths.socket}): start one with brine daemon start`,
+      )
+    return undefined
+  }
+  try {
+    checkDaemonDir(paths.dir)
+    checkDaemonSocket(paths.socket)
+  } catch (error) {
+    return unusable((error as Error).message.replace(/\.$/, ''))
+  }
+  let socket: Socket
+  try {
+    socket = await connectSocket(paths.socket)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ECONNREFUSED' || code === 'ENOENT')
+      return unusable(
+        `the daemon socket ${paths.socket} is stale (no daemon listens on it: killed, or crashed)`,
+      )
+    return unusable(`cannot connect to the daemon socket ${paths.socket}: ${code ?? error}`)
+  }
+  return runThroughSocket(
+    socket,
+    {
+      type: 'call',
+      argv,
+      cwd: process.cwd(),
+      env: callEnv(env),
+      fingerprint: configFingerprint(opts, env),
+      logLevel: opts.log_level === 'warning' ? 'warning' : 'error',
+      stdoutIsTTY: Boolean((io.stdout as NodeJS.WriteStream).isTTY),
+      stderrIsTTY: Boolean((io.stderr as NodeJS.WriteStream).isTTY),
+      pid: process.pid,
+    },
+    io,
+    signal,
+    mode,
+  )
+}
+
+function runThroughSocket(
+  socket: Socket,
+  call: ClientMessage,
+  io: Io,
+  signal: AbortSignal,
+  mode: string,
+): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let accepted = false
+    let settled = false
+    const finish = (code: number | undefined) => {
+      if (settled) return
+      settled = true
+      signal.removeEventListener('abort', onAbort)
+      socket.end()
+      resolve(code)
+    }
+    const onAbort = () => {
+      const code = (signal.reason as BrineError | undefined)?.code
+      send(socket, { type: 'cancel', signal: code === 'BRINE_SIGTERM' ? 'SIGTERM' : 'SIGINT' })
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    onMessages<DaemonMessage>(socket, (message) => {
+      if (message.type === 'accepted') accepted = true
+      else if (message.type === 'refused') {
+        if (mode === 'always') {
+          io.stderr.write(`Error: the brine daemon refused the call: ${message.reason}\n`)
+          finish(EXIT.ERROR)
+        } else finish(undefined)
+      } else if (message.type === 'stdout') io.stdout.write(message.data)
+      else if (message.type === 'stderr') io.stderr.write(message.data)
+      else if (message.type === 'exit') finish(message.code)
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      if (settled) return
+      if (!accepted) {
+        finish(undefined) // the daemon went away before taking the call: nothing ran there
+        return
+      }
+      if (signal.aborted) {
+        finish((signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT)
+        return
+      }
+      io.stderr.write(
+        redact(
+          'Error: the brine daemon went away during the call (stopped or killed): its outcome is unknown, and it is not run again.\n',
+        ),
+      )
+      finish(EXIT.ERROR)
+    })
+    if (signal.aborted) onAbort()
+    send(socket, call)
+  })
+}
+
+/** Connect to the daemon's socket (rejects with the connect error's code). */
+export function connectSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path)
+    socket.once('connect', () => {
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', reject)
+  })
+}
+
+/** One request to the daemon (status, stop) and its first answer. */
+export async function requestDaemon(path: string, message: ClientMessage): Promise<DaemonMessage> {
+  const socket = await connectSocket(path)
+  return new Promise((resolve, reject) => {
+    onMessages<DaemonMessage>(socket, (answer) => {
+      resolve(answer)
+      socket.end()
+    })
+    socket.once('error', reject)
+    socket.once('close', () =>
+      reject(
+        new BrineError('the daemon closed the connection without answering', {
+          code: 'BRINE_DAEMON',
+        }),
+      ),
+    )
+    send(socket, message)
+  })
+}
