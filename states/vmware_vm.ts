@@ -285,12 +285,14 @@ export default defineModule({
         power: z
           .preprocess(
             (v) => (v === true ? 'on' : v === false ? 'off' : v),
-            z.enum(['on', 'off', 'suspend']),
+            z.enum(['on', 'off', 'suspend', 'powered-on', 'powered-off']),
           )
-          .describe('wanted state'),
+          .describe('wanted state: on (powered-on), off (powered-off) or suspend'),
       },
       vsphere: true,
-      run: async (ctx, { name, power: state }) => {
+      run: async (ctx, { name, power }) => {
+        // saltext-vmware's module values (vmware_vm.power_state) mean the same here.
+        const state = power === 'powered-on' ? 'on' : power === 'powered-off' ? 'off' : power
         const current = await lookup(ctx, name)
         if (!current)
           return { name, result: false, changes: {}, comment: `VM '${name}' not found.` }

@@ -14,6 +14,7 @@ import { runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
+import { runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -412,6 +413,45 @@ describe('vmware_vm module (modules/vm.py)', () => {
   })
 })
 
+describe('saltext-vmware’s CLI examples, through the brine CLI', () => {
+  it('vmware_vm.power_state vm01 reset and the docstring’s keywords; vmware_vm.snapshot vm_name=', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'brine-compat-vm-cli-'))
+    writeFileSync(
+      join(cwd, 'brine.yaml'),
+      [
+        'saltext.vmware:',
+        `  host: ${vcsim.url}`,
+        `  user: ${vcsim.user}`,
+        `  password: ${vcsim.password}`,
+        `  ca_file: ${vcsim.caFile}`,
+      ].join('\n'),
+    )
+    const json = async (args: string[]) => {
+      const out = await runCli(['call', ...args, '--out', 'json'], { cwd })
+      expect(out.stderr, args.join(' ')).toBe('')
+      return JSON.parse(out.stdout).local as Record<string, unknown>
+    }
+    // Issue 14: the second positional is the state, not the datacenter.
+    expect(await json(['vmware_vm.power_state', 'DC0_H0_VM0', 'reset'])).toMatchObject({
+      comment: 'Virtual machine reset action succeeded',
+      changes: { state: 'poweredOn' },
+    })
+    // Docstring: salt '*' vmware_vm.power_state vm_name=vm01 state=powered-on datacenter_name=dc1
+    expect(
+      await json([
+        'vmware_vm.power_state',
+        'vm_name=DC0_H0_VM0',
+        'state=powered-on',
+        'datacenter_name=DC0',
+      ]),
+    ).toMatchObject({ comment: 'Virtual machine is already powered on' })
+    // Docstring: salt '*' vmware_vm.snapshot vm_name=vm01 datacenter_name=dc1
+    expect(await json(['vmware_vm.snapshot', 'vm_name=DC0_H0_VM0', 'datacenter_name=DC0'])).toEqual(
+      { snapshots: [] },
+    )
+  }, 60_000)
+})
+
 describe('vmware_vm states (states/vm.py)', () => {
   it('snapshot_present and snapshot_absent: test mode changes nothing, then saltext’s comments', async () => {
     const vm = 'DC0_H0_VM0'
@@ -490,6 +530,26 @@ describe('vmware_vm states (states/vm.py)', () => {
       changes: {},
       comment: 'already configured this way',
     })
+  })
+
+  it('brine’s power_state state takes saltext’s powered-on/powered-off too', async () => {
+    const vm = 'DC0_H0_VM1'
+    expect(await powerOf(vm)).toBe('poweredOn')
+    expect(
+      await state('vmware_vm.power_state', [vm], { power: 'powered-off' }, true),
+    ).toMatchObject({
+      result: null,
+      changes: { power_state: { old: 'poweredOn', new: 'poweredOff' } },
+    })
+    expect(await powerOf(vm)).toBe('poweredOn')
+    expect(await state('vmware_vm.power_state', [vm], { power: 'powered-off' })).toMatchObject({
+      result: true,
+    })
+    expect(await powerOf(vm)).toBe('poweredOff')
+    expect(await state('vmware_vm.power_state', [vm], { power: 'powered-on' })).toMatchObject({
+      result: true,
+    })
+    expect(await powerOf(vm)).toBe('poweredOn')
   })
 
   it('relocate state: moves once, then says the VM is already there', async () => {
