@@ -67,9 +67,9 @@ export class MemoryConsoleStore implements ConsoleStore {
     return true
   }
 
-  async heartbeat(id: string, now: number): Promise<boolean> {
+  async heartbeat(id: string, now: number, previous: number): Promise<boolean> {
     const record = this.byId.get(id)
-    if (!record?.connected) return false
+    if (!record?.connected || record.beat !== previous) return false
     record.beat = now
     return true
   }

@@ -81,7 +81,9 @@ export const PG_SQL = {
   // on the row it committed, so of any number of proxies exactly one connects.
   connect: `UPDATE ${TABLE} SET connected = true, heartbeat_at = $1
             WHERE id = $2 AND expires_at > $3 AND (NOT connected OR heartbeat_at < $4)`,
-  heartbeat: `UPDATE ${TABLE} SET heartbeat_at = $1 WHERE id = $2 AND connected`,
+  // Only the holder's own last heartbeat is renewed: a proxy that took the port over (after
+  // this one went silent for a window) wrote its own, and this one's session ends.
+  heartbeat: `UPDATE ${TABLE} SET heartbeat_at = $1 WHERE id = $2 AND connected AND heartbeat_at = $3`,
   disconnect: `UPDATE ${TABLE} SET connected = false WHERE id = $1`,
   delete: `DELETE FROM ${TABLE} WHERE id = $1`,
   // Rows another cleanup holds are skipped, not waited for; the condition is checked again
@@ -194,8 +196,8 @@ export class PostgresConsoleStore implements ConsoleStore {
     return (await this.run('write', 'connect', [now, id, now, staleBefore])).rowCount === 1
   }
 
-  async heartbeat(id: string, now: number): Promise<boolean> {
-    return (await this.run('write', 'heartbeat', [now, id])).rowCount === 1
+  async heartbeat(id: string, now: number, previous: number): Promise<boolean> {
+    return (await this.run('write', 'heartbeat', [now, id, previous])).rowCount === 1
   }
 
   async markDisconnected(id: string): Promise<void> {

@@ -346,10 +346,18 @@ export async function connectConsole(
     )
   }
   let released = false
+  // The heartbeat this session wrote last: another proxy taking the port over writes its own.
+  let beat = now
   return {
     record: { ...record, connected: true },
     target: JSON.parse(plain) as ConsoleTarget,
-    heartbeat: async () => !released && (await store.heartbeat(record.id, Date.now())),
+    heartbeat: async () => {
+      if (released) return false
+      const at = Math.max(Date.now(), beat + 1)
+      if (!(await store.heartbeat(record.id, at, beat))) return false
+      beat = at
+      return true
+    },
     release: async () => {
       if (released) return
       released = true

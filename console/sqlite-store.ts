@@ -68,7 +68,8 @@ export const SQL = {
               ORDER BY host, port`,
   connect: `UPDATE console_connections SET connected = 1, heartbeat_at = ?
             WHERE id = ? AND expires_at > ? AND (connected = 0 OR heartbeat_at < ?)`,
-  heartbeat: 'UPDATE console_connections SET heartbeat_at = ? WHERE id = ? AND connected = 1',
+  heartbeat:
+    'UPDATE console_connections SET heartbeat_at = ? WHERE id = ? AND connected = 1 AND heartbeat_at = ?',
   disconnect: 'UPDATE console_connections SET connected = 0 WHERE id = ?',
   delete: 'DELETE FROM console_connections WHERE id = ?',
   deleteExpired: `DELETE FROM console_connections WHERE rowid IN (
@@ -177,8 +178,8 @@ export class SqliteConsoleStore implements ConsoleStore {
     )
   }
 
-  async heartbeat(id: string, now: number): Promise<boolean> {
-    return this.guard('write', () => this.statements.heartbeat.run(now, id).changes === 1)
+  async heartbeat(id: string, now: number, previous: number): Promise<boolean> {
+    return this.guard('write', () => this.statements.heartbeat.run(now, id, previous).changes === 1)
   }
 
   async markDisconnected(id: string): Promise<void> {

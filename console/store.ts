@@ -84,8 +84,11 @@ export interface ConsoleStore {
    * before `staleBefore`; false otherwise. Atomic, across processes too.
    */
   markConnected(id: string, now: number, staleBefore: number): Promise<boolean>
-  /** Renew a connection's heartbeat; false when the record is gone or not connected. */
-  heartbeat(id: string, now: number): Promise<boolean>
+  /**
+   * Renew a connection's heartbeat, written last as `previous`; false when the record is
+   * gone, not connected, or taken over by another proxy (which wrote a heartbeat of its own).
+   */
+  heartbeat(id: string, now: number, previous: number): Promise<boolean>
   markDisconnected(id: string): Promise<void>
   /** Delete one record; false when there was none. */
   delete(id: string): Promise<boolean>

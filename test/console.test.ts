@@ -33,6 +33,7 @@ import {
   freePorts,
   type IssueRequest,
   issueConsole,
+  STALE_MS,
   startCleanup,
   validateToken,
 } from '../console/service.ts'
@@ -236,7 +237,7 @@ describe.each(['sqlite', 'memory', 'postgresql'] as const)('console store (%s)',
     const opened = await connectConsole(store, issued.token, now)
     // Expired while connected with fresh heartbeats: cleanup spares it, nobody can take it.
     const later = now + 120_000
-    expect(await store.heartbeat(issued.record.id, later)).toBe(true)
+    expect(await store.heartbeat(issued.record.id, later, now)).toBe(true)
     expect(await cleanupExpired(store, { now: later })).toEqual({ deleted: 0, more: false })
     expect(
       await codeOf(() =>
@@ -266,6 +267,19 @@ describe.each(['sqlite', 'memory', 'postgresql'] as const)('console store (%s)',
       { host: 'esx-01.lab', port: 5901 },
     ])
     expect((await validateToken(store, fresh.token, silent + 61_000)).connected).toBe(false)
+  })
+
+  it('ends a session whose port another proxy took over after it went silent', async () => {
+    const now = Date.now()
+    const issued = await issueConsole(store, request({ instanceUuid: 'takeover' }), now)
+    const first = await connectConsole(store, issued.token, now)
+    expect(await first.heartbeat()).toBe(true)
+    // Silent for a window: a second proxy takes the port; the first learns it at its next
+    // heartbeat (and ends its session), so that no port is ever held twice.
+    const second = await connectConsole(store, issued.token, Date.now() + STALE_MS + 1)
+    expect(await first.heartbeat()).toBe(false)
+    expect(await second.heartbeat()).toBe(true)
+    expect(await second.heartbeat()).toBe(true)
   })
 
   it('cleans up expired records in bounded batches, and on a timer', async () => {
