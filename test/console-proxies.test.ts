@@ -243,6 +243,15 @@ describe('three console proxies on one PostgreSQL store', () => {
         { timeout: 60_000, interval: 250 },
       )
       .toMatchObject({ connected: false, stale: true })
+    // `brine call console.list` (another process, as an operator would run it) says so too.
+    const listed = await runNode(
+      cliArgs(['call', 'console.list', 'killed', '--config', configFile, '--out', 'json']),
+      { cwd: dir, env: { NO_COLOR: '1' } },
+    )
+    expect([listed.code, listed.stderr]).toEqual([0, ''])
+    expect(JSON.parse(listed.stdout).local).toEqual([
+      expect.objectContaining({ id: issued.record.id, connected: false, stale: true }),
+    ])
     // …and another proxy takes the port.
     const again = await connect(`${survivor.url}?token=${issued.token}`)
     expect(again).toBeInstanceOf(WebSocket)
