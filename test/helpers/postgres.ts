@@ -3,7 +3,7 @@
 // PostgreSQL refuses to run as root, so as root the cluster belongs to `nobody` (runuser).
 // Without PostgreSQL installed this fails with the install command: the tests that need it
 // are never skipped silently.
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   chmodSync,
@@ -115,11 +115,25 @@ export async function startPostgres(): Promise<PostgresCluster> {
     'start',
   ])
   const url = (database = 'postgres') => `postgresql://${user}@127.0.0.1:${port}/${database}`
+  const pgCtlStop = ['-D', data, '-m', 'immediate', '-w', 'stop']
+  // A worker that ends without stop() (a failed beforeAll, an exit) leaves no server behind.
+  const atExit = () => {
+    try {
+      execFileSync(
+        asRoot ? 'runuser' : join(bin, 'pg_ctl'),
+        asRoot ? ['-u', 'nobody', '--', join(bin, 'pg_ctl'), ...pgCtlStop] : pgCtlStop,
+        { stdio: 'ignore' },
+      )
+    } catch {}
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', atExit)
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await as('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {})
+    process.off('exit', atExit)
+    await as('pg_ctl', pgCtlStop).catch(() => {})
     rmSync(dir, { recursive: true, force: true })
   }
   return {
