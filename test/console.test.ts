@@ -44,7 +44,7 @@ import { redact } from '../core/redact.ts'
 import { Issued, Secret } from '../core/secret.ts'
 import { ticketUrl } from '../modules/_console.ts'
 import { runNode } from './helpers/cli.ts'
-import { type PostgresCluster, startPostgres } from './helpers/postgres.ts'
+import { type PostgresCluster, postgresBin, startPostgres } from './helpers/postgres.ts'
 
 const dirs: string[] = []
 const tempDir = () => {
@@ -210,8 +210,8 @@ describe.each(['sqlite', 'memory', 'postgresql'] as const)('console store (%s)',
     ).toBe('BRINE_CONSOLE_BUSY')
     expect((await validateToken(store, a.token)).connected).toBe(true)
 
-    opened.release()
-    opened.release()
+    await opened.release()
+    await opened.release()
     expect(await freePorts(store, instance, Date.now())).toHaveLength(2)
     // Once free, a new console for the port replaces the old record and its token.
     const again = await issueConsole(store, request({ instanceUuid: instance, port: 902 }))
@@ -276,7 +276,7 @@ describe.each(['sqlite', 'memory', 'postgresql'] as const)('console store (%s)',
     expect(await first.heartbeat()).toBe(true)
     // Silent for a window: a second proxy takes the port; the first learns it at its next
     // heartbeat (and ends its session), so that no port is ever held twice.
-    const second = await connectConsole(store, issued.token, Date.now() + STALE_MS + 1)
+    const second = await connectConsole(store, issued.token, Date.now() + STALE_MS + 60_000)
     expect(await first.heartbeat()).toBe(false)
     expect(await second.heartbeat()).toBe(true)
     expect(await second.heartbeat()).toBe(true)
@@ -754,6 +754,13 @@ describe('PostgreSQL console database', () => {
     // A store that failed to open tries again on the next call (the server may be back).
     const retry = storeOn(url)
     expect(await validateToken(retry, newToken()).catch((e) => e.code)).toBe('BRINE_CONSOLE_TOKEN')
+  })
+
+  it('needs PostgreSQL installed for these tests, and says how to install it rather than skip', () => {
+    expect(() => postgresBin({}, join(tempDir(), 'no-postgresql'))).toThrow(
+      /PostgreSQL is not installed .*sudo apt-get install -y postgresql/,
+    )
+    expect(postgresBin({ PG_BIN: '/opt/pg/bin' })).toBe('/opt/pg/bin')
   })
 
   it('is chosen with console_tokens_backend postgresql and a URL; the password is a secret', () => {

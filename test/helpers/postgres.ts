@@ -34,9 +34,11 @@ export interface PostgresCluster {
 }
 
 /** Where initdb and pg_ctl are: $PG_BIN, else the newest /usr/lib/postgresql/<n>/bin. */
-export function postgresBin(): string {
-  if (process.env.PG_BIN) return process.env.PG_BIN
-  const root = '/usr/lib/postgresql'
+export function postgresBin(
+  env: Record<string, string | undefined> = process.env,
+  root = '/usr/lib/postgresql',
+): string {
+  if (env.PG_BIN) return env.PG_BIN
   const versions = existsSync(root)
     ? readdirSync(root)
         .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
