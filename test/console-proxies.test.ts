@@ -7,9 +7,10 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
-import { PostgresConsoleStore } from '../console/postgres-store.ts'
+import { PG_MIGRATIONS, PostgresConsoleStore } from '../console/postgres-store.ts'
 import { describeConsole, issueConsole } from '../console/service.ts'
 import type { ConsoleConnection } from '../console/store.ts'
 import { Secret } from '../core/secret.ts'
@@ -44,6 +45,7 @@ interface Proxy {
 let cluster: PostgresCluster
 let store: PostgresConsoleStore
 let configFile: string
+let databaseUrl: string
 let dir: string
 const proxies: Proxy[] = []
 /** The echo server standing in for the consoles; counts the tickets it was opened with. */
@@ -123,9 +125,9 @@ beforeAll(async () => {
   cluster = await startPostgres()
   closers.push(() => cluster.stop())
   const url = await cluster.createDatabase()
+  databaseUrl = url
   store = new PostgresConsoleStore({ url, password: new Secret(cluster.password) })
   closers.push(() => store.close())
-  await store.open()
 
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
   await new Promise<void>((r) => wss.once('listening', r))
@@ -152,12 +154,27 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   )
-  // Three proxies start together on a database none has migrated yet… (the store above did;
-  // they find it current) and each serves every token.
+  // Three proxies start together on a new database: they migrate it once, between them.
   proxies.push(...(await Promise.all([startProxy(), startProxy(), startProxy()])))
+  await store.open()
 }, 180_000)
 
 describe('three console proxies on one PostgreSQL store', () => {
+  it('migrated the new database once, starting together', async () => {
+    const client = new pg.Client({
+      connectionString: databaseUrl.replace('brine@', `brine:${cluster.password}@`),
+    })
+    await client.connect()
+    try {
+      expect((await client.query('SELECT version FROM brine_console_schema')).rows).toEqual([
+        { version: PG_MIGRATIONS.length },
+      ])
+    } finally {
+      await client.end()
+    }
+    for (const proxy of proxies) expect(proxy.process.exitCode).toBeNull()
+  })
+
   it('1,000 concurrent connects spread over them take each port exactly once', async () => {
     const issued = await Promise.all(Array.from({ length: 100 }, (_, i) => issue(`many-${i}`)))
     const before = opened.length
