@@ -24,7 +24,7 @@ export async function serveConsole(
   const config = consoleConfig(opts)
   if (config.backend === 'memory') {
     throw new BrineError(
-      'brine console serve needs console_tokens_backend: sqlite; a memory store would hold no token issued by another process.',
+      'brine console serve needs console_tokens_backend sqlite or postgresql; a memory store would hold no token issued by another process.',
       { code: 'BRINE_CONFIG' },
     )
   }
@@ -71,8 +71,9 @@ export async function serveConsole(
       { code: 'BRINE_CONFIG' },
     )
   }
+  const store = await openConsoleStore(config)
   const proxy = await startConsoleProxy({
-    store: openConsoleStore(config),
+    store,
     host: match[1] ?? match[2],
     port,
     path: new URL(config.proxyUrl).pathname,
@@ -83,16 +84,17 @@ export async function serveConsole(
     cleanupIntervalMs: config.cleanupIntervalSeconds * 1000,
     cleanupBatch: config.cleanupBatch,
     maxMessageBytes: maxMessage,
+    staleMs: config.staleMs,
   })
   stderr.write(
-    `console proxy listening on ${proxy.url} (${config.backend} records${config.backend === 'sqlite' ? ` in ${config.file}` : ''})\n`,
+    `console proxy listening on ${proxy.url} (${config.backend} records in ${store.location})\n`,
   )
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve()
     signal.addEventListener('abort', () => resolve(), { once: true })
   })
   await proxy.close()
-  closeConsoleStores()
+  await closeConsoleStores()
   return EXIT.OK
 }
 

@@ -116,10 +116,12 @@ export function consoleCleanupPart(ctx: DaemonContext): Part {
       const consoles = hostModule('brine/console') as typeof import('../console/api.ts')
       const config = consoles.consoleConfig(ctx.opts!, ctx.options.env)
       backend = config.backend
-      timer = setInterval(() => {
-        if (config.backend === 'sqlite' && !existsSync(config.file)) return
+      let running = false
+      timer = setInterval(async () => {
+        if (running || (config.backend === 'sqlite' && !existsSync(config.file))) return
+        running = true
         try {
-          const result = consoles.cleanupExpired(consoles.openConsoleStore(config), {
+          const result = await consoles.cleanupExpired(await consoles.openConsoleStore(config), {
             batch: config.cleanupBatch,
           })
           runs++
@@ -128,6 +130,8 @@ export function consoleCleanupPart(ctx: DaemonContext): Part {
         } catch (error) {
           lastError = (error as Error).message
           log.warn('daemon', 'console cleanup failed: %s', lastError)
+        } finally {
+          running = false
         }
       }, config.cleanupIntervalSeconds * 1000)
       timer.unref()

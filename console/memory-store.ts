@@ -4,10 +4,10 @@ const keyOf = (r: { instanceUuid: string; host: string; port: number }) =>
   `${r.instanceUuid}\u0000${r.host}\u0000${r.port}`
 
 /** A record as held here: with the heartbeat of its connection. */
-type Held = ConsoleConnection & { heartbeatAt: number }
+type Held = Omit<ConsoleConnection, 'heartbeatAt'> & { beat: number }
 
 /** A connection counts while its heartbeat is recent enough. */
-const holds = (r: Held, staleBefore: number) => r.connected && r.heartbeatAt >= staleBefore
+const holds = (r: Held, staleBefore: number) => r.connected && r.beat >= staleBefore
 
 /**
  * Console records in this process only (tests, ephemeral use): gone when the process ends.
@@ -21,7 +21,9 @@ export class MemoryConsoleStore implements ConsoleStore {
   private readonly byHash = new Map<string, Held>()
   private readonly byInstance = new Map<string, Set<Held>>()
 
-  put(record: ConsoleConnection, staleBefore: number): boolean {
+  async open(): Promise<void> {}
+
+  async put(record: ConsoleConnection, staleBefore: number): Promise<boolean> {
     const previous = this.byKey.get(keyOf(record))
     if (previous && holds(previous, staleBefore)) return false
     if (previous) this.remove(previous)
@@ -29,7 +31,7 @@ export class MemoryConsoleStore implements ConsoleStore {
       ...record,
       options: { ...record.options },
       connected: false,
-      heartbeatAt: 0,
+      beat: 0,
     }
     this.byKey.set(keyOf(copy), copy)
     this.byId.set(copy.id, copy)
@@ -39,51 +41,51 @@ export class MemoryConsoleStore implements ConsoleStore {
     return true
   }
 
-  findByTokenHash(hash: string): ConsoleConnection | undefined {
+  async findByTokenHash(hash: string): Promise<ConsoleConnection | undefined> {
     return snapshot(this.byHash.get(hash))
   }
 
-  get(id: string): ConsoleConnection | undefined {
+  async get(id: string): Promise<ConsoleConnection | undefined> {
     return snapshot(this.byId.get(id))
   }
 
-  list(instanceUuid?: string): Array<ConsoleConnection | DamagedRecord> {
+  async list(instanceUuid?: string): Promise<Array<ConsoleConnection | DamagedRecord>> {
     return this.recordsOf(instanceUuid).map((r) => snapshot(r) as ConsoleConnection)
   }
 
-  freePorts(instanceUuid: string, now: number, staleBefore: number): FreePort[] {
+  async freePorts(instanceUuid: string, now: number, staleBefore: number): Promise<FreePort[]> {
     return this.recordsOf(instanceUuid)
       .filter((r) => !holds(r, staleBefore) && r.expiresAt.getTime() > now)
       .map((r) => ({ host: r.host, port: r.port }))
   }
 
-  markConnected(id: string, now: number, staleBefore: number): boolean {
+  async markConnected(id: string, now: number, staleBefore: number): Promise<boolean> {
     const record = this.byId.get(id)
     if (!record || holds(record, staleBefore) || record.expiresAt.getTime() <= now) return false
     record.connected = true
-    record.heartbeatAt = now
+    record.beat = now
     return true
   }
 
-  heartbeat(id: string, now: number): boolean {
+  async heartbeat(id: string, now: number, previous: number): Promise<boolean> {
     const record = this.byId.get(id)
-    if (!record?.connected) return false
-    record.heartbeatAt = now
+    if (!record?.connected || record.beat !== previous) return false
+    record.beat = now
     return true
   }
 
-  markDisconnected(id: string): void {
+  async markDisconnected(id: string): Promise<void> {
     const record = this.byId.get(id)
     if (record) record.connected = false
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     const record = this.byId.get(id)
     if (record) this.remove(record)
     return record !== undefined
   }
 
-  deleteExpired(now: number, limit: number, staleBefore: number): number {
+  async deleteExpired(now: number, limit: number, staleBefore: number): Promise<number> {
     const expired = [...this.byId.values()]
       .filter((r) => r.expiresAt.getTime() <= now && !holds(r, staleBefore))
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime())
@@ -92,7 +94,7 @@ export class MemoryConsoleStore implements ConsoleStore {
     return expired.length
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 
   /** Records of one instance (from its index) or all, in key order. */
   private recordsOf(instanceUuid: string | undefined): Held[] {
@@ -115,6 +117,6 @@ export class MemoryConsoleStore implements ConsoleStore {
 
 function snapshot(record: Held | undefined): ConsoleConnection | undefined {
   if (!record) return undefined
-  const { heartbeatAt: _, ...rest } = record
-  return { ...rest, options: { ...record.options } }
+  const { beat, ...rest } = record
+  return { ...rest, options: { ...record.options }, heartbeatAt: new Date(beat) }
 }

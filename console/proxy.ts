@@ -9,7 +9,7 @@ import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
 import { normalizeThumbprint, pinMismatch } from '../vsphere/transport.ts'
-import { connectConsole, HEARTBEAT_MS, type OpenedConsole, startCleanup } from './service.ts'
+import { connectConsole, type OpenedConsole, STALE_MS, startCleanup } from './service.ts'
 import type { ConsoleStore, ConsoleTarget } from './store.ts'
 
 export interface ConsoleProxyOptions {
@@ -31,7 +31,13 @@ export interface ConsoleProxyOptions {
   cleanupIntervalMs?: number | undefined
   /** Records deleted per cleanup batch. Default 500. */
   cleanupBatch?: number | undefined
-  /** How often held connections renew their heartbeat. Default HEARTBEAT_MS. */
+  /**
+   * The heartbeat window (option console_heartbeat_window): a connection whose heartbeat is
+   * older is held by nobody. Default STALE_MS (a minute). Every proxy on one store must use
+   * the same window.
+   */
+  staleMs?: number | undefined
+  /** How often held connections renew their heartbeat. Default a quarter of `staleMs`. */
   heartbeatIntervalMs?: number | undefined
   /**
    * The largest WebSocket message taken from a client or a target, in bytes (option
@@ -49,8 +55,8 @@ export interface ConsoleProxyOptions {
 }
 
 interface Session {
-  heartbeat(): boolean
-  release(): void
+  heartbeat(): Promise<boolean>
+  release(): Promise<void>
   end(code: number, reason: string): void
   /** Settles when the client's connection is closed. */
   closed: Promise<void>
@@ -116,7 +122,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   // Every upgraded socket, so that close() leaves none behind.
   const sockets = new Set<Duplex>()
 
-  server.on('upgrade', (req, socket, head) => {
+  const staleMs = options.staleMs ?? STALE_MS
+  server.on('upgrade', async (req, socket, head) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`
@@ -128,10 +135,22 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     // taken and the one-time vCenter ticket spent on the target.
     const bad = badHandshake(req)
     if (bad) return refuse(socket, 400, 'Bad Request', `${peer}: ${bad}`)
+    // A client that leaves while the store answers: its port is given back below.
+    let gone = false
+    const onEarlyGone = () => {
+      gone = true
+    }
+    socket.once('close', onEarlyGone)
     let opened: OpenedConsole
     try {
-      opened = connectConsole(options.store, url.searchParams.get('token') ?? '')
+      opened = await connectConsole(
+        options.store,
+        url.searchParams.get('token') ?? '',
+        Date.now(),
+        staleMs,
+      )
     } catch (error) {
+      socket.off('close', onEarlyGone)
       const code = (error as BrineError).code
       const [status, text] =
         code === 'BRINE_CONSOLE_BUSY'
@@ -141,11 +160,16 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
             : [503, 'Service Unavailable']
       return refuse(socket, status, text, `${peer}: ${(error as Error).message}`)
     }
+    socket.off('close', onEarlyGone)
     const { record, target } = opened
     // The ticket is a credential: masked wherever it might be logged from here on.
     new Secret(target.ticket)
     if (target.url) new Secret(target.url)
     const label = `${record.instanceUuid} ${record.host}:${record.port}`
+    if (gone || socket.destroyed) {
+      safely(label, opened.release)
+      return log.info('console', '%s left before %s was open', peer, label)
+    }
     const fail = (status: number, text: string, why: string) => {
       safely(label, opened.release)
       refuse(socket, status, text, `${peer}: ${label}: ${why}`)
@@ -223,7 +247,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
           heartbeat: opened.heartbeat,
           release: () => {
             sessions.delete(client)
-            safely(label, opened.release)
+            return safely(label, opened.release)
           },
           end: (code, reason) => {
             client.close(code, reason)
@@ -257,20 +281,31 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   const cleanup = startCleanup(options.store, {
     intervalMs: options.cleanupIntervalMs ?? 60_000,
     batch: options.cleanupBatch ?? 500,
+    staleMs,
   })
-  // Heartbeats keep held ports held; a revoked or replaced record ends its session.
-  const heartbeat = setInterval(() => {
-    for (const [, session] of sessions) {
-      let alive = false
-      try {
-        alive = session.heartbeat()
-      } catch (error) {
-        log.warn('console', 'heartbeat failed: %s', (error as Error).message)
-        continue
-      }
-      if (!alive) session.end(1008, 'console revoked')
-    }
-  }, options.heartbeatIntervalMs ?? HEARTBEAT_MS)
+  // Heartbeats keep held ports held; a revoked or replaced record ends its session. A round
+  // still waiting for the store when the next is due is not doubled.
+  let beating = false
+  const heartbeat = setInterval(
+    async () => {
+      if (beating) return
+      beating = true
+      await Promise.all(
+        [...sessions.values()].map(async (session) => {
+          let alive = false
+          try {
+            alive = await session.heartbeat()
+          } catch (error) {
+            log.warn('console', 'heartbeat failed: %s', (error as Error).message)
+            return
+          }
+          if (!alive) session.end(1008, 'console revoked')
+        }),
+      )
+      beating = false
+    },
+    options.heartbeatIntervalMs ?? staleMs / 4,
+  )
   heartbeat.unref()
   const address = server.address() as { address: string; port: number }
   const host = address.address.includes(':') ? `[${address.address}]` : address.address
@@ -285,10 +320,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       // Every client gets a 1001 (going away) close frame and a moment to answer it; the
       // ports are freed first, so that they are free even if this process is killed meanwhile.
       const open = [...sessions]
-      for (const [, session] of open) {
-        session.release()
-        session.end(1001, 'console proxy shutting down')
-      }
+      await Promise.all(open.map(([, session]) => session.release()))
+      for (const [, session] of open) session.end(1001, 'console proxy shutting down')
       let grace: NodeJS.Timeout | undefined
       await Promise.race([
         Promise.all(open.map(([, session]) => session.closed)),
@@ -395,9 +428,9 @@ function badHandshake(req: IncomingMessage): string | undefined {
 }
 
 /** Free a port, logging (not throwing) when the store fails. */
-function safely(label: string, release: () => void): void {
+async function safely(label: string, release: () => Promise<void>): Promise<void> {
   try {
-    release()
+    await release()
   } catch (error) {
     log.warn('console', 'could not free %s: %s', label, (error as Error).message)
   }

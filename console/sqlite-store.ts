@@ -8,6 +8,8 @@ import {
   ConsoleStoreError,
   type DamagedRecord,
   type FreePort,
+  recordFromRow,
+  type StoredRow,
 } from './store.ts'
 
 /**
@@ -66,7 +68,8 @@ export const SQL = {
               ORDER BY host, port`,
   connect: `UPDATE console_connections SET connected = 1, heartbeat_at = ?
             WHERE id = ? AND expires_at > ? AND (connected = 0 OR heartbeat_at < ?)`,
-  heartbeat: 'UPDATE console_connections SET heartbeat_at = ? WHERE id = ? AND connected = 1',
+  heartbeat:
+    'UPDATE console_connections SET heartbeat_at = ? WHERE id = ? AND connected = 1 AND heartbeat_at = ?',
   disconnect: 'UPDATE console_connections SET connected = 0 WHERE id = ?',
   delete: 'DELETE FROM console_connections WHERE id = ?',
   deleteExpired: `DELETE FROM console_connections WHERE rowid IN (
@@ -75,20 +78,7 @@ export const SQL = {
                     ORDER BY expires_at LIMIT ?)`,
 } as const
 
-interface Row {
-  id: string
-  instance_uuid: string
-  host: string
-  port: number
-  token_hash: string
-  access_url: string
-  options: string
-  connected: number
-  created_at: number
-  expires_at: number
-}
-
-type RowIn = Omit<Row, 'connected'>
+type RowIn = Omit<StoredRow, 'connected' | 'heartbeat_at'>
 
 /** How long a writer waits for another process's lock before giving up. */
 const BUSY_TIMEOUT_MS = 5000
@@ -139,7 +129,9 @@ export class SqliteConsoleStore implements ConsoleStore {
     )
   }
 
-  put(record: ConsoleConnection, staleBefore: number): boolean {
+  async open(): Promise<void> {}
+
+  async put(record: ConsoleConnection, staleBefore: number): Promise<boolean> {
     return this.guard(
       'write',
       () =>
@@ -147,65 +139,65 @@ export class SqliteConsoleStore implements ConsoleStore {
     )
   }
 
-  findByTokenHash(hash: string): ConsoleConnection | DamagedRecord | undefined {
+  async findByTokenHash(hash: string): Promise<ConsoleConnection | DamagedRecord | undefined> {
     return this.guard('read', () => {
-      const row = this.statements.byTokenHash.get(hash) as Row | undefined
-      return row && fromRow(row)
+      const row = this.statements.byTokenHash.get(hash) as StoredRow | undefined
+      return row && recordFromRow(row)
     })
   }
 
-  get(id: string): ConsoleConnection | DamagedRecord | undefined {
+  async get(id: string): Promise<ConsoleConnection | DamagedRecord | undefined> {
     return this.guard('read', () => {
-      const row = this.statements.byId.get(id) as Row | undefined
-      return row && fromRow(row)
+      const row = this.statements.byId.get(id) as StoredRow | undefined
+      return row && recordFromRow(row)
     })
   }
 
-  list(instanceUuid?: string): Array<ConsoleConnection | DamagedRecord> {
+  async list(instanceUuid?: string): Promise<Array<ConsoleConnection | DamagedRecord>> {
     return this.guard('read', () => {
       const rows = (
         instanceUuid === undefined
           ? this.statements.all.all()
           : this.statements.byInstance.all(instanceUuid)
-      ) as Row[]
-      return rows.map(fromRow)
+      ) as StoredRow[]
+      return rows.map(recordFromRow)
     })
   }
 
-  freePorts(instanceUuid: string, now: number, staleBefore: number): FreePort[] {
+  async freePorts(instanceUuid: string, now: number, staleBefore: number): Promise<FreePort[]> {
     return this.guard(
       'read',
       () => this.statements.freePorts.all(instanceUuid, now, staleBefore) as FreePort[],
     )
   }
 
-  markConnected(id: string, now: number, staleBefore: number): boolean {
+  async markConnected(id: string, now: number, staleBefore: number): Promise<boolean> {
     return this.guard(
       'write',
       () => this.statements.connect.run(now, id, now, staleBefore).changes === 1,
     )
   }
 
-  heartbeat(id: string, now: number): boolean {
-    return this.guard('write', () => this.statements.heartbeat.run(now, id).changes === 1)
+  async heartbeat(id: string, now: number, previous: number): Promise<boolean> {
+    return this.guard('write', () => this.statements.heartbeat.run(now, id, previous).changes === 1)
   }
 
-  markDisconnected(id: string): void {
+  async markDisconnected(id: string): Promise<void> {
     this.guard('write', () => this.statements.disconnect.run(id))
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.guard('write', () => this.statements.delete.run(id).changes === 1)
   }
 
-  deleteExpired(now: number, limit: number, staleBefore: number): number {
+  async deleteExpired(now: number, limit: number, staleBefore: number): Promise<number> {
     return this.guard(
       'write',
       () => this.statements.deleteExpired.run(now, staleBefore, limit).changes,
     )
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close()
   }
 
@@ -248,41 +240,6 @@ function toRow(record: ConsoleConnection): RowIn {
     options: JSON.stringify(record.options),
     created_at: record.createdAt.getTime(),
     expires_at: record.expiresAt.getTime(),
-  }
-}
-
-function fromRow(row: Row): ConsoleConnection | DamagedRecord {
-  let options: unknown
-  try {
-    options = JSON.parse(row.options)
-  } catch {
-    return { id: row.id, instanceUuid: row.instance_uuid, damage: 'options are not JSON' }
-  }
-  const o = options as Record<string, unknown> | null
-  if (
-    typeof o !== 'object' ||
-    o === null ||
-    typeof o.tls !== 'boolean' ||
-    (o.mode !== 'webmks' && o.mode !== 'mks') ||
-    typeof o.internalAccessPath !== 'string'
-  ) {
-    return {
-      id: row.id,
-      instanceUuid: row.instance_uuid,
-      damage: 'options lack tls, mode or internalAccessPath',
-    }
-  }
-  return {
-    id: row.id,
-    instanceUuid: row.instance_uuid,
-    host: row.host,
-    port: row.port,
-    tokenHash: row.token_hash,
-    accessUrl: row.access_url,
-    options: { tls: o.tls, mode: o.mode, internalAccessPath: o.internalAccessPath },
-    connected: row.connected === 1,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
   }
 }
 

@@ -89,11 +89,13 @@ export const ERROR_CODES = {
     exit: 'error',
   },
   BRINE_CONSOLE_STORE: {
-    meaning: 'the console database is unreadable; the message names the file and the way out',
+    meaning:
+      'the console database (file or PostgreSQL server) is unreachable or unreadable; the message names it and the way out',
     exit: 'error',
   },
   BRINE_CONSOLE_SCHEMA: {
-    meaning: 'the console database has a newer schema than this brine knows',
+    meaning:
+      'the console database has a newer schema than this brine knows, or tables brine did not make',
     exit: 'error',
   },
   BRINE_CONSOLE_DAMAGED: { meaning: 'one console record is damaged', exit: 'error' },

@@ -9,7 +9,7 @@ import {
 } from 'brine/console'
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 
-function store(ctx: CallContext): ConsoleStore {
+function store(ctx: CallContext): Promise<ConsoleStore> {
   return openConsoleStore(consoleConfig(ctx.opts))
 }
 
@@ -33,30 +33,33 @@ export default defineModule({
         token: z.string().min(1).describe('the token vmware_vm.console issued, or - for stdin'),
       },
       run: async (ctx, { token }) => {
-        const record = validateToken(store(ctx), await tokenFrom(ctx, token))
+        const record = await validateToken(await store(ctx), await tokenFrom(ctx, token))
         return { valid: true, ...describeConsole(record) }
       },
     }),
     list: defineFunction({
-      doc: 'Console records, all or of one instance (VM instance UUID); damaged records are listed with what is wrong.',
+      doc: 'Console records, all or of one instance (VM instance UUID); damaged records are listed with what is wrong, and a connection whose proxy stopped renewing its heartbeat as stale (its port is free).',
       args: { instance: z.string().min(1).optional().describe('VM instance UUID') },
-      run: (ctx, { instance }) => {
+      run: async (ctx, { instance }) => {
+        const config = consoleConfig(ctx.opts)
+        const records = await (await openConsoleStore(config)).list(instance)
         const now = Date.now()
-        return store(ctx)
-          .list(instance)
-          .map((record) => describeConsole(record, now))
+        return records.map((record) => describeConsole(record, now, config.staleMs))
       },
     }),
     free_ports: defineFunction({
       doc: 'Console ports of an instance with a live record and nobody connected.',
       args: { instance: z.string().min(1).describe('VM instance UUID') },
-      run: (ctx, { instance }) => freePorts(store(ctx), instance),
+      run: async (ctx, { instance }) => {
+        const config = consoleConfig(ctx.opts)
+        return freePorts(await openConsoleStore(config), instance, Date.now(), config.staleMs)
+      },
     }),
     revoke: defineFunction({
       doc: 'Delete a console record: its token stops validating at once.',
       args: { id: z.string().min(1).describe('record id (console.list shows it)') },
-      run: (ctx, { id }) => {
-        if (!store(ctx).delete(id))
+      run: async (ctx, { id }) => {
+        if (!(await (await store(ctx)).delete(id)))
           throw new ModuleError(`console record '${id}' not found (console.list shows the ids)`, {
             code: 'BRINE_NOT_FOUND',
           })
@@ -64,7 +67,7 @@ export default defineModule({
       },
     }),
     cleanup: defineFunction({
-      doc: 'Delete expired console records, in bounded batches; `more` says whether some are left for the next run.',
+      doc: 'Delete expired console records, in bounded batches; `more` says whether some are left for the next run. Run it from cron where no `brine console serve` runs (serve cleans up on its own).',
       args: {
         batch: z
           .number()
@@ -74,11 +77,12 @@ export default defineModule({
           .describe('records per batch (default option console_cleanup_batch, 500)'),
         max_batches: z.number().int().positive().default(20).describe('batches in this run'),
       },
-      run: (ctx, { batch, max_batches }) => {
+      run: async (ctx, { batch, max_batches }) => {
         const config = consoleConfig(ctx.opts)
-        return cleanupExpired(openConsoleStore(config), {
+        return cleanupExpired(await openConsoleStore(config), {
           batch: batch ?? config.cleanupBatch,
           maxBatches: max_batches,
+          staleMs: config.staleMs,
         })
       },
     }),

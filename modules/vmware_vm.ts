@@ -853,7 +853,7 @@ export default defineModule({
       run: onVm(async (ctx, { name, datacenter, mode, ttl }) => {
         // The store first: a broken database fails the call before vCenter issues a ticket.
         const config = consoleConfig(ctx.opts)
-        const store = openConsoleStore(config)
+        const store = await openConsoleStore(config)
         const vm = await findVm(ctx, name, datacenter, [
           'config.instanceUuid',
           'config.uuid',
@@ -861,26 +861,35 @@ export default defineModule({
         ])
         const ticket = await acquireTicket(ctx, vm, mode)
         const instanceUuid = String(vm.props['config.instanceUuid'] ?? vm.props['config.uuid'])
-        const issued = issueConsole(store, {
-          instanceUuid,
-          host: ticket.host,
-          port: ticket.port,
-          mode,
-          // WebMKS is wss; MKS (port 902) is TLS-wrapped too.
-          tls: ticket.url ? ticket.url.reveal().startsWith('wss:') : true,
-          target: {
-            url: ticket.url?.reveal(),
+        const issued = await issueConsole(
+          store,
+          {
+            instanceUuid,
             host: ticket.host,
             port: ticket.port,
-            ticket: ticket.ticket.reveal(),
-            sslThumbprint: ticket.sslThumbprint,
-            cfgFile: ticket.cfgFile,
+            mode,
+            // WebMKS is wss; MKS (port 902) is TLS-wrapped too.
+            tls: ticket.url ? ticket.url.reveal().startsWith('wss:') : true,
+            target: {
+              url: ticket.url?.reveal(),
+              host: ticket.host,
+              port: ticket.port,
+              ticket: ticket.ticket.reveal(),
+              sslThumbprint: ticket.sslThumbprint,
+              cfgFile: ticket.cfgFile,
+            },
+            ttlSeconds: ttl ?? config.ttlSeconds,
+            proxyUrl: config.proxyUrl,
           },
-          ttlSeconds: ttl ?? config.ttlSeconds,
-          proxyUrl: config.proxyUrl,
-        })
+          Date.now(),
+          config.staleMs,
+        )
         // Bounded housekeeping: one batch of expired records per issue.
-        cleanupExpired(store, { batch: config.cleanupBatch, maxBatches: 1 })
+        await cleanupExpired(store, {
+          batch: config.cleanupBatch,
+          maxBatches: 1,
+          staleMs: config.staleMs,
+        })
         return {
           name: vm.name,
           ...describeConsole(issued.record),

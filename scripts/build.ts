@@ -75,8 +75,9 @@ const common: BuildOptions = {
   // Dependencies are bundled too (one parse instead of hundreds of small files: zod alone
   // costs ~50 ms to import unbundled); those with native binaries stay external.
   // better-sqlite3 loads its native addon from its own directory; ws's optional native
-  // helpers are not installed.
-  external: ['esbuild', 'better-sqlite3', 'bufferutil', 'utf-8-validate'],
+  // helpers are not installed. pg (node-postgres) is loaded only when the postgresql console
+  // store is chosen.
+  external: ['esbuild', 'better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
   sourcemap: true,
   minifyWhitespace: true,
   minifySyntax: true,

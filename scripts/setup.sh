@@ -2,13 +2,15 @@
 # Installs what brine needs on a fresh Debian machine and builds vcsim:
 #   Debian packages golang-go, golang-github-vmware-govmomi-dev (vcsim), python3-pyvmomi
 #   (the benchmark's yardstick) and build-essential + python3 (node-gyp compiles
-#   better-sqlite3 when no prebuilt binary can be fetched), with apt-get when run as root;
+#   better-sqlite3 when no prebuilt binary can be fetched), postgresql (the console token
+#   store's PostgreSQL tests start throwaway clusters with its initdb), with apt-get when run
+#   as root;
 #   npm dependencies (npm ci; puppeteer never downloads a browser);
 #   the vcsim binary (scripts/build-vcsim.sh, cached outside the tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(golang-go golang-github-vmware-govmomi-dev python3-pyvmomi build-essential python3)
+packages=(golang-go golang-github-vmware-govmomi-dev python3-pyvmomi build-essential python3 postgresql)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

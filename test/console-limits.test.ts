@@ -91,20 +91,21 @@ describe('console proxy limits', () => {
     const store = new MemoryConsoleStore()
     const proxy = await startConsoleProxy({ store, port: 0, maxMessageBytes: limit })
     closers.push(() => proxy.close())
-    const isFree = (instance: string) => freePorts(store, instance, Date.now()).length === 1
+    const isFree = async (instance: string) =>
+      (await freePorts(store, instance, Date.now())).length === 1
 
     // A message of exactly the limit passes, both ways; one byte more from the client: 1009.
-    const client = await open(issue(store, 'too-big-client', port, proxy.url).accessUrl)
+    const client = await open((await issue(store, 'too-big-client', port, proxy.url)).accessUrl)
     expect((await reply(client, Buffer.alloc(limit, 1))).length).toBe(limit)
     expect((await reply(client, `big ${limit}`)).length).toBe(limit)
-    expect(isFree('too-big-client')).toBe(false)
+    expect(await isFree('too-big-client')).toBe(false)
     const closed = closeCode(client)
     client.send(Buffer.alloc(limit + 1, 2))
     expect(await closed).toBe(1009)
     await expect.poll(() => isFree('too-big-client')).toBe(true)
 
     // The target sends one byte more than the limit: the client is told 1009 too.
-    const other = await open(issue(store, 'too-big-target', port, proxy.url).accessUrl)
+    const other = await open((await issue(store, 'too-big-target', port, proxy.url)).accessUrl)
     const otherClosed = closeCode(other)
     let received = 0
     other.on('message', () => received++)
@@ -114,7 +115,7 @@ describe('console proxy limits', () => {
     await expect.poll(() => isFree('too-big-target')).toBe(true)
 
     // The port opens again.
-    const again = await open(issue(store, 'too-big-client', port, proxy.url).accessUrl)
+    const again = await open((await issue(store, 'too-big-client', port, proxy.url)).accessUrl)
     expect(String(await reply(again, 'still here'))).toBe('still here')
     again.close()
   })
@@ -137,7 +138,7 @@ describe('console proxy limits', () => {
     const store = new MemoryConsoleStore()
     const proxy = await startConsoleProxy({ store, port: 0, maxMessageBytes: limit })
     closers.push(() => proxy.close())
-    const url = new URL(issue(store, 'early', port, proxy.url).accessUrl)
+    const url = new URL((await issue(store, 'early', port, proxy.url)).accessUrl)
     const raw = netConnect(Number(url.port), '127.0.0.1', () =>
       raw.write(
         `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
@@ -148,7 +149,7 @@ describe('console proxy limits', () => {
       raw.once('data', (chunk) => resolve(chunk.toString().split('\r\n')[0] as string)),
     )
     await expect.poll(() => held.length).toBe(1)
-    expect(freePorts(store, 'early', Date.now())).toEqual([])
+    expect(await freePorts(store, 'early', Date.now())).toEqual([])
     raw.write(Buffer.alloc(limit + 15))
     expect(await status).toBe('HTTP/1.1 413 Content Too Large')
     raw.destroy()
@@ -169,8 +170,8 @@ describe('console proxy limits', () => {
       refusalLog: { lines: 5, intervalMs: 60_000, now: () => clock },
     })
     closers.push(() => proxy.close())
-    const held = await open(issue(store, 'flooded', port, proxy.url).accessUrl)
-    const busy = issue(store, 'flooded-busy', port, proxy.url)
+    const held = await open((await issue(store, 'flooded', port, proxy.url)).accessUrl)
+    const busy = await issue(store, 'flooded-busy', port, proxy.url)
     const busyClient = await open(busy.accessUrl)
     const status = (url: string) =>
       open(url).then(
@@ -217,8 +218,8 @@ describe('console proxy limits', () => {
     // …and closes every client with 1001 (going away), freeing the ports.
     expect(await heldClosed).toBe(1001)
     expect(busyClient.readyState).toBe(WebSocket.CLOSED)
-    expect(freePorts(store, 'flooded', Date.now())).toHaveLength(1)
-    expect(freePorts(store, 'flooded-busy', Date.now())).toHaveLength(1)
+    expect(await freePorts(store, 'flooded', Date.now())).toHaveLength(1)
+    expect(await freePorts(store, 'flooded-busy', Date.now())).toHaveLength(1)
   })
 })
 
@@ -269,18 +270,18 @@ describe('brine console serve', () => {
 
     const clients = await Promise.all(
       ['sigterm-1', 'sigterm-2'].map(async (instance) => {
-        const client = await open(`${url}?token=${issue(store, instance, port, url).token}`)
+        const client = await open(`${url}?token=${(await issue(store, instance, port, url)).token}`)
         expect(String(await reply(client, `hello ${instance}`))).toBe(`hello ${instance}`)
         return client
       }),
     )
-    expect(freePorts(store, 'sigterm-1', Date.now())).toEqual([])
+    expect(await freePorts(store, 'sigterm-1', Date.now())).toEqual([])
     const codes = Promise.all(clients.map(closeCode))
     serve.kill('SIGTERM')
     expect(await codes).toEqual([1001, 1001])
     expect(await exited).toBe(0)
     for (const instance of ['sigterm-1', 'sigterm-2'])
-      expect(freePorts(store, instance, Date.now())).toEqual([{ host: '127.0.0.1', port }])
+      expect(await freePorts(store, instance, Date.now())).toEqual([{ host: '127.0.0.1', port }])
   }, 60_000)
 
   it('refuses a missing console_proxy_cert or key file, or a bad console_proxy_max_message, with exit 2 naming the option', async () => {

@@ -124,11 +124,11 @@ describe('vmware_vm.console and the console module', () => {
     expect(existsSync(file)).toBe(true)
     const other = new SqliteConsoleStore(file)
     try {
-      const record = validateToken(other, token)
+      const record = await validateToken(other, token)
       expect(record.id).toBe(out.id)
       expect(record.instanceUuid).toBe(out.instance_uuid)
       expect(record.instanceUuid).not.toBe(info.uuid) // the instance UUID, not the BIOS UUID
-      const opened = connectConsole(other, token)
+      const opened = await connectConsole(other, token)
       expect(opened.target).toMatchObject({
         host: out.host,
         port: 443,
@@ -137,19 +137,19 @@ describe('vmware_vm.console and the console module', () => {
       })
       expect(opened.target.url).toBe(`wss://${out.host}:443/ticket/${opened.target.ticket}`)
       expect(await call('console.free_ports', { instance: out.instance_uuid })).toEqual([])
-      opened.release()
+      await opened.release()
       expect(await call('console.free_ports', { instance: out.instance_uuid })).toEqual([
         { host: out.host, port: 443 },
       ])
       // The database holds neither the token nor the vCenter ticket.
-      other.close()
+      await other.close()
       const bytes = Buffer.concat(
         ['', '-wal'].filter((s) => existsSync(file + s)).map((s) => readFileSync(file + s)),
       )
       expect(bytes.includes(token)).toBe(false)
       expect(bytes.includes(opened.target.ticket)).toBe(false)
     } finally {
-      other.close()
+      await other.close()
     }
 
     expect(await call('console.validate', { token })).toMatchObject({ valid: true, id: out.id })
@@ -296,7 +296,9 @@ describe('console from the CLI', () => {
       cwd,
     })
     expect(memoryServe.code).toBe(2)
-    expect(memoryServe.stderr).toMatch(/console serve needs console_tokens_backend: sqlite/)
+    expect(memoryServe.stderr).toMatch(
+      /console serve needs console_tokens_backend sqlite or postgresql/,
+    )
 
     writeFileSync(join(cwd, 'bad.yaml'), 'console_tokens_backend: redis\n')
     const badOption = await runCli(['call', 'console.list', '--config', join(cwd, 'bad.yaml')], {
@@ -304,7 +306,7 @@ describe('console from the CLI', () => {
     })
     expect(badOption.code).toBe(2)
     expect(badOption.stderr).toMatch(
-      /console_tokens_backend is 'redis'; it must be one of sqlite, memory/,
+      /console_tokens_backend is 'redis'; it must be one of sqlite, postgresql, memory/,
     )
   })
 })

@@ -6,7 +6,7 @@ import { main } from '../../cli/main.ts'
 
 process.exitCode = await main(process.argv.slice(2))
 const loaded = Object.keys(createRequire(import.meta.url).cache)
-const heavy = ['better-sqlite3', 'ws'].filter((name) =>
+const heavy = ['better-sqlite3', 'pg', 'ws'].filter((name) =>
   loaded.some((file) => file.includes(`/node_modules/${name}/`)),
 )
 process.stderr.write(`\nloaded: ${JSON.stringify(heavy)}\n`)

@@ -13,7 +13,7 @@ const failures: string[] = []
 for (let round = 0; round < Number(rounds); round++) {
   for (const token of tokens) {
     try {
-      validateToken(store, token)
+      await validateToken(store, token)
       validated++
     } catch (error) {
       failures.push((error as Error).message)
@@ -23,11 +23,11 @@ for (let round = 0; round < Number(rounds); round++) {
 const connected: string[] = []
 for (const token of tokens) {
   try {
-    connected.push(connectConsole(store, token).record.id)
+    connected.push((await connectConsole(store, token)).record.id)
   } catch (error) {
     if ((error as { code?: string }).code !== 'BRINE_CONSOLE_BUSY')
       failures.push((error as Error).message)
   }
 }
-store.close()
+await store.close()
 process.stdout.write(JSON.stringify({ validated, failures: failures.slice(0, 5), connected }))
