@@ -25,8 +25,10 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
+// partitionedStorageSystem embeds the simulator's object by value: the property collector
+// finds an object's mo type by following first fields that are structs, not pointers.
 type partitionedStorageSystem struct {
-	*simulator.HostStorageSystem
+	simulator.HostStorageSystem
 }
 
 func init() {
@@ -37,7 +39,7 @@ func init() {
 				continue
 			}
 			if s, ok := r.Get(*host.ConfigManager.StorageSystem).(*simulator.HostStorageSystem); ok {
-				r.Put(&partitionedStorageSystem{HostStorageSystem: s})
+				r.Put(&partitionedStorageSystem{HostStorageSystem: *s})
 			}
 		}
 	})
