@@ -15,21 +15,13 @@ import { connected } from './_vmware.ts'
  * a tag within its category; listings with names; attach, detach, list_attached.
  */
 
-/** A tagging client that can update (PATCH); vsphere/tagging.ts's updateTag/updateCategory. */
-type TagUpdate = { name?: string; description?: string }
-type CategoryUpdate = TagUpdate & {
-  cardinality?: 'SINGLE' | 'MULTIPLE'
-  associable_types?: string[]
-}
-type Patching = TaggingClient & {
-  updateTag?: (id: string, spec: TagUpdate) => Promise<void>
-  updateCategory?: (id: string, spec: CategoryUpdate) => Promise<void>
-}
+type TagUpdate = Parameters<TaggingClient['updateTag']>[1]
+type CategoryUpdate = Parameters<TaggingClient['updateCategory']>[1]
 
 /** Run `fn` with a REST tagging session, always closed afterwards. */
 export async function withTagging<T>(
   ctx: CallContext,
-  fn: (client: Patching) => Promise<T>,
+  fn: (client: TaggingClient) => Promise<T>,
 ): Promise<T> {
   const client = await createTaggingClient(await connected(ctx))
   try {
@@ -37,20 +29,6 @@ export async function withTagging<T>(
   } finally {
     await client.close()
   }
-}
-
-/** The client's PATCH, or BRINE_UNSUPPORTED naming what is missing. */
-export function patcher<K extends 'updateTag' | 'updateCategory'>(
-  client: Patching,
-  method: K,
-): NonNullable<Patching[K]> {
-  const fn = client[method]
-  if (!fn)
-    throw new ModuleError(
-      `this brine's tagging client cannot update (${method}, a PATCH of the vSphere REST API); nothing was changed`,
-      { code: 'BRINE_UNSUPPORTED' },
-    )
-  return fn.bind(client) as NonNullable<Patching[K]>
 }
 
 /**
@@ -222,11 +200,10 @@ export default defineModule({
       run: (ctx, { tag_id, tag_name, description, category }) =>
         withTagging(ctx, async (c) => {
           const tag = await tagNamed(c, tag_id, category)
-          const update = patcher(c, 'updateTag')
           const spec: TagUpdate = {}
           if (tag_name) spec.name = tag_name
           if (description !== undefined) spec.description = description
-          await update(tag.id, spec)
+          await c.updateTag(tag.id, spec)
           return 'updated'
         }),
     }),
@@ -297,13 +274,12 @@ export default defineModule({
       run: (ctx, { category_id, category_name, associable_types, cardinality, description }) =>
         withTagging(ctx, async (c) => {
           const cat = await categoryNamed(c, category_id)
-          const update = patcher(c, 'updateCategory')
           const spec: CategoryUpdate = {}
           if (category_name) spec.name = category_name
           if (associable_types?.length) spec.associable_types = associable_types
           if (cardinality) spec.cardinality = cardinality
           if (description) spec.description = description
-          await update(cat.id, spec)
+          await c.updateCategory(cat.id, spec)
           return 'updated'
         }),
     }),

@@ -1,7 +1,7 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import type { Category, Tag } from 'brine/vsphere'
 import { stateReturn } from '../modules/_vmware.ts'
-import { either, patcher, withTagging } from '../modules/vmware_tag.ts'
+import { either, withTagging } from '../modules/vmware_tag.ts'
 
 /**
  * saltext-vmware's tag states (src/saltext/vmware/states/tag.py): present, absent,
@@ -86,7 +86,7 @@ const present = defineFunction({
           return stateReturn(name, true, 'tag exists')
         const changes = { old: { description: found.description }, new: { description } }
         if (ctx.test) return stateReturn(name, null, `${name} tag will be updated`, changes)
-        await patcher(c, 'updateTag')(found.id, { description })
+        await c.updateTag(found.id, { description })
         return stateReturn(name, true, 'updated', changes)
       }
       if (!cat) return stateReturn(name, false, 'category_id required to create a tag')
@@ -168,7 +168,7 @@ const presentCategory = defineFunction({
         if (!Object.keys(next).length) return stateReturn(name, true, 'category exists')
         const changes = { old, new: next }
         if (ctx.test) return stateReturn(name, null, `${name} category will be updated`, changes)
-        await patcher(c, 'updateCategory')(found.id, next)
+        await c.updateCategory(found.id, next)
         return stateReturn(name, true, 'updated', changes)
       }
       const spec = {

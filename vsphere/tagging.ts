@@ -29,9 +29,13 @@ export interface TaggingClient {
   readonly flavor: 'rest' | 'api'
   listCategories(): Promise<Category[]>
   createCategory(spec: Omit<Category, 'id'>): Promise<string>
+  /** Change what `spec` gives (name, description, cardinality, associable_types). */
+  updateCategory(id: string, spec: Partial<Omit<Category, 'id'>>): Promise<void>
   deleteCategory(id: string): Promise<void>
   listTags(): Promise<Tag[]>
   createTag(spec: Omit<Tag, 'id'>): Promise<string>
+  /** Change what `spec` gives (name, description). */
+  updateTag(id: string, spec: Partial<Pick<Tag, 'name' | 'description'>>): Promise<void>
   deleteTag(id: string): Promise<void>
   attach(tagId: string, obj: ManagedObjectReference): Promise<void>
   detach(tagId: string, obj: ManagedObjectReference): Promise<void>
@@ -63,7 +67,7 @@ export class TaggingError extends VsphereError {
 }
 
 type Send = (
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   what: string,
   body?: unknown,
@@ -77,6 +81,7 @@ interface Flavor {
   idPath: (collection: string, id: string) => string
   action: (path: string, action: string) => string
   wrapCreate: (spec: Record<string, unknown>) => unknown
+  wrapUpdate: (spec: Record<string, unknown>) => unknown
   unwrap: (answer: unknown) => unknown
 }
 
@@ -88,6 +93,7 @@ const REST: Flavor = {
     `/rest/com/vmware/cis/tagging/${collection}/id:${encodeURIComponent(id)}`,
   action: (path, action) => `${path}?~action=${action}`,
   wrapCreate: (spec) => ({ create_spec: spec }),
+  wrapUpdate: (spec) => ({ update_spec: spec }),
   unwrap: (answer) =>
     answer && typeof answer === 'object' && 'value' in answer
       ? (answer as { value: unknown }).value
@@ -101,6 +107,7 @@ const API: Flavor = {
   idPath: (collection, id) => `/api/cis/tagging/${collection}/${encodeURIComponent(id)}`,
   action: (path, action) => `${path}?action=${action}`,
   wrapCreate: (spec) => spec,
+  wrapUpdate: (spec) => spec,
   unwrap: (answer) => answer,
 }
 
@@ -179,6 +186,13 @@ export async function createTaggingClient(si: ServiceInstance): Promise<TaggingC
           flavor.wrapCreate({ ...spec }),
         ),
       ),
+    updateCategory: async (id, spec) =>
+      void (await send(
+        'PATCH',
+        flavor.idPath('category', id),
+        `updating category ${id}`,
+        flavor.wrapUpdate({ ...spec }),
+      )),
     deleteCategory: async (id) =>
       void (await send('DELETE', flavor.idPath('category', id), `deleting category ${id}`)),
     listTags: () => list<Tag>('tag'),
@@ -191,6 +205,13 @@ export async function createTaggingClient(si: ServiceInstance): Promise<TaggingC
           flavor.wrapCreate({ ...spec }),
         ),
       ),
+    updateTag: async (id, spec) =>
+      void (await send(
+        'PATCH',
+        flavor.idPath('tag', id),
+        `updating tag ${id}`,
+        flavor.wrapUpdate({ ...spec }),
+      )),
     deleteTag: async (id) =>
       void (await send('DELETE', flavor.idPath('tag', id), `deleting tag ${id}`)),
     attach: async (tagId, obj) =>

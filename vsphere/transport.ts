@@ -38,7 +38,7 @@ export interface TransportResponse {
 
 export interface SendOptions {
   path: string
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   headers?: Record<string, string>
   /** SOAP text, or file contents (an OVF disk upload) as bytes or a stream. */
   body?: string | Uint8Array | Readable
