@@ -670,6 +670,64 @@ describe('vmware_datastore module and state (modules/datastore.py, states/datast
         })
       )?.message,
     ).toBe("disk 'mpx.vmhba1:C0:T0:L0' not found on host 'DC0_H0'")
+    // A partition table written (HostStorageSystem.UpdateDiskPartitions) is read back, each
+    // partition with its sectors and its size from the layout (1 KB = 2 sectors of 512 B).
+    const si = await rt.serviceInstance()
+    const host = await getEntity(si, ENTITY_TYPES.host, 'DC0_H0', {
+      props: ['configManager.storageSystem'],
+    })
+    const attributes = (
+      partition: number,
+      startSector: number,
+      endSector: number,
+      type: string,
+    ) => ({
+      partition,
+      startSector,
+      endSector,
+      type,
+      logical: false,
+      attributes: 0,
+    })
+    await si.invoke('UpdateDiskPartitions', {
+      _this: host.props['configManager.storageSystem'],
+      devicePath: '/vmfs/devices/disks/mpx.vmhba0:C0:T0:L0',
+      spec: {
+        partitionFormat: 'gpt',
+        totalSectors: 67108864,
+        partition: [
+          attributes(1, 2048, 206847, 'vmfs'),
+          attributes(2, 206848, 208895, 'linuxNative'),
+        ],
+      },
+    })
+    expect(
+      await call('vmware_datastore.list_disk_partitions', [], {
+        scsi_address: 'vmhba0:C0:T0:L0',
+        host_name: 'DC0_H0',
+      }),
+    ).toEqual({
+      DC0_H0: [
+        {
+          hostname: 'DC0_H0',
+          device: 'mpx.vmhba0:C0:T0:L0',
+          format: 'gpt',
+          partition: 1,
+          type: 'vmfs',
+          sectors: 204800,
+          size_KB: 102400,
+        },
+        {
+          hostname: 'DC0_H0',
+          device: 'mpx.vmhba0:C0:T0:L0',
+          format: 'gpt',
+          partition: 2,
+          type: 'linuxNative',
+          sectors: 2048,
+          size_KB: 1024,
+        },
+      ],
+    })
     // modules/datastore.py: its two errors.
     expect((await failure('vmware_datastore.list_disk_partitions'))?.message).toBe(
       "Either 'disk_id' or 'scsi_address' needs to be specified",

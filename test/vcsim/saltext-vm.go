@@ -4,8 +4,9 @@ package main
 // HostStorageSystem has no RetrieveDiskPartitionInfo. vSphere answers, for each device path
 // of a disk of the host, its partition table (HostDiskPartitionInfo: a spec with the format,
 // total sectors and partitions, and a layout of block ranges in which free space has type
-// "none"), and NotFound for a path that is no disk of the host. vcsim's disks hold no
-// partition table (its datastores are local directories), so each is answered as vSphere
+// "none"), and NotFound for a path that is no disk of the host; UpdateDiskPartitions writes a
+// disk's table (0.24.2 lacks both). vcsim's disks start without a partition table (its
+// datastores are local directories): until one is written, a disk is answered as vSphere
 // answers a blank disk: format "unknown", no partitions, the whole disk free.
 //
 // And one of ShutdownGuest: vSphere only asks the guest (through VMware Tools) to shut down and
@@ -18,6 +19,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net/http"
+	"sort"
+	"sync"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -29,6 +32,8 @@ import (
 // finds an object's mo type by following first fields that are structs, not pointers.
 type partitionedStorageSystem struct {
 	simulator.HostStorageSystem
+	mu     sync.Mutex
+	tables map[string]types.HostDiskPartitionSpec // device path → partition table written
 }
 
 func init() {
@@ -39,7 +44,7 @@ func init() {
 				continue
 			}
 			if s, ok := r.Get(*host.ConfigManager.StorageSystem).(*simulator.HostStorageSystem); ok {
-				r.Put(&partitionedStorageSystem{HostStorageSystem: *s})
+				r.Put(&partitionedStorageSystem{HostStorageSystem: *s, tables: map[string]types.HostDiskPartitionSpec{}})
 			}
 		}
 	})
@@ -57,6 +62,52 @@ func (s *partitionedStorageSystem) diskAt(path string) *types.HostScsiDisk {
 	return nil
 }
 
+func (s *partitionedStorageSystem) UpdateDiskPartitions(req *types.UpdateDiskPartitions) soap.HasFault {
+	body := new(methods.UpdateDiskPartitionsBody)
+	disk := s.diskAt(req.DevicePath)
+	if disk == nil {
+		body.Fault_ = simulator.Fault("", &types.NotFound{})
+		return body
+	}
+	for _, p := range req.Spec.Partition {
+		if p.StartSector < 0 || p.EndSector < p.StartSector || p.EndSector >= disk.Capacity.Block {
+			body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "spec.partition"})
+			return body
+		}
+	}
+	spec := req.Spec
+	spec.TotalSectors = disk.Capacity.Block
+	s.mu.Lock()
+	s.tables[req.DevicePath] = spec
+	s.mu.Unlock()
+	body.Res = new(types.UpdateDiskPartitionsResponse)
+	return body
+}
+
+// layoutOf is a table's block ranges in disk order, the gaps as free space (type "none").
+func layoutOf(spec types.HostDiskPartitionSpec, size types.HostDiskDimensionsLba) []types.HostDiskPartitionBlockRange {
+	parts := append([]types.HostDiskPartitionAttributes(nil), spec.Partition...)
+	sort.Slice(parts, func(i, j int) bool { return parts[i].StartSector < parts[j].StartSector })
+	lba := func(block int64) types.HostDiskDimensionsLba {
+		return types.HostDiskDimensionsLba{BlockSize: size.BlockSize, Block: block}
+	}
+	var ranges []types.HostDiskPartitionBlockRange
+	next := int64(0)
+	for _, p := range parts {
+		if p.StartSector > next {
+			ranges = append(ranges, types.HostDiskPartitionBlockRange{Type: "none", Start: lba(next), End: lba(p.StartSector - 1)})
+		}
+		ranges = append(ranges, types.HostDiskPartitionBlockRange{
+			Partition: p.Partition, Type: p.Type, Start: lba(p.StartSector), End: lba(p.EndSector),
+		})
+		next = p.EndSector + 1
+	}
+	if next < size.Block {
+		ranges = append(ranges, types.HostDiskPartitionBlockRange{Type: "none", Start: lba(next), End: lba(size.Block - 1)})
+	}
+	return ranges
+}
+
 func (s *partitionedStorageSystem) RetrieveDiskPartitionInfo(req *types.RetrieveDiskPartitionInfo) soap.HasFault {
 	body := new(methods.RetrieveDiskPartitionInfoBody)
 	res := new(types.RetrieveDiskPartitionInfoResponse)
@@ -67,16 +118,18 @@ func (s *partitionedStorageSystem) RetrieveDiskPartitionInfo(req *types.Retrieve
 			return body
 		}
 		size := disk.Capacity
+		s.mu.Lock()
+		spec, written := s.tables[path]
+		s.mu.Unlock()
+		if !written {
+			spec = types.HostDiskPartitionSpec{PartitionFormat: "unknown", TotalSectors: size.Block}
+		}
 		res.Returnval = append(res.Returnval, types.HostDiskPartitionInfo{
 			DeviceName: path,
-			Spec:       types.HostDiskPartitionSpec{PartitionFormat: "unknown", TotalSectors: size.Block},
+			Spec:       spec,
 			Layout: types.HostDiskPartitionLayout{
-				Total: &types.HostDiskDimensionsLba{BlockSize: size.BlockSize, Block: size.Block},
-				Partition: []types.HostDiskPartitionBlockRange{{
-					Type:  "none",
-					Start: types.HostDiskDimensionsLba{BlockSize: size.BlockSize, Block: 0},
-					End:   types.HostDiskDimensionsLba{BlockSize: size.BlockSize, Block: size.Block - 1},
-				}},
+				Total:     &types.HostDiskDimensionsLba{BlockSize: size.BlockSize, Block: size.Block},
+				Partition: layoutOf(spec, size),
 			},
 		})
 	}
