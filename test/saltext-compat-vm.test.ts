@@ -189,10 +189,19 @@ describe('vmware_vm module (modules/vm.py)', () => {
     )
     expect(result).toMatchObject({ changes: { state: 'poweredOff' }, power_state: 'poweredOff' })
     expect(await powerOf(vm)).toBe('poweredOff')
-    // A powered-off VM cannot be shut down: vCenter's InvalidPowerState, nothing waited for.
-    expect(await call('vmware_vm.power_state', [vm, 'shutdown'])).toMatchObject({
-      changes: { state: 'poweredOff' },
-    })
+    // Already off: nothing is asked of the guest, saltext's "already" answer.
+    const again: string[] = []
+    const stopAgain = observeSoapCalls((c) => again.push(c.method))
+    try {
+      expect(await call('vmware_vm.power_state', [vm, 'shutdown'])).toMatchObject({
+        comment: 'Virtual machine is already powered off',
+        changes: { state: 'poweredOff' },
+        changed: false,
+      })
+    } finally {
+      stopAgain()
+    }
+    expect(again).not.toContain('ShutdownGuest')
     await call('vmware_vm.power_state', [vm, 'powered-on'])
   })
 
