@@ -8,6 +8,7 @@ import picomatch from 'picomatch'
 import { slsContext } from '../core/jinja-salt.ts'
 import { RenderError, type RenderOptions, renderSls } from '../core/render.ts'
 import { findSls } from '../pillar/compile.ts'
+import { cannotExtend } from './compile.ts'
 import type { HighData, HighState } from './types.ts'
 
 export interface LoadSlsOptions {
@@ -148,14 +149,14 @@ function normalizeState(
     // id: mod.fun
     const [mod, fun] = splitFun(body)
     if (!mod || !fun) {
-      errors.push(`ID '${id}' in SLS '${env}:${sls}' is not a dictionary`)
+      errors.push(`ID ${id} in SLS ${sls} is not a dictionary`)
       return undefined
     }
     state[mod] = [fun]
     return state
   }
   if (!isDict(body)) {
-    errors.push(`ID '${id}' in SLS '${env}:${sls}' is not a dictionary`)
+    errors.push(`ID ${id} in SLS ${sls} is not a dictionary`)
     return undefined
   }
   for (const [key, value] of Object.entries(body)) {
@@ -173,14 +174,14 @@ function normalizeState(
     } else if (!Array.isArray(value)) {
       errors.push(
         value === null
-          ? `State '${id}' in SLS '${sls}' uses a short declaration (${key}) with a trailing colon; write '${id}: ${key}' or give arguments`
+          ? `ID '${id}' in SLS '${sls}' contains a short declaration (${key}) with a trailing colon. When not passing any arguments to a state, the colon must be omitted.`
           : `State '${id}' in SLS '${sls}' is not formed as a list`,
       )
       return undefined
     }
     if (mod in state) {
       errors.push(
-        `State '${id}' in SLS '${sls}' contains multiple state declarations of the same type`,
+        `ID '${id}' in SLS '${sls}' contains multiple state declarations of the same type`,
       )
       return undefined
     }
@@ -189,8 +190,8 @@ function normalizeState(
     if (funs.length !== 1) {
       errors.push(
         funs.length === 0
-          ? `No function declared in state '${id}' of SLS '${sls}' (for '${mod}')`
-          : `Too many functions declared in state '${id}' of SLS '${sls}': ${funs.join(', ')}`,
+          ? `No function declared in state '${id}' in SLS '${sls}'`
+          : `Too many functions declared in state '${id}' in SLS '${sls}'. Please choose one of the following: ${funs.join(', ')}`,
       )
       return undefined
     }
@@ -224,7 +225,7 @@ function applyExtend(
   for (const [id, body] of Object.entries(extend)) {
     const target = high[id]
     if (!target) {
-      errors.push(`Cannot extend ID '${id}' in '${env}:${sls}'. It is not part of the high state.`)
+      errors.push(cannotExtend(id, env, sls))
       continue
     }
     const normalized = normalizeState(id, body, sls, env, errors)
