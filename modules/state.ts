@@ -1,6 +1,7 @@
-import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import {
   applySingle,
+  applySlsId,
   applyStates,
   type StateOutcome,
   type StateRunDeps,
@@ -139,6 +140,28 @@ export default defineModule({
         const args = { ...extra.kwargs }
         if (extra.args[0] !== undefined && args.name === undefined) args.name = extra.args[0]
         return finish(ctx, await applySingle(deps(ctx, undefined), fun, args))
+      },
+    }),
+    sls_id: defineFunction({
+      doc: 'Run the states of one ID from the given SLS modules, with the states they require: state.sls_id web_config web',
+      args: {
+        id_: z.string().describe('the state ID'),
+        mods: z
+          .union([z.string(), z.array(z.string())])
+          .describe('SLS names, comma-separated or a list'),
+        failhard: common.failhard,
+        state_max_parallel: common.state_max_parallel,
+      },
+      outputter: 'highstate',
+      run: async (ctx, { id_, mods: m, failhard, state_max_parallel }) => {
+        const names = modsOf(m) ?? []
+        const outcome = await applySlsId(deps(ctx, failhard, state_max_parallel), id_, names)
+        // Salt raises SaltInvocationError with these words (salt/modules/state.py sls_id).
+        if (!Array.isArray(outcome.result) && Object.keys(outcome.result).length === 0)
+          throw new ModuleError(
+            `No matches for ID '${id_}' found in SLS '${names.join(',')}' within saltenv 'base'`,
+          )
+        return finish(ctx, outcome)
       },
     }),
     show_sls: defineFunction({

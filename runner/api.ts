@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import picomatch from 'picomatch'
 import { createSaltFunctions } from '../core/jinja-salt.ts'
 import { RenderError, renderSls } from '../core/render.ts'
-import { compileHigh } from './compile.ts'
+import { compileHigh, findTargets } from './compile.ts'
 import { DEFAULT_MAX_PARALLEL, type ExecuteOptions, executeChunks } from './execute.ts'
 import { loadSls } from './sls.ts'
 import type { HighData, LowChunk, RunResult } from './types.ts'
@@ -167,6 +167,48 @@ export function showTop(deps: StateRunDeps): {
   return top.errors.length
     ? { result: top.errors, retcode: 1 }
     : { result: { base: top.sls }, retcode: 0 }
+}
+
+/**
+ * `state.sls_id id mods`: the states of one ID in the SLS modules, and (as Salt's call_chunk
+ * runs the requisites of a state that have not run) the states they require, transitively:
+ * require, watch, onchanges, onfail, prereq and their _any/_all forms. `listen` is left out,
+ * as Salt's sls_id never runs listeners. No state of that ID: an empty result.
+ */
+export async function applySlsId(
+  deps: StateRunDeps,
+  id: string,
+  mods: string[],
+): Promise<StateOutcome> {
+  const pillarErrors = deps.pillar._errors
+  if (Array.isArray(pillarErrors) && pillarErrors.length) {
+    return {
+      result: ['Pillar failed to render with the following messages:', ...pillarErrors.map(String)],
+      retcode: 5,
+    }
+  }
+  const compiled = await compileSls(deps, mods, [])
+  if (compiled.errors.length) return { result: compiled.errors, retcode: 1 }
+  const chosen = new Set<LowChunk>()
+  const visit = (chunk: LowChunk) => {
+    if (chosen.has(chunk)) return
+    chosen.add(chunk)
+    for (const [kind, refs] of Object.entries(chunk.requisites)) {
+      if (kind === 'listen' || kind === 'use') continue
+      for (const ref of refs)
+        for (const target of findTargets(compiled.chunks, ref, compiled.includes)) visit(target)
+    }
+  }
+  for (const chunk of compiled.chunks) if (chunk.__id__ === id) visit(chunk)
+  if (chosen.size === 0) return { result: {}, retcode: 0 }
+  const chunks = compiled.chunks
+    .filter((chunk) => chosen.has(chunk))
+    .map((chunk) => {
+      if (!chunk.requisites.listen) return chunk
+      const { listen: _, ...requisites } = chunk.requisites
+      return { ...chunk, requisites }
+    })
+  return run(deps, chunks, compiled.includes)
 }
 
 // --- internal ---

@@ -201,6 +201,46 @@ describe('--state-output with _id', () => {
   })
 })
 
+describe('state.sls_id', () => {
+  // salt/modules/state.py sls_id(id_, mods, test=None, …): the chunks of that ID, each through
+  // State.call_chunk, which first runs the requisites that have not run (require, watch, …);
+  // no match raises "No matches for ID '…' found in SLS '…' within saltenv '…'".
+  const sls = (args: string[]) => brine(['--out', 'json', '-c', confdir, 'state.sls_id', ...args])
+  const ran = (stdout: string) =>
+    Object.values(
+      JSON.parse(stdout).local as Record<string, { __id__: string; __run_num__: number }>,
+    )
+      .sort((a, b) => a.__run_num__ - b.__run_num__)
+      .map((ret) => ret.__id__)
+
+  it('runs the ID and what it requires, nothing else', async () => {
+    const config = await sls(['config', 'requisites'])
+    expect(config.code).toBe(0)
+    expect(ran(config.stdout)).toEqual(['base_pkg', 'config'])
+    const service = await sls(['service', 'requisites'])
+    expect(ran(service.stdout)).toEqual(['base_pkg', 'config', 'service'])
+    // watch fired: config changed, so service's mod_watch ran (Salt's test.mod_watch comment).
+    expect(
+      JSON.parse(service.stdout).local['test_|-service_|-service_|-succeed_without_changes'],
+    ).toMatchObject({
+      comment: 'Watch statement fired.',
+    })
+  })
+
+  it('test=True predicts; an unknown ID is an error in Salt’s words', async () => {
+    const test = await sls(['config', 'requisites', 'test=True'])
+    const results = Object.values(
+      JSON.parse(test.stdout).local as Record<string, { result: unknown }>,
+    )
+    expect(results.map((ret) => ret.result)).toEqual([null, null])
+    const missing = await sls(['nothere', 'requisites'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe(
+      "Error: No matches for ID 'nothere' found in SLS 'requisites' within saltenv 'base'\n",
+    )
+  })
+})
+
 describe('-g', () => {
   it('shows the grains (salt-call -g)', async () => {
     const result = await brine(['--out', 'json', '-c', confdir, '-g'])
