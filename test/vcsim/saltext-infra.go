@@ -24,8 +24,11 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
+// The simulator's type is embedded by value: vcsim's registry reaches managed objects'
+// embedded mo types through value embedding (FindAllByIp and other searches walk every
+// object); a pointer here made them panic.
 type licenseAssignmentManager struct {
-	*simulator.LicenseAssignmentManager
+	simulator.LicenseAssignmentManager
 	mu       sync.Mutex
 	assigned map[string]string // entity id → license key
 }
@@ -37,7 +40,7 @@ func init() {
 			return // an ESXi model has no assignment manager
 		}
 		if m, ok := r.Get(*lm.LicenseAssignmentManager).(*simulator.LicenseAssignmentManager); ok {
-			r.Put(&licenseAssignmentManager{LicenseAssignmentManager: m, assigned: map[string]string{}})
+			r.Put(&licenseAssignmentManager{LicenseAssignmentManager: *m, assigned: map[string]string{}})
 		}
 	})
 }

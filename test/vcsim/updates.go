@@ -40,7 +40,9 @@ func (changeCounter) PutObject(o mo.Reference) {
 	latePuts.refs = append(latePuts.refs, o.Reference())
 	latePuts.Unlock()
 }
-func (changeCounter) UpdateObject(mo.Reference, []types.PropertyChange) { atomic.AddUint64(&inventoryChanges, 1) }
+func (changeCounter) UpdateObject(mo.Reference, []types.PropertyChange) {
+	atomic.AddUint64(&inventoryChanges, 1)
+}
 func (changeCounter) RemoveObject(ref types.ManagedObjectReference) {
 	atomic.AddUint64(&inventoryChanges, 1)
 	dropQueuedModifies(ref)
