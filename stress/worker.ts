@@ -35,6 +35,8 @@ export interface WorkerConfig {
   faults: boolean
   /** How long to stay idle to let the server expire the session, ms. */
   idleFaultMs: number
+  /** The server's session idle timeout, ms. */
+  idleTimeoutMs: number
   /** The control run: reload through native import() with a cache-busting query. */
   leaky: boolean
   dir: string
@@ -55,6 +57,11 @@ export interface WorkerResult {
   generationsCollected: number
   logins: number
   faults: string[]
+  /**
+   * Heap snapshots that blocked the process for most of the server's idle timeout, followed by
+   * more calls: each may have let the session expire (one more login, not a leak).
+   */
+  stalls: number
   sessionSamples: number[]
   /** Entities in the session's inventory index, sampled with the sessions. */
   indexSamples: number[]
@@ -222,10 +229,21 @@ const settle = async () => {
 // Warm-up, then the baseline
 for (let i = 0; i < config.warmup; i++) await cycle()
 await settle()
+let stalls = 0
+/**
+ * Run `write` (a heap snapshot blocks the event loop for seconds on a busy machine) and count
+ * it when it took most of the idle timeout: the server may have expired the session meanwhile.
+ */
+function stalling(write: () => string): string {
+  const started = performance.now()
+  const file = write()
+  if (performance.now() - started >= config.idleTimeoutMs * 0.5) stalls++
+  return file
+}
 const heapBaseline = process.memoryUsage().heapUsed
 const objectsBaseline = objectHeap()
 const snapshots = {
-  baseline: writeHeapSnapshot(join(config.dir, 'baseline.heapsnapshot')),
+  baseline: stalling(() => writeHeapSnapshot(join(config.dir, 'baseline.heapsnapshot'))),
   target: '',
   final: '',
 }
@@ -256,7 +274,7 @@ for (; cycles < config.cycles; cycles++) {
     indexSamples.push(existingIndex(await connectedSession())?.size ?? 0)
   }
   if (cycles === Math.floor(config.cycles * 0.6))
-    snapshots.target = writeHeapSnapshot(join(config.dir, 'target.heapsnapshot'))
+    snapshots.target = stalling(() => writeHeapSnapshot(join(config.dir, 'target.heapsnapshot')))
 }
 sessionSamples.push(await serverSessions())
 if (!snapshots.target) snapshots.target = writeHeapSnapshot(join(config.dir, 'target.heapsnapshot'))
@@ -285,6 +303,7 @@ const result: WorkerResult = {
   generationsCollected: collected,
   logins,
   faults,
+  stalls,
   sessionSamples,
   indexSamples,
   sessionsAfterShutdown,
