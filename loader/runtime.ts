@@ -7,7 +7,7 @@ import { bindArguments, CONTEXT_KWARGS, describeFunction, VSPHERE_KWARGS } from 
 import { ArgumentError, LoaderError } from './errors.ts'
 import { hostModule, preloadHostModules } from './host-modules.ts'
 import { ModuleLoader } from './loader.ts'
-import type { CallContext, Opts, SysApi } from './types.ts'
+import type { CallContext, CrossCallOptions, Opts, SysApi } from './types.ts'
 
 /** The vSphere side the runtime needs; built lazily from `brine/vsphere`. */
 export interface ServiceInstanceSource {
@@ -144,6 +144,26 @@ function consumeEnvironments(
       )
     }
     delete kwargs[key]
+  }
+}
+
+/**
+ * Wait for `si` to be connected (a ReconnectProxy checks a session out of the session
+ * cache, logging in if it has none). Nothing is checked out once `signal` is aborted, and
+ * an abort while waiting rejects at once (the login in flight, shared by the cache, goes on
+ * and is logged out with the other sessions when the runtime closes).
+ */
+async function connect(si: ServiceInstance, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    await Promise.race([si.ready(), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
   }
 }
 
@@ -313,6 +333,8 @@ export class Runtime {
       serviceInstance,
       explicit: options.serviceInstance ?? (esxiHost ? serviceInstance : undefined),
     })
+    // A vSphere function starts connected (no `await ctx.serviceInstance.ready()` in modules).
+    if (serviceInstance) await connect(serviceInstance, ctx.signal)
     log.debug('loader', 'calling %s', fun)
     return definition.run(ctx, bound.values as never, bound.extra)
   }
@@ -382,6 +404,7 @@ export class Runtime {
           signal: options.signal ?? call.signal,
           serviceInstance: call.explicit,
         })
+    const salt = crossCall(false)
     const runtime = this
     return {
       opts: this.opts,
@@ -391,8 +414,16 @@ export class Runtime {
       get grains() {
         return runtime.grains
       },
-      salt: crossCall(false),
+      salt,
       states: crossCall(true),
+      module: (mod) =>
+        new Proxy({} as never, {
+          get: (_target, fn) =>
+            typeof fn === 'string' && fn !== 'then'
+              ? (kwargs?: Record<string, unknown>, options: CrossCallOptions = {}) =>
+                  salt(`${mod}.${fn}`, kwargs, options.args, options)
+              : undefined,
+        }),
       context: this.context,
       test: call.test,
       signal: call.signal,
