@@ -41,7 +41,10 @@ export interface RuntimeOptions {
 export interface CallOptions {
   args?: unknown[]
   kwargs?: Record<string, unknown>
-  /** Use this service instance: no credentials are looked up, no connection is made by brine. */
+  /**
+   * Use this service instance: no credentials are looked up, no connection is made by brine
+   * (a vSphere function's `ctx.serviceInstance` is this one as given: give it connected).
+   */
   serviceInstance?: ServiceInstance | undefined
   /** Call a state function instead of an execution function. */
   state?: boolean
@@ -291,8 +294,15 @@ export class Runtime {
     return result
   }
 
-  /** A call; cross-calls come here directly (their results are the caller's to use). */
-  async #call(fun: string, options: CallOptions): Promise<unknown> {
+  /**
+   * A call; cross-calls come here directly (their results are the caller's to use). `given`:
+   * the service instance is the caller's of `call` (brine does not connect it).
+   */
+  async #call(
+    fun: string,
+    options: CallOptions,
+    given = options.serviceInstance !== undefined,
+  ): Promise<unknown> {
     const loader = options.state ? this.states : this.modules
     const { definition } = await loader.getFunction(fun)
     const kwargs = { ...(options.kwargs ?? {}) }
@@ -332,9 +342,10 @@ export class Runtime {
       profile,
       serviceInstance,
       explicit: options.serviceInstance ?? (esxiHost ? serviceInstance : undefined),
+      given,
     })
     // A vSphere function starts connected (no `await ctx.serviceInstance.ready()` in modules).
-    if (serviceInstance) await connect(serviceInstance, ctx.signal)
+    if (serviceInstance && !given) await connect(serviceInstance, ctx.signal)
     log.debug('loader', 'calling %s', fun)
     return definition.run(ctx, bound.values as never, bound.extra)
   }
@@ -385,6 +396,7 @@ export class Runtime {
       profile: string | undefined
       serviceInstance: ServiceInstance | undefined
       explicit: ServiceInstance | undefined
+      given: boolean
     },
   ): CallContext {
     const crossCall =
@@ -395,15 +407,19 @@ export class Runtime {
         args: unknown[] = [],
         options: { test?: boolean | undefined; signal?: AbortSignal | undefined } = {},
       ) =>
-        this.#call(target, {
-          args,
-          kwargs,
-          state,
-          profile: call.profile,
-          test: options.test ?? call.test,
-          signal: options.signal ?? call.signal,
-          serviceInstance: call.explicit,
-        })
+        this.#call(
+          target,
+          {
+            args,
+            kwargs,
+            state,
+            profile: call.profile,
+            test: options.test ?? call.test,
+            signal: options.signal ?? call.signal,
+            serviceInstance: call.explicit,
+          },
+          call.given,
+        )
     const salt = crossCall(false)
     const runtime = this
     return {
