@@ -37,7 +37,6 @@ import {
   nicsOf,
 } from './_devices.ts'
 import {
-  connected,
   diff,
   findCluster,
   findDatacenter,
@@ -83,7 +82,7 @@ async function placement(
     datastore?: string | undefined
   },
 ) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const dc = await findDatacenter(ctx, args.datacenter, ['vmFolder', 'datastore'])
   const folder = args.folder
     ? await folderAt(ctx, dc, 'vm', args.folder)
@@ -191,7 +190,7 @@ async function oneSnapshot(
   vm: Entity,
   nameOrId: string,
 ): Promise<ManagedObjectReference> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const props = await retrieveObjectProperties(si, vm.obj, ['snapshot'], { signal: ctx.signal })
   const matches = findSnapshot(
     snapshotTree((props.snapshot as { rootSnapshotList?: unknown } | undefined)?.rootSnapshotList),
@@ -216,7 +215,7 @@ const task = async (
   method: string,
   args: Record<string, unknown>,
 ) =>
-  runTask(await connected(ctx), what, method, args, {
+  runTask(ctx.serviceInstance, what, method, args, {
     signal: ctx.signal,
     onProgress: (p) => ctx.progress(p, what),
   })
@@ -264,6 +263,7 @@ const vmArgs = { name: names.vm, datacenter: names.datacenter.optional() }
 
 export default defineModule({
   doc: 'Virtual machines and templates.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List VM names (templates excluded), filtered by datacenter, cluster, folder path or host.',
@@ -273,9 +273,8 @@ export default defineModule({
         folder: z.string().optional().describe('vm folder path (needs datacenter)'),
         host: z.string().optional().describe('host name or id'),
       },
-      vsphere: true,
       run: async (ctx, { datacenter, cluster, folder, host }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         let within: ManagedObjectReference | undefined
         if (folder) {
           if (!datacenter)
@@ -301,10 +300,9 @@ export default defineModule({
     list_templates: defineFunction({
       doc: 'List template names.',
       args: { datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter }) => {
         const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
-        const vms = await listEntities(await connected(ctx), ENTITY_TYPES.vm, {
+        const vms = await listEntities(ctx.serviceInstance, ENTITY_TYPES.vm, {
           within,
           props: ['config.template'],
           signal: ctx.signal,
@@ -318,7 +316,6 @@ export default defineModule({
     info: defineFunction({
       doc: 'Describe a VM: id, uuid, power state, CPU, memory, guest, IP, host, path, template flag.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         // One refresh of the index, then one read: properties, path, network names.
         const vm = await findVm(ctx, name, datacenter, [...VM_PROPS, 'config.hardware.device'], {
@@ -337,7 +334,6 @@ export default defineModule({
     boot_options: defineFunction({
       doc: 'A VM’s boot order and boot options.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) =>
         bootOptionsOf(
           (await findVm(ctx, name, datacenter, ['config.bootOptions'])).props['config.bootOptions'],
@@ -346,7 +342,6 @@ export default defineModule({
     boot_manager: defineFunction({
       doc: 'Set boot order and boot options; says whether anything changed.',
       args: { ...vmArgs, ...bootArgs },
-      vsphere: true,
       run: async (ctx, { name, datacenter, ...wanted }) => {
         const vm = await findVm(ctx, name, datacenter, [
           'config.bootOptions',
@@ -394,7 +389,6 @@ export default defineModule({
     path: defineFunction({
       doc: 'The VM’s inventory path, e.g. /DC0/vm/web/vm1.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         return (await findVm(ctx, name, datacenter, [], { path: true })).path
       },
@@ -411,9 +405,8 @@ export default defineModule({
           )
           .describe('wanted state'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, state }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         const before = vm.props['runtime.powerState']
         const spec = POWER[state]
@@ -450,7 +443,6 @@ export default defineModule({
             'seconds the token stays valid, up to a day (default: option console_token_ttl, 600)',
           ),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, mode, ttl }) => {
         // The store first: a broken database fails the call before vCenter issues a ticket.
         const config = consoleConfig(ctx.opts)
@@ -497,7 +489,6 @@ export default defineModule({
         ticket_type: z.enum(TICKET_TYPES).default('webmks').describe('VirtualMachineTicketType'),
         datacenter_name: names.datacenter.optional(),
       },
-      vsphere: true,
       run: async (ctx, { vm_name, ticket_type, datacenter_name }) => {
         const vm = await findVm(ctx, vm_name, datacenter_name, ['runtime.powerState'])
         return ticketOutput(await acquireTicket(ctx, vm, ticket_type))
@@ -528,7 +519,6 @@ export default defineModule({
           .default([])
           .describe('networks or distributed port groups, one NIC each'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const where = await placement(ctx, args)
         const vm = await task(
@@ -573,9 +563,8 @@ export default defineModule({
         disk_provisioning: z.enum(['thin', 'thick', 'eagerZeroedThick']).optional(),
         power_on: z.boolean().default(false).describe('power the VM on'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         if (await findEntityByName(si, ENTITY_TYPES.vm, args.name, { signal: ctx.signal }))
           throw new ModuleError(`a VM named '${args.name}' already exists`, {
             code: 'BRINE_VIM_DUPLICATE_NAME',
@@ -640,7 +629,6 @@ export default defineModule({
         power_on: z.boolean().default(false).describe('power the clone on'),
         template: z.boolean().default(false).describe('make the clone a template'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         if ((args.source === undefined) === (args.source_query === undefined))
           throw new ModuleError('vmware_vm.clone needs source= or source_query= (one of them)', {
@@ -684,9 +672,8 @@ export default defineModule({
         host_name: z.string().min(1).optional().describe('host whose cluster/pool receives the VM'),
         datacenter: names.datacenter.optional(),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         if ((args.template_name === undefined) === (args.template_query === undefined))
           throw new ModuleError(
             'vmware_vm.deploy_template needs template_name= or template_query=',
@@ -730,7 +717,6 @@ export default defineModule({
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
         annotation: z.string().optional().describe('notes'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, num_cpu, memory_mb, annotation }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
@@ -752,7 +738,6 @@ export default defineModule({
         pool: z.string().optional().describe('target resource pool name or id'),
         datastore: z.string().optional().describe('target datastore name or id'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, host, pool, datastore }) => {
         if (!host && !pool && !datastore)
           throw new ModuleError(
@@ -761,7 +746,7 @@ export default defineModule({
               code: 'BRINE_ARGUMENT',
             },
           )
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const vm = await findVm(ctx, name, datacenter, ['runtime.host', 'resourcePool'])
         const within = datacenter ? await findDatacenter(ctx, datacenter) : undefined
         const lookup = (type: string, what: string) =>
@@ -802,7 +787,6 @@ export default defineModule({
     rename: defineFunction({
       doc: 'Rename a VM.',
       args: { ...vmArgs, new_name: z.string().min(1).describe('the new name') },
-      vsphere: true,
       run: async (ctx, { name, datacenter, new_name }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `renaming VM '${vm.name}' to '${new_name}'`, 'Rename_Task', {
@@ -815,7 +799,6 @@ export default defineModule({
     destroy: defineFunction({
       doc: 'Destroy a VM (delete its files). A powered-on VM needs force=True, which powers it off first.',
       args: { ...vmArgs, force: z.boolean().default(false).describe('power off first if needed') },
-      vsphere: true,
       run: async (ctx, { name, datacenter, force }) => {
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         if (vm.props['runtime.powerState'] !== 'poweredOff') {
@@ -833,10 +816,9 @@ export default defineModule({
     mark_as_template: defineFunction({
       doc: 'Turn a powered-off VM into a template.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await (await connected(ctx)).invoke(
+        await ctx.serviceInstance.invoke(
           'MarkAsTemplate',
           { _this: vm.obj },
           { signal: ctx.signal },
@@ -847,11 +829,10 @@ export default defineModule({
     mark_as_vm: defineFunction({
       doc: 'Turn a template back into a VM, in a cluster’s resource pool.',
       args: { ...vmArgs, cluster: names.cluster },
-      vsphere: true,
       run: async (ctx, { name, datacenter, cluster }) => {
         const vm = await findVm(ctx, name, datacenter)
         const target = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
-        await (await connected(ctx)).invoke(
+        await ctx.serviceInstance.invoke(
           'MarkAsVirtualMachine',
           { _this: vm.obj, pool: target.props.resourcePool },
           { signal: ctx.signal },
@@ -866,7 +847,6 @@ export default defineModule({
         size_gb: z.coerce.number().positive().describe('size in GB'),
         thin: z.boolean().default(true).describe('thin provisioning'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, size_gb, thin }) => {
         const vm = await findVm(ctx, name, datacenter)
         const devices = await devicesOf(ctx, vm.obj)
@@ -884,7 +864,6 @@ export default defineModule({
         disk: z.string().min(1).describe('disk label or key'),
         keep_file: z.boolean().default(false).describe('keep the vmdk file'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, disk, keep_file }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), disk, 'disk')
@@ -906,7 +885,6 @@ export default defineModule({
         network: z.string().min(1).describe('network or port group name or id'),
         type: z.enum(['vmxnet3', 'e1000', 'e1000e']).default('vmxnet3').describe('adapter type'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, network, type }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `adding a NIC on '${network}' to VM '${vm.name}'`, 'ReconfigVM_Task', {
@@ -922,7 +900,6 @@ export default defineModule({
     remove_nic: defineFunction({
       doc: 'Remove a network adapter by label ("Network adapter 1") or key.',
       args: { ...vmArgs, nic: z.string().min(1).describe('adapter label or key') },
-      vsphere: true,
       run: async (ctx, { name, datacenter, nic }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), nic, 'network adapter')
@@ -945,7 +922,6 @@ export default defineModule({
         memory: z.boolean().default(false).describe('include memory'),
         quiesce: z.boolean().default(false).describe('quiesce the guest file system'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, snapshot, description, memory, quiesce }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await task(
@@ -960,7 +936,6 @@ export default defineModule({
     list_snapshots: defineFunction({
       doc: 'The snapshot tree: name, id, description, created, state, quiesced, children.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return snapshotTree(
@@ -971,7 +946,6 @@ export default defineModule({
     revert_snapshot: defineFunction({
       doc: 'Revert to a snapshot (by name or id).',
       args: { ...vmArgs, snapshot: z.string().min(1).describe('snapshot name or id') },
-      vsphere: true,
       run: async (ctx, { name, datacenter, snapshot }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -988,7 +962,6 @@ export default defineModule({
         snapshot: z.string().min(1).describe('snapshot name or id'),
         children: z.boolean().default(false).describe('remove its children too'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, snapshot, children }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -1004,7 +977,6 @@ export default defineModule({
     remove_all_snapshots: defineFunction({
       doc: 'Remove every snapshot of a VM.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `removing all snapshots of VM '${vm.name}'`, 'RemoveAllSnapshots_Task', {

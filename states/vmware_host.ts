@@ -1,7 +1,9 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import type vmware_host from '../modules/vmware_host.ts'
 
 export default defineModule({
   doc: 'ESXi host settings, idempotently.',
+  vsphere: true,
   functions: {
     firewall_ruleset: defineFunction({
       doc: 'Make sure a firewall ruleset is enabled or disabled.',
@@ -10,12 +12,8 @@ export default defineModule({
         ruleset: z.string().min(1).describe('ruleset key'),
         enabled: z.boolean().describe('enabled'),
       },
-      vsphere: true,
       run: async (ctx, { name, ruleset, enabled }) => {
-        const list = (await ctx.salt('vmware_host.firewall_rulesets', { name })) as Array<{
-          key: string
-          enabled: boolean
-        }>
+        const list = await ctx.module<typeof vmware_host>('vmware_host').firewall_rulesets({ name })
         const current = list.find((r) => r.key === ruleset)
         if (!current)
           return {
@@ -55,7 +53,6 @@ export default defineModule({
         key: z.string().min(1).describe('option key'),
         value: z.union([z.string(), z.number(), z.boolean()]).describe('wanted value'),
       },
-      vsphere: true,
       run: async (ctx, { name, key, value }) => {
         const options = (await ctx
           .salt('vmware_host.get_advanced', { name, key })
@@ -102,7 +99,6 @@ export default defineModule({
           .describe('HostMaintenanceSpec fields (when entering)'),
         enabled: z.boolean().optional().describe('alias of enter_maintenance_mode'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, timeout, evacuate_powered_off_vms, maintenance_spec } = args
         // A renamed argument whose value is an action: the two must agree, and one is required.
@@ -126,7 +122,7 @@ export default defineModule({
             comment: 'enter_maintenance_mode is required (True or False); nothing was done.',
           }
         const mode = enter ? 'Maintenance' : 'Normal'
-        const host = (await ctx.salt('vmware_host.get', { name })) as { maintenance_mode: boolean }
+        const host = await ctx.module<typeof vmware_host>('vmware_host').get({ name })
         if (host.maintenance_mode === enter)
           return { name, result: true, changes: {}, comment: `Already in ${mode} mode.` }
         const changes = { maintenance_mode: { old: host.maintenance_mode, new: enter } }
@@ -160,12 +156,8 @@ export default defineModule({
           .default(false)
           .describe('set the password even if the user exists'),
       },
-      vsphere: true,
       run: async (ctx, { name, password, description, update_password }) => {
-        const users = (await ctx.salt('vmware_host.list_users')) as Array<{
-          name: string
-          description: string
-        }>
+        const users = await ctx.module<typeof vmware_host>('vmware_host').list_users()
         const found = users.find((u) => u.name === name)
         if (!found) {
           const changes = { user: { old: null, new: { name, description: description ?? '' } } }
@@ -198,9 +190,8 @@ export default defineModule({
     user_absent: defineFunction({
       doc: 'Make sure a local user does not exist on the ESXi host this profile connects to.',
       args: { name: z.string().min(1).describe('local user name') },
-      vsphere: true,
       run: async (ctx, { name }) => {
-        const users = (await ctx.salt('vmware_host.list_users')) as Array<{ name: string }>
+        const users = await ctx.module<typeof vmware_host>('vmware_host').list_users()
         if (!users.some((u) => u.name === name))
           return {
             name,

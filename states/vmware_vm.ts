@@ -103,6 +103,7 @@ const vm = {
 
 export default defineModule({
   doc: 'Virtual machines, idempotently: existence and size, power state, snapshots.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
@@ -141,7 +142,6 @@ export default defineModule({
           .optional()
           .describe("tags to carry, as 'category/tag' (others are left alone)"),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const {
           name,
@@ -256,7 +256,6 @@ export default defineModule({
     absent: defineFunction({
       doc: 'Make sure the VM does not exist (powering it off first).',
       args: { name: vm.name },
-      vsphere: true,
       run: async (ctx, { name }) => {
         const current = await lookup(ctx, name)
         if (!current)
@@ -281,7 +280,6 @@ export default defineModule({
           )
           .describe('wanted state'),
       },
-      vsphere: true,
       run: async (ctx, { name, power: state }) => {
         const current = await lookup(ctx, name)
         if (!current)
@@ -303,7 +301,6 @@ export default defineModule({
         snapshot: z.string().min(1).describe('snapshot name'),
         description: z.string().default('').describe('description'),
       },
-      vsphere: true,
       run: async (ctx, { name, snapshot, description }) => {
         const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
           name: string
@@ -338,7 +335,6 @@ export default defineModule({
     snapshot_absent: defineFunction({
       doc: 'Make sure the VM has no snapshot of this name.',
       args: { name: vm.name, snapshot: z.string().min(1).describe('snapshot name') },
-      vsphere: true,
       run: async (ctx, { name, snapshot }) => {
         const tree = (await ctx.salt('vmware_vm.list_snapshots', { name })) as Array<{
           name: string
@@ -377,7 +373,6 @@ export default defineModule({
         datacenter: z.string().optional(),
         ...bootArgs,
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, ...wanted }) => {
         const current = (await ctx.salt('vmware_vm.boot_options', { name, datacenter })) as Record<
           string,
