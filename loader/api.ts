@@ -1,7 +1,7 @@
 // What reloadable modules import as `brine/loader`. Evaluated once by the host; every module
 // generation gets this same instance (see loader/host-modules.ts).
 import { z } from 'zod'
-import type { ArgShape, FunctionDefinition, ModuleDefinition } from './types.ts'
+import type { ArgShape, FunctionDefinition, ModuleDefinition, TypedFunction } from './types.ts'
 
 export { BrineError, hasErrorCode } from '../core/errors.ts'
 export { log } from '../core/log.ts'
@@ -13,16 +13,24 @@ export { z }
 
 const kModule = Symbol.for('brine.module')
 
-/** Declare a module: `export default defineModule({ functions: { ping: defineFunction({...}) } })`. */
-export function defineModule(definition: ModuleDefinition): ModuleDefinition {
+/**
+ * Declare a module: `export default defineModule({ functions: { ping: defineFunction({...}) } })`.
+ * With `vsphere: true`, every function that does not say `vsphere: false` is a vSphere
+ * function. The functions keep their types, for typed cross-calls (`ctx.module`).
+ */
+export function defineModule<Functions extends ModuleDefinition['functions']>(
+  definition: ModuleDefinition & { functions: Functions },
+): ModuleDefinition & { functions: Functions } {
+  if (definition.vsphere !== undefined)
+    for (const fn of Object.values(definition.functions)) fn.vsphere ??= definition.vsphere
   return Object.assign(definition, { [kModule]: true })
 }
 
 /** Declare one function; `run` gets its arguments typed from `args`. */
-export function defineFunction<Shape extends ArgShape>(
-  definition: FunctionDefinition<Shape>,
-): FunctionDefinition {
-  return definition as unknown as FunctionDefinition
+export function defineFunction<Shape extends ArgShape, Result>(
+  definition: FunctionDefinition<Shape, Result>,
+): TypedFunction<Result> {
+  return definition as unknown as TypedFunction<Result>
 }
 
 /** True for what `defineModule` returned, from any generation. */

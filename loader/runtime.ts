@@ -7,7 +7,7 @@ import { bindArguments, CONTEXT_KWARGS, describeFunction, VSPHERE_KWARGS } from 
 import { ArgumentError, LoaderError } from './errors.ts'
 import { hostModule, preloadHostModules } from './host-modules.ts'
 import { ModuleLoader } from './loader.ts'
-import type { CallContext, Opts, SysApi } from './types.ts'
+import type { CallContext, CrossCallOptions, Opts, SysApi } from './types.ts'
 
 /** The vSphere side the runtime needs; built lazily from `brine/vsphere`. */
 export interface ServiceInstanceSource {
@@ -47,7 +47,10 @@ export interface RuntimeOptions {
 export interface CallOptions {
   args?: unknown[]
   kwargs?: Record<string, unknown>
-  /** Use this service instance: no credentials are looked up, no connection is made by brine. */
+  /**
+   * Use this service instance: no credentials are looked up, no connection is made by brine
+   * (a vSphere function's `ctx.serviceInstance` is this one as given: give it connected).
+   */
   serviceInstance?: ServiceInstance | undefined
   /** Call a state function instead of an execution function. */
   state?: boolean
@@ -150,6 +153,26 @@ function consumeEnvironments(
       )
     }
     delete kwargs[key]
+  }
+}
+
+/**
+ * Wait for `si` to be connected (a ReconnectProxy checks a session out of the session
+ * cache, logging in if it has none). Nothing is checked out once `signal` is aborted, and
+ * an abort while waiting rejects at once (the login in flight, shared by the cache, goes on
+ * and is logged out with the other sessions when the runtime closes).
+ */
+async function connect(si: ServiceInstance, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    await Promise.race([si.ready(), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
   }
 }
 
@@ -282,8 +305,15 @@ export class Runtime {
     return result
   }
 
-  /** A call; cross-calls come here directly (their results are the caller's to use). */
-  async #call(fun: string, options: CallOptions): Promise<unknown> {
+  /**
+   * A call; cross-calls come here directly (their results are the caller's to use). `given`:
+   * the service instance is the caller's of `call` (brine does not connect it).
+   */
+  async #call(
+    fun: string,
+    options: CallOptions,
+    given = options.serviceInstance !== undefined,
+  ): Promise<unknown> {
     const loader = options.state ? this.states : this.modules
     const { definition } = await loader.getFunction(fun)
     const kwargs = { ...(options.kwargs ?? {}) }
@@ -323,7 +353,10 @@ export class Runtime {
       profile,
       serviceInstance,
       explicit: options.serviceInstance ?? (esxiHost ? serviceInstance : undefined),
+      given,
     })
+    // A vSphere function starts connected (no `await ctx.serviceInstance.ready()` in modules).
+    if (serviceInstance && !given) await connect(serviceInstance, ctx.signal)
     log.debug('loader', 'calling %s', fun)
     return definition.run(ctx, bound.values as never, bound.extra)
   }
@@ -377,6 +410,7 @@ export class Runtime {
       profile: string | undefined
       serviceInstance: ServiceInstance | undefined
       explicit: ServiceInstance | undefined
+      given: boolean
     },
   ): CallContext {
     const crossCall =
@@ -387,15 +421,20 @@ export class Runtime {
         args: unknown[] = [],
         options: { test?: boolean | undefined; signal?: AbortSignal | undefined } = {},
       ) =>
-        this.#call(target, {
-          args,
-          kwargs,
-          state,
-          profile: call.profile,
-          test: options.test ?? call.test,
-          signal: options.signal ?? call.signal,
-          serviceInstance: call.explicit,
-        })
+        this.#call(
+          target,
+          {
+            args,
+            kwargs,
+            state,
+            profile: call.profile,
+            test: options.test ?? call.test,
+            signal: options.signal ?? call.signal,
+            serviceInstance: call.explicit,
+          },
+          call.given,
+        )
+    const salt = crossCall(false)
     const runtime = this
     return {
       opts: this.opts,
@@ -405,8 +444,16 @@ export class Runtime {
       get grains() {
         return runtime.grains
       },
-      salt: crossCall(false),
+      salt,
       states: crossCall(true),
+      module: (mod) =>
+        new Proxy({} as never, {
+          get: (_target, fn) =>
+            typeof fn === 'string' && fn !== 'then'
+              ? (kwargs?: Record<string, unknown>, options: CrossCallOptions = {}) =>
+                  salt(`${mod}.${fn}`, kwargs, options.args, options)
+              : undefined,
+        }),
       context: this.context,
       test: call.test,
       signal: call.signal,

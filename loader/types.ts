@@ -48,6 +48,15 @@ export interface CallContext {
   readonly salt: SaltCall
   /** Cross-call into state modules (states only). */
   readonly states: SaltCall
+  /**
+   * Typed cross-calls into one execution module, through the loader like `salt` (a module in
+   * the user's module_dirs still wins; test mode, profile and signal are inherited). Type it
+   * with a type-only import, which evaluates nothing:
+   * `import type vmware_host from './vmware_host.ts'`, then
+   * `await ctx.module<typeof vmware_host>('vmware_host').get({ name })` returns what
+   * `vmware_host.get` returns, without a cast.
+   */
+  module<M extends ModuleDefinition = ModuleDefinition>(name: string): ModuleFunctions<M>
   /** Per-run scratch space shared by every call of one run (Salt's `__context__`). */
   readonly context: Record<string, unknown>
   /** Test mode: predict, change nothing. */
@@ -60,8 +69,9 @@ export interface CallContext {
   /** vSphere profile selected by `profile=` (undefined: the default). */
   readonly profile: string | undefined
   /**
-   * The vSphere service instance: the one passed by the caller, or the process-wide
-   * ReconnectProxy of `profile` (created lazily; it connects on first use).
+   * The vSphere service instance of a vSphere function, connected before `run` starts (its
+   * `content` is there): the one passed by the caller, or the process-wide ReconnectProxy
+   * of `profile`, which still rebuilds its session when vCenter drops it.
    */
   readonly serviceInstance: ServiceInstance
   /** Report progress of a long operation (shown on a TTY). */
@@ -96,15 +106,18 @@ export interface SysApi {
 export type ArgShape = z.ZodRawShape
 
 /** One function of a module. `args` order gives the positional order on the CLI. */
-export interface FunctionDefinition<Shape extends ArgShape = ArgShape> {
+export interface FunctionDefinition<Shape extends ArgShape = ArgShape, Result = unknown> {
   /** First line: summary; the rest: details. Shown by `sys.doc`. */
   doc: string
   args: Shape
   /** Accept extra positional and keyword arguments (passed as `extra`). */
   varargs?: boolean
-  /** Takes `profile=` and may use `ctx.serviceInstance`. */
+  /**
+   * Takes `profile=` and gets `ctx.serviceInstance`, connected. Default: the module's
+   * `vsphere`; `vsphere: false` opts one function of a vSphere module out.
+   */
   vsphere?: boolean
-  run: (ctx: CallContext, args: z.infer<z.ZodObject<Shape>>, extra: ExtraArgs) => unknown
+  run: (ctx: CallContext, args: z.infer<z.ZodObject<Shape>>, extra: ExtraArgs) => Result
   /** The outputter the CLI uses by default for this function (Salt's `__outputter__`). */
   outputter?: string
 }
@@ -124,7 +137,37 @@ export interface ModuleDefinition {
   virtualname?: string
   /** Decide whether (and under which name) to load. */
   virtual?: (opts: Readonly<Opts>) => VirtualResult
+  /** Every function is a vSphere function unless it says `vsphere: false`. Default false. */
+  vsphere?: boolean
   functions: Record<string, FunctionDefinition>
   /** Called when this generation is replaced or the loader closes. */
   dispose?: () => void | Promise<void>
+}
+
+// Typed cross-calls: types only, nothing here exists at run time.
+declare const kResult: unique symbol
+
+/** What `defineFunction` returns: a function definition that remembers what `run` returns. */
+export type TypedFunction<Result> = FunctionDefinition & { readonly [kResult]?: Result }
+
+/** What a function definition's `run` resolves to (`unknown` when not known). */
+export type ResultOf<F> = F extends { readonly [kResult]?: infer Result }
+  ? Awaited<Result>
+  : unknown
+
+/** Options of one cross-call. */
+export interface CrossCallOptions {
+  /** Positional arguments, before the keyword arguments. */
+  args?: unknown[]
+  test?: boolean | undefined
+  /** Abort signal of the called function (default: the caller's own `ctx.signal`). */
+  signal?: AbortSignal | undefined
+}
+
+/** `ctx.module<M>(name)`: each function of module `M`, called with keyword arguments. */
+export type ModuleFunctions<M extends ModuleDefinition> = {
+  readonly [F in keyof M['functions']]: (
+    kwargs?: Record<string, unknown>,
+    options?: CrossCallOptions,
+  ) => Promise<ResultOf<M['functions'][F]>>
 }

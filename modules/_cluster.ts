@@ -3,7 +3,7 @@
 // modify: true leaves the others as they are).
 import { type CallContext, z } from 'brine/loader'
 import { ENTITY_TYPES, getEntity, type ManagedObjectReference, typedPrimitive } from 'brine/vsphere'
-import { asList, connected, isTrue } from './_vmware.ts'
+import { asList, isTrue } from './_vmware.ts'
 
 export const drsSettings = z.object({
   enabled: z.boolean().optional(),
@@ -271,7 +271,7 @@ export async function haSettingsFor(ctx: CallContext, das: Raw) {
   const refs = asList(policy?.failoverHosts as ManagedObjectReference[] | undefined)
   const hostNames = new Map<string, string>()
   if (refs.length) {
-    const si = await connected(ctx)
+    const si = ctx.serviceInstance
     for (const ref of refs)
       hostNames.set(
         ref.value,

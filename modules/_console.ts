@@ -1,7 +1,6 @@
 import { isIPv6 } from 'node:net'
 import { type CallContext, Issued, ModuleError, Secret } from 'brine/loader'
 import { type Entity, type ManagedObjectReference, retrieveObjectProperties } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
 
 /** VirtualMachine.AcquireTicket's ticket types (VirtualMachineTicketType). */
 export const TICKET_TYPES = [
@@ -55,7 +54,7 @@ export async function acquireTicket(
       { code: 'BRINE_INVALID_STATE' },
     )
   }
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const raw = (await si.invoke(
     'AcquireTicket',
     { _this: vm.obj, ticketType },
@@ -82,7 +81,7 @@ export function ticketUrl(host: string, port: number, ticket: string): string {
 }
 
 async function hostNameOf(ctx: CallContext, vm: Entity): Promise<string> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const opts = { signal: ctx.signal }
   const host = (await retrieveObjectProperties(si, vm.obj, ['runtime.host'], opts))[
     'runtime.host'

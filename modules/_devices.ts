@@ -9,7 +9,6 @@ import {
   retrieveObjectProperties,
   retrieveProperties,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
 
 type Device = Record<string, unknown> & {
   _type?: string
@@ -99,7 +98,7 @@ export async function currentNics(
 
 export async function devicesOf(ctx: CallContext, vm: ManagedObjectReference): Promise<Device[]> {
   const { 'config.hardware.device': devices } = await retrieveObjectProperties(
-    await connected(ctx),
+    ctx.serviceInstance,
     vm,
     ['config.hardware.device'],
     { signal: ctx.signal },
@@ -128,7 +127,7 @@ export async function networkNames(
   }
   if (!refs.size) return new Map()
   const objects = await retrieveProperties(
-    await connected(ctx),
+    ctx.serviceInstance,
     [
       {
         propSet: [{ type: 'Network', pathSet: ['name'] }],
@@ -204,7 +203,7 @@ export async function nicChanges(
   networks: string[],
   type = 'vmxnet3',
 ): Promise<Record<string, unknown>[]> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const changes: Record<string, unknown>[] = []
   for (const [index, name] of networks.entries()) {
     const pg = await getEntity(si, ENTITY_TYPES.portgroup, name, {

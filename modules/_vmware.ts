@@ -8,7 +8,6 @@ import {
   getEntity,
   type ManagedObjectReference,
   runTask,
-  type ServiceInstance,
 } from 'brine/vsphere'
 
 export const names = {
@@ -21,19 +20,13 @@ export const names = {
     .describe('folder tree: vm, host, datastore or network'),
 }
 
-/** The service instance, connected (its ServiceContent is needed). */
-export async function connected(ctx: CallContext): Promise<ServiceInstance> {
-  await ctx.serviceInstance.ready()
-  return ctx.serviceInstance
-}
-
 export async function findDatacenter(
   ctx: CallContext,
   name: string,
   props: string[] = [],
   path = false,
 ): Promise<Entity> {
-  return getEntity(await connected(ctx), ENTITY_TYPES.datacenter, name, {
+  return getEntity(ctx.serviceInstance, ENTITY_TYPES.datacenter, name, {
     props,
     path,
     signal: ctx.signal,
@@ -52,7 +45,7 @@ export async function findInDatacenter(
   props: string[] = [],
   options: Pick<FindOptions, 'path' | 'names'> = {},
 ): Promise<Entity> {
-  return getEntity(await connected(ctx), type, name, {
+  return getEntity(ctx.serviceInstance, type, name, {
     ...options,
     props,
     container: datacenter ? { type: ENTITY_TYPES.datacenter, nameOrId: datacenter } : undefined,
@@ -129,7 +122,7 @@ export async function walkFolders(
   type: string,
   path: string,
 ): Promise<FolderWalk> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const { dc, folder: root } = await rootFolderOf(ctx, datacenter, type)
   const segments = folderSegments(path)
   const found: FolderWalk['found'] = []
@@ -175,7 +168,7 @@ export const isTrue = (value: unknown): boolean => value === true || value === '
 /** Destroy_Task on an entity, waited for; `{name, id, deleted: true}`. */
 export async function deleteEntity(ctx: CallContext, entity: Entity, label: string) {
   await runTask(
-    await connected(ctx),
+    ctx.serviceInstance,
     `deleting ${label} '${entity.name}'`,
     'Destroy_Task',
     { _this: entity.obj },

@@ -10,7 +10,6 @@ import {
 } from './_cluster.ts'
 import {
   aliased,
-  connected,
   deleteEntity,
   findCluster,
   findDatacenter,
@@ -21,13 +20,13 @@ import {
 
 export default defineModule({
   doc: 'Clusters (ClusterComputeResource), with their DRS and HA settings.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List clusters: {datacenter: [cluster, …]} (only one datacenter when given).',
       args: { datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const dcs = datacenter
           ? [await findDatacenter(ctx, datacenter)]
           : await listEntities(si, ENTITY_TYPES.datacenter, { signal: ctx.signal })
@@ -52,7 +51,6 @@ export default defineModule({
         name: names.cluster.optional().describe('alias of cluster_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const cluster = await findCluster(
           ctx,
@@ -91,9 +89,8 @@ export default defineModule({
           .optional()
           .describe('HA settings: enabled, host_monitoring, admission_control'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, drs, ha }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const dc = await findDatacenter(ctx, datacenter, ['hostFolder'])
         const spec: Record<string, unknown> = {}
         if (ha) spec.dasConfig = haSpec(ha)
@@ -114,7 +111,6 @@ export default defineModule({
     delete: defineFunction({
       doc: 'Delete a cluster: {<name>: True}, plus name, id, deleted.',
       args: { name: names.cluster, datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => ({
         ...(await deleteEntity(ctx, await findCluster(ctx, name, datacenter), 'cluster')),
         [name]: true,

@@ -1,7 +1,7 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { ENTITY_TYPES, getEntity, type ManagedObjectReference, runTask, typed } from 'brine/vsphere'
 import { advancedOptions, drsSettingsOf, drsSpec } from './_cluster.ts'
-import { aliased, connected, findCluster, names, requiredAliased } from './_vmware.ts'
+import { aliased, findCluster, names, requiredAliased } from './_vmware.ts'
 
 interface RuleInfo {
   _type: string
@@ -29,7 +29,7 @@ async function rulesOf(ctx: CallContext, cluster: string, datacenter?: string) {
 
 /** Rules as saltext-vmware's rule_info shows them (utils/cluster.py drs_rule_info), plus brine's `affinity` on VM rules. */
 async function describeRules(ctx: CallContext, rules: RuleInfo[]) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const vmNames = new Map<string, string>()
   for (const vm of rules.flatMap((r) => r.vm ?? [])) {
     if (!vmNames.has(vm.value))
@@ -79,13 +79,13 @@ const clusterAliases = {
 
 export default defineModule({
   doc: 'DRS settings and VM rules of clusters (saltext-vmware’s names and shapes).',
+  vsphere: true,
   functions: {
     get: defineFunction({
       doc:
         'DRS settings: {enabled, enable_vm_behavior_overrides, default_vm_behavior, vmotion_rate (1–5), ' +
         'advanced_settings}, plus automation_level and migration_threshold (brine’s names).',
       args: { ...clusterArgs, ...clusterAliases },
-      vsphere: true,
       run: async (ctx, args) => {
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
         const datacenter = aliased({
@@ -107,7 +107,6 @@ export default defineModule({
         ...clusterAliases,
         rule: z.string().min(1).optional().describe('alias of rule_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
         const datacenter = aliased({
@@ -140,7 +139,6 @@ export default defineModule({
         vms: z.array(z.string().min(1)).min(2).optional().describe('alias of vm_names'),
         ...clusterAliases,
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, affinity, enabled } = args
         const mandatory = args.mandatory ?? false
@@ -150,7 +148,7 @@ export default defineModule({
           datacenter_name: args.datacenter_name,
           datacenter: args.datacenter,
         })
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const { cluster: target, rules } = await rulesOf(ctx, cluster, datacenter)
         const vmRefs: ManagedObjectReference[] = []
         for (const vm of vms)
@@ -213,7 +211,6 @@ export default defineModule({
         ...clusterArgs,
         ...clusterAliases,
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name } = args
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
@@ -228,7 +225,7 @@ export default defineModule({
             code: 'BRINE_NOT_FOUND',
           })
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `deleting rule '${name}' of cluster '${target.name}'`,
           'ReconfigureComputeResource_Task',
           {
@@ -278,7 +275,6 @@ export default defineModule({
           .optional()
           .describe('alias of vmotion_rate'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const drs = {
           enabled: aliased({ enable: args.enable, enabled: args.enabled }),
@@ -295,7 +291,7 @@ export default defineModule({
         }
         const cluster = await findCluster(ctx, args.cluster, args.datacenter)
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `configuring DRS of cluster '${cluster.name}'`,
           'ReconfigureComputeResource_Task',
           {

@@ -7,7 +7,7 @@ import {
   haSettingsFor,
   haSpec,
 } from './_cluster.ts'
-import { aliased, connected, findCluster, names, requiredAliased } from './_vmware.ts'
+import { aliased, findCluster, names, requiredAliased } from './_vmware.ts'
 
 const int = () => z.coerce.number().int()
 const storageProtection = z.enum([
@@ -26,6 +26,7 @@ async function haOf(ctx: CallContext, cluster: string, datacenter: string | unde
 
 export default defineModule({
   doc: 'HA (vSphere HA, formerly DAS) settings of clusters (saltext-vmware’s names and shapes).',
+  vsphere: true,
   functions: {
     get: defineFunction({
       doc:
@@ -37,7 +38,6 @@ export default defineModule({
         cluster: names.cluster.optional().describe('alias of cluster_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
       },
-      vsphere: true,
       run: (ctx, args) =>
         haOf(
           ctx,
@@ -101,7 +101,6 @@ export default defineModule({
         admission_control: z.boolean().optional().describe('admission control on or off'),
         failover_level: int().min(1).optional().describe('host failures to tolerate'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const {
           cluster: name,
@@ -115,7 +114,7 @@ export default defineModule({
         let admission: Record<string, unknown> | undefined
         if (policy) {
           const hosts: ManagedObjectReference[] = []
-          const si = await connected(ctx)
+          const si = ctx.serviceInstance
           for (const host of policy.failover_host_admission_control?.failover_hosts ?? [])
             hosts.push(
               (
@@ -129,7 +128,7 @@ export default defineModule({
           admission = admissionPolicySpec(policy, hosts)
         }
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `configuring HA of cluster '${cluster.name}'`,
           'ReconfigureComputeResource_Task',
           {

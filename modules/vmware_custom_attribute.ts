@@ -1,6 +1,5 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { callVim, ENTITY_TYPES, getEntity, retrieveObjectProperties } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
 
 interface FieldDef {
   key: number
@@ -9,7 +8,7 @@ interface FieldDef {
 }
 
 async function definitions(ctx: CallContext): Promise<FieldDef[]> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const manager = si.content.customFieldsManager
   if (!manager)
     throw new ModuleError(
@@ -40,11 +39,11 @@ const objectArgs = {
 
 export default defineModule({
   doc: 'Custom attributes: definitions (list, add, remove, rename) and values on objects.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List attribute definitions: name, key, object type (none: global).',
       args: {},
-      vsphere: true,
       run: async (ctx) =>
         (await definitions(ctx))
           .map((f) => ({ name: f.name, key: f.key, object_type: f.managedObjectType ?? null }))
@@ -56,9 +55,8 @@ export default defineModule({
         name: z.string().min(1).describe('attribute name'),
         object_type: z.string().optional().describe('managed object type, e.g. VirtualMachine'),
       },
-      vsphere: true,
       run: async (ctx, { name, object_type }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const def = await callVim<FieldDef>(
           si,
           `defining custom attribute '${name}'`,
@@ -71,9 +69,8 @@ export default defineModule({
     remove: defineFunction({
       doc: 'Remove an attribute definition (and its values everywhere).',
       args: { name: z.string().min(1).describe('attribute name') },
-      vsphere: true,
       run: async (ctx, { name }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const def = await definition(ctx, name)
         await callVim(si, `removing custom attribute '${name}'`, 'RemoveCustomFieldDef', {
           _this: si.content.customFieldsManager,
@@ -88,9 +85,8 @@ export default defineModule({
         name: z.string().min(1).describe('attribute name'),
         new_name: z.string().min(1).describe('new name'),
       },
-      vsphere: true,
       run: async (ctx, { name, new_name }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const def = await definition(ctx, name)
         await callVim(si, `renaming custom attribute '${name}'`, 'RenameCustomFieldDef', {
           _this: si.content.customFieldsManager,
@@ -107,9 +103,8 @@ export default defineModule({
         value: z.coerce.string().describe('the value'),
         ...objectArgs,
       },
-      vsphere: true,
       run: async (ctx, { name, value, object_type, object }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const def = await definition(ctx, name)
         const entity = await getEntity(si, ENTITY_TYPES[object_type], object, {
           signal: ctx.signal,
@@ -126,9 +121,8 @@ export default defineModule({
     get: defineFunction({
       doc: 'The attribute values of an object: {name: value}.',
       args: objectArgs,
-      vsphere: true,
       run: async (ctx, { object_type, object }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const entity = await getEntity(si, ENTITY_TYPES[object_type], object, {
           props: ['customValue'],
           signal: ctx.signal,

@@ -7,26 +7,25 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
-import { connected, findDatacenter, names } from './_vmware.ts'
+import { findDatacenter, names } from './_vmware.ts'
 
 const name = z.string().min(1).describe('the datacenter name')
 
 export default defineModule({
   doc: 'vSphere datacenters (saltext-vmware compatible names).',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List the names of all datacenters.',
       args: {},
-      vsphere: true,
       run: async (ctx) =>
-        (await listEntities(await connected(ctx), ENTITY_TYPES.datacenter, { signal: ctx.signal }))
+        (await listEntities(ctx.serviceInstance, ENTITY_TYPES.datacenter, { signal: ctx.signal }))
           .map((dc) => dc.name)
           .sort(),
     }),
     get: defineFunction({
       doc: 'Return a datacenter’s name, id, inventory path and overall status.',
       args: { name: names.datacenter },
-      vsphere: true,
       run: async (ctx, { name }) => {
         const dc = await findDatacenter(ctx, name, ['overallStatus'], true)
         return {
@@ -48,9 +47,8 @@ export default defineModule({
           .optional()
           .describe('parent folder name or id (default: the root folder)'),
       },
-      vsphere: true,
       run: async (ctx, { name, folder }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const parent = folder
           ? (await getEntityByName(si, ENTITY_TYPES.folder, folder)).obj
           : si.content.rootFolder
@@ -67,11 +65,10 @@ export default defineModule({
     rename: defineFunction({
       doc: 'Rename a datacenter.',
       args: { name: names.datacenter, new_name: name },
-      vsphere: true,
       run: async (ctx, { name, new_name }) => {
         const dc = await findDatacenter(ctx, name)
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `renaming datacenter '${dc.name}' to '${new_name}'`,
           'Rename_Task',
           { _this: dc.obj, newName: new_name },
@@ -85,11 +82,10 @@ export default defineModule({
         'Delete a datacenter and what it holds (vCenter refuses when VMs are powered on): ' +
         '{<name>: True}, plus name, id, deleted.',
       args: { name: names.datacenter },
-      vsphere: true,
       run: async (ctx, { name }) => {
         const dc = await findDatacenter(ctx, name)
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `deleting datacenter '${dc.name}'`,
           'Destroy_Task',
           { _this: dc.obj },

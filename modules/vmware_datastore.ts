@@ -15,7 +15,6 @@ import {
 import {
   aliased,
   asList,
-  connected,
   findCluster,
   findDatacenter,
   findInDatacenter,
@@ -74,7 +73,7 @@ const datastore = z.string().min(1).describe('datastore name or id')
 
 /** A datastore (in a datacenter when given) with its maintenance state, and the connection. */
 async function withMaintenanceState(ctx: CallContext, name: string, datacenter?: string) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const ds = await findInDatacenter(ctx, ENTITY_TYPES.datastore, name, datacenter, [
     'summary.maintenanceMode',
   ])
@@ -94,7 +93,7 @@ async function selectHosts(
   },
   props: string[],
 ): Promise<Entity[]> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   if (where.host_name)
     return [
       await findInDatacenter(ctx, ENTITY_TYPES.host, where.host_name, where.datacenter_name, props),
@@ -242,13 +241,13 @@ interface PlacementResult {
 
 export default defineModule({
   doc: 'Datastores: inventory, maintenance mode and browsing.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List datastores (of a datacenter or cluster when given): name, id, type, capacity, free space, URL, hosts.',
       args: { datacenter: names.datacenter.optional(), cluster: names.cluster.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter, cluster }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         if (cluster) {
           const c = await findCluster(ctx, cluster, datacenter, ['datastore'])
           const ids = new Set(
@@ -285,9 +284,8 @@ export default defineModule({
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
         name: datastore.optional().describe('alias of datastore_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const name = aliased({ datastore_name: args.datastore_name, name: args.name })
         let found: Entity[]
         if (name) {
@@ -354,9 +352,8 @@ export default defineModule({
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const scsi = args.backing_disk_scsi_addresses ?? []
         const hosts = await selectHosts(ctx, args, [
           'datastore',
@@ -424,14 +421,13 @@ export default defineModule({
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         // saltext-vmware's words (modules/datastore.py list_disk_partitions).
         if (!args.disk_id && !args.scsi_address)
           throw new ModuleError("Either 'disk_id' or 'scsi_address' needs to be specified", {
             code: 'BRINE_ARGUMENT',
           })
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const hosts = await selectHosts(ctx, args, [
           'configManager.storageSystem',
           'config.storageDevice.scsiLun',
@@ -494,9 +490,8 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         if (args.host_name || args.cluster_name) await selectHosts(ctx, args, [])
         const within = args.datacenter_name
           ? (await findDatacenter(ctx, args.datacenter_name)).obj
@@ -518,9 +513,8 @@ export default defineModule({
         version: z.enum(['3', '4.1']).default('3').describe('NFS version'),
         read_only: z.boolean().default(false).describe('mount read-only'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const hostNames = asList(args.hosts)
         let id: string | undefined
         for (const hostName of hostNames) {
@@ -553,9 +547,8 @@ export default defineModule({
     remove: defineFunction({
       doc: 'Remove a datastore (NFS: unmounted from every host). Refused while VMs use it.',
       args: { name: datastore },
-      vsphere: true,
       run: async (ctx, { name }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const ds = await getEntity(si, ENTITY_TYPES.datastore, name, { signal: ctx.signal })
         await runTask(
           si,
@@ -575,7 +568,6 @@ export default defineModule({
         'cluster vCenter’s Storage DRS recommendations are applied (storage vMotion), otherwise ' +
         'the VMs that block it are named.',
       args: { name: datastore, datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: (ctx, { name, datacenter }) => enterMaintenance(ctx, name, datacenter),
     }),
     maintenance_mode: defineFunction({
@@ -587,7 +579,6 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         name: datastore.optional().describe('alias of datastore_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => ({
         maintenanceMode: 'inMaintenance',
         ...(await enterMaintenance(
@@ -606,7 +597,6 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         name: datastore.optional().describe('alias of datastore_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => ({
         maintenanceMode: 'normal',
         ...(await exitMaintenance(
@@ -623,9 +613,8 @@ export default defineModule({
         path: z.string().default('').describe('folder inside the datastore'),
         pattern: z.string().default('*').describe('file name pattern'),
       },
-      vsphere: true,
       run: async (ctx, { name, path, pattern }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const ds = await getEntity(si, ENTITY_TYPES.datastore, name, { signal: ctx.signal })
         const { browser } = await retrieveObjectProperties(si, ds.obj, ['browser'])
         const folder = `[${ds.name}] ${path}`.trimEnd()

@@ -10,7 +10,7 @@ import {
   retrieveProperties,
   runTask,
 } from 'brine/vsphere'
-import { asList, connected, deleteEntity } from './_vmware.ts'
+import { asList, deleteEntity } from './_vmware.ts'
 import { findDvs } from './vmware_dvswitch.ts'
 
 interface PortgroupConfig {
@@ -44,7 +44,7 @@ function vlanOf(
 }
 
 async function findPortgroup(ctx: CallContext, name: string): Promise<Entity> {
-  return getEntity(await connected(ctx), ENTITY_TYPES.portgroup, name, {
+  return getEntity(ctx.serviceInstance, ENTITY_TYPES.portgroup, name, {
     props: ['config'],
     signal: ctx.signal,
   })
@@ -89,14 +89,14 @@ const settings = {
 
 export default defineModule({
   doc: 'Distributed port groups.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List distributed port groups (of one switch when given): name, id, switch, VLAN, ports.',
       args: { dvswitch: z.string().optional().describe('switch name or id') },
-      vsphere: true,
       run: async (ctx, { dvswitch }) => {
         const only = dvswitch ? (await findDvs(ctx, dvswitch)).obj.value : undefined
-        const groups = await listEntities(await connected(ctx), ENTITY_TYPES.portgroup, {
+        const groups = await listEntities(ctx.serviceInstance, ENTITY_TYPES.portgroup, {
           props: ['config'],
           signal: ctx.signal,
         })
@@ -119,7 +119,6 @@ export default defineModule({
           .optional()
           .describe('port group name or id (brine; alias of portgroup_key)'),
       },
-      vsphere: true,
       run: async (ctx, { switch_name, portgroup_key, host_name, name }) => {
         if (portgroup_key && name && portgroup_key !== name)
           throw new ModuleError(
@@ -131,7 +130,7 @@ export default defineModule({
           throw new ModuleError(`${ctx.fun}: argument 'portgroup_key' is required (or 'name')`, {
             code: 'BRINE_ARGUMENT',
           })
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         let pg: Entity | undefined
         let dvs: Entity | undefined
         if (switch_name) {
@@ -186,9 +185,8 @@ export default defineModule({
         dvswitch: z.string().min(1).describe('switch name or id'),
         ...settings,
       },
-      vsphere: true,
       run: async (ctx, { name, dvswitch, vlan, ports, type, description }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const dvs = await findDvs(ctx, dvswitch)
         await runTask(
           si,
@@ -214,7 +212,6 @@ export default defineModule({
     configure: defineFunction({
       doc: 'Change a port group’s VLAN, ports, binding or description (the rest is kept).',
       args: { name: portgroup, ...settings },
-      vsphere: true,
       run: async (ctx, { name, ...changes }) => {
         const pg = await findPortgroup(ctx, name)
         const current = describePortgroup(pg)
@@ -233,7 +230,7 @@ export default defineModule({
           vlan: changes.vlan ?? (current.vlan as number),
         }
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `configuring port group '${pg.name}'`,
           'ReconfigureDVPortgroup_Task',
           { _this: pg.obj, spec: portgroupSpec(merged, version ?? '') },
@@ -245,7 +242,6 @@ export default defineModule({
     delete: defineFunction({
       doc: 'Delete a port group.',
       args: { name: portgroup },
-      vsphere: true,
       run: async (ctx, { name }) => {
         return deleteEntity(ctx, await findPortgroup(ctx, name), 'port group')
       },

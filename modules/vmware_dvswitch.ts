@@ -8,14 +8,14 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
-import { asList, connected, deleteEntity, findDatacenter, names } from './_vmware.ts'
+import { asList, deleteEntity, findDatacenter, names } from './_vmware.ts'
 
 export async function findDvs(
   ctx: CallContext,
   name: string,
   props: string[] = [],
 ): Promise<Entity> {
-  return getEntity(await connected(ctx), ENTITY_TYPES.dvswitch, name, { props, signal: ctx.signal })
+  return getEntity(ctx.serviceInstance, ENTITY_TYPES.dvswitch, name, { props, signal: ctx.signal })
 }
 
 function describeDvs(dvs: Entity) {
@@ -53,7 +53,7 @@ async function reconfigure(
 ) {
   const configVersion = (dvs.props.config as { configVersion?: string } | undefined)?.configVersion
   await runTask(
-    await connected(ctx),
+    ctx.serviceInstance,
     what,
     'ReconfigureDvs_Task',
     {
@@ -80,7 +80,7 @@ async function changeMember(
   operation: 'add' | 'remove',
 ) {
   const dvs = await findDvs(ctx, name, ['config'])
-  const target = await getEntity(await connected(ctx), ENTITY_TYPES.host, host, {
+  const target = await getEntity(ctx.serviceInstance, ENTITY_TYPES.host, host, {
     signal: ctx.signal,
   })
   const what =
@@ -93,7 +93,7 @@ async function changeMember(
 
 async function listSwitches(ctx: CallContext, datacenter: string | undefined, props: string[]) {
   const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
-  return listEntities(await connected(ctx), ENTITY_TYPES.dvswitch, {
+  return listEntities(ctx.serviceInstance, ENTITY_TYPES.dvswitch, {
     within,
     props,
     signal: ctx.signal,
@@ -199,7 +199,7 @@ async function configureDvs(ctx: CallContext, a: ConfigureArgs) {
       `${fun}: ${asked.join(', ')}: health checks are not implemented in brine; nothing was changed`,
       { code: 'BRINE_UNSUPPORTED' },
     )
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const dc = a.datacenter_name
     ? await findDatacenter(ctx, a.datacenter_name, ['networkFolder'])
     : undefined
@@ -358,18 +358,17 @@ async function configureDvs(ctx: CallContext, a: ConfigureArgs) {
 
 export default defineModule({
   doc: 'Distributed virtual switches (VMware DVS).',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'Names of the distributed switches (saltext), of a datacenter when given (brine).',
       args: { datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter }) =>
         (await listSwitches(ctx, datacenter, [])).map((s) => s.name).sort(),
     }),
     list_switches: defineFunction({
       doc: 'Distributed switches (of a datacenter when given): name, id, uuid, MTU, description, port groups, hosts.',
       args: { datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter }) =>
         (await listSwitches(ctx, datacenter, DVS_PROPS))
           .map(describeDvs)
@@ -378,7 +377,6 @@ export default defineModule({
     get: defineFunction({
       doc: 'Describe a distributed switch: uuid, MTU, description, port groups, member hosts.',
       args: { name: dvswitch },
-      vsphere: true,
       run: async (ctx, { name }) => describeDvs(await findDvs(ctx, name, DVS_PROPS)),
     }),
     create: defineFunction({
@@ -396,9 +394,8 @@ export default defineModule({
           .default(2)
           .describe('uplink ports per host'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const dc = await findDatacenter(ctx, datacenter, ['networkFolder'])
         const dvs = await runTask<ManagedObjectReference>(
           si,
@@ -430,25 +427,21 @@ export default defineModule({
         'that exists: True (saltext-vmware’s configure). brine: name=, description=, max_mtu= ' +
         'are aliases; nothing is sent when nothing differs. Health checks are not implemented.',
       args: configureArgs,
-      vsphere: true,
       run: (ctx, args) => configureDvs(ctx, args),
     }),
     add_host: defineFunction({
       doc: 'Add a host to the switch.',
       args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
-      vsphere: true,
       run: (ctx, { name, host }) => changeMember(ctx, name, host, 'add'),
     }),
     remove_host: defineFunction({
       doc: 'Remove a host from the switch (refused while its VMs use the switch’s port groups).',
       args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
-      vsphere: true,
       run: (ctx, { name, host }) => changeMember(ctx, name, host, 'remove'),
     }),
     delete: defineFunction({
       doc: 'Delete a distributed switch (and its port groups).',
       args: { name: dvswitch },
-      vsphere: true,
       run: async (ctx, { name }) => {
         return deleteEntity(ctx, await findDvs(ctx, name), 'distributed switch')
       },

@@ -15,7 +15,9 @@ import {
   type ManagedObjectReference,
   retrieveProperties,
 } from 'brine/vsphere'
-import { asList, connected, findCluster, findDatacenter, isTrue } from './_vmware.ts'
+import { asList, findCluster, findDatacenter, isTrue } from './_vmware.ts'
+import type vmware_host from './vmware_host.ts'
+import type vmware_role from './vmware_role.ts'
 
 /**
  * saltext-vmware's `vmware_esxi` (src/saltext/vmware/modules/esxi.py) for the part of its
@@ -49,7 +51,7 @@ async function selectHosts(ctx: CallContext, sel: Selection, props: string[]): P
     : sel.datacenter_name
       ? (await findDatacenter(ctx, sel.datacenter_name)).obj
       : undefined
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   if (sel.host_name) {
     const found = await findEntityByName(si, ENTITY_TYPES.host, sel.host_name, {
       within,
@@ -145,7 +147,7 @@ async function datastoreSizes(ctx: CallContext, hosts: Entity[]) {
   const sizes = new Map<string, { name: string; capacity?: number; free_space?: number }>()
   if (!refs.size) return sizes
   const objects = await retrieveProperties(
-    await connected(ctx),
+    ctx.serviceInstance,
     [
       {
         propSet: [
@@ -177,7 +179,7 @@ async function vsanStatus(ctx: CallContext, host: Entity) {
   if (!system) return {}
   try {
     const status = await callVim<{ uuid?: string; nodeUuid?: string; health?: string }>(
-      await connected(ctx),
+      ctx.serviceInstance,
       `reading the vSAN status of host '${host.name}'`,
       'QueryHostStatus',
       { _this: system },
@@ -334,7 +336,7 @@ async function onEachHost<T>(
   sel: Selection,
   fn: (kwargs: { esxi_host_name?: string }) => Promise<T>,
 ): Promise<Record<string, T>> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const direct = si.content.about.apiType === 'HostAgent'
   const out: Record<string, T> = {}
   for (const host of await selectHosts(ctx, sel, []))
@@ -355,11 +357,11 @@ const connectionState = async (ctx: CallContext, fun: string, host: string) => {
 
 export default defineModule({
   doc: 'saltext-vmware compatible ESXi functions (a subset; see vmware_host for brine’s own).',
+  vsphere: true,
   functions: {
     list_hosts: defineFunction({
       doc: 'Names of the selected hosts.',
       args: selection,
-      vsphere: true,
       run: async (ctx, sel) => (await selectHosts(ctx, sel, [])).map((h) => h.name),
     }),
     get: defineFunction({
@@ -370,7 +372,6 @@ export default defineModule({
         default: z.unknown().default('').describe('when the key is missing'),
         delimiter: z.string().min(1).default(':').describe('separates the parts of key'),
       },
-      vsphere: true,
       run: async (ctx, { key, default: fallback, delimiter, ...sel }) => {
         const hosts = await selectHosts(ctx, sel, FACT_PROPS)
         const [sizes, vsan] = await Promise.all([
@@ -388,7 +389,6 @@ export default defineModule({
     get_capabilities: defineFunction({
       doc: "Every host's capabilities {host: {snake_case: value}}.",
       args: {},
-      vsphere: true,
       run: async (ctx) => {
         const out: Record<string, unknown> = {}
         for (const host of await selectHosts(ctx, {}, ['capability']))
@@ -399,11 +399,8 @@ export default defineModule({
     in_maintenance_mode: defineFunction({
       doc: '{maintenanceMode: normal|inMaintenance}',
       args: { host: z.string().min(1).describe('host name') },
-      vsphere: true,
       run: async (ctx, { host }) => {
-        const found = (await ctx.salt('vmware_host.get', { name: host })) as {
-          maintenance_mode: boolean
-        }
+        const found = await ctx.module<typeof vmware_host>('vmware_host').get({ name: host })
         return { maintenanceMode: found.maintenance_mode ? 'inMaintenance' : 'normal' }
       },
     }),
@@ -421,7 +418,6 @@ export default defineModule({
           .describe('HostMaintenanceSpec'),
         catch_task_error: z.boolean().default(true).describe('report, not raise, a failed task'),
       },
-      vsphere: true,
       run: (ctx, { host, catch_task_error, ...rest }) =>
         setMode(ctx, host, true, catch_task_error, () =>
           ctx.salt('vmware_host.enter_maintenance_mode', { name: host, ...rest }),
@@ -434,7 +430,6 @@ export default defineModule({
         timeout: z.coerce.number().int().min(0).default(0).describe('seconds'),
         catch_task_error: z.boolean().default(true).describe('report, not raise, a failed task'),
       },
-      vsphere: true,
       run: (ctx, { host, timeout, catch_task_error }) =>
         setMode(ctx, host, false, catch_task_error, () =>
           ctx.salt('vmware_host.exit_maintenance_mode', { name: host, timeout }),
@@ -443,7 +438,6 @@ export default defineModule({
     get_advanced_config: defineFunction({
       doc: '{host: {option: value}} for one option (or all when config_name is absent).',
       args: { ...selection, config_name: z.string().optional().describe('option key') },
-      vsphere: true,
       run: (ctx, { config_name, ...sel }) =>
         perHost(ctx, sel, (host) =>
           ctx.salt('vmware_host.get_advanced', { name: host, key: config_name ?? '' }),
@@ -457,7 +451,6 @@ export default defineModule({
           .describe('{option: value}'),
         ...selection,
       },
-      vsphere: true,
       run: (ctx, { config_dict, ...sel }) =>
         perHost(ctx, sel, async (host) => {
           for (const [key, value] of Object.entries(config_dict))
@@ -472,7 +465,6 @@ export default defineModule({
         config_value: z.union([z.string(), z.number(), z.boolean()]).describe('value'),
         ...selection,
       },
-      vsphere: true,
       run: (ctx, { config_name, config_value, ...sel }) =>
         perHost(ctx, sel, async (host) => {
           await ctx.salt('vmware_host.set_advanced', {
@@ -486,25 +478,18 @@ export default defineModule({
     get_all_firewall_configs: defineFunction({
       doc: '{host: [{allowed_hosts: {ip_address, all_ip, ip_network}, key, service, enabled, rule: [{port, end_port, direction, port_type, protocol}], label, required}]}',
       args: selection,
-      vsphere: true,
       run: (ctx, sel) => firewallConfigs(ctx, sel),
     }),
     get_firewall_config: defineFunction({
       doc: '{host: [the ruleset]}, in get_all_firewall_configs’s shape.',
       args: { ruleset_name: z.string().min(1).describe('ruleset key'), ...selection },
-      vsphere: true,
       run: (ctx, { ruleset_name, ...sel }) => firewallConfigs(ctx, sel, ruleset_name),
     }),
     get_role: defineFunction({
       doc: '{role_id, role_name, privilege_ids}, or {} when there is no such role.',
       args: { role_name: z.string().min(1).describe('role name'), esxi_host_name: esxiHostName },
-      vsphere: true,
       run: async (ctx, { role_name }) => {
-        const roles = (await ctx.salt('vmware_role.list')) as Array<{
-          id: number
-          name: string
-          privileges: string[]
-        }>
+        const roles = await ctx.module<typeof vmware_role>('vmware_role').list()
         const role = roles.find((r) => r.name === role_name)
         return role
           ? { role_id: role.id, role_name: role.name, privilege_ids: role.privileges }
@@ -518,12 +503,11 @@ export default defineModule({
         privilege_ids: z.array(z.string().min(1)).describe('privileges, e.g. Folder.Create'),
         esxi_host_name: esxiHostName,
       },
-      vsphere: true,
       run: async (ctx, { role_name, privilege_ids }) => {
-        const role = (await ctx.salt('vmware_role.create', {
+        const role = await ctx.module<typeof vmware_role>('vmware_role').create({
           name: role_name,
           privileges: privilege_ids,
-        })) as { id: number }
+        })
         return { role_id: role.id }
       },
     }),
@@ -534,7 +518,6 @@ export default defineModule({
         privilege_ids: z.array(z.string().min(1)).describe('the role’s privileges'),
         esxi_host_name: esxiHostName,
       },
-      vsphere: true,
       run: async (ctx, { role_name, privilege_ids }) => {
         await ctx.salt('vmware_role.update', { name: role_name, privileges: privilege_ids })
         return true
@@ -547,7 +530,6 @@ export default defineModule({
         force: z.boolean().default(false).describe('remove it even when it is in use'),
         esxi_host_name: esxiHostName,
       },
-      vsphere: true,
       run: async (ctx, { role_name, force }) => {
         await ctx.salt('vmware_role.delete', { name: role_name, force })
         return true
@@ -556,14 +538,9 @@ export default defineModule({
     get_user: defineFunction({
       doc: '{host: {user: {description, group, user_id, shell_access}}} ({host: {}} when missing).',
       args: { user_name: z.string().min(1).describe('local user'), ...selection },
-      vsphere: true,
       run: (ctx, { user_name, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
-          const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{
-            name: string
-            description: string
-            shell_access?: boolean
-          }>
+          const users = await ctx.module<typeof vmware_host>('vmware_host').list_users(target)
           const user = users.find((u) => u.name === user_name)
           return user
             ? {
@@ -580,7 +557,6 @@ export default defineModule({
     add_user: defineFunction({
       doc: '{host: True}',
       args: userArgs,
-      vsphere: true,
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.add_user', {
@@ -595,7 +571,6 @@ export default defineModule({
     update_user: defineFunction({
       doc: '{host: True}',
       args: userArgs,
-      vsphere: true,
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.update_user', {
@@ -610,7 +585,6 @@ export default defineModule({
     remove_user: defineFunction({
       doc: '{host: True}',
       args: { user_name: z.string().min(1).describe('local user'), ...selection },
-      vsphere: true,
       run: (ctx, { user_name, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.remove_user', { user: user_name, ...target })
@@ -620,23 +594,20 @@ export default defineModule({
     connect: defineFunction({
       doc: '{state: connectionState}',
       args: { host: z.string().min(1).describe('host name or id') },
-      vsphere: true,
       run: (ctx, { host }) => connectionState(ctx, 'vmware_host.reconnect', host),
     }),
     disconnect: defineFunction({
       doc: '{state: connectionState}',
       args: { host: z.string().min(1).describe('host name or id') },
-      vsphere: true,
       run: (ctx, { host }) => connectionState(ctx, 'vmware_host.disconnect', host),
     }),
     remove: defineFunction({
       doc: '{state: "removed host <host>"}; a clustered host is put in maintenance mode first.',
       args: { host: z.string().min(1).describe('host name or id') },
-      vsphere: true,
       run: async (ctx, { host }) => {
-        const done = (await ctx.salt('vmware_host.remove', { name: host, maintenance: true })) as {
-          name: string
-        }
+        const done = await ctx
+          .module<typeof vmware_host>('vmware_host')
+          .remove({ name: host, maintenance: true })
         return { state: `removed host ${done.name}` }
       },
     }),
@@ -658,7 +629,7 @@ async function setMode(
     if (!catchTaskError || (error as { code?: string }).code !== 'BRINE_VIM_TASK_FAILED')
       throw error
   }
-  const now = (await ctx.salt('vmware_host.get', { name: host })) as { maintenance_mode: boolean }
+  const now = await ctx.module<typeof vmware_host>('vmware_host').get({ name: host })
   return {
     maintenanceMode: now.maintenance_mode ? 'inMaintenance' : 'normal',
     changes: changed && now.maintenance_mode === enter,

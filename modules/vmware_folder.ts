@@ -8,7 +8,6 @@ import {
   runTask,
 } from 'brine/vsphere'
 import {
-  connected,
   findDatacenter,
   folderSegments,
   names,
@@ -49,6 +48,7 @@ function resolveTarget(args: {
 
 export default defineModule({
   doc: 'Folders of the vm, host, datastore and network trees; paths such as web/prod are relative to the tree root.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc:
@@ -62,9 +62,8 @@ export default defineModule({
           .describe('only this tree (default: all)'),
         details: z.boolean().default(false).describe('rows with id, type tree and path'),
       },
-      vsphere: true,
       run: async (ctx, { datacenter, type, details }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
         const folders = await listEntities(si, ENTITY_TYPES.folder, {
           within: dc?.obj,
@@ -104,10 +103,9 @@ export default defineModule({
         'Create a folder path, making missing parents (like mkdir -p): saltext-vmware’s ' +
         '{status: "created"}, plus the path, id and the folders created.',
       args: { ...target, ...targetAliases },
-      vsphere: true,
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const walk = await walkFolders(ctx, datacenter, type, path)
         let parent = walk.found.at(-1)?.obj ?? walk.root
         const created: string[] = []
@@ -139,7 +137,6 @@ export default defineModule({
         ...targetAliases,
         new_name: z.string().min(1).optional().describe('alias of new_folder_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const new_name = requiredAliased({
@@ -148,7 +145,7 @@ export default defineModule({
         })
         const folder = await existingFolder(ctx, datacenter, type, path)
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `renaming folder '${path}' to '${new_name}'`,
           'Rename_Task',
           { _this: folder, newName: new_name },
@@ -173,7 +170,6 @@ export default defineModule({
         ...targetAliases,
         destination: z.string().optional().describe('alias of destination_folder_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const destination = requiredAliased({
@@ -185,7 +181,7 @@ export default defineModule({
           ? await existingFolder(ctx, datacenter, type, destination)
           : (await rootFolderOf(ctx, datacenter, type)).folder
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `moving folder '${path}' to '${destination || '/'}'`,
           'MoveIntoFolder_Task',
           { _this: target, list: [folder] },
@@ -202,12 +198,11 @@ export default defineModule({
     destroy: defineFunction({
       doc: 'Destroy a folder and everything in it: {status: "destroyed"}, plus the path and id.',
       args: { ...target, ...targetAliases },
-      vsphere: true,
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const folder = await existingFolder(ctx, datacenter, type, path)
         await runTask(
-          await connected(ctx),
+          ctx.serviceInstance,
           `destroying folder '${path}'`,
           'Destroy_Task',
           { _this: folder },

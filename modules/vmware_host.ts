@@ -17,7 +17,7 @@ import {
   runTask,
   typedPrimitive,
 } from 'brine/vsphere'
-import { connected, findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
+import { findCluster, findDatacenter, folderAt, isTrue, names } from './_vmware.ts'
 
 const HOST_PROPS = [
   'runtime.connectionState',
@@ -35,7 +35,7 @@ async function findHost(
   props: string[] = HOST_PROPS,
   path = false,
 ): Promise<Entity> {
-  return getEntity(await connected(ctx), ENTITY_TYPES.host, name, {
+  return getEntity(ctx.serviceInstance, ENTITY_TYPES.host, name, {
     props,
     path,
     signal: ctx.signal,
@@ -88,7 +88,7 @@ async function hostManager(
 async function rulesets(ctx: CallContext, name: string) {
   const { host: found, manager } = await hostManager(ctx, name, 'firewallSystem')
   const { firewallInfo } = await retrieveObjectProperties(
-    await connected(ctx),
+    ctx.serviceInstance,
     manager,
     ['firewallInfo'],
     { signal: ctx.signal },
@@ -123,7 +123,7 @@ async function setMaintenance(
     ? `putting host '${found.name}' in maintenance mode`
     : `taking host '${found.name}' out of maintenance mode`
   await runTask(
-    await connected(ctx),
+    ctx.serviceInstance,
     what,
     enter ? 'EnterMaintenanceMode_Task' : 'ExitMaintenanceMode_Task',
     enter
@@ -147,7 +147,7 @@ async function setMaintenance(
  * (vCenter has no HostLocalAccountManager): the connection must be to the host itself.
  */
 async function localAccounts(ctx: CallContext) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const { accountManager, userDirectory } = si.content
   if (si.content.about.apiType !== 'HostAgent' || !accountManager)
     throw new ModuleError(
@@ -220,7 +220,7 @@ async function setConnection(
     return { ...describeHost(found), changed: false }
   const what = connect ? `reconnecting host '${found.name}'` : `disconnecting host '${found.name}'`
   await runTask(
-    await connected(ctx),
+    ctx.serviceInstance,
     what,
     connect ? 'ReconnectHost_Task' : 'DisconnectHost_Task',
     connect ? { _this: found.obj, cnxSpec: credentials } : { _this: found.obj },
@@ -231,18 +231,18 @@ async function setConnection(
 
 export default defineModule({
   doc: 'ESXi hosts as vCenter sees them: inventory, add/remove, maintenance mode, firewall, advanced options.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List hosts (in a datacenter or cluster when given): name, id, states, CPU cores, memory.',
       args: { datacenter: names.datacenter.optional(), cluster: names.cluster.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter, cluster }) => {
         const within = cluster
           ? (await findCluster(ctx, cluster, datacenter)).obj
           : datacenter
             ? (await findDatacenter(ctx, datacenter)).obj
             : undefined
-        const hosts = await listEntities(await connected(ctx), ENTITY_TYPES.host, {
+        const hosts = await listEntities(ctx.serviceInstance, ENTITY_TYPES.host, {
           within,
           props: HOST_PROPS,
           signal: ctx.signal,
@@ -253,7 +253,6 @@ export default defineModule({
     get: defineFunction({
       doc: 'Describe one host, with its inventory path.',
       args: { name: host },
-      vsphere: true,
       run: async (ctx, { name }) => {
         const found = await findHost(ctx, name, HOST_PROPS, true)
         return describeHost(found, found.path)
@@ -279,9 +278,8 @@ export default defineModule({
           .describe('take the host over even if another vCenter manages it'),
         connected: z.boolean().default(true).describe('connect it once added'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const spec = {
           hostName: args.name,
           port: args.port,
@@ -340,9 +338,8 @@ export default defineModule({
         name: host,
         maintenance: z.boolean().default(false).describe('enter maintenance mode first if needed'),
       },
-      vsphere: true,
       run: async (ctx, { name, maintenance }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const found = await findHost(ctx, name)
         const parent = found.props.parent as ManagedObjectReference
         const clustered = parent.type === 'ClusterComputeResource'
@@ -370,7 +367,6 @@ export default defineModule({
     disconnect: defineFunction({
       doc: 'Disconnect a host from vCenter (it stays in the inventory; VMs keep running).',
       args: { name: host },
-      vsphere: true,
       run: (ctx, { name }) => setConnection(ctx, name, false),
     }),
     reconnect: defineFunction({
@@ -384,7 +380,6 @@ export default defineModule({
           .describe('ESXi user, when reconnecting with new credentials'),
         password: z.string().min(1).optional().describe('ESXi password (never logged or shown)'),
       },
-      vsphere: true,
       run: (ctx, { name, user, password }) =>
         setConnection(
           ctx,
@@ -396,7 +391,6 @@ export default defineModule({
     list_users: defineFunction({
       doc: 'Local users of the ESXi host this profile (or esxi_host_name) connects to: [{name, description}].',
       args: { esxi_host_name: esxiHostName },
-      vsphere: true,
       run: async (ctx) => (await localUsers(ctx)).users,
     }),
     add_user: defineFunction({
@@ -407,7 +401,6 @@ export default defineModule({
         description: z.string().optional().describe('description (full name)'),
         esxi_host_name: esxiHostName,
       },
-      vsphere: true,
       run: async (ctx, { user, password, description }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         await callVim(si, `creating local user '${user}' on host '${hostName}'`, 'CreateUser', {
@@ -425,7 +418,6 @@ export default defineModule({
         description: z.string().optional().describe('new description'),
         esxi_host_name: esxiHostName,
       },
-      vsphere: true,
       run: async (ctx, { user, password, description }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         if (!(await localUsers(ctx)).users.some((u) => u.name === user))
@@ -447,7 +439,6 @@ export default defineModule({
     remove_user: defineFunction({
       doc: 'Delete a local user from the ESXi host this profile connects to.',
       args: { user: userName, esxi_host_name: esxiHostName },
-      vsphere: true,
       run: async (ctx, { user }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         await callVim(si, `removing local user '${user}' from host '${hostName}'`, 'RemoveUser', {
@@ -460,7 +451,6 @@ export default defineModule({
     firewall_rulesets: defineFunction({
       doc: 'List a host’s firewall rulesets: key, label, enabled, required.',
       args: { name: host },
-      vsphere: true,
       run: async (ctx, { name }) => (await rulesets(ctx, name)).list,
     }),
     firewall_ruleset: defineFunction({
@@ -470,7 +460,6 @@ export default defineModule({
         ruleset: z.string().min(1).describe('ruleset key'),
         enabled: z.boolean().describe('enable or disable'),
       },
-      vsphere: true,
       run: async (ctx, { name, ruleset, enabled }) => {
         const { host: found, manager, list } = await rulesets(ctx, name)
         const current = list.find((r) => r.key === ruleset)
@@ -481,7 +470,7 @@ export default defineModule({
           )
         if (current.enabled === enabled) return { ...current, changed: false }
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `${enabled ? 'enabling' : 'disabling'} ruleset '${ruleset}' on host '${found.name}'`,
           enabled ? 'EnableRuleset' : 'DisableRuleset',
           { _this: manager, id: ruleset },
@@ -492,11 +481,10 @@ export default defineModule({
     get_advanced: defineFunction({
       doc: 'Advanced options of a host whose key starts with `key` (e.g. Config.HostAgent): {key: value}.',
       args: { name: host, key: z.string().default('').describe('option key or prefix') },
-      vsphere: true,
       run: async (ctx, { name, key }) => {
         const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
         const options = await callVim<Array<{ key: string; value: unknown }>>(
-          await connected(ctx),
+          ctx.serviceInstance,
           `reading advanced options '${key}' of host '${found.name}'`,
           'QueryOptions',
           { _this: manager, name: key },
@@ -511,11 +499,10 @@ export default defineModule({
         key: z.string().min(1).describe('option key'),
         value: z.union([z.string(), z.number(), z.boolean()]).describe('the value'),
       },
-      vsphere: true,
       run: async (ctx, { name, key, value }) => {
         const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `setting advanced option '${key}' of host '${found.name}'`,
           'UpdateOptions',
           { _this: manager, changedValue: [{ key, value: typedPrimitive(value) }] },
@@ -536,7 +523,6 @@ export default defineModule({
           .optional()
           .describe('HostMaintenanceSpec fields (e.g. vsanMode)'),
       },
-      vsphere: true,
       run: (ctx, { name, timeout, evacuate_powered_off_vms, maintenance_spec }) =>
         setMaintenance(ctx, name, timeout, true, {
           evacuatePoweredOffVms: evacuate_powered_off_vms,
@@ -546,7 +532,6 @@ export default defineModule({
     exit_maintenance_mode: defineFunction({
       doc: 'Take a host out of maintenance mode.',
       args: maintenanceArgs,
-      vsphere: true,
       run: (ctx, { name, timeout }) => setMaintenance(ctx, name, timeout, false),
     }),
   },

@@ -13,7 +13,7 @@ import {
   retrieveObjectProperties,
   type ServiceInstance,
 } from 'brine/vsphere'
-import { connected, findCluster, findInDatacenter, requiredAliased } from './_vmware.ts'
+import { findCluster, findInDatacenter, requiredAliased } from './_vmware.ts'
 
 interface LicenseInfo {
   licenseKey: string
@@ -41,7 +41,7 @@ function masked(key: string): string {
 async function licenseManager(
   ctx: CallContext,
 ): Promise<{ licenses: LicenseInfo[]; assignments: ManagedObjectReference | undefined }> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const props = await retrieveObjectProperties(
     si,
     si.content.licenseManager as never,
@@ -58,7 +58,7 @@ const installedKeys = async (ctx: CallContext) => (await licenseManager(ctx)).li
 
 /** saltext-vmware's answer on an ESXi host (utils/license_mgr.py is_vcenter), as an error. */
 async function vcenter(ctx: CallContext): Promise<ServiceInstance> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   if (si.content.about.apiType !== 'VirtualCenter')
     throw new ModuleError(
       `Failed, not connected to a vCenter: ${si.content.about.fullName ?? 'this endpoint'} is an ` +
@@ -132,13 +132,13 @@ function assignmentManagerOf(manager: ManagedObjectReference | undefined) {
 
 export default defineModule({
   doc: 'vCenter licenses: add (and assign), remove, list (keys are shown masked).',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc:
         'Installed licenses, as saltext-vmware lists them: {licenses: [key]} (masked; the ' +
         'evaluation license left out), plus details: [{key, name, edition, total, used, cost_unit}].',
       args: {},
-      vsphere: true,
       run: async (ctx) => {
         const installed = (await installedKeys(ctx)).filter((l) => l.licenseKey !== EVALUATION_KEY)
         return {
@@ -157,7 +157,6 @@ export default defineModule({
     has: defineFunction({
       doc: 'Whether this exact license key is installed (compared whole, answered yes or no).',
       args: { key: z.string().min(5).describe('the license key') },
-      vsphere: true,
       run: async (ctx, { key }) => {
         masked(key)
         return (await installedKeys(ctx)).some((l) => l.licenseKey === key)
@@ -168,7 +167,6 @@ export default defineModule({
         'Whether the license key is assigned to the entity named as for add (vCenter when none ' +
         'is named); null when only a datacenter is named (nothing to assign to). vCenter only.',
       args: { key: z.string().min(5).describe('the license key'), ...target },
-      vsphere: true,
       run: async (ctx, { key, ...names }) => {
         masked(key)
         const si = await vcenter(ctx)
@@ -189,7 +187,6 @@ export default defineModule({
         ...target,
         key: z.string().min(5).optional().describe('alias of license_key'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)
@@ -244,7 +241,6 @@ export default defineModule({
         ...target,
         key: z.string().min(5).optional().describe('alias of license_key'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)

@@ -7,7 +7,6 @@ import {
   searchOne,
   type TaggingClient,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
 
 export const filtersSchema = z
   .object({
@@ -45,7 +44,7 @@ export async function runSearch(
   options: Omit<SearchOptions, 'tagging' | 'signal'>,
   one = false,
 ) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   let client: TaggingClient | undefined
   try {
     const full: SearchOptions = {

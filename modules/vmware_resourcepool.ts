@@ -8,7 +8,7 @@ import {
   listEntities,
   type ManagedObjectReference,
 } from 'brine/vsphere'
-import { connected, deleteEntity, findCluster, findDatacenter, names } from './_vmware.ts'
+import { deleteEntity, findCluster, findDatacenter, names } from './_vmware.ts'
 
 /** One allocation (CPU in MHz, memory in MB), as users write it. */
 export const allocation = z.object({
@@ -82,7 +82,7 @@ export async function findPool(
   datacenter?: string,
   props: string[] = [],
 ): Promise<Entity> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const within = cluster
     ? (await findCluster(ctx, cluster, datacenter)).obj
     : datacenter
@@ -100,13 +100,13 @@ const where = { cluster: names.cluster.optional(), datacenter: names.datacenter.
 
 export default defineModule({
   doc: 'Resource pools (CPU in MHz, memory in MB; limit -1 = unlimited; shares low/normal/high).',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'List resource pools: name, id, inventory path (the hidden root pools "Resources" included).',
       args: where,
-      vsphere: true,
       run: async (ctx, { cluster, datacenter }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const within = cluster
           ? (await findCluster(ctx, cluster, datacenter)).obj
           : datacenter
@@ -128,7 +128,6 @@ export default defineModule({
     get: defineFunction({
       doc: 'Return a pool’s CPU and memory allocation.',
       args: { name: z.string().min(1).describe('pool name or id'), ...where },
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter }) => {
         return describePool(await findPool(ctx, name, cluster, datacenter, ['config']))
       },
@@ -146,9 +145,8 @@ export default defineModule({
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
       },
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter, parent, cpu, memory }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const owner = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
         const parentPool = parent
           ? (await findPool(ctx, parent, owner.obj.value)).obj
@@ -178,12 +176,11 @@ export default defineModule({
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
       },
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter, new_name, cpu, memory }) => {
         const pool = await findPool(ctx, name, cluster, datacenter, ['config'])
         const current = describePool(pool)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `updating resource pool '${pool.name}'`,
           'UpdateConfig',
           {
@@ -201,7 +198,6 @@ export default defineModule({
     delete: defineFunction({
       doc: 'Delete a pool (its VMs and child pools move to the parent).',
       args: { name: z.string().min(1).describe('pool name or id'), ...where },
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter }) => {
         const pool = await findPool(ctx, name, cluster, datacenter)
         if (pool.name === 'Resources')

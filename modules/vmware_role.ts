@@ -8,7 +8,7 @@ import {
   retrieveObjectProperties,
   type ServiceInstance,
 } from 'brine/vsphere'
-import { asList, connected, isTrue } from './_vmware.ts'
+import { asList, isTrue } from './_vmware.ts'
 
 // Roles and permissions of the endpoint brine is connected to (vCenter's, or a host's when
 // connected to ESXi directly): the AuthorizationManager.
@@ -33,7 +33,7 @@ const IMPLIED = ['System.Anonymous', 'System.Read', 'System.View']
 async function manager(
   ctx: CallContext,
 ): Promise<{ si: ServiceInstance; am: ManagedObjectReference }> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const am = si.content.authorizationManager
   if (!am)
     throw new ModuleError('this endpoint has no AuthorizationManager', {
@@ -139,30 +139,27 @@ async function ownPermissions(
 
 export default defineModule({
   doc: 'Roles (privilege sets) and permissions (principal + role on an object).',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc: 'All roles: name, id, system flag, privileges.',
       args: {},
-      vsphere: true,
       run: async (ctx) => (await roles(ctx)).sort((a, b) => a.name.localeCompare(b.name)),
     }),
     get: defineFunction({
       doc: 'One role by name or id.',
       args: { name: z.string().min(1).describe('role name or id') },
-      vsphere: true,
       run: async (ctx, { name }) => findRole(ctx, name),
     }),
     list_privileges: defineFunction({
       doc: 'Privilege ids (optionally those starting with a group, e.g. VirtualMachine.Interact).',
       args: { group: z.string().default('').describe('id prefix') },
-      vsphere: true,
       run: async (ctx, { group }) =>
         (await knownPrivileges(ctx)).filter((id) => id.startsWith(group)),
     }),
     create: defineFunction({
       doc: 'Create a role with these privileges (vCenter adds System.Anonymous, Read and View).',
       args: { name: z.string().min(1).describe('role name'), privileges },
-      vsphere: true,
       run: async (ctx, { name, privileges: wanted }) => {
         await validPrivileges(ctx, wanted)
         const { si, am } = await manager(ctx)
@@ -181,7 +178,6 @@ export default defineModule({
         privileges: privileges.optional(),
         new_name: z.string().min(1).optional().describe('rename to'),
       },
-      vsphere: true,
       run: async (ctx, { name, privileges: wanted, new_name }) => {
         const role = await findRole(ctx, name)
         if (role.system)
@@ -205,7 +201,6 @@ export default defineModule({
         name: z.string().min(1).describe('role name or id'),
         force: z.boolean().default(false).describe('delete even if permissions use it'),
       },
-      vsphere: true,
       run: async (ctx, { name, force }) => {
         const role = await findRole(ctx, name)
         if (role.system)
@@ -242,7 +237,6 @@ export default defineModule({
         ...entityArgs,
         inherited: z.boolean().default(false).describe('include those set on parents'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)
@@ -274,7 +268,6 @@ export default defineModule({
         propagate: z.boolean().default(true).describe('apply to children'),
         ...entityArgs,
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const role = await findRole(ctx, args.role)
@@ -329,7 +322,6 @@ export default defineModule({
         group: z.boolean().default(false).describe('the principal is a group'),
         ...entityArgs,
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)

@@ -1,6 +1,6 @@
 import { type CallContext, defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { callVim, type ServiceInstance, typedPrimitive } from 'brine/vsphere'
-import { asList, connected } from './_vmware.ts'
+import { asList } from './_vmware.ts'
 
 // Storage policies live behind vCenter's PBM endpoint (/pbm, namespace urn:pbm), which
 // shares the vim25 session: no second login, the session cookie goes in the SOAP header.
@@ -143,7 +143,7 @@ async function profileManager(si: ServiceInstance) {
 }
 
 async function allPolicies(ctx: CallContext): Promise<{ manager: unknown; policies: Policy[] }> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const manager = await profileManager(si)
   const ids = await callVim<Array<{ uniqueId: string }> | undefined>(
     si,
@@ -214,6 +214,7 @@ export default defineModule({
   doc:
     'Storage policies (SPBM, vCenter only; saltext-vmware’s module is storage_policy, the same ' +
     'functions): find, save (create or update in place), drift_report, delete.',
+  vsphere: true,
   functions: {
     find: defineFunction({
       doc:
@@ -222,7 +223,6 @@ export default defineModule({
       args: {
         policy_name: z.string().optional().describe('only this policy (name or id)'),
       },
-      vsphere: true,
       run: async (ctx, { policy_name }) => {
         const { policies } = await allPolicies(ctx)
         if (policy_name) {
@@ -237,7 +237,6 @@ export default defineModule({
         'How the policy differs from a config: {} when in sync, else {old, new} ' +
         '(old: null when the policy does not exist). A description left out is not compared.',
       args: { policy_config: policyConfig.describe('as for save') },
-      vsphere: true,
       run: async (ctx, { policy_config: config }) => {
         const { policies } = await allPolicies(ctx)
         const existing = policies.find((p) => p.policyName === config.policyName)
@@ -262,9 +261,8 @@ export default defineModule({
           '{policyName, description, constraints: [{name, namespace (default VSAN), <capability>: value}]}',
         ),
       },
-      vsphere: true,
       run: async (ctx, { policy_config: config }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const { manager, policies } = await allPolicies(ctx)
         const existing = policies.find((p) => p.policyName === config.policyName)
         const what = `saving storage policy '${config.policyName}'`
@@ -308,9 +306,8 @@ export default defineModule({
     delete: defineFunction({
       doc: 'Delete a storage policy (by name or id).',
       args: { policy_name: z.string().min(1).describe('policy name or id') },
-      vsphere: true,
       run: async (ctx, { policy_name }) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const { manager, policy } = await onePolicy(ctx, policy_name)
         const results = await callVim<Array<{ fault?: unknown }> | { fault?: unknown } | undefined>(
           si,

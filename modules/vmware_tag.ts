@@ -7,7 +7,6 @@ import {
   type Tag,
   type TaggingClient,
 } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
 
 /**
  * saltext-vmware's `vmware_tag` (its names, positional order and return shapes: ids as
@@ -23,7 +22,7 @@ export async function withTagging<T>(
   ctx: CallContext,
   fn: (client: TaggingClient) => Promise<T>,
 ): Promise<T> {
-  const client = await createTaggingClient(await connected(ctx))
+  const client = await createTaggingClient(ctx.serviceInstance)
   try {
     return await fn(client)
   } finally {
@@ -129,7 +128,7 @@ async function setAttached(
 }
 
 async function objectRef(ctx: CallContext, type: string, name: string) {
-  return (await getEntity(await connected(ctx), OBJECT_TYPES[type]!, name, { signal: ctx.signal }))
+  return (await getEntity(ctx.serviceInstance, OBJECT_TYPES[type]!, name, { signal: ctx.signal }))
     .obj
 }
 
@@ -153,6 +152,7 @@ async function tagRows(c: TaggingClient, category: string | undefined) {
 
 export default defineModule({
   doc: 'Tags and tag categories (vSphere Automation REST API: /rest before vSphere 7.0, /api from 7.0).',
+  vsphere: true,
   functions: {
     // saltext-vmware's functions (src/saltext/vmware/modules/tag.py), its order and shapes.
     create: defineFunction({
@@ -164,7 +164,6 @@ export default defineModule({
         name: z.string().min(1).optional().describe('alias of tag_name'),
         category: z.string().min(1).optional().describe('alias of category_id'),
       },
-      vsphere: true,
       run: (ctx, args) => {
         const name = either(ctx.fun, ['tag_name', args.tag_name], ['name', args.name], true)
         const category = either(
@@ -185,7 +184,6 @@ export default defineModule({
         tag_id: z.string().min(1).describe('tag id (or name)'),
         category: z.string().min(1).optional().describe('category, for a tag named'),
       },
-      vsphere: true,
       run: (ctx, { tag_id, category }) => withTagging(ctx, (c) => tagNamed(c, tag_id, category)),
     }),
     update: defineFunction({
@@ -196,7 +194,6 @@ export default defineModule({
         description: z.string().optional().describe('new description'),
         category: z.string().min(1).optional().describe('category, for a tag named'),
       },
-      vsphere: true,
       run: (ctx, { tag_id, tag_name, description, category }) =>
         withTagging(ctx, async (c) => {
           const tag = await tagNamed(c, tag_id, category)
@@ -214,7 +211,6 @@ export default defineModule({
         category: z.string().min(1).optional().describe('category name or id, for a tag named'),
         name: z.string().min(1).optional().describe('alias of tag_id'),
       },
-      vsphere: true,
       run: (ctx, args) => {
         const id = either(ctx.fun, ['tag_id', args.tag_id], ['name', args.name], true)
         return withTagging(ctx, async (c) => {
@@ -226,20 +222,17 @@ export default defineModule({
     list: defineFunction({
       doc: 'Tag ids (saltext); of one category when given (brine).',
       args: { category: z.string().optional().describe('category name or id') },
-      vsphere: true,
       run: (ctx, { category }) =>
         withTagging(ctx, async (c) => (await tagRows(c, category)).map((t) => t.id)),
     }),
     list_category: defineFunction({
       doc: 'Category ids (saltext).',
       args: {},
-      vsphere: true,
       run: (ctx) => withTagging(ctx, async (c) => (await c.listCategories()).map((cat) => cat.id)),
     }),
     get_category: defineFunction({
       doc: "A category's {id, name, description, cardinality, associable_types, …} (saltext).",
       args: { category_id: z.string().min(1).describe('category id (or name)') },
-      vsphere: true,
       run: (ctx, { category_id }) => withTagging(ctx, (c) => categoryNamed(c, category_id)),
     }),
     create_category: defineFunction({
@@ -254,7 +247,6 @@ export default defineModule({
         description: z.string().default('').describe('description'),
         name: z.string().min(1).optional().describe('alias of category_name'),
       },
-      vsphere: true,
       run: (ctx, { category_name, name, ...spec }) => {
         const chosen = either(ctx.fun, ['category_name', category_name], ['name', name], true)
         return withTagging(ctx, (c) => c.createCategory({ name: chosen, ...spec }))
@@ -270,7 +262,6 @@ export default defineModule({
         // saltext's default '' means "unchanged" there too (it sends only a non-empty one).
         description: z.string().default('').describe('new description ("" leaves it)'),
       },
-      vsphere: true,
       run: (ctx, { category_id, category_name, associable_types, cardinality, description }) =>
         withTagging(ctx, async (c) => {
           const cat = await categoryNamed(c, category_id)
@@ -289,7 +280,6 @@ export default defineModule({
         category_id: z.string().min(1).optional().describe('category id or name (alias: name)'),
         name: z.string().min(1).optional().describe('alias of category_id'),
       },
-      vsphere: true,
       run: (ctx, args) => {
         const id = either(ctx.fun, ['category_id', args.category_id], ['name', args.name], true)
         return withTagging(ctx, async (c) => {
@@ -303,7 +293,6 @@ export default defineModule({
     list_categories: defineFunction({
       doc: 'List categories: name, id, cardinality, associable types, description.',
       args: {},
-      vsphere: true,
       run: (ctx) =>
         withTagging(ctx, async (c) =>
           (await c.listCategories()).sort((a, b) => a.name.localeCompare(b.name)),
@@ -312,25 +301,21 @@ export default defineModule({
     list_tags: defineFunction({
       doc: 'List tags (of one category when given): name, id, category, category_id, description.',
       args: { category: z.string().optional().describe('category name or id') },
-      vsphere: true,
       run: (ctx, { category }) => withTagging(ctx, (c) => tagRows(c, category)),
     }),
     attach: defineFunction({
       doc: 'Attach a tag to an object.',
       args: tagOnObjectArgs,
-      vsphere: true,
       run: (ctx, args) => setAttached(ctx, args, true),
     }),
     detach: defineFunction({
       doc: 'Detach a tag from an object.',
       args: tagOnObjectArgs,
-      vsphere: true,
       run: (ctx, args) => setAttached(ctx, args, false),
     }),
     list_attached: defineFunction({
       doc: 'The tags on an object: [{category, tag}].',
       args: objectArgs,
-      vsphere: true,
       run: async (ctx, { object_type, object }) => {
         const obj = await objectRef(ctx, object_type, object)
         return withTagging(ctx, async (c) => {

@@ -41,7 +41,6 @@ import {
 import {
   aliased,
   asList,
-  connected,
   diff,
   findCluster,
   findDatacenter,
@@ -81,7 +80,7 @@ function findVm(
 /** A compute resource (cluster or standalone) by reference, as an Entity with its pool and hosts. */
 async function computeOf(ctx: CallContext, obj: ManagedObjectReference): Promise<Entity> {
   const props = await retrieveObjectProperties(
-    await connected(ctx),
+    ctx.serviceInstance,
     obj,
     ['name', 'resourcePool', 'host'],
     { signal: ctx.signal },
@@ -101,7 +100,7 @@ async function placement(
     host?: string | undefined
   },
 ) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   // saltext-vmware's deployment_resources: the host's compute resource, its root pool and the
   // host's first datastore; the datacenter is the host's.
   const onHost = args.host
@@ -206,7 +205,7 @@ const SALTEXT_INFO_PROPS = [
  * SALTEXT_INFO_PROPS and their paths. The hosts' paths (host and cluster names) in one read.
  */
 async function saltextInfo(ctx: CallContext, vms: Entity[]) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const hostRefs = new Map<string, ManagedObjectReference>()
   for (const vm of vms) {
     const host = vm.props['runtime.host'] as ManagedObjectReference | undefined
@@ -281,7 +280,7 @@ async function waitForPowerState(
   wanted: string,
   timeout: number,
 ): Promise<void> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const deadline = Date.now() + timeout * 1000
   for (;;) {
     const current = (
@@ -365,7 +364,7 @@ async function oneSnapshot(
   nameOrId: string,
   snapshotId?: number,
 ): Promise<ManagedObjectReference> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const props = await retrieveObjectProperties(si, vm.obj, ['snapshot'], { signal: ctx.signal })
   const matches = findSnapshot(
     snapshotTree((props.snapshot as { rootSnapshotList?: unknown } | undefined)?.rootSnapshotList),
@@ -393,7 +392,7 @@ const task = async (
   method: string,
   args: Record<string, unknown>,
 ) =>
-  runTask(await connected(ctx), what, method, args, {
+  runTask(ctx.serviceInstance, what, method, args, {
     signal: ctx.signal,
     onProgress: (p) => ctx.progress(p, what),
   })
@@ -443,7 +442,7 @@ interface DeployArgs {
 
 /** Deploy an OVF or OVA (see deploy_ovf's doc): {deployed: True} and brine's VM description. */
 async function deployPackage(ctx: CallContext, args: DeployArgs) {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   if (await findEntityByName(si, ENTITY_TYPES.vm, args.name, { signal: ctx.signal }))
     throw new ModuleError(`a VM named '${args.name}' already exists`, {
       code: 'BRINE_VIM_DUPLICATE_NAME',
@@ -559,6 +558,7 @@ function onVm<A extends VmTargetArgs, R>(
 
 export default defineModule({
   doc: 'Virtual machines and templates.',
+  vsphere: true,
   functions: {
     list: defineFunction({
       doc:
@@ -574,7 +574,6 @@ export default defineModule({
         folder: z.string().optional().describe('vm folder path (needs datacenter)'),
         host: z.string().optional().describe('alias of host_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const datacenter = aliased({
           datacenter_name: args.datacenter_name,
@@ -583,7 +582,7 @@ export default defineModule({
         const cluster = aliased({ cluster_name: args.cluster_name, cluster: args.cluster })
         const host = aliased({ host_name: args.host_name, host: args.host })
         const { folder } = args
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         let within: ManagedObjectReference | undefined
         if (folder) {
           if (!datacenter)
@@ -609,10 +608,9 @@ export default defineModule({
     list_templates: defineFunction({
       doc: 'List template names.',
       args: { datacenter: names.datacenter.optional() },
-      vsphere: true,
       run: async (ctx, { datacenter }) => {
         const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
-        const vms = await listEntities(await connected(ctx), ENTITY_TYPES.vm, {
+        const vms = await listEntities(ctx.serviceInstance, ENTITY_TYPES.vm, {
           within,
           props: ['config.template'],
           signal: ctx.signal,
@@ -631,9 +629,8 @@ export default defineModule({
         '(id, uuid, power state, CPU, memory, guest, IP, host, path, template flag, disks, ' +
         'nics) are at the top level too.',
       args: vmArgs,
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const datacenter = aliased({
           datacenter_name: args.datacenter_name,
           datacenter: args.datacenter,
@@ -677,7 +674,6 @@ export default defineModule({
     boot_options: defineFunction({
       doc: 'A VM’s boot order and boot options.',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) =>
         bootOptionsOf(
           (await findVm(ctx, name, datacenter, ['config.bootOptions'])).props['config.bootOptions'],
@@ -710,7 +706,6 @@ export default defineModule({
           .optional()
           .describe('retry booting when no device boots (default: retry_delay is not 0)'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, retry_enabled, ...options }) => {
         // saltext: retry_delay 0 (its default) turns retry off. A delay left out is kept: it
         // does not matter while retry is off.
@@ -765,7 +760,6 @@ export default defineModule({
     path: defineFunction({
       doc: 'The VM’s inventory path, e.g. /DC0/vm/web/vm1.',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         return (await findVm(ctx, name, datacenter, [], { path: true })).path
       }),
@@ -796,10 +790,9 @@ export default defineModule({
           .default(300)
           .describe('shutdown: seconds to wait for the guest to power the VM off'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, state: given, timeout }) => {
         const state = given === 'powered-on' ? 'on' : given === 'powered-off' ? 'off' : given
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         const before = String(vm.props['runtime.powerState'])
         const spec = POWER[state]
@@ -849,7 +842,6 @@ export default defineModule({
             'seconds the token stays valid, up to a day (default: option console_token_ttl, 600)',
           ),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, mode, ttl }) => {
         // The store first: a broken database fails the call before vCenter issues a ticket.
         const config = consoleConfig(ctx.opts)
@@ -905,7 +897,6 @@ export default defineModule({
         ticket_type: z.enum(TICKET_TYPES).default('webmks').describe('VirtualMachineTicketType'),
         datacenter_name: names.datacenter.optional(),
       },
-      vsphere: true,
       run: async (ctx, { vm_name, ticket_type, datacenter_name }) => {
         const vm = await findVm(ctx, vm_name, datacenter_name, ['runtime.powerState'])
         return ticketOutput(await acquireTicket(ctx, vm, ticket_type))
@@ -936,7 +927,6 @@ export default defineModule({
           .default([])
           .describe('networks or distributed port groups, one NIC each'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const where = await placement(ctx, args)
         const vm = await task(
@@ -974,7 +964,6 @@ export default defineModule({
         ovf_path: z.string().min(1).optional().describe('.ovf (or .ova) file on this machine'),
         ...deployArgs,
       },
-      vsphere: true,
       run: (ctx, { vm_name, host_name, ovf_path, name, path, ...args }) =>
         deployPackage(ctx, {
           ...args,
@@ -991,7 +980,6 @@ export default defineModule({
         ova_path: z.string().min(1).optional().describe('.ova file on this machine'),
         ...deployArgs,
       },
-      vsphere: true,
       run: (ctx, { vm_name, host_name, ova_path, name, path, ...args }) =>
         deployPackage(ctx, {
           ...args,
@@ -1023,7 +1011,6 @@ export default defineModule({
         power_on: z.boolean().default(false).describe('power the clone on'),
         template: z.boolean().default(false).describe('make the clone a template'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         if ((args.source === undefined) === (args.source_query === undefined))
           throw new ModuleError('vmware_vm.clone needs source= or source_query= (one of them)', {
@@ -1067,9 +1054,8 @@ export default defineModule({
           .describe('instead of template_name: a query that must pick one template'),
         datacenter: names.datacenter.optional(),
       },
-      vsphere: true,
       run: async (ctx, args) => {
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         if ((args.template_name === undefined) === (args.template_query === undefined))
           throw new ModuleError(
             'vmware_vm.deploy_template needs template_name= or template_query=',
@@ -1113,7 +1099,6 @@ export default defineModule({
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
         annotation: z.string().optional().describe('notes'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, num_cpu, memory_mb, annotation }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
@@ -1141,7 +1126,6 @@ export default defineModule({
         datastore: z.string().optional().describe('alias of datastore_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, pool, ...args }) => {
         const host = aliased({ new_host_name: args.new_host_name, host: args.host })
         const datastore = aliased({
@@ -1155,7 +1139,7 @@ export default defineModule({
               code: 'BRINE_ARGUMENT',
             },
           )
-        const si = await connected(ctx)
+        const si = ctx.serviceInstance
         const vm = await findVm(ctx, name, datacenter, ['runtime.host', 'resourcePool'])
         const within = datacenter ? await findDatacenter(ctx, datacenter) : undefined
         const lookup = (type: string, what: string) =>
@@ -1197,7 +1181,6 @@ export default defineModule({
     location: defineFunction({
       doc: 'Where a VM runs: its host, resource pool and datastores (names and ids).',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(
           ctx,
@@ -1210,7 +1193,7 @@ export default defineModule({
         )
         const host = vm.props['runtime.host'] as ManagedObjectReference | undefined
         const hostName = host
-          ? (await inventoryPaths(await connected(ctx), [host], { signal: ctx.signal }))
+          ? (await inventoryPaths(ctx.serviceInstance, [host], { signal: ctx.signal }))
               .get(host.value)
               ?.split('/')
               .at(-1)
@@ -1231,7 +1214,6 @@ export default defineModule({
     rename: defineFunction({
       doc: 'Rename a VM.',
       args: { ...vmArgs, new_name: z.string().min(1).describe('the new name') },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, new_name }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `renaming VM '${vm.name}' to '${new_name}'`, 'Rename_Task', {
@@ -1244,7 +1226,6 @@ export default defineModule({
     destroy: defineFunction({
       doc: 'Destroy a VM (delete its files). A powered-on VM needs force=True, which powers it off first.',
       args: { ...vmArgs, force: z.boolean().default(false).describe('power off first if needed') },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, force }) => {
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         if (vm.props['runtime.powerState'] !== 'poweredOff') {
@@ -1262,10 +1243,9 @@ export default defineModule({
     mark_as_template: defineFunction({
       doc: 'Turn a powered-off VM into a template.',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
-        await (await connected(ctx)).invoke(
+        await ctx.serviceInstance.invoke(
           'MarkAsTemplate',
           { _this: vm.obj },
           { signal: ctx.signal },
@@ -1276,11 +1256,10 @@ export default defineModule({
     mark_as_vm: defineFunction({
       doc: 'Turn a template back into a VM, in a cluster’s resource pool.',
       args: { ...vmArgs, cluster: names.cluster },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, cluster }) => {
         const vm = await findVm(ctx, name, datacenter)
         const target = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
-        await (await connected(ctx)).invoke(
+        await ctx.serviceInstance.invoke(
           'MarkAsVirtualMachine',
           { _this: vm.obj, pool: target.props.resourcePool },
           { signal: ctx.signal },
@@ -1295,7 +1274,6 @@ export default defineModule({
         size_gb: z.coerce.number().positive().describe('size in GB'),
         thin: z.boolean().default(true).describe('thin provisioning'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, size_gb, thin }) => {
         const vm = await findVm(ctx, name, datacenter)
         const devices = await devicesOf(ctx, vm.obj)
@@ -1313,7 +1291,6 @@ export default defineModule({
         disk: z.string().min(1).describe('disk label or key'),
         keep_file: z.boolean().default(false).describe('keep the vmdk file'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, disk, keep_file }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), disk, 'disk')
@@ -1335,7 +1312,6 @@ export default defineModule({
         network: z.string().min(1).describe('network or port group name or id'),
         type: z.enum(['vmxnet3', 'e1000', 'e1000e']).default('vmxnet3').describe('adapter type'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, network, type }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `adding a NIC on '${network}' to VM '${vm.name}'`, 'ReconfigVM_Task', {
@@ -1351,7 +1327,6 @@ export default defineModule({
     remove_nic: defineFunction({
       doc: 'Remove a network adapter by label ("Network adapter 1") or key.',
       args: { ...vmArgs, nic: z.string().min(1).describe('adapter label or key') },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, nic }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), nic, 'network adapter')
@@ -1382,7 +1357,6 @@ export default defineModule({
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
         memory: z.boolean().optional().describe('alias of include_memory'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, description, quiesce, ...args }) => {
         const snapshot = requiredAliased({
           snapshot_name: args.snapshot_name,
@@ -1417,7 +1391,6 @@ export default defineModule({
         name: names.vm.optional().describe('alias of vm_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return {
@@ -1444,7 +1417,6 @@ export default defineModule({
         name: names.vm.optional().describe('alias of vm_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, snapshot_name, snapshot_id, remove_children }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot_name, snapshot_id)
@@ -1460,7 +1432,6 @@ export default defineModule({
     list_snapshots: defineFunction({
       doc: 'The snapshot tree: name, id, description, created, state, quiesced, children.',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return snapshotTree(
@@ -1471,7 +1442,6 @@ export default defineModule({
     revert_snapshot: defineFunction({
       doc: 'Revert to a snapshot (by name or id).',
       args: { ...vmArgs, snapshot: z.string().min(1).describe('snapshot name or id') },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, snapshot }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -1488,7 +1458,6 @@ export default defineModule({
         snapshot: z.string().min(1).describe('snapshot name or id'),
         children: z.boolean().default(false).describe('remove its children too'),
       },
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter, snapshot, children }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -1504,7 +1473,6 @@ export default defineModule({
     remove_all_snapshots: defineFunction({
       doc: 'Remove every snapshot of a VM.',
       args: vmArgs,
-      vsphere: true,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `removing all snapshots of VM '${vm.name}'`, 'RemoveAllSnapshots_Task', {

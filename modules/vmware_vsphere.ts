@@ -1,10 +1,10 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, listEntities } from 'brine/vsphere'
-import { connected } from './_vmware.ts'
+import type vmware_esxi from './vmware_esxi.ts'
 
 /** saltext-vmware's `vmware_vsphere`: inventory listings and the endpoint's about info. */
 const names = async (ctx: CallContext, type: string) =>
-  (await listEntities(await connected(ctx), type, { signal: ctx.signal })).map((e) => e.name).sort()
+  (await listEntities(ctx.serviceInstance, type, { signal: ctx.signal })).map((e) => e.name).sort()
 
 const selection = {
   host_name: z.string().optional().describe('one host'),
@@ -21,8 +21,8 @@ async function scsiDisks(
   },
   ssd: boolean,
 ) {
-  const hosts = (await ctx.salt('vmware_esxi.list_hosts', sel)) as string[]
-  const si = await connected(ctx)
+  const hosts = await ctx.module<typeof vmware_esxi>('vmware_esxi').list_hosts(sel)
+  const si = ctx.serviceInstance
   const all = await listEntities(si, ENTITY_TYPES.host, {
     props: ['config.storageDevice.scsiLun'],
     signal: ctx.signal,
@@ -45,6 +45,7 @@ async function scsiDisks(
 
 export default defineModule({
   doc: 'Inventory listings and about info, with saltext-vmware’s vmware_vsphere names.',
+  vsphere: true,
   functions: {
     system_info: defineFunction({
       doc:
@@ -52,9 +53,8 @@ export default defineModule({
         'fullName, vendor, version, build, apiType, apiVersion, instanceUuid, …), plus the same ' +
         'in snake_case (full_name, api_type, …).',
       args: {},
-      vsphere: true,
       run: async (ctx) => {
-        const about = (await connected(ctx)).content.about
+        const about = ctx.serviceInstance.content.about
         return {
           ...about,
           name: about.name,
@@ -71,31 +71,26 @@ export default defineModule({
     list_resourcepools: defineFunction({
       doc: 'Names of all resource pools.',
       args: {},
-      vsphere: true,
       run: (ctx) => names(ctx, ENTITY_TYPES.resourcepool),
     }),
     list_networks: defineFunction({
       doc: 'Names of all networks (standard and distributed port groups).',
       args: {},
-      vsphere: true,
       run: (ctx) => names(ctx, 'Network'),
     }),
     list_vapps: defineFunction({
       doc: 'Names of all vApps.',
       args: {},
-      vsphere: true,
       run: (ctx) => names(ctx, 'VirtualApp'),
     }),
     list_ssds: defineFunction({
       doc: '{host: [canonical names of SSD disks]}',
       args: selection,
-      vsphere: true,
       run: (ctx, sel) => scsiDisks(ctx, sel, true),
     }),
     list_non_ssds: defineFunction({
       doc: '{host: [canonical names of non-SSD disks]}',
       args: selection,
-      vsphere: true,
       run: (ctx, sel) => scsiDisks(ctx, sel, false),
     }),
   },

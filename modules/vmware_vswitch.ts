@@ -7,7 +7,7 @@ import {
   type ManagedObjectReference,
   retrieveObjectProperties,
 } from 'brine/vsphere'
-import { asList, connected } from './_vmware.ts'
+import { asList } from './_vmware.ts'
 
 interface HostNetwork {
   vswitch?: Array<{
@@ -25,7 +25,7 @@ async function hostNetwork(
   ctx: CallContext,
   name: string,
 ): Promise<{ host: Entity; system: ManagedObjectReference; network: HostNetwork }> {
-  const si = await connected(ctx)
+  const si = ctx.serviceInstance
   const host = await getEntity(si, ENTITY_TYPES.host, name, {
     props: ['configManager.networkSystem'],
     signal: ctx.signal,
@@ -78,6 +78,7 @@ function saltextSwitches(network: HostNetwork, only: string | undefined) {
 
 export default defineModule({
   doc: 'Standard virtual switches and their port groups on ESXi hosts.',
+  vsphere: true,
   functions: {
     // saltext-vmware's (src/saltext/vmware/modules/vswitch.py), its order and shapes.
     get: defineFunction({
@@ -86,7 +87,6 @@ export default defineModule({
         hostname: host,
         switch_name: z.string().min(1).optional().describe('switch name'),
       },
-      vsphere: true,
       run: async (ctx, { hostname, switch_name }) =>
         saltextSwitches((await hostNetwork(ctx, hostname)).network, switch_name),
     }),
@@ -99,11 +99,10 @@ export default defineModule({
         nics: z.array(z.string().min(1)).default([]).describe('physical NICs, e.g. ["vmnic1"]'),
         num_ports: z.coerce.number().int().min(8).default(128).describe('ports'),
       },
-      vsphere: true,
       run: async (ctx, { switch_name, hostname, mtu, nics, num_ports }) => {
         const { host: h, system } = await hostNetwork(ctx, hostname)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `creating switch '${switch_name}' on host '${h.name}'`,
           'AddVirtualSwitch',
           {
@@ -124,11 +123,10 @@ export default defineModule({
     remove: defineFunction({
       doc: 'Remove a standard switch from a host: {removed: switch_name}.',
       args: { switch_name: z.string().min(1).describe('switch name'), hostname: host },
-      vsphere: true,
       run: async (ctx, { switch_name, hostname }) => {
         const { host: h, system } = await hostNetwork(ctx, hostname)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `deleting switch '${switch_name}' on host '${h.name}'`,
           'RemoveVirtualSwitch',
           { _this: system, vswitchName: switch_name },
@@ -141,13 +139,11 @@ export default defineModule({
     list: defineFunction({
       doc: 'List a host’s standard switches: name, ports, MTU, port groups.',
       args: { host },
-      vsphere: true,
       run: async (ctx, { host }) => switches((await hostNetwork(ctx, host)).network),
     }),
     list_portgroups: defineFunction({
       doc: 'List a host’s standard port groups: name, switch, VLAN.',
       args: { host },
-      vsphere: true,
       run: async (ctx, { host }) => portgroups((await hostNetwork(ctx, host)).network),
     }),
     create: defineFunction({
@@ -158,11 +154,10 @@ export default defineModule({
         ports: z.coerce.number().int().min(8).default(128).describe('ports'),
         mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('MTU'),
       },
-      vsphere: true,
       run: async (ctx, { host, name, ports, mtu }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `creating switch '${name}' on host '${h.name}'`,
           'AddVirtualSwitch',
           { _this: system, vswitchName: name, spec: { numPorts: ports, mtu } },
@@ -173,11 +168,10 @@ export default defineModule({
     delete: defineFunction({
       doc: 'Delete a standard switch from a host.',
       args: { host, name: z.string().min(1).describe('switch name') },
-      vsphere: true,
       run: async (ctx, { host, name }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `deleting switch '${name}' on host '${h.name}'`,
           'RemoveVirtualSwitch',
           { _this: system, vswitchName: name },
@@ -193,7 +187,6 @@ export default defineModule({
         name: z.string().min(1).describe('port group name'),
         vlan: z.coerce.number().int().min(0).max(4095).default(0).describe('VLAN id'),
       },
-      vsphere: true,
       run: async (ctx, { host, vswitch, name, vlan }) => {
         const { host: h, system, network } = await hostNetwork(ctx, host)
         if (!(network.vswitch ?? []).some((s) => s.name === vswitch))
@@ -201,7 +194,7 @@ export default defineModule({
             code: 'BRINE_NOT_FOUND',
           })
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `adding port group '${name}' to '${vswitch}' on host '${h.name}'`,
           'AddPortGroup',
           {
@@ -215,11 +208,10 @@ export default defineModule({
     remove_portgroup: defineFunction({
       doc: 'Remove a port group from a host.',
       args: { host, name: z.string().min(1).describe('port group name') },
-      vsphere: true,
       run: async (ctx, { host, name }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(
-          await connected(ctx),
+          ctx.serviceInstance,
           `removing port group '${name}' on host '${h.name}'`,
           'RemovePortGroup',
           { _this: system, pgName: name },

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import type cmd from '../modules/cmd.ts'
 
 // Salt's cmd states (salt/states/cmd.py): run, script, and wait/wait_script, which do nothing
 // until a watched state changes and `mod_watch` runs them as run/script.
@@ -78,14 +79,14 @@ async function runCommand(ctx: CallContext, a: RunArgs): Promise<Ret> {
   }
   const bad = missingCwd(a.name, a.cwd)
   if (bad) return bad
-  const out = (await ctx.salt('cmd.run_all', {
+  const out = await ctx.module<typeof cmd>('cmd').run_all({
     cmd: a.name,
     cwd: a.cwd,
     env: a.env,
     stdin: a.stdin,
     timeout: a.timeout,
     python_shell: a.python_shell,
-  })) as Output
+  })
   return finish(a.name, out, `Command "${a.name}" run`, a.stateful)
 }
 
@@ -117,13 +118,13 @@ async function runScript(ctx: CallContext, a: ScriptArgs): Promise<Ret> {
       comment: `Unable to cache script ${source} from saltenv 'base'`,
     }
   }
-  const out = (await ctx.salt('cmd.script', {
+  const out = await ctx.module<typeof cmd>('cmd').script({
     source: path,
     args,
     cwd: a.cwd,
     env: a.env,
     timeout: a.timeout,
-  })) as Output
+  })
   return finish(a.name, out, `Command '${a.name}' run`, a.stateful)
 }
 

@@ -10,6 +10,7 @@ const args = {
 
 export default defineModule({
   doc: 'Clusters with their DRS and HA settings, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the cluster exists with the given DRS and HA settings (settings not given are left alone).',
@@ -18,7 +19,6 @@ export default defineModule({
         drs: drsSettings.optional().describe('DRS settings'),
         ha: haSettings.optional().describe('HA settings'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, drs, ha }) => {
         const si = await ctx.serviceInstance.ready()
         const dc = await getEntity(si, ENTITY_TYPES.datacenter, datacenter, { signal: ctx.signal })
@@ -72,7 +72,6 @@ export default defineModule({
     absent: defineFunction({
       doc: 'Make sure the cluster does not exist.',
       args,
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const si = await ctx.serviceInstance.ready()
         const dc = await getEntity(si, ENTITY_TYPES.datacenter, datacenter, { signal: ctx.signal })

@@ -17,11 +17,11 @@ export default defineModule({
   doc:
     'Datacenters, idempotently, with saltext-vmware’s comments. Test mode predicts {old, new} ' +
     'changes with result None.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the datacenter exists.',
       args: { name },
-      vsphere: true,
       run: async (ctx, { name }) => {
         if (await exists(ctx, name))
           return {
@@ -40,7 +40,6 @@ export default defineModule({
     absent: defineFunction({
       doc: 'Make sure the datacenter does not exist (deleting it and what it holds).',
       args: { name },
-      vsphere: true,
       run: async (ctx, { name }) => {
         if (!(await exists(ctx, name)))
           return {

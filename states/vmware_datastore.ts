@@ -1,8 +1,10 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
 import { aliased } from '../modules/_vmware.ts'
+import type vmware_datastore from '../modules/vmware_datastore.ts'
 
 export default defineModule({
   doc: 'Datastores, idempotently.',
+  vsphere: true,
   functions: {
     maintenance_mode: defineFunction({
       doc:
@@ -19,16 +21,15 @@ export default defineModule({
         // No default here: a default would decide against enter_maintenance_mode=False.
         enter: z.boolean().optional().describe('alias of enter_maintenance_mode (default True)'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, datacenter_name } = args
         const enter =
           aliased({ enter_maintenance_mode: args.enter_maintenance_mode, enter: args.enter }) ??
           true
-        const [current] = (await ctx.salt('vmware_datastore.get', {
+        const [current] = await ctx.module<typeof vmware_datastore>('vmware_datastore').get({
           datastore_name: name,
           datacenter_name,
-        })) as Array<{ maintenanceMode: string }>
+        })
         if (!current)
           return {
             name,

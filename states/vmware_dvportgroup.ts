@@ -1,17 +1,10 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
 import { diff } from '../modules/_vmware.ts'
-
-type Portgroup = {
-  name: string
-  id: string
-  vlan: number
-  ports: number
-  type: string
-  description: string
-}
+import type vmware_dvportgroup from '../modules/vmware_dvportgroup.ts'
 
 export default defineModule({
   doc: 'Distributed switches and port groups, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the port group exists on the switch with the given VLAN and ports.',
@@ -21,9 +14,10 @@ export default defineModule({
         vlan: z.coerce.number().int().min(0).max(4094).optional().describe('VLAN id'),
         ports: z.coerce.number().int().min(0).optional().describe('number of ports'),
       },
-      vsphere: true,
       run: async (ctx, { name, dvswitch, vlan, ports }) => {
-        const groups = (await ctx.salt('vmware_dvportgroup.list', { dvswitch })) as Portgroup[]
+        const groups = await ctx
+          .module<typeof vmware_dvportgroup>('vmware_dvportgroup')
+          .list({ dvswitch })
         const current = groups.find((g) => g.name === name)
         if (!current) {
           const changes = {
@@ -64,10 +58,9 @@ export default defineModule({
         name: z.string().min(1).describe('port group name'),
         dvswitch: z.string().min(1).describe('switch name or id'),
       },
-      vsphere: true,
       run: async (ctx, { name, dvswitch }) => {
         const current = (
-          (await ctx.salt('vmware_dvportgroup.list', { dvswitch })) as Portgroup[]
+          await ctx.module<typeof vmware_dvportgroup>('vmware_dvportgroup').list({ dvswitch })
         ).find((g) => g.name === name)
         if (!current)
           return {

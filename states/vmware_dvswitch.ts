@@ -1,7 +1,9 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import type vmware_dvswitch from '../modules/vmware_dvswitch.ts'
 
 export default defineModule({
   doc: 'Distributed switches, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc:
@@ -20,15 +22,9 @@ export default defineModule({
           .optional()
           .describe('uplinks per host when creating'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
         const found = (
-          (await ctx.salt('vmware_dvswitch.list_switches', { datacenter })) as Array<{
-            name: string
-            id: string
-            description: string
-            max_mtu: number | null
-          }>
+          await ctx.module<typeof vmware_dvswitch>('vmware_dvswitch').list_switches({ datacenter })
         ).find((s) => s.name === name)
         if (!found) {
           const changes = { dvswitch: { old: null, new: name } }
@@ -82,13 +78,9 @@ export default defineModule({
         name: z.string().min(1).describe('switch name'),
         datacenter: z.string().min(1).describe('datacenter name or id'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter }) => {
         const found = (
-          (await ctx.salt('vmware_dvswitch.list_switches', { datacenter })) as Array<{
-            name: string
-            id: string
-          }>
+          await ctx.module<typeof vmware_dvswitch>('vmware_dvswitch').list_switches({ datacenter })
         ).find((s) => s.name === name)
         if (!found)
           return {

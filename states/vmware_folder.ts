@@ -67,17 +67,16 @@ export default defineModule({
   doc:
     'Folders, idempotently (saltext-vmware’s folder states manage, rename and move are not: ' +
     'here a second run changes nothing). Folder names are paths from the tree root.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the folder path exists (creating missing parents).',
       args,
-      vsphere: true,
       run: (ctx, a) => present(ctx, a.name, datacenterOf(a), a.type),
     }),
     absent: defineFunction({
       doc: 'Make sure the folder (and what it holds) does not exist.',
       args,
-      vsphere: true,
       run: (ctx, a) => absent(ctx, a.name, datacenterOf(a), a.type),
     }),
     manage: defineFunction({
@@ -89,7 +88,6 @@ export default defineModule({
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
       },
-      vsphere: true,
       run: (ctx, a) =>
         a.task === 'create'
           ? present(ctx, a.name, datacenterOf(a), a.type)
@@ -106,7 +104,6 @@ export default defineModule({
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
       },
-      vsphere: true,
       run: async (ctx, a) => {
         const { name, new_folder_name, type } = a
         const datacenter = datacenterOf(a)
@@ -154,7 +151,6 @@ export default defineModule({
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
       },
-      vsphere: true,
       run: async (ctx, a) => {
         const { name, destination_folder_name: destination, type } = a
         const datacenter = datacenterOf(a)

@@ -52,6 +52,7 @@ async function onUserHosts(
 
 export default defineModule({
   doc: 'ESXi host settings, idempotently.',
+  vsphere: true,
   functions: {
     firewall_ruleset: defineFunction({
       doc: 'Make sure a firewall ruleset is enabled or disabled.',
@@ -60,7 +61,6 @@ export default defineModule({
         ruleset: z.string().min(1).describe('ruleset key'),
         enabled: z.boolean().describe('enabled'),
       },
-      vsphere: true,
       run: async (ctx, { name, ruleset, enabled }) => {
         const list = (await ctx.salt('vmware_host.firewall_rulesets', { name })) as Array<{
           key: string
@@ -105,7 +105,6 @@ export default defineModule({
         key: z.string().min(1).describe('option key'),
         value: z.union([z.string(), z.number(), z.boolean()]).describe('wanted value'),
       },
-      vsphere: true,
       run: async (ctx, { name, key, value }) => {
         const options = (await ctx
           .salt('vmware_host.get_advanced', { name, key })
@@ -152,7 +151,6 @@ export default defineModule({
           .describe('HostMaintenanceSpec fields (when entering)'),
         enabled: z.boolean().optional().describe('alias of enter_maintenance_mode'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, timeout, evacuate_powered_off_vms, maintenance_spec } = args
         // A renamed argument whose value is an action: the two must agree, and one is required.
@@ -208,7 +206,6 @@ export default defineModule({
           .describe('{option: value}, e.g. {DCUI.Access: root}'),
         ...userSelection,
       },
-      vsphere: true,
       run: async (ctx, { name, configs, ...sel }) => {
         const current: Record<string, Record<string, unknown>> = {}
         for (const key of Object.keys(configs)) {
@@ -280,7 +277,6 @@ export default defineModule({
           .default(false)
           .describe('set the password even if the user exists'),
       },
-      vsphere: true,
       run: async (ctx, { name, password, description, update_password, ...sel }) =>
         onUserHosts(ctx, name, sel, async (target) => {
           const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{
@@ -319,7 +315,6 @@ export default defineModule({
         'Make sure a local user does not exist: on the ESXi host this profile connects to, or ' +
         'on each selected host (datacenter_name, cluster_name, host_name) through its esxi_host credentials.',
       args: { name: z.string().min(1).describe('local user name'), ...userSelection },
-      vsphere: true,
       run: async (ctx, { name, ...sel }) =>
         onUserHosts(ctx, name, sel, async (target) => {
           const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{

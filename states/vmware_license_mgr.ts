@@ -1,4 +1,5 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import type vmware_license_mgr from '../modules/vmware_license_mgr.ts'
 
 const masked = (key: string) => key.replace(/^(?:[^-]+-){4}/, '*****-*****-*****-*****-')
 
@@ -16,13 +17,13 @@ const keyOf = (a: { name: string; license_key?: string | undefined }) => a.licen
 
 export default defineModule({
   doc: 'Licenses, idempotently: installed, and assigned as saltext-vmware assigns them (vCenter only).',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc:
         'Make sure the license key is installed and assigned: to vCenter when nothing is named, ' +
         'else to the ESXi host (esxi_hostname) or cluster (cluster_name) in datacenter_name.',
       args,
-      vsphere: true,
       run: async (ctx, a) => {
         const key = keyOf(a)
         const shown = masked(key)
@@ -47,9 +48,9 @@ export default defineModule({
           }
         if (ctx.test)
           return { name, result: null, changes, comment: `License ${shown} would be added.` }
-        const added = (await ctx.salt('vmware_license_mgr.add', { key, ...target })) as {
-          assigned_to: string | null
-        }
+        const added = await ctx
+          .module<typeof vmware_license_mgr>('vmware_license_mgr')
+          .add({ key, ...target })
         if (changes.assigned) changes.assigned = { old: null, new: added.assigned_to }
         return { name, result: true, changes, comment: `License ${shown} added.` }
       },
@@ -59,7 +60,6 @@ export default defineModule({
         'Make sure the license key is not installed (unassigned first from the entity named as ' +
         'for present, when it holds the key).',
       args,
-      vsphere: true,
       run: async (ctx, a) => {
         const key = keyOf(a)
         const shown = masked(key)

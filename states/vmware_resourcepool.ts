@@ -1,5 +1,6 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
 import { diff } from '../modules/_vmware.ts'
+import type vmware_resourcepool from '../modules/vmware_resourcepool.ts'
 import { allocation } from '../modules/vmware_resourcepool.ts'
 
 const args = {
@@ -21,18 +22,18 @@ async function current(
   cluster: string,
   datacenter?: string,
 ): Promise<Pool | undefined> {
-  const pools = (await ctx.salt('vmware_resourcepool.list', { cluster, datacenter })) as Array<{
-    name: string
-    id: string
-  }>
+  const pools = await ctx
+    .module<typeof vmware_resourcepool>('vmware_resourcepool')
+    .list({ cluster, datacenter })
   const found = pools.find((p) => p.name === name)
   return found
-    ? ((await ctx.salt('vmware_resourcepool.get', { name: found.id })) as Pool)
+    ? await ctx.module<typeof vmware_resourcepool>('vmware_resourcepool').get({ name: found.id })
     : undefined
 }
 
 export default defineModule({
   doc: 'Resource pools, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the pool exists with the given CPU and memory allocation (fields not given are left alone).',
@@ -41,7 +42,6 @@ export default defineModule({
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
       },
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter, cpu, memory }) => {
         const pool = await current(ctx, name, cluster, datacenter)
         if (!pool) {
@@ -84,7 +84,6 @@ export default defineModule({
     absent: defineFunction({
       doc: 'Make sure the pool does not exist.',
       args,
-      vsphere: true,
       run: async (ctx, { name, cluster, datacenter }) => {
         const pool = await current(ctx, name, cluster, datacenter)
         if (!pool)

@@ -1,17 +1,6 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import type vmware_role from '../modules/vmware_role.ts'
 import { effectivePrivileges } from '../modules/vmware_role.ts'
-
-interface Role {
-  name: string
-  id: number
-  privileges: string[]
-}
-interface Permission {
-  principal: string
-  group: boolean
-  role: string
-  propagate: boolean
-}
 
 const samePrincipal = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 
@@ -22,6 +11,7 @@ const entity = {
 
 export default defineModule({
   doc: 'Roles and permissions, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc:
@@ -31,9 +21,10 @@ export default defineModule({
         name: z.string().min(1).describe('role name'),
         privileges: z.array(z.string().min(1)).describe('privilege ids'),
       },
-      vsphere: true,
       run: async (ctx, { name, privileges }) => {
-        const found = ((await ctx.salt('vmware_role.list')) as Role[]).find((r) => r.name === name)
+        const found = (await ctx.module<typeof vmware_role>('vmware_role').list()).find(
+          (r) => r.name === name,
+        )
         const wanted = effectivePrivileges(privileges)
         if (found && JSON.stringify(found.privileges) === JSON.stringify(wanted))
           return { name, result: true, changes: {}, comment: `Role '${name}' is as stated.` }
@@ -59,9 +50,10 @@ export default defineModule({
         name: z.string().min(1).describe('role name'),
         force: z.boolean().default(false).describe('delete even if permissions use it'),
       },
-      vsphere: true,
       run: async (ctx, { name, force }) => {
-        const found = ((await ctx.salt('vmware_role.list')) as Role[]).find((r) => r.name === name)
+        const found = (await ctx.module<typeof vmware_role>('vmware_role').list()).find(
+          (r) => r.name === name,
+        )
         if (!found)
           return { name, result: true, changes: {}, comment: `Role '${name}' does not exist.` }
         const changes = { role: { old: name, new: null } }
@@ -80,14 +72,14 @@ export default defineModule({
         propagate: z.boolean().default(true).describe('apply to children'),
         ...entity,
       },
-      vsphere: true,
       run: async (ctx, { name, role: roleArg, group, propagate, object_type, object }) => {
         const where = { object_type, object }
         // The role by name (it may be given by id); principals compare without case, as
         // vCenter may normalize a domain's case.
-        const role = ((await ctx.salt('vmware_role.get', { name: roleArg })) as Role).name
+        const role = (await ctx.module<typeof vmware_role>('vmware_role').get({ name: roleArg }))
+          .name
         const current = (
-          (await ctx.salt('vmware_role.list_permissions', where)) as Permission[]
+          await ctx.module<typeof vmware_role>('vmware_role').list_permissions(where)
         ).find((p) => samePrincipal(p.principal, name) && p.group === group)
         const wanted = { role, propagate }
         const old = current ? { role: current.role, propagate: current.propagate } : null
@@ -118,11 +110,10 @@ export default defineModule({
         group: z.boolean().default(false).describe('the principal is a group'),
         ...entity,
       },
-      vsphere: true,
       run: async (ctx, { name, group, object_type, object }) => {
         const where = { object_type, object }
         const current = (
-          (await ctx.salt('vmware_role.list_permissions', where)) as Permission[]
+          await ctx.module<typeof vmware_role>('vmware_role').list_permissions(where)
         ).find((p) => samePrincipal(p.principal, name) && p.group === group)
         if (!current)
           return { name, result: true, changes: {}, comment: `'${name}' has no permission there.` }

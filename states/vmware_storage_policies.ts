@@ -1,4 +1,5 @@
 import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
+import type vmware_storage_policies from '../modules/vmware_storage_policies.ts'
 import type { Policy } from '../modules/vmware_storage_policies.ts'
 
 type Constraint = Record<string, unknown>
@@ -73,6 +74,7 @@ function plan(existing: Policy | undefined, wanted: WantedPolicy) {
 
 export default defineModule({
   doc: 'Storage policies, idempotently (vCenter only; saltext-vmware’s state module is storage_policy).',
+  vsphere: true,
   functions: {
     config: defineFunction({
       doc:
@@ -87,7 +89,6 @@ export default defineModule({
           .union([z.array(wantedPolicy.required({ policyName: true })), wantedPolicy])
           .describe('the policies: a list of {policyName, …}, or one {description, constraints}'),
       },
-      vsphere: true,
       run: async (ctx, { name, config }) => {
         let wanted: WantedPolicy[]
         if (Array.isArray(config)) wanted = config
@@ -100,7 +101,9 @@ export default defineModule({
             )
           wanted = [{ ...config, policyName: name }]
         }
-        const existing = (await ctx.salt('vmware_storage_policies.find')) as Policy[]
+        const existing = await ctx
+          .module<typeof vmware_storage_policies>('vmware_storage_policies')
+          .find()
         const changes: Record<string, unknown> = {}
         const saves: Array<{ verb: string; config: ReturnType<typeof plan>['config'] }> = []
         for (const policy of wanted) {

@@ -1,6 +1,7 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import type { Category, Tag } from 'brine/vsphere'
 import { stateReturn } from '../modules/_vmware.ts'
+import type vmware_tag from '../modules/vmware_tag.ts'
 import { either, withTagging } from '../modules/vmware_tag.ts'
 
 /**
@@ -51,7 +52,6 @@ const present = defineFunction({
     category_id: z.string().min(1).optional().describe('category id or name (alias: category)'),
     category: z.string().min(1).optional().describe('alias of category_id'),
   },
-  vsphere: true,
   run: (ctx, { name, description, ...args }) =>
     withTagging(ctx, async (c) => {
       const wanted = either(ctx.fun, ['category_id', args.category_id], ['category', args.category])
@@ -106,7 +106,6 @@ const absent = defineFunction({
     name: z.string().min(1).describe('tag name'),
     category: z.string().min(1).optional().describe('category name or id'),
   },
-  vsphere: true,
   run: (ctx, { name, category }) =>
     withTagging(ctx, async (c) => {
       const [categories, tags] = await Promise.all([c.listCategories(), c.listTags()])
@@ -146,7 +145,6 @@ const presentCategory = defineFunction({
     cardinality: z.enum(['SINGLE', 'MULTIPLE']).optional().describe('tags per object'),
     description: z.string().optional().describe('description'),
   },
-  vsphere: true,
   run: (ctx, { name, associable_types, cardinality, description }) =>
     withTagging(ctx, async (c) => {
       const found = (await c.listCategories()).find((cat) => cat.name === name)
@@ -189,7 +187,6 @@ const presentCategory = defineFunction({
 const absentCategory = defineFunction({
   doc: 'Make sure a category (and so its tags) does not exist.',
   args: { name: z.string().min(1).describe('category name') },
-  vsphere: true,
   run: (ctx, { name }) =>
     withTagging(ctx, async (c) => {
       const found = (await c.listCategories()).find((cat) => cat.name === name)
@@ -211,6 +208,7 @@ const absentCategory = defineFunction({
 
 export default defineModule({
   doc: 'Tag categories, tags and tag assignments, idempotently.',
+  vsphere: true,
   functions: {
     present,
     absent,
@@ -228,12 +226,11 @@ export default defineModule({
         tag: z.string().min(1).describe('tag name'),
         category: z.string().min(1).describe('category name'),
       },
-      vsphere: true,
       run: async (ctx, { name, object_type, tag, category }) => {
-        const attached = (await ctx.salt('vmware_tag.list_attached', {
+        const attached = await ctx.module<typeof vmware_tag>('vmware_tag').list_attached({
           object_type,
           object: name,
-        })) as Array<{ category: string; tag: string }>
+        })
         if (attached.some((a) => a.category === category && a.tag === tag))
           return stateReturn(name, true, `'${name}' already has tag '${category}/${tag}'.`)
         const exists = await withTagging(ctx, async (c) => {

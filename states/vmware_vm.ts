@@ -111,6 +111,7 @@ const vm = {
 
 export default defineModule({
   doc: 'Virtual machines, idempotently: existence and size, power state, snapshots.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
@@ -149,7 +150,6 @@ export default defineModule({
           .optional()
           .describe("tags to carry, as 'category/tag' (others are left alone)"),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const {
           name,
@@ -264,7 +264,6 @@ export default defineModule({
     absent: defineFunction({
       doc: 'Make sure the VM does not exist (powering it off first).',
       args: { name: vm.name },
-      vsphere: true,
       run: async (ctx, { name }) => {
         const current = await lookup(ctx, name)
         if (!current)
@@ -289,7 +288,6 @@ export default defineModule({
           )
           .describe('wanted state: on (powered-on), off (powered-off) or suspend'),
       },
-      vsphere: true,
       run: async (ctx, { name, power }) => {
         // saltext-vmware's module values (vmware_vm.power_state) mean the same here.
         const state = power === 'powered-on' ? 'on' : power === 'powered-off' ? 'off' : power
@@ -320,7 +318,6 @@ export default defineModule({
         datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, description, include_memory, quiesce, datacenter_name } = args
         const snapshot = requiredAliased({
@@ -357,7 +354,6 @@ export default defineModule({
         datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
       },
-      vsphere: true,
       run: async (ctx, args) => {
         const { name, snapshot_id, remove_children, datacenter_name } = args
         const snapshot = requiredAliased({
@@ -413,7 +409,6 @@ export default defineModule({
         datacenter: z.string().optional(),
         order: bootArgs.order.unwrap().optional().describe('alias of boot_order'),
       },
-      vsphere: true,
       run: async (ctx, { name, datacenter, boot_order, order, ...given }) => {
         const wanted = { ...given, order: aliased({ boot_order, order }) }
         const current = (await ctx.salt('vmware_vm.boot_options', { name, datacenter })) as Record<
@@ -453,7 +448,6 @@ export default defineModule({
         new_host_name: z.string().min(1).describe('host name or id'),
         datastore_name: z.string().min(1).describe('datastore name or id'),
       },
-      vsphere: true,
       run: async (ctx, { name, new_host_name, datastore_name }) => {
         const current = (await ctx.salt('vmware_vm.location', { vm_name: name })) as {
           host_name: string

@@ -1,7 +1,9 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import type vmware_vswitch from '../modules/vmware_vswitch.ts'
 
 export default defineModule({
   doc: 'Standard switches and port groups on hosts, idempotently.',
+  vsphere: true,
   functions: {
     present: defineFunction({
       doc: 'Make sure the host has this standard switch.',
@@ -10,9 +12,8 @@ export default defineModule({
         host: z.string().min(1).describe('host name or id'),
         ports: z.coerce.number().int().min(8).optional().describe('ports when creating'),
       },
-      vsphere: true,
       run: async (ctx, { name, host, ports }) => {
-        const list = (await ctx.salt('vmware_vswitch.list', { host })) as Array<{ name: string }>
+        const list = await ctx.module<typeof vmware_vswitch>('vmware_vswitch').list({ host })
         if (list.some((s) => s.name === name))
           return {
             name,
@@ -38,9 +39,8 @@ export default defineModule({
         name: z.string().min(1).describe('switch name'),
         host: z.string().min(1).describe('host name or id'),
       },
-      vsphere: true,
       run: async (ctx, { name, host }) => {
-        const list = (await ctx.salt('vmware_vswitch.list', { host })) as Array<{ name: string }>
+        const list = await ctx.module<typeof vmware_vswitch>('vmware_vswitch').list({ host })
         if (!list.some((s) => s.name === name))
           return {
             name,
@@ -68,13 +68,10 @@ export default defineModule({
         vswitch: z.string().min(1).describe('switch name'),
         vlan: z.coerce.number().int().min(0).max(4095).default(0).describe('VLAN id'),
       },
-      vsphere: true,
       run: async (ctx, { name, host, vswitch, vlan }) => {
-        const groups = (await ctx.salt('vmware_vswitch.list_portgroups', { host })) as Array<{
-          name: string
-          vlan: number
-          vswitch: string
-        }>
+        const groups = await ctx
+          .module<typeof vmware_vswitch>('vmware_vswitch')
+          .list_portgroups({ host })
         const current = groups.find((g) => g.name === name)
         if (current) {
           const ok = current.vlan === vlan && current.vswitch === vswitch
