@@ -37,13 +37,8 @@ export async function applyStates(
   mods: string[] | undefined,
   exclude: string[] = [],
 ): Promise<StateOutcome> {
-  const pillarErrors = deps.pillar._errors
-  if (Array.isArray(pillarErrors) && pillarErrors.length) {
-    return {
-      result: ['Pillar failed to render with the following messages:', ...pillarErrors.map(String)],
-      retcode: 5,
-    }
-  }
+  const failed = pillarFailure(deps)
+  if (failed) return failed
   let names = mods
   if (names === undefined) {
     const top = matchTop(deps)
@@ -180,13 +175,8 @@ export async function applySlsId(
   id: string,
   mods: string[],
 ): Promise<StateOutcome> {
-  const pillarErrors = deps.pillar._errors
-  if (Array.isArray(pillarErrors) && pillarErrors.length) {
-    return {
-      result: ['Pillar failed to render with the following messages:', ...pillarErrors.map(String)],
-      retcode: 5,
-    }
-  }
+  const failed = pillarFailure(deps)
+  if (failed) return failed
   const compiled = await compileSls(deps, mods, [])
   if (compiled.errors.length) return { result: compiled.errors, retcode: 1 }
   const chosen = new Set<LowChunk>()
@@ -212,6 +202,16 @@ export async function applySlsId(
 }
 
 // --- internal ---
+
+/** Salt's answer when pillar did not render: the messages, retcode 5. */
+function pillarFailure(deps: StateRunDeps): StateOutcome | undefined {
+  const errors = deps.pillar._errors
+  if (!Array.isArray(errors) || errors.length === 0) return undefined
+  return {
+    result: ['Pillar failed to render with the following messages:', ...errors.map(String)],
+    retcode: 5,
+  }
+}
 
 async function compileSls(deps: StateRunDeps, names: string[], exclude: string[]) {
   const loaded = await loadSlsCalling(deps, names)

@@ -14,7 +14,7 @@ import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-colle
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
-import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
 let vcsim: Vcsim
 let rt: Runtime
@@ -28,14 +28,7 @@ afterAll(async () => {
   await vcsim?.stop()
 })
 
-/** A call with positional and keyword arguments, as `salt-call fun a b k=v` makes it. */
-const call = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  rt.call(fun, { args, kwargs })
-const failure = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  call(fun, args, kwargs).then(
-    () => undefined,
-    (e: unknown) => e as Error & { code?: string },
-  )
+const { call, failure } = callersOf(() => rt)
 
 async function single(fun: string, kwargs: Record<string, unknown>, test = false) {
   rt.context = {}

@@ -7,7 +7,7 @@ import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
 import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
-import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
 let vcsim: Vcsim
 let rt: Runtime
@@ -20,19 +20,7 @@ afterAll(async () => {
   await vcsim?.stop()
 })
 
-const call = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  rt.call(fun, { args, kwargs })
-const state = (
-  fun: string,
-  args: unknown[] = [],
-  kwargs: Record<string, unknown> = {},
-  test = false,
-) => rt.call(fun, { args, kwargs, state: true, test }) as Promise<StateReturn>
-const failure = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  call(fun, args, kwargs).then(
-    () => undefined,
-    (e: unknown) => e as Error & { code?: string },
-  )
+const { call, state, failure } = callersOf(() => rt)
 const ID = /^urn:vmomi:InventoryService(Tag|Category):/
 
 describe('vmware_tag module (modules/tag.py)', () => {

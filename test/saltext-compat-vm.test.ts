@@ -9,14 +9,13 @@ import { join } from 'node:path'
 import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
-import type { StateReturn } from '../runner/types.ts'
 import { runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import { runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
-import { vmwareRuntime } from './helpers/vmware-runtime.ts'
+import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
 let vcsim: Vcsim
 let rt: Runtime
@@ -29,19 +28,7 @@ afterAll(async () => {
   await vcsim?.stop()
 })
 
-const call = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  rt.call(fun, { args, kwargs })
-const state = (
-  fun: string,
-  args: unknown[] = [],
-  kwargs: Record<string, unknown> = {},
-  test = false,
-) => rt.call(fun, { args, kwargs, state: true, test }) as Promise<StateReturn>
-const failure = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
-  call(fun, args, kwargs).then(
-    () => undefined,
-    (e: unknown) => e as Error & { code?: string },
-  )
+const { call, state, failure } = callersOf(() => rt)
 const powerOf = async (vm: string) =>
   ((await call('vmware_vm.info', [vm])) as { power_state: string }).power_state
 const snapshotsOf = async (vm: string) =>

@@ -769,7 +769,7 @@ describe('vmware_dvswitch and vmware_dvportgroup', () => {
     }>
     expect(groups).toEqual([
       expect.objectContaining({
-        name: 'dvs-lab-DVUplinks-' + dvs.id.split('-')[1],
+        name: `dvs-lab-DVUplinks-${dvs.id.split('-')[1]}`,
         vlan: { trunk: [[0, 4094]] },
       }),
       expect.objectContaining({ name: 'pg-web', vlan: 100 }),

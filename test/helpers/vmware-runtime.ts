@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { defaultOpts } from '../../loader/opts.ts'
 import { Runtime } from '../../loader/runtime.ts'
+import type { StateReturn } from '../../runner/types.ts'
 import type { Vcsim } from './vcsim.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -26,4 +27,26 @@ export function vmwareRuntime(
     signal: new AbortController().signal,
     env: {},
   })
+}
+
+/**
+ * Calls made the way `salt-call fun a b k=v` makes them (positional, then keyword arguments),
+ * on the runtime `runtime()` gives when called: execution functions, state functions, and a
+ * call expected to fail (its error, or undefined when it did not fail).
+ */
+export function callersOf(runtime: () => Runtime) {
+  const call = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
+    runtime().call(fun, { args, kwargs })
+  const state = (
+    fun: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    test = false,
+  ) => runtime().call(fun, { args, kwargs, state: true, test }) as Promise<StateReturn>
+  const failure = (fun: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
+    call(fun, args, kwargs).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    )
+  return { call, state, failure }
 }
