@@ -452,7 +452,7 @@ describe('vmware_esxi (modules/esxi.py)', () => {
   })
 })
 
-describe('maintenance mode state (states/esxi.py maintenance_mode; brine: vmware_host)', () => {
+describe('maintenance mode state (states/esxi.py maintenance_mode: vmware_esxi, also vmware_host)', () => {
   it('enter_maintenance_mode decides, both ways; the alias enabled must agree', async () => {
     const host = 'DC0_C0_H1'
     const mode = async () =>
@@ -463,38 +463,38 @@ describe('maintenance mode state (states/esxi.py maintenance_mode; brine: vmware
       await state('vmware_host.maintenance_mode', [host], { enter_maintenance_mode: false }),
     ).toMatchObject({ result: true, changes: {}, comment: 'Already in Normal mode.' })
     // Test mode: nothing changes (brine: result None, {old, new}).
-    expect(await state('vmware_host.maintenance_mode', [host, true], {}, true)).toMatchObject({
+    expect(await state('vmware_esxi.maintenance_mode', [host, true], {}, true)).toMatchObject({
       result: null,
       changes: { maintenance_mode: { old: false, new: true } },
     })
     expect(await mode()).toBe('normal')
-    expect(await state('vmware_host.maintenance_mode', [host, true, 120])).toMatchObject({
+    expect(await state('vmware_esxi.maintenance_mode', [host, true, 120])).toMatchObject({
       result: true,
       comment: 'Host entered Maintenance mode.',
     })
     expect(await mode()).toBe('inMaintenance')
     // The dangerous case of issue 14: False leaves maintenance mode, never enters it.
     expect(
-      await state('vmware_host.maintenance_mode', [host], { enter_maintenance_mode: false }),
+      await state('vmware_esxi.maintenance_mode', [host], { enter_maintenance_mode: false }),
     ).toMatchObject({ result: true, comment: 'Host entered Normal mode.' })
     expect(await mode()).toBe('normal')
-    const disagree = await state('vmware_host.maintenance_mode', [host], {
+    const disagree = await state('vmware_esxi.maintenance_mode', [host], {
       enter_maintenance_mode: true,
       enabled: false,
     })
     expect(disagree).toMatchObject({ result: false, changes: {} })
     expect(disagree.comment).toMatch(/disagree/)
-    expect(await state('vmware_host.maintenance_mode', [host])).toMatchObject({ result: false })
+    expect(await state('vmware_esxi.maintenance_mode', [host])).toMatchObject({ result: false })
     expect(await mode()).toBe('normal')
   })
 })
 
-describe('advanced_configs state (states/esxi.py advanced_configs; brine: vmware_host)', () => {
+describe('advanced_configs state (states/esxi.py advanced_configs: vmware_esxi, also vmware_host)', () => {
   it('sets what differs on the selected hosts, reports no change after, fails an unknown option', async () => {
     const sel = { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }
     const configs = { 'Config.HostAgent.log.level': 'verbose' }
     const apply = (test = false, wanted: Record<string, unknown> = configs) =>
-      state('vmware_host.advanced_configs', ['esxi-advanced', wanted], sel, test)
+      state('vmware_esxi.advanced_configs', ['esxi-advanced', wanted], sel, test)
     const dry = await apply(true)
     expect(dry).toMatchObject({ result: null, comment: 'Changes would be made' })
     expect(Object.keys(dry.changes).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
