@@ -13,7 +13,27 @@ const args = {
   esxi_hostname: z.string().min(1).optional().describe('assign to this ESXi host'),
 }
 
-const keyOf = (a: { name: string; license_key?: string | undefined }) => a.license_key ?? a.name
+/** The key (saltext's license_key, or the state's name), as shown, and where it is assigned. */
+function licenseOf(a: {
+  name: string
+  license_key?: string | undefined
+  datacenter_name?: string | undefined
+  cluster_name?: string | undefined
+  esxi_hostname?: string | undefined
+}) {
+  const key = a.license_key ?? a.name
+  const shown = masked(key)
+  return {
+    key,
+    shown,
+    name: a.license_key ? a.name : shown,
+    target: {
+      datacenter_name: a.datacenter_name,
+      cluster_name: a.cluster_name,
+      esxi_hostname: a.esxi_hostname,
+    },
+  }
+}
 
 export default defineModule({
   doc: 'Licenses, idempotently: installed, and assigned as saltext-vmware assigns them (vCenter only).',
@@ -25,14 +45,7 @@ export default defineModule({
         'else to the ESXi host (esxi_hostname) or cluster (cluster_name) in datacenter_name.',
       args,
       run: async (ctx, a) => {
-        const key = keyOf(a)
-        const shown = masked(key)
-        const name = a.license_key ? a.name : shown
-        const target = {
-          datacenter_name: a.datacenter_name,
-          cluster_name: a.cluster_name,
-          esxi_hostname: a.esxi_hostname,
-        }
+        const { key, shown, name, target } = licenseOf(a)
         // Refused on an ESXi host, in test mode too (the failure is predicted).
         const assigned = await ctx.salt('vmware_license_mgr.is_assigned', { key, ...target })
         const installed = await ctx.salt('vmware_license_mgr.has', { key })
@@ -61,14 +74,7 @@ export default defineModule({
         'for present, when it holds the key).',
       args,
       run: async (ctx, a) => {
-        const key = keyOf(a)
-        const shown = masked(key)
-        const name = a.license_key ? a.name : shown
-        const target = {
-          datacenter_name: a.datacenter_name,
-          cluster_name: a.cluster_name,
-          esxi_hostname: a.esxi_hostname,
-        }
+        const { key, shown, name, target } = licenseOf(a)
         await ctx.salt('vmware_license_mgr.is_assigned', { key, ...target })
         if (!(await ctx.salt('vmware_license_mgr.has', { key })))
           return {
