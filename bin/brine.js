@@ -31,7 +31,16 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url))
 let main
 let saveCodeCache
 const target = readStub(join(dist, 'cli.cjs'))
-if (target) {
+// A running daemon serves the call without the CLI bundle being compiled at all: client.cjs
+// holds the socket client only, and the daemon decides whether the call is its own.
+if (target && process.env.BRINE_DAEMON !== 'never') {
+  let fastCall
+  try {
+    ;({ fastCall } = createRequire(import.meta.url)(join(dist, dirname(target), 'client.cjs')))
+  } catch {}
+  process.exitCode = await fastCall?.(process.argv.slice(2))
+}
+if (target && process.exitCode === undefined) {
   const file = join(dist, target)
   let source
   try {
@@ -41,7 +50,7 @@ if (target) {
   }
   if (source !== undefined) main = loadCli(file, source, target.split('/')[0])
 }
-if (!main) {
+if (!main && process.exitCode === undefined) {
   // Only a checkout lacks dist/ (an installed package ships it); tsx is a dev dependency.
   let tsx
   try {
@@ -54,8 +63,10 @@ if (!main) {
   }
   ;({ main } = await tsx.tsImport('../cli/main.ts', import.meta.url))
 }
-process.exitCode = await main(process.argv.slice(2))
-saveCodeCache?.()
+if (process.exitCode === undefined) {
+  process.exitCode = await main(process.argv.slice(2))
+  saveCodeCache?.()
+}
 
 /** `build-…/cli.cjs` from the stub, or undefined when there is none. */
 function readStub(stub) {

@@ -7,21 +7,22 @@ import { BrineError } from '../core/errors.ts'
 import { redact } from '../core/redact.ts'
 import { checkDaemonDir, checkDaemonSocket, daemonPaths } from './daemon-paths.ts'
 import {
+  CALL_LOG_LEVELS,
   type ClientMessage,
   callEnv,
   configFingerprint,
+  credentialDigest,
   type DaemonMessage,
   onMessages,
   send,
 } from './daemon-protocol.ts'
+import { connectSocket, exchange } from './daemon-wire.ts'
 import { EXIT } from './exit-codes.ts'
 import { type OptsFlags, resolveOpts } from './opts.ts'
 
 /** `daemon` option: use a running daemon (auto), never, or fail without one (always). */
 export type DaemonMode = 'auto' | 'never' | 'always'
 const MODES: readonly string[] = ['auto', 'never', 'always']
-/** Log levels a call can have in the daemon (what it writes at these levels reaches the client). */
-const CALL_LOG_LEVELS: readonly string[] = ['warning', 'error', 'quiet', 'critical']
 
 interface Io {
   stdout: NodeJS.WritableStream
@@ -97,14 +98,16 @@ export async function callDaemon(
       )
     return unusable(`cannot connect to the daemon socket ${paths.socket}: ${code ?? error}`)
   }
-  return runThroughSocket(
+  const credentials = credentialDigest(env)
+  return exchange(
     socket,
     {
       type: 'call',
       argv,
       cwd: process.cwd(),
       env: callEnv(env),
-      fingerprint: configFingerprint(opts, env),
+      credentials,
+      fingerprint: configFingerprint(opts, credentials),
       logLevel: opts.log_level === 'warning' ? 'warning' : 'error',
       stdoutIsTTY: Boolean((io.stdout as NodeJS.WriteStream).isTTY),
       stderrIsTTY: Boolean((io.stderr as NodeJS.WriteStream).isTTY),
@@ -112,76 +115,12 @@ export async function callDaemon(
     },
     io,
     signal,
-    mode,
+    (reason) => {
+      if (mode !== 'always') return undefined
+      io.stderr.write(`Error: the brine daemon refused the call: ${reason}\n`)
+      return EXIT.ERROR
+    },
   )
-}
-
-function runThroughSocket(
-  socket: Socket,
-  call: ClientMessage,
-  io: Io,
-  signal: AbortSignal,
-  mode: string,
-): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    let accepted = false
-    let settled = false
-    const finish = (code: number | undefined) => {
-      if (settled) return
-      settled = true
-      signal.removeEventListener('abort', onAbort)
-      socket.end()
-      resolve(code)
-    }
-    const onAbort = () => {
-      const code = (signal.reason as BrineError | undefined)?.code
-      send(socket, { type: 'cancel', signal: code === 'BRINE_SIGTERM' ? 'SIGTERM' : 'SIGINT' })
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    onMessages<DaemonMessage>(socket, (message) => {
-      if (message.type === 'accepted') accepted = true
-      else if (message.type === 'refused') {
-        if (mode === 'always') {
-          io.stderr.write(`Error: the brine daemon refused the call: ${message.reason}\n`)
-          finish(EXIT.ERROR)
-        } else finish(undefined)
-      } else if (message.type === 'stdout') io.stdout.write(message.data)
-      else if (message.type === 'stderr') io.stderr.write(message.data)
-      else if (message.type === 'exit') finish(message.code)
-    })
-    socket.on('error', () => {})
-    socket.on('close', () => {
-      if (settled) return
-      if (!accepted) {
-        finish(undefined) // the daemon went away before taking the call: nothing ran there
-        return
-      }
-      if (signal.aborted) {
-        finish((signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT)
-        return
-      }
-      io.stderr.write(
-        redact(
-          'Error: the brine daemon went away during the call (stopped or killed): its outcome is unknown, and it is not run again.\n',
-        ),
-      )
-      finish(EXIT.ERROR)
-    })
-    if (signal.aborted) onAbort()
-    send(socket, call)
-  })
-}
-
-/** Connect to the daemon's socket (rejects with the connect error's code). */
-export function connectSocket(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path)
-    socket.once('connect', () => {
-      socket.off('error', reject)
-      resolve(socket)
-    })
-    socket.once('error', reject)
-  })
 }
 
 /** One request to the daemon (status, stop) and its first answer. */

@@ -5,7 +5,7 @@ import { log } from '../core/log.ts'
 import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
 import type { ModuleLoader } from '../loader/loader.ts'
 import { DaemonError } from './daemon-paths.ts'
-import { configFingerprint } from './daemon-protocol.ts'
+import { configFingerprint, credentialDigest } from './daemon-protocol.ts'
 import type { DaemonContext, Part } from './daemon-types.ts'
 import { resolveOpts } from './opts.ts'
 
@@ -16,7 +16,7 @@ export function configPart(ctx: DaemonContext): Part {
       const { flags, env, cwd } = ctx.options
       ctx.opts = resolveOpts(flags, env, cwd)
       registerSecretsIn(ctx.opts)
-      ctx.fingerprint = configFingerprint(ctx.opts, env)
+      ctx.fingerprint = configFingerprint(ctx.opts, credentialDigest(env))
     },
     async stop() {},
     status: () => ({

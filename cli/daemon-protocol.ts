@@ -4,7 +4,6 @@
 // writes it, and `exit` with the exit code.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { PACKAGE_ROOT } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
@@ -29,10 +28,16 @@ export type ClientMessage =
       argv: string[]
       cwd: string
       env: Record<string, string | undefined>
-      /** configFingerprint of the client's options: the daemon serves only its own. */
-      fingerprint: string
+      /**
+       * configFingerprint of the client's options: the daemon serves only its own. A client
+       * that read no options (bin/brine.js's fast path) leaves it out: the daemon resolves the
+       * options from argv, cwd and env, with `credentials`, and refuses what it would not serve.
+       */
+      fingerprint?: string
+      /** credentialDigest of the client's environment. */
+      credentials: string
       /** The call's log lines of this level and above are sent to the client's stderr. */
-      logLevel: 'warning' | 'error'
+      logLevel?: 'warning' | 'error'
       stdoutIsTTY: boolean
       stderrIsTTY: boolean
       pid: number
@@ -55,64 +60,26 @@ export type DaemonMessage =
   | { type: 'status'; status: unknown }
   | { type: 'stopping' }
 
-/** Send one message. */
-export function send(socket: Socket, message: ClientMessage | DaemonMessage): void {
-  if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(message)}\n`)
-}
-
-/** Call `onMessage` for each line-delimited JSON message read from `socket`. */
-export function onMessages<T>(socket: Socket, onMessage: (message: T) => void): void {
-  let buffer = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (chunk: string) => {
-    buffer += chunk
-    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, end)
-      buffer = buffer.slice(end + 1)
-      if (line) onMessage(JSON.parse(line) as T)
-    }
-  })
-}
-
-/**
- * The client environment a call needs in the daemon: brine's variables (options) and the
- * outputters' (colors). Credentials stay out: the fingerprint proves the daemon has the same.
- */
-export function callEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(env))
-    if (
-      value !== undefined &&
-      (key.startsWith('BRINE_') || key === 'NO_COLOR' || key === 'FORCE_COLOR')
-    )
-      out[key] = value
-  return out
-}
-
-/** Environment variables that change what a call does besides the options (credentials). */
-const CALL_ENV = /^(SALTEXT_VMWARE_|BRINE_SESSION_DIR$|BRINE_CONSOLE_)/
-
 /**
  * A digest of what a call runs with: brine's version, the resolved options (but the log level,
  * which is per call) and the credential variables of the environment. A daemon serves a client
  * only when both digests agree: the call then runs with the daemon's credentials, which are
  * the client's.
  */
-export function configFingerprint(opts: Opts, env: Record<string, string | undefined>): string {
+export function configFingerprint(opts: Opts, credentials: string): string {
   const { log_level: _logLevel, ...rest } = opts
-  const vars = Object.keys(env)
-    .filter((key) => CALL_ENV.test(key) && env[key] !== undefined)
-    .sort()
-    .map((key) => [key, env[key]])
   // The version too: a daemon left running across an upgrade serves no client of the new one.
   const brine = `${brineVersion()}/${PROTOCOL_VERSION}`
   return createHash('sha256')
-    .update(JSON.stringify(sortKeys({ brine, opts: rest, env: vars })))
+    .update(JSON.stringify(sortKeys({ brine, opts: rest, credentials })))
     .digest('hex')
 }
 
+/** Log levels a call can have in the daemon (what it writes at these levels reaches the client). */
+export const CALL_LOG_LEVELS: readonly string[] = ['warning', 'error', 'quiet', 'critical']
+
 /** Bumped when the messages change. */
-const PROTOCOL_VERSION = 1
+const PROTOCOL_VERSION = 2
 
 let version: string | undefined
 
@@ -133,3 +100,5 @@ function sortKeys(value: unknown): unknown {
       .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
   )
 }
+
+export { callEnv, credentialDigest, onMessages, send } from './daemon-wire.ts'

@@ -8,10 +8,19 @@ import { Writable } from 'node:stream'
 import { writeHeapSnapshot } from 'node:v8'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
-import { connectSocket } from './daemon-client.ts'
 import { DaemonError, ensureDaemonDir } from './daemon-paths.ts'
-import { type CallHost, type ClientMessage, onMessages, send } from './daemon-protocol.ts'
+import {
+  CALL_LOG_LEVELS,
+  type CallHost,
+  type ClientMessage,
+  configFingerprint,
+  onMessages,
+  send,
+} from './daemon-protocol.ts'
 import type { CallRecord, DaemonContext, DaemonStatus, Part } from './daemon-types.ts'
+import { connectSocket } from './daemon-wire.ts'
+import { optsFlagsOfArgv } from './main.ts'
+import { resolveOpts } from './opts.ts'
 
 export function socketPart(ctx: DaemonContext, status: () => DaemonStatus): Part {
   const { paths } = ctx.options
@@ -134,12 +143,9 @@ function startCall(
     send(socket, { type: 'refused', reason: 'the daemon is stopping' })
     return undefined
   }
-  if (message.fingerprint !== ctx.fingerprint) {
-    send(socket, {
-      type: 'refused',
-      reason:
-        'the call runs with other options or credentials than the daemon (config file, directories, id, SALTEXT_VMWARE_* variables)',
-    })
+  const checked = checkCall(ctx, message)
+  if (typeof checked === 'string') {
+    send(socket, { type: 'refused', reason: checked })
     return undefined
   }
   send(socket, { type: 'accepted' })
@@ -174,7 +180,7 @@ function startCall(
   record.done = (async () => {
     try {
       const { main } = await import('./main.ts')
-      const code = await callLog.run({ stderr: io.stderr, level: message.logLevel }, () =>
+      const code = await callLog.run({ stderr: io.stderr, level: checked.logLevel }, () =>
         main(message.argv, io as never, host),
       )
       send(socket, { type: 'exit', code })
@@ -188,6 +194,37 @@ function startCall(
     }
   })()
   return record
+}
+
+/**
+ * Whether the daemon serves `message`: its log level, or why not. A client that read its
+ * options sends their fingerprint; a fast-path client (bin/brine.js, which reads none) sends
+ * argv, cwd and env, and the daemon resolves the options as that client would, then applies
+ * the client's rules too (daemon: never, and logging beyond what a call passes on, run
+ * in-process).
+ */
+function checkCall(
+  ctx: DaemonContext,
+  message: Extract<ClientMessage, { type: 'call' }>,
+): { logLevel: 'warning' | 'error' } | string {
+  const other =
+    'the call runs with other options or credentials than the daemon (config file, directories, id, SALTEXT_VMWARE_* variables)'
+  if (message.fingerprint !== undefined)
+    return message.fingerprint === ctx.fingerprint
+      ? { logLevel: message.logLevel ?? 'error' }
+      : other
+  let opts: ReturnType<typeof resolveOpts>
+  try {
+    opts = resolveOpts(optsFlagsOfArgv(message.argv), message.env, message.cwd)
+  } catch (error) {
+    return `the call's options do not resolve here: ${(error as Error).message}`
+  }
+  const mode = String(message.env.BRINE_DAEMON ?? opts.daemon ?? 'auto')
+  if (mode !== 'auto' && mode !== 'always') return `daemon: ${mode}`
+  if (message.env.BRINE_DEBUG || !CALL_LOG_LEVELS.includes(opts.log_level))
+    return 'the call asks for more logging than a call in the daemon passes on'
+  if (configFingerprint(opts, message.credentials) !== ctx.fingerprint) return other
+  return { logLevel: opts.log_level === 'warning' ? 'warning' : 'error' }
 }
 
 /** A writable that sends what main() writes to the client, as its stdout or stderr. */

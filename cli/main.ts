@@ -259,6 +259,11 @@ export async function main(
 }
 
 /** The option flags of the command line, for resolveOpts (the daemon client resolves them too). */
+/** The options a command line gives (the daemon resolves a fast-path client's with it). */
+export function optsFlagsOfArgv(argv: string[]): OptsFlags {
+  return optsFlagsOf(parseCommandLine(argv).values)
+}
+
 function optsFlagsOf(values: ReturnType<typeof parseCommandLine>['values']): OptsFlags {
   return {
     // -c and --config-dir are one option (salt-call's): a file or a config directory.

@@ -95,7 +95,9 @@ const library = await build({
 })
 const cli = await build({
   ...common,
-  entryPoints: { cli: 'cli/main.ts' },
+  // client.cjs: bin/brine.js's fast path to a running daemon (Node's modules and three small
+  // files); cli.cjs: everything else.
+  entryPoints: { cli: 'cli/main.ts', client: 'cli/daemon-fast.ts' },
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   // The sources' import.meta.url (finding the package root, createRequire) is the file's URL.

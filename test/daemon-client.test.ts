@@ -2,11 +2,11 @@
 // modules, the vSphere client (nor undici), the module loader nor the state runner; the same
 // call in-process does (the check sees what it looks for). Counted from the files the client
 // process loaded, not timed.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isolatedCliEnv, runNode } from './helpers/cli.ts'
+import { bin, isolatedCliEnv, runNode } from './helpers/cli.ts'
 import { type DaemonProcess, startDaemon } from './helpers/daemon.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
@@ -76,5 +76,25 @@ describe('the daemon client', () => {
     expect(heavy).toContain('loader/loader.ts')
     expect(heavy.some((file) => file.startsWith('vsphere/'))).toBe(true)
     expect(heavy.some((file) => file.startsWith('node_modules/undici/'))).toBe(true)
+  })
+})
+
+describe('bin/brine.js with a daemon running (the built CLI)', () => {
+  it('sends the call without compiling the CLI bundle: its code cache is never written', async () => {
+    // bin/brine.js compiles dist's cli.cjs with a V8 code cache it writes after the first
+    // compile; the fast path (client.cjs) reaches the daemon without it.
+    const cache = join(tmp, 'client-cache')
+    const through = await runNode([bin, 'test.ping'], {
+      cwd: tmp,
+      env: { ...env, BRINE_CACHE_DIR: cache },
+    })
+    expect(through).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+    expect(existsSync(join(cache, 'code'))).toBe(false)
+    const inProcess = await runNode([bin, 'test.ping'], {
+      cwd: tmp,
+      env: { ...env, BRINE_CACHE_DIR: cache, BRINE_DAEMON: 'never' },
+    })
+    expect(inProcess).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
+    expect(readdirSync(join(cache, 'code'))).toHaveLength(1)
   })
 })
