@@ -59,6 +59,7 @@ Options:
       --out-file <file>     write the output to a file instead of stdout
   -l, --log-level <level>   error, warning (default), info, debug, trace
       --retcode-passthrough exit with the function's own return code
+  -t, --timeout <seconds>   abort the call after this long (its vCenter tasks are cancelled)
       --session-store       keep vCenter sessions on disk for later brine processes
       --no-color            no colors (also NO_COLOR)
       --listen <host:port>  console serve: where to listen (default 127.0.0.1:6090)
@@ -93,6 +94,7 @@ export async function main(
   guardStream(io.stdout)
   guardStream(io.stderr)
   const controller = new AbortController()
+  let deadline: NodeJS.Timeout | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.kill(process.pid, 'SIGKILL')
     controller.abort(
@@ -130,6 +132,26 @@ export async function main(
     }
     if (values.config !== undefined && values['config-dir'] !== undefined)
       throw new UsageError('give -c/--config or --config-dir, not both (they are the same option).')
+    // The call's own deadline: its signal is aborted, as by ^C, and only its own (in a daemon
+    // too, where this runs for the one call).
+    if (values.timeout !== undefined) {
+      const seconds = Number(values.timeout)
+      if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 86_400))
+        throw new UsageError(
+          `--timeout ${values.timeout} is not a number of seconds above 0 (at most 86400).`,
+        )
+      deadline = setTimeout(
+        () =>
+          controller.abort(
+            new BrineError(
+              `the call ran past --timeout ${values.timeout} s and was aborted (vCenter tasks it started are cancelled)`,
+              { code: 'BRINE_TIMEOUT' },
+            ),
+          ),
+        seconds * 1000,
+      )
+      deadline.unref()
+    }
     // brine daemon: its own signal handling (a second SIGTERM stops at once, still logging out).
     if (positionals[0] === 'daemon' && !host) {
       process.off('SIGINT', onSignal)
@@ -251,6 +273,7 @@ export async function main(
     io.stderr.write(formatError(error, debug))
     return exitCodeFor(error, controller.signal)
   } finally {
+    clearTimeout(deadline)
     if (outFile) closeOutFile(outFile)
     await runtime?.close().catch((error: unknown) => io.stderr.write(formatError(error, debug)))
     process.off('SIGINT', onSignal)
@@ -384,6 +407,7 @@ function parseCommandLine(argv: string[]) {
       'log-level': { type: 'string', short: 'l' },
       'retcode-passthrough': { type: 'boolean' },
       'session-store': { type: 'boolean' },
+      timeout: { type: 'string', short: 't' },
       'no-color': { type: 'boolean' },
       listen: { type: 'string' },
       'state-output': { type: 'string' },
@@ -505,8 +529,9 @@ function escapeControl(text: string): string {
 }
 
 function exitCodeFor(error: unknown, signal: AbortSignal): number {
-  if (signal.aborted)
-    return (signal.reason as BrineError)?.code === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT
+  const reason = (signal.reason as BrineError | undefined)?.code
+  if (signal.aborted && reason !== 'BRINE_TIMEOUT')
+    return reason === 'BRINE_SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT
   if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE
   // The registry (core/error-codes.ts) says which codes mean "nothing was run".
   return error instanceof BrineError ? exitCodeOf(error.code) : EXIT.ERROR

@@ -80,6 +80,11 @@ export const ERROR_CODES = {
     meaning: 'the console port is connected already (one session per port)',
     exit: 'error',
   },
+  BRINE_TIMEOUT: {
+    meaning:
+      'the call ran past its --timeout and was aborted (vCenter tasks it started are cancelled)',
+    exit: 'error',
+  },
   BRINE_DAEMON: {
     meaning: 'the brine daemon cannot serve: another daemon listens on the socket, or it went away',
     exit: 'error',

@@ -364,3 +364,24 @@ describe('brine CLI against vcsim', () => {
     )
   })
 })
+
+describe('--timeout', () => {
+  it('aborts the call after that long (exit 1, BRINE_TIMEOUT named); a bad value runs nothing (exit 2)', async () => {
+    expect(await brine(['--timeout', '1', 'test.sleep', '600'])).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: the call ran past --timeout 1 s and was aborted (vCenter tasks it started are cancelled)\n',
+    })
+    expect(await brine(['-t', '0', 'test.ping'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'Error: --timeout 0 is not a number of seconds above 0 (at most 86400).\n',
+    })
+    // A deadline the call meets changes nothing.
+    expect(await brine(['--timeout', '600', 'test.ping'])).toMatchObject({
+      code: 0,
+      stdout: 'local:\n    True\n',
+    })
+  })
+})

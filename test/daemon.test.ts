@@ -202,25 +202,27 @@ describe('brine daemon', () => {
     expect(sessions.profiles.default!.index_size).toBeGreaterThan(0)
   })
 
+  /** A client started through the daemon (daemon: always), still running. */
+  const started = (args: string[]) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: tmp,
+      env: { ...process.env, ...definedEnv({ ...env, BRINE_DAEMON: 'always' }) },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    const done = new Promise<CliResult>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    )
+    return { child, done }
+  }
+
   it('^C in one client aborts its call only', async () => {
-    const started = (args: string[]) => {
-      const child = spawn(process.execPath, [bin, ...args], {
-        cwd: tmp,
-        env: { ...process.env, ...definedEnv({ ...env, BRINE_DAEMON: 'always' }) },
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk
-      })
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk
-      })
-      const done = new Promise<CliResult>((resolve) =>
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-      )
-      return { child, done }
-    }
     const a = started(['test.sleep', '600'])
     const b = started(['test.sleep', '600'])
     const inFlight = async () => (await daemon.status()).calls.in_flight.map((c) => c.client_pid)
@@ -240,6 +242,24 @@ describe('brine daemon', () => {
     b.child.kill('SIGKILL')
     await b.done
     await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 'no call')
+  })
+
+  it('--timeout ends its own call only: the deadline runs in the daemon, for that call', async () => {
+    const other = started(['test.sleep', '600'])
+    const inFlight = async () => (await daemon.status()).calls.in_flight.map((c) => c.client_pid)
+    await eventually(
+      async () => ((await inFlight()).includes(other.child.pid!) ? true : undefined),
+      'the other call in flight',
+    )
+    expect(await viaDaemon(['--timeout', '1', 'test.sleep', '600'])).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: the call ran past --timeout 1 s and was aborted (vCenter tasks it started are cancelled)\n',
+    })
+    expect(await inFlight()).toEqual([other.child.pid])
+    other.child.kill('SIGINT')
+    expect((await other.done).code).toBe(130)
   })
 
   it('SIGTERM with a call in flight drains it, logs every session out, removes the socket', async () => {
