@@ -1,56 +1,53 @@
 #!/usr/bin/env node
-// The brine command. Runs the CLI bundle built by `npm run build` (dist/, which the package
-// ships), compiled with a V8 code cache, or the TypeScript sources through tsx when there is
-// no bundle (a development checkout).
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { createRequire } from 'node:module'
-import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { setFlagsFromString } from 'node:v8'
-import { Script } from 'node:vm'
-
-// undici parses HTTP with a WebAssembly build of llhttp. V8 optimizes it with TurboFan on
-// background threads, and a process waits for those at exit: ~80 ms on every short
-// `brine call vmware_*` (measured with strace here). Baseline (Liftoff) code is plenty fast
-// for one CLI call. Must be set before undici is loaded.
-setFlagsFromString('--liftoff-only')
+// The brine command. CommonJS (bin/package.json says so): an ES module costs Node's ESM loader
+// on every start, which a short call through the daemon would feel.
+//
+// 1. With a daemon running, client.cjs (the socket client, a few kilobytes) sends the call
+//    before anything else is loaded; the daemon refuses a call that is not its own.
+// 2. Else the CLI bundle built by `npm run build` (dist/, which the package ships), compiled
+//    with a V8 code cache;
+// 3. or, in a checkout without dist/, the TypeScript sources through tsx.
+'use strict'
+const { readFileSync } = require('node:fs')
+const { dirname, join } = require('node:path')
 
 // dist/cli.cjs is a stub naming the current build's CLI (replaced atomically by
 // scripts/build.ts). Should that build be gone (dist/ removed by hand while we start), run
 // the sources rather than fail.
-const dist = fileURLToPath(new URL('../dist/', import.meta.url))
-let main
-let saveCodeCache
+const dist = join(__dirname, '..', 'dist')
+const argv = process.argv.slice(2)
 const target = readStub(join(dist, 'cli.cjs'))
-// A running daemon serves the call without the CLI bundle being compiled at all: client.cjs
-// holds the socket client only, and the daemon decides whether the call is its own.
-if (target && process.env.BRINE_DAEMON !== 'never') {
-  let fastCall
-  try {
-    ;({ fastCall } = createRequire(import.meta.url)(join(dist, dirname(target), 'client.cjs')))
-  } catch {}
-  process.exitCode = await fastCall?.(process.argv.slice(2))
-}
-if (target && process.exitCode === undefined) {
-  const file = join(dist, target)
-  let source
-  try {
-    source = readFileSync(file, 'utf8')
-  } catch (error) {
-    if (error?.code !== 'ENOENT') throw error
+
+run().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error) => {
+    console.error(error)
+    process.exitCode = 1
+  },
+)
+
+async function run() {
+  if (target && process.env.BRINE_DAEMON !== 'never') {
+    let fastCall
+    try {
+      ;({ fastCall } = require(join(dist, dirname(target), 'client.cjs')))
+    } catch {}
+    const code = await fastCall?.(argv)
+    if (code !== undefined) return code
   }
-  if (source !== undefined) main = loadCli(file, source, target.split('/')[0])
-}
-if (!main && process.exitCode === undefined) {
+  // undici parses HTTP with a WebAssembly build of llhttp. V8 optimizes it with TurboFan on
+  // background threads, and a process waits for those at exit: ~80 ms on every short
+  // `brine call vmware_*` (measured with strace here). Baseline (Liftoff) code is plenty fast
+  // for one CLI call. Must be set before undici is loaded (it is in the CLI bundle).
+  require('node:v8').setFlagsFromString('--liftoff-only')
+  const bundle = target && loadCli(join(dist, target), target.split('/')[0])
+  if (bundle) {
+    const code = await bundle.main(argv)
+    bundle.saveCodeCache?.()
+    return code
+  }
   // Only a checkout lacks dist/ (an installed package ships it); tsx is a dev dependency.
   let tsx
   try {
@@ -59,13 +56,11 @@ if (!main && process.exitCode === undefined) {
     console.error(
       `brine: no build in ${dist} and no tsx to run the sources: run \`npm run build\` (or \`npm install\`) in ${dirname(dist)}`,
     )
-    process.exit(1)
+    return 1
   }
-  ;({ main } = await tsx.tsImport('../cli/main.ts', import.meta.url))
-}
-if (process.exitCode === undefined) {
-  process.exitCode = await main(process.argv.slice(2))
-  saveCodeCache?.()
+  const { pathToFileURL } = require('node:url')
+  const { main } = await tsx.tsImport('../cli/main.ts', pathToFileURL(__filename).href)
+  return main(argv)
 }
 
 /** `build-…/cli.cjs` from the stub, or undefined when there is none. */
@@ -84,9 +79,21 @@ function readStub(stub) {
  * own, and compiling the bundle was most of what a short call added to `node -e 0`. V8
  * checks that a cache belongs to this source, V8 version and flags, and ignores it
  * otherwise; a missing or rejected cache is written anew once the call is done (the
- * functions it ran are compiled by then and go in too).
+ * functions it ran are compiled by then and go in too). Undefined when the build's file is
+ * gone.
  */
-function loadCli(file, source, build) {
+function loadCli(file, build) {
+  let source
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch (error) {
+    if (error?.code === 'ENOENT') return undefined
+    throw error
+  }
+  const fs = require('node:fs')
+  const { homedir } = require('node:os')
+  const { Script } = require('node:vm')
+  const { createRequire } = require('node:module')
   const dir = join(
     process.env.BRINE_CACHE_DIR ??
       join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'brine'),
@@ -95,7 +102,7 @@ function loadCli(file, source, build) {
   const cacheFile = join(dir, `${build}-${process.version}-${process.arch}.bin`)
   let cachedData
   try {
-    cachedData = readFileSync(cacheFile)
+    cachedData = fs.readFileSync(cacheFile)
   } catch {}
   const script = new Script(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
@@ -107,26 +114,29 @@ function loadCli(file, source, build) {
   script
     .runInThisContext()
     .call(module.exports, module.exports, createRequire(file), module, file, dirname(file))
-  if (cachedData === undefined || script.cachedDataRejected) {
-    saveCodeCache = () => {
-      try {
-        mkdirSync(dir, { recursive: true, mode: 0o700 })
-        const temp = `${cacheFile}.${process.pid}`
-        writeFileSync(temp, script.createCachedData())
-        renameSync(temp, cacheFile)
-        // Keep the caches of the newest few builds (several checkouts may share the folder).
-        const caches = readdirSync(dir)
-          .filter((name) => name.endsWith('.bin'))
-          .map((name) => ({
-            name,
-            at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0,
-          }))
-          .sort((a, b) => b.at - a.at)
-        for (const old of caches.slice(8)) rmSync(join(dir, old.name), { force: true })
-      } catch {
-        // A cache is an optimization: a read-only home only costs the compile.
-      }
+  const saveCodeCache = () => {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      const temp = `${cacheFile}.${process.pid}`
+      fs.writeFileSync(temp, script.createCachedData())
+      fs.renameSync(temp, cacheFile)
+      // Keep the caches of the newest few builds (several checkouts may share the folder).
+      const caches = fs
+        .readdirSync(dir)
+        .filter((name) => name.endsWith('.bin'))
+        .map((name) => ({
+          name,
+          at: fs.statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+        }))
+        .sort((a, b) => b.at - a.at)
+      for (const old of caches.slice(8)) fs.rmSync(join(dir, old.name), { force: true })
+    } catch {
+      // A cache is an optimization: a read-only home only costs the compile.
     }
   }
-  return module.exports.main
+  return {
+    main: module.exports.main,
+    saveCodeCache:
+      cachedData === undefined || script.cachedDataRejected ? saveCodeCache : undefined,
+  }
 }

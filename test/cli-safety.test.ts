@@ -201,7 +201,8 @@ describe('npm run build and bin/brine.js', () => {
     symlinkSync(join(root, entry), join(checkout, entry))
   }
   mkdirSync(join(checkout, 'bin'))
-  copyFileSync(join(root, 'bin', 'brine.js'), join(checkout, 'bin', 'brine.js'))
+  for (const file of ['brine.js', 'package.json'])
+    copyFileSync(join(root, 'bin', file), join(checkout, 'bin', file))
   copyFileSync(join(root, 'package.json'), join(checkout, 'package.json'))
   cpSync(join(root, 'cli'), join(checkout, 'cli'), { recursive: true })
   const dist = join(checkout, 'dist')

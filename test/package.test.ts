@@ -111,6 +111,7 @@ describe('npm pack', () => {
       'package.json',
       'README.md',
       'bin/brine.js',
+      'bin/package.json',
       'dist/cli.cjs',
       'dist/index.js',
       'dist/loader.js',
