@@ -1,15 +1,10 @@
-// brine daemon (issue 20) against vcsim, with real child processes: the same output through
-// the daemon and in-process, modules reloaded while it runs, one session per profile over
-// many calls, ^C of one client, SIGTERM with calls in flight, a stale socket after SIGKILL.
-// Nothing here is timed: calls, sessions and generations are counted.
-import { spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callDaemon } from '../cli/daemon-client.ts'
-import { bin, type CliResult, isolatedCliEnv, runCli } from './helpers/cli.ts'
+import { bin, type CliResult, isolatedCliEnv, runCli, startNode } from './helpers/cli.ts'
 import { type DaemonProcess, eventually, startDaemon } from './helpers/daemon.ts'
 import { sessionsOf } from './helpers/sessions.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
@@ -203,24 +198,8 @@ describe('brine daemon', () => {
   })
 
   /** A client started through the daemon (daemon: always), still running. */
-  const started = (args: string[]) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: tmp,
-      env: { ...process.env, ...definedEnv({ ...env, BRINE_DAEMON: 'always' }) },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    const done = new Promise<CliResult>((resolve) =>
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-    )
-    return { child, done }
-  }
+  const started = (args: string[]) =>
+    startNode([bin, ...args], { cwd: tmp, env: { ...env, BRINE_DAEMON: 'always' } })
 
   it('^C in one client aborts its call only', async () => {
     const a = started(['test.sleep', '600'])
@@ -419,9 +398,3 @@ describe('brine daemon: commands and pillar', () => {
     expect(await daemon.stop()).toBe(0)
   })
 })
-
-function definedEnv(values: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  )
-}

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { join } from 'node:path'
 
 export interface CliResult {
@@ -46,28 +46,37 @@ export interface RunOptions {
 
 /** Run this Node with `args` in a child process; NO_COLOR set. */
 export function runNode(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      NO_COLOR: '1',
-      ...options.env,
-    }
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-    const child = spawn(process.execPath, args, {
-      cwd: options.cwd,
-      env: env as NodeJS.ProcessEnv,
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    if (options.stdin !== undefined) child.stdin.end(options.stdin)
+  return startNode(args, options).done
+}
+
+/** Start this Node with `args` in a child process (NO_COLOR set); `done` when it has ended. */
+export function startNode(
+  args: string[],
+  options: RunOptions = {},
+): { child: ChildProcessWithoutNullStreams; done: Promise<CliResult> } {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    ...options.env,
+  }
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: env as NodeJS.ProcessEnv,
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  if (options.stdin !== undefined) child.stdin.end(options.stdin)
+  child.on('spawn', () => options.onSpawn?.(child.pid!))
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject)
-    child.on('spawn', () => options.onSpawn?.(child.pid!))
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
+  return { child, done }
 }
