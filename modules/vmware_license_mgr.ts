@@ -130,6 +130,13 @@ function assignmentManagerOf(manager: ManagedObjectReference | undefined) {
   return manager
 }
 
+/** A license key (saltext's license_key, or brine's key) and the entity it is assigned to. */
+const keyArgs = {
+  license_key: z.string().min(5).optional().describe('the license key'),
+  ...target,
+  key: z.string().min(5).optional().describe('alias of license_key'),
+}
+
 export default defineModule({
   doc: 'vCenter licenses: add (and assign), remove, list (keys are shown masked).',
   vsphere: true,
@@ -182,11 +189,7 @@ export default defineModule({
         'is named, else to the ESXi host (esxi_hostname) or the cluster (cluster_name), looked up ' +
         'in datacenter_name. Returns {licenses: key} (masked), plus name, edition and assigned_to. ' +
         'Refused on an ESXi host ("Failed, not connected to a vCenter"); test=True changes nothing.',
-      args: {
-        license_key: z.string().min(5).optional().describe('the license key'),
-        ...target,
-        key: z.string().min(5).optional().describe('alias of license_key'),
-      },
+      args: keyArgs,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)
@@ -236,11 +239,7 @@ export default defineModule({
         'Remove a license key, first unassigning it from the entity named as for add (when it ' +
         'holds this key). Returns saltext-vmware’s {} plus key (masked) and removed. Refused on an ' +
         'ESXi host; test=True changes nothing.',
-      args: {
-        license_key: z.string().min(5).optional().describe('the license key'),
-        ...target,
-        key: z.string().min(5).optional().describe('alias of license_key'),
-      },
+      args: keyArgs,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)
