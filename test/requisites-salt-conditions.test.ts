@@ -4,33 +4,22 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setLogSink } from '../core/log.ts'
-import { defaultOpts } from '../loader/opts.ts'
-import { Runtime } from '../loader/runtime.ts'
+import type { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
 import { compileHigh } from '../runner/compile.ts'
 import { executeChunks } from '../runner/execute.ts'
 import type { HighData, StateReturn } from '../runner/types.ts'
+import { requisiteRuntime } from './helpers/local-runtime.ts'
 
-const root = join(import.meta.dirname, '..')
-const fixtures = join(import.meta.dirname, 'fixtures', 'requisites')
+const _root = join(import.meta.dirname, '..')
+const _fixtures = join(import.meta.dirname, 'fixtures', 'requisites')
 const runtimes: Runtime[] = []
 afterEach(async () => {
   for (const rt of runtimes.splice(0)) await rt.close()
 })
 
 function runtime(fixture = 'conditions', overrides: Partial<Opts> = {}) {
-  const rt = new Runtime({
-    opts: defaultOpts({
-      id: 'minion',
-      file_roots: [join(fixtures, fixture)],
-      pillar_roots: [],
-      ...overrides,
-    }),
-    pillar: {},
-    moduleDirs: [join(root, 'modules')],
-    stateDirs: [join(root, 'states')],
-    signal: new AbortController().signal,
-  })
+  const rt = requisiteRuntime(fixture, overrides)
   runtimes.push(rt)
   return rt
 }

@@ -4,28 +4,18 @@
 // `state.sls 12345` runs 12345.sls.
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import { defaultOpts } from '../loader/opts.ts'
-import { Runtime } from '../loader/runtime.ts'
+import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { requisiteRuntime } from './helpers/local-runtime.ts'
 
-const root = join(import.meta.dirname, '..')
+const _root = join(import.meta.dirname, '..')
 const runtimes: Runtime[] = []
 afterEach(async () => {
   for (const rt of runtimes.splice(0)) await rt.close()
 })
 
 function runtime(fixture: string) {
-  const rt = new Runtime({
-    opts: defaultOpts({
-      id: 'minion',
-      file_roots: [join(import.meta.dirname, 'fixtures', 'requisites', fixture)],
-      pillar_roots: [],
-    }),
-    pillar: {},
-    moduleDirs: [join(root, 'modules')],
-    stateDirs: [join(root, 'states')],
-    signal: new AbortController().signal,
-  })
+  const rt = requisiteRuntime(fixture)
   runtimes.push(rt)
   return rt
 }

@@ -4,28 +4,13 @@
 // (saltstack/salt, tests/pytests/functional/modules/state/requisites/, main branch).
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { defaultOpts } from '../loader/opts.ts'
-import { Runtime } from '../loader/runtime.ts'
-import type { Opts } from '../loader/types.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { requisiteRuntime } from './helpers/local-runtime.ts'
 
-const root = join(import.meta.dirname, '..')
-const fixtures = join(import.meta.dirname, 'fixtures', 'requisites')
+const _root = join(import.meta.dirname, '..')
+const _fixtures = join(import.meta.dirname, 'fixtures', 'requisites')
 
-function runtime(fixture: string, overrides: Partial<Opts> = {}) {
-  return new Runtime({
-    opts: defaultOpts({
-      id: 'minion',
-      file_roots: [join(fixtures, fixture)],
-      pillar_roots: [],
-      ...overrides,
-    }),
-    pillar: {},
-    moduleDirs: [join(root, 'modules')],
-    stateDirs: [join(root, 'states')],
-    signal: new AbortController().signal,
-  })
-}
+const runtime = requisiteRuntime
 
 type Raw = Record<string, StateReturn>
 
