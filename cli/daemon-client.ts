@@ -2,9 +2,8 @@
 // options (to compare them with the daemon's) and talks to the socket; the modules, the
 // vSphere client and the state runner stay in the daemon.
 import { existsSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { BrineError } from '../core/errors.ts'
-import { redact } from '../core/redact.ts'
 import { checkDaemonDir, checkDaemonSocket, daemonPaths } from './daemon-paths.ts'
 import {
   CALL_LOG_LEVELS,
