@@ -1,103 +1,39 @@
-import {
-  type CallContext,
-  defineFunction,
-  defineModule,
-  lookupValue,
-  ModuleError,
-  z,
-} from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, lookupValue, z } from 'brine/loader'
 import {
   callVim,
-  ENTITY_TYPES,
   type Entity,
-  findEntityByName,
-  listEntities,
   type ManagedObjectReference,
   retrieveProperties,
 } from 'brine/vsphere'
-import { asList, findCluster, findDatacenter, isTrue } from './_vmware.ts'
+import {
+  bool,
+  camelToSnake,
+  esxiHostName,
+  num,
+  onEachHost,
+  perHost,
+  type Selection,
+  selectHosts,
+  selection,
+  typed,
+} from './_esxi.ts'
+import { functions as configFunctions } from './_esxi_config.ts'
+import { functions as networkFunctions } from './_esxi_network.ts'
+import { functions as servicesFunctions } from './_esxi_services.ts'
+import { functions as storageFunctions } from './_esxi_storage.ts'
+import { asList } from './_vmware.ts'
 import type vmware_host from './vmware_host.ts'
 import type vmware_role from './vmware_role.ts'
 
 /**
  * saltext-vmware's `vmware_esxi` (src/saltext/vmware/modules/esxi.py) for the part of its
  * surface brine implements: inventory and facts, maintenance mode, advanced options, firewall,
- * roles, local users, connect/disconnect/remove. Names, positional order and return shapes
- * are saltext's. Hosts are selected as saltext's utils/esxi.get_hosts does: `host_name` (no
- * such host: none, not an error), else every host of `cluster_name` (which needs
- * `datacenter_name`), else of `datacenter_name`, else all. Services, NTP/DNS, lockdown,
- * VMkernel adapters and vSAN disks are not implemented (vcsim 0.24.2 simulates none of them).
+ * roles, local users, connect/disconnect/remove here; services, date/time and firewall writes
+ * in _esxi_services.ts, VMkernel adapters and vMotion in _esxi_network.ts, lockdown, vSAN and
+ * disks in _esxi_storage.ts, configuration backup, packages and host placement in
+ * _esxi_config.ts. Names, positional order and return shapes are saltext's; host selection
+ * (_esxi.ts selectHosts) is saltext's utils/esxi.get_hosts.
  */
-const selection = {
-  datacenter_name: z.string().optional().describe('datacenter'),
-  cluster_name: z.string().optional().describe('cluster (needs datacenter_name)'),
-  host_name: z.string().optional().describe('one host'),
-}
-type Selection = {
-  datacenter_name?: string | undefined
-  cluster_name?: string | undefined
-  host_name?: string | undefined
-}
-
-/** The selected hosts with `props`, read in one PropertyCollector call, sorted by name. */
-async function selectHosts(ctx: CallContext, sel: Selection, props: string[]): Promise<Entity[]> {
-  if (sel.cluster_name && !sel.datacenter_name) {
-    throw new ModuleError('Must specify the datacenter when specifying the cluster', {
-      code: 'BRINE_ARGUMENT',
-    })
-  }
-  const within = sel.cluster_name
-    ? (await findCluster(ctx, sel.cluster_name, sel.datacenter_name)).obj
-    : sel.datacenter_name
-      ? (await findDatacenter(ctx, sel.datacenter_name)).obj
-      : undefined
-  const si = ctx.serviceInstance
-  if (sel.host_name) {
-    const found = await findEntityByName(si, ENTITY_TYPES.host, sel.host_name, {
-      within,
-      props,
-      signal: ctx.signal,
-    })
-    return found ? [found] : []
-  }
-  const hosts = await listEntities(si, ENTITY_TYPES.host, { within, props, signal: ctx.signal })
-  return hosts.sort((a, b) => a.name.localeCompare(b.name))
-}
-
-async function perHost<T>(
-  ctx: CallContext,
-  sel: Selection,
-  fn: (host: string) => Promise<T>,
-): Promise<Record<string, T>> {
-  const out: Record<string, T> = {}
-  for (const host of await selectHosts(ctx, sel, [])) out[host.name] = await fn(host.name)
-  return out
-}
-
-/** Numbers and booleans of data objects the schema leaves untyped arrive as text. */
-const num = (value: unknown): number | undefined =>
-  value === undefined || value === null || value === '' ? undefined : Number(value)
-const bool = (value: unknown): boolean | undefined =>
-  value === undefined || value === null ? undefined : isTrue(value)
-
-/** saltext's utils/common.camel_to_snake_case (its CAMELCASE_PATTERN). */
-export function camelToSnake(name: string): string {
-  return name.replace(/((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))/g, '_$1').toLowerCase()
-}
-
-/** A decoded value with `"true"`/`"false"` and numeric text turned into booleans and numbers. */
-function typed(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(typed)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [key, v] of Object.entries(value)) if (key !== '_type') out[key] = typed(v)
-    return out
-  }
-  if (value === 'true') return true
-  if (value === 'false') return false
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value)
-  return value
-}
 
 /** HostCapability as saltext's _get_capability_attribs: snake_case keys, lists as lists. */
 function capabilities(capability: unknown): Record<string, unknown> {
@@ -325,30 +261,6 @@ const userArgs = {
   description: z.string().optional().describe('description (full name)'),
   ...selection,
 }
-
-/**
- * Run a vmware_host local-user function on each selected host: on the host this profile
- * connects to when it is an ESXi host, else on each host directly with its `esxi_host`
- * credentials (local accounts are managed on the host itself). `{host: result}`.
- */
-async function onEachHost<T>(
-  ctx: CallContext,
-  sel: Selection,
-  fn: (kwargs: { esxi_host_name?: string }) => Promise<T>,
-): Promise<Record<string, T>> {
-  const si = ctx.serviceInstance
-  const direct = si.content.about.apiType === 'HostAgent'
-  const out: Record<string, T> = {}
-  for (const host of await selectHosts(ctx, sel, []))
-    out[host.name] = await fn(direct ? {} : { esxi_host_name: host.name })
-  return out
-}
-
-const esxiHostName = z
-  .string()
-  .min(1)
-  .optional()
-  .describe('ESXi host to connect to directly, with its esxi_host credentials')
 
 const connectionState = async (ctx: CallContext, fun: string, host: string) => {
   const done = (await ctx.salt(fun, { name: host })) as { connection_state: string }
@@ -611,6 +523,10 @@ export default defineModule({
         return { state: `removed host ${done.name}` }
       },
     }),
+    ...servicesFunctions,
+    ...networkFunctions,
+    ...storageFunctions,
+    ...configFunctions,
   },
 })
 
