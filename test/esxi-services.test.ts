@@ -5,8 +5,10 @@
 // the host's managed objects (the raw properties saltext reads). Sources cited per case are
 // in saltstack/salt-ext-modules-vmware (src/saltext/vmware/modules/esxi.py, states/esxi.py,
 // tests/integration/modules/test_esxi.py).
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
 import { callVim } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { withSession } from '../vsphere/one-shot.ts'
@@ -894,5 +896,43 @@ describe('hosts added later get their own systems', () => {
     const raw = await rawRuleset(vc, 'dns')
     expect(raw['esx-svc.example.com']?.config).toMatchObject({ enabled: false })
     expect(raw.DC0_C0_H0?.config).toMatchObject({ enabled: true })
+  })
+})
+
+describe('the README’s SLS (test/fixtures/esxi-services/host-services.sls)', () => {
+  it('applies against the vCenter vcsim, then again with no changes', async () => {
+    const rt = vmwareRuntime(vc, 'esxi-sls', [
+      join(import.meta.dirname, 'fixtures', 'esxi-services'),
+    ])
+    try {
+      const apply = async () =>
+        Object.values(
+          (await rt.call('state.sls', { kwargs: { mods: 'host-services' } })) as Record<
+            string,
+            StateReturn
+          >,
+        )
+      const first = await apply()
+      expect(first.map((r) => [r.name, r.result])).toEqual([
+        ['cluster ntp', true],
+        ['cluster firewall', true],
+        ['standalone ssh', true],
+      ])
+      const raw = await rawRuleset(vc, 'sshServer')
+      expect(raw.DC0_C0_H1?.config).toMatchObject({
+        enabled: true,
+        allowedHosts: { allIp: 'false', ipNetwork: { network: '10.0.0.0', prefixLength: '24' } },
+      })
+      expect(raw.DC0_H0?.config).toMatchObject({ enabled: false })
+      expect((await rawNtpServers(vc)).DC0_C0_H2).toEqual(['0.pool.ntp.org', '1.pool.ntp.org'])
+      const second = await apply()
+      expect(second.map((r) => [r.name, r.result, r.changes])).toEqual([
+        ['cluster ntp', true, {}],
+        ['cluster firewall', true, {}],
+        ['standalone ssh', true, {}],
+      ])
+    } finally {
+      await rt.close()
+    }
   })
 })
