@@ -61,8 +61,10 @@ const services = (info: unknown): Service[] =>
   asList((info as { service?: Service | Service[] } | undefined)?.service)
 
 /** saltext's startup_policy: Salt's YAML and CLI turn `on`/`off` into booleans. */
-const startupPolicy = z
-  .union([z.enum(['on', 'off', 'automatic']), z.boolean()])
+export const startupPolicy = z
+  .union([z.enum(['on', 'off', 'automatic']), z.boolean()], {
+    error: 'one of on, off, automatic (or True/False for on/off)',
+  })
   .transform((policy) => (policy === true ? 'on' : policy === false ? 'off' : policy))
 
 /** A fault named by the server (NotFound, InvalidArgument) as a ModuleError that says the fix. */
@@ -132,6 +134,9 @@ async function serviceField(
 
 const serviceArgs = { service_name: z.string().min(1).describe('service key, e.g. TSM-SSH, ntpd') }
 
+/** An IP network as address/prefix (saltext splits it at the slash). */
+export const CIDR = /^[^/\s]+\/\d{1,3}$/
+
 // firewall_config as saltext takes it: {name, enabled, allowed_hosts: {all_ip, ip_address, ip_network}}.
 export const rulesetConfig = z.object({
   name: z.string().min(1).describe('ruleset key, e.g. sshServer'),
@@ -140,7 +145,10 @@ export const rulesetConfig = z.object({
     .object({
       all_ip: z.boolean().optional(),
       ip_address: z.array(z.string().min(1)).optional(),
-      ip_network: z.array(z.string().min(1)).optional().describe('address/prefix'),
+      ip_network: z
+        .array(z.string().regex(CIDR, 'address/prefix, e.g. 192.168.0.0/24'))
+        .optional()
+        .describe('networks as address/prefix'),
     })
     .optional()
     .describe('who may connect; keys left out keep their value'),
@@ -172,20 +180,6 @@ async function rulesetOf(ctx: CallContext, host: string, ruleset: string) {
   return got
 }
 
-function ipNetwork(value: string) {
-  const match = /^([^/\s]+)\/(\d{1,3})$/.exec(value)
-  if (!match)
-    throw new ModuleError(
-      `firewall_config.allowed_hosts.ip_network '${value}' is not address/prefix (e.g. 192.168.0.0/24)`,
-      { code: 'BRINE_ARGUMENT' },
-    )
-  return {
-    _type: 'HostFirewallRulesetIpNetwork',
-    network: match[1],
-    prefixLength: Number(match[2]),
-  }
-}
-
 /**
  * Apply one ruleset config to one host's firewall system: enable or disable it when `enabled`
  * is given, set allowedHosts (keys left out keep the host's value) when `allowed_hosts` is.
@@ -200,22 +194,10 @@ async function applyRuleset(
   const si = ctx.serviceInstance
   const what = `setting firewall ruleset '${config.name}' on host '${host.name}'`
   try {
-    if (config.enabled !== undefined)
-      await callVim(si, what, config.enabled ? 'EnableRuleset' : 'DisableRuleset', {
-        _this: firewall,
-        id: config.name,
-      })
+    // Allowed hosts first: an address the host refuses leaves the ruleset as it was.
     if (config.allowed_hosts) {
       const wanted = config.allowed_hosts
       const now = current?.allowedHosts
-      const ipAddress = wanted.ip_address ?? asList(now?.ipAddress)
-      const ipNetworks =
-        wanted.ip_network?.map(ipNetwork) ??
-        asList(now?.ipNetwork).map((n) => ({
-          _type: 'HostFirewallRulesetIpNetwork',
-          network: n.network,
-          prefixLength: num(n.prefixLength),
-        }))
       await callVim(
         si,
         what,
@@ -227,8 +209,15 @@ async function applyRuleset(
             _type: 'HostFirewallRulesetRulesetSpec',
             allowedHosts: {
               _type: 'HostFirewallRulesetIpList',
-              ipAddress,
-              ipNetwork: ipNetworks,
+              ipAddress: wanted.ip_address ?? asList(now?.ipAddress),
+              ipNetwork: (
+                wanted.ip_network?.map((cidr) => cidr.split('/')) ??
+                asList(now?.ipNetwork).map((n) => [n.network, n.prefixLength])
+              ).map(([network, prefix]) => ({
+                _type: 'HostFirewallRulesetIpNetwork',
+                network,
+                prefixLength: Number(prefix),
+              })),
               allIp: wanted.all_ip ?? bool(now?.allIp) ?? false,
             },
           },
@@ -236,6 +225,14 @@ async function applyRuleset(
         { signal: ctx.signal },
       )
     }
+    if (config.enabled !== undefined)
+      await callVim(
+        si,
+        what,
+        config.enabled ? 'EnableRuleset' : 'DisableRuleset',
+        { _this: firewall, id: config.name },
+        { signal: ctx.signal },
+      )
   } catch (error) {
     throw explain(error, {
       NotFound: () => [

@@ -3,6 +3,7 @@
 // vmware_esxi execution functions, predicts its changes in test mode without writing, and
 // reports no changes once the hosts are as asked.
 import { defineFunction, z } from 'brine/loader'
+import { CIDR, startupPolicy } from '../modules/_esxi_services.ts'
 import { driftReport } from './_esxi_drift.ts'
 
 const selection = {
@@ -11,16 +12,11 @@ const selection = {
   host_name: z.string().min(1).optional().describe('one host'),
 }
 
-/** Salt's YAML turns unquoted on/off into booleans; saltext's policy names are strings. */
-const startupPolicy = z
-  .union([z.enum(['on', 'off', 'automatic']), z.boolean()])
-  .transform((policy) => (policy === true ? 'on' : policy === false ? 'off' : policy))
-
 const allowedHosts = z
   .object({
     all_ip: z.boolean().optional(),
     ip_address: z.array(z.string().min(1)).optional(),
-    ip_network: z.array(z.string().min(1)).optional(),
+    ip_network: z.array(z.string().regex(CIDR, 'address/prefix, e.g. 192.168.0.0/24')).optional(),
   })
   .strict()
 

@@ -312,7 +312,7 @@ describe('services through vCenter (modules/esxi.py service_*, list_services)', 
     expect(unknown?.message).toMatch(/host 'DC0_H0' has no service 'nosuchd'.*list_services/)
     const policy = await failure('vmware_esxi.service_policy', ['ntpd', 'sometimes'])
     expect(policy?.code).toBe('BRINE_ARGUMENT')
-    expect(policy?.message).toContain('startup_policy')
+    expect(policy?.message).toMatch(/'startup_policy' one of on, off, automatic/)
     // The faults themselves (vSphere API: HostServiceSystem.UpdateServicePolicy NotFound for an
     // unknown id; a policy outside HostServicePolicy is an InvalidArgument).
     const faults = await readBack(vc, async (si) => {
@@ -549,9 +549,10 @@ describe('firewall writes through vCenter (modules/esxi.py set_firewall_config, 
     expect(unknown?.code).toBe('BRINE_NOT_FOUND')
     expect(unknown?.message).toMatch(/host 'DC0_H0' has no firewall ruleset 'noSuchRule'/)
     const before = await rawRuleset(vc, 'syslog')
+    // An address ESXi refuses leaves the ruleset as it was, enabled included.
     const badIp = await failure(
       'vmware_esxi.set_firewall_config',
-      [{ name: 'syslog', allowed_hosts: { ip_address: ['10.0.0.300'] } }],
+      [{ name: 'syslog', enabled: true, allowed_hosts: { ip_address: ['10.0.0.300'] } }],
       { host_name: STANDALONE },
     )
     expect(badIp?.code).toBe('BRINE_ARGUMENT')
