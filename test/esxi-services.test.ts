@@ -24,8 +24,11 @@ let rtVc: Runtime
 let rtEsx: Runtime
 
 beforeAll(async () => {
-  ;[vc, esx] = await Promise.all([startVcsim(), startVcsim({ esx: true })])
-  rtVc = vmwareRuntime(vc, 'esxi-services')
+  ;[vc, esx] = await Promise.all([
+    startVcsim({ username: 'svc-admin', password: VC_PASSWORD }),
+    startVcsim({ esx: true }),
+  ])
+  rtVc = vmwareRuntime(vc, 'svc-admin', [], { 'saltext.vmware': vcOpts() })
   rtEsx = vmwareRuntime(esx, 'root')
 })
 afterAll(async () => {
@@ -38,6 +41,10 @@ const viaVc = callersOf(() => rtVc)
 const viaEsx = callersOf(() => rtEsx)
 const { call, failure } = viaVc
 
+// vCenter's password, which no output or error may show.
+const VC_PASSWORD = 'Vc-S3rvices-Pa55word'
+const vcOpts = () => ({ host: vc.url, user: vc.user, password: vc.password, ca_file: vc.caFile })
+
 const CLUSTER = { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }
 const CLUSTER_HOSTS = ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2']
 const STANDALONE = 'DC0_H0'
@@ -47,8 +54,8 @@ function readBack<T>(server: Vcsim, fn: (si: ServiceInstance) => Promise<T>): Pr
   return withSession(
     resolveConnectionParams({
       server: server.url,
-      user: 'reader',
-      password: 'pw',
+      user: server.user,
+      password: server.password,
       caFile: server.caFile,
     }),
     fn,
@@ -902,9 +909,8 @@ describe('hosts added later get their own systems', () => {
 
 describe('the README’s SLS (test/fixtures/esxi-services/host-services.sls)', () => {
   it('applies against the vCenter vcsim, then again with no changes', async () => {
-    const rt = vmwareRuntime(vc, 'esxi-sls', [
-      join(import.meta.dirname, 'fixtures', 'esxi-services'),
-    ])
+    const fixtures = join(import.meta.dirname, 'fixtures', 'esxi-services')
+    const rt = vmwareRuntime(vc, 'esxi-sls', [fixtures], { 'saltext.vmware': vcOpts() })
     try {
       const apply = async () =>
         Object.values(
@@ -935,5 +941,40 @@ describe('the README’s SLS (test/fixtures/esxi-services/host-services.sls)', (
     } finally {
       await rt.close()
     }
+  })
+})
+
+describe('secrets', () => {
+  it('vCenter’s password shows in no result, state output or error of these functions', async () => {
+    const shown: unknown[] = [
+      await call('vmware_esxi.list_services', [], CLUSTER),
+      await call('vmware_esxi.get_ntp_config'),
+      await call('vmware_esxi.set_firewall_config', [{ name: 'sshClient', enabled: true }], {
+        host_name: STANDALONE,
+      }),
+      await viaVc.state('vmware_esxi.ntp_config', [], { name: 'n', service_running: false }, true),
+      await viaVc.state('vmware_esxi.firewall_configs', [], {
+        name: 'f',
+        config: [{ name: 'noSuchRule', enabled: true }],
+        host_name: STANDALONE,
+      }),
+    ]
+    for (const [fun, args] of [
+      ['vmware_esxi.service_start', ['nosuchd']],
+      [
+        'vmware_esxi.set_firewall_config',
+        [{ name: 'syslog', allowed_hosts: { ip_address: ['x'] } }],
+      ],
+      ['vmware_esxi.set_firewall_config', [{ name: 'noSuchRule', enabled: false }]],
+    ] as const) {
+      const error = await failure(fun, [...args], { host_name: STANDALONE })
+      expect(error, fun).toBeDefined()
+      shown.push(error?.message, error?.stack, (error as { cause?: unknown })?.cause)
+    }
+    const text = JSON.stringify(shown, (_key, value) =>
+      value instanceof Error ? `${value.message} ${value.stack}` : value,
+    )
+    expect(text).toContain('nosuchd')
+    expect(text).not.toContain(VC_PASSWORD)
   })
 })
