@@ -307,6 +307,11 @@ describe('services through vCenter (modules/esxi.py service_*, list_services)', 
     ).toEqual({
       [STANDALONE]: { Error: `Could not find service 'nosuchd' for host '${STANDALONE}'.` },
     })
+    // No selection: every host of the vCenter (utils/esxi.get_hosts get_all_hosts).
+    expect(await call('vmware_esxi.get_service_policy', ['ntpd'])).toEqual({
+      ...Object.fromEntries(CLUSTER_HOSTS.map((h) => [h, { ntpd: 'automatic' }])),
+      [STANDALONE]: { ntpd: 'on' },
+    })
     // host_name naming no host selects none (utils/esxi.get_hosts): {}.
     expect(await call('vmware_esxi.list_services', [], { host_name: 'no_host' })).toEqual({})
   })
