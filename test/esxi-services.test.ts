@@ -889,6 +889,59 @@ describe('on a direct ESXi connection', () => {
       name,
     ])
   })
+
+  it('service policy and restart, set_all_firewall_configs and firewall_configs on the host itself', async () => {
+    const name = ((await viaEsx.call('vmware_esxi.list_hosts')) as string[])[0]!
+    expect(await viaEsx.call('vmware_esxi.service_policy', ['snmpd', 'automatic'])).toBe(true)
+    expect(await viaEsx.call('vmware_esxi.get_service_policy', ['snmpd'])).toEqual({
+      [name]: { snmpd: 'automatic' },
+    })
+    expect(await viaEsx.call('vmware_esxi.service_restart', ['snmpd'])).toBe(true)
+    expect((await rawService(esx, 'snmpd'))[name]).toMatchObject({
+      running: 'true',
+      policy: 'automatic',
+    })
+
+    const all = await viaEsx.call('vmware_esxi.set_all_firewall_configs', [
+      [
+        { name: 'nfsClient', enabled: true },
+        { name: 'syslog', allowed_hosts: { all_ip: false, ip_network: ['10.4.0.0/16'] } },
+      ],
+    ])
+    expect(all).toEqual([
+      [{ [name]: [expect.objectContaining({ key: 'nfsClient', enabled: true })] }],
+      [
+        {
+          [name]: [
+            expect.objectContaining({
+              key: 'syslog',
+              allowed_hosts: { all_ip: false, ip_address: [], ip_network: ['10.4.0.0/16'] },
+            }),
+          ],
+        },
+      ],
+    ])
+    expect((await rawRuleset(esx, 'syslog'))[name]?.config).toMatchObject({
+      allowedHosts: { allIp: 'false', ipNetwork: { network: '10.4.0.0', prefixLength: '16' } },
+    })
+
+    const rules = { name: 'rules', config: [{ name: 'nfsClient', enabled: false }] }
+    expect(await viaEsx.state('vmware_esxi.firewall_configs', [], rules, true)).toMatchObject({
+      result: null,
+      changes: {
+        [name]: { old: { nfsClient: { enabled: true } }, new: { nfsClient: { enabled: false } } },
+      },
+    })
+    expect((await rawRuleset(esx, 'nfsClient'))[name]?.config).toMatchObject({ enabled: true })
+    expect(await viaEsx.state('vmware_esxi.firewall_configs', [], rules)).toMatchObject({
+      result: true,
+    })
+    expect((await rawRuleset(esx, 'nfsClient'))[name]?.config).toMatchObject({ enabled: false })
+    expect(await viaEsx.state('vmware_esxi.firewall_configs', [], rules)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
 })
 
 describe('hosts added later get their own systems', () => {
