@@ -5,6 +5,7 @@
 // the host's managed objects (the raw properties saltext reads). Sources cited per case are
 // in saltstack/salt-ext-modules-vmware (src/saltext/vmware/modules/esxi.py, states/esxi.py,
 // tests/integration/modules/test_esxi.py).
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
@@ -1035,4 +1036,83 @@ describe('secrets', () => {
     expect(text).toContain('nosuchd')
     expect(text).not.toContain(VC_PASSWORD)
   })
+})
+
+// pyVmomi (Debian's python3-pyvmomi) reads what brine reads and makes saltext-vmware's own
+// calls; brine then reads what pyVmomi wrote. Skipped where /usr/bin/python3 has no pyVmomi.
+const pyVmomi = (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import pyVmomi'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+describe('cross-check with pyVmomi (saltext’s client)', () => {
+  it.skipIf(!pyVmomi)(
+    'pyVmomi reads what brine reports, and brine reads what saltext’s calls wrote',
+    async () => {
+      const brineFacts = async (host: string) => ({
+        services: (
+          (await call('vmware_esxi.list_services', [], { host_name: host })) as Record<
+            string,
+            unknown
+          >
+        )[host],
+        ntp: (
+          (await call('vmware_esxi.get_ntp_config', [], { host_name: host })) as Record<
+            string,
+            { ntp_servers: string[]; time_zone: string }
+          >
+        )[host],
+        ssh: (
+          (await call('vmware_esxi.get_firewall_config', ['sshServer'], {
+            host_name: host,
+          })) as Record<string, Array<{ enabled: boolean; allowed_hosts: Record<string, unknown> }>>
+        )[host]![0]!,
+      })
+      const target = 'DC0_C0_H1'
+      const before = await brineFacts(target)
+      const url = new URL(vc.url)
+      const out = JSON.parse(
+        execFileSync(
+          '/usr/bin/python3',
+          [join(import.meta.dirname, 'fixtures', 'esxi-services', 'pyvmomi_saltext.py'), target],
+          {
+            encoding: 'utf8',
+            env: {
+              VCSIM_HOST: url.hostname,
+              VCSIM_PORT: url.port,
+              VCSIM_USER: vc.user,
+              VCSIM_PASSWORD: vc.password,
+            },
+          },
+        ),
+      ) as Record<'before' | 'after', Record<string, Record<string, unknown>>>
+      // pyVmomi's facts are saltext's list_services, get_ntp_config and get_firewall_config fields.
+      const expectSame = (
+        brine: Awaited<ReturnType<typeof brineFacts>>,
+        py: Record<string, unknown>,
+      ) => {
+        const { enabled, ...allowedHosts } = py.sshServer as { enabled: boolean }
+        expect(brine.services).toEqual(py.services)
+        expect(brine.ntp).toMatchObject({ ntp_servers: py.ntp_servers, time_zone: py.time_zone })
+        expect(brine.ssh).toMatchObject({ enabled, allowed_hosts: allowedHosts })
+      }
+      expectSame(before, out.before[target]!)
+      const after = await brineFacts(target)
+      expectSame(after, out.after[target]!)
+      expect(after.services).toMatchObject({
+        'TSM-SSH': { state: 'running', startup_policy: 'automatic' },
+      })
+      expect(after.ntp?.ntp_servers).toEqual(['10.7.7.7'])
+      expect(after.ssh).toMatchObject({
+        enabled: true,
+        allowed_hosts: { all_ip: false, ip_address: ['10.7.0.1'], ip_network: ['10.7.8.0/22'] },
+      })
+      // Only that host changed.
+      expect(out.after.DC0_C0_H0).toEqual(out.before.DC0_C0_H0)
+    },
+  )
 })

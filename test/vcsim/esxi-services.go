@@ -92,11 +92,14 @@ func (w *svcHostWatcher) equip(host *simulator.HostSystem) {
 	if done || host.Config == nil {
 		return
 	}
+	// The vSphere type in each reference (the registry would name the Go type).
 	services := &svcServiceSystem{}
+	services.Self.Type = "HostServiceSystem"
 	services.ServiceInfo.Service = svcEsxiServices()
 	serviceRef := w.registry.Put(services).Reference()
 
 	clock := &svcDateTimeSystem{}
+	clock.Self.Type = "HostDateTimeSystem"
 	clock.DateTimeInfo = types.HostDateTimeInfo{
 		TimeZone:  svcUTC,
 		NtpConfig: &types.HostNtpConfig{},
@@ -107,6 +110,7 @@ func (w *svcHostWatcher) equip(host *simulator.HostSystem) {
 	info := svcCopyFirewall(host.Config.Firewall)
 	host.Config.Firewall = &info
 	firewall := &svcFirewallSystem{host: &host.HostSystem}
+	firewall.Self.Type = "HostFirewallSystem"
 	firewall.FirewallInfo = host.Config.Firewall
 	if old := host.ConfigManager.FirewallSystem; old != nil {
 		firewall.Self = *old // replaces 0.24.2's shared-ruleset object under the same reference
