@@ -71,12 +71,18 @@ function rawManagers(
 ): Promise<Record<string, Record<string, unknown>>> {
   return readBack(server, async (si) => {
     const out: Record<string, Record<string, unknown>> = {}
-    for (const host of await retrieveAll(si, 'HostSystem', ['name', `configManager.${manager}`])) {
+    const hosts = await retrieveAll(si, 'HostSystem', ['name', `configManager.${manager}`])
+    const refs = new Set<string>()
+    for (const host of hosts) {
       const ref = host.props[`configManager.${manager}`] as ManagedObjectReference
+      // Each host has its own, typed as vSphere types it (pyVmomi refuses another type).
+      expect(ref.type).toBe(`Host${manager[0]!.toUpperCase()}${manager.slice(1)}`)
+      refs.add(ref.value)
       out[String(host.props.name)] = (await retrieveObjectProperties(si, ref, [path]))[
         path
       ] as Record<string, unknown>
     }
+    expect(refs.size).toBe(hosts.length)
     return out
   })
 }
