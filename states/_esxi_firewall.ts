@@ -197,7 +197,11 @@ export const states = {
       const all = (await ctx.salt('vmware_esxi.get_all_firewall_configs', sel)) as HostRows
       const changes: Record<string, unknown> = {}
       const apply: Record<string, string[]> = {}
+      const missing: string[] = []
       for (const [host, rows] of Object.entries(all)) {
+        for (const rule of Object.keys(wanted))
+          if (!rows.some((row) => row.key === rule))
+            missing.push(`${rule} ruleset does not exist on ESXi server ${host}.`)
         const current: Record<string, unknown> = {}
         for (const row of rows)
           if (row.key in wanted)
@@ -226,6 +230,9 @@ export const states = {
           changes,
           comment: 'Firewall rules are already in the desired state.',
         }
+      // Test mode predicts the failure a real run meets at a ruleset the host lacks.
+      if (ctx.test && missing.length)
+        return { name, result: false, changes, comment: missing.join('\n') }
       if (ctx.test)
         return { name, result: null, changes, comment: 'Firewall rules would be changed.' }
 

@@ -833,12 +833,17 @@ describe('vmware_esxi.firewall_configs (states/esxi.py firewall_configs)', () =>
         },
       },
     })
-    // A ruleset the host lacks fails that rule and the state.
-    const missing = await viaVc.state('vmware_esxi.firewall_configs', [], {
+    // A ruleset the host lacks fails that rule and the state; test mode predicts it.
+    const lacking = {
       name: 'rules',
       config: [{ name: 'noSuchRule', enabled: true }],
       host_name: 'DC0_C0_H0',
+    }
+    expect(await viaVc.state('vmware_esxi.firewall_configs', [], lacking, true)).toMatchObject({
+      result: false,
+      comment: 'noSuchRule ruleset does not exist on ESXi server DC0_C0_H0.',
     })
+    const missing = await viaVc.state('vmware_esxi.firewall_configs', [], lacking)
     expect(missing.result).toBe(false)
     expect(missing.comment).toMatch(
       /^FAILURE: Error occurred while setting rule 'noSuchRule' for host DC0_C0_H0: /,
