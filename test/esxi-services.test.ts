@@ -975,6 +975,54 @@ describe('hosts added later get their own systems', () => {
     expect(raw['esx-svc.example.com']?.config).toMatchObject({ enabled: false })
     expect(raw.DC0_C0_H0?.config).toMatchObject({ enabled: true })
   })
+
+  it('a standalone host added has them too; removing a host removes them', async () => {
+    await call('vmware_host.add', [], {
+      name: 'esx-svc-standalone.example.com',
+      datacenter: 'DC0',
+      password: 'Esx-Pa55word-svc',
+    })
+    const added = { host_name: 'esx-svc-standalone.example.com' }
+    await call('vmware_esxi.service_start', ['TSM'], added)
+    expect((await rawService(vc, 'TSM'))['esx-svc-standalone.example.com']?.running).toBe('true')
+    const systems = await readBack(vc, async (si) => {
+      const host = (
+        await retrieveAll(si, 'HostSystem', [
+          'name',
+          'configManager.serviceSystem',
+          'configManager.dateTimeSystem',
+          'configManager.firewallSystem',
+        ])
+      ).find((h) => h.props.name === 'esx-svc-standalone.example.com')!
+      return (
+        [
+          ['serviceSystem', 'serviceInfo'],
+          ['dateTimeSystem', 'dateTimeInfo'],
+          ['firewallSystem', 'firewallInfo'],
+        ] as const
+      ).map(([m, path]) => ({
+        ref: host.props[`configManager.${m}`] as ManagedObjectReference,
+        path,
+      }))
+    })
+    const read = (si: ServiceInstance) =>
+      Promise.all(
+        systems.map(({ ref, path }) =>
+          retrieveObjectProperties(si, ref, [path]).then(
+            (props) => (props[path] ? 'there' : 'empty'),
+            (e: { faultType?: string }) => e.faultType,
+          ),
+        ),
+      )
+    expect(await readBack(vc, read)).toEqual(['there', 'there', 'there'])
+    await call('vmware_host.remove', [], { name: 'esx-svc-standalone.example.com' })
+    const gone = await readBack(vc, read)
+    expect(gone).toEqual([
+      'ManagedObjectNotFound',
+      'ManagedObjectNotFound',
+      'ManagedObjectNotFound',
+    ])
+  })
 })
 
 describe('the README’s SLS (test/fixtures/esxi-services/host-services.sls)', () => {
