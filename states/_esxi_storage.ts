@@ -54,7 +54,9 @@ export const states = {
       const ret: StateResult = { name: label, changes: {}, result: true, comment: '' }
       const mode = enter ? 'Lockdown' : 'Normal'
       const news: string[] = []
-      const hosts = await lockdownHosts(ctx, name, datacenter_name, cluster_name, o.get_all_hosts)
+      // brine's runner passes an SLS `name:` list as text joined with ',' (no host name has one).
+      const named = typeof name === 'string' && name.includes(',') ? name.split(',') : name
+      const hosts = await lockdownHosts(ctx, named, datacenter_name, cluster_name, o.get_all_hosts)
       for (const host of hosts) {
         const now = (await ctx.salt('vmware_esxi.in_lockdown_mode', { host })) as Mode
         if ((now.lockdownMode === 'inLockdown') === enter) {

@@ -5,8 +5,12 @@
 // Sources: saltstack/salt-ext-modules-vmware (commit cb32a1f), src/saltext/vmware/modules/esxi.py,
 // states/esxi.py, tests/integration/{modules,states}/test_esxi.py; the vSphere API reference
 // (HostSystem.EnterLockdownMode, HostVsanSystem).
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
 import { runTask } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { withSession } from '../vsphere/one-shot.ts'
@@ -228,6 +232,61 @@ describe('lockdown mode', () => {
         expect(Object.keys(ret.changes).length > 0).toBe(!i)
         expect(await lockedNow()).toEqual(enter ? ['DC0_H0'] : [])
       }
+  })
+})
+
+// The SLS given in the README notes (for the demo's host-configuration example).
+const LOCKDOWN_SLS = `
+lockdown-standalone-host:
+  vmware_esxi.lockdown_mode:
+    - name: DC0_H0
+    - enter_lockdown_mode: true
+
+lockdown-cluster-hosts:
+  vmware_esxi.lockdown_mode:
+    - name: [DC0_C0_H0, DC0_C0_H1]
+    - enter_lockdown_mode: true
+    - datacenter_name: DC0
+    - cluster_name: DC0_C0
+`
+
+describe('lockdown from an SLS', () => {
+  it('applies, then has nothing to change; the hosts read back in lockdown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brine-lockdown-sls-'))
+    writeFileSync(join(dir, 'lockdown.sls'), LOCKDOWN_SLS)
+    const sls = vmwareRuntime(vc, 'esxi-storage-sls', [dir])
+    try {
+      const apply = async () =>
+        Object.values(
+          (await sls.call('state.sls', { kwargs: { mods: 'lockdown' } })) as Record<
+            string,
+            StateReturn
+          >,
+        )
+      const first = await apply()
+      expect(
+        first.map((r) => [r.result, r.changes]),
+        JSON.stringify(first),
+      ).toEqual([
+        [true, { new: ['DC0_H0 entered Lockdown mode.'] }],
+        [true, { new: ['DC0_C0_H0 entered Lockdown mode.', 'DC0_C0_H1 entered Lockdown mode.'] }],
+      ])
+      expect((await apply()).map((r) => [r.result, r.changes])).toEqual([
+        [true, {}],
+        [true, {}],
+      ])
+      const raw = await rawHosts(vc, ['config.adminDisabled'])
+      expect(
+        Object.values(raw)
+          .filter((h) => isOn(h.props['config.adminDisabled']))
+          .map((h) => h.name)
+          .sort(),
+      ).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_H0'])
+    } finally {
+      for (const host of ['DC0_H0', 'DC0_C0_H0', 'DC0_C0_H1'])
+        await call('vmware_esxi.exit_lockdown_mode', [host])
+      await sls.close()
+    }
   })
 })
 
