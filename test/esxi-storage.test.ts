@@ -5,6 +5,7 @@
 // Sources: saltstack/salt-ext-modules-vmware (commit cb32a1f), src/saltext/vmware/modules/esxi.py,
 // states/esxi.py, tests/integration/{modules,states}/test_esxi.py; the vSphere API reference
 // (HostSystem.EnterLockdownMode, HostVsanSystem).
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,6 +64,30 @@ async function rawHosts(server: Vcsim, props: string[]): Promise<Record<string, 
       out[String(h.props.name)] = { obj: h.obj, name: String(h.props.name), props: h.props }
     return out
   })
+}
+
+/** saltext's own reads, with pyVmomi (Debian's python3-pyvmomi), on `server`: JSON of `expr`. */
+const PYTHON = '/usr/bin/python3'
+const hasPyvmomi = (() => {
+  try {
+    execFileSync(PYTHON, ['-c', 'import pyVmomi'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+function pyvmomi(server: Vcsim, body: string): unknown {
+  const script = `
+import json, ssl, sys
+from pyVim.connect import SmartConnect
+from pyVmomi import vim
+si = SmartConnect(host='127.0.0.1', port=int(sys.argv[1]), user='py', pwd='pw',
+                  sslContext=ssl._create_unverified_context())
+content = si.RetrieveContent()
+hosts = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True).view
+${body}
+`
+  return JSON.parse(execFileSync(PYTHON, ['-c', script, String(server.port)], { encoding: 'utf8' }))
 }
 
 const isOn = (v: unknown) => v === true || v === 'true'
@@ -535,6 +560,23 @@ describe('vSAN', () => {
     }
     expect(isOn(cfg.enabled)).toBe(true)
     expect(list(cfg.storageInfo.diskMapping).map((m) => m.ssd.canonicalName)).toEqual([eligible[0]])
+    // saltext's own reads through pyVmomi agree: utils/common.get_diskgroups (list_diskgroups)
+    // and get_lun_ids' datastore.info.vmfs.extent.
+    if (hasPyvmomi)
+      expect(
+        pyvmomi(
+          esx,
+          `print(json.dumps({
+  'groups': {h.name: [{'cache_disk': m.ssd.canonicalName,
+                       'capacity_disks': [d.canonicalName for d in m.nonSsd]}
+                      for m in h.config.vsanHostConfig.storageInfo.diskMapping] for h in hosts},
+  'luns': sorted({e.diskName for h in hosts for ds in h.datastore for e in ds.info.vmfs.extent}),
+}))`,
+        ),
+      ).toEqual({
+        groups: await onEsx.call('vmware_esxi.list_diskgroups'),
+        luns: await onEsx.call('vmware_esxi.get_lun_ids'),
+      })
     // The state agrees: nothing left to do.
     expect(await onEsx.state('vmware_esxi.vsan_config', ['vsan', true, true])).toMatchObject({
       result: true,
