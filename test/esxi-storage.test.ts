@@ -15,7 +15,7 @@ import type { StateReturn } from '../runner/types.ts'
 import { runTask } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { withSession } from '../vsphere/one-shot.ts'
-import { retrieveAll } from '../vsphere/property-collector.ts'
+import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import type { ManagedObjectReference } from '../vsphere/types.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
@@ -42,11 +42,15 @@ const { call, state, failure } = onVc
 const CLUSTER = ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2']
 
 /** Read vSphere on a session of its own (a fresh login), not through the runtime under test. */
-function readBack<T>(server: Vcsim, fn: (si: ServiceInstance) => Promise<T>): Promise<T> {
+function readBack<T>(
+  server: Vcsim,
+  fn: (si: ServiceInstance) => Promise<T>,
+  user = 'reader',
+): Promise<T> {
   return withSession(
     resolveConnectionParams({
       server: server.url,
-      user: 'reader',
+      user,
       password: 'pw',
       caFile: server.caFile,
     }),
@@ -213,6 +217,42 @@ describe('lockdown mode', () => {
     // Logins work again, and read the host out of lockdown.
     const after = (await rawHosts(esx, ['config.adminDisabled']))[host!]!
     expect(isOn(after.props['config.adminDisabled'])).toBe(false)
+  })
+
+  it('HostAccessManager: strict lockdown read back by in_lockdown_mode; exception users still log in', async () => {
+    // vSphere API reference, HostAccessManager (API 6.0): ChangeLockdownMode sets lockdownMode;
+    // users in UpdateLockdownExceptions keep direct access while the host is in lockdown.
+    const [host] = (await onEsx.call('vmware_esxi.list_hosts')) as string[]
+    const raw = (await rawHosts(esx, ['configManager.hostAccessManager']))[host!]!
+    const manager = raw.props['configManager.hostAccessManager'] as ManagedObjectReference
+    const si = await rtEsx.serviceInstance()
+    await si.invoke('UpdateLockdownExceptions', { _this: manager, users: ['svc-backup'] })
+    await si.invoke('ChangeLockdownMode', { _this: manager, mode: 'lockdownStrict' })
+    expect(await onEsx.call('vmware_esxi.in_lockdown_mode', [host])).toEqual({
+      lockdownMode: 'inLockdown',
+    })
+    const modeOf = (s: ServiceInstance) =>
+      retrieveAll(s, 'HostSystem', ['config.lockdownMode']).then(
+        ([h]) => h?.props['config.lockdownMode'],
+      )
+    // The exception user logs in directly and reads strict lockdown; another user is refused.
+    expect(await readBack(esx, modeOf, 'svc-backup')).toBe('lockdownStrict')
+    expect(
+      await readBack(esx, modeOf, 'reader').then(
+        () => undefined,
+        (e: { faultType?: string }) => e.faultType,
+      ),
+    ).toBe('NoPermission')
+    expect(await si.invoke('QueryLockdownExceptions', { _this: manager })).toEqual('svc-backup')
+    // exit_lockdown_mode (ExitLockdownMode) leaves strict lockdown too; the manager agrees.
+    expect(await onEsx.call('vmware_esxi.exit_lockdown_mode', [host])).toEqual({
+      lockdownMode: 'normal',
+      changes: true,
+    })
+    expect(
+      await readBack(esx, (s) => retrieveObjectProperties(s, manager, ['lockdownMode'])),
+    ).toEqual({ lockdownMode: 'lockdownDisabled' })
+    await si.invoke('UpdateLockdownExceptions', { _this: manager })
   })
 
   it('the lockdown_mode state: one host or a list, test mode, twice', async () => {

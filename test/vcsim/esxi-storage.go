@@ -10,6 +10,10 @@ package main
 //     root included: "direct authentication to the ESXi host is disabled"; only vCenter manages
 //     it): on the ESXi model SessionManager.Login fails with NoPermission. Sessions opened before
 //     stay valid; through vCenter the host stays manageable. 0.24.2 has neither method.
+//     HostAccessManager (vSphere API 6.0), which 0.24.2 names but lacks, is the newer door to
+//     the same state: ChangeLockdownMode(mode) sets lockdownMode (lockdownNormal and
+//     lockdownStrict set adminDisabled, lockdownDisabled clears it), and the users given to
+//     UpdateLockdownExceptions (QueryLockdownExceptions reads them) may still log in directly.
 //   - Disks: 0.24.2 gives every host one shared HostStorageDeviceInfo (a CD-ROM and the boot
 //     disk). Here each host gets its own: those two, plus local disks that are free (one SSD of
 //     200 GB, two HDDs of 1 TB; NAA canonical names unique per host), plus one LUN per datastore
@@ -61,6 +65,7 @@ func init() {
 		for i, h := range hosts {
 			storageGiveDisks(r, h, i, luns)
 			storageGiveVsanSystem(r, h)
+			lockdownGiveAccessManager(r, h)
 		}
 	})
 }
@@ -555,10 +560,75 @@ func (g *lockdownGate) target() *simulator.HostSystem {
 	return h
 }
 
+// lockdownAccessManager is a host's HostAccessManager: its lockdownMode mirrors the host's
+// config.lockdownMode; exceptions are the users still allowed to log in directly.
+type lockdownAccessManager struct {
+	mo.HostAccessManager
+	host       types.ManagedObjectReference
+	exceptions []string
+}
+
+func lockdownGiveAccessManager(r *simulator.Registry, h *simulator.HostSystem) {
+	m := &lockdownAccessManager{host: h.Self}
+	m.Self = types.ManagedObjectReference{Type: "HostAccessManager", Value: "hostAccessManager-" + h.Self.Value}
+	m.LockdownMode = types.HostLockdownModeLockdownDisabled
+	if h.Config != nil && h.Config.LockdownMode != "" {
+		m.LockdownMode = h.Config.LockdownMode
+	}
+	r.Put(m)
+	ref := m.Self
+	h.ConfigManager.HostAccessManager = &ref
+}
+
+func lockdownAccessManagerOf(h *simulator.HostSystem) *lockdownAccessManager {
+	if h.ConfigManager.HostAccessManager == nil {
+		return nil
+	}
+	m, _ := simulator.Map.Get(*h.ConfigManager.HostAccessManager).(*lockdownAccessManager)
+	return m
+}
+
+func (m *lockdownAccessManager) ChangeLockdownMode(req *types.ChangeLockdownMode) soap.HasFault {
+	body := new(methods.ChangeLockdownModeBody)
+	h, _ := simulator.Map.Get(m.host).(*simulator.HostSystem)
+	switch req.Mode {
+	case types.HostLockdownModeLockdownDisabled, types.HostLockdownModeLockdownNormal, types.HostLockdownModeLockdownStrict:
+	default:
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "mode"})
+		return body
+	}
+	m.LockdownMode = req.Mode // vcsim holds this object's lock during the call
+	if h != nil {
+		lockdownSetMode(h, req.Mode, false)
+	}
+	body.Res = new(types.ChangeLockdownModeResponse)
+	return body
+}
+
+func (m *lockdownAccessManager) QueryLockdownExceptions(req *types.QueryLockdownExceptions) soap.HasFault {
+	return &methods.QueryLockdownExceptionsBody{
+		Res: &types.QueryLockdownExceptionsResponse{Returnval: append([]string(nil), m.exceptions...)},
+	}
+}
+
+func (m *lockdownAccessManager) UpdateLockdownExceptions(req *types.UpdateLockdownExceptions) soap.HasFault {
+	m.exceptions = append([]string(nil), req.Users...)
+	return &methods.UpdateLockdownExceptionsBody{Res: new(types.UpdateLockdownExceptionsResponse)}
+}
+
 func lockdownSet(h *simulator.HostSystem, on bool) {
 	mode := types.HostLockdownModeLockdownDisabled
 	if on {
 		mode = types.HostLockdownModeLockdownNormal
+	}
+	lockdownSetMode(h, mode, true)
+}
+
+// lockdownSetMode sets the host's lockdown state (and its access manager's, with mirror).
+func lockdownSetMode(h *simulator.HostSystem, mode types.HostLockdownMode, mirror bool) {
+	on := mode != types.HostLockdownModeLockdownDisabled
+	if m := lockdownAccessManagerOf(h); m != nil && mirror {
+		simulator.Map.WithLock(m, func() { m.LockdownMode = mode })
 	}
 	simulator.Map.WithLock(h, func() {
 		h.Config.AdminDisabled = types.NewBool(on)
@@ -658,9 +728,18 @@ func lockdownLogin(body []byte) bool {
 		return false
 	}
 	for _, obj := range simulator.Map.All("HostSystem") {
-		if h, ok := obj.(*simulator.HostSystem); ok && lockdownOn(h) {
-			return true
+		h, ok := obj.(*simulator.HostSystem)
+		if !ok || !lockdownOn(h) {
+			continue
 		}
+		if m := lockdownAccessManagerOf(h); m != nil {
+			for _, user := range m.exceptions {
+				if user == req.Call.UserName {
+					return false // an exception user keeps direct access
+				}
+			}
+		}
+		return true
 	}
 	return false
 }
