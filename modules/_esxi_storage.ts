@@ -79,8 +79,8 @@ async function setLockdown(ctx: CallContext, name: string, enter: boolean, catch
       { signal: ctx.signal },
     )
   } catch (error) {
-    if (!catchErrors || !String((error as { code?: string }).code).startsWith('BRINE_VIM_'))
-      throw error
+    // Only a fault vSphere reported is caught; a lost connection is no answer about the mode.
+    if (!catchErrors || (error as { faultType?: string }).faultType === undefined) throw error
     done = false
   }
   const now = lockdownOf(await findHost(ctx, host.name, ['config.adminDisabled']))

@@ -186,6 +186,21 @@ describe('lockdown mode', () => {
     const unlocked = (await rawHosts(vc, ['config.adminDisabled', 'config.lockdownMode']))[host]!
     expect(isOn(unlocked.props['config.adminDisabled'])).toBe(false)
     expect(unlocked.props['config.lockdownMode']).toBe('lockdownDisabled')
+    // catch_task_error (default True, saltext's): a fault is reported as the mode the host is
+    // left in, changes False; False raises it. A host vCenter is disconnected from refuses.
+    expect(await call('vmware_esxi.disconnect', ['DC0_C0_H2'])).toEqual({ state: 'disconnected' })
+    try {
+      expect(await call('vmware_esxi.lockdown_mode', ['DC0_C0_H2'])).toEqual({
+        lockdownMode: 'normal',
+        changes: false,
+      })
+      const raised = await failure('vmware_esxi.lockdown_mode', ['DC0_C0_H2', false])
+      expect(raised?.message).toMatch(
+        /^putting host 'DC0_C0_H2' in lockdown mode: .*HostNotConnected/,
+      )
+    } finally {
+      await call('vmware_esxi.connect', ['DC0_C0_H2'])
+    }
     // An unknown host is named, not a crash.
     const missing = await failure('vmware_esxi.lockdown_mode', ['no-such-host'])
     expect(missing?.code).toBe('BRINE_NOT_FOUND')

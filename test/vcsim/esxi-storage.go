@@ -9,7 +9,8 @@ package main
 //     AdminNotDisabled. While the host is in lockdown, direct logins to it are refused (all users,
 //     root included: "direct authentication to the ESXi host is disabled"; only vCenter manages
 //     it): on the ESXi model SessionManager.Login fails with NoPermission. Sessions opened before
-//     stay valid; through vCenter the host stays manageable. 0.24.2 has neither method.
+//     stay valid; through vCenter the host stays manageable. 0.24.2 has neither method. A host
+//     vCenter is not connected to cannot be configured: HostNotConnected.
 //     HostAccessManager (vSphere API 6.0), which 0.24.2 names but lacks, is the newer door to
 //     the same state: ChangeLockdownMode(mode) sets lockdownMode (lockdownNormal and
 //     lockdownStrict set adminDisabled, lockdownDisabled clears it), and the users given to
@@ -650,6 +651,8 @@ func (g *lockdownGate) EnterLockdownMode(req *types.EnterLockdownMode) soap.HasF
 	switch {
 	case h == nil:
 		body.Fault_ = simulator.Fault("", &types.ManagedObjectNotFound{Obj: types.ManagedObjectReference{Type: "HostSystem", Value: g.Self.Value}})
+	case h.Runtime.ConnectionState != types.HostSystemConnectionStateConnected:
+		body.Fault_ = simulator.Fault("", &types.HostNotConnected{})
 	case lockdownOn(h):
 		body.Fault_ = simulator.Fault("The host is already in lockdown mode.", &types.AdminDisabled{})
 	default:
@@ -665,6 +668,8 @@ func (g *lockdownGate) ExitLockdownMode(req *types.ExitLockdownMode) soap.HasFau
 	switch {
 	case h == nil:
 		body.Fault_ = simulator.Fault("", &types.ManagedObjectNotFound{Obj: types.ManagedObjectReference{Type: "HostSystem", Value: g.Self.Value}})
+	case h.Runtime.ConnectionState != types.HostSystemConnectionStateConnected:
+		body.Fault_ = simulator.Fault("", &types.HostNotConnected{})
 	case !lockdownOn(h):
 		body.Fault_ = simulator.Fault("The host is not in lockdown mode.", &types.AdminNotDisabled{})
 	default:
