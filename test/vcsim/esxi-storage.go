@@ -33,8 +33,8 @@ package main
 //
 // HostSystem and SessionManager cannot be replaced in vcsim's registry (vcsim type-asserts
 // them), so routeLockdown (called from main.go's extendSimulator) sends the lockdown calls, and
-// logins refused by lockdown, to a managed object of esxi-storage-lockdown.go: vcsim still checks the session,
-// locks the object and encodes the faults.
+// logins refused by lockdown, to a managed object of esxi-storage-lockdown.go: vcsim still
+// checks the session, locks the object and encodes the faults.
 
 import (
 	"sort"
