@@ -1318,15 +1318,28 @@ describe('vmware_vsphere (saltext-vmware names)', () => {
       expect.arrayContaining(['DC0_DVPG0', 'DVS0-DVUplinks-9', 'VM Network']),
     )
     expect(await call('vmware_vsphere.list_vapps')).toEqual([])
+    // vcsim's disks (test/vcsim/esxi-storage.go): the boot disk and a free local SSD per host.
     expect(await call('vmware_vsphere.list_ssds', { host_name: 'DC0_H0' })).toEqual({
-      DC0_H0: ['mpx.vmhba0:C0:T0:L0'],
+      DC0_H0: ['mpx.vmhba0:C0:T0:L0', expect.stringMatching(/^naa\.5/)],
     })
     expect(
       await call('vmware_vsphere.list_non_ssds', {
         datacenter_name: 'DC0',
         cluster_name: 'DC0_C0',
       }),
-    ).toEqual({ DC0_C0_H0: [], DC0_C0_H1: [], DC0_C0_H2: [] })
+    ).toEqual(
+      Object.fromEntries(
+        ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'].map((h) => [
+          h,
+          // two free local HDDs, then the LUN of the VMFS datastore LocalDS_0
+          [
+            expect.stringMatching(/^naa\.5/),
+            expect.stringMatching(/^naa\.5/),
+            expect.stringMatching(/^naa\.6/),
+          ],
+        ]),
+      ),
+    )
   })
 })
 

@@ -226,6 +226,8 @@ func extendSimulator(next http.Handler) http.Handler {
 		}
 		addLateObjectsToViews()
 		applyClusterExtras(body) // saltext-infra.go: HA/DRS settings applyClusterSpec leaves out
+		// esxi-storage.go: lockdown calls; logins refused in lockdown
+		body = routeLockdown(body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		if fillHostFacts(w, body) { // saltext-net.go: host capabilities, vSAN status
 			return
