@@ -290,6 +290,21 @@ export function comparableCustomization(customization: Customization) {
   return describeCustomizationSpec(buildCustomizationSpec(customization))
 }
 
+/**
+ * What a state reports it will apply: the stored spec's name, or the customization described
+ * without its secrets; undefined when none is asked for.
+ */
+export function customizationChange(args: {
+  customization_spec?: string | undefined
+  customization?: Customization | undefined
+}): Record<string, unknown> | undefined {
+  if (args.customization_spec !== undefined && args.customization !== undefined)
+    throw argumentError('give customization_spec= (a stored spec) or customization=, not both')
+  if (args.customization) return comparableCustomization(args.customization)
+  if (args.customization_spec !== undefined) return { spec: args.customization_spec }
+  return undefined
+}
+
 function specManager(ctx: CallContext): ManagedObjectReference {
   const ref = ctx.serviceInstance.content.customizationSpecManager as
     | ManagedObjectReference

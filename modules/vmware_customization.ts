@@ -1,6 +1,7 @@
 import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { callVim, ENTITY_TYPES, runTask } from 'brine/vsphere'
 import {
+  awaitCustomization,
   buildCustomizationSpec,
   type Customization,
   customizationFields,
@@ -168,6 +169,25 @@ export default defineModule({
           { signal: ctx.signal, onProgress: (p) => ctx.progress(p, `customizing VM '${vm.name}'`) },
         )
         return { name: vm.name, id: vm.obj.value, customization: 'pending' }
+      },
+    }),
+    wait: defineFunction({
+      doc:
+        'Wait, at most timeout seconds, until the guest of a powered-on VM has finished its ' +
+        'customization; a failure is an error (BRINE_VIM_CUSTOMIZATION_FAILED) with vCenter’s ' +
+        'event message. Answers vmware_customization.status’s fields.',
+      args: {
+        ...vmArgs,
+        timeout: z.coerce.number().int().min(0).default(1800).describe('seconds to wait at most'),
+      },
+      run: async (ctx, args) => {
+        const name = requiredAliased({ vm_name: args.vm_name, name: args.name })
+        const datacenter = aliased({
+          datacenter_name: args.datacenter_name,
+          datacenter: args.datacenter,
+        })
+        const vm = await findInDatacenter(ctx, ENTITY_TYPES.vm, name, datacenter)
+        return { name: vm.name, ...(await awaitCustomization(ctx, vm.obj, vm.name, args.timeout)) }
       },
     }),
     status: defineFunction({

@@ -322,3 +322,221 @@ describe('Windows customization keeps its secrets', () => {
     }
   })
 })
+
+describe('states: vmware_customization.spec_present / spec_absent', () => {
+  const spec = {
+    linux: { hostname: 'db*', domain: 'example.test', time_zone: 'UTC' },
+    nics: [{ ip: '10.1.1.10', netmask: '255.255.255.0', gateway: '10.1.1.1' }],
+    dns_servers: ['10.1.1.2'],
+  }
+  const storedNames = async () =>
+    ((await call('vmware_customization.list')) as Array<{ name: string }>).map((s) => s.name)
+
+  it('creates, keeps, updates and deletes a spec; test mode predicts and changes nothing', async () => {
+    const dry = await state('vmware_customization.spec_present', ['db'], spec, true)
+    expect(dry).toMatchObject({
+      result: null,
+      comment: "Customization spec 'db' would be created.",
+    })
+    expect(dry.changes).toMatchObject({
+      spec: { old: null, new: { name: 'db', linux: spec.linux } },
+    })
+    expect(await storedNames()).not.toContain('db')
+
+    const made = await state('vmware_customization.spec_present', ['db'], spec)
+    expect(made).toMatchObject({ result: true, comment: "Customization spec 'db' created." })
+    expect(await call('vmware_customization.get', ['db'])).toMatchObject({
+      linux: spec.linux,
+      nics: [{ ip: '10.1.1.10', netmask: '255.255.255.0', gateway: ['10.1.1.1'] }],
+      dns_servers: ['10.1.1.2'],
+    })
+    const again = await state('vmware_customization.spec_present', ['db'], spec)
+    expect(again).toMatchObject({ result: true, changes: {} })
+
+    const changed = { ...spec, dns_servers: ['10.1.1.3'] }
+    const dryChange = await state('vmware_customization.spec_present', ['db'], changed, true)
+    expect(dryChange).toMatchObject({
+      result: null,
+      changes: { dns_servers: { old: ['10.1.1.2'], new: ['10.1.1.3'] } },
+    })
+    expect(await call('vmware_customization.get', ['db'])).toMatchObject({
+      dns_servers: ['10.1.1.2'],
+      change_version: '1',
+    })
+    const update = await state('vmware_customization.spec_present', ['db'], changed)
+    expect(update).toMatchObject({ result: true, comment: "Customization spec 'db' updated." })
+    expect(await call('vmware_customization.get', ['db'])).toMatchObject({
+      dns_servers: ['10.1.1.3'],
+      change_version: '2',
+    })
+    expect(await state('vmware_customization.spec_present', ['db'], changed)).toMatchObject({
+      changes: {},
+    })
+
+    const dryAbsent = await state('vmware_customization.spec_absent', ['db'], {}, true)
+    expect(dryAbsent).toMatchObject({ result: null, changes: { spec: { old: 'db', new: null } } })
+    expect(await storedNames()).toContain('db')
+    expect(await state('vmware_customization.spec_absent', ['db'])).toMatchObject({
+      result: true,
+      comment: "Customization spec 'db' deleted.",
+    })
+    expect(await storedNames()).not.toContain('db')
+    expect(await state('vmware_customization.spec_absent', ['db'])).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
+
+  it('a Windows spec: secrets stay out of changes and comments; a second run changes nothing', async () => {
+    const windows = {
+      windows: {
+        computer_name: 'APP*',
+        admin_password: 'St4te-Adm1n-pw',
+        workgroup: 'LAB',
+      },
+    }
+    const made = await state('vmware_customization.spec_present', ['win-lab'], windows)
+    expect(made.result).toBe(true)
+    expect(JSON.stringify(made)).not.toContain('St4te-Adm1n-pw')
+    expect(made.changes).toMatchObject({
+      spec: { new: { windows: { admin_password_set: true, workgroup: 'LAB' } } },
+    })
+    expect(await state('vmware_customization.spec_present', ['win-lab'], windows)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
+})
+
+describe('customization on deploy_template, apply, and the vmware_vm.present state', () => {
+  beforeAll(async () => {
+    await call('vmware_vm.create', [], {
+      name: 'tpl-linux',
+      datacenter: 'DC0',
+      guest_id: 'ubuntu64Guest',
+      nics: ['VM Network'],
+    })
+    await call('vmware_vm.mark_as_template', ['tpl-linux'])
+  })
+
+  it('deploy_template customizes and powers the VM on', async () => {
+    const deployed = await call('vmware_vm.deploy_template', [], {
+      vm_name: 'dep-web',
+      template_name: 'tpl-linux',
+      power_on: true,
+      customization: {
+        linux: { hostname: 'dep-web', domain: 'example.test' },
+        nics: [{ ip: '10.50.0.10', netmask: '255.255.0.0', gateway: '10.50.0.1' }],
+      },
+    })
+    expect(deployed).toMatchObject({ deployed: true, customization: { status: 'succeeded' } })
+    expect(await guestOf('dep-web')).toMatchObject({
+      hostname: 'dep-web',
+      ip: '10.50.0.10',
+      power: 'poweredOn',
+    })
+  })
+
+  it('apply customizes an existing powered-off VM at its next power-on; refused while on', async () => {
+    await call('vmware_vm.clone', [], {
+      name: 'cust-apply',
+      source: 'tpl-linux',
+      datacenter: 'DC0',
+    })
+    const customization = {
+      linux: { hostname: 'applied', domain: 'example.test' },
+      nics: [{ ip: '10.60.0.5', netmask: '255.255.255.0' }],
+    }
+    expect(
+      await call('vmware_customization.apply', [], { vm_name: 'cust-apply', customization }),
+    ).toMatchObject({ name: 'cust-apply', customization: 'pending' })
+    expect(await guestOf('cust-apply')).toMatchObject({ pending: true, hostname: null })
+    // A second one while the first is pending: CustomizationPending.
+    const twice = await failure('vmware_customization.apply', [], {
+      vm_name: 'cust-apply',
+      customization,
+    })
+    expect((twice as { faultType?: string } | undefined)?.faultType).toBe('CustomizationPending')
+    await call('vmware_vm.power_state', ['cust-apply', 'powered-on'])
+    expect(await call('vmware_customization.wait', ['cust-apply'])).toMatchObject({
+      status: 'succeeded',
+    })
+    expect(await guestOf('cust-apply')).toMatchObject({ hostname: 'applied', ip: '10.60.0.5' })
+    // The VM is on now: CustomizeVM_Task needs it off (InvalidPowerState).
+    const on = await failure('vmware_customization.apply', [], {
+      vm_name: 'cust-apply',
+      customization,
+    })
+    expect((on as { faultType?: string } | undefined)?.faultType).toBe('InvalidPowerState')
+  })
+
+  it('present clones with customization, idempotently; test mode predicts and creates nothing', async () => {
+    const args = {
+      datacenter: 'DC0',
+      template: 'tpl-linux',
+      power_on: true,
+      customization: {
+        linux: { hostname: 'pres01', domain: 'example.test' },
+        nics: [{ ip: '10.70.0.7', netmask: '255.255.255.0', gateway: '10.70.0.1' }],
+        dns_servers: ['10.70.0.2'],
+      },
+    }
+    const dry = await state('vmware_vm.present', ['pres01'], args, true)
+    expect(dry).toMatchObject({
+      result: null,
+      changes: {
+        vm: {
+          old: null,
+          new: {
+            name: 'pres01',
+            template: 'tpl-linux',
+            power_on: true,
+            customization: { linux: { hostname: 'pres01' }, dns_servers: ['10.70.0.2'] },
+          },
+        },
+      },
+    })
+    expect((await call('vmware_vm.list')) as string[]).not.toContain('pres01')
+
+    const made = await state('vmware_vm.present', ['pres01'], args)
+    expect(made).toMatchObject({ result: true, comment: "VM 'pres01' created." })
+    expect(await guestOf('pres01')).toMatchObject({
+      hostname: 'pres01',
+      ip: '10.70.0.7',
+      power: 'poweredOn',
+      pending: false,
+    })
+    expect(await state('vmware_vm.present', ['pres01'], args)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // With a size to set, the clone is sized first and then started; customization still runs.
+    const sized = await state('vmware_vm.present', ['pres02'], {
+      ...args,
+      num_cpu: 2,
+      customization: { ...args.customization, linux: { hostname: 'pres02', domain: 'x.test' } },
+    })
+    expect(sized.result).toBe(true)
+    expect(await guestOf('pres02')).toMatchObject({ hostname: 'pres02', power: 'poweredOn' })
+    // Customization without a template to clone: refused, nothing created.
+    const noTemplate = await state('vmware_vm.present', ['pres03'], {
+      datacenter: 'DC0',
+      customization: args.customization,
+    })
+    expect(noTemplate).toMatchObject({ result: false })
+    expect(noTemplate.comment).toContain('customization needs template=')
+    expect((await call('vmware_vm.list')) as string[]).not.toContain('pres03')
+  })
+
+  it('present reports a customization that fails in the guest', async () => {
+    const ret = await state('vmware_vm.present', ['pres-bad'], {
+      datacenter: 'DC0',
+      template: 'tpl-linux',
+      power_on: true,
+      customization: { windows: { computer_name: 'BAD', admin_password: 'Pr3sent-S3cret' } },
+    })
+    expect(ret.result).toBe(false)
+    expect(ret.comment).toContain('CustomizationSysprepFailed')
+    expect(JSON.stringify(ret)).not.toContain('Pr3sent-S3cret')
+  })
+})
