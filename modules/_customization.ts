@@ -435,7 +435,27 @@ export async function awaitCustomization(
 ): Promise<CustomizationOutcome> {
   const deadline = Date.now() + timeout * 1000
   for (;;) {
-    const outcome = await customizationOutcome(ctx, vm)
+    // While vCenter still holds the customization for the guest, older events say nothing
+    // about this one (a VM customized before has its earlier outcome in its events).
+    const pending = (
+      await retrieveObjectProperties(
+        ctx.serviceInstance,
+        vm,
+        ['config.tools.pendingCustomization'],
+        {
+          signal: ctx.signal,
+        },
+      )
+    )['config.tools.pendingCustomization']
+    const outcome: CustomizationOutcome =
+      typeof pending === 'string' && pending !== ''
+        ? {
+            status: 'running',
+            event: null,
+            message: 'not yet started in the guest',
+            log_location: null,
+          }
+        : await customizationOutcome(ctx, vm)
     if (outcome.status === 'failed')
       throw new ModuleError(
         `the guest customization of VM '${vmName}' failed (${outcome.event}): ${outcome.message ?? 'no message'}` +

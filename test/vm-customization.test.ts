@@ -468,6 +468,20 @@ describe('customization on deploy_template, apply, and the vmware_vm.present sta
       customization,
     })
     expect((on as { faultType?: string } | undefined)?.faultType).toBe('InvalidPowerState')
+    // Customized again: until the guest runs the new one, its earlier success is no answer.
+    await call('vmware_vm.power_state', ['cust-apply', 'powered-off'])
+    await call('vmware_customization.apply', [], {
+      vm_name: 'cust-apply',
+      customization: { ...customization, linux: { hostname: 'applied2', domain: 'example.test' } },
+    })
+    expect(await call('vmware_customization.wait', ['cust-apply'], { timeout: 0 })).toMatchObject({
+      status: 'running',
+    })
+    await call('vmware_vm.power_state', ['cust-apply', 'powered-on'])
+    expect(await call('vmware_customization.wait', ['cust-apply'])).toMatchObject({
+      status: 'succeeded',
+    })
+    expect(await guestOf('cust-apply')).toMatchObject({ hostname: 'applied2', pending: false })
   })
 
   it('present clones with customization, idempotently; test mode predicts and creates nothing', async () => {
