@@ -14,7 +14,7 @@ package main
 //     and the customization runs in the guest at its next power-on. A spec whose nicSettingMap
 //     does not match the VM's NICs fails the task with NicSettingMismatch (a CustomizationFault,
 //     which CloneVM_Task throws). spec.powerOn powers the clone on. 0.24.2 ignores both.
-//   - At that power-on (PowerOnVM_Task, or the clone's powerOn) vCenter posts
+//   - At that power-on (however the VM is powered on) vCenter posts
 //     CustomizationStartedEvent, then CustomizationSucceeded with the guest reporting the new
 //     identity (guest.hostName, guest.net[].ipAddress, guest.ipAddress, the NICs' DNS settings),
 //     or a CustomizationFailed subtype when the guest cannot apply it: "Sysprep failed to run
@@ -69,7 +69,39 @@ func init() {
 			}
 			r.Put(&custSpecManager{CustomizationSpecManager: *m, items: items})
 		}
+		r.AddHandler(custPowerWatch{})
 	})
+}
+
+// custPowerWatch runs a VM's pending customization when the VM's power state becomes
+// poweredOn, however it was powered on (PowerOnVM_Task, a clone's powerOn, PowerOnMultiVM_Task).
+type custPowerWatch struct{}
+
+func (custPowerWatch) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "custPowerWatch", Value: "custPowerWatch"}
+}
+
+func (custPowerWatch) PutObject(mo.Reference) {}
+
+func (custPowerWatch) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	ref := obj.Reference()
+	if ref.Type != "VirtualMachine" {
+		return
+	}
+	for _, change := range changes {
+		if change.Name == "runtime.powerState" && change.Val == types.VirtualMachinePowerStatePoweredOn {
+			if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok {
+				custRun(vm)
+			}
+			return
+		}
+	}
+}
+
+func (custPowerWatch) RemoveObject(ref types.ManagedObjectReference) {
+	custPending.Lock()
+	delete(custPending.specs, ref)
+	custPending.Unlock()
 }
 
 // Get answers property reads: `info` lists the stored specs.
@@ -196,8 +228,6 @@ func custHandle(next http.Handler, w http.ResponseWriter, r *http.Request, body 
 		return custClone(next, w, r, body)
 	case bytesContain(body, "<CustomizeVM_Task"):
 		return custCustomize(w, body)
-	case bytesContain(body, "<PowerOnVM_Task"):
-		return custPowerOn(next, w, r, body)
 	}
 	return false
 }
@@ -266,8 +296,8 @@ func custClone(next http.Handler, w http.ResponseWriter, r *http.Request, body [
 	return true
 }
 
-// custPowerOnClone powers a new clone on through vcsim itself, in the caller's session, then
-// runs its pending customization.
+// custPowerOnClone powers a new clone on through vcsim itself, in the caller's session (its
+// pending customization then runs: custPowerWatch).
 func custPowerOnClone(next http.Handler, r *http.Request, vm *simulator.VirtualMachine) {
 	call := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><PowerOnVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">%s</_this></PowerOnVM_Task></soapenv:Body></soapenv:Envelope>`, vm.Self.Value)
@@ -282,7 +312,6 @@ func custPowerOnClone(next http.Handler, r *http.Request, vm *simulator.VirtualM
 	power.RemoteAddr = r.RemoteAddr
 	power.Host = r.Host
 	next.ServeHTTP(httptest.NewRecorder(), power)
-	custRun(vm)
 }
 
 func custCustomize(w http.ResponseWriter, body []byte) bool {
@@ -315,25 +344,6 @@ func custCustomize(w http.ResponseWriter, body []byte) bool {
 	return true
 }
 
-func custPowerOn(next http.Handler, w http.ResponseWriter, r *http.Request, body []byte) bool {
-	this, ok := thisOf(body)
-	if !ok {
-		return false
-	}
-	custPending.Lock()
-	_, pending := custPending.specs[this]
-	custPending.Unlock()
-	vm, isVM := simulator.Map.Get(this).(*simulator.VirtualMachine)
-	if !pending || !isVM {
-		return false
-	}
-	recorder := httptest.NewRecorder()
-	next.ServeHTTP(recorder, r)
-	custRun(vm)
-	replay(w, recorder, recorder.Body.Bytes())
-	return true
-}
-
 const (
 	custLinuxLog   = "/var/log/vmware-imc/toolsDeployPkg.log"
 	custWindowsLog = `C:\Windows\TEMP\vmware-imc\guestcust.log`
@@ -342,9 +352,6 @@ const (
 // custRun runs a powered-on VM's pending customization in its "guest", as VMware Tools do,
 // and posts vCenter's events for it.
 func custRun(vm *simulator.VirtualMachine) {
-	if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
-		return
-	}
 	custPending.Lock()
 	spec, ok := custPending.specs[vm.Self]
 	delete(custPending.specs, vm.Self)
