@@ -6,9 +6,13 @@
 // (customization runs in the guest at power-on), CustomizationEvent and its subtypes
 // (CustomizationStartedEvent, CustomizationSucceeded, CustomizationSysprepFailed: "Sysprep
 // failed to run in the guest … the wrong sysprep was used for the guest").
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogLevel, setLogSink } from '../core/log.ts'
 import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
@@ -552,5 +556,62 @@ describe('customization on deploy_template, apply, and the vmware_vm.present sta
     expect(ret.result).toBe(false)
     expect(ret.comment).toContain('CustomizationSysprepFailed')
     expect(JSON.stringify(ret)).not.toContain('Pr3sent-S3cret')
+  })
+})
+
+describe('an SLS: a stored spec, then a VM cloned and customized with it', () => {
+  // The snippet the README gives for provisioning a customized VM.
+  const SLS = `
+linux-web-spec:
+  vmware_customization.spec_present:
+    - name: linux-web-sls
+    - linux: {hostname: 'web*', domain: example.test, time_zone: Europe/Berlin}
+    - nics: [{ip: 10.0.0.21, netmask: 255.255.255.0, gateway: 10.0.0.1}]
+    - dns_servers: [10.0.0.2]
+
+web-sls-01:
+  vmware_vm.present:
+    - datacenter: DC0
+    - template: tpl-sls
+    - power_on: true
+    - customization_spec: linux-web-sls
+    - require:
+      - vmware_customization: linux-web-spec
+`
+  it('applies, then changes nothing on a second run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brine-customization-'))
+    writeFileSync(join(dir, 'web.sls'), SLS)
+    await call('vmware_vm.create', [], {
+      name: 'tpl-sls',
+      datacenter: 'DC0',
+      guest_id: 'centos8_64Guest',
+      nics: ['VM Network'],
+    })
+    await call('vmware_vm.mark_as_template', ['tpl-sls'])
+    const sls = vmwareRuntime(vcsim, 'customization-sls', [dir])
+    try {
+      const run = async () =>
+        Object.values(
+          (await sls.call('state.sls', { kwargs: { mods: 'web' } })) as Record<string, StateReturn>,
+        )
+      const first = await run()
+      expect(first.map((r) => [r.result, r.comment])).toEqual([
+        [true, "Customization spec 'linux-web-sls' created."],
+        [true, "VM 'web-sls-01' created."],
+      ])
+      expect(await guestOf('web-sls-01')).toMatchObject({
+        hostname: expect.stringMatching(/^web-\d+$/),
+        ip: '10.0.0.21',
+        power: 'poweredOn',
+      })
+      const second = await run()
+      expect(second.map((r) => [r.result, r.changes])).toEqual([
+        [true, {}],
+        [true, {}],
+      ])
+    } finally {
+      await sls.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
