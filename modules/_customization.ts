@@ -328,13 +328,30 @@ export async function getStoredSpec(ctx: CallContext, name: string): Promise<Raw
     { signal: ctx.signal },
   )
   if (!isTrue(exists)) return undefined
-  return callVim<Raw>(
+  const item = await callVim<Raw>(
     ctx.serviceInstance,
     `reading customization spec '${name}'`,
     'GetCustomizationSpec',
     { _this: manager, name },
     { signal: ctx.signal },
   )
+  guardSecrets(raw(item.spec))
+  return item
+}
+
+/**
+ * Turn the passwords and the product key of a spec vCenter answered into Secrets, in place:
+ * from here on they are masked wherever they appear, and revealed only when the spec is sent.
+ */
+function guardSecrets(spec: Raw): void {
+  const identity = raw(spec.identity)
+  const guard = (holder: Raw, key: string) => {
+    const value = holder[key]
+    if (typeof value === 'string' && value !== '') holder[key] = new Secret(value)
+  }
+  if (identity.guiUnattended) guard(raw(raw(identity.guiUnattended).password), 'value')
+  if (identity.identification) guard(raw(raw(identity.identification).domainAdminPassword), 'value')
+  if (identity.userData) guard(raw(identity.userData), 'productId')
 }
 
 /** The stored specs' info (name, description, type, changeVersion, lastUpdateTime). */

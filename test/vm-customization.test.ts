@@ -15,6 +15,7 @@ import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
+import { isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -611,6 +612,58 @@ web-sls-01:
       ])
     } finally {
       await sls.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the CLI never shows the Windows secrets', () => {
+  it('in the output, the error or a trace log of create, get and a failing clone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brine-customization-cli-'))
+    try {
+      writeFileSync(
+        join(dir, 'brine.yaml'),
+        JSON.stringify({
+          id: 'customization-cli',
+          'saltext.vmware': { host: vcsim.url, user: 'cli', password: 'pw', ca_file: vcsim.caFile },
+        }),
+      )
+      const env = isolatedCliEnv(dir)
+      const secrets = ['Cl1-Adm1n-S3cret', 'QWERT-98765-ZXCVB-43210-POIUY']
+      const windows = `{computer_name: CLIWIN, admin_password: ${secrets[0]}, product_key: ${secrets[1]}}`
+      const brine = (...args: string[]) =>
+        runCli(['--log-level', 'trace', '--out', 'json', ...args], { cwd: dir, env })
+      const created = await brine(
+        'vmware_customization.create',
+        'name=cli-win',
+        `windows=${windows}`,
+      )
+      expect(created.code, created.stderr).toBe(0)
+      expect(JSON.parse(created.stdout).local).toMatchObject({
+        name: 'cli-win',
+        windows: { computer_name: 'CLIWIN', admin_password_set: true, product_key_set: true },
+      })
+      const got = await brine('vmware_customization.get', 'cli-win')
+      expect(got.code, got.stderr).toBe(0)
+      // A Sysprep identity on the Linux guest of DC0_H0_VM0 (guestId otherGuest): it fails.
+      const failed = await brine(
+        'vmware_vm.clone',
+        'name=cli-fail',
+        'source=DC0_H0_VM0',
+        'datacenter=DC0',
+        'power_on=True',
+        `customization={windows: ${windows}}`,
+      )
+      expect(failed.code).toBe(1)
+      expect(failed.stderr + failed.stdout).toContain('CustomizationSysprepFailed')
+      // The trace did log the SOAP requests that carried them.
+      expect(created.stderr).toContain('CreateCustomizationSpec')
+      for (const result of [created, got, failed])
+        for (const secret of secrets) {
+          expect(result.stdout).not.toContain(secret)
+          expect(result.stderr).not.toContain(secret)
+        }
+    } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })
