@@ -1,17 +1,16 @@
 import { defineFunction, defineModule, ModuleError, z } from 'brine/loader'
 import { callVim, ENTITY_TYPES, runTask } from 'brine/vsphere'
 import {
-  awaitCustomization,
   buildCustomizationSpec,
   type Customization,
   customizationFields,
-  customizationOutcome,
   describeCustomizationSpec,
   getStoredSpec,
   listStoredSpecs,
   resolveCustomization,
   specManager,
 } from './_customization.ts'
+import { awaitCustomization, customizationOutcome } from './_customization_events.ts'
 import { aliased, findInDatacenter, names, requiredAliased } from './_vmware.ts'
 
 const specName = z.string().min(1).describe('customization spec name')

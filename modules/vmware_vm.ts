@@ -29,7 +29,8 @@ import {
   runTask,
 } from 'brine/vsphere'
 import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
-import { customizationArgs, reportCustomization, resolveCustomization } from './_customization.ts'
+import { customizationArgs, resolveCustomization } from './_customization.ts'
+import { reportCustomization } from './_customization_events.ts'
 import {
   currentNics,
   deviceNamed,
