@@ -166,7 +166,7 @@ export default defineModule({
         power_on: z
           .boolean()
           .default(false)
-          .describe('power a newly created VM on (a clone’s customization then runs and is checked)'),
+          .describe('power a new VM on (a clone’s customization then runs and is checked)'),
       },
       run: async (ctx, args) => {
         const {
