@@ -85,6 +85,9 @@ describe('vmware_customization: specs stored in vCenter', () => {
     })
     const listed = (await call('vmware_customization.list')) as Array<{ name: string }>
     expect(listed.map((s) => s.name)).toContain('linux-web')
+    // Every stored spec reads back in the model, vcsim's own ones too.
+    for (const { name } of listed)
+      expect(await call('vmware_customization.get', [name])).toMatchObject({ name })
     // CreateCustomizationSpec with a taken name: vCenter's AlreadyExists.
     const dup = await failure('vmware_customization.create', [], { name: 'linux-web', ...LINUX })
     expect(dup?.code).toBe('BRINE_VIM_ALREADY_EXISTS')
