@@ -38,6 +38,13 @@ const PATTERNS: Array<[RegExp, string]> = [
     /<((?:[\w-]+:)?(?:password|ticket|sessionId|token|cookie|vcSessionCookie))(\s[^>]*)?>[^<]*<\/\1>/gi,
     `<$1$2>${MASK}</$1>`,
   ],
+  // SOAP: a vim25 CustomizationPassword (<password> and <domainAdminPassword> holding
+  // <value>…</value><plainText>…) and a sysprep product key, <productId>…</productId>
+  [
+    /<((?:[\w-]+:)?(?:password|domainAdminPassword))(\s[^>]*)?>(\s*<((?:[\w-]+:)?value)(?:\s[^>]*)?>)[^<]*<\/\4>/gi,
+    `<$1$2>$3${MASK}</$4>`,
+  ],
+  [/<((?:[\w-]+:)?productId)(\s[^>]*)?>[^<]*<\/\1>/gi, `<$1$2>${MASK}</$1>`],
   // HTTP: vmware_soap_session=…; vmware-api-session-id: …
   [/(vmware_soap_session=)("?)[^";,\s]+\2/gi, `$1${MASK}`],
   [/(vmware-api-session-id["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, `$1${MASK}`],
@@ -57,7 +64,7 @@ const PATTERNS: Array<[RegExp, string]> = [
 ]
 
 /** Text none of the patterns can match skips them (most strings of a large result). */
-const MAY_MATCH_PATTERN = /pass|pwd|ticket|token|cookie|session|authorization|brc_|@/i
+const MAY_MATCH_PATTERN = /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|@/i
 
 /** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
 function escapedForms(value: string): string[] {

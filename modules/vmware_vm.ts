@@ -29,6 +29,8 @@ import {
   runTask,
 } from 'brine/vsphere'
 import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
+import { customizationArgs, resolveCustomization } from './_customization.ts'
+import { reportCustomization } from './_customization_events.ts'
 import {
   currentNics,
   deviceNamed,
@@ -1010,6 +1012,7 @@ export default defineModule({
         datastore: z.string().optional().describe('datastore name or id'),
         power_on: z.boolean().default(false).describe('power the clone on'),
         template: z.boolean().default(false).describe('make the clone a template'),
+        ...customizationArgs,
       },
       run: async (ctx, args) => {
         if ((args.source === undefined) === (args.source_query === undefined))
@@ -1020,6 +1023,7 @@ export default defineModule({
           ? (await runSearch(ctx, 'template', args.source_query, true)).items[0]!.id
           : args.source!
         const source = await findVm(ctx, sourceId, args.source_query ? undefined : args.datacenter)
+        const customization = await resolveCustomization(ctx, args)
         const where = await placement(ctx, args)
         const vm = await task(
           ctx,
@@ -1032,11 +1036,26 @@ export default defineModule({
             spec: {
               location: { datastore: where.datastore.obj, pool: where.pool },
               template: args.template,
+              customization,
               powerOn: args.power_on,
             },
           },
         )
-        return { name: args.name, id: (vm as ManagedObjectReference).value, source: source.name }
+        const ref = vm as ManagedObjectReference
+        return {
+          name: args.name,
+          id: ref.value,
+          source: source.name,
+          ...(customization && {
+            customization: await reportCustomization(
+              ctx,
+              ref,
+              args.name,
+              args.power_on,
+              args.customization_timeout,
+            ),
+          }),
+        }
       },
     }),
     deploy_template: defineFunction({
@@ -1053,6 +1072,8 @@ export default defineModule({
           .optional()
           .describe('instead of template_name: a query that must pick one template'),
         datacenter: names.datacenter.optional(),
+        power_on: z.boolean().default(false).describe('power the new VM on'),
+        ...customizationArgs,
       },
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
@@ -1082,13 +1103,21 @@ export default defineModule({
             })
           : undefined
         const compute = host?.props.parent as ManagedObjectReference | undefined
-        await ctx.salt('vmware_vm.clone', {
+        const clone = (await ctx.salt('vmware_vm.clone', {
           name: args.vm_name,
           source: templateId,
           datacenter: dcName,
           ...(compute?.type === 'ClusterComputeResource' ? { cluster: compute.value } : {}),
-        })
-        return { deployed: true, template: template.name }
+          power_on: args.power_on,
+          customization_spec: args.customization_spec,
+          customization: args.customization,
+          customization_timeout: args.customization_timeout,
+        })) as { customization?: unknown }
+        return {
+          deployed: true,
+          template: template.name,
+          ...(clone.customization ? { customization: clone.customization } : {}),
+        }
       },
     }),
     reconfigure: defineFunction({

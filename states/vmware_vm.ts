@@ -1,5 +1,6 @@
 import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, EntityNotFoundError } from 'brine/vsphere'
+import { customizationArgs, customizationChange } from '../modules/_customization.ts'
 import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
@@ -104,6 +105,17 @@ async function snapshotsOf(ctx: CallContext, name: string, datacenter?: string) 
   })) as { snapshots: Array<{ name: string; id: number }> }
 }
 
+/** The message of a customization that failed in the guest (undefined: it did not); other errors throw. */
+async function customizationFailure(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call
+    return undefined
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'BRINE_VIM_CUSTOMIZATION_FAILED') throw error
+    return (error as Error).message
+  }
+}
+
 const vm = {
   name: z.string().min(1).describe('the VM name'),
   datacenter: z.string().min(1).describe('datacenter name or id'),
@@ -149,6 +161,12 @@ export default defineModule({
           .array(z.string().regex(/^[^/]+\/[^/]+$/))
           .optional()
           .describe("tags to carry, as 'category/tag' (others are left alone)"),
+        // Guest customization of a VM cloned from `template` (an existing VM is left as it is).
+        ...customizationArgs,
+        power_on: z
+          .boolean()
+          .default(false)
+          .describe('power a new VM on (a clone’s customization then runs and is checked)'),
       },
       run: async (ctx, args) => {
         const {
@@ -165,6 +183,10 @@ export default defineModule({
           is_template,
           attributes,
           tags,
+          customization_spec,
+          customization,
+          customization_timeout,
+          power_on,
         } = args
         const current = await lookup(ctx, name, datacenter)
         // A template query is resolved only when the VM has to be created.
@@ -190,12 +212,22 @@ export default defineModule({
         const wanted = { num_cpu, memory_mb, annotation }
         const given = Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined))
         if (!current) {
+          const customized = customizationChange({ customization_spec, customization })
+          if (customized && !templateName)
+            return {
+              name,
+              result: false,
+              changes: {},
+              comment: `VM '${name}': customization needs template= (a guest is customized when it is cloned).`,
+            }
           const changes = {
             vm: {
               old: null,
               new: {
                 name,
                 ...(templateName ? { template: templateName } : {}),
+                ...(customized ? { customization: customized } : {}),
+                ...(power_on ? { power_on } : {}),
                 ...given,
                 ...(is_template ? { is_template } : {}),
                 ...(attributes ? { attributes } : {}),
@@ -210,16 +242,24 @@ export default defineModule({
               changes,
               comment: `VM '${name}' would be created${templateName ? ` from '${templateName}'` : ''}.`,
             }
+          // A customization the guest cannot apply: the VM is made, the state fails with why.
+          let failed: string | undefined
           if (templateName) {
-            await ctx.salt('vmware_vm.clone', {
-              name,
-              source: templateRef,
-              datacenter,
-              folder,
-              cluster,
-              pool,
-              datastore,
-            })
+            failed = await customizationFailure(
+              ctx.salt('vmware_vm.clone', {
+                name,
+                source: templateRef,
+                datacenter,
+                folder,
+                cluster,
+                pool,
+                datastore,
+                customization_spec,
+                customization,
+                customization_timeout,
+                power_on: power_on && !is_template && !Object.keys(given).length,
+              }),
+            )
             if (Object.keys(given).length)
               await ctx.salt('vmware_vm.reconfigure', { name, ...given })
           } else {
@@ -234,7 +274,22 @@ export default defineModule({
             })
           }
           if (is_template) await ctx.salt('vmware_vm.mark_as_template', { name })
+          else if (power_on && (!templateName || Object.keys(given).length)) {
+            // Sized first, then started: its customization runs at this power-on.
+            await ctx.salt('vmware_vm.power_state', { name, state: 'on' })
+            if (customized)
+              failed = await customizationFailure(
+                ctx.salt('vmware_customization.wait', { name, timeout: customization_timeout }),
+              )
+          }
           await syncMetadata(ctx, name, attributes, tags, false)
+          if (failed)
+            return {
+              name,
+              result: false,
+              changes,
+              comment: `VM '${name}' was created, but ${failed}`,
+            }
           return { name, result: true, changes, comment: `VM '${name}' created.` }
         }
         const changes: Record<string, { old: unknown; new: unknown }> = diff(

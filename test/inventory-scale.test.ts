@@ -80,6 +80,7 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
     { vm_name: VM, state: 'powered-on' },
   ],
   ['vmware_vm.location', 'vmware_vm.location', { vm_name: VM }],
+  ['vmware_customization.status', 'vmware_customization.status', { vm_name: VM }],
   [
     'vmware_vm.snapshot_present (saltext: snapshot_name, already there)',
     'state.single',

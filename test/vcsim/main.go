@@ -212,7 +212,9 @@ func loadOrCreateCert(dir string) (tls.Certificate, error) {
 //   - Destroy_Task on a cluster removes it (0.24.2 answers MethodNotFound);
 //   - Destroy_Task on a standalone host's ComputeResource removes it with its host (0.24.2:
 //     MethodNotFound), and on a clustered host in maintenance mode removes it from the
-//     cluster (0.24.2 looks for it in the host folder and leaves it in the cluster).
+//     cluster (0.24.2 looks for it in the host folder and leaves it in the cluster);
+//   - guest customization: stored specs, CloneVM_Task's customization and powerOn, and the
+//     customization run at power-on with vCenter's events (customize.go).
 func extendSimulator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil {
@@ -233,6 +235,9 @@ func extendSimulator(next http.Handler) http.Handler {
 			return
 		}
 		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
+			return
+		}
+		if custHandle(next, w, r, body) { // customize.go: customization specs, clone/power-on customization
 			return
 		}
 		switch {
