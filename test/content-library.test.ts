@@ -71,6 +71,11 @@ async function ova(name: string, members: Array<[string, Buffer]>): Promise<stri
   return path
 }
 
+async function vmNamed(name: string): Promise<boolean> {
+  const { findEntityByName } = await import('../vsphere/entities.ts')
+  return (await findEntityByName(si, 'VirtualMachine', name)) !== undefined
+}
+
 async function vmProps(id: string, props: string[]) {
   return retrieveObjectProperties(si, { type: 'VirtualMachine', value: id }, props)
 }
@@ -258,6 +263,202 @@ describe('vmware_content_library module', () => {
     })
     expect((await failure('vmware_content_library.list_items', ['no-such-library']))?.code).toBe(
       'BRINE_NOT_FOUND',
+    )
+  })
+
+  it('deploys an OVF item with placement, network mapping, a stored customization spec and power-on', async () => {
+    const deployed = (await call(
+      'vmware_content_library.deploy',
+      ['lib-up', 'tiny-ovf', 'cl-ovf-vm'],
+      {
+        datacenter: 'DC0',
+        cluster: 'DC0_C0',
+        datastore: 'LocalDS_0',
+        networks: { 'VM Network': 'DC0_DVPG0' },
+        customization_spec: 'vcsim-linux-static',
+        power_on: true,
+      },
+    )) as { id: string }
+    expect(deployed).toMatchObject({
+      deployed: true,
+      name: 'cl-ovf-vm',
+      item: 'tiny-ovf',
+      library: 'lib-up',
+      power_state: 'poweredOn',
+      customized: true,
+    })
+    // Read back: where the VM is, its network, and the customization applied at power-on.
+    const props = await vmProps(deployed.id, [
+      'name',
+      'resourcePool',
+      'datastore',
+      'network',
+      'parent',
+      'runtime.powerState',
+      'guest.hostName',
+      'guest.ipAddress',
+      'config.tools.pendingCustomization',
+    ])
+    expect(props.name).toBe('cl-ovf-vm')
+    expect(props['runtime.powerState']).toBe('poweredOn')
+    const pool = await retrieveObjectProperties(si, props.resourcePool as never, ['owner'])
+    expect((await retrieveObjectProperties(si, pool.owner as never, ['name'])).name).toBe('DC0_C0')
+    const ds = [props.datastore].flat() as never[]
+    expect((await retrieveObjectProperties(si, ds[0]!, ['name'])).name).toBe('LocalDS_0')
+    // vcsim-linux-static names the guest by the prefix 'vcsim' (CustomizationPrefixName).
+    expect(props['guest.hostName']).toMatch(/^vcsim-\d+$/)
+    expect(props['config.tools.pendingCustomization'] ?? '').toBe('')
+    const networks = [props.network].flat() as Array<{ value: string }>
+    const netNames = await Promise.all(
+      networks.map(async (n) => (await retrieveObjectProperties(si, n as never, ['name'])).name),
+    )
+    expect(netNames).toEqual(['DC0_DVPG0'])
+    // A VM of that name exists now: a second deploy is refused before anything is made.
+    expect(
+      (
+        await failure('vmware_content_library.deploy', ['lib-up', 'tiny-ovf', 'cl-ovf-vm'], {
+          datacenter: 'DC0',
+        })
+      )?.code,
+    ).toBe('BRINE_VIM_DUPLICATE_NAME')
+  })
+
+  it('captures a VM as a VM-template item and deploys it onto a host, customized and powered on', async () => {
+    const captured = (await call('vmware_content_library.create_template_item', [], {
+      library: 'lib-up',
+      name: 'tmpl',
+      vm_name: 'DC0_H0_VM0',
+      datacenter: 'DC0',
+      host: 'DC0_H0',
+    })) as { id: string }
+    expect(captured).toMatchObject({ name: 'tmpl', library: 'lib-up', type: 'vm-template' })
+    expect(await direct((c) => c.getItem(captured.id))).toMatchObject({
+      name: 'tmpl',
+      type: 'vm-template',
+    })
+    const deployed = (await call(
+      'vmware_content_library.deploy',
+      ['lib-up', 'tmpl', 'cl-tmpl-vm'],
+      {
+        host: 'DC0_H0',
+        customization_spec: 'vcsim-linux',
+        power_on: true,
+      },
+    )) as { id: string }
+    expect(deployed).toMatchObject({ deployed: true, power_state: 'poweredOn', customized: true })
+    const props = await vmProps(deployed.id, [
+      'name',
+      'runtime.host',
+      'guest.hostName',
+      'config.template',
+    ])
+    expect(props.name).toBe('cl-tmpl-vm')
+    expect(props['config.template']).toBe(false)
+    expect(
+      (await retrieveObjectProperties(si, props['runtime.host'] as never, ['name'])).name,
+    ).toBe('DC0_H0')
+    // vcsim-linux names the guest after the VM (CustomizationVirtualMachineName).
+    expect(props['guest.hostName']).toMatch(/^cl-tmpl-vm-\d+$/)
+    // Not powered on, not customized: the VM stays off.
+    const plain = (await call('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-tmpl-off'], {
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+    })) as { id: string }
+    expect(plain).toMatchObject({ power_state: 'poweredOff', customized: false })
+    expect((await vmProps(plain.id, ['runtime.powerState']))['runtime.powerState']).toBe(
+      'poweredOff',
+    )
+    // A VM template keeps its NICs: networks= is refused, and an ISO item does not deploy.
+    expect(
+      await failure('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-x'], {
+        datacenter: 'DC0',
+        networks: { a: 'VM Network' },
+      }),
+    ).toMatchObject({ code: 'BRINE_ARGUMENT', message: expect.stringContaining('networks=') })
+    // customization= needs vm-customize's builder (modules/_customization.ts).
+    expect(
+      await failure('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-x'], {
+        datacenter: 'DC0',
+        customization: { linux: { hostname: 'x' } },
+      }),
+    ).toMatchObject({ code: 'BRINE_UNSUPPORTED' })
+    expect(
+      (
+        await failure('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-x'], {
+          datacenter: 'DC0',
+          customization_spec: 'no-such-spec',
+        })
+      )?.code,
+    ).toMatch(/NOT_FOUND/)
+    expect(await vmNamed('cl-x')).toBe(false)
+  })
+
+  it('subscribes to a published library (BASIC password never shown), syncs it and lists its items', async () => {
+    const published = (await call(
+      'vmware_content_library.create_library',
+      ['lib-pub', 'LocalDS_0'],
+      {
+        published: true,
+      },
+    )) as { id: string }
+    await call('vmware_content_library.upload_item', [
+      'lib-pub',
+      'tiny',
+      join(fixtures, 'tiny.ovf'),
+    ])
+    const pub = (await call('vmware_content_library.get_library', ['lib-pub'])) as {
+      published: boolean
+      publish_url: string
+    }
+    expect(pub.published).toBe(true)
+    expect(pub.publish_url).toContain(published.id)
+    const password = 'sub-Secret-4711'
+    const created = await call('vmware_content_library.create_library', ['lib-sub', 'LocalDS_0'], {
+      subscription_url: pub.publish_url,
+      user_name: 'reader',
+      password,
+      on_demand: false,
+    })
+    expect(created).toMatchObject({ name: 'lib-sub', type: 'SUBSCRIBED', created: true })
+    const sub = await call('vmware_content_library.get_library', ['lib-sub'])
+    expect(sub).toMatchObject({
+      type: 'SUBSCRIBED',
+      subscription_url: pub.publish_url,
+      on_demand: false,
+      automatic_sync: false,
+    })
+    // What vCenter was sent: BASIC authentication with the user (read back directly).
+    const stored = await direct(async (c) =>
+      (await c.listLibraries()).find((l) => l.name === 'lib-sub'),
+    )
+    expect(stored?.subscription_info).toMatchObject({
+      authentication_method: 'BASIC',
+      user_name: 'reader',
+    })
+    expect(JSON.stringify([created, sub])).not.toContain(password)
+    const synced = (await call('vmware_content_library.sync_library', ['lib-sub'])) as {
+      last_sync_time: string | null
+    }
+    expect(synced).toMatchObject({ name: 'lib-sub', synced: true })
+    expect(synced.last_sync_time).toBeTruthy()
+    expect(
+      (
+        (await call('vmware_content_library.list_items', ['lib-sub'])) as Array<{ name: string }>
+      ).map((i) => i.name),
+    ).toEqual(['tiny'])
+    // A subscribed library takes no uploads.
+    expect(
+      await failure('vmware_content_library.upload_item', [
+        'lib-sub',
+        'x',
+        join(fixtures, 'tiny.ovf'),
+      ]),
+    ).toMatchObject({ code: 'BRINE_ARGUMENT' })
+    expect(await call('vmware_content_library.delete_library', ['lib-sub'])).toMatchObject({
+      deleted: true,
+    })
+    expect(await call('vmware_content_library.list_libraries', [], { type: 'SUBSCRIBED' })).toEqual(
+      [],
     )
   })
 })

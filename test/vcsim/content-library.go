@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Content library file checksums, sizes and update-session validation, as vCenter's
@@ -75,6 +77,9 @@ func init() {
 		handler := clServe(vapi)
 		s.Handle(clRest+"/content/", handler)
 		s.Handle(clRest+"/cis/data/", handler)
+		// Both: a pattern ending in / alone would redirect the collection's own path.
+		s.Handle("/rest/vcenter/vm-template/library-items", handler)
+		s.Handle("/rest/vcenter/vm-template/library-items/", handler)
 	})
 }
 
@@ -117,10 +122,71 @@ func clServe(next http.Handler) http.Handler {
 			delete(clState.stored, clID(p))
 			clState.Unlock()
 			next.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/rest/vcenter/vm-template/library-items/") && r.URL.Query().Get("action") == "deploy":
+			clDeployTemplate(next, w, r)
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// clDeployTemplate: vCenter's vm-template/library-items deploy makes a virtual machine in the
+// placement's resource pool (DeploySpec.placement; the host's or cluster's root pool when only
+// those are given). vcsim 0.24.2 clones the library's template with CloneSpec.template true,
+// so the "deployed VM" is another template (no pool, cannot power on); here it becomes a VM.
+func clDeployTemplate(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	body, _ := ioutil.ReadAll(r.Body)
+	r.Body = ioutil.NopCloser(bytes.NewReader(body))
+	var req struct {
+		Spec struct {
+			Placement struct {
+				Pool    string `json:"resource_pool"`
+				Host    string `json:"host"`
+				Cluster string `json:"cluster"`
+			} `json:"placement"`
+		} `json:"spec"`
+	}
+	_ = json.Unmarshal(body, &req)
+	recorder := httptest.NewRecorder()
+	next.ServeHTTP(recorder, r)
+	var res struct {
+		Value string `json:"value"`
+	}
+	if recorder.Code == http.StatusOK && json.Unmarshal(recorder.Body.Bytes(), &res) == nil {
+		vm, _ := simulator.Map.Get(types.ManagedObjectReference{Type: "VirtualMachine", Value: res.Value}).(*simulator.VirtualMachine)
+		if vm != nil && vm.Config.Template {
+			place := req.Spec.Placement
+			var pool *types.ManagedObjectReference
+			var host *types.ManagedObjectReference
+			if place.Host != "" {
+				host = &types.ManagedObjectReference{Type: "HostSystem", Value: place.Host}
+			}
+			switch {
+			case place.Pool != "":
+				pool = &types.ManagedObjectReference{Type: "ResourcePool", Value: place.Pool}
+			case host != nil:
+				if h, ok := simulator.Map.Get(*host).(*simulator.HostSystem); ok && h.Parent != nil {
+					pool = clRootPool(*h.Parent)
+				}
+			case place.Cluster != "":
+				pool = clRootPool(types.ManagedObjectReference{Type: "ClusterComputeResource", Value: place.Cluster})
+			}
+			if pool != nil {
+				vm.MarkAsVirtualMachine(&types.MarkAsVirtualMachine{This: vm.Self, Pool: *pool, Host: host})
+			}
+		}
+	}
+	clReplay(w, recorder, recorder.Body.Bytes())
+}
+
+func clRootPool(compute types.ManagedObjectReference) *types.ManagedObjectReference {
+	switch c := simulator.Map.Get(compute).(type) {
+	case *simulator.ClusterComputeResource:
+		return c.ResourcePool
+	case *mo.ComputeResource:
+		return c.ResourcePool
+	}
+	return nil
 }
 
 // clAuthorized asks vcsim whether the request's session is valid (its session read); when it
