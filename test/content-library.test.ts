@@ -462,3 +462,192 @@ describe('vmware_content_library module', () => {
     )
   })
 })
+
+describe('vmware_content_library states', () => {
+  const libraryNames = async () =>
+    ((await call('vmware_content_library.list_libraries')) as Array<{ name: string }>).map(
+      (l) => l.name,
+    )
+
+  it('library_present and library_absent: create, no change, update, test mode, absent', async () => {
+    const sls = { datastore: 'LocalDS_0', description: 'golden images' }
+    // Test mode on a missing library predicts the creation and creates nothing.
+    const predicted = await state('vmware_content_library.library_present', ['st-lib'], sls, true)
+    expect(predicted).toMatchObject({
+      result: null,
+      changes: { old: null, new: { name: 'st-lib', type: 'LOCAL', description: 'golden images' } },
+    })
+    expect(await libraryNames()).not.toContain('st-lib')
+    const created = await state('vmware_content_library.library_present', ['st-lib'], sls)
+    expect(created).toMatchObject({ result: true, comment: "Content library 'st-lib' created" })
+    expect(await call('vmware_content_library.get_library', ['st-lib'])).toMatchObject({
+      description: 'golden images',
+    })
+    // Second run: nothing to do.
+    expect(await state('vmware_content_library.library_present', ['st-lib'], sls)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // A new description: predicted in test mode (unchanged on the server), then applied.
+    const wanted = { ...sls, description: 'all images' }
+    expect(
+      await state('vmware_content_library.library_present', ['st-lib'], wanted, true),
+    ).toMatchObject({
+      result: null,
+      changes: { old: { description: 'golden images' }, new: { description: 'all images' } },
+    })
+    expect(await call('vmware_content_library.get_library', ['st-lib'])).toMatchObject({
+      description: 'golden images',
+    })
+    expect(await state('vmware_content_library.library_present', ['st-lib'], wanted)).toMatchObject(
+      {
+        result: true,
+        changes: { new: { description: 'all images' } },
+      },
+    )
+    expect(await call('vmware_content_library.get_library', ['st-lib'])).toMatchObject({
+      description: 'all images',
+    })
+    // A local library asked to be subscribed: reported, not deleted.
+    expect(
+      await state('vmware_content_library.library_present', ['st-lib'], {
+        ...sls,
+        subscription_url: 'https://elsewhere.example.com/cls/vcsp/lib/x/lib.json',
+      }),
+    ).toMatchObject({ result: false, comment: expect.stringContaining('LOCAL') })
+    expect(await libraryNames()).toContain('st-lib')
+
+    // Absent: test mode first (still there), then deleted, then nothing to do.
+    expect(
+      await state('vmware_content_library.library_absent', ['st-lib'], {}, true),
+    ).toMatchObject({ result: null, changes: { new: null } })
+    expect(await libraryNames()).toContain('st-lib')
+    expect(await state('vmware_content_library.library_absent', ['st-lib'])).toMatchObject({
+      result: true,
+      comment: "Content library 'st-lib' deleted",
+    })
+    expect(await libraryNames()).not.toContain('st-lib')
+    expect(await state('vmware_content_library.library_absent', ['st-lib'])).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
+
+  it('library_present subscribes with a password that no output shows', async () => {
+    const pub = (await call('vmware_content_library.get_library', ['lib-pub'])) as {
+      publish_url: string
+    }
+    const password = 'state-Secret-0815'
+    const sls = {
+      datastore: 'LocalDS_0',
+      subscription_url: pub.publish_url,
+      user_name: 'reader',
+      password,
+    }
+    const created = await state('vmware_content_library.library_present', ['st-sub'], sls)
+    expect(created).toMatchObject({ result: true, changes: { new: { type: 'SUBSCRIBED' } } })
+    const again = await state('vmware_content_library.library_present', ['st-sub'], sls)
+    expect(again).toMatchObject({ result: true, changes: {} })
+    expect(JSON.stringify([created, again])).not.toContain(password)
+    await state('vmware_content_library.library_absent', ['st-sub'])
+  })
+
+  it('item_present and item_absent: upload, no change, replace on new content, test mode, absent', async () => {
+    await state('vmware_content_library.library_present', ['st-items'], { datastore: 'LocalDS_0' })
+    const iso = join(tmp, 'state.iso')
+    writeFileSync(iso, Buffer.from('first content\n'.repeat(50)))
+    const itemOf = async () =>
+      (await direct(async (c) => {
+        const lib = (await c.listLibraries()).find((l) => l.name === 'st-items')!
+        const item = (await c.listItems(lib.id)).find((i) => i.name === 'media')
+        return item ? { id: item.id, files: await c.listFiles(item.id) } : undefined
+      })) ?? null
+
+    const args = { library: 'st-items', path: iso }
+    expect(await state('vmware_content_library.item_present', ['media'], args, true)).toMatchObject(
+      {
+        result: null,
+        changes: { old: null, new: { type: 'iso', files: [{ name: 'state.iso' }] } },
+      },
+    )
+    expect(await itemOf()).toBeNull()
+    const first = await state('vmware_content_library.item_present', ['media'], args)
+    expect(first).toMatchObject({ result: true, changes: { old: null } })
+    const uploaded = await itemOf()
+    expect(uploaded?.files).toEqual([
+      expect.objectContaining({
+        name: 'state.iso',
+        size: 700,
+        checksum_info: { algorithm: 'SHA1', checksum: sha1(readFileSync(iso)) },
+      }),
+    ])
+    // Same file: nothing to do.
+    expect(await state('vmware_content_library.item_present', ['media'], args)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // Same size, other bytes: the checksum tells; test mode predicts and keeps the old item.
+    writeFileSync(iso, Buffer.from('other content\n'.repeat(50)))
+    const predicted = await state('vmware_content_library.item_present', ['media'], args, true)
+    expect(predicted).toMatchObject({
+      result: null,
+      changes: {
+        old: { files: [{ checksum: uploaded?.files[0]?.checksum_info?.checksum }] },
+        new: { files: [{ checksum: sha1(readFileSync(iso)) }] },
+      },
+    })
+    expect((await itemOf())?.id).toBe(uploaded?.id)
+    const replaced = await state('vmware_content_library.item_present', ['media'], args)
+    expect(replaced).toMatchObject({ result: true, comment: expect.stringContaining('replaced') })
+    const after = await itemOf()
+    expect(after?.id).not.toBe(uploaded?.id)
+    expect(after?.files[0]?.checksum_info?.checksum).toBe(sha1(readFileSync(iso)))
+    expect(await state('vmware_content_library.item_present', ['media'], args)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // A description is brought in line.
+    expect(
+      await state('vmware_content_library.item_present', ['media'], { ...args, description: 'd' }),
+    ).toMatchObject({ result: true, changes: { new: { description: 'd' } } })
+    expect(await call('vmware_content_library.get_item', ['st-items', 'media'])).toMatchObject({
+      description: 'd',
+    })
+    // A missing library: a failure, with what to do.
+    expect(
+      await state('vmware_content_library.item_present', ['media'], { ...args, library: 'nope' }),
+    ).toMatchObject({ result: false, comment: expect.stringContaining('library_present') })
+
+    expect(
+      await state('vmware_content_library.item_absent', ['media'], { library: 'st-items' }, true),
+    ).toMatchObject({ result: null })
+    expect(await itemOf()).not.toBeNull()
+    expect(
+      await state('vmware_content_library.item_absent', ['media'], { library: 'st-items' }),
+    ).toMatchObject({ result: true, changes: { new: null } })
+    expect(await itemOf()).toBeNull()
+    expect(
+      await state('vmware_content_library.item_absent', ['media'], { library: 'st-items' }),
+    ).toMatchObject({ result: true, changes: {} })
+  })
+
+  it('item_present with an OVF package is idempotent across its files', async () => {
+    const args = { library: 'st-items', path: join(fixtures, 'tiny.ovf') }
+    expect(await state('vmware_content_library.item_present', ['tiny'], args)).toMatchObject({
+      result: true,
+      changes: { new: { type: 'ovf' } },
+    })
+    expect(await state('vmware_content_library.item_present', ['tiny'], args)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // The same files as an OVA make the same item.
+    const ovaPath = await ova('same.ova', [
+      ['tiny.ovf', descriptor],
+      ['tiny-disk1.vmdk', disk],
+    ])
+    expect(
+      await state('vmware_content_library.item_present', ['tiny'], { ...args, path: ovaPath }),
+    ).toMatchObject({ result: true, changes: {} })
+  })
+})
