@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setLogLevel, setLogSink } from '../core/log.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { createContentLibraryClient } from '../vsphere/content-library.ts'
@@ -431,9 +432,12 @@ describe('vmware_content_library module', () => {
     const stored = await direct(async (c) =>
       (await c.listLibraries()).find((l) => l.name === 'lib-sub'),
     )
+    // vcsim echoes the password it stored (vCenter never answers it): proof that the Secret
+    // went out as its value in the request body, and only there.
     expect(stored?.subscription_info).toMatchObject({
       authentication_method: 'BASIC',
       user_name: 'reader',
+      password,
     })
     expect(JSON.stringify([created, sub])).not.toContain(password)
     const synced = (await call('vmware_content_library.sync_library', ['lib-sub'])) as {
@@ -544,7 +548,18 @@ describe('vmware_content_library states', () => {
       user_name: 'reader',
       password,
     }
-    const created = await state('vmware_content_library.library_present', ['st-sub'], sls)
+    const lines: string[] = []
+    const restore = setLogSink((line) => lines.push(line))
+    setLogLevel('trace')
+    let created: Awaited<ReturnType<typeof state>>
+    try {
+      created = await state('vmware_content_library.library_present', ['st-sub'], sls)
+    } finally {
+      setLogLevel('warning')
+      restore()
+    }
+    expect(lines.length).toBeGreaterThan(0)
+    expect(lines.join('\n')).not.toContain(password)
     expect(created).toMatchObject({ result: true, changes: { new: { type: 'SUBSCRIBED' } } })
     const again = await state('vmware_content_library.library_present', ['st-sub'], sls)
     expect(again).toMatchObject({ result: true, changes: {} })
