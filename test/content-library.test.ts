@@ -665,4 +665,40 @@ describe('vmware_content_library states', () => {
       await state('vmware_content_library.item_present', ['tiny'], { ...args, path: ovaPath }),
     ).toMatchObject({ result: true, changes: {} })
   })
+
+  it('vmware_vm.present creates a VM from a content library item, once', async () => {
+    const sls = {
+      datacenter: 'DC0',
+      cluster: 'DC0_C0',
+      content_library_item: { library: 'st-items', item: 'tiny' },
+      num_cpu: 2,
+    }
+    const predicted = await state('vmware_vm.present', ['cl-present'], sls, true)
+    expect(predicted).toMatchObject({
+      result: null,
+      changes: { vm: { old: null, new: { content_library_item: sls.content_library_item } } },
+    })
+    expect(await vmNamed('cl-present')).toBe(false)
+    expect(await state('vmware_vm.present', ['cl-present'], sls)).toMatchObject({
+      result: true,
+      comment: "VM 'cl-present' created.",
+    })
+    const info = (await call('vmware_vm.info', ['cl-present'])) as Record<
+      string,
+      { moid: string; cluster: string }
+    >
+    expect(info['cl-present']?.cluster).toBe('DC0_C0')
+    expect(
+      (await vmProps(info['cl-present']!.moid, ['config.hardware.numCPU']))[
+        'config.hardware.numCPU'
+      ],
+    ).toBe(2)
+    expect(await state('vmware_vm.present', ['cl-present'], sls)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    expect(
+      await state('vmware_vm.present', ['cl-other'], { ...sls, template: 'DC0_H0_VM0' }),
+    ).toMatchObject({ result: false, comment: expect.stringContaining('not both') })
+  })
 })
