@@ -702,3 +702,39 @@ describe('vmware_content_library states', () => {
     ).toMatchObject({ result: false, comment: expect.stringContaining('not both') })
   })
 })
+
+describe('an SLS with a library, an item and a VM from it', () => {
+  it('predicts in test mode, applies, then changes nothing', async () => {
+    const slsRt = vmwareRuntime(vcsim, 'librarian-sls', [join(import.meta.dirname, 'fixtures')])
+    try {
+      slsRt.pillar = { ovf: join(fixtures, 'tiny.ovf') }
+      const apply = async (test: boolean) => {
+        slsRt.context = {}
+        const result = (await slsRt.call('state.sls', {
+          kwargs: { mods: 'content-library.library', test },
+        })) as Record<string, { __id__: string; result: boolean | null; changes: object }>
+        if (Array.isArray(result)) throw new Error(result.join('\n'))
+        return Object.fromEntries(Object.values(result).map((r) => [r.__id__, r]))
+      }
+      const predicted = await apply(true)
+      expect(Object.values(predicted).map((r) => r.result)).toEqual([null, null, null])
+      expect(await libraryNamed('golden-images')).toBe(false)
+      const applied = await apply(false)
+      expect(Object.values(applied).every((r) => r.result === true)).toBe(true)
+      expect(Object.values(applied).every((r) => Object.keys(r.changes).length > 0)).toBe(true)
+      expect(await vmNamed('web-from-library')).toBe(true)
+      const again = await apply(false)
+      expect(Object.values(again).map((r) => [r.result, r.changes])).toEqual([
+        [true, {}],
+        [true, {}],
+        [true, {}],
+      ])
+    } finally {
+      await slsRt.close()
+    }
+  })
+})
+
+async function libraryNamed(name: string): Promise<boolean> {
+  return direct(async (c) => (await c.listLibraries()).some((l) => l.name === name))
+}
