@@ -15,21 +15,22 @@ import {
   runTask,
 } from 'brine/vsphere'
 import {
-  customizationFor,
-  customizeVm,
-  deployPlacement,
   describeFile,
   describeItem,
   describeLibrary,
   findItem,
   findLibrary,
   itemNamed,
-  itemTypeOf,
   libraryNamed,
-  networkMappings,
-  readLocalPackage,
   withLibraries,
 } from './_content_library.ts'
+import {
+  customizationFor,
+  customizeVm,
+  deployPlacement,
+  networkMappings,
+} from './_library_deploy.ts'
+import { itemTypeOf, readLocalPackage } from './_library_package.ts'
 import { findInDatacenter, names } from './_vmware.ts'
 
 /**

@@ -1,14 +1,11 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
+import { describeFile, findItem, findLibrary, withLibraries } from '../modules/_content_library.ts'
 import {
-  describeFile,
-  findItem,
-  findLibrary,
   itemTypeOf,
   type LocalFile,
   readLocalPackage,
   sameContent,
-  withLibraries,
-} from '../modules/_content_library.ts'
+} from '../modules/_library_package.ts'
 import { names, stateReturn } from '../modules/_vmware.ts'
 import type vmware_content_library from '../modules/vmware_content_library.ts'
 

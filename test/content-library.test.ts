@@ -738,3 +738,38 @@ describe('an SLS with a library, an item and a VM from it', () => {
 async function libraryNamed(name: string): Promise<boolean> {
   return direct(async (c) => (await c.listLibraries()).some((l) => l.name === name))
 }
+
+describe('local packages', () => {
+  // The runtime loads modules (their 'brine/*' imports resolve there), so these go through it.
+  const upload = (path: string) =>
+    failure('vmware_content_library.upload_item', ['lib-up', 'never', path])
+
+  it('an OVF brings only files next to it; an OVA needs its descriptor', async () => {
+    const dir = mkdtempSync(join(tmp, 'escape-'))
+    writeFileSync(
+      join(dir, 'evil.ovf'),
+      descriptor
+        .toString('utf8')
+        .replace('ovf:href="tiny-disk1.vmdk"', 'ovf:href="../../etc/passwd"'),
+    )
+    expect(await upload(join(dir, 'evil.ovf'))).toMatchObject({
+      code: 'BRINE_OVF',
+      message: expect.stringContaining('outside its folder'),
+    })
+    writeFileSync(join(dir, 'lonely.ovf'), descriptor)
+    expect(await upload(join(dir, 'lonely.ovf'))).toMatchObject({
+      code: 'BRINE_OVF',
+      message: expect.stringContaining('not next to it'),
+    })
+    expect(await upload(await ova('disk-only.ova', [['tiny-disk1.vmdk', disk]]))).toMatchObject({
+      code: 'BRINE_OVF',
+      message: expect.stringContaining('no .ovf descriptor'),
+    })
+    // Nothing was made for any of them.
+    expect(
+      ((await call('vmware_content_library.list_items', ['lib-up'])) as Array<{ name: string }>)
+        .map((i) => i.name)
+        .includes('never'),
+    ).toBe(false)
+  })
+})
