@@ -450,7 +450,15 @@ export default defineModule({
             })
             vm = { type: 'VirtualMachine', value: id }
           }
-          if (spec) await customizeVm(ctx, vm, spec, args.name)
+          if (spec)
+            await customizeVm(ctx, vm, spec, args.name).catch(
+              (error: Error & { code?: string }) => {
+                throw new ModuleError(
+                  `VM '${args.name}' (${vm.value}) was deployed, but customizing it failed: ${error.message}. It is left powered off: customize it again with a spec that fits, or delete it.`,
+                  { code: error.code ?? 'BRINE_VIM_TASK_FAILED', cause: error },
+                )
+              },
+            )
           if (args.power_on) {
             const what = `powering on VM '${args.name}'`
             await runTask(

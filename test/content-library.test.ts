@@ -394,6 +394,34 @@ describe('vmware_content_library module', () => {
     expect(await vmNamed('cl-x')).toBe(false)
   })
 
+  it('a customization vCenter refuses is reported with the deployed VM left off', async () => {
+    // CustomizeVM_Task: NicSettingMismatch when the spec's NIC count differs from the VM's
+    // (vcsim-linux maps one NIC; this template has two).
+    await call('vmware_vm.add_nic', ['DC0_H0_VM1'], { network: 'VM Network' })
+    await call('vmware_content_library.create_template_item', [], {
+      library: 'lib-up',
+      name: 'two-nics',
+      vm_name: 'DC0_H0_VM1',
+      host: 'DC0_H0',
+    })
+    const error = await failure('vmware_content_library.deploy', ['lib-up', 'two-nics', 'cl-bad'], {
+      host: 'DC0_H0',
+      customization_spec: 'vcsim-linux',
+      power_on: true,
+    })
+    expect(error).toMatchObject({
+      code: 'BRINE_VIM_TASK_FAILED',
+      message: expect.stringContaining('NicSettingMismatch'),
+    })
+    expect(error?.message).toContain("VM 'cl-bad' (vm-")
+    expect(error?.message).toContain('left powered off')
+    const info = (await call('vmware_vm.info', ['cl-bad'])) as Record<
+      string,
+      { power_state: string }
+    >
+    expect(info['cl-bad']?.power_state).toBe('poweredOff')
+  })
+
   it('subscribes to a published library (BASIC password never shown), syncs it and lists its items', async () => {
     const published = (await call(
       'vmware_content_library.create_library',
