@@ -16,6 +16,7 @@ import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { createContentLibraryClient } from '../vsphere/content-library.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
+import { runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -799,5 +800,57 @@ describe('local packages', () => {
         .map((i) => i.name)
         .includes('never'),
     ).toBe(false)
+  })
+})
+
+describe('the brine CLI (dist/: npm run build first)', () => {
+  it('creates a library, uploads an OVA and deploys it customized and powered on, as the demo does', async () => {
+    const cwd = mkdtempSync(join(tmp, 'cli-'))
+    writeFileSync(
+      join(cwd, 'brine.yaml'),
+      [
+        'saltext.vmware:',
+        `  host: ${vcsim.url}`,
+        `  user: ${vcsim.user}`,
+        `  password: ${vcsim.password}`,
+        `  ca_file: ${vcsim.caFile}`,
+      ].join('\n'),
+    )
+    const json = async (args: string[]) => {
+      const out = await runCli([...args, '--out', 'json'], { cwd })
+      expect(out.stderr, args.join(' ')).toBe('')
+      return JSON.parse(out.stdout).local as Record<string, unknown>
+    }
+    const ovaPath = await ova('cli.ova', [
+      ['tiny.ovf', descriptor],
+      ['tiny-disk1.vmdk', disk],
+    ])
+    expect(
+      await json([
+        'vmware_content_library.create_library',
+        'cli-lib',
+        'LocalDS_0',
+        'datacenter=DC0',
+      ]),
+    ).toMatchObject({ created: true })
+    expect(
+      await json(['vmware_content_library.upload_item', 'cli-lib', 'tiny', ovaPath]),
+    ).toMatchObject({ type: 'ovf', size: descriptor.length + disk.length })
+    const vm = await json([
+      'vmware_content_library.deploy',
+      'cli-lib',
+      'tiny',
+      'cli-vm',
+      'datacenter=DC0',
+      'cluster=DC0_C0',
+      'datastore=LocalDS_0',
+      'networks={"VM Network": "DC0_DVPG0"}',
+      'customization_spec=vcsim-linux-static',
+      'power_on=True',
+    ])
+    expect(vm).toMatchObject({ deployed: true, power_state: 'poweredOn', customized: true })
+    expect((await vmProps(String(vm.id), ['guest.hostName']))['guest.hostName']).toMatch(
+      /^vcsim-\d+$/,
+    )
   })
 })
