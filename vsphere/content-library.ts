@@ -166,6 +166,8 @@ function vapiMessage(body: string): string {
 }
 
 const BASE = '/rest/com/vmware/content'
+/** Reads of a completed update session before giving up (every 500 ms: 5 minutes). */
+const MAX_SESSION_POLLS = 600
 const id = (value: string) => `id:${encodeURIComponent(value)}`
 
 export interface ContentLibraryClient {
@@ -236,7 +238,21 @@ export async function createContentLibraryClient(
           500,
           JSON.stringify({ value: { messages: [state.error_message ?? {}] } }),
         )
-      if (state.state !== 'ACTIVE' || attempt >= 600) return
+      if (state.state !== 'ACTIVE') return
+      if (attempt >= MAX_SESSION_POLLS)
+        throw new ContentLibraryError(
+          what,
+          504,
+          JSON.stringify({
+            value: {
+              messages: [
+                {
+                  default_message: `the update session was still active after ${MAX_SESSION_POLLS} reads`,
+                },
+              ],
+            },
+          }),
+        )
       await sleep(500, undefined, { signal })
     }
   }
