@@ -6,14 +6,15 @@ import {
   readLocalPackage,
   sameContent,
 } from '../modules/_library_package.ts'
-import { names, stateReturn } from '../modules/_vmware.ts'
+import { diff, names, stateReturn } from '../modules/_vmware.ts'
 import type vmware_content_library from '../modules/vmware_content_library.ts'
 
 /**
  * Content libraries and their items as desired state. A library is matched by name (or id);
  * its type (local or subscribed), datastore and subscription URL are fixed at creation (a
  * difference is reported, never "fixed" by deleting a library full of items); its description
- * is brought in line. An item is matched by name in its library and holds the files of a local
+ * (and a subscribed library's on_demand and automatic_sync) are brought in line. A
+ * subscription password cannot be read back, so it is not compared. An item is matched by name in its library and holds the files of a local
  * OVF/OVA/ISO: same names, sizes and checksums, or it is uploaded again (a changed item is
  * replaced: deleted and uploaded, so it gets a new id).
  */
@@ -78,14 +79,46 @@ const library_present = defineFunction({
           false,
           `Content library '${name}' subscribes to ${url}, not ${args.subscription_url}; delete it (library_absent) to subscribe elsewhere`,
         )
-      const description = found.description ?? ''
-      if (args.description === undefined || args.description === description)
+      const sub = found.subscription_info
+      const current = {
+        description: found.description ?? '',
+        ...(sub
+          ? {
+              on_demand: sub.on_demand ?? false,
+              automatic_sync: sub.automatic_sync_enabled ?? false,
+            }
+          : {}),
+      }
+      const changes = diff(current, {
+        description: args.description,
+        ...(sub ? { on_demand: args.on_demand, automatic_sync: args.automatic_sync } : {}),
+      })
+      if (!Object.keys(changes).length)
         return stateReturn(name, true, `Content library '${name}' is in the desired state`)
-      const changes = { old: { description }, new: { description: args.description } }
+      const change = {
+        old: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.old])),
+        new: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.new])),
+      }
       if (ctx.test)
-        return stateReturn(name, null, `Content library '${name}' would be updated`, changes)
-      await c.updateLibrary(found.id, { description: args.description })
-      return stateReturn(name, true, `Content library '${name}' updated`, changes)
+        return stateReturn(name, null, `Content library '${name}' would be updated`, change)
+      const { on_demand, automatic_sync, description } = change.new as {
+        on_demand?: boolean
+        automatic_sync?: boolean
+        description?: string
+      }
+      await c.updateLibrary(found, {
+        ...(description === undefined ? {} : { description }),
+        ...(sub && (on_demand !== undefined || automatic_sync !== undefined)
+          ? {
+              subscription_info: {
+                authentication_method: sub.authentication_method,
+                ...(on_demand === undefined ? {} : { on_demand }),
+                ...(automatic_sync === undefined ? {} : { automatic_sync_enabled: automatic_sync }),
+              },
+            }
+          : {}),
+      })
+      return stateReturn(name, true, `Content library '${name}' updated`, change)
     }),
 })
 

@@ -593,6 +593,36 @@ describe('vmware_content_library states', () => {
     const again = await state('vmware_content_library.library_present', ['st-sub'], sls)
     expect(again).toMatchObject({ result: true, changes: {} })
     expect(JSON.stringify([created, again])).not.toContain(password)
+    // Subscription settings are brought in line (content/subscribed-library update).
+    expect(await call('vmware_content_library.get_library', ['st-sub'])).toMatchObject({
+      on_demand: true,
+      automatic_sync: false,
+    })
+    const eager = { ...sls, on_demand: false, automatic_sync: true }
+    expect(
+      await state('vmware_content_library.library_present', ['st-sub'], eager, true),
+    ).toMatchObject({
+      result: null,
+      changes: {
+        old: { on_demand: true, automatic_sync: false },
+        new: { on_demand: false, automatic_sync: true },
+      },
+    })
+    expect(await call('vmware_content_library.get_library', ['st-sub'])).toMatchObject({
+      on_demand: true,
+    })
+    expect(await state('vmware_content_library.library_present', ['st-sub'], eager)).toMatchObject({
+      result: true,
+      comment: "Content library 'st-sub' updated",
+    })
+    expect(await call('vmware_content_library.get_library', ['st-sub'])).toMatchObject({
+      on_demand: false,
+      automatic_sync: true,
+    })
+    expect(await state('vmware_content_library.library_present', ['st-sub'], eager)).toMatchObject({
+      result: true,
+      changes: {},
+    })
     await state('vmware_content_library.library_absent', ['st-sub'])
   })
 

@@ -175,8 +175,16 @@ export interface ContentLibraryClient {
   getLibrary(libraryId: string): Promise<Library>
   createLibrary(type: Library['type'], spec: CreateLibrarySpec): Promise<string>
   deleteLibrary(library: Pick<Library, 'id' | 'type'>): Promise<void>
-  /** Change what `spec` gives (name, description). */
-  updateLibrary(libraryId: string, spec: { name?: string; description?: string }): Promise<void>
+  /** Change what `spec` gives (name, description; a subscribed library's subscription settings). */
+  updateLibrary(
+    library: Pick<Library, 'id' | 'type'>,
+    spec: {
+      name?: string
+      description?: string
+      subscription_info?: Partial<SubscriptionInfo> &
+        Pick<SubscriptionInfo, 'authentication_method'>
+    },
+  ): Promise<void>
   /** Sync a subscribed library (its items' metadata, and content unless on demand). */
   syncLibrary(libraryId: string): Promise<void>
   listItems(libraryId: string): Promise<LibraryItem[]>
@@ -276,11 +284,11 @@ export async function createContentLibraryClient(
         `${libraryPath(library.type)}/${id(library.id)}`,
         `deleting content library ${library.id}`,
       )),
-    updateLibrary: async (libraryId, spec) =>
+    updateLibrary: async (library, spec) =>
       void (await send(
         'PATCH',
-        `${BASE}/library/${id(libraryId)}`,
-        `updating content library ${libraryId}`,
+        `${libraryPath(library.type)}/${id(library.id)}`,
+        `updating content library ${library.id}`,
         { update_spec: spec },
       )),
     syncLibrary: async (libraryId) =>

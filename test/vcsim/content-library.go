@@ -113,6 +113,12 @@ func clServe(next http.Handler) http.Handler {
 			clRewrite(next, w, r, func(value json.RawMessage) interface{} {
 				return clFilesWithChecksums(r.URL.Query().Get("library_item_id"), value)
 			})
+		case clLibraryPath(p) && r.Method == http.MethodPatch:
+			clPatchLibrary(next, w, r)
+		case clLibraryPath(p) && r.Method == http.MethodGet:
+			clRewrite(next, w, r, func(value json.RawMessage) interface{} {
+				return clLibraryWithSubscription(clID(p), value)
+			})
 		case strings.HasPrefix(p, clRest+"/content/library/item/id:") && r.Method == http.MethodGet:
 			clRewrite(next, w, r, func(value json.RawMessage) interface{} {
 				return clItemWithSize(clID(p), value)
@@ -201,6 +207,68 @@ func clAuthorized(next http.Handler, w http.ResponseWriter, r *http.Request) boo
 	}
 	clReplay(w, recorder, recorder.Body.Bytes())
 	return false
+}
+
+// clLibraryPath: one library, under any of its three collections.
+func clLibraryPath(p string) bool {
+	for _, c := range []string{"/content/library/id:", "/content/local-library/id:", "/content/subscribed-library/id:"} {
+		if strings.HasPrefix(p, clRest+c) {
+			return true
+		}
+	}
+	return false
+}
+
+// clSubscription holds the subscription settings a library update changed: vCenter's
+// subscribed-library update (UpdateSpec.subscription_info: on_demand,
+// automatic_sync_enabled) changes them; 0.24.2's update applies only name, description and
+// version. Later reads of the library show them.
+var clSubscription = struct {
+	sync.Mutex
+	byLibrary map[string]map[string]interface{}
+}{byLibrary: map[string]map[string]interface{}{}}
+
+func clPatchLibrary(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	body, _ := ioutil.ReadAll(r.Body)
+	r.Body = ioutil.NopCloser(bytes.NewReader(body))
+	var req struct {
+		Spec struct {
+			Subscription map[string]interface{} `json:"subscription_info"`
+		} `json:"update_spec"`
+	}
+	_ = json.Unmarshal(body, &req)
+	recorder := httptest.NewRecorder()
+	next.ServeHTTP(recorder, r)
+	if recorder.Code < 300 && req.Spec.Subscription != nil {
+		clSubscription.Lock()
+		id := clID(r.URL.Path)
+		if clSubscription.byLibrary[id] == nil {
+			clSubscription.byLibrary[id] = map[string]interface{}{}
+		}
+		for _, key := range []string{"on_demand", "automatic_sync_enabled"} {
+			if v, ok := req.Spec.Subscription[key]; ok {
+				clSubscription.byLibrary[id][key] = v
+			}
+		}
+		clSubscription.Unlock()
+	}
+	clReplay(w, recorder, recorder.Body.Bytes())
+}
+
+func clLibraryWithSubscription(id string, value json.RawMessage) interface{} {
+	var info map[string]interface{}
+	if json.Unmarshal(value, &info) != nil {
+		return value
+	}
+	sub, _ := info["subscription_info"].(map[string]interface{})
+	clSubscription.Lock()
+	defer clSubscription.Unlock()
+	if sub != nil {
+		for k, v := range clSubscription.byLibrary[id] {
+			sub[k] = v
+		}
+	}
+	return info
 }
 
 func clID(p string) string {
