@@ -56,6 +56,8 @@ const placementArgs = {
   datastore: z.string().optional().describe('datastore name or id (default: vCenter chooses)'),
 }
 
+// vm-customize's customizationArgs and resolveCustomization (modules/_customization.ts) replace
+// these two once merged (see customizationFor in _library_deploy.ts).
 const customizationArgs = {
   customization: z
     .record(z.string(), z.unknown())
@@ -72,7 +74,7 @@ async function vmInfo(ctx: CallContext, vm: ManagedObjectReference) {
   const props = await retrieveObjectProperties(
     ctx.serviceInstance,
     vm,
-    ['name', 'runtime.powerState', 'config.template'],
+    ['name', 'runtime.powerState'],
     { signal: ctx.signal },
   )
   return {
