@@ -71,6 +71,11 @@ export const ERROR_CODES = {
   },
   BRINE_TAG_EXISTS: { meaning: 'a tag or category of that name exists already', exit: 'error' },
   BRINE_TAG_REST: { meaning: 'the tagging REST API refused a call', exit: 'error' },
+  BRINE_VAPI_EXISTS: {
+    meaning: 'a content library or library item of that name exists already',
+    exit: 'error',
+  },
+  BRINE_VAPI_REST: { meaning: 'the vSphere Automation REST API refused a call', exit: 'error' },
   BRINE_THUMBPRINT_MISMATCH: {
     meaning: 'the server certificate does not match the pinned thumbprint; nothing was sent',
     exit: 'error',

@@ -140,6 +140,13 @@ export default defineModule({
           .describe(
             'template (or VM) to clone when creating: a name, or a query {filters, metadata} (see vmware_query.search) that must pick one',
           ),
+        content_library_item: z
+          .object({ library: z.string().min(1), item: z.string().min(1) })
+          .strict()
+          .optional()
+          .describe(
+            'instead of template: deploy from this content library item (OVF or VM template) when creating',
+          ),
         folder: z.string().optional().describe('vm folder path when creating'),
         cluster: z.string().optional().describe('cluster when creating'),
         pool: z.string().optional().describe('resource pool (in the cluster) when creating'),
@@ -187,7 +194,15 @@ export default defineModule({
           customization,
           customization_timeout,
           power_on,
+          content_library_item: libraryItem,
         } = args
+        if (libraryItem && template !== undefined)
+          return {
+            name,
+            result: false,
+            changes: {},
+            comment: `VM '${name}': give template or content_library_item, not both.`,
+          }
         const current = await lookup(ctx, name, datacenter)
         // A template query is resolved only when the VM has to be created.
         const source =
@@ -226,6 +241,7 @@ export default defineModule({
               new: {
                 name,
                 ...(templateName ? { template: templateName } : {}),
+                ...(libraryItem ? { content_library_item: libraryItem } : {}),
                 ...(customized ? { customization: customized } : {}),
                 ...(power_on ? { power_on } : {}),
                 ...given,
@@ -240,11 +256,28 @@ export default defineModule({
               name,
               result: null,
               changes,
-              comment: `VM '${name}' would be created${templateName ? ` from '${templateName}'` : ''}.`,
+              comment: `VM '${name}' would be created${templateName ? ` from '${templateName}'` : libraryItem ? ` from library item '${libraryItem.library}/${libraryItem.item}'` : ''}.`,
             }
           // A customization the guest cannot apply: the VM is made, the state fails with why.
           let failed: string | undefined
-          if (templateName) {
+          if (libraryItem) {
+            // Deployed powered off and customized; started below, where its customization runs.
+            failed = await customizationFailure(
+              ctx.salt('vmware_content_library.deploy', {
+                ...libraryItem,
+                name,
+                datacenter,
+                folder,
+                cluster,
+                pool,
+                datastore,
+                customization_spec,
+                customization,
+              }),
+            )
+            if (Object.keys(given).length)
+              await ctx.salt('vmware_vm.reconfigure', { name, ...given })
+          } else if (templateName) {
             failed = await customizationFailure(
               ctx.salt('vmware_vm.clone', {
                 name,

@@ -8,6 +8,15 @@ export {
   resolveConnectionParams,
 } from './connection-params.ts'
 export {
+  type ContentLibraryClient,
+  ContentLibraryError,
+  createContentLibraryClient,
+  type Library,
+  type LibraryFile,
+  type LibraryItem,
+  type UploadFile,
+} from './content-library.ts'
+export {
   type CredentialLookup,
   type CredentialSources,
   CredentialsError,

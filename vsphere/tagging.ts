@@ -1,4 +1,5 @@
 import { VsphereError } from './errors.ts'
+import { API_FLAVOR, openVapiSession, REST_FLAVOR, type VapiFlavor } from './rest.ts'
 import type { ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference } from './types.ts'
 import { selectByVersion } from './versions.ts'
@@ -66,49 +67,32 @@ export class TaggingError extends VsphereError {
   }
 }
 
-type Send = (
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-  path: string,
-  what: string,
-  body?: unknown,
-) => Promise<unknown>
-
-interface Flavor {
-  flavor: 'rest' | 'api'
-  sessionPath: string
+interface Flavor extends VapiFlavor {
   /** Path of a collection (`category`, `tag`, `tag-association`). */
   base: string
   idPath: (collection: string, id: string) => string
   action: (path: string, action: string) => string
   wrapCreate: (spec: Record<string, unknown>) => unknown
   wrapUpdate: (spec: Record<string, unknown>) => unknown
-  unwrap: (answer: unknown) => unknown
 }
 
 const REST: Flavor = {
-  flavor: 'rest',
-  sessionPath: '/rest/com/vmware/cis/session',
+  ...REST_FLAVOR,
   base: '/rest/com/vmware/cis/tagging',
   idPath: (collection, id) =>
     `/rest/com/vmware/cis/tagging/${collection}/id:${encodeURIComponent(id)}`,
   action: (path, action) => `${path}?~action=${action}`,
   wrapCreate: (spec) => ({ create_spec: spec }),
   wrapUpdate: (spec) => ({ update_spec: spec }),
-  unwrap: (answer) =>
-    answer && typeof answer === 'object' && 'value' in answer
-      ? (answer as { value: unknown }).value
-      : answer,
 }
 
 const API: Flavor = {
-  flavor: 'api',
-  sessionPath: '/api/session',
+  ...API_FLAVOR,
   base: '/api/cis/tagging',
   idPath: (collection, id) => `/api/cis/tagging/${collection}/${encodeURIComponent(id)}`,
   action: (path, action) => `${path}?action=${action}`,
   wrapCreate: (spec) => spec,
   wrapUpdate: (spec) => spec,
-  unwrap: (answer) => answer,
 }
 
 const FLAVORS = [
@@ -120,37 +104,12 @@ const FLAVORS = [
 export async function createTaggingClient(si: ServiceInstance): Promise<TaggingClient> {
   const live = await si.ready()
   const flavor = selectByVersion(FLAVORS, live.content.about.apiVersion, 'tagging')
-  const transport = live.transport
-  const basic = Buffer.from(`${live.params.user}:${live.params.password.reveal()}`).toString(
-    'base64',
+  const session = await openVapiSession(
+    si,
+    flavor,
+    (what, status, body) => new TaggingError(what, status, body),
   )
-  const login = await transport.send({
-    path: flavor.sessionPath,
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${basic}`,
-      'vmware-use-header-authn': 'true',
-      accept: 'application/json',
-    },
-  })
-  if (login.statusCode !== 200 && login.statusCode !== 201)
-    throw new TaggingError('logging in to the vSphere REST API', login.statusCode, login.body)
-  const token = String(flavor.unwrap(JSON.parse(login.body)))
-
-  const send: Send = async (method, path, what, body) => {
-    const response = await transport.send({
-      path,
-      method,
-      headers: {
-        'vmware-api-session-id': token,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    if (response.statusCode >= 300) throw new TaggingError(what, response.statusCode, response.body)
-    return response.body ? flavor.unwrap(JSON.parse(response.body)) : undefined
-  }
+  const send = session.send
   const objectId = (obj: ManagedObjectReference) => ({
     object_id: { id: obj.value, type: obj.type },
   })
@@ -244,10 +203,6 @@ export async function createTaggingClient(si: ServiceInstance): Promise<TaggingC
           {},
         )) as Array<{ id: string; type: string }> | null) ?? []
       ).map((o) => ({ type: o.type, value: o.id })),
-    close: async () => {
-      await send('DELETE', flavor.sessionPath, 'logging out of the vSphere REST API').catch(
-        () => {},
-      )
-    },
+    close: () => session.close(),
   }
 }
