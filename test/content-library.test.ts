@@ -359,8 +359,9 @@ describe('vmware_content_library module', () => {
     expect(
       (await retrieveObjectProperties(si, props['runtime.host'] as never, ['name'])).name,
     ).toBe('DC0_H0')
-    // vcsim-linux names the guest after the VM (CustomizationVirtualMachineName).
-    expect(props['guest.hostName']).toMatch(/^cl-tmpl-vm-\d+$/)
+    // vcsim-linux names the guest after the VM (CustomizationVirtualMachineName: the VM's
+    // name, a number appended only where needed to make it unique; customize.go).
+    expect(props['guest.hostName']).toBe('cl-tmpl-vm')
     // Not powered on, not customized: the VM stays off.
     const plain = (await call('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-tmpl-off'], {
       datacenter: 'DC0',
@@ -377,13 +378,23 @@ describe('vmware_content_library module', () => {
         networks: { a: 'VM Network' },
       }),
     ).toMatchObject({ code: 'BRINE_ARGUMENT', message: expect.stringContaining('networks=') })
-    // customization= needs vm-customize's builder (modules/_customization.ts).
+    // customization= from arguments (vm-customize's builder, modules/_customization.ts): the
+    // guest reports the hostname after the power-on, and the answer says how it went.
+    const custom = (await call('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-custom'], {
+      datacenter: 'DC0',
+      host: 'DC0_H0',
+      power_on: true,
+      customization: { linux: { hostname: 'cl-guest', domain: 'lab.example' } },
+    })) as { id: string; customized: boolean; customization: { status: string } }
+    expect(custom).toMatchObject({ customized: true, customization: { status: 'succeeded' } })
+    expect((await vmProps(custom.id, ['guest.hostName']))['guest.hostName']).toBe('cl-guest')
+    // A customization model without an identity is refused before any VM is made.
     expect(
       await failure('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-x'], {
         datacenter: 'DC0',
-        customization: { linux: { hostname: 'x' } },
+        customization: { nics: [{ dhcp: true }] },
       }),
-    ).toMatchObject({ code: 'BRINE_UNSUPPORTED' })
+    ).toMatchObject({ code: 'BRINE_ARGUMENT' })
     expect(
       (
         await failure('vmware_content_library.deploy', ['lib-up', 'tmpl', 'cl-x'], {
