@@ -233,6 +233,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
 			return
 		}
+		if esxiConfigRequest(w, body) { // esxi-config.go: host power, MoveInto, AddHost thumbprints
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {
