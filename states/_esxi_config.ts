@@ -92,6 +92,19 @@ export const states = {
       ...selection,
     },
     run: async (ctx, { name, password, ...sel }) => {
+      // A login as a user the host does not have proves nothing: such hosts are an error.
+      const users = (await ctx.salt('vmware_esxi.get_user', { user_name: name, ...sel })) as Record<
+        string,
+        Record<string, unknown>
+      >
+      const without = Object.keys(users).filter((host) => !users[host]?.[name])
+      if (without.length)
+        return {
+          name,
+          result: false,
+          changes: {},
+          comment: `Error: local user '${name}' not found on host${without.length > 1 ? 's' : ''} ${without.join(', ')}`,
+        }
       const works = (await ctx.salt('vmware_esxi.check_password', {
         user_name: name,
         password,
