@@ -8,6 +8,7 @@
 // states/esxi.py, tests/integration/{modules,states}/test_esxi.py).
 import { readFileSync, statSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
+import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import { callVim } from '../vsphere/call.ts'
@@ -352,20 +353,59 @@ describe('configuration backup, restore and reset (modules/esxi.py)', () => {
     await viaEsx.call('vmware_esxi.exit_maintenance_mode', [ESX_HOST])
   })
 
-  it('vcsim: restore and reset need maintenance mode; a bundle from another host is refused', async () => {
-    // vSphere API: HostFirmwareSystem.RestoreFirmwareConfiguration / ResetFirmwareToFactoryDefaults
-    await readBack(async (si) => {
-      const found = (await retrieveAll(si, 'HostSystem', ['name', 'configManager'])).find(
-        (o) => o.props.name === 'DC1_C0_H1',
-      )
-      const fw = (found!.props.configManager as { firmwareSystem: ManagedObjectReference })
-        .firmwareSystem
-      const reset = await callVim(si, 'raw', 'ResetFirmwareToFactoryDefaults', { _this: fw }).then(
-        () => undefined,
+  it('vcsim: restore and reset need maintenance mode and an authenticated upload; a bundle from another host needs force', async () => {
+    // vSphere API: HostFirmwareSystem.RestoreFirmwareConfiguration (InvalidState, FileFault,
+    // MismatchedBundle) and ResetFirmwareToFactoryDefaults (InvalidState); the bundle is PUT
+    // to QueryFirmwareConfigUploadURL's URL with the host's credentials.
+    const bundle = readFileSync(
+      '/tmp/brine-esxi-config-test/configBundle-localhost.localdomain.tgz',
+    )
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
         (e: { code?: string }) => e.code,
       )
-      expect(reset).toBe('BRINE_VIM_INVALID_STATE')
+    const agent = new Agent({ connect: { ca: readFileSync(vc.caFile, 'utf8') } })
+    const put = (path: string, auth?: string) =>
+      request(new URL(path, vc.url).href, {
+        method: 'PUT',
+        body: bundle,
+        headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+        dispatcher: agent,
+      }).then(async (r) => {
+        await r.body.dump()
+        return r.statusCode
+      })
+    await readBack(async (si) => {
+      const found = (await retrieveAll(si, 'HostSystem', ['name', 'configManager'])).find(
+        (o) => o.props.name === 'DC1_C0_H2',
+      )!
+      const fw = (found.props.configManager as { firmwareSystem: ManagedObjectReference })
+        .firmwareSystem
+      const restore = (force: boolean) =>
+        codeOf(callVim(si, 'raw', 'RestoreFirmwareConfiguration', { _this: fw, force }))
+      expect(
+        await codeOf(callVim(si, 'raw', 'ResetFirmwareToFactoryDefaults', { _this: fw })),
+      ).toBe('BRINE_VIM_INVALID_STATE')
+      expect(await restore(false)).toBe('BRINE_VIM_INVALID_STATE')
+      const task = await callVim<ManagedObjectReference>(si, 'raw', 'EnterMaintenanceMode_Task', {
+        _this: found.obj,
+        timeout: 0,
+      })
+      await waitForTaskInfo(si, task)
+      expect(await restore(false)).toBe('BRINE_VIM_FILE_NOT_FOUND')
+      const url = await callVim<string>(si, 'raw', 'QueryFirmwareConfigUploadURL', { _this: fw })
+      expect(url).toMatch(/^http:\/\/\*\/tmp\/configBundle-host-\d+\.tgz$/)
+      const path = new URL(url.replace('*', 'host')).pathname
+      expect(await put(path)).toBe(401)
+      expect(await put(path, 'root:pw')).toBe(200)
+      // The bundle is the ESXi simulator's host's: another host's uuid.
+      expect(await restore(false)).toBe('BRINE_VIM_MISMATCHED_BUNDLE')
+      expect(await restore(true)).toBe('ok')
+      // Consumed: a second restore has no bundle.
+      expect(await restore(true)).toBe('BRINE_VIM_FILE_NOT_FOUND')
     })
+    await agent.close()
   })
 })
 
