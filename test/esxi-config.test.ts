@@ -9,7 +9,8 @@
 import { readFileSync, statSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { Agent, request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { setLogLevel, setLogSink } from '../core/log.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { callVim } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
@@ -742,6 +743,14 @@ describe('password_present (states/esxi.py)', () => {
     // tests/integration/states/test_esxi.py test_password_present_dry_run / _run
     const first = 'ThePass1!'
     const second = 'TheBigTestPass1!'
+    // Every log line (SOAP bodies included) of the run is kept to look for the passwords.
+    const lines: string[] = []
+    setLogLevel('trace')
+    const restoreSink = setLogSink((line) => lines.push(line))
+    onTestFinished(() => {
+      restoreSink()
+      setLogLevel('warning')
+    })
     await viaEsx.call('vmware_esxi.add_user', ['test', first])
     expect(await loginWorks('test', first)).toBe(true)
 
@@ -797,6 +806,9 @@ describe('password_present (states/esxi.py)', () => {
     expect(ghost.comment).toMatch(/^Error: .*'ghost'/)
     for (const ret of [predicted, changed, again, viaVcenter, ghost])
       for (const secret of [first, second, third]) expect(JSON.stringify(ret)).not.toContain(secret)
+    const log = lines.join('\n')
+    expect(log).toMatch(/UpdateUser/)
+    for (const secret of [first, second, third]) expect(log).not.toContain(secret)
     await viaEsx.call('vmware_esxi.remove_user', ['test'])
   })
 
