@@ -602,6 +602,10 @@ describe('move and add (modules/esxi.py move, add; utils/esxi.py move_host, add_
     expect(
       await call('vmware_esxi.list_hosts', [], { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }),
     ).toContain('127.0.0.1')
+    // The new host has the managers the model's hosts have.
+    expect(await call('vmware_esxi.get_acceptance_level', [], { host_name: '127.0.0.1' })).toEqual({
+      '127.0.0.1': 'partner',
+    })
     // connect=False leaves it disconnected.
     const port = new URL(esx.url).port
     expect(

@@ -128,38 +128,73 @@ func init() {
 	})
 }
 
-// cfgAttachManagers gives each host (also one added later) its own image config manager and
-// firmware system.
+// cfgAttachManagers gives each host of the model its own image config manager and firmware
+// system; hosts put in the registry later (AddHost_Task) get theirs on the next request.
 func cfgAttachManagers() {
-	esxMode := simulator.Map.IsESX()
 	for _, obj := range simulator.Map.All("HostSystem") {
-		host, ok := obj.(*simulator.HostSystem)
-		if !ok {
-			continue
-		}
-		cfgStore.Lock()
-		done := cfgStore.attached[host.Self]
-		cfgStore.attached[host.Self] = true
-		if !done {
-			cfgStore.acceptance[host.Self] = "partner"
-		}
-		cfgStore.Unlock()
-		if done {
-			continue
-		}
-		image := types.ManagedObjectReference{Type: "HostImageConfigManager", Value: "ha-image-config-manager"}
-		firmware := types.ManagedObjectReference{Type: "HostFirmwareSystem", Value: "ha-firmwareSystem"}
-		if !esxMode {
-			image.Value = "imageConfigManager-" + host.Self.Value
-			firmware.Value = "firmwareSystem-" + host.Self.Value
-		}
-		simulator.Map.Put(&cfgImageConfigManager{HostImageConfigManager: mo.HostImageConfigManager{Self: image}, host: host.Self})
-		simulator.Map.Put(&cfgFirmwareSystem{HostFirmwareSystem: mo.HostFirmwareSystem{Self: firmware}, host: host.Self})
-		simulator.Map.WithLock(host, func() {
-			host.ConfigManager.ImageConfigManager = &image
-			host.ConfigManager.FirmwareSystem = &firmware
-		})
+		cfgAttach(obj.Reference())
 	}
+	simulator.Map.AddHandler(cfgNewHosts{})
+}
+
+// cfgNewHosts queues the hosts put in the registry.
+type cfgNewHosts struct{}
+
+var cfgPending struct {
+	sync.Mutex
+	hosts []types.ManagedObjectReference
+}
+
+func (cfgNewHosts) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "BrineEsxiConfigHosts", Value: "brine-esxi-config-hosts"}
+}
+func (cfgNewHosts) PutObject(o mo.Reference) {
+	if ref := o.Reference(); ref.Type == "HostSystem" {
+		cfgPending.Lock()
+		cfgPending.hosts = append(cfgPending.hosts, ref)
+		cfgPending.Unlock()
+	}
+}
+func (cfgNewHosts) UpdateObject(mo.Reference, []types.PropertyChange) {}
+func (cfgNewHosts) RemoveObject(types.ManagedObjectReference)         {}
+
+func cfgAttachPending() {
+	cfgPending.Lock()
+	hosts := cfgPending.hosts
+	cfgPending.hosts = nil
+	cfgPending.Unlock()
+	for _, ref := range hosts {
+		cfgAttach(ref)
+	}
+}
+
+func cfgAttach(ref types.ManagedObjectReference) {
+	host, ok := simulator.Map.Get(ref).(*simulator.HostSystem)
+	if !ok {
+		return
+	}
+	cfgStore.Lock()
+	done := cfgStore.attached[host.Self]
+	cfgStore.attached[host.Self] = true
+	if !done {
+		cfgStore.acceptance[host.Self] = "partner"
+	}
+	cfgStore.Unlock()
+	if done {
+		return
+	}
+	image := types.ManagedObjectReference{Type: "HostImageConfigManager", Value: "ha-image-config-manager"}
+	firmware := types.ManagedObjectReference{Type: "HostFirmwareSystem", Value: "ha-firmwareSystem"}
+	if !simulator.Map.IsESX() {
+		image.Value = "imageConfigManager-" + host.Self.Value
+		firmware.Value = "firmwareSystem-" + host.Self.Value
+	}
+	simulator.Map.Put(&cfgImageConfigManager{HostImageConfigManager: mo.HostImageConfigManager{Self: image}, host: host.Self})
+	simulator.Map.Put(&cfgFirmwareSystem{HostFirmwareSystem: mo.HostFirmwareSystem{Self: firmware}, host: host.Self})
+	simulator.Map.WithLock(host, func() {
+		host.ConfigManager.ImageConfigManager = &image
+		host.ConfigManager.FirmwareSystem = &firmware
+	})
 }
 
 func cfgHost(ref types.ManagedObjectReference) *simulator.HostSystem {
@@ -249,7 +284,8 @@ type cfgOptionJSON struct {
 	Value interface{} `json:"value"`
 }
 
-// cfgOptionManager is the host's advanced option manager, whatever type embeds vcsim's.
+// cfgOptions is the host's advanced option manager and its Setting field, whatever type
+// embeds vcsim's OptionManager.
 func cfgOptions(host *simulator.HostSystem) (mo.Reference, reflect.Value) {
 	if host.ConfigManager.AdvancedOption == nil {
 		return nil, reflect.Value{}
@@ -519,7 +555,7 @@ func cfgServeUpload(w http.ResponseWriter, r *http.Request) {
 // esxiConfigRequest answers the HostSystem and cluster methods above; false leaves the
 // request to vcsim.
 func esxiConfigRequest(w http.ResponseWriter, body []byte) bool {
-	cfgAttachManagers()
+	cfgAttachPending()
 	var element string
 	for _, name := range []string{"RebootHost_Task", "ShutdownHost_Task", "PowerDownHostToStandBy_Task", "PowerUpHostFromStandBy_Task", "MoveInto_Task", "AddHost_Task", "AddStandaloneHost_Task"} {
 		if bytes.Contains(body, []byte("<"+name)) {
