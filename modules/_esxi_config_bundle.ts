@@ -1,7 +1,7 @@
 // vmware_esxi's configuration bundle functions (saltext-vmware's modules/esxi.py backup_config,
 // restore_config, reset_config) and brine's check_password: the ones that work on each host's
 // own endpoint. Spread into vmware_esxi's functions by _esxi_config.ts.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { basename, isAbsolute, join, resolve } from 'node:path'
 import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
@@ -164,6 +164,7 @@ export const bundleFunctions = {
           const file_name = join(dir, basename(path))
           // The bundle holds the host's secrets (password hashes, keys): owner only.
           writeFileSync(file_name, response.bytes, { mode: 0o600 })
+          chmodSync(file_name, 0o600) // an older file of that name keeps its mode otherwise
           out[host.name] = { file_name, url }
         }
         return out

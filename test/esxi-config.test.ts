@@ -6,7 +6,9 @@
 // direct ESXi vcsim, and reads back what changed on a session of its own. Sources cited per
 // case are in saltstack/salt-ext-modules-vmware (src/saltext/vmware/modules/esxi.py,
 // states/esxi.py, tests/integration/{modules,states}/test_esxi.py).
-import { readFileSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
@@ -28,13 +30,15 @@ let rt: Runtime
 let direct: Runtime
 /** The direct ESXi simulator's one host. */
 const ESX_HOST = 'localhost.localdomain'
+/** Salt's cachedir, where backup_config writes bundles. */
+const cachedir = mkdtempSync(join(tmpdir(), 'brine-esxi-config-'))
 
 beforeAll(async () => {
   // Two datacenters of two clusters (and a standalone host each): hosts to move across.
   ;[vc, esx] = await Promise.all([startVcsim({ dc: 2, cluster: 2 }), startVcsim({ esx: true })])
   // vCenter's host DC0_C0_H0 is reached directly at the ESXi simulator (its esxi_host entry).
   rt = vmwareRuntime(vc, 'cfg', [], {
-    cachedir: '/tmp/brine-esxi-config-test',
+    cachedir,
     'saltext.vmware': {
       host: vc.url,
       user: 'cfg',
@@ -45,12 +49,13 @@ beforeAll(async () => {
       },
     },
   })
-  direct = vmwareRuntime(esx, 'root', [], { cachedir: '/tmp/brine-esxi-config-test' })
+  direct = vmwareRuntime(esx, 'root', [], { cachedir })
 })
 afterAll(async () => {
   await rt?.close()
   await direct?.close()
   await Promise.all([vc?.stop(), esx?.stop()])
+  rmSync(cachedir, { recursive: true, force: true })
 })
 
 const viaVc = callersOf(() => rt)
@@ -263,7 +268,11 @@ describe('configuration backup, restore and reset (modules/esxi.py)', () => {
     expect(url).toMatch(
       new RegExp(`^http://${new URL(esx.url).host}/downloads/[0-9a-f-]+/configBundle-`),
     )
-    expect(file_name).toMatch(/^\/tmp\/brine-esxi-config-test\/configBundle-.*\.tgz$/)
+    expect(file_name).toBe(join(cachedir, `configBundle-${ESX_HOST}.tgz`))
+    expect(statSync(file_name).mode & 0o777).toBe(0o600)
+    // A second backup replaces the file, owner-only even if someone opened it up.
+    chmodSync(file_name, 0o644)
+    await viaEsx.call('vmware_esxi.backup_config')
     expect(statSync(file_name).mode & 0o777).toBe(0o600)
     // A gzip'd tar with the host's configuration in it.
     const tar = gunzipSync(readFileSync(file_name)).toString('latin1')
@@ -290,8 +299,8 @@ describe('configuration backup, restore and reset (modules/esxi.py)', () => {
 
   it('reports a bad bundle per host and takes the host back out of the maintenance mode it entered', async () => {
     await viaEsx.call('vmware_esxi.exit_maintenance_mode', [ESX_HOST])
-    const bad = '/tmp/brine-esxi-config-test/not-a-bundle.tgz'
-    await import('node:fs').then((fs) => fs.writeFileSync(bad, 'not gzip'))
+    const bad = join(cachedir, 'not-a-bundle.tgz')
+    writeFileSync(bad, 'not gzip')
     const result = (await viaEsx.call('vmware_esxi.restore_config', [bad])) as Record<
       string,
       string
@@ -358,9 +367,11 @@ describe('configuration backup, restore and reset (modules/esxi.py)', () => {
     // vSphere API: HostFirmwareSystem.RestoreFirmwareConfiguration (InvalidState, FileFault,
     // MismatchedBundle) and ResetFirmwareToFactoryDefaults (InvalidState); the bundle is PUT
     // to QueryFirmwareConfigUploadURL's URL with the host's credentials.
-    const bundle = readFileSync(
-      '/tmp/brine-esxi-config-test/configBundle-localhost.localdomain.tgz',
-    )
+    const backup = (await viaEsx.call('vmware_esxi.backup_config')) as Record<
+      string,
+      { file_name: string }
+    >
+    const bundle = readFileSync(backup[ESX_HOST]!.file_name)
     const codeOf = (p: Promise<unknown>) =>
       p.then(
         () => 'ok',
