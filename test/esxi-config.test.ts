@@ -92,9 +92,9 @@ async function rawAcceptance(server: Vcsim, host: string): Promise<string> {
   }, server)
 }
 
-const loginWorks = (user: string, password: string) =>
+const loginWorks = (user: string, password: string, server = esx) =>
   withSession(
-    resolveConnectionParams({ server: esx.url, user, password, caFile: esx.caFile }),
+    resolveConnectionParams({ server: server.url, user, password, caFile: server.caFile }),
     async () => true,
   ).catch((e: { code?: string }) => {
     if (e.code === 'BRINE_VIM_INVALID_LOGIN') return false
@@ -825,6 +825,33 @@ describe('password_present (states/esxi.py)', () => {
     expect(log).toMatch(/UpdateUser/)
     for (const secret of [first, second, third]) expect(log).not.toContain(secret)
     await viaEsx.call('vmware_esxi.remove_user', ['test'])
+  })
+
+  it('changes root’s password (then a login with the old one fails) and sets it back', async () => {
+    // states/esxi.py password_present's docstring example: name: root. An ESXi simulator that
+    // takes only root with its password (-username/-password).
+    const host = await startVcsim({ esx: true, username: 'root', password: 'pw' })
+    const hostRt = vmwareRuntime(host, 'root')
+    onTestFinished(async () => {
+      await hostRt.close()
+      await host.stop()
+    })
+    const onHost = callersOf(() => hostRt)
+    const root = 'Root-Pa55-new!'
+    expect(await loginWorks('root', 'pw', host)).toBe(true)
+    expect(
+      await onHost.state('vmware_esxi.password_present', [], { name: 'root', password: root }),
+    ).toMatchObject({ result: true, changes: { [ESX_HOST]: { password: 'changed' } } })
+    expect(await loginWorks('root', root, host)).toBe(true)
+    expect(await loginWorks('root', 'pw', host)).toBe(false)
+    expect(
+      await onHost.state('vmware_esxi.password_present', [], { name: 'root', password: root }),
+    ).toMatchObject({ result: true, changes: {} })
+    // The runtime's session outlives the change; the old password is put back with it.
+    expect(
+      await onHost.state('vmware_esxi.password_present', [], { name: 'root', password: 'pw' }),
+    ).toMatchObject({ result: true, comment: 'Host password changed.' })
+    expect(await loginWorks('root', 'pw', host)).toBe(true)
   })
 
   it('vcsim: UpdateUser of an unknown user answers UserNotFound', async () => {
