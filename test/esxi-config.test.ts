@@ -36,7 +36,7 @@ const cachedir = mkdtempSync(join(tmpdir(), 'brine-esxi-config-'))
 beforeAll(async () => {
   // Two datacenters of two clusters (and a standalone host each): hosts to move across.
   ;[vc, esx] = await Promise.all([startVcsim({ dc: 2, cluster: 2 }), startVcsim({ esx: true })])
-  // vCenter's host DC0_C0_H0 is reached directly at the ESXi simulator (its esxi_host entry).
+  // vCenter's hosts DC0_C0_H* are reached directly at the ESXi simulator (esxi_host entries).
   rt = vmwareRuntime(vc, 'cfg', [], {
     cachedir,
     'saltext.vmware': {
@@ -46,6 +46,9 @@ beforeAll(async () => {
       ca_file: vc.caFile,
       esxi_host: {
         DC0_C0_H0: { host: esx.url, user: 'root', password: 'pw', ca_file: esx.caFile },
+        // The cluster's other hosts are played by the same simulator (cluster-wide transfers).
+        DC0_C0_H1: { host: esx.url, user: 'root', password: 'pw', ca_file: esx.caFile },
+        DC0_C0_H2: { host: esx.url, user: 'root', password: 'pw', ca_file: esx.caFile },
       },
     },
   })
@@ -333,9 +336,24 @@ describe('configuration backup, restore and reset (modules/esxi.py)', () => {
       }),
     ).toEqual({ DC0_C0_H0: true })
     expect(await rawAcceptance(esx, ESX_HOST)).toBe('partner')
+    // A whole cluster, each host through its own entry.
+    const cluster = (await call('vmware_esxi.backup_config', [], {
+      datacenter_name: 'DC0',
+      cluster_name: 'DC0_C0',
+    })) as Record<string, { file_name: string }>
+    expect(Object.keys(cluster)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+    await viaEsx.call('vmware_esxi.set_acceptance_level', ['community'])
+    expect(
+      await call('vmware_esxi.restore_config', [cluster.DC0_C0_H2?.file_name], {
+        datacenter_name: 'DC0',
+        cluster_name: 'DC0_C0',
+      }),
+    ).toEqual({ DC0_C0_H0: true, DC0_C0_H1: true, DC0_C0_H2: true })
+    expect(await rawAcceptance(esx, ESX_HOST)).toBe('partner')
+    await viaEsx.call('vmware_esxi.exit_maintenance_mode', [ESX_HOST])
     // A host without esxi_host credentials: saltext's sentence, then which entry to add.
-    const noCreds = await failure('vmware_esxi.backup_config', [], { host_name: 'DC0_C0_H1' })
-    expect(noCreds?.message).toMatch(/ESXi host 'DC0_C0_H1' has no credentials/)
+    const noCreds = await failure('vmware_esxi.backup_config', [], { host_name: 'DC1_C0_H1' })
+    expect(noCreds?.message).toMatch(/ESXi host 'DC1_C0_H1' has no credentials/)
   })
 
   it('resets hosts to factory defaults, entering maintenance mode first', async () => {
