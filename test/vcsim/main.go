@@ -233,7 +233,7 @@ func extendSimulator(next http.Handler) http.Handler {
 		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
 			return
 		}
-		if esxiConfigRequest(w, body) { // esxi-config.go: host power, MoveInto, AddHost thumbprints
+		if esxiConfigRequest(w, body) { // esxi-config*.go: host power, MoveInto, AddHost thumbprints, VIBs, passwords
 			return
 		}
 		switch {
