@@ -34,6 +34,8 @@ export interface TransportResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
   body: string
+  /** The body's bytes (a file download, which text decoding would corrupt). */
+  bytes?: Buffer
 }
 
 export interface SendOptions {
@@ -78,11 +80,13 @@ export class Transport {
         body: request.body ?? null,
         signal: request.signal ?? null,
       })
-      const body = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
+      const bytes = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
+      // TextDecoder drops a BOM, like undici's body.text().
+      const body = new TextDecoder().decode(bytes)
       // undici frees the socket a tick after the body ends: a request sent at once would open
       // a second connection (a full TLS handshake, measured at 5–10 ms here). Let it settle.
       await new Promise((resolve) => setImmediate(resolve))
-      return { statusCode: response.statusCode, headers: response.headers, body }
+      return { statusCode: response.statusCode, headers: response.headers, body, bytes }
     } catch (error) {
       if (error instanceof TransportError) throw error
       throw toTransportError(error, this.url, request.soapMethod, this.#options)
@@ -133,7 +137,7 @@ export function pinMismatch(socket: TLSSocket, pinned: string): string | undefin
 // --- internal ---
 
 /**
- * The body as text, refusing it once it passes `limit` bytes: at once when its Content-Length
+ * The body's bytes, refusing it once it passes `limit` bytes: at once when its Content-Length
  * says so, else as soon as the bytes read pass it (the rest is never read: the socket is closed).
  */
 async function readBody(
@@ -141,7 +145,7 @@ async function readBody(
   limit: number,
   url: URL,
   method: string | undefined,
-): Promise<string> {
+): Promise<Buffer> {
   const tooLarge = (size: string) => {
     response.body.destroy()
     const where = `${method ? `${method} on ` : ''}${url.origin}`
@@ -160,8 +164,7 @@ async function readBody(
     if (size > limit) throw tooLarge(`more than ${formatBytes(limit)} received`)
     chunks.push(chunk as Buffer)
   }
-  // TextDecoder drops a BOM, like undici's body.text().
-  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
 
 function formatBytes(bytes: number): string {

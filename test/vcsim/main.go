@@ -240,6 +240,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if custHandle(next, w, r, body) { // customize.go: customization specs, clone/power-on customization
 			return
 		}
+		if esxiConfigRequest(w, body) { // esxi-config*.go: host power, MoveInto, AddHost thumbprints, VIBs, passwords
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {
