@@ -34,6 +34,8 @@ export interface TransportResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
   body: string
+  /** The answer's bytes, when asked for with `bytes` (then `body` is empty). */
+  bytes?: Buffer
 }
 
 export interface SendOptions {
@@ -45,6 +47,8 @@ export interface SendOptions {
   signal?: AbortSignal | undefined
   /** For error messages: the SOAP method being called. */
   soapMethod?: string | undefined
+  /** Keep the answer as bytes (a file download) instead of decoding it as text. */
+  bytes?: boolean | undefined
 }
 
 export class Transport {
@@ -78,11 +82,14 @@ export class Transport {
         body: request.body ?? null,
         signal: request.signal ?? null,
       })
-      const body = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
+      const raw = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
       // undici frees the socket a tick after the body ends: a request sent at once would open
       // a second connection (a full TLS handshake, measured at 5–10 ms here). Let it settle.
       await new Promise((resolve) => setImmediate(resolve))
-      return { statusCode: response.statusCode, headers: response.headers, body }
+      const { statusCode, headers } = response
+      if (request.bytes) return { statusCode, headers, body: '', bytes: raw }
+      // TextDecoder drops a BOM, like undici's body.text().
+      return { statusCode, headers, body: new TextDecoder().decode(raw) }
     } catch (error) {
       if (error instanceof TransportError) throw error
       throw toTransportError(error, this.url, request.soapMethod, this.#options)
@@ -141,7 +148,7 @@ async function readBody(
   limit: number,
   url: URL,
   method: string | undefined,
-): Promise<string> {
+): Promise<Buffer> {
   const tooLarge = (size: string) => {
     response.body.destroy()
     const where = `${method ? `${method} on ` : ''}${url.origin}`
@@ -160,8 +167,7 @@ async function readBody(
     if (size > limit) throw tooLarge(`more than ${formatBytes(limit)} received`)
     chunks.push(chunk as Buffer)
   }
-  // TextDecoder drops a BOM, like undici's body.text().
-  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
 
 function formatBytes(bytes: number): string {

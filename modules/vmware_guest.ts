@@ -1,0 +1,446 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type CallContext,
+  defineFunction,
+  defineModule,
+  ModuleError,
+  Secret,
+  z,
+} from 'brine/loader'
+import {
+  type Entity,
+  type ManagedObjectReference,
+  retrieveObjectProperties,
+  type ServiceInstance,
+  Transport,
+  VimFaultError,
+} from 'brine/vsphere'
+import { findGuestVm, type GuestVmArgs, guestVmArgs } from './_vm_guest.ts'
+import { asList } from './_vmware.ts'
+
+/** The guest account every function takes; the password is a Secret from the start. */
+const guestArgs = {
+  ...guestVmArgs,
+  username: z.string().min(1).describe('guest OS user'),
+  password: z
+    .string()
+    .min(1)
+    .meta({ secret: true })
+    .describe('guest OS password (never logged or shown)'),
+}
+
+interface GuestCall {
+  vm: Entity
+  /** NamePasswordAuthentication, the password a Secret (revealed only by the codec). */
+  auth: Record<string, unknown>
+  processManager: ManagedObjectReference
+  fileManager: ManagedObjectReference
+  username: string
+}
+
+/**
+ * The VM (powered on: a guest operation needs a running guest) and the guest operation
+ * managers, with the guest account as vSphere's NamePasswordAuthentication.
+ */
+async function openGuest(
+  ctx: CallContext,
+  args: GuestVmArgs & { username: string; password: string },
+): Promise<GuestCall> {
+  const si = ctx.serviceInstance
+  const password = new Secret(args.password)
+  const vm = await findGuestVm(ctx, args, ['runtime.powerState'])
+  const power = String(vm.props['runtime.powerState'])
+  if (power !== 'poweredOn')
+    throw new ModuleError(
+      `VM '${vm.name}' is ${power}: guest operations need it powered on with VMware Tools ` +
+        'running; power it on (vmware_vm.power_state) and wait for its Tools (vmware_vm.wait_for_tools)',
+      { code: 'BRINE_INVALID_STATE' },
+    )
+  const { content } = await si.ready()
+  const managers = await retrieveObjectProperties(
+    si,
+    content.guestOperationsManager as ManagedObjectReference,
+    ['processManager', 'fileManager'],
+    { signal: ctx.signal },
+  )
+  return {
+    vm,
+    username: args.username,
+    auth: {
+      _type: 'NamePasswordAuthentication',
+      interactiveSession: false,
+      username: args.username,
+      password,
+    },
+    processManager: managers.processManager as ManagedObjectReference,
+    fileManager: managers.fileManager as ManagedObjectReference,
+  }
+}
+
+/** A guest operation; its faults become errors that say what to do. */
+async function guestCall<T>(
+  ctx: CallContext,
+  guest: GuestCall,
+  method: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  try {
+    return await ctx.serviceInstance.invoke<T>(method, args, { signal: ctx.signal })
+  } catch (error) {
+    if (!(error instanceof VimFaultError)) throw error
+    const vm = guest.vm.name
+    if (error.faultType === 'GuestOperationsUnavailable')
+      throw new ModuleError(
+        `VM '${vm}': guest operations are unavailable: VMware Tools are not running in the ` +
+          'guest. Start them (or wait: vmware_vm.wait_for_tools) and try again',
+        { code: 'BRINE_VIM_GUEST_OPERATIONS_UNAVAILABLE', cause: error },
+      )
+    if (error.faultType === 'InvalidGuestLogin')
+      throw new ModuleError(
+        `VM '${vm}': the guest refused the login of user '${guest.username}': check ` +
+          'username= and password= (an account of the guest OS, not of vCenter)',
+        { code: 'BRINE_VIM_INVALID_GUEST_LOGIN', cause: error },
+      )
+    if (error.faultType === 'FileNotFound' || error.faultType === 'FileAlreadyExists')
+      throw new ModuleError(
+        `VM '${vm}': ${method}: ${error.faultType === 'FileNotFound' ? 'no such file or directory' : 'the file exists (pass overwrite=True)'} in the guest: ${String((error.fault as { file?: unknown } | undefined)?.file ?? '')}`,
+        {
+          code:
+            error.faultType === 'FileNotFound'
+              ? 'BRINE_NOT_FOUND'
+              : 'BRINE_VIM_FILE_ALREADY_EXISTS',
+          cause: error,
+        },
+      )
+    throw error
+  }
+}
+
+/**
+ * PUT or GET a guest file transfer URL. Host `*` is the endpoint brine is connected to (its
+ * transport, TLS as configured); another host (an ESXi host) gets a connection of its own,
+ * verified with the same CA settings. The URL's token is the credential: no session cookie.
+ */
+async function transfer(
+  si: ServiceInstance,
+  url: string,
+  method: 'PUT' | 'GET',
+  what: string,
+  signal: AbortSignal | undefined,
+  body?: Buffer,
+): Promise<Buffer> {
+  const token = new URL(url.replace('://*', '://localhost')).searchParams.get('token')
+  if (token) new Secret(token)
+  const local = /^https?:\/\/\*(?::\d+)?\//.test(url)
+  const target = new URL(
+    local ? url.replace(/^(https?:\/\/)\*(?::\d+)?/, `$1${si.params.url.host}`) : url,
+  )
+  const transport = local
+    ? si.transport
+    : new Transport({
+        url: new URL(target.origin),
+        ca: si.params.ca,
+        insecure: si.params.insecure,
+        connectTimeoutMs: si.params.connectTimeoutMs,
+        requestTimeoutMs: si.params.requestTimeoutMs,
+        userAgent: si.params.userAgent,
+        connections: 1,
+      })
+  try {
+    const response = await transport.send({
+      path: target.pathname + target.search,
+      method,
+      headers: body
+        ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }
+        : {},
+      ...(body ? { body } : {}),
+      bytes: true,
+      signal,
+    })
+    if (response.statusCode >= 300)
+      throw new ModuleError(`${what} failed with HTTP ${response.statusCode}`, {
+        code: 'BRINE_VIM_TRANSFER',
+      })
+    return response.bytes ?? Buffer.alloc(0)
+  } finally {
+    if (!local) await transport.close()
+  }
+}
+
+interface ProcessInfo {
+  name: string
+  pid: number | string
+  owner: string
+  cmdLine: string
+  startTime: Date | string
+  endTime?: Date | string
+  exitCode?: number | string
+}
+
+const iso = (value: Date | string | undefined) =>
+  value === undefined ? null : value instanceof Date ? value.toISOString() : String(value)
+
+function describeProcess(p: ProcessInfo) {
+  const ended = p.endTime !== undefined
+  return {
+    pid: Number(p.pid),
+    name: p.name,
+    owner: p.owner,
+    cmd_line: p.cmdLine,
+    start_time: iso(p.startTime),
+    end_time: iso(p.endTime),
+    // exitCode is left out when it is 0.
+    exit_code: ended ? Number(p.exitCode ?? 0) : null,
+  }
+}
+
+async function listProcesses(ctx: CallContext, guest: GuestCall, pids?: number[]) {
+  const list = await guestCall<ProcessInfo[] | ProcessInfo | undefined>(
+    ctx,
+    guest,
+    'ListProcessesInGuest',
+    { _this: guest.processManager, vm: guest.vm.obj, auth: guest.auth, pids },
+  )
+  return asList(list).map(describeProcess)
+}
+
+/** Files a program's output goes to, in the temporary directory it runs in. */
+const OUTPUT = { stdout: 'brine-stdout.txt', stderr: 'brine-stderr.txt' }
+
+export default defineModule({
+  doc:
+    'Guest operations through VMware Tools (GuestOperationsManager): run a program and get ' +
+    'its exit code (and output), upload and download files, list processes. Every function ' +
+    'takes the guest account (username, password: a Secret, never shown).',
+  vsphere: true,
+  functions: {
+    run: defineFunction({
+      doc:
+        'Run a program in the guest (StartProgramInGuest) and wait, up to `timeout` seconds, ' +
+        'for it to exit (ListProcessesInGuest): {name, pid, exit_code, start_time, end_time}. ' +
+        'On Linux guests VMware Tools run `<program_path> <arguments>` with /bin/sh, so ' +
+        'arguments may use shell syntax. capture_output=True runs it in a temporary directory ' +
+        'made in the guest, redirects its output there (arguments get `>brine-stdout.txt ' +
+        '2>brine-stderr.txt`: a shell must read them, as on Linux, or cmd.exe /c on Windows), ' +
+        'answers stdout and stderr, and removes the directory. wait=False answers the pid at once.',
+      args: {
+        ...guestArgs,
+        program_path: z.string().min(1).describe('absolute path of the program in the guest'),
+        arguments: z.string().default('').describe('its command line arguments'),
+        working_directory: z.string().optional().describe('guest directory to run it in'),
+        env: z
+          .record(z.string(), z.coerce.string())
+          .default({})
+          .describe('environment variables {NAME: value}'),
+        capture_output: z.boolean().default(false).describe('answer its stdout and stderr'),
+        wait: z.boolean().default(true).describe('wait for it to exit'),
+        timeout: z.coerce.number().min(0).default(300).describe('seconds to wait for its exit'),
+      },
+      run: async (ctx, args) => {
+        if (args.capture_output && args.working_directory !== undefined)
+          throw new ModuleError(
+            'vmware_guest.run: capture_output=True runs the program in a temporary directory ' +
+              'of its own: leave working_directory out (or cd in the arguments)',
+            { code: 'BRINE_ARGUMENT' },
+          )
+        if (args.capture_output && !args.wait)
+          throw new ModuleError('vmware_guest.run: capture_output=True needs wait=True', {
+            code: 'BRINE_ARGUMENT',
+          })
+        const guest = await openGuest(ctx, args)
+        const vmName = guest.vm.name
+        if (ctx.test)
+          return {
+            name: vmName,
+            pid: null,
+            comment: `would run ${args.program_path} in VM '${vmName}'`,
+          }
+        const dir = args.capture_output
+          ? await guestCall<string>(ctx, guest, 'CreateTemporaryDirectoryInGuest', {
+              _this: guest.fileManager,
+              vm: guest.vm.obj,
+              auth: guest.auth,
+              prefix: 'brine-',
+              suffix: '',
+            })
+          : undefined
+        try {
+          const pid = Number(
+            await guestCall<number | string>(ctx, guest, 'StartProgramInGuest', {
+              _this: guest.processManager,
+              vm: guest.vm.obj,
+              auth: guest.auth,
+              spec: {
+                _type: 'GuestProgramSpec',
+                programPath: args.program_path,
+                arguments: dir
+                  ? `${args.arguments} >${OUTPUT.stdout} 2>${OUTPUT.stderr}`.trimStart()
+                  : args.arguments,
+                workingDirectory: dir ?? args.working_directory,
+                envVariables: Object.entries(args.env).map(([k, v]) => `${k}=${v}`),
+              },
+            }),
+          )
+          if (!args.wait) return { name: vmName, pid, exit_code: null }
+          const deadline = Date.now() + args.timeout * 1000
+          let pause = 100
+          for (;;) {
+            const [process] = await listProcesses(ctx, guest, [pid])
+            if (process?.end_time) {
+              const output = dir
+                ? {
+                    stdout: (await download(ctx, guest, `${dir}/${OUTPUT.stdout}`)).toString(
+                      'utf8',
+                    ),
+                    stderr: (await download(ctx, guest, `${dir}/${OUTPUT.stderr}`)).toString(
+                      'utf8',
+                    ),
+                  }
+                : {}
+              return {
+                name: vmName,
+                pid,
+                exit_code: process.exit_code,
+                start_time: process.start_time,
+                end_time: process.end_time,
+                ...output,
+              }
+            }
+            if (!process)
+              throw new ModuleError(
+                `VM '${vmName}': process ${pid} is no longer listed by the guest; its exit code is lost`,
+                { code: 'BRINE_NOT_FOUND' },
+              )
+            if (Date.now() >= deadline)
+              throw new ModuleError(
+                `VM '${vmName}': ${args.program_path} (pid ${pid}) is still running after ` +
+                  `${args.timeout} s; it keeps running in the guest: follow it with ` +
+                  'vmware_guest.list_processes, or wait longer (timeout=)',
+                { code: 'BRINE_TIMEOUT' },
+              )
+            ctx.progress(0, `waiting for ${args.program_path} (pid ${pid}) in VM '${vmName}'`)
+            await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), undefined, {
+              signal: ctx.signal,
+            })
+            pause = Math.min(pause * 2, 1000)
+          }
+        } finally {
+          if (dir)
+            await guestCall(ctx, guest, 'DeleteDirectoryInGuest', {
+              _this: guest.fileManager,
+              vm: guest.vm.obj,
+              auth: guest.auth,
+              directoryPath: dir,
+              recursive: true,
+            }).catch(() => {})
+        }
+      },
+    }),
+    upload: defineFunction({
+      doc:
+        'Copy a local file into the guest (InitiateFileTransferToGuest, then an HTTPS PUT): ' +
+        '{name, path, size}. An existing guest file needs overwrite=True.',
+      args: {
+        ...guestArgs,
+        source: z.string().min(1).describe('local file'),
+        destination: z.string().min(1).describe('absolute path in the guest'),
+        overwrite: z.boolean().default(false).describe('replace an existing guest file'),
+      },
+      run: async (ctx, args) => {
+        const bytes = await readFile(args.source).catch((error: NodeJS.ErrnoException) => {
+          throw new ModuleError(
+            `vmware_guest.upload: cannot read source '${args.source}': ${error.code ?? error.message}`,
+            {
+              code: 'BRINE_ARGUMENT',
+            },
+          )
+        })
+        const guest = await openGuest(ctx, args)
+        if (ctx.test)
+          return {
+            name: guest.vm.name,
+            path: args.destination,
+            size: bytes.length,
+            comment: 'would upload',
+          }
+        const url = await guestCall<string>(ctx, guest, 'InitiateFileTransferToGuest', {
+          _this: guest.fileManager,
+          vm: guest.vm.obj,
+          auth: guest.auth,
+          guestFilePath: args.destination,
+          fileAttributes: { _type: 'GuestFileAttributes' },
+          fileSize: bytes.length,
+          overwrite: args.overwrite,
+        })
+        await transfer(
+          ctx.serviceInstance,
+          url,
+          'PUT',
+          `uploading ${args.source} to ${args.destination} in VM '${guest.vm.name}'`,
+          ctx.signal,
+          bytes,
+        )
+        return { name: guest.vm.name, path: args.destination, size: bytes.length }
+      },
+    }),
+    download: defineFunction({
+      doc:
+        'Copy a guest file here (InitiateFileTransferFromGuest, then an HTTPS GET) into ' +
+        '`destination`: {name, path, size, destination}; without destination its text is ' +
+        'answered as `content`.',
+      args: {
+        ...guestArgs,
+        source: z.string().min(1).describe('absolute path in the guest'),
+        destination: z.string().min(1).optional().describe('local file to write'),
+      },
+      run: async (ctx, args) => {
+        const guest = await openGuest(ctx, args)
+        const bytes = await download(ctx, guest, args.source)
+        if (args.destination === undefined)
+          return {
+            name: guest.vm.name,
+            path: args.source,
+            size: bytes.length,
+            content: bytes.toString('utf8'),
+          }
+        if (!ctx.test) await writeFile(args.destination, bytes)
+        return {
+          name: guest.vm.name,
+          path: args.source,
+          size: bytes.length,
+          destination: args.destination,
+        }
+      },
+    }),
+    list_processes: defineFunction({
+      doc:
+        'Processes of the guest (ListProcessesInGuest; all, or the pids given): pid, name, ' +
+        'owner, cmd_line, start_time, and for those that exited end_time and exit_code.',
+      args: {
+        ...guestArgs,
+        pids: z.array(z.coerce.number().int()).optional().describe('only these pids'),
+      },
+      run: async (ctx, args) => {
+        const guest = await openGuest(ctx, args)
+        return listProcesses(ctx, guest, args.pids)
+      },
+    }),
+  },
+})
+
+async function download(ctx: CallContext, guest: GuestCall, path: string): Promise<Buffer> {
+  const info = await guestCall<{ url: string; size: number | string }>(
+    ctx,
+    guest,
+    'InitiateFileTransferFromGuest',
+    { _this: guest.fileManager, vm: guest.vm.obj, auth: guest.auth, guestFilePath: path },
+  )
+  return transfer(
+    ctx.serviceInstance,
+    info.url,
+    'GET',
+    `downloading ${path} from VM '${guest.vm.name}'`,
+    ctx.signal,
+  )
+}
