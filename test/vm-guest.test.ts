@@ -1,0 +1,208 @@
+// Waiting for the guest (vmware_vm.wait_for_ip, wait_for_tools, wait_for_power, shutdown, the
+// wait_for_ip state option), guest operations (vmware_guest) and VM lookups by instance and
+// BIOS UUID, against vcsim with brine's gap fills (test/vcsim/guest-*.go). saltext-vmware has
+// none of these functions; the behaviour followed is the vSphere API reference's:
+// GuestInfo (toolsRunningStatus, ipAddress, net), VirtualMachine.ShutdownGuest (faults
+// ToolsUnavailable), GuestOperationsManager's GuestProcessManager and GuestFileManager
+// (StartProgramInGuest, ListProcessesInGuest, InitiateFileTransferToGuest/FromGuest; faults
+// GuestOperationsUnavailable, InvalidGuestLogin) and SearchIndex.FindAllByUuid.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setLogLevel, setLogSink } from '../core/log.ts'
+import type { Runtime } from '../loader/runtime.ts'
+import { runTask } from '../vsphere/call.ts'
+import { typed } from '../vsphere/codec.ts'
+import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
+import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
+import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+let vcsim: Vcsim
+let rt: Runtime
+let si: ServiceInstance
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  rt = vmwareRuntime(vcsim, 'vm-guest')
+  si = await rt.serviceInstance()
+})
+afterAll(async () => {
+  await rt?.close()
+  await vcsim?.stop()
+})
+
+const { call, state, failure } = callersOf(() => rt)
+/** The guest account of every vcsim VM (guest-ops.go's default). */
+const AUTH = { username: 'root', password: 'vmware' }
+const local = mkdtempSync(join(tmpdir(), 'brine-vm-guest-'))
+
+/** Guest properties read directly, apart from brine's functions. */
+async function guestProps(vm: string) {
+  const entity = await getEntity(si, ENTITY_TYPES.vm, vm)
+  return retrieveObjectProperties(si, entity.obj, [
+    'runtime.powerState',
+    'guest.toolsRunningStatus',
+    'guest.ipAddress',
+    'config.uuid',
+    'config.instanceUuid',
+  ])
+}
+
+async function setExtraConfig(vm: string, key: string, value: string) {
+  const entity = await getEntity(si, ENTITY_TYPES.vm, vm)
+  await runTask(si, `extraConfig of ${vm}`, 'ReconfigVM_Task', {
+    _this: entity.obj,
+    spec: { extraConfig: [{ key, value: typed(value, 'xsd:string') }] },
+  })
+}
+
+async function traced<T>(fn: () => Promise<T>): Promise<{ result: T; calls: SoapCallRecord[] }> {
+  const calls: SoapCallRecord[] = []
+  const stop = observeSoapCalls((c) => calls.push(c))
+  try {
+    return { result: await fn(), calls }
+  } finally {
+    stop()
+  }
+}
+
+describe('waiting for the guest', () => {
+  const vm = 'DC0_H0_VM0'
+
+  it('wait_for_ip waits through a power-on and answers the address the guest reports', async () => {
+    await call('vmware_vm.power_state', [vm, 'off'])
+    // Off: Tools stopped, no address (read directly).
+    expect(await guestProps(vm)).toMatchObject({
+      'runtime.powerState': 'poweredOff',
+      'guest.toolsRunningStatus': 'guestToolsNotRunning',
+    })
+    expect((await guestProps(vm))['guest.ipAddress']).toBeUndefined()
+    // The wait starts while the VM is off. Once its collector's first answer (the VM off) is
+    // in, the VM is powered on: the wait can only end through an update it waited for.
+    const calls: SoapCallRecord[] = []
+    let sawFirst!: () => void
+    const firstRead = new Promise<void>((resolve) => {
+      sawFirst = resolve
+    })
+    let filtered = false
+    const stop = observeSoapCalls((c) => {
+      calls.push(c)
+      if (c.method === 'CreateFilter') filtered = true
+      else if (filtered && c.method === 'WaitForUpdatesEx') sawFirst()
+    })
+    let result: Record<string, unknown>
+    try {
+      const pending = rt.call('vmware_vm.wait_for_ip', {
+        kwargs: { vm_name: vm, timeout: 120 },
+      }) as Promise<Record<string, unknown>>
+      await firstRead
+      await call('vmware_vm.power_state', [vm, 'on'])
+      result = await pending
+    } finally {
+      stop()
+    }
+    const direct = await guestProps(vm)
+    expect(direct['guest.toolsRunningStatus']).toBe('guestToolsRunning')
+    expect(result).toMatchObject({
+      name: vm,
+      power_state: 'poweredOn',
+      tools_running_status: 'guestToolsRunning',
+      ip_address: direct['guest.ipAddress'],
+    })
+    expect(result.ip_address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    expect(result.ip_addresses).toEqual([result.ip_address])
+    // It followed updates on a collector of its own (a wait that blocked on the server), and
+    // destroyed it.
+    const methods = calls.map((c) => c.method)
+    expect(
+      calls.some((c) => c.method === 'WaitForUpdatesEx' && /<maxWaitSeconds>[1-9]/.test(c.request)),
+    ).toBe(true)
+    expect(methods).toContain('CreatePropertyCollector')
+    expect(methods).toContain('DestroyPropertyCollector')
+    // vmware_vm.info reads the same address.
+    expect(((await call('vmware_vm.info', [vm])) as { ip_address: string }).ip_address).toBe(
+      result.ip_address,
+    )
+    // A guest keeps its address across a power cycle; wait_for_tools and wait_for_power agree.
+    await call('vmware_vm.power_state', [vm, 'off'])
+    expect(await call('vmware_vm.wait_for_power', [], { name: vm, state: 'off' })).toMatchObject({
+      power_state: 'poweredOff',
+      ip_address: null,
+    })
+    await call('vmware_vm.power_state', [vm, 'on'])
+    expect(await call('vmware_vm.wait_for_tools', [], { name: vm })).toMatchObject({
+      tools_running_status: 'guestToolsRunning',
+    })
+    expect(await call('vmware_vm.wait_for_ip', [], { name: vm })).toMatchObject({
+      ip_address: result.ip_address,
+    })
+  })
+
+  it('a wait that cannot be met fails with BRINE_TIMEOUT naming the VM; test mode does not wait', async () => {
+    const quiet = 'DC0_H0_VM1'
+    // A guest without VMware Tools (guest-tools.go): it never reports Tools or an address.
+    await call('vmware_vm.power_state', [quiet, 'off'])
+    await setExtraConfig(quiet, 'guestinfo.vcsim.tools', 'notInstalled')
+    await call('vmware_vm.power_state', [quiet, 'on'])
+    expect((await guestProps(quiet))['guest.toolsRunningStatus']).toBe('guestToolsNotRunning')
+    const error = await failure('vmware_vm.wait_for_ip', [], { name: quiet, timeout: 1 })
+    expect(error?.code).toBe('BRINE_TIMEOUT')
+    expect(error?.message).toContain(`VM '${quiet}' did not report an IP address`)
+    expect(error?.message).toContain('tools guestToolsNotRunning')
+    const tools = await failure('vmware_vm.wait_for_tools', [], { name: quiet, timeout: 0 })
+    expect(tools?.code).toBe('BRINE_TIMEOUT')
+    // Test mode looks once and answers what is there, without waiting.
+    const { result, calls } = await traced(() =>
+      rt.call('vmware_vm.wait_for_ip', { kwargs: { name: quiet, timeout: 600 }, test: true }),
+    )
+    expect(result).toMatchObject({ name: quiet, ip_address: null })
+    expect(
+      calls.filter(
+        (c) => c.method === 'WaitForUpdatesEx' && /<maxWaitSeconds>[1-9]/.test(c.request),
+      ),
+    ).toEqual([])
+  })
+
+  it('shutdown asks the guest and waits until the VM is off; without Tools it is refused unless forced', async () => {
+    const vm = 'DC0_C0_RP0_VM0'
+    expect((await guestProps(vm))['guest.toolsRunningStatus']).toBe('guestToolsRunning')
+    // Test mode: a prediction, nothing changes.
+    expect(await rt.call('vmware_vm.shutdown', { kwargs: { name: vm }, test: true })).toMatchObject(
+      { changed: true, forced: false, power_state: 'poweredOn' },
+    )
+    expect((await guestProps(vm))['runtime.powerState']).toBe('poweredOn')
+    const { result, calls } = await traced(() => call('vmware_vm.shutdown', [], { vm_name: vm }))
+    expect(result).toMatchObject({
+      name: vm,
+      power_state: 'poweredOff',
+      changed: true,
+      forced: false,
+    })
+    expect(calls.map((c) => c.method)).toContain('ShutdownGuest')
+    expect(calls.map((c) => c.method)).not.toContain('PowerOffVM_Task')
+    expect((await guestProps(vm))['runtime.powerState']).toBe('poweredOff')
+    expect(await call('vmware_vm.shutdown', [], { vm_name: vm })).toMatchObject({
+      changed: false,
+      comment: `VM '${vm}' is already powered off.`,
+    })
+    await call('vmware_vm.power_state', [vm, 'on'])
+
+    // DC0_H0_VM1 has no Tools (previous test): refused, and the VM stays on.
+    const quiet = 'DC0_H0_VM1'
+    const refused = await failure('vmware_vm.shutdown', [], { name: quiet })
+    expect(refused?.code).toBe('BRINE_VIM_TOOLS_UNAVAILABLE')
+    expect(refused?.message).toContain('force=True')
+    expect((await guestProps(quiet))['runtime.powerState']).toBe('poweredOn')
+    // vCenter itself refuses ShutdownGuest without Tools (ToolsUnavailable).
+    const raw = await failure('vmware_vm.power_state', [quiet, 'shutdown'])
+    expect(raw?.code).toBe('BRINE_VIM_TOOLS_UNAVAILABLE')
+    const forced = await traced(() => call('vmware_vm.shutdown', [], { name: quiet, force: true }))
+    expect(forced.result).toMatchObject({ power_state: 'poweredOff', changed: true, forced: true })
+    expect(forced.calls.map((c) => c.method)).toContain('PowerOffVM_Task')
+    expect((await guestProps(quiet))['runtime.powerState']).toBe('poweredOff')
+  })
+})
