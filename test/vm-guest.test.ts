@@ -206,3 +206,183 @@ describe('waiting for the guest', () => {
     expect((await guestProps(quiet))['runtime.powerState']).toBe('poweredOff')
   })
 })
+
+describe('guest operations (vmware_guest)', () => {
+  const vm = 'DC0_C0_RP0_VM1'
+
+  it('run answers the exit code, and the output with capture_output', async () => {
+    const exit = (await call('vmware_guest.run', [], {
+      vm_name: vm,
+      ...AUTH,
+      program_path: '/bin/sh',
+      arguments: "-c 'exit 3'",
+    })) as Record<string, unknown>
+    expect(exit).toMatchObject({ name: vm, exit_code: 3 })
+    expect(exit.end_time).toEqual(expect.any(String))
+    const echoed = await call('vmware_guest.run', [], {
+      name: vm,
+      ...AUTH,
+      program_path: '/bin/echo',
+      arguments: 'hello guest',
+      capture_output: true,
+    })
+    expect(echoed).toMatchObject({ exit_code: 0, stdout: 'hello guest\n', stderr: '' })
+    const env = await call('vmware_guest.run', [], {
+      name: vm,
+      ...AUTH,
+      program_path: '/bin/sh',
+      arguments: '-c \'echo "$GREETING" >&2; exit 0\'',
+      env: { GREETING: 'from brine' },
+      capture_output: true,
+    })
+    expect(env).toMatchObject({ exit_code: 0, stdout: '', stderr: 'from brine\n' })
+    // The guest lists both processes, exited, with their exit codes (read back).
+    const pids = [(exit as { pid: number }).pid, (echoed as { pid: number }).pid]
+    const listed = (await call('vmware_guest.list_processes', [], {
+      name: vm,
+      ...AUTH,
+      pids,
+    })) as Array<Record<string, unknown>>
+    expect(listed.map((p) => [p.pid, p.exit_code, p.owner])).toEqual([
+      [pids[0], 3, 'root'],
+      [pids[1], 0, 'root'],
+    ])
+    // wait=False answers the pid of a process still running; list_processes shows it running.
+    const started = (await call('vmware_guest.run', [], {
+      name: vm,
+      ...AUTH,
+      program_path: '/bin/sleep',
+      arguments: '30',
+      wait: false,
+    })) as { pid: number; exit_code: null }
+    expect(started.exit_code).toBeNull()
+    const [running] = (await call('vmware_guest.list_processes', [], {
+      name: vm,
+      ...AUTH,
+      pids: [started.pid],
+    })) as Array<Record<string, unknown>>
+    expect(running).toMatchObject({ pid: started.pid, end_time: null, exit_code: null })
+    // Its wait bounded by a timeout that cannot be met: BRINE_TIMEOUT naming the VM.
+    const late = await failure('vmware_guest.run', [], {
+      name: vm,
+      ...AUTH,
+      program_path: '/bin/sleep',
+      arguments: '30',
+      timeout: 0,
+    })
+    expect(late?.code).toBe('BRINE_TIMEOUT')
+    expect(late?.message).toContain(`VM '${vm}'`)
+  })
+
+  it('upload and download move the bytes; the guest’s programs see the uploaded file', async () => {
+    const bytes = randomBytes(200_000)
+    const source = join(local, 'payload.bin')
+    writeFileSync(source, bytes)
+    expect(
+      await call('vmware_guest.upload', [], {
+        name: vm,
+        ...AUTH,
+        source,
+        destination: '/tmp/payload.bin',
+      }),
+    ).toEqual({ name: vm, path: '/tmp/payload.bin', size: bytes.length })
+    // A program in the guest reads it (its working directory is a temporary one under /tmp).
+    expect(
+      await call('vmware_guest.run', [], {
+        name: vm,
+        ...AUTH,
+        program_path: '/usr/bin/wc',
+        arguments: '-c ../payload.bin',
+        capture_output: true,
+      }),
+    ).toMatchObject({ exit_code: 0, stdout: `${bytes.length} ../payload.bin\n` })
+    const destination = join(local, 'back.bin')
+    expect(
+      await call('vmware_guest.download', [], {
+        name: vm,
+        ...AUTH,
+        source: '/tmp/payload.bin',
+        destination,
+      }),
+    ).toEqual({ name: vm, path: '/tmp/payload.bin', size: bytes.length, destination })
+    expect(readFileSync(destination).equals(bytes)).toBe(true)
+    // An existing file needs overwrite=True.
+    const exists = await failure('vmware_guest.upload', [], {
+      name: vm,
+      ...AUTH,
+      source,
+      destination: '/tmp/payload.bin',
+    })
+    expect(exists?.code).toBe('BRINE_VIM_FILE_ALREADY_EXISTS')
+    expect(exists?.message).toContain('overwrite=True')
+    writeFileSync(source, 'replaced\n')
+    await call('vmware_guest.upload', [], {
+      name: vm,
+      ...AUTH,
+      source,
+      destination: '/tmp/payload.bin',
+      overwrite: true,
+    })
+    expect(
+      await call('vmware_guest.download', [], { name: vm, ...AUTH, source: '/tmp/payload.bin' }),
+    ).toMatchObject({ content: 'replaced\n', size: 9 })
+    const missing = await failure('vmware_guest.download', [], {
+      name: vm,
+      ...AUTH,
+      source: '/tmp/none.bin',
+    })
+    expect(missing?.code).toBe('BRINE_NOT_FOUND')
+  })
+
+  it('is refused clearly without Tools, on a powered-off VM and with a wrong guest login; the password never shows', async () => {
+    // DC0_H0_VM1 has no Tools (guestinfo.vcsim.tools=notInstalled): GuestOperationsUnavailable.
+    const quiet = 'DC0_H0_VM1'
+    await call('vmware_vm.power_state', [quiet, 'off'])
+    await setExtraConfig(quiet, 'guestinfo.vcsim.tools', 'notInstalled')
+    await call('vmware_vm.power_state', [quiet, 'on'])
+    const noTools = await failure('vmware_guest.list_processes', [], { name: quiet, ...AUTH })
+    expect(noTools?.code).toBe('BRINE_VIM_GUEST_OPERATIONS_UNAVAILABLE')
+    expect(noTools?.message).toContain('VMware Tools are not running')
+    await call('vmware_vm.power_state', [quiet, 'off'])
+    const off = await failure('vmware_guest.run', [], {
+      name: quiet,
+      ...AUTH,
+      program_path: '/bin/true',
+    })
+    expect(off?.code).toBe('BRINE_INVALID_STATE')
+    expect(off?.message).toContain('powered on')
+
+    const password = 'Wr0ng-guest-pw-7731'
+    const lines: string[] = []
+    const restore = setLogSink((line) => lines.push(line))
+    setLogLevel('debug')
+    let bad: (Error & { code?: string }) | undefined
+    try {
+      bad = await failure('vmware_guest.run', [], {
+        name: vm,
+        username: 'root',
+        password,
+        program_path: '/bin/true',
+      })
+    } finally {
+      setLogLevel('warning')
+      restore()
+    }
+    expect(bad?.code).toBe('BRINE_VIM_INVALID_GUEST_LOGIN')
+    expect(bad?.message).toContain("user 'root'")
+    expect(bad?.message).toContain('username= and password=')
+    // The password went to vCenter (the SOAP log line shows it masked) and nowhere else.
+    expect(lines.join('\n')).toContain('StartProgramInGuest')
+    expect(lines.join('\n')).not.toContain(password)
+    expect(`${bad?.message}\n${bad?.stack}\n${JSON.stringify(bad)}`).not.toContain(password)
+    // A bad argument with the password does not echo it either.
+    const typo = await failure('vmware_guest.run', [], {
+      name: vm,
+      username: 'root',
+      password: 12345,
+      program_path: '/bin/true',
+    })
+    expect(typo?.message).toContain("argument 'password'")
+    expect(typo?.message).not.toContain('12345')
+  })
+})
