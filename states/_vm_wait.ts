@@ -26,7 +26,7 @@ async function afterWaitForIp(
   wait: boolean | number | undefined,
   ret: StateResult,
 ): Promise<StateResult> {
-  if (wait === undefined || wait === false || ret.result !== true) return ret
+  if (wait === undefined || wait === false || ret.result === false) return ret
   if (ctx.test)
     return { ...ret, comment: `${ret.comment} It would then wait for the guest's IP address.` }
   const timeout = wait === true ? 300 : wait

@@ -386,3 +386,161 @@ describe('guest operations (vmware_guest)', () => {
     expect(typo?.message).not.toContain('12345')
   })
 })
+
+describe('the wait_for_ip state option', () => {
+  it('vmware_vm.power_state powers on and waits for the address; again: no change; test mode changes nothing', async () => {
+    const vm = 'DC0_C0_RP0_VM0'
+    await call('vmware_vm.power_state', [vm, 'off'])
+    // Test mode: predicted, nothing changes, nothing waited for.
+    const predicted = await state(
+      'vmware_vm.power_state',
+      [],
+      { name: vm, power: 'on', wait_for_ip: true },
+      true,
+    )
+    expect(predicted).toMatchObject({
+      result: null,
+      changes: { power_state: { old: 'poweredOff', new: 'poweredOn' } },
+    })
+    expect(predicted.comment).toContain("wait for the guest's IP address")
+    expect((await guestProps(vm))['runtime.powerState']).toBe('poweredOff')
+    const applied = await state('vmware_vm.power_state', [], {
+      name: vm,
+      power: 'on',
+      wait_for_ip: 120,
+    })
+    const direct = await guestProps(vm)
+    expect(direct['guest.ipAddress']).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    expect(applied).toMatchObject({
+      result: true,
+      changes: { power_state: { old: 'poweredOff', new: 'poweredOn' } },
+    })
+    expect(applied.comment).toBe(
+      `VM '${vm}' is now poweredOn. Guest IP address: ${direct['guest.ipAddress']}.`,
+    )
+    const again = await state('vmware_vm.power_state', [], {
+      name: vm,
+      power: 'on',
+      wait_for_ip: true,
+    })
+    expect(again).toMatchObject({ result: true, changes: {} })
+    expect(again.comment).toContain(`Guest IP address: ${direct['guest.ipAddress']}.`)
+  })
+
+  it('vmware_vm.present waits for the address of a powered-on VM and fails clearly for one without', async () => {
+    const vm = 'DC0_C0_RP0_VM0'
+    const ret = await state('vmware_vm.present', [], {
+      name: vm,
+      datacenter: 'DC0',
+      wait_for_ip: true,
+    })
+    expect(ret).toMatchObject({ result: true, changes: {} })
+    expect(ret.comment).toMatch(/Guest IP address: \d+\.\d+\.\d+\.\d+\.$/)
+    // A guest that never reports one (no Tools): False after the timeout, naming the VM.
+    const quiet = 'DC0_H0_VM1'
+    await call('vmware_vm.power_state', [quiet, 'off'])
+    await setExtraConfig(quiet, 'guestinfo.vcsim.tools', 'notInstalled')
+    const off = await state('vmware_vm.present', [], {
+      name: quiet,
+      datacenter: 'DC0',
+      wait_for_ip: 1,
+    })
+    expect(off).toMatchObject({ result: false, changes: {} })
+    expect(off.comment).toContain(`VM '${quiet}' is not powered on`)
+    await call('vmware_vm.power_state', [quiet, 'on'])
+    const never = await state('vmware_vm.present', [], {
+      name: quiet,
+      datacenter: 'DC0',
+      wait_for_ip: 1,
+    })
+    expect(never).toMatchObject({ result: false, changes: {} })
+    expect(never.comment).toContain(`VM '${quiet}' did not report an IP address`)
+  })
+})
+
+describe('VM lookup by instance and BIOS UUID', () => {
+  it('every function finds a VM by its instance UUID or BIOS UUID, within a datacenter too', async () => {
+    const vm = 'DC0_H0_VM0'
+    const direct = await guestProps(vm)
+    const instance = String(direct['config.instanceUuid'])
+    const bios = String(direct['config.uuid'])
+    expect(instance).not.toBe(bios)
+    const id = (await getEntity(si, ENTITY_TYPES.vm, vm)).obj.value
+    for (const uuid of [instance, bios, bios.toUpperCase()]) {
+      expect(await call('vmware_vm.info', [], { vm_name: uuid })).toMatchObject({ name: vm, id })
+      expect(await call('vmware_vm.path', [uuid])).toBe(`/DC0/vm/${vm}`)
+      expect(await call('vmware_vm.info', [], { name: uuid, datacenter: 'DC0' })).toMatchObject({
+        name: vm,
+      })
+      expect(await call('vmware_vm.wait_for_power', [], { name: uuid, state: 'on' })).toMatchObject(
+        { name: vm },
+      )
+    }
+    expect(await call('vmware_guest.list_processes', [], { vm_name: instance, ...AUTH })).toEqual(
+      expect.any(Array),
+    )
+    // A UUID no VM has is "not found", as a name would be.
+    const none = await failure('vmware_vm.info', [], {
+      name: '00000000-0000-0000-0000-000000000000',
+    })
+    expect(none?.code).toBe('BRINE_NOT_FOUND')
+  })
+
+  it('a BIOS UUID that several VMs share is ambiguous; their instance UUIDs still tell them apart', async () => {
+    const [a, b] = ['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']
+    const first = await guestProps(a)
+    const other = await getEntity(si, ENTITY_TYPES.vm, b)
+    // A copied VM keeps its BIOS UUID: give VM1 the BIOS UUID of VM0.
+    await runTask(si, 'copying the BIOS UUID', 'ReconfigVM_Task', {
+      _this: other.obj,
+      spec: { uuid: first['config.uuid'] },
+    })
+    expect((await guestProps(b))['config.uuid']).toBe(first['config.uuid'])
+    const error = await failure('vmware_vm.info', [], { name: String(first['config.uuid']) })
+    expect(error?.code).toBe('BRINE_AMBIGUOUS')
+    expect(error?.message).toContain(`/DC0/vm/${a}`)
+    expect(error?.message).toContain(`/DC0/vm/${b}`)
+    const second = await guestProps(b)
+    expect(
+      await call('vmware_vm.info', [], { name: String(second['config.instanceUuid']) }),
+    ).toMatchObject({ name: b })
+  })
+
+  it('costs the same round trips on 50 VMs as on 500', async () => {
+    const big = await startVcsim({ vm: 250 })
+    const bigRt = vmwareRuntime(big, 'vm-guest-scale')
+    try {
+      const count = async (runtime: Runtime, vm: string) => {
+        const s = await runtime.serviceInstance()
+        const props = await retrieveObjectProperties(
+          s,
+          (await getEntity(s, ENTITY_TYPES.vm, vm)).obj,
+          ['config.uuid', 'config.instanceUuid'],
+        )
+        const methods = async (name: string) => {
+          const calls: string[] = []
+          const stop = observeSoapCalls((c) => calls.push(c.method))
+          try {
+            await runtime.call('vmware_vm.info', { kwargs: { name, datacenter: 'DC0' } })
+          } finally {
+            stop()
+          }
+          return calls.sort()
+        }
+        return {
+          instance: await methods(String(props['config.instanceUuid'])),
+          bios: await methods(String(props['config.uuid'])),
+        }
+      }
+      const small = await count(rt, 'DC0_H0_VM0')
+      const large = await count(bigRt, 'DC0_H0_VM0')
+      expect(large).toEqual(small)
+      // By instance UUID: one FindAllByUuid; by BIOS UUID: two (instance first).
+      expect(small.instance.filter((m) => m === 'FindAllByUuid')).toHaveLength(1)
+      expect(small.bios.filter((m) => m === 'FindAllByUuid')).toHaveLength(2)
+    } finally {
+      await bigRt.close()
+      await big.stop()
+    }
+  }, 120_000)
+})
