@@ -121,7 +121,7 @@ export async function waitForGuest(
       }
       const guest = describeGuest(vm, props)
       if (reached(guest)) {
-        ctx.progress(100, `VM '${vm.name}' ${what}`)
+        ctx.progress(100, `waited for VM '${vm.name}' to ${what}`)
         return guest
       }
       if (ctx.test) return guest

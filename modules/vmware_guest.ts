@@ -413,6 +413,34 @@ export default defineModule({
         }
       },
     }),
+    terminate_process: defineFunction({
+      doc:
+        'End a process of the guest (TerminateProcessInGuest) and answer it as ' +
+        'list_processes does, read back after the call.',
+      args: { ...guestArgs, pid: z.coerce.number().int().describe('the process id') },
+      run: async (ctx, args) => {
+        const guest = await openGuest(ctx, args)
+        const [before] = await listProcesses(ctx, guest, [args.pid])
+        if (!before)
+          throw new ModuleError(`VM '${guest.vm.name}': no process ${args.pid} in the guest`, {
+            code: 'BRINE_NOT_FOUND',
+          })
+        if (ctx.test || before.end_time) return { ...before, terminated: false }
+        await guestCall(ctx, guest, 'TerminateProcessInGuest', {
+          _this: guest.processManager,
+          vm: guest.vm.obj,
+          auth: guest.auth,
+          pid: args.pid,
+        })
+        // The guest reports the end once the process is gone: look until it does (bounded).
+        for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+          const [after] = await listProcesses(ctx, guest, [args.pid])
+          if (!after || after.end_time || pause >= 1000)
+            return { ...(after ?? before), terminated: true }
+          await sleep(pause, undefined, { signal: ctx.signal })
+        }
+      },
+    }),
     list_processes: defineFunction({
       doc:
         'Processes of the guest (ListProcessesInGuest; all, or the pids given): pid, name, ' +

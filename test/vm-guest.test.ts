@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogLevel, setLogSink } from '../core/log.ts'
-import type { Runtime } from '../loader/runtime.ts'
+import { defaultOpts } from '../loader/opts.ts'
+import { Runtime } from '../loader/runtime.ts'
 import { runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
@@ -140,6 +141,39 @@ describe('waiting for the guest', () => {
     expect(await call('vmware_vm.wait_for_ip', [], { name: vm })).toMatchObject({
       ip_address: result.ip_address,
     })
+  })
+
+  it('a wait reports its progress through the runtime', async () => {
+    const progress: Array<[string, number, string | undefined]> = []
+    const watched = new Runtime({
+      opts: defaultOpts({
+        id: 'vm-guest-progress',
+        file_roots: [],
+        pillar_roots: [],
+        'saltext.vmware': {
+          host: vcsim.url,
+          user: 'progress',
+          password: 'pw',
+          ca_file: vcsim.caFile,
+        },
+      }),
+      pillar: {},
+      moduleDirs: [join(import.meta.dirname, '..', 'modules')],
+      stateDirs: [join(import.meta.dirname, '..', 'states')],
+      signal: new AbortController().signal,
+      env: {},
+      onProgress: (fun, percent, message) => progress.push([fun, percent, message]),
+    })
+    try {
+      await watched.call('vmware_vm.wait_for_tools', { kwargs: { name: 'DC0_H0_VM0' } })
+    } finally {
+      await watched.close()
+    }
+    expect(progress).toContainEqual([
+      'vmware_vm.wait_for_tools',
+      100,
+      "waited for VM 'DC0_H0_VM0' to run VMware Tools",
+    ])
   })
 
   it('a wait that cannot be met fails with BRINE_TIMEOUT naming the VM; test mode does not wait', async () => {
@@ -272,6 +306,22 @@ describe('guest operations (vmware_guest)', () => {
     })
     expect(late?.code).toBe('BRINE_TIMEOUT')
     expect(late?.message).toContain(`VM '${vm}'`)
+    // Both sleeps are ended; the guest lists them as exited (killed: no exit code 0).
+    const sleeping = (
+      (await call('vmware_guest.list_processes', [], { name: vm, ...AUTH })) as Array<
+        Record<string, unknown>
+      >
+    ).filter((p) => p.cmd_line === '/bin/sleep 30' && p.end_time === null)
+    expect(sleeping.map((p) => p.pid)).toContain(started.pid)
+    for (const p of sleeping) {
+      const ended = await call('vmware_guest.terminate_process', [], {
+        name: vm,
+        ...AUTH,
+        pid: p.pid,
+      })
+      expect(ended).toMatchObject({ pid: p.pid, terminated: true, end_time: expect.any(String) })
+      expect((ended as { exit_code: number }).exit_code).not.toBe(0)
+    }
   })
 
   it('upload and download move the bytes; the guest’s programs see the uploaded file', async () => {
