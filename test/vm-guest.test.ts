@@ -529,6 +529,11 @@ describe('VM lookup by instance and BIOS UUID', () => {
     expect(await call('vmware_guest.list_processes', [], { vm_name: instance, ...AUTH })).toEqual(
       expect.any(Array),
     )
+    // Scoped to a datacenter that does not hold it: not found there.
+    await call('vmware_datacenter.create', ['DC-uuid'])
+    const elsewhere = await failure('vmware_vm.info', [], { name: instance, datacenter: 'DC-uuid' })
+    expect(elsewhere?.code).toBe('BRINE_NOT_FOUND')
+    expect(elsewhere?.message).toContain("datacenter 'DC-uuid'")
     // A UUID no VM has is "not found", as a name would be.
     const none = await failure('vmware_vm.info', [], {
       name: '00000000-0000-0000-0000-000000000000',
