@@ -160,7 +160,7 @@ async function transfer(
     })
     if (response.statusCode >= 300)
       throw new ModuleError(`${what} failed with HTTP ${response.statusCode}`, {
-        code: 'BRINE_VIM_TRANSFER',
+        code: 'BRINE_VIM_TRANSPORT_HTTP_STATUS',
       })
     return response.bytes ?? Buffer.alloc(0)
   } finally {
