@@ -20,6 +20,7 @@ import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
+import { isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -598,4 +599,53 @@ describe('VM lookup by instance and BIOS UUID', () => {
       await big.stop()
     }
   }, 120_000)
+})
+
+describe('through the brine CLI', () => {
+  it('vmware_guest.run prints the exit code and output; the guest password shows nowhere, even at debug level', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'brine-vm-guest-cli-'))
+    writeFileSync(
+      join(cwd, 'brine.yaml'),
+      [
+        'saltext.vmware:',
+        `  host: ${vcsim.url}`,
+        `  user: ${vcsim.user}`,
+        `  password: ${vcsim.password}`,
+        `  ca_file: ${vcsim.caFile}`,
+      ].join('\n'),
+    )
+    const vm = 'DC0_C0_RP0_VM1'
+    const run = (password: string) =>
+      runCli(
+        [
+          'call',
+          'vmware_guest.run',
+          vm,
+          'username=root',
+          `password=${password}`,
+          'program_path=/bin/echo',
+          'arguments=cli-run',
+          'capture_output=True',
+          '--out',
+          'json',
+          '--log-level',
+          'debug',
+        ],
+        { cwd, env: isolatedCliEnv(cwd) },
+      )
+    const ok = await run('vmware')
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout).local).toMatchObject({
+      name: vm,
+      exit_code: 0,
+      stdout: 'cli-run\n',
+    })
+    expect(ok.stderr).toContain('StartProgramInGuest')
+    expect(`${ok.stdout}${ok.stderr}`).not.toMatch(/\bvmware\b(?!_)/)
+    const wrong = 'Cli-wrong-pw-5521'
+    const bad = await run(wrong)
+    expect(bad.code).toBe(1)
+    expect(`${bad.stdout}${bad.stderr}`).toContain('BRINE_VIM_INVALID_GUEST_LOGIN')
+    expect(`${bad.stdout}${bad.stderr}`).not.toContain(wrong)
+  }, 60_000)
 })
