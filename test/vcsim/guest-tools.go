@@ -39,8 +39,15 @@ type guestToolsHandler struct{}
 func (guestToolsHandler) Reference() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "BrineGuestTools", Value: "brine-guest-tools"}
 }
-func (guestToolsHandler) PutObject(mo.Reference)                  {}
-func (guestToolsHandler) RemoveObject(types.ManagedObjectReference) {}
+func (guestToolsHandler) PutObject(mo.Reference) {}
+
+// RemoveObject: a destroyed VM's guest processes end with it.
+func (guestToolsHandler) RemoveObject(ref types.ManagedObjectReference) {
+	if ref.Type == "VirtualMachine" {
+		guestStopProcesses(ref.Value)
+		guestLastAddress.Delete(ref.Value)
+	}
+}
 
 // UpdateObject follows every VM's power state. It runs in the goroutine that changed it, with
 // the VM's lock held where vcsim holds it: it takes no lock of its own on the VM.
