@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { stat, writeFile } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type CallContext,
@@ -128,7 +130,7 @@ async function transfer(
   method: 'PUT' | 'GET',
   what: string,
   signal: AbortSignal | undefined,
-  body?: Buffer,
+  upload?: { body: Readable; size: number },
 ): Promise<Buffer> {
   const token = new URL(url.replace('://*', '://localhost')).searchParams.get('token')
   if (token) new Secret(token)
@@ -151,10 +153,10 @@ async function transfer(
     const response = await transport.send({
       path: target.pathname + target.search,
       method,
-      headers: body
-        ? { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }
+      headers: upload
+        ? { 'content-type': 'application/octet-stream', 'content-length': String(upload.size) }
         : {},
-      ...(body ? { body } : {}),
+      ...(upload ? { body: upload.body } : {}),
       bytes: true,
       signal,
     })
@@ -348,20 +350,23 @@ export default defineModule({
         overwrite: z.boolean().default(false).describe('replace an existing guest file'),
       },
       run: async (ctx, args) => {
-        const bytes = await readFile(args.source).catch((error: NodeJS.ErrnoException) => {
+        const file = await stat(args.source).catch((error: NodeJS.ErrnoException) => {
           throw new ModuleError(
             `vmware_guest.upload: cannot read source '${args.source}': ${error.code ?? error.message}`,
-            {
-              code: 'BRINE_ARGUMENT',
-            },
+            { code: 'BRINE_ARGUMENT' },
           )
         })
+        if (!file.isFile())
+          throw new ModuleError(`vmware_guest.upload: source '${args.source}' is not a file`, {
+            code: 'BRINE_ARGUMENT',
+          })
+        const size = file.size
         const guest = await openGuest(ctx, args)
         if (ctx.test)
           return {
             name: guest.vm.name,
             path: args.destination,
-            size: bytes.length,
+            size,
             comment: 'would upload',
           }
         const url = await guestCall<string>(ctx, guest, 'InitiateFileTransferToGuest', {
@@ -370,7 +375,7 @@ export default defineModule({
           auth: guest.auth,
           guestFilePath: args.destination,
           fileAttributes: { _type: 'GuestFileAttributes' },
-          fileSize: bytes.length,
+          fileSize: size,
           overwrite: args.overwrite,
         })
         await transfer(
@@ -379,9 +384,10 @@ export default defineModule({
           'PUT',
           `uploading ${args.source} to ${args.destination} in VM '${guest.vm.name}'`,
           ctx.signal,
-          bytes,
+          // Streamed from the file: an ISO or an archive is never held in memory.
+          { body: createReadStream(args.source), size },
         )
-        return { name: guest.vm.name, path: args.destination, size: bytes.length }
+        return { name: guest.vm.name, path: args.destination, size }
       },
     }),
     download: defineFunction({
