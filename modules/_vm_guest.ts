@@ -8,8 +8,12 @@ import {
   callVim,
   ENTITY_TYPES,
   type Entity,
+  ManagedObjectNotFoundError,
   type ManagedObjectReference,
+  NotAuthenticatedError,
   runTask,
+  type ServiceInstance,
+  TransportError,
   VimFaultError,
 } from 'brine/vsphere'
 import { aliased, asList, findInDatacenter, names, requiredAliased } from './_vmware.ts'
@@ -84,38 +88,46 @@ export async function waitForGuest(
   timeout: number,
   fix: string,
 ): Promise<GuestView> {
-  const session = await ctx.serviceInstance.ready()
-  const requestSeconds = Math.max(0, Math.floor(session.params.requestTimeoutMs / 2000))
+  const si = ctx.serviceInstance
   const deadline = Date.now() + timeout * 1000
-  const collector = await session.invoke<ManagedObjectReference>(
-    'CreatePropertyCollector',
-    { _this: session.content.propertyCollector },
-    { signal: ctx.signal },
-  )
   const props: Record<string, unknown> = {}
+  let session = await si.ready()
+  let collector: ManagedObjectReference | undefined
+  let version = ''
+  let failures = 0
   try {
-    await session.invoke(
-      'CreateFilter',
-      {
-        _this: collector,
-        spec: {
-          propSet: [{ type: 'VirtualMachine', pathSet: GUEST_PROPS }],
-          objectSet: [{ obj: vm.obj }],
-        },
-        partialUpdates: false,
-      },
-      { signal: ctx.signal },
-    )
-    let version = ''
     for (;;) {
-      const left = Math.max(0, deadline - Date.now())
-      const maxWaitSeconds =
-        version === '' || ctx.test ? 0 : Math.min(Math.ceil(left / 1000), requestSeconds)
-      const updates = await session.invoke<UpdateSet | undefined>(
-        'WaitForUpdatesEx',
-        { _this: collector, version, options: { maxWaitSeconds } },
-        { signal: ctx.signal },
-      )
+      let updates: UpdateSet | undefined
+      let maxWaitSeconds = 0
+      try {
+        if (!collector) {
+          session = await si.ready()
+          collector = await guestCollector(session, vm, ctx.signal)
+          version = ''
+        }
+        const requestSeconds = Math.floor(session.params.requestTimeoutMs / 2000)
+        const left = Math.max(0, deadline - Date.now())
+        maxWaitSeconds =
+          version === '' || ctx.test ? 0 : Math.min(Math.ceil(left / 1000), requestSeconds)
+        updates = await session.invoke<UpdateSet | undefined>(
+          'WaitForUpdatesEx',
+          { _this: collector, version, options: { maxWaitSeconds } },
+          { signal: ctx.signal },
+        )
+        failures = 0
+      } catch (error) {
+        // A session that died (vCenter restarted, the session expired) or a lost answer: the
+        // collector goes with it; a new one, on the session the proxy gives now, reads the
+        // guest's state again. Tried until the deadline, as the wait itself is.
+        failures++
+        if (ctx.signal.aborted || !recoverable(error) || Date.now() >= deadline) throw error
+        if (error instanceof TransportError) session.valid = false
+        if (collector) await destroyCollector(session, collector)
+        collector = undefined
+        // A restarting server refuses connections for a while: back off (0.25 s … 2 s).
+        await sleep(Math.min(2000, 125 * 2 ** failures), undefined, { signal: ctx.signal })
+        if (Date.now() < deadline) continue
+      }
       if (updates) {
         version = updates.version
         applyUpdates(props, updates)
@@ -144,14 +156,66 @@ export async function waitForGuest(
       )
     }
   } finally {
-    await session
-      .invoke(
-        'DestroyPropertyCollector',
-        { _this: collector },
-        { signal: AbortSignal.timeout(10_000) },
-      )
-      .catch(() => {})
+    if (collector) await destroyCollector(session, collector)
   }
+}
+
+/** A private PropertyCollector on `session` itself, filtering the VM's GUEST_PROPS. */
+async function guestCollector(
+  session: ServiceInstance,
+  vm: Entity,
+  signal: AbortSignal,
+): Promise<ManagedObjectReference> {
+  const collector = await session.invoke<ManagedObjectReference>(
+    'CreatePropertyCollector',
+    { _this: session.content.propertyCollector },
+    { signal },
+  )
+  try {
+    await session.invoke(
+      'CreateFilter',
+      {
+        _this: collector,
+        spec: {
+          propSet: [{ type: 'VirtualMachine', pathSet: GUEST_PROPS }],
+          objectSet: [{ obj: vm.obj }],
+        },
+        partialUpdates: false,
+      },
+      { signal },
+    )
+    return collector
+  } catch (error) {
+    await destroyCollector(session, collector)
+    throw error
+  }
+}
+
+async function destroyCollector(session: ServiceInstance, collector: ManagedObjectReference) {
+  if (session.closed) return
+  await session
+    .invoke(
+      'DestroyPropertyCollector',
+      { _this: collector },
+      { signal: AbortSignal.timeout(10_000) },
+    )
+    .catch(() => {})
+}
+
+/** Failures after which a new collector (on a new session, if need be) can carry on. */
+function recoverable(error: unknown): boolean {
+  return (
+    error instanceof NotAuthenticatedError ||
+    error instanceof ManagedObjectNotFoundError ||
+    (error instanceof TransportError &&
+      [
+        'CONNECTION_DROPPED',
+        'REQUEST_TIMEOUT',
+        'NETWORK',
+        'CONNECTION_REFUSED',
+        'CONNECT_TIMEOUT',
+      ].includes(error.failure))
+  )
 }
 
 interface UpdateSet {

@@ -144,6 +144,42 @@ describe('waiting for the guest', () => {
     })
   })
 
+  it('a wait carries on through a vCenter restart, on a new session and collector', async () => {
+    const restartable = await startVcsim()
+    const other = vmwareRuntime(restartable, 'vm-guest-restart')
+    try {
+      const vm = 'DC0_H0_VM0'
+      await other.call('vmware_vm.power_state', { args: [vm, 'off'] })
+      const calls: string[] = []
+      let sawFirst!: () => void
+      const firstRead = new Promise<void>((resolve) => {
+        sawFirst = resolve
+      })
+      let filtered = false
+      const stop = observeSoapCalls((c) => {
+        calls.push(c.method)
+        if (c.method === 'CreateFilter') filtered = true
+        else if (filtered && c.method === 'WaitForUpdatesEx') sawFirst()
+      })
+      try {
+        const pending = other.call('vmware_vm.wait_for_ip', {
+          kwargs: { name: vm, timeout: 120 },
+        }) as Promise<Record<string, unknown>>
+        await firstRead
+        // The restarted simulator comes back with its model: the VM on, its guest up.
+        await restartable.restart()
+        expect(await pending).toMatchObject({ name: vm, power_state: 'poweredOn' })
+      } finally {
+        stop()
+      }
+      expect(calls.filter((m) => m === 'CreatePropertyCollector')).toHaveLength(2)
+      expect(calls.filter((m) => m === 'Login').length).toBeGreaterThanOrEqual(1)
+    } finally {
+      await other.close()
+      await restartable.stop()
+    }
+  }, 120_000)
+
   it('a wait reports its progress through the runtime', async () => {
     const progress: Array<[string, number, string | undefined]> = []
     const watched = new Runtime({
