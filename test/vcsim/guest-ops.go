@@ -14,8 +14,8 @@ package main
 // vcsim 0.24.2 has no process operations and runs file transfers only for container-backed VMs
 // (GuestOperationsUnavailable for all others); container-backed VMs keep its behaviour.
 //
-// The emulation (file operations in guest-files.go): the guest account is extraConfig guestinfo.vcsim.guest-user and
-// guestinfo.vcsim.guest-password (default root / vmware). The guest's file system is a
+// The emulation (file operations in guest-files.go): the guest account is extraConfig
+// guestinfo.vcsim.guest-user and guestinfo.vcsim.guest-password (default root / vmware). The guest's file system is a
 // directory per VM under the simulator's private working directory: a guest path /a/b is
 // <dir>/a/b (".." cannot leave it). A program runs as a real process of the simulator's own
 // user, as VMware Tools on Linux runs it: `/bin/sh -c "<programPath> <arguments>"`, in its
