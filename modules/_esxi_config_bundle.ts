@@ -153,6 +153,7 @@ export const bundleFunctions = {
             method: 'GET',
             headers: cookie ? { cookie: `vmware_soap_session=${cookie}` } : {},
             signal: ctx.signal,
+            bytes: true,
           })
           if (response.statusCode >= 300 || !response.bytes)
             throw new ModuleError(

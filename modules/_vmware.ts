@@ -13,7 +13,7 @@ import {
 export const names = {
   datacenter: z.string().min(1).describe('datacenter name or id'),
   cluster: z.string().min(1).describe('cluster name or id'),
-  vm: z.string().min(1).describe('virtual machine name or id'),
+  vm: z.string().min(1).describe('virtual machine name, id, instance UUID or BIOS UUID'),
   folderType: z
     .enum(['vm', 'host', 'datastore', 'network'])
     .default('vm')

@@ -40,6 +40,7 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
+import { functions as guestFunctions } from './_vm_guest.ts'
 import {
   aliased,
   asList,
@@ -1510,5 +1511,7 @@ export default defineModule({
         return { name: vm.name, removed: true }
       }),
     }),
+    // wait_for_ip, wait_for_tools, wait_for_power, shutdown
+    ...guestFunctions,
   },
 })

@@ -4,6 +4,7 @@ import { customizationArgs, customizationChange } from '../modules/_customizatio
 import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
+import { waitForIpArg, withWaitForIp } from './_vm_wait.ts'
 
 interface VmInfo {
   name: string
@@ -174,8 +175,9 @@ export default defineModule({
           .boolean()
           .default(false)
           .describe('power a new VM on (a clone’s customization then runs and is checked)'),
+        wait_for_ip: waitForIpArg,
       },
-      run: async (ctx, args) => {
+      run: withWaitForIp(async (ctx, args) => {
         const {
           name,
           datacenter,
@@ -347,7 +349,7 @@ export default defineModule({
         if (makeTemplate) await ctx.salt('vmware_vm.mark_as_template', { name: current.id })
         await syncMetadata(ctx, current.id, attributes, tags, false)
         return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }
-      },
+      }),
     }),
     absent: defineFunction({
       doc: 'Make sure the VM does not exist (powering it off first).',
@@ -375,8 +377,9 @@ export default defineModule({
             z.enum(['on', 'off', 'suspend', 'powered-on', 'powered-off']),
           )
           .describe('wanted state: on (powered-on), off (powered-off) or suspend'),
+        wait_for_ip: waitForIpArg,
       },
-      run: async (ctx, { name, power }) => {
+      run: withWaitForIp(async (ctx, { name, power }) => {
         // saltext-vmware's module values (vmware_vm.power_state) mean the same here.
         const state = power === 'powered-on' ? 'on' : power === 'powered-off' ? 'off' : power
         const current = await lookup(ctx, name)
@@ -390,7 +393,7 @@ export default defineModule({
           return { name, result: null, changes, comment: `VM '${name}' would be ${want}.` }
         await ctx.salt('vmware_vm.power_state', { name: current.id, state })
         return { name, result: true, changes, comment: `VM '${name}' is now ${want}.` }
-      },
+      }),
     }),
     snapshot_present: defineFunction({
       doc:

@@ -101,7 +101,7 @@ export {
   TaggingError,
 } from './tagging.ts'
 export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
-export { certificateThumbprints, normalizeThumbprint } from './transport.ts'
+export { certificateThumbprints, normalizeThumbprint, Transport } from './transport.ts'
 export type * from './types.ts'
 export {
   compareVersions,

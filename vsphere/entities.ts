@@ -399,13 +399,60 @@ export async function getEntityById(
   }
 }
 
-/** By id when the text looks like one and exists, else by name. */
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The VM with this instance UUID, else the one with this BIOS UUID (SearchIndex.FindAllByUuid,
+ * within the datacenter when the container is one; other containers filter the answer).
+ * Undefined when none; several VMs sharing a BIOS UUID are AmbiguousEntityError.
+ */
+async function findVmByUuid(
+  si: ServiceInstance,
+  uuid: string,
+  options: FindOptions,
+): Promise<Entity | undefined> {
+  const { content } = await si.ready()
+  const index =
+    options.container || options.within
+      ? await inventoryIndex(si, { signal: options.signal })
+      : undefined
+  const scope = index ? containerScope(index, options) : options
+  const datacenter = scope.within?.type === ENTITY_TYPES.datacenter ? scope.within : undefined
+  for (const instanceUuid of [true, false]) {
+    const answer = await si.invoke<ManagedObjectReference[] | undefined>(
+      'FindAllByUuid',
+      { _this: content.searchIndex, datacenter, uuid, vmSearch: true, instanceUuid },
+      { signal: options.signal },
+    )
+    const all = answer ?? []
+    const found = index && !datacenter ? await scoped(si, index, all, scope) : all
+    if (found.length > 1) {
+      const paths = await inventoryPaths(si, found, { signal: options.signal })
+      throw new AmbiguousEntityError(
+        ENTITY_TYPES.vm,
+        uuid,
+        found.map((obj) => ({ id: obj.value, path: paths.get(obj.value) ?? obj.value })),
+      )
+    }
+    if (found[0]) return readEntity(si, found[0], options)
+  }
+  return undefined
+}
+
+/**
+ * By id when the text looks like one and exists; a VM by instance or BIOS UUID when it looks
+ * like one and one has it; else by name.
+ */
 export async function getEntity(
   si: ServiceInstance,
   type: string,
   nameOrId: string,
   options: FindOptions = {},
 ): Promise<Entity> {
+  if (type === ENTITY_TYPES.vm && UUID_PATTERN.test(nameOrId)) {
+    const found = await findVmByUuid(si, nameOrId, options)
+    if (found) return found
+  }
   if (ID_PATTERN.test(nameOrId)) {
     try {
       return await getEntityById(si, type, nameOrId, options)

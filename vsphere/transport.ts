@@ -34,7 +34,7 @@ export interface TransportResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
   body: string
-  /** The body's bytes (a file download, which text decoding would corrupt). */
+  /** The answer's bytes, when asked for with `bytes` (then `body` is empty). */
   bytes?: Buffer
 }
 
@@ -47,6 +47,8 @@ export interface SendOptions {
   signal?: AbortSignal | undefined
   /** For error messages: the SOAP method being called. */
   soapMethod?: string | undefined
+  /** Keep the answer as bytes (a file download) instead of decoding it as text. */
+  bytes?: boolean | undefined
 }
 
 export class Transport {
@@ -80,13 +82,14 @@ export class Transport {
         body: request.body ?? null,
         signal: request.signal ?? null,
       })
-      const bytes = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
-      // TextDecoder drops a BOM, like undici's body.text().
-      const body = new TextDecoder().decode(bytes)
+      const raw = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
       // undici frees the socket a tick after the body ends: a request sent at once would open
       // a second connection (a full TLS handshake, measured at 5–10 ms here). Let it settle.
       await new Promise((resolve) => setImmediate(resolve))
-      return { statusCode: response.statusCode, headers: response.headers, body, bytes }
+      const { statusCode, headers } = response
+      if (request.bytes) return { statusCode, headers, body: '', bytes: raw }
+      // TextDecoder drops a BOM, like undici's body.text().
+      return { statusCode, headers, body: new TextDecoder().decode(raw) }
     } catch (error) {
       if (error instanceof TransportError) throw error
       throw toTransportError(error, this.url, request.soapMethod, this.#options)

@@ -234,6 +234,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if fillHostFacts(w, body) { // saltext-net.go: host capabilities, vSAN status
 			return
 		}
+		if guestShutdownNeedsTools(w, body) { // guest-tools.go: ShutdownGuest without Tools
+			return
+		}
 		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
 			return
 		}
