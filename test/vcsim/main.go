@@ -225,6 +225,10 @@ func extendSimulator(next http.Handler) http.Handler {
 			return
 		}
 		addLateObjectsToViews()
+		vnicAttach() // esxi-network.go: VMkernel adapters, vMotion, DVS host members
+		if vnicDvsHosts(w, body) {
+			return
+		}
 		applyClusterExtras(body) // saltext-infra.go: HA/DRS settings applyClusterSpec leaves out
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		if fillHostFacts(w, body) { // saltext-net.go: host capabilities, vSAN status
