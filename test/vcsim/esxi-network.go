@@ -19,7 +19,8 @@ package main
 //     config.virtualNicManagerInfo reads the same.
 //   - HostVMotionSystem (configManager.vmotionSystem, likewise missing): netConfig with the
 //     candidates and the selected adapter (the vmotion nic type's first selection), SelectVnic
-//     (an unknown device: InvalidArgument) and DeselectVnic (no adapter carries vMotion). The
+//     (that adapter alone carries vMotion; an unknown device: InvalidArgument) and DeselectVnic
+//     (no adapter carries vMotion). The
 //     host's config.vmotion reads the same.
 //   - ReconfigureDvs_Task host members: vCenter keeps each member in config.host (its pnic
 //     backing, maxProxySwitchPorts), edits a member (0.24.2: NotSupported), refuses adding a
@@ -509,12 +510,15 @@ func (s *vnicHost) select_(nicType, device, property string) *soap.Fault {
 	return nil
 }
 
+// SelectVnic makes device the one adapter carrying vMotion (netConfig.selectedVnic is one value).
 func (v *vnicVMotionSystem) SelectVnic(req *types.SelectVnic) soap.HasFault {
 	body := new(methods.SelectVnicBody)
-	if fault := v.state.select_("vmotion", req.Device, "device"); fault != nil {
-		body.Fault_ = fault
+	if vnicIndex(v.state.host, req.Device) < 0 {
+		body.Fault_ = vnicInvalid("device")
 		return body
 	}
+	v.state.selected["vmotion"] = []string{req.Device}
+	vnicSync(v.state)
 	body.Res = new(types.SelectVnicResponse)
 	return body
 }
@@ -586,12 +590,14 @@ func vnicPnicFault(dvs *simulator.DistributedVirtualSwitch, host *simulator.Host
 			return &types.NotFound{}
 		}
 		key := "key-vim.host.PhysicalNic-" + device
+		vswitches := host.Config.Network.Vswitch
 		if state := vnicHosts[host.Self.Value]; state != nil {
-			for _, vswitch := range state.network.NetworkInfo.Vswitch {
-				for _, used := range vswitch.Pnic {
-					if used == key || used == device {
-						return &types.ResourceInUse{Type: "PhysicalNic", Name: device}
-					}
+			vswitches = append(append([]types.HostVirtualSwitch{}, vswitches...), state.network.NetworkInfo.Vswitch...)
+		}
+		for _, vswitch := range vswitches {
+			for _, used := range vswitch.Pnic {
+				if used == key || used == device {
+					return &types.ResourceInUse{Type: "PhysicalNic", Name: device}
 				}
 			}
 		}
