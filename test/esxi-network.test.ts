@@ -5,8 +5,10 @@
 // Sources: saltstack/salt-ext-modules-vmware src/saltext/vmware/modules/esxi.py,
 // states/esxi.py, modules/dvswitch.py and tests/integration/{modules,states}/test_esxi.py,
 // tests/integration/modules/test_dvswitch.py.
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
+import type { StateReturn } from '../runner/types.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-collector.ts'
@@ -18,10 +20,11 @@ let vc: Vcsim
 let esx: Vcsim
 let rtVc: Runtime
 let rtEsx: Runtime
+const fixtures = join(import.meta.dirname, 'fixtures', 'esxi-network')
 
 beforeAll(async () => {
   ;[vc, esx] = await Promise.all([startVcsim(), startVcsim({ esx: true })])
-  rtVc = vmwareRuntime(vc, 'esxi-network')
+  rtVc = vmwareRuntime(vc, 'esxi-network', [fixtures])
   rtEsx = vmwareRuntime(esx, 'root')
 })
 afterAll(async () => {
@@ -106,6 +109,98 @@ async function hostNetwork(server: Vcsim, hostName: string) {
     }
   })
 }
+
+// saltext-vmware's signatures (modules/esxi.py, modules/dvswitch.py, states/esxi.py) without
+// service_instance and profile: brine declares these first, in this order.
+const SALTEXT_FUNCTIONS: Record<string, string[]> = {
+  'vmware_esxi.create_vmkernel_adapter': [
+    'port_group_name',
+    'dvswitch_name',
+    'vswitch_name',
+    'enable_fault_tolerance',
+    'enable_management_traffic',
+    'enable_provisioning',
+    'enable_replication',
+    'enable_replication_nfc',
+    'enable_vmotion',
+    'enable_vsan',
+    'mtu',
+    'network_default_gateway',
+    'network_ip_address',
+    'network_subnet_mask',
+    'network_tcp_ip_stack',
+    'network_type',
+    'datacenter_name',
+    'cluster_name',
+    'host_name',
+  ],
+  'vmware_esxi.get_vmkernel_adapters': [
+    'adapter_name',
+    'datacenter_name',
+    'cluster_name',
+    'host_name',
+  ],
+  'vmware_esxi.delete_vmkernel_adapter': [
+    'adapter_name',
+    'datacenter_name',
+    'cluster_name',
+    'host_name',
+  ],
+  'vmware_esxi.get_vmotion_enabled': ['host_name', 'datacenter_name', 'cluster_name', 'host_names'],
+  'vmware_esxi.vmotion_disable': ['host_name', 'datacenter_name', 'cluster_name', 'host_names'],
+  'vmware_esxi.vmotion_enable': [
+    'host_name',
+    'datacenter_name',
+    'cluster_name',
+    'host_names',
+    'device',
+  ],
+  'vmware_dvswitch.add_hosts': [
+    'switch_name',
+    'host_name',
+    'datacenter_name',
+    'cluster_name',
+    'nics',
+  ],
+  'vmware_dvswitch.remove_hosts': ['switch_name', 'host_name', 'datacenter_name', 'cluster_name'],
+  'vmware_dvswitch.update_hosts': [
+    'switch_name',
+    'host_name',
+    'datacenter_name',
+    'cluster_name',
+    'nics',
+    'num_ports',
+    'mtu',
+  ],
+}
+const SALTEXT_STATES: Record<string, string[]> = {
+  'vmware_esxi.vmkernel_adapter_absent': ['name', 'datacenter_name', 'cluster_name', 'host_name'],
+  'vmware_esxi.vmotion_configured': [
+    'name',
+    'enabled',
+    'device',
+    'datacenter_name',
+    'cluster_name',
+    'host_name',
+  ],
+}
+
+describe('saltext’s names and argument order', () => {
+  it('functions declare saltext’s arguments first, in its order; states take saltext’s', async () => {
+    const update = [...SALTEXT_FUNCTIONS['vmware_esxi.create_vmkernel_adapter']!]
+    SALTEXT_FUNCTIONS['vmware_esxi.update_vmkernel_adapter'] = ['adapter_name', ...update]
+    SALTEXT_STATES['vmware_esxi.vmkernel_adapter_present'] = ['name', ...update]
+    for (const [fun, args] of Object.entries(SALTEXT_FUNCTIONS)) {
+      const { definition } = await rtVc.modules.getFunction(fun)
+      expect(Object.keys(definition.args).slice(0, args.length), fun).toEqual(args)
+      expect(definition.vsphere, fun).toBe(true)
+    }
+    for (const [fun, args] of Object.entries(SALTEXT_STATES)) {
+      const { definition } = await rtVc.states.getFunction(fun)
+      expect(Object.keys(definition.args), fun).toEqual(args)
+    }
+  })
+})
 
 const H0 = 'DC0_C0_H0'
 const H1 = 'DC0_C0_H1'
@@ -753,5 +848,42 @@ describe('distributed switch host membership', () => {
     })
     expect((await members('DVS0')).summary).toContain('DC0_H0')
     await call('vmware_esxi.delete_vmkernel_adapter', ['vmk1'], { host_name: 'DC0_H0' })
+  })
+})
+
+describe('an SLS of these states (the README example)', () => {
+  it('applies in test mode (nothing changes), then for real, then with no changes', async () => {
+    const apply = async (test: boolean) => {
+      rtVc.context = {}
+      return Object.values(
+        (await rtVc.call('state.apply', { args: ['host-network'], kwargs: { test } })) as Record<
+          string,
+          StateReturn
+        >,
+      )
+    }
+    const predicted = await apply(true)
+    expect(predicted.map((r) => r.result)).toEqual([null, null])
+    for (const host of CLUSTER) {
+      const raw = await hostNetwork(vc, host)
+      expect(Object.keys(raw.vnics)).toEqual(['vmk0'])
+    }
+    const applied = await apply(false)
+    expect(applied.map((r) => r.result)).toEqual([true, true])
+    expect(applied.every((r) => Object.keys(r.changes).length === 3)).toBe(true)
+    for (const host of CLUSTER) {
+      const raw = await hostNetwork(vc, host)
+      expect(raw.vnics.vmk1?.spec.mtu).toBe(9000)
+      expect(raw.vmotionSelected).toBe('VMotionConfig.vmotion.key-vim.host.VirtualNic-vmk1')
+    }
+    const again = await apply(false)
+    expect(again.map((r) => [r.result, r.changes])).toEqual([
+      [true, {}],
+      [true, {}],
+    ])
+    await onVc.call('vmware_esxi.delete_vmkernel_adapter', ['vmk1'], {
+      datacenter_name: 'DC0',
+      cluster_name: 'DC0_C0',
+    })
   })
 })
