@@ -204,6 +204,7 @@ describe('saltext’s names and argument order', () => {
 
 const H0 = 'DC0_C0_H0'
 const H1 = 'DC0_C0_H1'
+const H2 = 'DC0_C0_H2'
 const CLUSTER = ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2']
 
 describe('VMkernel adapters through vCenter', () => {
@@ -400,6 +401,51 @@ describe('VMkernel adapters through vCenter', () => {
         'faultToleranceLogging.key-vim.host.VirtualNic-vmk1',
       ])
     }
+    // The state on a distributed port group: in the desired state already.
+    const onDvs = {
+      name: 'vmk1',
+      port_group_name: 'DC0_DVPG0',
+      dvswitch_name: 'DVS0',
+      mtu: 2000,
+      enable_fault_tolerance: true,
+      network_type: 'dhcp',
+      host_name: H0,
+    }
+    expect(await onVc.state('vmware_esxi.vmkernel_adapter_present', [], onDvs)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+    // update keeps the adapter's distributed port; moving it to a standard port group.
+    const port = (await hostNetwork(vc, H0)).vnics.vmk1?.spec.distributedVirtualPort
+    await call('vmware_esxi.update_vmkernel_adapter', ['vmk1', 'DC0_DVPG0'], {
+      dvswitch_name: 'DVS0',
+      network_type: 'dhcp',
+      mtu: 2100,
+      host_name: H0,
+    })
+    let raw = await hostNetwork(vc, H0)
+    expect(raw.vnics.vmk1?.spec.mtu).toBe(2100)
+    expect(raw.vnics.vmk1?.spec.distributedVirtualPort).toEqual(port)
+    await call('vmware_esxi.update_vmkernel_adapter', ['vmk1', 'VM Network'], {
+      network_type: 'dhcp',
+      host_name: H0,
+    })
+    raw = await hostNetwork(vc, H0)
+    expect(raw.vnics.vmk1).toMatchObject({ portgroup: 'VM Network' })
+    expect(raw.vnics.vmk1?.spec.distributedVirtualPort).toBeUndefined()
+    expect(await onVc.state('vmware_esxi.vmkernel_adapter_present', [], onDvs, true)).toMatchObject(
+      { result: null, changes: { [H0]: 'vmk1' } },
+    )
+    expect((await hostNetwork(vc, H0)).vnics.vmk1).toMatchObject({ portgroup: 'VM Network' })
+    expect(await onVc.state('vmware_esxi.vmkernel_adapter_present', [], onDvs)).toMatchObject({
+      result: true,
+      changes: { [H0]: 'vmk1' },
+    })
+    raw = await hostNetwork(vc, H0)
+    expect(raw.vnics.vmk1?.spec).toMatchObject({
+      mtu: 2000,
+      distributedVirtualPort: { switchUuid: uuid },
+    })
     // The standalone host was not selected.
     expect(Object.keys((await hostNetwork(vc, 'DC0_H0')).vnics)).toEqual(['vmk0'])
     const noPg = await failure('vmware_esxi.create_vmkernel_adapter', ['nope'], {
@@ -885,5 +931,45 @@ describe('an SLS of these states (the README example)', () => {
       datacenter_name: 'DC0',
       cluster_name: 'DC0_C0',
     })
+  })
+})
+
+describe('secrets', () => {
+  it('the password is in no result, state return or error', async () => {
+    const password = 'Net-S3cret-pa55'
+    const rt = vmwareRuntime(vc, 'secret-user', [], {
+      'saltext.vmware': { host: vc.url, user: 'secret-user', password, ca_file: vc.caFile },
+    })
+    try {
+      const outputs: unknown[] = [
+        await rt.call('vmware_esxi.get_vmkernel_adapters', { kwargs: { host_name: H0 } }),
+        await rt.call('vmware_esxi.vmkernel_adapter_present', {
+          kwargs: {
+            name: 'vmk1',
+            port_group_name: 'VM Network',
+            network_type: 'dhcp',
+            host_name: H2,
+          },
+          state: true,
+          test: true,
+        }),
+        await rt.call('vmware_esxi.vmotion_enable', { kwargs: { host_name: H2, device: 'vmk9' } }),
+        await rt
+          .call('vmware_esxi.create_vmkernel_adapter', {
+            kwargs: {
+              port_group_name: 'VM Network',
+              network_ip_address: 'bad',
+              network_subnet_mask: '255.0.0.0',
+              host_name: H2,
+            },
+          })
+          .catch((e: Error) => ({ message: e.message, stack: e.stack, cause: String(e.cause) })),
+      ]
+      const text = JSON.stringify(outputs)
+      expect(text).toContain('network_ip_address')
+      expect(text).not.toContain(password)
+    } finally {
+      await rt.close()
+    }
   })
 })

@@ -92,8 +92,16 @@ func (*vnicVMotionSystem) Lock()   { vnicMu.Lock() }
 func (*vnicVMotionSystem) Unlock() { vnicMu.Unlock() }
 
 // vnicAttach gives each host (also one added later) its own network system, virtual NIC
-// manager and vMotion system. Called before every request.
-func vnicAttach() {
+// manager and vMotion system. Called before each request that may reach one (the scan of the
+// registry is skipped for the others: a large inventory's VM calls).
+func vnicAttach(body []byte) {
+	relevant := false
+	for _, word := range []string{"HostSystem", "HostNetworkSystem", "HostVirtualNicManager", "HostVMotionSystem", "ReconfigureDvs_Task"} {
+		relevant = relevant || bytes.Contains(body, []byte(word))
+	}
+	if !relevant {
+		return
+	}
 	vnicMu.Lock()
 	defer vnicMu.Unlock()
 	for _, obj := range simulator.Map.All("HostSystem") {

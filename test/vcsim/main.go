@@ -225,7 +225,7 @@ func extendSimulator(next http.Handler) http.Handler {
 			return
 		}
 		addLateObjectsToViews()
-		vnicAttach() // esxi-network.go: VMkernel adapters, vMotion, DVS host members
+		vnicAttach(body) // esxi-network.go: VMkernel adapters, vMotion, DVS host members
 		if vnicDvsHosts(w, body) {
 			return
 		}
