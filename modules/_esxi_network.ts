@@ -238,6 +238,7 @@ export async function saveAdapter(
   const dvPort = a.dvswitch_name
     ? await dvsPort(ctx, a.dvswitch_name, a.port_group_name)
     : undefined
+  const created = !device
   try {
     if (device) {
       const current = vnicsOf(host).find((v) => v.device === device)
@@ -265,10 +266,12 @@ export async function saveAdapter(
   } catch (error) {
     throw argumentError(error, host.name)
   }
+  // Only what changes is sent: ESXi refuses to deselect an adapter that is not selected.
   const manager = host.props['configManager.virtualNicManager'] as ManagedObjectReference
+  const selections = created ? {} : selectionsOf(host)
   for (const [arg, nicType] of NIC_TYPES) {
     const wanted = a[arg]
-    if (wanted === undefined) continue
+    if (wanted === undefined || (selections[nicType] ?? []).includes(device) === wanted) continue
     await callVim(
       si,
       `${wanted ? 'selecting' : 'deselecting'} '${device}' for ${nicType} traffic on host '${host.name}'`,

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
+import { callVim } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveAll, retrieveObjectProperties } from '../vsphere/property-collector.ts'
@@ -220,6 +221,8 @@ describe('VMkernel adapters through vCenter', () => {
       network_default_gateway: '10.10.0.1',
       enable_vmotion: true,
       enable_vsan: true,
+      // Not selected on a new adapter: nothing to send (ESXi refuses to deselect it).
+      enable_replication: false,
     })
     expect(created).toEqual({ [H0]: 'vmk1' })
     expect(await call('vmware_esxi.get_vmkernel_adapters', [], { host_name: H0 })).toEqual({
@@ -242,6 +245,26 @@ describe('VMkernel adapters through vCenter', () => {
     expect(raw.selected.vmotion).toEqual(['vmotion.key-vim.host.VirtualNic-vmk1'])
     expect(raw.selected.vsan).toEqual(['vsan.key-vim.host.VirtualNic-vmk1'])
     expect(raw.vmotionSelected).toBe('VMotionConfig.vmotion.key-vim.host.VirtualNic-vmk1')
+    // The host's virtual NIC manager, called directly: deselecting an adapter that is not
+    // selected, or an unknown nic type, is InvalidArgument (vSphere API reference,
+    // HostVirtualNicManager.DeselectVnicForNicType / SelectVnicForNicType).
+    const refusals = await readBack(vc, async (si) => {
+      const host = (
+        await retrieveAll(si, 'HostSystem', ['name', 'configManager.virtualNicManager'])
+      ).find((h) => h.props.name === H0)
+      const manager = host?.props['configManager.virtualNicManager']
+      const fault = (method: string, nicType: string, device: string) =>
+        callVim(si, 'raw', method, { _this: manager, nicType, device }).then(
+          () => 'none',
+          (e: { faultType?: string }) => e.faultType,
+        )
+      return [
+        await fault('DeselectVnicForNicType', 'vSphereReplication', 'vmk1'),
+        await fault('SelectVnicForNicType', 'noSuchTraffic', 'vmk1'),
+        await fault('SelectVnicForNicType', 'vmotion', 'vmk9'),
+      ]
+    })
+    expect(refusals).toEqual(['InvalidArgument', 'InvalidArgument', 'InvalidArgument'])
 
     // update (saltext's positional order: adapter_name, port_group_name): DHCP, MTU, traffic types.
     expect(

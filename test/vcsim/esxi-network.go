@@ -15,7 +15,8 @@ package main
 //     does not exist, the same on every host): info.netConfig per nic type (vmotion,
 //     management, vsan, …) with the candidate adapters and the selected ones (keys
 //     "<nicType>.<vnic key>"), QueryNetConfig, SelectVnicForNicType and
-//     DeselectVnicForNicType (an unknown nic type or device: InvalidArgument). The host's
+//     DeselectVnicForNicType (an unknown nic type or device, or deselecting an adapter that is
+//     not selected: InvalidArgument). The host's
 //     config.virtualNicManagerInfo reads the same.
 //   - HostVMotionSystem (configManager.vmotionSystem, likewise missing): netConfig with the
 //     candidates and the selected adapter (the vmotion nic type's first selection), SelectVnic
@@ -492,8 +493,12 @@ func (m *vnicManager) DeselectVnicForNicType(req *types.DeselectVnicForNicType) 
 		body.Fault_ = vnicInvalid("nicType")
 		return body
 	}
-	if vnicIndex(s.host, req.Device) < 0 {
-		body.Fault_ = vnicInvalid("device")
+	selected := false
+	for _, device := range s.selected[req.NicType] {
+		selected = selected || device == req.Device
+	}
+	if vnicIndex(s.host, req.Device) < 0 || !selected {
+		body.Fault_ = vnicInvalid("device") // no such adapter, or not selected for nicType
 		return body
 	}
 	s.selected[req.NicType] = vnicWithout(s.selected[req.NicType], req.Device)
