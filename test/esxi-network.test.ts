@@ -5,7 +5,10 @@
 // Sources: saltstack/salt-ext-modules-vmware src/saltext/vmware/modules/esxi.py,
 // states/esxi.py, modules/dvswitch.py and tests/integration/{modules,states}/test_esxi.py,
 // tests/integration/modules/test_dvswitch.py.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import type { StateReturn } from '../runner/types.ts'
@@ -497,6 +500,9 @@ describe('vMotion through vCenter', () => {
     const { call } = onVc
     const all = (await call('vmware_esxi.get_vmotion_enabled')) as Record<string, unknown>
     expect(Object.keys(all).sort()).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2', 'DC0_H0'])
+    expect(await call('vmware_esxi.get_vmotion_enabled', [], { datacenter_name: 'DC0' })).toEqual(
+      all,
+    )
     for (const value of Object.values(all)) expect(value).toEqual({ 'VMotion Enabled': false })
     // saltext's positional order: host_name first.
     expect(await call('vmware_esxi.vmotion_enable', [H0])).toEqual({
@@ -954,6 +960,61 @@ describe('an SLS of these states (the README example)', () => {
       datacenter_name: 'DC0',
       cluster_name: 'DC0_C0',
     })
+  })
+})
+
+// saltext's own client reads what brine wrote: pyVmomi (Debian's python3-pyvmomi, the library
+// saltext-vmware calls these methods through) on the same simulator.
+const PYTHON = '/usr/bin/python3'
+const PYVMOMI_READ = `
+import json, ssl, sys
+from pyVim.connect import SmartConnect
+from pyVmomi import vim
+ctx = ssl.create_default_context(cafile=sys.argv[4])
+si = SmartConnect(host='127.0.0.1', port=int(sys.argv[1]), user='pyvmomi', pwd='pw', sslContext=ctx)
+content = si.RetrieveContent()
+view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
+host = [h for h in view.view if h.name == sys.argv[2]][0]
+vnic = [v for v in host.config.network.vnic if v.device == sys.argv[3]][0]
+print(json.dumps({
+  'portgroup': vnic.portgroup, 'ip': vnic.spec.ip.ipAddress, 'mtu': vnic.spec.mtu,
+  'vmotion': host.configManager.vmotionSystem.netConfig.selectedVnic,
+  'vsan': list(host.configManager.virtualNicManager.QueryNetConfig('vsan').selectedVnic),
+}))
+`
+const hasPyvmomi =
+  existsSync(PYTHON) &&
+  (await promisify(execFile)(PYTHON, ['-c', 'import pyVmomi']).then(
+    () => true,
+    () => false,
+  ))
+
+describe.skipIf(!hasPyvmomi)('pyVmomi reads the same', () => {
+  it('an adapter brine created, its vMotion and vSAN selection', async () => {
+    await onVc.call('vmware_esxi.create_vmkernel_adapter', ['VM Network'], {
+      host_name: H2,
+      network_ip_address: '10.40.0.2',
+      network_subnet_mask: '255.255.255.0',
+      mtu: 1600,
+      enable_vmotion: true,
+      enable_vsan: true,
+    })
+    const { stdout } = await promisify(execFile)(PYTHON, [
+      '-c',
+      PYVMOMI_READ,
+      String(vc.port),
+      H2,
+      'vmk1',
+      vc.caFile,
+    ])
+    expect(JSON.parse(stdout)).toEqual({
+      portgroup: 'VM Network',
+      ip: '10.40.0.2',
+      mtu: 1600,
+      vmotion: 'VMotionConfig.vmotion.key-vim.host.VirtualNic-vmk1',
+      vsan: ['vsan.key-vim.host.VirtualNic-vmk1'],
+    })
+    await onVc.call('vmware_esxi.delete_vmkernel_adapter', ['vmk1'], { host_name: H2 })
   })
 })
 
