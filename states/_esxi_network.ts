@@ -1,6 +1,7 @@
 // vmware_esxi's vmkernel_adapter_present/absent and vmotion_configured states (saltext-vmware's
 // states/esxi.py), spread into vmware_esxi.ts's functions. Return shapes are saltext's:
-// changes {host: device} for adapters, {host: {enabled: {old, new}}} for vMotion.
+// saltext's comments; changes are brine's `{host: {<what>: {old, new}}}` (saltext's adapter
+// states give `{host: device}`, its vMotion state `{host: {enabled: {old, new}}}`).
 import { defineFunction, z } from 'brine/loader'
 import { selectHosts, selection } from '../modules/_esxi.ts'
 import {
@@ -43,13 +44,21 @@ export const states = {
       const add: typeof hosts = []
       const update: typeof hosts = []
       const misnamed: string[] = []
+      const planned: Record<string, Record<string, { old: unknown; new: unknown }>> = {}
       for (const host of hosts) {
         const devices = vnicsOf(host).map((v) => v.device)
         if (!devices.includes(name)) {
           const next = nextDevice(devices)
           if (next === name) add.push(host)
           else misnamed.push(`${host.name} (it would be ${next})`)
-        } else if (Object.keys(adapterDiff(host, name, a, dvPort)).length) update.push(host)
+          planned[host.name] = { adapter: { old: null, new: name } }
+          continue
+        }
+        const diff = adapterDiff(host, name, a, dvPort)
+        if (Object.keys(diff).length) {
+          update.push(host)
+          planned[host.name] = diff
+        }
       }
       if (misnamed.length)
         return {
@@ -58,9 +67,9 @@ export const states = {
           changes: {},
           comment: `vmkernel adapter '${name}' cannot be created on ${misnamed.join(', ')}: ESXi names a new adapter itself (the lowest free vmkN); name the state after it. No changes made.`,
         }
-      const changes: Record<string, string> = {}
+      const changes: typeof planned = {}
       if (ctx.test) {
-        for (const host of [...add, ...update]) changes[host.name] = name
+        for (const host of [...add, ...update]) changes[host.name] = planned[host.name]!
         return {
           name,
           result: add.length || update.length ? null : true,
@@ -79,12 +88,8 @@ export const states = {
       let sample = ''
       for (const host of [...add, ...update]) {
         try {
-          changes[host.name] = await saveAdapter(
-            ctx,
-            host,
-            a,
-            add.includes(host) ? undefined : name,
-          )
+          await saveAdapter(ctx, host, a, add.includes(host) ? undefined : name)
+          changes[host.name] = planned[host.name]!
         } catch (error) {
           erred.push(host.name)
           sample = (error as Error).message
@@ -104,7 +109,8 @@ export const states = {
       const hosts = (await selectHosts(ctx, sel, ['config.network.vnic'])).filter((h) =>
         vnicsOf(h).some((v) => v.device === name),
       )
-      const changes: Record<string, boolean> = {}
+      const changes: Record<string, { adapter: { old: string; new: null } }> = {}
+      const removed = { adapter: { old: name, new: null } }
       if (!hosts.length)
         return {
           name,
@@ -113,7 +119,7 @@ export const states = {
           comment: `vmkernel adapter '${name}' absent on all hosts. No changes made.`,
         }
       if (ctx.test) {
-        for (const host of hosts) changes[host.name] = true
+        for (const host of hosts) changes[host.name] = removed
         return {
           name,
           result: null,
@@ -125,13 +131,11 @@ export const states = {
       let sample = ''
       for (const host of hosts) {
         try {
-          Object.assign(
-            changes,
-            await ctx.salt('vmware_esxi.delete_vmkernel_adapter', {
-              adapter_name: name,
-              host_name: host.name,
-            }),
-          )
+          const done = (await ctx.salt('vmware_esxi.delete_vmkernel_adapter', {
+            adapter_name: name,
+            host_name: host.name,
+          })) as Record<string, boolean>
+          if (done[host.name]) changes[host.name] = removed
         } catch (error) {
           erred.push(host.name)
           sample = (error as Error).message

@@ -207,6 +207,11 @@ describe('saltext’s names and argument order', () => {
 })
 
 const H0 = 'DC0_C0_H0'
+// State changes, brine's {<what>: {old, new}} per host.
+const created1 = { adapter: { old: null, new: 'vmk1' } }
+const removed1 = { adapter: { old: 'vmk1', new: null } }
+const changedH1 = { mtu: { old: 1500, new: 9000 }, enable_vmotion: { old: true, new: false } }
+const newIp = { network_ip_address: { old: '192.168.50.3', new: '192.168.50.4' } }
 const H1 = 'DC0_C0_H1'
 const H2 = 'DC0_C0_H2'
 const CLUSTER = ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2']
@@ -460,12 +465,15 @@ describe('VMkernel adapters through vCenter', () => {
     expect(raw.vnics.vmk1).toMatchObject({ portgroup: 'VM Network' })
     expect(raw.vnics.vmk1?.spec.distributedVirtualPort).toBeUndefined()
     expect(await onVc.state('vmware_esxi.vmkernel_adapter_present', [], onDvs, true)).toMatchObject(
-      { result: null, changes: { [H0]: 'vmk1' } },
+      {
+        result: null,
+        changes: { [H0]: { distributed_port: { old: null }, mtu: { old: 1500, new: 2000 } } },
+      },
     )
     expect((await hostNetwork(vc, H0)).vnics.vmk1).toMatchObject({ portgroup: 'VM Network' })
     expect(await onVc.state('vmware_esxi.vmkernel_adapter_present', [], onDvs)).toMatchObject({
       result: true,
-      changes: { [H0]: 'vmk1' },
+      changes: { [H0]: { distributed_port: { old: null, new: { switchUuid: uuid } } } },
     })
     raw = await hostNetwork(vc, H0)
     expect(raw.vnics.vmk1?.spec).toMatchObject({
@@ -546,7 +554,7 @@ describe('states through vCenter', () => {
     const predicted = await state('vmware_esxi.vmkernel_adapter_present', [], args, true)
     expect(predicted).toMatchObject({
       result: null,
-      changes: Object.fromEntries(CLUSTER.map((h) => [h, 'vmk1'])),
+      changes: Object.fromEntries(CLUSTER.map((h) => [h, created1])),
       comment: "vmkernel adapter 'vmk1' will be created on 3 host(s) and updated on 0 host(s).",
     })
     expect(Object.keys((await hostNetwork(vc, H0)).vnics)).toEqual(['vmk0'])
@@ -554,7 +562,7 @@ describe('states through vCenter', () => {
     const created = await state('vmware_esxi.vmkernel_adapter_present', [], args)
     expect(created).toMatchObject({
       result: true,
-      changes: Object.fromEntries(CLUSTER.map((h) => [h, 'vmk1'])),
+      changes: Object.fromEntries(CLUSTER.map((h) => [h, created1])),
       comment: `vmkernel adapter 'vmk1' created on ${CLUSTER.join(',')}, updated on -.`,
     })
     for (const host of CLUSTER) {
@@ -572,7 +580,7 @@ describe('states through vCenter', () => {
     const changed = { ...args, host_name: H1, mtu: 9000, enable_vmotion: false }
     expect(await state('vmware_esxi.vmkernel_adapter_present', [], changed, true)).toMatchObject({
       result: null,
-      changes: { [H1]: 'vmk1' },
+      changes: { [H1]: changedH1 },
       comment: "vmkernel adapter 'vmk1' will be created on 0 host(s) and updated on 1 host(s).",
     })
     let raw = await hostNetwork(vc, H1)
@@ -580,7 +588,7 @@ describe('states through vCenter', () => {
     expect(raw.selected.vmotion).toEqual(['vmotion.key-vim.host.VirtualNic-vmk1'])
     expect(await state('vmware_esxi.vmkernel_adapter_present', [], changed)).toMatchObject({
       result: true,
-      changes: { [H1]: 'vmk1' },
+      changes: { [H1]: changedH1 },
       comment: `vmkernel adapter 'vmk1' created on -, updated on ${H1}.`,
     })
     raw = await hostNetwork(vc, H1)
@@ -607,13 +615,13 @@ describe('states through vCenter', () => {
     const absent = { name: 'vmk1', datacenter_name: 'DC0', cluster_name: 'DC0_C0' }
     expect(await state('vmware_esxi.vmkernel_adapter_absent', [], absent, true)).toMatchObject({
       result: null,
-      changes: Object.fromEntries(CLUSTER.map((h) => [h, true])),
+      changes: Object.fromEntries(CLUSTER.map((h) => [h, removed1])),
       comment: "vmkernel adapter 'vmk1' will be deleted on 3 host(s).",
     })
     expect(Object.keys((await hostNetwork(vc, H0)).vnics)).toEqual(['vmk0', 'vmk1'])
     expect(await state('vmware_esxi.vmkernel_adapter_absent', [], absent)).toMatchObject({
       result: true,
-      changes: Object.fromEntries(CLUSTER.map((h) => [h, true])),
+      changes: Object.fromEntries(CLUSTER.map((h) => [h, removed1])),
       comment: `vmkernel adapter 'vmk1' deleted on ${CLUSTER.join(',')}.`,
     })
     for (const host of CLUSTER)
@@ -749,12 +757,12 @@ describe('direct ESXi connection', () => {
     const changed = { ...present, network_ip_address: '192.168.50.4' }
     expect(await state('vmware_esxi.vmkernel_adapter_present', [], changed, true)).toMatchObject({
       result: null,
-      changes: { [name]: 'vmk1' },
+      changes: { [name]: newIp },
     })
     expect((await hostNetwork(esx, name)).vnics.vmk1?.spec.ip.ipAddress).toBe('192.168.50.3')
     expect(await state('vmware_esxi.vmkernel_adapter_present', [], changed)).toMatchObject({
       result: true,
-      changes: { [name]: 'vmk1' },
+      changes: { [name]: newIp },
     })
     expect((await hostNetwork(esx, name)).vnics.vmk1?.spec.ip.ipAddress).toBe('192.168.50.4')
     expect(await state('vmware_esxi.vmkernel_adapter_present', [], changed)).toMatchObject({
@@ -762,7 +770,7 @@ describe('direct ESXi connection', () => {
     })
     expect(await state('vmware_esxi.vmkernel_adapter_absent', [], { name: 'vmk1' })).toMatchObject({
       result: true,
-      changes: { [name]: true },
+      changes: { [name]: removed1 },
     })
     raw = await hostNetwork(esx, name)
     expect(Object.keys(raw.vnics)).toEqual(['vmk0'])
