@@ -56,7 +56,7 @@ export const adapterArgs = {
   network_tcp_ip_stack: z
     .string()
     .default('default')
-    .refine((v) => v.toLowerCase() in NET_STACKS, {
+    .refine((v) => Object.hasOwn(NET_STACKS, v.toLowerCase()), {
       message: 'one of default, provisioning, vmotion, vxlan',
     })
     .describe('TCP/IP stack: default, provisioning, vmotion, vxlan'),
@@ -411,15 +411,16 @@ export const functions = {
     },
     run: async (ctx, { adapter_name, ...a }) => {
       checkAdapterArgs(a)
+      const hosts = await selectHosts(ctx, a, HOST_PROPS)
+      // Every host is checked before any is changed.
+      const lacking = hosts.filter((h) => !vnicsOf(h).some((v) => v.device === adapter_name))
+      if (lacking.length)
+        throw new ModuleError(
+          `adapter_name: ${lacking.map((h) => `host '${h.name}'`).join(', ')} has no VMkernel adapter '${adapter_name}' (vmware_esxi.get_vmkernel_adapters lists them); nothing was changed`,
+          { code: 'BRINE_NOT_FOUND' },
+        )
       const out: Record<string, string> = {}
-      for (const host of await selectHosts(ctx, a, HOST_PROPS)) {
-        if (!vnicsOf(host).some((v) => v.device === adapter_name))
-          throw new ModuleError(
-            `adapter_name: host '${host.name}' has no VMkernel adapter '${adapter_name}' (vmware_esxi.get_vmkernel_adapters lists them)`,
-            { code: 'BRINE_NOT_FOUND' },
-          )
-        out[host.name] = await saveAdapter(ctx, host, a, adapter_name)
-      }
+      for (const host of hosts) out[host.name] = await saveAdapter(ctx, host, a, adapter_name)
       return out
     },
   }),

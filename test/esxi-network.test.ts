@@ -394,6 +394,18 @@ describe('VMkernel adapters through vCenter', () => {
       }),
     ).toEqual({ [H1]: 'vmk1' })
     expect((await hostNetwork(vc, H1)).vnics.vmk1?.spec.netStackInstanceKey).toBe('vmotion')
+    // A cluster where only one host has the adapter: refused before any host is changed.
+    const partly = await failure('vmware_esxi.update_vmkernel_adapter', ['vmk1', 'VM Network'], {
+      datacenter_name: 'DC0',
+      cluster_name: 'DC0_C0',
+      network_type: 'dhcp',
+      network_tcp_ip_stack: 'vmotion',
+      mtu: 9000,
+    })
+    expect(partly?.message).toMatch(
+      /^adapter_name: host 'DC0_C0_H0', host 'DC0_C0_H2' has no VMkernel adapter 'vmk1' .*nothing was changed$/,
+    )
+    expect((await hostNetwork(vc, H1)).vnics.vmk1?.spec.mtu).toBe(1500)
     const restack = await failure('vmware_esxi.update_vmkernel_adapter', ['vmk1', 'VM Network'], {
       host_name: H1,
       network_type: 'dhcp',
