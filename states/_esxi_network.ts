@@ -173,22 +173,22 @@ export const states = {
         }
       if (ctx.test)
         return { name, result: null, changes, comment: 'VMotion configuration will change.' }
-      for (const host of Object.keys(changes)) {
+      // saltext stops at the first host that refuses; the changes are those made before it.
+      const applied: typeof changes = {}
+      for (const [host, change] of Object.entries(changes)) {
         const done = (await ctx.salt(
           enabled ? 'vmware_esxi.vmotion_enable' : 'vmware_esxi.vmotion_disable',
           enabled ? { host_name: host, device } : { host_name: host },
         )) as Record<string, { Error?: string }>
         const error = done[host]?.Error
-        if (error) {
-          delete changes[host]
-          return { name, result: false, changes, comment: `Error: ${error}` }
-        }
+        if (error) return { name, result: false, changes: applied, comment: `Error: ${error}` }
+        applied[host] = change
       }
       return {
         name,
         result: true,
-        changes,
-        comment: `VMotion configuration changed on ${list(Object.keys(changes))}.`,
+        changes: applied,
+        comment: `VMotion configuration changed on ${list(Object.keys(applied))}.`,
       }
     },
   }),

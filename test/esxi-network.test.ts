@@ -694,6 +694,36 @@ describe('states through vCenter', () => {
     expect(bad).toMatchObject({ result: false, changes: {} })
     expect(bad.comment).toMatch(/^Error: vsphere.vmotion_enable failed/)
     await onVc.call('vmware_esxi.delete_vmkernel_adapter', ['vmk1'], { host_name: H1 })
+
+    // On a cluster where only the first host has the adapter: that host is changed, the next
+    // refuses, the state stops there (as saltext's does) and reports what it changed.
+    await onVc.call('vmware_esxi.create_vmkernel_adapter', ['VM Network'], {
+      host_name: H0,
+      network_type: 'dhcp',
+    })
+    const partly = await state('vmware_esxi.vmotion_configured', [], {
+      name: 'vmotion',
+      enabled: true,
+      device: 'vmk1',
+      datacenter_name: 'DC0',
+      cluster_name: 'DC0_C0',
+    })
+    expect(partly).toMatchObject({
+      result: false,
+      changes: { [H0]: { enabled: { old: false, new: true } } },
+    })
+    expect(Object.keys(partly.changes)).toEqual([H0])
+    expect(partly.comment).toMatch(
+      new RegExp(
+        `^Error: vsphere.vmotion_enable failed: enabling vMotion on 'vmk1' of host '${H1}'`,
+      ),
+    )
+    expect((await hostNetwork(vc, H0)).vmotionSelected).toBe(
+      'VMotionConfig.vmotion.key-vim.host.VirtualNic-vmk1',
+    )
+    expect((await hostNetwork(vc, H2)).vmotionSelected).toBeNull()
+    await onVc.call('vmware_esxi.delete_vmkernel_adapter', ['vmk1'], { host_name: H0 })
+    expect((await hostNetwork(vc, H0)).vmotionSelected).toBeNull()
   })
 })
 
