@@ -913,6 +913,12 @@ describe('distributed switch host membership', () => {
     expect(read.maxMtu).toBe(1800)
     for (const host of [...CLUSTER, 'DC0_H0']) expect(read.config[host]?.ports).toBe(130)
     expect(read.config[H0]?.pnics).toEqual(['vmnic1'])
+    expect(read.config.DC0_H0?.pnics).toEqual([])
+    // Uplinks for the standalone host, which joined without any.
+    expect(
+      await call('vmware_dvswitch.update_hosts', ['dvs-hosts', 'DC0_H0'], { nics: 'vmnic1' }),
+    ).toEqual({ DC0_H0: true })
+    expect((await members('dvs-hosts')).config.DC0_H0).toEqual({ pnics: ['vmnic1'], ports: 130 })
 
     expect(
       await call('vmware_dvswitch.remove_hosts', [], {
