@@ -8,6 +8,7 @@ import {
   type ManagedObjectReference,
   runTask,
 } from 'brine/vsphere'
+import { hostFunctions } from './_dvswitch_hosts.ts'
 import { asList, deleteEntity, findDatacenter, names } from './_vmware.ts'
 
 export async function findDvs(
@@ -446,5 +447,6 @@ export default defineModule({
         return deleteEntity(ctx, await findDvs(ctx, name), 'distributed switch')
       },
     }),
+    ...hostFunctions,
   },
 })

@@ -227,6 +227,10 @@ func extendSimulator(next http.Handler) http.Handler {
 			return
 		}
 		addLateObjectsToViews()
+		vnicAttach(body) // esxi-network.go: VMkernel adapters, vMotion, DVS host members
+		if vnicDvsHosts(w, body) {
+			return
+		}
 		applyClusterExtras(body) // saltext-infra.go: HA/DRS settings applyClusterSpec leaves out
 		// esxi-storage.go: lockdown calls; logins refused in lockdown
 		body = routeLockdown(body)
