@@ -233,6 +233,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if fillGuestShutdown(w, body) { // saltext-vm.go: a guest that ignores ShutdownGuest
 			return
 		}
+		if hwReconfigure(w, body) { // hw-devices.go: ReconfigVM_Task specs vCenter refuses
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {

@@ -1,0 +1,481 @@
+// Hardware changes of VMs in place (issue 16, item 5): disk growth, controller types, NIC
+// network and type, CD-ROM backing, CPU/memory hot add; each change read back on a session of
+// its own, and the faults vCenter raises for what it refuses (test/vcsim/hw-devices.go).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Runtime } from '../loader/runtime.ts'
+import { runTask } from '../vsphere/call.ts'
+import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
+import { withSession } from '../vsphere/one-shot.ts'
+import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
+
+let vcsim: Vcsim
+let rt: Runtime
+let datastoreDir: string
+beforeAll(async () => {
+  vcsim = await startVcsim()
+  rt = vmwareRuntime(vcsim)
+  // An ISO on the datastore: vcsim keeps a datastore's files in the directory its URL names.
+  datastoreDir = await readBack(async (si) => {
+    const ds = await getEntity(si, ENTITY_TYPES.datastore, 'LocalDS_0')
+    return String((await retrieveObjectProperties(si, ds.obj, ['info.url']))['info.url'])
+  })
+  mkdirSync(join(datastoreDir, 'iso'), { recursive: true })
+  writeFileSync(join(datastoreDir, 'iso', 'x.iso'), 'not really an ISO')
+  writeFileSync(join(datastoreDir, 'iso', 'y.iso'), 'not really an ISO either')
+})
+afterAll(async () => {
+  await rt?.close()
+  await vcsim?.stop()
+})
+
+const { call, state, failure } = callersOf(() => rt)
+
+/** Read vSphere on a session of its own (not through the runtime under test). */
+function readBack<T>(fn: (si: ServiceInstance) => Promise<T>): Promise<T> {
+  return withSession(
+    resolveConnectionParams({
+      server: vcsim.url,
+      user: 'reader',
+      password: 'pw',
+      caFile: vcsim.caFile,
+    }),
+    fn,
+  )
+}
+
+type RawDevice = Record<string, unknown> & {
+  _type: string
+  key: number
+  controllerKey?: number
+  unitNumber?: number
+  backing?: Record<string, unknown>
+  connectable?: Record<string, unknown>
+}
+
+/** A VM's devices and CPU/memory settings, read directly. */
+function rawVm(name: string) {
+  return readBack(async (si) => {
+    const vm = await getEntity(si, ENTITY_TYPES.vm, name)
+    const props = await retrieveObjectProperties(si, vm.obj, [
+      'config.hardware.device',
+      'config.hardware.numCPU',
+      'config.hardware.memoryMB',
+      'config.cpuHotAddEnabled',
+      'config.memoryHotAddEnabled',
+    ])
+    return {
+      ref: vm.obj,
+      devices: props['config.hardware.device'] as RawDevice[],
+      numCpu: Number(props['config.hardware.numCPU']),
+      memoryMb: Number(props['config.hardware.memoryMB']),
+      cpuHotAdd: props['config.cpuHotAddEnabled'] === true,
+      memoryHotAdd: props['config.memoryHotAddEnabled'] === true,
+    }
+  })
+}
+
+/** ReconfigVM_Task sent directly (not through brine): the fault type vCenter answers, if any. */
+function reconfigFault(name: string, spec: (devices: RawDevice[]) => Record<string, unknown>) {
+  return readBack(async (si) => {
+    const vm = await getEntity(si, ENTITY_TYPES.vm, name)
+    const { 'config.hardware.device': devices } = await retrieveObjectProperties(si, vm.obj, [
+      'config.hardware.device',
+    ])
+    return runTask(si, 'reconfiguring directly', 'ReconfigVM_Task', {
+      _this: vm.obj,
+      spec: spec(devices as RawDevice[]),
+    }).then(
+      () => undefined,
+      (error: { faultType?: string; message: string }) => ({
+        type: error.faultType,
+        message: error.message,
+      }),
+    )
+  })
+}
+
+const GB = 1024 * 1024
+
+async function createVm(name: string) {
+  await call('vmware_vm.create', [], {
+    name,
+    datacenter: 'DC0',
+    cluster: 'DC0_C0',
+    disks: [10],
+    nics: ['VM Network'],
+  })
+}
+
+describe('vmware_vm.resize_disk', () => {
+  // vSphere API reference, VirtualDisk.capacityInKB: a disk edit may grow it; shrinking is
+  // refused with InvalidDeviceOperation (govmomi issue 2910 shows vCenter's answer).
+  it('grows a disk in place and refuses to shrink it, as vCenter does', async () => {
+    await createVm('hw-disk')
+    const grown = (await call('vmware_vm.resize_disk', [], {
+      vm_name: 'hw-disk',
+      disk: 'Hard disk 1',
+      size_gb: 12,
+    })) as { resized: boolean; disks: Array<{ size_gb: number }> }
+    expect(grown.resized).toBe(true)
+    expect(grown.disks.map((d) => d.size_gb)).toEqual([12])
+    const raw = await rawVm('hw-disk')
+    expect(
+      raw.devices.filter((d) => d._type === 'VirtualDisk').map((d) => Number(d.capacityInKB)),
+    ).toEqual([12 * GB])
+
+    const again = (await call('vmware_vm.resize_disk', [], {
+      vm_name: 'hw-disk',
+      disk: 'Hard disk 1',
+      size_gb: 12,
+    })) as { resized: boolean }
+    expect(again.resized).toBe(false)
+
+    const shrink = await failure('vmware_vm.resize_disk', [], {
+      vm_name: 'hw-disk',
+      disk: 'Hard disk 1',
+      size_gb: 5,
+    })
+    expect(shrink?.code).toBe('BRINE_ARGUMENT')
+    expect(shrink?.message).toBe(
+      'Hard disk 1 is 12 GB and cannot shrink to 5 GB: vSphere does not support disk shrinking; give a size of at least 12 GB',
+    )
+    // What vCenter answers when asked directly.
+    const fault = await reconfigFault('hw-disk', (devices) => {
+      const disk = devices.find((d) => d._type === 'VirtualDisk') as RawDevice
+      return {
+        deviceChange: [
+          {
+            operation: 'edit',
+            device: { ...disk, capacityInKB: 5 * GB, capacityInBytes: 5 * GB * 1024 },
+          },
+        ],
+      }
+    })
+    expect(fault).toMatchObject({ type: 'InvalidDeviceOperation' })
+    expect(fault?.message).toMatch(/Invalid operation for device '0'/)
+    expect(
+      (await rawVm('hw-disk')).devices
+        .filter((d) => d._type === 'VirtualDisk')
+        .map((d) => Number(d.capacityInKB)),
+    ).toEqual([12 * GB])
+  })
+})
+
+describe('controllers', () => {
+  it('adds disks on the controller type asked for, a new controller when none has room', async () => {
+    await createVm('hw-ctl')
+    for (const controller of ['nvme', 'sata', 'lsilogic']) {
+      await call('vmware_vm.add_disk', [], { name: 'hw-ctl', size_gb: 1, controller })
+    }
+    const hw = (await call('vmware_vm.hardware', [], { vm_name: 'hw-ctl' })) as {
+      disks: Array<{ size_gb: number; controller: string; unit_number: number }>
+      controllers: Array<{ type: string; bus_number: number; devices: number }>
+    }
+    expect(hw.disks.map((d) => [d.size_gb, d.controller])).toEqual([
+      [10, 'paravirtual'],
+      [1, 'nvme'],
+      [1, 'sata'],
+      [1, 'lsilogic'],
+    ])
+    expect(hw.controllers.filter((c) => c.type !== 'ide')).toEqual([
+      expect.objectContaining({ type: 'paravirtual', bus_number: 0, devices: 1 }),
+      expect.objectContaining({ type: 'nvme', bus_number: 0, devices: 1 }),
+      expect.objectContaining({ type: 'sata', bus_number: 0, devices: 1 }),
+      expect.objectContaining({ type: 'lsilogic', bus_number: 1, devices: 1 }),
+    ])
+    // Read back directly: each disk is on a controller of the type asked for.
+    const raw = await rawVm('hw-ctl')
+    const typeOf = (key: unknown) => raw.devices.find((d) => d.key === key)?._type
+    expect(
+      raw.devices.filter((d) => d._type === 'VirtualDisk').map((d) => typeOf(d.controllerKey)),
+    ).toEqual([
+      'ParaVirtualSCSIController',
+      'VirtualNVMEController',
+      'VirtualAHCIController',
+      'VirtualLsiLogicController',
+    ])
+
+    // A second disk on NVMe goes on the same controller, next unit.
+    await call('vmware_vm.add_disk', [], { name: 'hw-ctl', size_gb: 2, controller: 'nvme' })
+    const nvme = (await call('vmware_vm.hardware', [], { vm_name: 'hw-ctl' })) as typeof hw
+    expect(nvme.disks.filter((d) => d.controller === 'nvme').map((d) => d.unit_number)).toEqual([
+      0, 1,
+    ])
+    expect(nvme.controllers.filter((c) => c.type === 'nvme')).toHaveLength(1)
+
+    // Controllers on their own, up to four of a kind.
+    for (let i = 0; i < 3; i++)
+      await call('vmware_vm.add_controller', [], { name: 'hw-ctl', type: 'nvme' })
+    const buses = (
+      (await call('vmware_vm.hardware', [], { vm_name: 'hw-ctl' })) as typeof hw
+    ).controllers
+      .filter((c) => c.type === 'nvme')
+      .map((c) => c.bus_number)
+    expect(buses).toEqual([0, 1, 2, 3])
+    const fifth = await failure('vmware_vm.add_controller', [], { name: 'hw-ctl', type: 'nvme' })
+    expect(fifth?.code).toBe('BRINE_ARGUMENT')
+    expect(fifth?.message).toMatch(/already has 4 NVME controllers/)
+  })
+
+  // vSphere API reference, VirtualDevice.unitNumber / VirtualController.busNumber: SCSI unit 7
+  // is the controller's, NVMe takes units 0-14, a kind has at most four controllers.
+  it('answers vCenter’s faults for a unit or bus number vSphere refuses', async () => {
+    const onUnit = (type: string, unit: number) =>
+      reconfigFault('hw-ctl', (devices) => {
+        const controller = devices.find((d) => d._type === type) as RawDevice
+        return {
+          deviceChange: [
+            {
+              operation: 'add',
+              fileOperation: 'create',
+              device: {
+                _type: 'VirtualDisk',
+                key: -1,
+                controllerKey: controller.key,
+                unitNumber: unit,
+                capacityInKB: GB,
+                backing: {
+                  _type: 'VirtualDiskFlatVer2BackingInfo',
+                  fileName: '',
+                  diskMode: 'persistent',
+                },
+              },
+            },
+          ],
+        }
+      })
+    expect(await onUnit('ParaVirtualSCSIController', 7)).toMatchObject({
+      type: 'InvalidDeviceSpec',
+    })
+    expect(await onUnit('VirtualNVMEController', 15)).toMatchObject({ type: 'InvalidDeviceSpec' })
+    // Unit 0 of the NVMe controller holds a disk already.
+    expect(await onUnit('VirtualNVMEController', 0)).toMatchObject({ type: 'InvalidDeviceSpec' })
+    expect(
+      await reconfigFault('hw-ctl', () => ({
+        deviceChange: [
+          { operation: 'add', device: { _type: 'VirtualNVMEController', key: -5, busNumber: 0 } },
+        ],
+      })),
+    ).toMatchObject({ type: 'InvalidDeviceSpec' })
+    expect(
+      await reconfigFault('hw-ctl', () => ({
+        deviceChange: [
+          {
+            operation: 'add',
+            fileOperation: 'create',
+            device: {
+              _type: 'VirtualDisk',
+              key: -1,
+              controllerKey: 99999,
+              unitNumber: 0,
+              capacityInKB: GB,
+              backing: {
+                _type: 'VirtualDiskFlatVer2BackingInfo',
+                fileName: '',
+                diskMode: 'persistent',
+              },
+            },
+          },
+        ],
+      })),
+    ).toMatchObject({ type: 'InvalidController' })
+  })
+})
+
+describe('vmware_vm.update_nic', () => {
+  it('moves a NIC to a distributed port group and changes its type keeping its MAC', async () => {
+    await createVm('hw-nic')
+    const before = (await rawVm('hw-nic')).devices.find(
+      (d) => d._type === 'VirtualVmxnet3',
+    ) as RawDevice
+    const moved = (await call('vmware_vm.update_nic', [], {
+      name: 'hw-nic',
+      nic: 'Network adapter 1',
+      network: 'DC0_DVPG0',
+    })) as { changed: boolean; nics: Array<{ network: string; type: string; mac: string }> }
+    expect(moved.changed).toBe(true)
+    expect(moved.nics).toMatchObject([
+      { network: 'DC0_DVPG0', type: 'vmxnet3', mac: before.macAddress },
+    ])
+    let nic = (await rawVm('hw-nic')).devices.find((d) => d.key === before.key) as RawDevice
+    expect(nic.backing?._type).toBe('VirtualEthernetCardDistributedVirtualPortBackingInfo')
+
+    const retyped = (await call('vmware_vm.update_nic', [], {
+      name: 'hw-nic',
+      nic: 'Network adapter 1',
+      type: 'e1000e',
+    })) as typeof moved
+    expect(retyped.nics).toMatchObject([
+      { network: 'DC0_DVPG0', type: 'e1000e', mac: before.macAddress },
+    ])
+    const devices = (await rawVm('hw-nic')).devices
+    nic = devices.find((d) => d.key === before.key) as RawDevice
+    expect(nic).toMatchObject({ _type: 'VirtualE1000e', macAddress: before.macAddress })
+    expect(devices.filter((d) => /Vmxnet|E1000/.test(d._type))).toHaveLength(1)
+
+    const same = (await call('vmware_vm.update_nic', [], {
+      name: 'hw-nic',
+      nic: 'Network adapter 1',
+      type: 'e1000e',
+      network: 'DC0_DVPG0',
+    })) as typeof moved
+    expect(same.changed).toBe(false)
+    const back = (await call('vmware_vm.update_nic', [], {
+      name: 'hw-nic',
+      nic: 'Network adapter 1',
+      network: 'VM Network',
+      type: 'vmxnet3',
+    })) as typeof moved
+    expect(back.nics).toMatchObject([
+      { network: 'VM Network', type: 'vmxnet3', mac: before.macAddress },
+    ])
+    expect(
+      (await failure('vmware_vm.update_nic', [], { name: 'hw-nic', nic: 'Network adapter 1' }))
+        ?.message,
+    ).toMatch(/give what to change/)
+  })
+})
+
+describe('vmware_vm.set_cdrom', () => {
+  it('puts an ISO from a datastore in a CD/DVD drive (checked to exist), or the client device', async () => {
+    await createVm('hw-cd')
+    const set = (await call('vmware_vm.set_cdrom', [], {
+      name: 'hw-cd',
+      iso: '[LocalDS_0] iso/x.iso',
+      start_connected: true,
+    })) as { changed: boolean; cdroms: Array<Record<string, unknown>> }
+    expect(set.changed).toBe(true)
+    expect(set.cdroms).toMatchObject([
+      {
+        label: 'CD/DVD drive 1',
+        backing: 'iso',
+        iso: '[LocalDS_0] iso/x.iso',
+        start_connected: true,
+      },
+    ])
+    let drive = (await rawVm('hw-cd')).devices.find((d) => d._type === 'VirtualCdrom') as RawDevice
+    expect(drive.backing).toMatchObject({
+      _type: 'VirtualCdromIsoBackingInfo',
+      fileName: '[LocalDS_0] iso/x.iso',
+    })
+    expect(String(drive.connectable?.startConnected)).toBe('true')
+
+    const again = (await call('vmware_vm.set_cdrom', [], {
+      name: 'hw-cd',
+      iso: '[LocalDS_0] iso/x.iso',
+    })) as typeof set
+    expect(again.changed).toBe(false)
+
+    const missing = await failure('vmware_vm.set_cdrom', [], {
+      name: 'hw-cd',
+      iso: '[LocalDS_0] iso/nope.iso',
+    })
+    expect(missing?.code).toBe('BRINE_NOT_FOUND')
+    expect(missing?.message).toBe(
+      "iso '[LocalDS_0] iso/nope.iso' not found: datastore 'LocalDS_0' has no file 'iso/nope.iso' (upload it first)",
+    )
+    expect(
+      (await failure('vmware_vm.set_cdrom', [], { name: 'hw-cd', iso: 'iso/x.iso' }))?.message,
+    ).toMatch(/not a datastore path: write it as '\[datastore\] folder\/file.iso'/)
+    // vSphere API reference, VirtualCdromIsoBackingInfo: the file must exist (FileNotFound).
+    const fault = await reconfigFault('hw-cd', (devices) => {
+      const cd = devices.find((d) => d._type === 'VirtualCdrom') as RawDevice
+      return {
+        deviceChange: [
+          {
+            operation: 'edit',
+            device: {
+              ...cd,
+              backing: {
+                _type: 'VirtualCdromIsoBackingInfo',
+                fileName: '[LocalDS_0] iso/nope.iso',
+              },
+            },
+          },
+        ],
+      }
+    })
+    expect(fault).toMatchObject({ type: 'FileNotFound' })
+
+    const client = (await call('vmware_vm.set_cdrom', [], { name: 'hw-cd' })) as typeof set
+    expect(client.cdroms).toMatchObject([{ backing: 'client', iso: null }])
+    drive = (await rawVm('hw-cd')).devices.find((d) => d._type === 'VirtualCdrom') as RawDevice
+    expect(drive.backing?._type).toBe('VirtualCdromRemotePassthroughBackingInfo')
+  })
+})
+
+describe('CPU and memory hot add', () => {
+  it('refuses changes a powered-on VM does not allow, and makes them once hot add is enabled', async () => {
+    await createVm('hw-hot')
+    await call('vmware_vm.power_state', [], { name: 'hw-hot', state: 'on' })
+    const start = await rawVm('hw-hot')
+    const cpu = await failure('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      num_cpu: start.numCpu + 1,
+    })
+    expect(cpu?.code).toBe('BRINE_INVALID_STATE')
+    expect(cpu?.message).toBe(
+      `VM 'hw-hot' is powered on: adding CPUs (${start.numCpu} → ${start.numCpu + 1}) to a powered-on VM needs CPU hot add, which is not enabled: power the VM off first (and set cpu_hot_add=True while it is off)`,
+    )
+    const memory = await failure('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      memory_mb: start.memoryMb * 2,
+    })
+    expect(memory?.message).toMatch(/needs memory hot add, which is not enabled/)
+    const flag = await failure('vmware_vm.reconfigure', [], { name: 'hw-hot', cpu_hot_add: true })
+    expect(flag?.message).toMatch(/CPU hot add can only be enabled while the VM is powered off/)
+    // vSphere API reference, VirtualMachineConfigSpec.cpuHotAddEnabled: set only when powered
+    // off; without it, CPUs change only when powered off (InvalidPowerState).
+    expect(await reconfigFault('hw-hot', () => ({ numCPUs: start.numCpu + 1 }))).toMatchObject({
+      type: 'InvalidPowerState',
+    })
+    expect(await reconfigFault('hw-hot', () => ({ memoryHotAddEnabled: true }))).toMatchObject({
+      type: 'InvalidPowerState',
+    })
+    expect(await rawVm('hw-hot')).toMatchObject({
+      numCpu: start.numCpu,
+      memoryMb: start.memoryMb,
+      cpuHotAdd: false,
+    })
+
+    await call('vmware_vm.power_state', [], { name: 'hw-hot', state: 'off' })
+    await call('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      cpu_hot_add: true,
+      memory_hot_add: true,
+    })
+    expect(await rawVm('hw-hot')).toMatchObject({ cpuHotAdd: true, memoryHotAdd: true })
+    await call('vmware_vm.power_state', [], { name: 'hw-hot', state: 'on' })
+    await call('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      num_cpu: start.numCpu + 1,
+      memory_mb: start.memoryMb * 2,
+    })
+    expect(await rawVm('hw-hot')).toMatchObject({
+      numCpu: start.numCpu + 1,
+      memoryMb: start.memoryMb * 2,
+    })
+
+    const remove = await failure('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      num_cpu: start.numCpu,
+    })
+    expect(remove?.message).toMatch(
+      /removing CPUs \(\d+ → \d+\) from a powered-on VM is not supported \(no CPU hot remove\)/,
+    )
+    const less = await failure('vmware_vm.reconfigure', [], {
+      name: 'hw-hot',
+      memory_mb: start.memoryMb,
+    })
+    expect(less?.message).toMatch(/removing memory .* is not supported by vSphere/)
+    expect(await reconfigFault('hw-hot', () => ({ memoryMB: start.memoryMb }))).toMatchObject({
+      type: 'InvalidPowerState',
+    })
+  })
+})
