@@ -3,6 +3,7 @@ import { ENTITY_TYPES, EntityNotFoundError } from 'brine/vsphere'
 import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
+import { hardwareArgs, hardwareGiven, planHardware } from './_vm_hardware.ts'
 
 interface VmInfo {
   name: string
@@ -114,7 +115,11 @@ export default defineModule({
   vsphere: true,
   functions: {
     present: defineFunction({
-      doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
+      doc:
+        'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, ' +
+        'memory and annotation, and the given virtual hardware: disks (grown, never shrunk; ' +
+        'controller type for new ones), NICs (network, type), CD/DVD drive (ISO or client ' +
+        'device), CPU/memory hot add. Changes a powered-on VM cannot take fail with a comment.',
       args: {
         ...vm,
         template: z
@@ -149,6 +154,7 @@ export default defineModule({
           .array(z.string().regex(/^[^/]+\/[^/]+$/))
           .optional()
           .describe("tags to carry, as 'category/tag' (others are left alone)"),
+        ...hardwareArgs,
       },
       run: async (ctx, args) => {
         const {
@@ -165,7 +171,13 @@ export default defineModule({
           is_template,
           attributes,
           tags,
+          disks,
+          nics,
+          cdrom,
+          cpu_hot_add,
+          memory_hot_add,
         } = args
+        const hardware = { disks, nics, cdrom, cpu_hot_add, memory_hot_add }
         const current = await lookup(ctx, name, datacenter)
         // A template query is resolved only when the VM has to be created.
         const source =
@@ -200,6 +212,7 @@ export default defineModule({
                 ...(is_template ? { is_template } : {}),
                 ...(attributes ? { attributes } : {}),
                 ...(tags ? { tags } : {}),
+                ...hardwareGiven(hardware),
               },
             },
           }
@@ -233,6 +246,7 @@ export default defineModule({
               ...given,
             })
           }
+          await (await planHardware(ctx, name, hardware)).apply()
           if (is_template) await ctx.salt('vmware_vm.mark_as_template', { name })
           await syncMetadata(ctx, name, attributes, tags, false)
           return { name, result: true, changes, comment: `VM '${name}' created.` }
@@ -244,6 +258,9 @@ export default defineModule({
         const makeTemplate = is_template && !current.template
         if (makeTemplate) changes.template = { old: false, new: true }
         Object.assign(changes, await syncMetadata(ctx, current.id, attributes, tags, true))
+        const plan = await planHardware(ctx, current.id, { ...hardware, num_cpu, memory_mb })
+        if (plan.refusal) return { name, result: false, changes: {}, comment: plan.refusal }
+        Object.assign(changes, plan.changes)
         if (!Object.keys(changes).length)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
         if (ctx.test)
@@ -256,6 +273,7 @@ export default defineModule({
             name: current.id,
             ...Object.fromEntries(sizes.map(([k, v]) => [k, v.new])),
           })
+        await plan.apply()
         if (makeTemplate) await ctx.salt('vmware_vm.mark_as_template', { name: current.id })
         await syncMetadata(ctx, current.id, attributes, tags, false)
         return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }

@@ -479,3 +479,208 @@ describe('CPU and memory hot add', () => {
     })
   })
 })
+
+describe('vmware_vm.present with hardware', () => {
+  const base = { name: 'hw-state', datacenter: 'DC0', cluster: 'DC0_C0' }
+  const hardware = () =>
+    call('vmware_vm.hardware', [], { vm_name: 'hw-state' }) as Promise<{
+      power_state: string
+      num_cpu: number
+      cpu_hot_add: boolean
+      memory_hot_add: boolean
+      disks: Array<{ size_gb: number; controller: string }>
+      nics: Array<{ network: string; type: string; mac: string }>
+      cdroms: Array<{ backing: string; iso: string | null; start_connected: boolean }>
+    }>
+  const exists = () =>
+    readBack(async (si) =>
+      getEntity(si, ENTITY_TYPES.vm, 'hw-state').then(
+        () => true,
+        () => false,
+      ),
+    )
+
+  it('creates a VM with disks, NICs, a CD/DVD drive and hot add; predicts in test mode; idempotent', async () => {
+    const wanted = {
+      ...base,
+      disks: [{ size_gb: 4, controller: 'nvme' }, 2],
+      nics: ['VM Network', { network: 'DC0_DVPG0', type: 'e1000e' }],
+      cdrom: { iso: '[LocalDS_0] iso/x.iso', start_connected: true },
+      cpu_hot_add: true,
+    }
+    const predicted = await state('vmware_vm.present', [], wanted, true)
+    expect(predicted).toMatchObject({ result: null, comment: "VM 'hw-state' would be created." })
+    expect(predicted.changes).toEqual({
+      vm: {
+        old: null,
+        new: {
+          name: 'hw-state',
+          disks: [
+            { size_gb: 4, controller: 'nvme', thin: true },
+            { size_gb: 2, thin: true },
+          ],
+          nics: [
+            { network: 'VM Network' },
+            { network: 'DC0_DVPG0', type: 'e1000e' },
+          ],
+          cdrom: { iso: '[LocalDS_0] iso/x.iso', start_connected: true },
+          cpu_hot_add: true,
+        },
+      },
+    })
+    expect(await exists()).toBe(false)
+
+    const created = await state('vmware_vm.present', [], wanted)
+    expect(created).toMatchObject({ result: true, comment: "VM 'hw-state' created." })
+    const hw = await hardware()
+    expect(hw.disks.map((d) => [d.size_gb, d.controller])).toEqual([
+      [4, 'nvme'],
+      [2, 'paravirtual'],
+    ])
+    expect(hw.nics.map((n) => [n.network, n.type])).toEqual([
+      ['VM Network', 'vmxnet3'],
+      ['DC0_DVPG0', 'e1000e'],
+    ])
+    expect(hw.cdroms).toMatchObject([
+      { backing: 'iso', iso: '[LocalDS_0] iso/x.iso', start_connected: true },
+    ])
+    const raw = await rawVm('hw-state')
+    expect(raw.cpuHotAdd).toBe(true)
+    expect(
+      raw.devices.filter((d) => d._type === 'VirtualDisk').map((d) => Number(d.capacityInKB)),
+    ).toEqual([4 * GB, 2 * GB])
+
+    const again = await state('vmware_vm.present', [], wanted)
+    expect(again).toMatchObject({
+      result: true,
+      changes: {},
+      comment: "VM 'hw-state' is already as wanted.",
+    })
+  })
+
+  it('grows, adds, moves, retypes and swaps the ISO as a diff; test mode changes nothing', async () => {
+    const before = await hardware()
+    const wanted = {
+      ...base,
+      disks: [{ size_gb: 6 }, 2, { size_gb: 3, controller: 'sata' }],
+      nics: ['DC0_DVPG0', { network: 'DC0_DVPG0', type: 'vmxnet3' }],
+      cdrom: { iso: '[LocalDS_0] iso/y.iso' },
+      memory_hot_add: true,
+    }
+    const diff = {
+      memory_hot_add: { old: false, new: true },
+      disks: {
+        old: [
+          { size_gb: 4, controller: 'nvme' },
+          { size_gb: 2, controller: 'paravirtual' },
+        ],
+        new: [
+          { size_gb: 6, controller: 'nvme' },
+          { size_gb: 2, controller: 'paravirtual' },
+          { size_gb: 3, controller: 'sata' },
+        ],
+      },
+      nics: {
+        old: [
+          { network: 'VM Network', type: 'vmxnet3' },
+          { network: 'DC0_DVPG0', type: 'e1000e' },
+        ],
+        new: [
+          { network: 'DC0_DVPG0', type: 'vmxnet3' },
+          { network: 'DC0_DVPG0', type: 'vmxnet3' },
+        ],
+      },
+      cdrom: {
+        old: {
+          backing: 'iso',
+          iso: '[LocalDS_0] iso/x.iso',
+          connected: false,
+          start_connected: true,
+        },
+        new: {
+          backing: 'iso',
+          iso: '[LocalDS_0] iso/y.iso',
+          connected: false,
+          start_connected: true,
+        },
+      },
+    }
+    const predicted = await state('vmware_vm.present', [], wanted, true)
+    expect(predicted).toMatchObject({
+      result: null,
+      comment: "VM 'hw-state' would be reconfigured.",
+    })
+    expect(predicted.changes).toEqual(diff)
+    expect(await hardware()).toEqual(before)
+
+    const applied = await state('vmware_vm.present', [], wanted)
+    expect(applied).toMatchObject({ result: true, comment: "VM 'hw-state' reconfigured." })
+    expect(applied.changes).toEqual(diff)
+    const after = await hardware()
+    expect(after.disks.map((d) => [d.size_gb, d.controller])).toEqual([
+      [6, 'nvme'],
+      [2, 'paravirtual'],
+      [3, 'sata'],
+    ])
+    expect(after.nics.map((n) => [n.network, n.type, n.mac])).toEqual(
+      before.nics.map((n) => ['DC0_DVPG0', 'vmxnet3', n.mac]),
+    )
+    expect(after.cdroms).toMatchObject([{ iso: '[LocalDS_0] iso/y.iso' }])
+    expect(await rawVm('hw-state')).toMatchObject({ memoryHotAdd: true, cpuHotAdd: true })
+    expect(await state('vmware_vm.present', [], wanted)).toMatchObject({
+      result: true,
+      changes: {},
+    })
+  })
+
+  it('refuses to shrink a disk, a missing ISO, and what a powered-on VM cannot take', async () => {
+    const before = await hardware()
+    const shrink = await state('vmware_vm.present', [], { ...base, disks: [1] })
+    expect(shrink).toMatchObject({
+      result: false,
+      changes: {},
+      comment:
+        "Hard disk 1 of VM 'hw-state' is 6 GB and cannot shrink to 1 GB: vSphere does not support disk shrinking.",
+    })
+    const moved = await state('vmware_vm.present', [], {
+      ...base,
+      disks: [{ size_gb: 6, controller: 'lsilogic' }],
+    })
+    expect(moved.result).toBe(false)
+    expect(moved.comment).toMatch(/is on a nvme controller, not lsilogic/)
+    const iso = await state(
+      'vmware_vm.present',
+      [],
+      { ...base, cdrom: { iso: '[LocalDS_0] iso/nope.iso' } },
+      true,
+    )
+    expect(iso.result).toBe(false)
+    expect(iso.comment).toMatch(/iso '\[LocalDS_0\] iso\/nope.iso' not found/)
+    expect(await hardware()).toEqual(before)
+
+    await call('vmware_vm.power_state', [], { name: 'hw-state', state: 'on' })
+    // Hot add is enabled: one more CPU is taken while powered on.
+    const more = await state('vmware_vm.present', [], { ...base, num_cpu: before.num_cpu + 1 })
+    expect(more).toMatchObject({
+      result: true,
+      changes: { num_cpu: { old: before.num_cpu, new: before.num_cpu + 1 } },
+    })
+    expect((await rawVm('hw-state')).numCpu).toBe(before.num_cpu + 1)
+    for (const test of [true, false]) {
+      const fewer = await state('vmware_vm.present', [], { ...base, num_cpu: before.num_cpu }, test)
+      expect(fewer).toMatchObject({ result: false, changes: {} })
+      expect(fewer.comment).toBe(
+        `VM 'hw-state' must be powered off for this change: removing CPUs (${before.num_cpu + 1} → ${before.num_cpu}) from a powered-on VM is not supported (no CPU hot remove): power the VM off first.`,
+      )
+      const flag = await state('vmware_vm.present', [], { ...base, memory_hot_add: false }, test)
+      expect(flag).toMatchObject({ result: false, changes: {} })
+      expect(flag.comment).toMatch(
+        /must be powered off for this change: memory hot add can only be disabled while the VM is powered off/,
+      )
+    }
+    expect(await rawVm('hw-state')).toMatchObject({
+      numCpu: before.num_cpu + 1,
+      memoryHotAdd: true,
+    })
+  })
+})
