@@ -80,8 +80,14 @@ export function hardwareGiven(wanted: Wanted): Record<string, unknown> {
 
 export interface HardwarePlan {
   changes: Record<string, { old: unknown; new: unknown }>
-  /** Why the change cannot be made now (result False), when it cannot. */
+  /** Why the change cannot be made at all (result False), when it cannot. */
   refusal?: string
+  /**
+   * Why the change cannot be made while the VM is powered on, when it is on and cannot take it:
+   * the state fails, and test mode says so with its prediction (another state may power the VM
+   * off first).
+   */
+  powered_on?: string
   apply: () => Promise<void>
 }
 
@@ -104,8 +110,6 @@ export async function planHardware(
   })
 
   const hotRefusal = hotChangeRefusal(hw, wanted)
-  if (hotRefusal)
-    return refuse(`VM '${hw.name}' must be powered off for this change: ${hotRefusal}.`)
   const flags: Record<string, boolean> = {}
   for (const key of ['cpu_hot_add', 'memory_hot_add'] as const) {
     const want = wanted[key]
@@ -222,6 +226,9 @@ export async function planHardware(
 
   return {
     changes,
+    ...(hotRefusal
+      ? { powered_on: `VM '${hw.name}' must be powered off for this change: ${hotRefusal}.` }
+      : {}),
     apply: async () => {
       for (const step of steps) await step()
     },

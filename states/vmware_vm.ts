@@ -260,11 +260,18 @@ export default defineModule({
         Object.assign(changes, await syncMetadata(ctx, current.id, attributes, tags, true))
         const plan = await planHardware(ctx, current.id, { ...hardware, num_cpu, memory_mb })
         if (plan.refusal) return { name, result: false, changes: {}, comment: plan.refusal }
+        if (plan.powered_on && !ctx.test)
+          return { name, result: false, changes: {}, comment: plan.powered_on }
         Object.assign(changes, plan.changes)
         if (!Object.keys(changes).length)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
         if (ctx.test)
-          return { name, result: null, changes, comment: `VM '${name}' would be reconfigured.` }
+          return {
+            name,
+            result: null,
+            changes,
+            comment: `VM '${name}' would be reconfigured.${plan.powered_on ? ` ${plan.powered_on}` : ''}`,
+          }
         const sizes = Object.entries(changes).filter(([key]) =>
           ['num_cpu', 'memory_mb', 'annotation'].includes(key),
         )

@@ -519,10 +519,7 @@ describe('vmware_vm.present with hardware', () => {
             { size_gb: 4, controller: 'nvme', thin: true },
             { size_gb: 2, thin: true },
           ],
-          nics: [
-            { network: 'VM Network' },
-            { network: 'DC0_DVPG0', type: 'e1000e' },
-          ],
+          nics: [{ network: 'VM Network' }, { network: 'DC0_DVPG0', type: 'e1000e' }],
           cdrom: { iso: '[LocalDS_0] iso/x.iso', start_connected: true },
           cpu_hot_add: true,
         },
@@ -666,18 +663,28 @@ describe('vmware_vm.present with hardware', () => {
       changes: { num_cpu: { old: before.num_cpu, new: before.num_cpu + 1 } },
     })
     expect((await rawVm('hw-state')).numCpu).toBe(before.num_cpu + 1)
-    for (const test of [true, false]) {
-      const fewer = await state('vmware_vm.present', [], { ...base, num_cpu: before.num_cpu }, test)
-      expect(fewer).toMatchObject({ result: false, changes: {} })
-      expect(fewer.comment).toBe(
-        `VM 'hw-state' must be powered off for this change: removing CPUs (${before.num_cpu + 1} → ${before.num_cpu}) from a powered-on VM is not supported (no CPU hot remove): power the VM off first.`,
-      )
-      const flag = await state('vmware_vm.present', [], { ...base, memory_hot_add: false }, test)
-      expect(flag).toMatchObject({ result: false, changes: {} })
-      expect(flag.comment).toMatch(
-        /must be powered off for this change: memory hot add can only be disabled while the VM is powered off/,
-      )
-    }
+    // Refused when applied; test mode predicts the change and says the VM must be off then
+    // (a state ordered before it may power it off).
+    const removing = `VM 'hw-state' must be powered off for this change: removing CPUs (${before.num_cpu + 1} → ${before.num_cpu}) from a powered-on VM is not supported (no CPU hot remove): power the VM off first.`
+    const fewer = { ...base, num_cpu: before.num_cpu }
+    expect(await state('vmware_vm.present', [], fewer)).toMatchObject({
+      result: false,
+      changes: {},
+      comment: removing,
+    })
+    expect(await state('vmware_vm.present', [], fewer, true)).toMatchObject({
+      result: null,
+      changes: { num_cpu: { old: before.num_cpu + 1, new: before.num_cpu } },
+      comment: `VM 'hw-state' would be reconfigured. ${removing}`,
+    })
+    const flag = await state('vmware_vm.present', [], { ...base, memory_hot_add: false })
+    expect(flag).toMatchObject({ result: false, changes: {} })
+    expect(flag.comment).toMatch(
+      /must be powered off for this change: memory hot add can only be disabled while the VM is powered off/,
+    )
+    expect(
+      await state('vmware_vm.present', [], { ...base, memory_hot_add: false }, true),
+    ).toMatchObject({ result: null, changes: { memory_hot_add: { old: true, new: false } } })
     expect(await rawVm('hw-state')).toMatchObject({
       numCpu: before.num_cpu + 1,
       memoryHotAdd: true,
