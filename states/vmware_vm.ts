@@ -258,7 +258,12 @@ export default defineModule({
         const makeTemplate = is_template && !current.template
         if (makeTemplate) changes.template = { old: false, new: true }
         Object.assign(changes, await syncMetadata(ctx, current.id, attributes, tags, true))
-        const plan = await planHardware(ctx, current.id, { ...hardware, num_cpu, memory_mb })
+        // CPU and memory are checked against the hot-add rules only when they change.
+        const plan = await planHardware(ctx, current.id, {
+          ...hardware,
+          ...(changes.num_cpu ? { num_cpu } : {}),
+          ...(changes.memory_mb ? { memory_mb } : {}),
+        })
         if (plan.refusal) return { name, result: false, changes: {}, comment: plan.refusal }
         if (plan.powered_on && !ctx.test)
           return { name, result: false, changes: {}, comment: plan.powered_on }
