@@ -55,11 +55,23 @@ export function disksOf(devices: Device[]): DiskInfo[] {
     })
 }
 
-/** Network adapters in device-key order, labelled "Network adapter N" as vCenter does. */
+/**
+ * Network adapters in slot order (controller, unit number, then device key), labelled "Network
+ * adapter N" as vCenter does. Slot order, not key order: an adapter whose type was changed is a
+ * new device (a new key) in the old one's slot, and keeps its place.
+ */
 export function nicsOf(devices: Device[], networkNames: Map<string, string>): NicInfo[] {
+  const slot = (d: Device) => [
+    Number(d.controllerKey ?? 0),
+    d.unitNumber === undefined ? Number.MAX_SAFE_INTEGER : Number(d.unitNumber),
+    Number(d.key),
+  ]
   return devices
     .filter((d) => NICS.test(String(d._type ?? '')))
-    .sort((a, b) => Number(a.key) - Number(b.key))
+    .sort((a, b) => {
+      const [sa, sb] = [slot(a), slot(b)]
+      return sa[0]! - sb[0]! || sa[1]! - sb[1]! || sa[2]! - sb[2]!
+    })
     .map((d, index) => {
       const backing = (d.backing ?? {}) as {
         deviceName?: string

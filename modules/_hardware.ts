@@ -91,7 +91,7 @@ export interface NicUpdate {
 /**
  * The changes bringing a NIC to `update`, none when it is already so. A new network is an edit
  * of its backing; a new type replaces the device (vSphere cannot change a device's type) by one
- * with the same MAC address, key and slot, so the guest sees the same adapter address.
+ * with the same MAC address in the same slot, so the guest sees the same adapter address.
  */
 export async function nicUpdateChanges(
   ctx: CallContext,
@@ -124,7 +124,8 @@ export async function nicUpdateChanges(
       operation: 'add',
       device: {
         _type: NIC_TYPES[update.type as NicType],
-        key: nic.key,
+        // A temporary key: vSphere does not let a client reuse a device key.
+        key: -1,
         controllerKey: nic.controllerKey,
         unitNumber: nic.unitNumber,
         ...(nic.slotInfo ? { slotInfo: nic.slotInfo } : {}),

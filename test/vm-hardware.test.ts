@@ -303,7 +303,7 @@ describe('vmware_vm.update_nic', () => {
     expect(moved.nics).toMatchObject([
       { network: 'DC0_DVPG0', type: 'vmxnet3', mac: before.macAddress },
     ])
-    let nic = (await rawVm('hw-nic')).devices.find((d) => d.key === before.key) as RawDevice
+    const nic = (await rawVm('hw-nic')).devices.find((d) => d.key === before.key) as RawDevice
     expect(nic.backing?._type).toBe('VirtualEthernetCardDistributedVirtualPortBackingInfo')
 
     const retyped = (await call('vmware_vm.update_nic', [], {
@@ -314,10 +314,16 @@ describe('vmware_vm.update_nic', () => {
     expect(retyped.nics).toMatchObject([
       { network: 'DC0_DVPG0', type: 'e1000e', mac: before.macAddress },
     ])
+    // A new device (vSphere assigns it a new key) with the old one's MAC, in its slot.
     const devices = (await rawVm('hw-nic')).devices
-    nic = devices.find((d) => d.key === before.key) as RawDevice
-    expect(nic).toMatchObject({ _type: 'VirtualE1000e', macAddress: before.macAddress })
-    expect(devices.filter((d) => /Vmxnet|E1000/.test(d._type))).toHaveLength(1)
+    const nics = devices.filter((d) => /Vmxnet|E1000/.test(d._type))
+    expect(nics).toHaveLength(1)
+    expect(nics[0]).toMatchObject({
+      _type: 'VirtualE1000e',
+      macAddress: before.macAddress,
+      controllerKey: before.controllerKey,
+      unitNumber: before.unitNumber,
+    })
 
     const same = (await call('vmware_vm.update_nic', [], {
       name: 'hw-nic',
@@ -560,7 +566,12 @@ describe('vmware_vm.present with hardware', () => {
     const wanted = {
       ...base,
       disks: [{ size_gb: 6 }, 2, { size_gb: 3, controller: 'sata' }],
-      nics: ['DC0_DVPG0', { network: 'DC0_DVPG0', type: 'vmxnet3' }],
+      // The first adapter is retyped too: it keeps its place (slot order), so a second run
+      // compares the same adapters.
+      nics: [
+        { network: 'DC0_DVPG0', type: 'e1000' },
+        { network: 'DC0_DVPG0', type: 'vmxnet3' },
+      ],
       cdrom: { iso: '[LocalDS_0] iso/y.iso' },
       memory_hot_add: true,
     }
@@ -583,7 +594,7 @@ describe('vmware_vm.present with hardware', () => {
           { network: 'DC0_DVPG0', type: 'e1000e' },
         ],
         new: [
-          { network: 'DC0_DVPG0', type: 'vmxnet3' },
+          { network: 'DC0_DVPG0', type: 'e1000' },
           { network: 'DC0_DVPG0', type: 'vmxnet3' },
         ],
       },
@@ -619,9 +630,10 @@ describe('vmware_vm.present with hardware', () => {
       [2, 'paravirtual'],
       [3, 'sata'],
     ])
-    expect(after.nics.map((n) => [n.network, n.type, n.mac])).toEqual(
-      before.nics.map((n) => ['DC0_DVPG0', 'vmxnet3', n.mac]),
-    )
+    expect(after.nics.map((n) => [n.network, n.type, n.mac])).toEqual([
+      ['DC0_DVPG0', 'e1000', before.nics[0]?.mac],
+      ['DC0_DVPG0', 'vmxnet3', before.nics[1]?.mac],
+    ])
     expect(after.cdroms).toMatchObject([{ iso: '[LocalDS_0] iso/y.iso' }])
     expect(await rawVm('hw-state')).toMatchObject({ memoryHotAdd: true, cpuHotAdd: true })
     expect(await state('vmware_vm.present', [], wanted)).toMatchObject({
