@@ -302,32 +302,48 @@ function connectableOf(device: Device, wanted: CdromWanted) {
   }
 }
 
-/** The hardware a VM has: CPU, memory, hot-add settings, controllers, disks, NICs, drives. */
-export async function hardwareOf(ctx: CallContext, vm: Entity) {
-  const props = await retrieveObjectProperties(
-    ctx.serviceInstance,
-    vm.obj,
-    [
-      'runtime.powerState',
-      'config.hardware.numCPU',
-      'config.hardware.memoryMB',
-      'config.cpuHotAddEnabled',
-      'config.cpuHotRemoveEnabled',
-      'config.memoryHotAddEnabled',
-      'config.hardware.device',
-    ],
-    { signal: ctx.signal },
-  )
-  const devices = (props['config.hardware.device'] as Device[] | undefined) ?? []
+const CPU_MEMORY_PROPS = [
+  'runtime.powerState',
+  'config.hardware.numCPU',
+  'config.hardware.memoryMB',
+  'config.cpuHotAddEnabled',
+  'config.cpuHotRemoveEnabled',
+  'config.memoryHotAddEnabled',
+]
+
+function cpuMemoryOf(props: Record<string, unknown>) {
   return {
-    name: vm.name,
-    id: vm.obj.value,
     power_state: String(props['runtime.powerState']),
     num_cpu: Number(props['config.hardware.numCPU']),
     memory_mb: Number(props['config.hardware.memoryMB']),
     cpu_hot_add: isTrue(props['config.cpuHotAddEnabled']),
     cpu_hot_remove: isTrue(props['config.cpuHotRemoveEnabled']),
     memory_hot_add: isTrue(props['config.memoryHotAddEnabled']),
+  }
+}
+
+/** A VM's power state, CPUs, memory and hot-add settings (no devices: a light read). */
+export async function cpuMemoryState(ctx: CallContext, vm: Entity) {
+  return cpuMemoryOf(
+    await retrieveObjectProperties(ctx.serviceInstance, vm.obj, CPU_MEMORY_PROPS, {
+      signal: ctx.signal,
+    }),
+  )
+}
+
+/** The hardware a VM has: CPU, memory, hot-add settings, controllers, disks, NICs, drives. */
+export async function hardwareOf(ctx: CallContext, vm: Entity) {
+  const props = await retrieveObjectProperties(
+    ctx.serviceInstance,
+    vm.obj,
+    [...CPU_MEMORY_PROPS, 'config.hardware.device'],
+    { signal: ctx.signal },
+  )
+  const devices = (props['config.hardware.device'] as Device[] | undefined) ?? []
+  return {
+    name: vm.name,
+    id: vm.obj.value,
+    ...cpuMemoryOf(props),
     controllers: controllersOf(devices),
     disks: disksOf(devices),
     nics: nicsOf(devices, await networkNames(ctx, devices)),

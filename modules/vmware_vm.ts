@@ -39,7 +39,7 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
-import { diskChangesOn, hardwareOf, hotChangeRefusal } from './_hardware.ts'
+import { cpuMemoryState, diskChangesOn, hotChangeRefusal } from './_hardware.ts'
 import { functions as hardwareFunctions } from './_vm_hardware.ts'
 import {
   aliased,
@@ -1110,7 +1110,10 @@ export default defineModule({
       },
       run: onVm(async (ctx, { name, datacenter, num_cpu, memory_mb, annotation, ...hot }) => {
         const vm = await findVm(ctx, name, datacenter)
-        const refusal = hotChangeRefusal(await hardwareOf(ctx, vm), { num_cpu, memory_mb, ...hot })
+        const wanted = { num_cpu, memory_mb, ...hot }
+        const refusal =
+          Object.values(wanted).some((v) => v !== undefined) &&
+          hotChangeRefusal(await cpuMemoryState(ctx, vm), wanted)
         if (refusal)
           throw new ModuleError(`VM '${vm.name}' is powered on: ${refusal}`, {
             code: 'BRINE_INVALID_STATE',
