@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
+import { placeOnControllers } from '../modules/_controllers.ts'
 import { runTask } from '../vsphere/call.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
@@ -700,6 +701,45 @@ describe('vmware_vm.present with hardware', () => {
     expect(await rawVm('hw-state')).toMatchObject({
       numCpu: before.num_cpu + 1,
       memoryHotAdd: true,
+    })
+  })
+})
+
+describe('placeOnControllers', () => {
+  // vSphere API reference, VirtualSCSIController: units 0-15, 7 being the controller's own.
+  it('adds a controller on the next bus number when every controller of the type is full', () => {
+    const full: Array<Record<string, unknown>> = [
+      { _type: 'ParaVirtualSCSIController', key: 1000, busNumber: 0 },
+      ...[...Array(16).keys()]
+        .filter((u) => u !== 7)
+        .map((unit) => ({
+          _type: 'VirtualDisk',
+          key: 2000 + unit,
+          controllerKey: 1000,
+          unitNumber: unit,
+        })),
+    ]
+    const placed = placeOnControllers(full, ['paravirtual'], 2)
+    expect(placed.changes).toEqual([
+      {
+        operation: 'add',
+        device: {
+          _type: 'ParaVirtualSCSIController',
+          key: -100,
+          busNumber: 1,
+          sharedBus: 'noSharing',
+        },
+      },
+    ])
+    expect(placed.slots).toEqual([
+      { controllerKey: -100, unitNumber: 0 },
+      { controllerKey: -100, unitNumber: 1 },
+    ])
+    // One free unit left on the first controller: used before a new controller is added.
+    const oneFree = full.filter((d) => d.unitNumber !== 15)
+    expect(placeOnControllers(oneFree, ['paravirtual'], 1)).toEqual({
+      slots: [{ controllerKey: 1000, unitNumber: 15 }],
+      changes: [],
     })
   })
 })
