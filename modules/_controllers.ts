@@ -52,6 +52,14 @@ export function controllerType(device: Device | undefined): string | undefined {
   return device ? TYPE_NAMES[String(device._type ?? '')] : undefined
 }
 
+/** vCenter's labels of controllers, before the bus number. */
+const LABELS: Record<string, string> = {
+  scsi: 'SCSI controller',
+  nvme: 'NVME controller',
+  sata: 'SATA controller',
+  ide: 'IDE',
+}
+
 export interface ControllerInfo {
   label: string
   key: number
@@ -69,7 +77,7 @@ export function controllersOf(devices: Device[]): ControllerInfo[] {
       const type = controllerType(d) as string
       const family = familyOf(type)
       return {
-        label: `${family === 'scsi' ? 'SCSI' : family === 'nvme' ? 'NVME' : family === 'sata' ? 'SATA' : 'IDE'} controller ${Number(d.busNumber ?? 0)}`,
+        label: `${LABELS[family ?? 'ide']} ${Number(d.busNumber ?? 0)}`,
         key: Number(d.key),
         type,
         bus_number: Number(d.busNumber ?? 0),

@@ -168,6 +168,23 @@ describe('vmware_vm.resize_disk', () => {
   })
 })
 
+describe('vmware_vm.resize_disk on a powered-on VM', () => {
+  // vSphere grows a disk of a running VM in place. vcsim's model VMs hold their CD-ROM on the
+  // disk's controller and unit: an edit that keeps the disk where it is is no unit conflict.
+  it('grows the disk of a model VM, powered on', async () => {
+    const grown = (await call('vmware_vm.resize_disk', [], {
+      vm_name: 'DC0_H0_VM1',
+      disk: 'Hard disk 1',
+      size_gb: 1,
+    })) as { resized: boolean; disks: Array<{ size_gb: number }> }
+    expect(grown).toMatchObject({ resized: true, disks: [{ size_gb: 1 }] })
+    const raw = await rawVm('DC0_H0_VM1')
+    expect(
+      raw.devices.filter((d) => d._type === 'VirtualDisk').map((d) => Number(d.capacityInKB)),
+    ).toEqual([GB])
+  })
+})
+
 describe('controllers', () => {
   it('adds disks on the controller type asked for, a new controller when none has room', async () => {
     await createVm('hw-ctl')

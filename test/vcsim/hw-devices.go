@@ -145,6 +145,7 @@ func hwDeviceCheck(vm *simulator.VirtualMachine, spec *types.VirtualMachineConfi
 		}
 		device := dspec.Device.GetVirtualDevice()
 		index := int32(i)
+		moved := true // an added device, or an edited one put on another controller or unit
 		invalid := func() (types.BaseMethodFault, string) {
 			return &types.InvalidDeviceSpec{DeviceIndex: index}, fmt.Sprintf("Invalid configuration for device '%d'.", index)
 		}
@@ -154,6 +155,9 @@ func hwDeviceCheck(vm *simulator.VirtualMachine, spec *types.VirtualMachineConfi
 			continue
 		case types.VirtualDeviceConfigSpecOperationEdit:
 			old := devices.FindByKey(device.Key)
+			if old != nil {
+				moved = !hwSameSlot(old.GetVirtualDevice(), device)
+			}
 			if oldDisk, ok := old.(*types.VirtualDisk); ok {
 				if disk, ok := dspec.Device.(*types.VirtualDisk); ok && hwDiskBytes(disk) < hwDiskBytes(oldDisk) {
 					return &types.InvalidDeviceOperation{InvalidDeviceSpec: types.InvalidDeviceSpec{DeviceIndex: index}},
@@ -189,7 +193,7 @@ func hwDeviceCheck(vm *simulator.VirtualMachine, spec *types.VirtualMachineConfi
 				return &types.InvalidController{InvalidDeviceSpec: types.InvalidDeviceSpec{DeviceIndex: index}, ControllerKey: device.ControllerKey},
 					fmt.Sprintf("Device '%d' has a controller (%d) that is not valid.", index, device.ControllerKey)
 			}
-			if max, reserved := hwUnits(controller); max >= 0 && device.UnitNumber != nil {
+			if max, reserved := hwUnits(controller); moved && max >= 0 && device.UnitNumber != nil {
 				unit := *device.UnitNumber
 				if unit < 0 || unit > max || unit == reserved {
 					return invalid()
@@ -205,6 +209,17 @@ func hwDeviceCheck(vm *simulator.VirtualMachine, spec *types.VirtualMachineConfi
 		devices = append(devices, dspec.Device)
 	}
 	return nil, ""
+}
+
+// hwSameSlot: is the edited device still on the controller and unit it was on?
+func hwSameSlot(old, edited *types.VirtualDevice) bool {
+	if old.ControllerKey != edited.ControllerKey {
+		return false
+	}
+	if old.UnitNumber == nil || edited.UnitNumber == nil {
+		return old.UnitNumber == edited.UnitNumber
+	}
+	return *old.UnitNumber == *edited.UnitNumber
 }
 
 func hwWithout(devices object.VirtualDeviceList, key int32) object.VirtualDeviceList {
