@@ -52,12 +52,14 @@ export function diskChangesOn(
 
 /**
  * The change growing `disk` to `sizeGb`, or undefined when it already has that size. vSphere
- * cannot shrink a virtual disk: a smaller size is refused here, before vCenter refuses it.
+ * cannot shrink a virtual disk, nor grow one of a VM with snapshots (the disk is then a chain
+ * of delta files): both are refused here, before vCenter refuses them.
  */
 export function growDiskChange(
   disk: Device,
   label: string,
   sizeGb: number,
+  hasSnapshots = false,
 ): Record<string, unknown> | undefined {
   const currentKb = Number(disk.capacityInKB ?? 0)
   const wantedKb = Math.round(sizeGb * KB_PER_GB)
@@ -66,6 +68,11 @@ export function growDiskChange(
     throw new ModuleError(
       `${label} is ${currentKb / KB_PER_GB} GB and cannot shrink to ${sizeGb} GB: vSphere does not support disk shrinking; give a size of at least ${currentKb / KB_PER_GB} GB`,
       { code: 'BRINE_ARGUMENT' },
+    )
+  if (hasSnapshots)
+    throw new ModuleError(
+      `${label} cannot grow while the VM has snapshots (vSphere extends no disk of a VM with snapshots): remove them first (vmware_vm.remove_all_snapshots)`,
+      { code: 'BRINE_INVALID_STATE' },
     )
   return {
     operation: 'edit',
@@ -331,12 +338,21 @@ export async function cpuMemoryState(ctx: CallContext, vm: Entity) {
   )
 }
 
-/** The hardware a VM has: CPU, memory, hot-add settings, controllers, disks, NICs, drives. */
+/** Whether a VM's `snapshot` property (as read) holds any snapshot. */
+export function hasSnapshots(snapshot: unknown): boolean {
+  const roots = (snapshot as { rootSnapshotList?: unknown } | undefined)?.rootSnapshotList
+  return [roots ?? []].flat().length > 0
+}
+
+/**
+ * The hardware a VM has: CPU, memory, hot-add settings, whether it has snapshots (its disks
+ * cannot grow then), controllers, disks, NICs, drives.
+ */
 export async function hardwareOf(ctx: CallContext, vm: Entity) {
   const props = await retrieveObjectProperties(
     ctx.serviceInstance,
     vm.obj,
-    [...CPU_MEMORY_PROPS, 'config.hardware.device'],
+    [...CPU_MEMORY_PROPS, 'snapshot', 'config.hardware.device'],
     { signal: ctx.signal },
   )
   const devices = (props['config.hardware.device'] as Device[] | undefined) ?? []
@@ -344,6 +360,7 @@ export async function hardwareOf(ctx: CallContext, vm: Entity) {
     name: vm.name,
     id: vm.obj.value,
     ...cpuMemoryOf(props),
+    has_snapshots: hasSnapshots(props.snapshot),
     controllers: controllersOf(devices),
     disks: disksOf(devices),
     nics: nicsOf(devices, await networkNames(ctx, devices)),

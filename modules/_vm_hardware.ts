@@ -1,14 +1,15 @@
 // vmware_vm's hardware changes in place (disk growth, controllers, NIC network and type,
 // CD-ROM), spread into vmware_vm.ts's functions.
 import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
-import { ENTITY_TYPES, type Entity, runTask } from 'brine/vsphere'
-import { CONTROLLER_NAMES, controllerChange, controllersOf } from './_controllers.ts'
+import { ENTITY_TYPES, type Entity, retrieveObjectProperties, runTask } from 'brine/vsphere'
+import { CONTROLLER_NAMES, controllerChange, controllersOf, type Device } from './_controllers.ts'
 import { currentNics, deviceNamed, devicesOf, disksOf } from './_devices.ts'
 import {
   cdromChanges,
   cdromsOf,
   growDiskChange,
   hardwareOf,
+  hasSnapshots,
   NIC_NAMES,
   nicUpdateChanges,
 } from './_hardware.ts'
@@ -64,7 +65,8 @@ export const functions = {
   resize_disk: defineFunction({
     doc:
       'Grow a disk ("Hard disk 1", or its key) to size_gb, in place (powered on or off). vSphere ' +
-      'cannot shrink a disk: a smaller size is refused. The same size changes nothing.',
+      'cannot shrink a disk, nor grow one of a VM with snapshots: both are refused. The same ' +
+      'size changes nothing.',
     args: {
       ...vmArgs,
       disk: z.string().min(1).describe('disk label or key'),
@@ -72,10 +74,16 @@ export const functions = {
     },
     run: async (ctx, { disk, size_gb, ...target }) => {
       const vm = await findVm(ctx, target)
-      const devices = await devicesOf(ctx, vm.obj)
+      const props = await retrieveObjectProperties(
+        ctx.serviceInstance,
+        vm.obj,
+        ['config.hardware.device', 'snapshot'],
+        { signal: ctx.signal },
+      )
+      const devices = (props['config.hardware.device'] as Device[] | undefined) ?? []
       const device = deviceNamed(devices, disk, 'disk')
       const label = disksOf(devices).find((d) => d.key === Number(device.key))?.label ?? disk
-      const change = growDiskChange(device, label, size_gb)
+      const change = growDiskChange(device, label, size_gb, hasSnapshots(props.snapshot))
       if (change) await reconfigure(ctx, vm, `growing ${label} to ${size_gb} GB`, [change])
       return {
         name: vm.name,

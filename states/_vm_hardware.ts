@@ -146,6 +146,10 @@ export async function planHardware(
         return refuse(
           `${current.label} of VM '${hw.name}' is ${current.size_gb} GB and cannot shrink to ${disk.size_gb} GB: vSphere does not support disk shrinking.`,
         )
+      if (disk.size_gb > current.size_gb && hw.has_snapshots)
+        return refuse(
+          `${current.label} of VM '${hw.name}' cannot grow while the VM has snapshots (vSphere extends no disk of a VM with snapshots): remove them first.`,
+        )
       if (disk.size_gb > current.size_gb) {
         next[index] = { size_gb: disk.size_gb, controller: current.controller }
         steps.push(() =>

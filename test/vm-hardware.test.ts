@@ -166,6 +166,41 @@ describe('vmware_vm.resize_disk', () => {
         .map((d) => Number(d.capacityInKB)),
     ).toEqual([12 * GB])
   })
+
+  // A disk of a VM with snapshots cannot be extended (ManageIQ's vSphere provider refuses it
+  // for the same reason: https://github.com/ManageIQ/manageiq-providers-vmware/pull/382).
+  it('refuses to grow a disk while the VM has snapshots, in the function and the state', async () => {
+    await call('vmware_vm.create_snapshot', [], { vm_name: 'hw-disk', snapshot_name: 'before' })
+    const refused = await failure('vmware_vm.resize_disk', [], {
+      vm_name: 'hw-disk',
+      disk: 'Hard disk 1',
+      size_gb: 14,
+    })
+    expect(refused?.code).toBe('BRINE_INVALID_STATE')
+    expect(refused?.message).toBe(
+      'Hard disk 1 cannot grow while the VM has snapshots (vSphere extends no disk of a VM with snapshots): remove them first (vmware_vm.remove_all_snapshots)',
+    )
+    const stated = await state(
+      'vmware_vm.present',
+      [],
+      { name: 'hw-disk', datacenter: 'DC0', disks: [14] },
+      true,
+    )
+    expect(stated).toMatchObject({ result: false, changes: {} })
+    expect(stated.comment).toMatch(/cannot grow while the VM has snapshots/)
+    await call('vmware_vm.remove_all_snapshots', [], { name: 'hw-disk' })
+    expect(
+      await state('vmware_vm.present', [], { name: 'hw-disk', datacenter: 'DC0', disks: [14] }),
+    ).toMatchObject({
+      result: true,
+      changes: { disks: { old: [{ size_gb: 12 }], new: [{ size_gb: 14 }] } },
+    })
+    expect(
+      (await rawVm('hw-disk')).devices
+        .filter((d) => d._type === 'VirtualDisk')
+        .map((d) => Number(d.capacityInKB)),
+    ).toEqual([14 * GB])
+  })
 })
 
 describe('vmware_vm.resize_disk on a powered-on VM', () => {
