@@ -9,14 +9,7 @@ import {
   retrieveObjectProperties,
   retrieveProperties,
 } from 'brine/vsphere'
-
-type Device = Record<string, unknown> & {
-  _type?: string
-  key?: unknown
-  deviceInfo?: { label?: string }
-  controllerKey?: unknown
-  unitNumber?: unknown
-}
+import { controllerType, type Device } from './_controllers.ts'
 
 const CONTROLLERS = /SCSIController$|^ParaVirtualSCSIController$|^VirtualLsiLogic/
 const NICS = /^Virtual(Vmxnet\d?|E1000e?|PCNet32|Sriov)/
@@ -27,6 +20,9 @@ export interface DiskInfo {
   size_gb: number
   file: string
   thin: boolean
+  /** The type of its controller ("paravirtual", "lsilogic", "nvme", "sata", …). */
+  controller: string | null
+  unit_number: number
 }
 export interface NicInfo {
   label: string
@@ -46,21 +42,36 @@ export function disksOf(devices: Device[]): DiskInfo[] {
     .sort((a, b) => Number(a.key) - Number(b.key))
     .map((d, index) => {
       const backing = (d.backing ?? {}) as { fileName?: string; thinProvisioned?: unknown }
+      const controller = devices.find((c) => Number(c.key) === Number(d.controllerKey))
       return {
         label: `Hard disk ${index + 1}`,
         key: Number(d.key),
         size_gb: Math.round((Number(d.capacityInKB ?? 0) / 1024 / 1024) * 100) / 100,
         file: String(backing.fileName ?? ''),
         thin: backing.thinProvisioned === true || backing.thinProvisioned === 'true',
+        controller: controllerType(controller) ?? null,
+        unit_number: Number(d.unitNumber),
       }
     })
 }
 
-/** Network adapters in device-key order, labelled "Network adapter N" as vCenter does. */
+/**
+ * Network adapters in slot order (controller, unit number, then device key), labelled "Network
+ * adapter N" as vCenter does. Slot order, not key order: an adapter whose type was changed is a
+ * new device (a new key) in the old one's slot, and keeps its place.
+ */
 export function nicsOf(devices: Device[], networkNames: Map<string, string>): NicInfo[] {
+  const slot = (d: Device) => [
+    Number(d.controllerKey ?? 0),
+    d.unitNumber === undefined ? Number.MAX_SAFE_INTEGER : Number(d.unitNumber),
+    Number(d.key),
+  ]
   return devices
     .filter((d) => NICS.test(String(d._type ?? '')))
-    .sort((a, b) => Number(a.key) - Number(b.key))
+    .sort((a, b) => {
+      const [sa, sb] = [slot(a), slot(b)]
+      return sa[0]! - sb[0]! || sa[1]! - sb[1]! || sa[2]! - sb[2]!
+    })
     .map((d, index) => {
       const backing = (d.backing ?? {}) as {
         deviceName?: string
@@ -203,37 +214,8 @@ export async function nicChanges(
   networks: string[],
   type = 'vmxnet3',
 ): Promise<Record<string, unknown>[]> {
-  const si = ctx.serviceInstance
   const changes: Record<string, unknown>[] = []
   for (const [index, name] of networks.entries()) {
-    const pg = await getEntity(si, ENTITY_TYPES.portgroup, name, {
-      props: ['config.key', 'config.distributedVirtualSwitch'],
-      signal: ctx.signal,
-    }).catch((error: unknown) => {
-      if (error instanceof EntityNotFoundError) return undefined
-      throw error
-    })
-    let backing: Record<string, unknown>
-    if (pg) {
-      const dvs = pg.props['config.distributedVirtualSwitch'] as ManagedObjectReference
-      const { uuid } = await retrieveObjectProperties(si, dvs, ['uuid'], { signal: ctx.signal })
-      backing = {
-        _type: 'VirtualEthernetCardDistributedVirtualPortBackingInfo',
-        port: { switchUuid: uuid, portgroupKey: pg.props['config.key'] ?? pg.obj.value },
-      }
-    } else {
-      const network = await getEntity(si, 'Network', name, { signal: ctx.signal }).catch(() => {
-        throw new ModuleError(
-          `network '${name}' not found (neither a standard network nor a distributed port group)`,
-          { code: 'BRINE_NOT_FOUND' },
-        )
-      })
-      backing = {
-        _type: 'VirtualEthernetCardNetworkBackingInfo',
-        deviceName: network.name,
-        network: network.obj,
-      }
-    }
     const deviceType =
       { vmxnet3: 'VirtualVmxnet3', e1000: 'VirtualE1000', e1000e: 'VirtualE1000e' }[type] ??
       'VirtualVmxnet3'
@@ -242,13 +224,47 @@ export async function nicChanges(
       device: {
         _type: deviceType,
         key: -300 - index,
-        backing,
+        backing: await nicBacking(ctx, name),
         connectable: { startConnected: true, allowGuestControl: true, connected: false },
         addressType: 'generated',
       },
     })
   }
   return changes
+}
+
+/** The backing of a NIC on a standard network or a distributed port group (by name or id). */
+export async function nicBacking(ctx: CallContext, name: string): Promise<Record<string, unknown>> {
+  const si = ctx.serviceInstance
+  const pg = await getEntity(si, ENTITY_TYPES.portgroup, name, {
+    props: ['config.key', 'config.distributedVirtualSwitch'],
+    signal: ctx.signal,
+  }).catch((error: unknown) => {
+    if (error instanceof EntityNotFoundError) return undefined
+    throw error
+  })
+  let backing: Record<string, unknown>
+  if (pg) {
+    const dvs = pg.props['config.distributedVirtualSwitch'] as ManagedObjectReference
+    const { uuid } = await retrieveObjectProperties(si, dvs, ['uuid'], { signal: ctx.signal })
+    backing = {
+      _type: 'VirtualEthernetCardDistributedVirtualPortBackingInfo',
+      port: { switchUuid: uuid, portgroupKey: pg.props['config.key'] ?? pg.obj.value },
+    }
+  } else {
+    const network = await getEntity(si, 'Network', name, { signal: ctx.signal }).catch(() => {
+      throw new ModuleError(
+        `network '${name}' not found (neither a standard network nor a distributed port group)`,
+        { code: 'BRINE_NOT_FOUND' },
+      )
+    })
+    backing = {
+      _type: 'VirtualEthernetCardNetworkBackingInfo',
+      deviceName: network.name,
+      network: network.obj,
+    }
+  }
+  return backing
 }
 
 /** The disk or NIC with this label ("Hard disk 2", "Network adapter 1") or device key. */

@@ -31,6 +31,7 @@ import {
 import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
 import { customizationArgs, resolveCustomization } from './_customization.ts'
 import { reportCustomization } from './_customization_events.ts'
+import { CONTROLLER_NAMES } from './_controllers.ts'
 import {
   currentNics,
   deviceNamed,
@@ -41,6 +42,8 @@ import {
   nicsOf,
 } from './_devices.ts'
 import { functions as guestFunctions } from './_vm_guest.ts'
+import { cpuMemoryState, diskChangesOn, hotChangeRefusal } from './_hardware.ts'
+import { functions as hardwareFunctions } from './_vm_hardware.ts'
 import {
   aliased,
   asList,
@@ -1122,18 +1125,38 @@ export default defineModule({
       },
     }),
     reconfigure: defineFunction({
-      doc: 'Change CPU count, memory or annotation.',
+      doc:
+        'Change CPU count, memory, annotation, and whether CPUs and memory can be added while ' +
+        'the VM runs (cpu_hot_add, memory_hot_add: set while powered off). A powered-on VM ' +
+        'takes more CPUs or memory only when hot add is enabled, and never fewer: refused ' +
+        'before vCenter is asked.',
       args: {
         ...vmArgs,
         num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
         annotation: z.string().optional().describe('notes'),
+        cpu_hot_add: z.boolean().optional().describe('allow adding CPUs while powered on'),
+        memory_hot_add: z.boolean().optional().describe('allow adding memory while powered on'),
       },
-      run: onVm(async (ctx, { name, datacenter, num_cpu, memory_mb, annotation }) => {
+      run: onVm(async (ctx, { name, datacenter, num_cpu, memory_mb, annotation, ...hot }) => {
         const vm = await findVm(ctx, name, datacenter)
+        const wanted = { num_cpu, memory_mb, ...hot }
+        const refusal =
+          Object.values(wanted).some((v) => v !== undefined) &&
+          hotChangeRefusal(await cpuMemoryState(ctx, vm), wanted)
+        if (refusal)
+          throw new ModuleError(`VM '${vm.name}' is powered on: ${refusal}`, {
+            code: 'BRINE_INVALID_STATE',
+          })
         await task(ctx, `reconfiguring VM '${vm.name}'`, 'ReconfigVM_Task', {
           _this: vm.obj,
-          spec: { annotation, numCPUs: num_cpu, memoryMB: memory_mb },
+          spec: {
+            annotation,
+            numCPUs: num_cpu,
+            memoryMB: memory_mb,
+            cpuHotAddEnabled: hot.cpu_hot_add,
+            memoryHotAddEnabled: hot.memory_hot_add,
+          },
         })
         const after = await findVm(ctx, vm.obj.value, undefined, VM_PROPS)
         return describeVm(after, undefined)
@@ -1298,18 +1321,23 @@ export default defineModule({
       }),
     }),
     add_disk: defineFunction({
-      doc: 'Add a thin (or thick) disk; a paravirtual SCSI controller is added when the VM has none.',
+      doc:
+        'Add a thin (or thick) disk: on the first SCSI controller (a paravirtual one is added ' +
+        'when the VM has none), or with controller= on a controller of that type with a free ' +
+        'unit (lsilogic, lsilogic-sas, paravirtual, buslogic, nvme, sata; a new one when none ' +
+        'has room).',
       args: {
         ...vmArgs,
         size_gb: z.coerce.number().positive().describe('size in GB'),
         thin: z.boolean().default(true).describe('thin provisioning'),
+        controller: z.enum(CONTROLLER_NAMES).optional().describe('controller type'),
       },
-      run: onVm(async (ctx, { name, datacenter, size_gb, thin }) => {
+      run: onVm(async (ctx, { name, datacenter, size_gb, thin, controller }) => {
         const vm = await findVm(ctx, name, datacenter)
         const devices = await devicesOf(ctx, vm.obj)
         await task(ctx, `adding a ${size_gb} GB disk to VM '${vm.name}'`, 'ReconfigVM_Task', {
           _this: vm.obj,
-          spec: { deviceChange: diskChanges(devices, [size_gb], thin) },
+          spec: { deviceChange: diskChangesOn(devices, [size_gb], thin, controller) },
         })
         return { name: vm.name, disks: disksOf(await devicesOf(ctx, vm.obj)) }
       }),
@@ -1500,6 +1528,7 @@ export default defineModule({
         return { name: vm.name, snapshot, removed: true }
       }),
     }),
+    ...hardwareFunctions,
     remove_all_snapshots: defineFunction({
       doc: 'Remove every snapshot of a VM.',
       args: vmArgs,

@@ -5,6 +5,7 @@ import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
 import { waitForIpArg, withWaitForIp } from './_vm_wait.ts'
+import { hardwareArgs, hardwareGiven, planHardware } from './_vm_hardware.ts'
 
 interface VmInfo {
   name: string
@@ -127,7 +128,11 @@ export default defineModule({
   vsphere: true,
   functions: {
     present: defineFunction({
-      doc: 'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, memory and annotation.',
+      doc:
+        'Make sure the VM exists (created empty, or cloned from `template`) with the given CPU, ' +
+        'memory and annotation, and the given virtual hardware: disks (grown, never shrunk; ' +
+        'controller type for new ones), NICs (network, type), CD/DVD drive (ISO or client ' +
+        'device), CPU/memory hot add. Changes a powered-on VM cannot take fail with a comment.',
       args: {
         ...vm,
         template: z
@@ -176,6 +181,7 @@ export default defineModule({
           .default(false)
           .describe('power a new VM on (a clone’s customization then runs and is checked)'),
         wait_for_ip: waitForIpArg,
+        ...hardwareArgs,
       },
       run: withWaitForIp(async (ctx, args) => {
         const {
@@ -197,6 +203,11 @@ export default defineModule({
           customization_timeout,
           power_on,
           content_library_item: libraryItem,
+                  disks,
+          nics,
+          cdrom,
+          cpu_hot_add,
+          memory_hot_add,
         } = args
         if (libraryItem && template !== undefined)
           return {
@@ -205,6 +216,7 @@ export default defineModule({
             changes: {},
             comment: `VM '${name}': give template or content_library_item, not both.`,
           }
+        const hardware = { disks, nics, cdrom, cpu_hot_add, memory_hot_add }
         const current = await lookup(ctx, name, datacenter)
         // A template query is resolved only when the VM has to be created.
         const source =
@@ -230,12 +242,12 @@ export default defineModule({
         const given = Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined))
         if (!current) {
           const customized = customizationChange({ customization_spec, customization })
-          if (customized && !templateName)
+          if (customized && !templateName && !libraryItem)
             return {
               name,
               result: false,
               changes: {},
-              comment: `VM '${name}': customization needs template= (a guest is customized when it is cloned).`,
+              comment: `VM '${name}': customization needs template= or content_library_item= (a guest is customized when it is cloned or deployed).`,
             }
           const changes = {
             vm: {
@@ -250,6 +262,7 @@ export default defineModule({
                 ...(is_template ? { is_template } : {}),
                 ...(attributes ? { attributes } : {}),
                 ...(tags ? { tags } : {}),
+                ...hardwareGiven(hardware),
               },
             },
           }
@@ -262,6 +275,9 @@ export default defineModule({
             }
           // A customization the guest cannot apply: the VM is made, the state fails with why.
           let failed: string | undefined
+          // Sized and fitted out before it is first started (its customization runs then).
+          const changedFirst =
+            Object.keys(given).length > 0 || Object.keys(hardwareGiven(hardware)).length > 0
           if (libraryItem) {
             // Deployed powered off and customized; started below, where its customization runs.
             failed = await customizationFailure(
@@ -292,7 +308,7 @@ export default defineModule({
                 customization_spec,
                 customization,
                 customization_timeout,
-                power_on: power_on && !is_template && !Object.keys(given).length,
+                power_on: power_on && !is_template && !changedFirst,
               }),
             )
             if (Object.keys(given).length)
@@ -308,8 +324,9 @@ export default defineModule({
               ...given,
             })
           }
+          await (await planHardware(ctx, name, hardware)).apply()
           if (is_template) await ctx.salt('vmware_vm.mark_as_template', { name })
-          else if (power_on && (!templateName || Object.keys(given).length)) {
+          else if (power_on && (!templateName || changedFirst)) {
             // Sized first, then started: its customization runs at this power-on.
             await ctx.salt('vmware_vm.power_state', { name, state: 'on' })
             if (customized)
@@ -334,10 +351,25 @@ export default defineModule({
         const makeTemplate = is_template && !current.template
         if (makeTemplate) changes.template = { old: false, new: true }
         Object.assign(changes, await syncMetadata(ctx, current.id, attributes, tags, true))
+        // CPU and memory are checked against the hot-add rules only when they change.
+        const plan = await planHardware(ctx, current.id, {
+          ...hardware,
+          ...(changes.num_cpu ? { num_cpu } : {}),
+          ...(changes.memory_mb ? { memory_mb } : {}),
+        })
+        if (plan.refusal) return { name, result: false, changes: {}, comment: plan.refusal }
+        if (plan.powered_on && !ctx.test)
+          return { name, result: false, changes: {}, comment: plan.powered_on }
+        Object.assign(changes, plan.changes)
         if (!Object.keys(changes).length)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already as wanted.` }
         if (ctx.test)
-          return { name, result: null, changes, comment: `VM '${name}' would be reconfigured.` }
+          return {
+            name,
+            result: null,
+            changes,
+            comment: `VM '${name}' would be reconfigured.${plan.powered_on ? ` ${plan.powered_on}` : ''}`,
+          }
         const sizes = Object.entries(changes).filter(([key]) =>
           ['num_cpu', 'memory_mb', 'annotation'].includes(key),
         )
@@ -346,6 +378,7 @@ export default defineModule({
             name: current.id,
             ...Object.fromEntries(sizes.map(([k, v]) => [k, v.new])),
           })
+        await plan.apply()
         if (makeTemplate) await ctx.salt('vmware_vm.mark_as_template', { name: current.id })
         await syncMetadata(ctx, current.id, attributes, tags, false)
         return { name, result: true, changes, comment: `VM '${name}' reconfigured.` }

@@ -81,6 +81,12 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
   ],
   ['vmware_vm.location', 'vmware_vm.location', { vm_name: VM }],
   ['vmware_customization.status', 'vmware_customization.status', { vm_name: VM }],
+  ['vmware_vm.hardware', 'vmware_vm.hardware', { vm_name: VM }],
+  [
+    'vmware_vm.present with hardware settings and nothing to change',
+    'state.single',
+    { fun: 'vmware_vm.present', name: VM, datacenter: 'DC0', cpu_hot_add: false },
+  ],
   [
     'vmware_vm.snapshot_present (saltext: snapshot_name, already there)',
     'state.single',

@@ -344,12 +344,15 @@ describe('VMware states', () => {
       num_cpu: 2,
       power_state: 'poweredOn',
     })
-    // vcsim (like vCenter without hot-add) changes CPUs of a powered-off VM: power off first.
+    // vCenter without CPU hot add changes CPUs of a powered-off VM only (vSphere API reference,
+    // VirtualMachineConfigSpec.cpuHotAddEnabled): refused while web01 is on; power off first.
+    const refused = await apply('vms', { cpu: 4, power: 'off' })
+    expect(refused.byId.web01_vm).toMatchObject({ result: false, changes: {} })
+    expect(refused.byId.web01_vm?.comment).toMatch(
+      /must be powered off for this change: adding CPUs/,
+    )
+    await call('vmware_vm.power_state', { name: 'web01', state: 'off' })
     const change = await apply('vms', { cpu: 4, power: 'off' })
-    expect(change.byId.web01_on).toMatchObject({
-      result: true,
-      changes: { power_state: { new: 'poweredOff' } },
-    })
     expect(change.byId.web01_vm).toMatchObject({
       result: true,
       changes: { num_cpu: { old: 2, new: 4 } },

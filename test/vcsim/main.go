@@ -250,6 +250,9 @@ func extendSimulator(next http.Handler) http.Handler {
 		if esxiConfigRequest(w, body) { // esxi-config*.go: host power, MoveInto, AddHost thumbprints, VIBs, passwords
 			return
 		}
+		if hwReconfigure(w, body) { // hw-devices.go: ReconfigVM_Task specs vCenter refuses
+			return
+		}
 		switch {
 		case bytes.Contains(body, []byte("<CreateDatacenter")):
 			var req struct {
