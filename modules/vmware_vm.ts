@@ -29,9 +29,9 @@ import {
   runTask,
 } from 'brine/vsphere'
 import { acquireTicket, TICKET_TYPES, ticketOutput } from './_console.ts'
+import { CONTROLLER_NAMES } from './_controllers.ts'
 import { customizationArgs, resolveCustomization } from './_customization.ts'
 import { reportCustomization } from './_customization_events.ts'
-import { CONTROLLER_NAMES } from './_controllers.ts'
 import {
   currentNics,
   deviceNamed,
@@ -41,8 +41,8 @@ import {
   nicChanges,
   nicsOf,
 } from './_devices.ts'
-import { functions as guestFunctions } from './_vm_guest.ts'
 import { cpuMemoryState, diskChangesOn, hotChangeRefusal } from './_hardware.ts'
+import { functions as guestFunctions } from './_vm_guest.ts'
 import { functions as hardwareFunctions } from './_vm_hardware.ts'
 import {
   aliased,

@@ -65,4 +65,7 @@ for kind in ("modules", "states"):
 with open(os.path.join(root, "test", "fixtures", "saltext", "surface.json"), "w") as f:
     json.dump(surface, f, indent=1)
     f.write("\n")
+# In the repository's JSON style (biome's formatter), so that `npm run lint` stays clean.
+subprocess.run(["npx", "biome", "format", "--write", "test/fixtures/saltext/surface.json"],
+               cwd=root, check=True, capture_output=True)
 print(f"{len(surface['modules'])} functions, {len(surface['states'])} states")

@@ -4,8 +4,8 @@ import { customizationArgs, customizationChange } from '../modules/_customizatio
 import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
-import { waitForIpArg, withWaitForIp } from './_vm_wait.ts'
 import { hardwareArgs, hardwareGiven, planHardware } from './_vm_hardware.ts'
+import { waitForIpArg, withWaitForIp } from './_vm_wait.ts'
 
 interface VmInfo {
   name: string
@@ -203,7 +203,7 @@ export default defineModule({
           customization_timeout,
           power_on,
           content_library_item: libraryItem,
-                  disks,
+          disks,
           nics,
           cdrom,
           cpu_hot_add,
