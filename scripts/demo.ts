@@ -1,5 +1,8 @@
 // The main job: build a small lab on a local vcsim from the SLS and pillar files in
-// examples/ with the real `brine` command, apply it again (nothing may change), and show it.
+// examples/ with the real `brine` command, apply it again (nothing may change), and show it:
+// the inventory, the ESXi configuration of the cluster's hosts (NTP, firewall, a vMotion
+// VMkernel adapter, lockdown), and a VM deployed from a content library item with guest
+// customization, waited for until its guest reports the address it was given.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +15,7 @@ const bin = join(root, 'bin', 'brine.js')
 function brine(title: string, args: string[], config: string): { code: number; stdout: string } {
   console.log(`\n=== ${title}\n$ brine ${args.join(' ')}`)
   const result = spawnSync(process.execPath, [bin, '--config', config, ...args], {
+    cwd: root, // the pillar names the content library image relative to the checkout
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -54,10 +58,21 @@ try {
   brine('web01, described', ['vmware_vm.info', 'web01'], config)
   brine('Its tags', ['vmware_tag.list_attached', 'vm', 'web01'], config)
   brine('The lab cluster’s DRS and HA', ['vmware_cluster.get', 'LabCluster', 'LabDC'], config)
-  console.log(
-    `\nfirst apply exit ${first.code}, second apply exit ${second.code}, second apply ${unchanged ? 'changed nothing' : 'CHANGED SOMETHING'}`,
+  const cluster = ['datacenter_name=DC0', 'cluster_name=DC0_C0']
+  brine('NTP of the cluster’s hosts', ['vmware_esxi.get_ntp_config', ...cluster], config)
+  brine('Their VMkernel adapters', ['vmware_esxi.get_vmkernel_adapters', ...cluster], config)
+  brine('The standalone host, locked down', ['vmware_esxi.in_lockdown_mode', 'DC0_H0'], config)
+  brine('The content library', ['vmware_content_library.list_items', 'golden-images'], config)
+  const app = brine(
+    'app01, deployed from the library and customized',
+    ['--out', 'json', 'vmware_vm.wait_for_ip', 'app01', 'timeout=60'],
+    config,
   )
-  if (first.code !== 0 || second.code !== 0 || !unchanged) exitCode = 1
+  const customized = /"ip_address": "10\.0\.0\.31"/.test(app.stdout)
+  console.log(
+    `\nfirst apply exit ${first.code}, second apply exit ${second.code}, second apply ${unchanged ? 'changed nothing' : 'CHANGED SOMETHING'}, app01 ${customized ? 'has its customized address' : 'DOES NOT HAVE ITS CUSTOMIZED ADDRESS'}`,
+  )
+  if (first.code !== 0 || second.code !== 0 || !unchanged || !customized) exitCode = 1
 } finally {
   await vcsim.stop()
 }

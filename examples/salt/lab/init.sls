@@ -1,3 +1,5 @@
 include:
   - .infra
   - .compute
+  - .hosts
+  - .provision
