@@ -492,9 +492,13 @@ describe('the examples/ lab (what npm run demo applies)', () => {
         return { returns: Object.values(result), retcode: labRuntime.context.retcode ?? 0 }
       }
       const predicted = await highstate(true)
-      expect(predicted.returns).toHaveLength(14)
+      expect(predicted.returns).toHaveLength(22)
       expect(predicted.returns.filter((r) => r.result === null).length).toBeGreaterThan(0)
       expect(await labRuntime.call('vmware_datacenter.list')).toEqual(['DC0'])
+      expect(await labRuntime.call('vmware_content_library.list_libraries')).toEqual([])
+      expect(await labRuntime.call('vmware_esxi.in_lockdown_mode', { args: ['DC0_H0'] })).toEqual({
+        lockdownMode: 'normal',
+      })
 
       const first = await highstate(false)
       expect(first.retcode).toBe(0)
@@ -523,6 +527,34 @@ describe('the examples/ lab (what npm run demo applies)', () => {
         drs: { enabled: true, automation_level: 'partiallyAutomated', migration_threshold: 2 },
         ha: { enabled: true, admission_control: true },
       })
+      // lab/hosts.sls: the cluster's hosts' NTP and vMotion adapter, the standalone host locked.
+      const cluster = { datacenter_name: 'DC0', cluster_name: 'DC0_C0' }
+      const ntp = (await labRuntime.call('vmware_esxi.get_ntp_config', {
+        kwargs: cluster,
+      })) as Record<string, { ntp_servers: string[] }>
+      expect(Object.keys(ntp)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
+      for (const host of Object.values(ntp))
+        expect(host.ntp_servers).toEqual(['0.pool.ntp.org', '1.pool.ntp.org'])
+      expect(await labRuntime.call('vmware_esxi.get_vmotion_enabled', { kwargs: cluster })).toEqual(
+        {
+          DC0_C0_H0: { 'VMotion Enabled': true },
+          DC0_C0_H1: { 'VMotion Enabled': true },
+          DC0_C0_H2: { 'VMotion Enabled': true },
+        },
+      )
+      expect(
+        await labRuntime.call('vmware_esxi.get_vmkernel_adapters', { kwargs: cluster }),
+      ).toMatchObject({ DC0_C0_H0: expect.arrayContaining(['vmk1']) })
+      expect(await labRuntime.call('vmware_esxi.in_lockdown_mode', { args: ['DC0_H0'] })).toEqual({
+        lockdownMode: 'inLockdown',
+      })
+      // lab/provision.sls: app01 from the library item, with the address it was customized with.
+      expect(
+        await labRuntime.call('vmware_vm.wait_for_ip', {
+          args: ['app01'],
+          kwargs: { timeout: 60 },
+        }),
+      ).toMatchObject({ ip_address: '10.0.0.31', power_state: 'poweredOn' })
     } finally {
       await labRuntime.close()
       await lab.stop()
