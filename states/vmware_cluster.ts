@@ -2,6 +2,7 @@ import { defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, findEntityByName, getEntity } from 'brine/vsphere'
 import { clusterSettings, drsSettings, haSettings } from '../modules/_cluster.ts'
 import { diff } from '../modules/_vmware.ts'
+import { predicted } from './_predicted.ts'
 
 const args = {
   name: z.string().min(1).describe('the cluster name'),
@@ -21,6 +22,18 @@ export default defineModule({
       },
       run: async (ctx, { name, datacenter, drs, ha }) => {
         const si = await ctx.serviceInstance.ready()
+        if (ctx.test && predicted(ctx, 'datacenter').includes(datacenter)) {
+          const missing = !(await findEntityByName(si, ENTITY_TYPES.datacenter, datacenter, {
+            signal: ctx.signal,
+          }))
+          if (missing)
+            return {
+              name,
+              result: null,
+              changes: { cluster: { old: null, new: { name, drs: drs ?? {}, ha: ha ?? {} } } },
+              comment: `Cluster '${name}' would be created (datacenter '${datacenter}' is created by an earlier state of this dry run).`,
+            }
+        }
         const dc = await getEntity(si, ENTITY_TYPES.datacenter, datacenter, { signal: ctx.signal })
         const existing = await findEntityByName(si, ENTITY_TYPES.cluster, name, {
           within: dc.obj,

@@ -1,5 +1,6 @@
 import { defineFunction, defineModule, z } from 'brine/loader'
 import { ENTITY_TYPES, findEntityByName } from 'brine/vsphere'
+import { predicted } from './_predicted.ts'
 
 const name = z.string().min(1).describe('the datacenter name')
 
@@ -31,8 +32,10 @@ export default defineModule({
             comment: `Datacenter ${name} is already present. No changes made.`,
           }
         const changes = { datacenter: { old: null, new: name } }
-        if (ctx.test)
+        if (ctx.test) {
+          predicted(ctx, 'datacenter').push(name)
           return { name, result: null, changes, comment: `Datacenter ${name} will be created.` }
+        }
         await ctx.salt('vmware_datacenter.create', { name })
         return { name, result: true, changes, comment: `Datacenter - ${name} created.` }
       },

@@ -1,8 +1,9 @@
-import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
-import type { Category, Tag } from 'brine/vsphere'
+import { defineFunction, defineModule, z } from 'brine/loader'
+import { type Category, EntityNotFoundError, type Tag } from 'brine/vsphere'
 import { stateReturn } from '../modules/_vmware.ts'
 import type vmware_tag from '../modules/vmware_tag.ts'
 import { either, withTagging } from '../modules/vmware_tag.ts'
+import { predicted } from './_predicted.ts'
 
 /**
  * saltext-vmware's tag states (src/saltext/vmware/states/tag.py): present, absent,
@@ -13,29 +14,6 @@ import { either, withTagging } from '../modules/vmware_tag.ts'
  * `{old, new}` in test mode too, and a dry run fails what it can see would fail (a category
  * that does not exist, and that no earlier state of the dry run creates).
  */
-
-/**
- * Names an earlier state of this dry run reported it would create. Kept in `__context__` by
- * the run's abort signal (the runner gives every state of one run the same one), so a later
- * run never sees an older run's predictions.
- */
-const PREDICTED = 'vmware_tag.predicted'
-type Predicted = { categories: string[]; tags: string[] }
-type ByRun = WeakMap<AbortSignal, Predicted>
-
-function predicted(ctx: CallContext): Predicted {
-  let byRun = ctx.context[PREDICTED] as ByRun | undefined
-  if (typeof byRun?.get !== 'function') {
-    byRun = new WeakMap()
-    ctx.context[PREDICTED] = byRun
-  }
-  let run = byRun.get(ctx.signal)
-  if (!run) {
-    run = { categories: [], tags: [] }
-    byRun.set(ctx.signal, run)
-  }
-  return run
-}
 
 const sameTypes = (a: string[], b: string[]) =>
   JSON.stringify([...a].sort()) === JSON.stringify([...b].sort())
@@ -58,14 +36,14 @@ const present = defineFunction({
       const [categories, tags] = await Promise.all([c.listCategories(), c.listTags()])
       const cat = wanted ? findCategory(categories, wanted) : undefined
       if (wanted && !cat) {
-        const fromEarlier = ctx.test && predicted(ctx).categories.includes(wanted)
+        const fromEarlier = ctx.test && predicted(ctx, 'tag category').includes(wanted)
         if (!fromEarlier)
           return stateReturn(
             name,
             false,
             `Category '${wanted}' does not exist; tag '${name}' cannot be created in it. Create the category first (vmware_tag.present_category).`,
           )
-        predicted(ctx).tags.push(`${wanted}/${name}`)
+        predicted(ctx, 'tag').push(`${wanted}/${name}`)
         return stateReturn(
           name,
           null,
@@ -92,7 +70,7 @@ const present = defineFunction({
       if (!cat) return stateReturn(name, false, 'category_id required to create a tag')
       const created = { name, category: cat.name, description: description ?? '' }
       if (ctx.test) {
-        predicted(ctx).tags.push(`${cat.name}/${name}`)
+        predicted(ctx, 'tag').push(`${cat.name}/${name}`)
         return stateReturn(name, null, `${name} tag will be created`, { old: null, new: created })
       }
       const id = await c.createTag({ name, category_id: cat.id, description: description ?? '' })
@@ -176,7 +154,7 @@ const presentCategory = defineFunction({
         description: description ?? '',
       }
       if (ctx.test) {
-        predicted(ctx).categories.push(name)
+        predicted(ctx, 'tag category').push(name)
         return stateReturn(name, null, `${name} category will be created`, { old: null, new: spec })
       }
       const id = await c.createCategory(spec)
@@ -227,10 +205,20 @@ export default defineModule({
         category: z.string().min(1).describe('category name'),
       },
       run: async (ctx, { name, object_type, tag, category }) => {
-        const attached = await ctx.module<typeof vmware_tag>('vmware_tag').list_attached({
-          object_type,
-          object: name,
-        })
+        const attached = await ctx
+          .module<typeof vmware_tag>('vmware_tag')
+          .list_attached({ object_type, object: name })
+          .catch((error: unknown) => {
+            // A VM an earlier state of this dry run would create carries no tags yet.
+            if (
+              ctx.test &&
+              error instanceof EntityNotFoundError &&
+              object_type === 'vm' &&
+              predicted(ctx, 'vm').includes(name)
+            )
+              return []
+            throw error
+          })
         if (attached.some((a) => a.category === category && a.tag === tag))
           return stateReturn(name, true, `'${name}' already has tag '${category}/${tag}'.`)
         const exists = await withTagging(ctx, async (c) => {
@@ -239,7 +227,7 @@ export default defineModule({
             !!cat && (await c.listTags()).some((t) => t.category_id === cat.id && t.name === tag)
           )
         })
-        if (!exists && !(ctx.test && predicted(ctx).tags.includes(`${category}/${tag}`)))
+        if (!exists && !(ctx.test && predicted(ctx, 'tag').includes(`${category}/${tag}`)))
           return stateReturn(
             name,
             false,

@@ -4,6 +4,7 @@ import { customizationArgs, customizationChange } from '../modules/_customizatio
 import { aliased, diff, requiredAliased } from '../modules/_vmware.ts'
 import { filtersSchema, metadataSchema } from '../modules/vmware_query.ts'
 import { bootArgs } from '../modules/vmware_vm.ts'
+import { predicted } from './_predicted.ts'
 import { hardwareArgs, hardwareGiven, planHardware } from './_vm_hardware.ts'
 import { waitForIpArg, withWaitForIp } from './_vm_wait.ts'
 
@@ -266,13 +267,15 @@ export default defineModule({
               },
             },
           }
-          if (ctx.test)
+          if (ctx.test) {
+            predicted(ctx, 'vm').push(name)
             return {
               name,
               result: null,
               changes,
               comment: `VM '${name}' would be created${templateName ? ` from '${templateName}'` : libraryItem ? ` from library item '${libraryItem.library}/${libraryItem.item}'` : ''}.`,
             }
+          }
           // A customization the guest cannot apply: the VM is made, the state fails with why.
           let failed: string | undefined
           // Sized and fitted out before it is first started (its customization runs then).
@@ -416,9 +419,16 @@ export default defineModule({
         // saltext-vmware's module values (vmware_vm.power_state) mean the same here.
         const state = power === 'powered-on' ? 'on' : power === 'powered-off' ? 'off' : power
         const current = await lookup(ctx, name)
+        const want = { on: 'poweredOn', off: 'poweredOff', suspend: 'suspended' }[state]
+        if (!current && ctx.test && predicted(ctx, 'vm').includes(name))
+          return {
+            name,
+            result: null,
+            changes: { power_state: { old: 'poweredOff', new: want } },
+            comment: `VM '${name}' would be ${want} (it is created by an earlier state of this dry run).`,
+          }
         if (!current)
           return { name, result: false, changes: {}, comment: `VM '${name}' not found.` }
-        const want = { on: 'poweredOn', off: 'poweredOff', suspend: 'suspended' }[state]
         if (current.power_state === want)
           return { name, result: true, changes: {}, comment: `VM '${name}' is already ${want}.` }
         const changes = { power_state: { old: current.power_state, new: want } }

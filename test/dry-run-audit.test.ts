@@ -90,6 +90,8 @@ describe('test mode sends only reads, for every state of issues 15 and 16', () =
     // What a state may report in test mode: a prediction, or a failure it foresees; never a
     // change made (result True with changes).
     expect(returns.filter((r) => r.result === true && Object.keys(r.changes).length)).toEqual([])
+    // Nor a failure: each state predicts on top of what earlier states would create.
+    expect(returns.filter((r) => r.result === false).map((r) => r.comment)).toEqual([])
     expect(sent.length).toBeGreaterThan(50)
     expect(sent.filter((s) => !s.read).map((s) => s.what)).toEqual([])
   })
