@@ -1,4 +1,4 @@
-// vmware_esxi's ntp_config state (saltext-vmware's states/esxi.py), with the firewall states of
+// vmware_esxi's ntp_config state (saltext-vmware's states/esxi.py) and brine's service_configured, with the firewall states of
 // _esxi_firewall.ts, spread into vmware_esxi.ts's functions. It reads through the vmware_esxi
 // execution functions, predicts its changes in test mode without writing, and reports no
 // changes once the hosts are as asked.
@@ -83,6 +83,72 @@ export const states = {
         return { name, result: true, changes, comment: 'NTP is already in the desired state.' }
       if (ctx.test) return { name, result: null, changes, comment: 'NTP state will change.' }
       return { name, result: true, changes, comment: 'NTP configuration was changed.' }
+    },
+  }),
+  service_configured: defineFunction({
+    doc:
+      "brine's (saltext-vmware has no service state): the service runs or is stopped, with this " +
+      'startup policy, on every selected host; what is not given is left alone. A host without ' +
+      'the service fails the state before anything changes. changes {host: {running, ' +
+      'startup_policy: {old, new}}}.',
+    args: {
+      name: z.string().min(1).describe('service key: TSM-SSH (or SSH), TSM, ntpd, …'),
+      running: z.boolean().optional().describe('the service should run (True) or be stopped'),
+      startup_policy: startupPolicy.optional().describe('on, off or automatic'),
+      ...selection,
+    },
+    run: async (ctx, { name, running, startup_policy, ...sel }) => {
+      const key = name === 'SSH' || name === 'ssh' ? 'TSM-SSH' : name
+      const listed = (await ctx.salt('vmware_esxi.list_services', {
+        service_name: key,
+        ...sel,
+      })) as Record<string, Record<string, { state: string; startup_policy: string }>>
+      const without = Object.keys(listed).filter((host) => !listed[host]![key])
+      if (without.length)
+        return {
+          name,
+          result: false,
+          changes: {},
+          comment: `Service '${key}' does not exist on host(s) ${without.join(', ')}: vmware_esxi.list_services shows the keys.`,
+        }
+      const changes: Record<string, Record<string, { old: unknown; new: unknown }>> = {}
+      for (const [host, services] of Object.entries(listed)) {
+        const service = services[key]!
+        const change: Record<string, { old: unknown; new: unknown }> = {}
+        const isRunning = service.state === 'running'
+        if (running !== undefined && running !== isRunning)
+          change.running = { old: isRunning, new: running }
+        if (startup_policy && startup_policy !== service.startup_policy)
+          change.startup_policy = { old: service.startup_policy, new: startup_policy }
+        if (Object.keys(change).length) changes[host] = change
+      }
+      if (!Object.keys(changes).length)
+        return {
+          name,
+          result: true,
+          changes,
+          comment: `Service '${key}' is already as wanted on ${Object.keys(listed).length} host(s).`,
+        }
+      if (ctx.test)
+        return {
+          name,
+          result: null,
+          changes,
+          comment: `Service '${key}' would change on ${Object.keys(changes).length} host(s).`,
+        }
+      for (const [host, change] of Object.entries(changes)) {
+        const target = { service_name: key, host_name: host, datacenter_name: sel.datacenter_name }
+        if (change.startup_policy)
+          await ctx.salt('vmware_esxi.service_policy', { ...target, startup_policy })
+        if (change.running)
+          await ctx.salt(running ? 'vmware_esxi.service_start' : 'vmware_esxi.service_stop', target)
+      }
+      return {
+        name,
+        result: true,
+        changes,
+        comment: `Service '${key}' changed on ${Object.keys(changes).length} host(s).`,
+      }
     },
   }),
   ...firewallStates,

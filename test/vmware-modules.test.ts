@@ -492,7 +492,7 @@ describe('the examples/ lab (what npm run demo applies)', () => {
         return { returns: Object.values(result), retcode: labRuntime.context.retcode ?? 0 }
       }
       const predicted = await highstate(true)
-      expect(predicted.returns).toHaveLength(22)
+      expect(predicted.returns).toHaveLength(23)
       // Every state predicts, on top of what earlier states of the dry run would create (the
       // cluster in the new datacenter, the tags and power of the VMs to be cloned).
       expect(predicted.returns.filter((r) => r.result !== null).map((r) => r.comment)).toEqual([])
@@ -537,6 +537,11 @@ describe('the examples/ lab (what npm run demo applies)', () => {
       expect(Object.keys(ntp)).toEqual(['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'])
       for (const host of Object.values(ntp))
         expect(host.ntp_servers).toEqual(['0.pool.ntp.org', '1.pool.ntp.org'])
+      const ssh = (await labRuntime.call('vmware_esxi.list_services', {
+        kwargs: { service_name: 'TSM-SSH', ...cluster },
+      })) as Record<string, Record<string, unknown>>
+      for (const services of Object.values(ssh))
+        expect(services['TSM-SSH']).toEqual({ state: 'running', startup_policy: 'on' })
       expect(await labRuntime.call('vmware_esxi.get_vmotion_enabled', { kwargs: cluster })).toEqual(
         {
           DC0_C0_H0: { 'VMotion Enabled': true },

@@ -1,12 +1,21 @@
 {#- ESXi host configuration of the lab cluster's hosts, with saltext-vmware's vmware_esxi
-    states: NTP (and the ntpd service), the firewall, a VMkernel adapter carrying vMotion, and
-    lockdown of the standalone host. #}
+    states: NTP (and the ntpd service), SSH (brine's service_configured: saltext has no service
+    state), the firewall, a VMkernel adapter carrying vMotion, and lockdown of the standalone
+    host. #}
 {% set h = pillar['lab']['hosts'] %}
 lab_ntp:
   vmware_esxi.ntp_config:
     - service_running: True
     - service_policy: 'on'
     - ntp_servers: {{ h.ntp_servers | json }}
+    - datacenter_name: {{ h.datacenter }}
+    - cluster_name: {{ h.cluster }}
+
+lab_ssh:
+  vmware_esxi.service_configured:
+    - name: TSM-SSH
+    - running: True
+    - startup_policy: 'on'
     - datacenter_name: {{ h.datacenter }}
     - cluster_name: {{ h.cluster }}
 
