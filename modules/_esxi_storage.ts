@@ -39,6 +39,10 @@ interface VsanConfig {
   enabled?: unknown
   storageInfo?: { diskMapping?: DiskMapping[] | DiskMapping }
 }
+interface MultipathLun {
+  lun: string
+  path?: Array<{ name: string }> | { name: string }
+}
 interface DiskResult {
   disk: ScsiLun & Record<string, unknown>
   state: string
@@ -97,19 +101,38 @@ const disksOf = (host: Entity) =>
     (lun) => lun._type === 'HostScsiDisk',
   )
 
-/** saltext's get_scsi_address_to_lun_map: the first SCSI address of each LUN, by LUN key. */
-function scsiAddresses(host: Entity): Map<string, string> {
-  const byKey = new Map<string, string>()
-  for (const lun of asList(
-    host.props['config.storageDevice.multipathInfo.lun'] as
-      | Array<{ lun: string; path?: Array<{ name: string }> | { name: string } }>
-      | undefined,
-  ))
-    for (const path of asList(lun.path)) {
-      const address = path.name.split(',')[0]!
-      if (!byKey.has(lun.lun)) byKey.set(lun.lun, address)
-    }
+/**
+ * Every SCSI address of each LUN (the first comma-separated part of each path's name), by LUN
+ * key, in path order. saltext's get_scsi_address_to_lun_map keys LUNs by each path's address
+ * (utils/common.py _get_scsi_address_to_lun_key_map), so list_disks picks a disk by any of its
+ * paths and, turning that map around, reports the last path's address (modules/esxi.py
+ * list_disks, canonical_name_to_scsi_address).
+ */
+function scsiAddressesByLun(luns: MultipathLun[] | undefined): Map<string, string[]> {
+  const byKey = new Map<string, string[]>()
+  for (const lun of asList(luns))
+    for (const path of asList(lun.path))
+      byKey.set(lun.lun, [...(byKey.get(lun.lun) ?? []), path.name.split(',')[0]!])
   return byKey
+}
+
+/** list_disks for one host (read with DISK_PROPS): [{id, scsi_address}] of the disks picked. */
+export function listDisksOf(host: Entity, disk_ids?: string[], scsi_addresses?: string[]) {
+  const all = !disk_ids?.length && !scsi_addresses?.length
+  const addresses = scsiAddressesByLun(
+    host.props['config.storageDevice.multipathInfo.lun'] as MultipathLun[] | undefined,
+  )
+  return disksOf(host)
+    .filter(
+      (d) =>
+        all ||
+        disk_ids?.includes(d.canonicalName) ||
+        (addresses.get(d.key) ?? []).some((a) => scsi_addresses?.includes(a)),
+    )
+    .flatMap((d) => {
+      const address = addresses.get(d.key)?.at(-1)
+      return address ? [{ id: d.canonicalName, scsi_address: address }] : []
+    })
 }
 
 // ---- vSAN ----
@@ -308,21 +331,7 @@ export const functions = {
       ...hostFirst,
     },
     run: (ctx, { disk_ids, scsi_addresses, ...sel }) =>
-      perSelected(ctx, sel, DISK_PROPS, (host) => {
-        const all = !disk_ids?.length && !scsi_addresses?.length
-        const addresses = scsiAddresses(host)
-        return disksOf(host)
-          .filter(
-            (d) =>
-              all ||
-              disk_ids?.includes(d.canonicalName) ||
-              scsi_addresses?.includes(addresses.get(d.key) ?? ''),
-          )
-          .flatMap((d) => {
-            const address = addresses.get(d.key)
-            return address ? [{ id: d.canonicalName, scsi_address: address }] : []
-          })
-      }),
+      perSelected(ctx, sel, DISK_PROPS, (host) => listDisksOf(host, disk_ids, scsi_addresses)),
   }),
   list_diskgroups: defineFunction({
     doc:

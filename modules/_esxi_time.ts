@@ -35,8 +35,8 @@ export const functions = {
         out[host.name] = {
           dhcp: bool(dns.dhcp) ?? false,
           virtual_nic: dns.virtualNicDevice ?? null,
-          host_name: dns.hostName,
-          domain_name: dns.domainName,
+          host_name: dns.hostName ?? null,
+          domain_name: dns.domainName ?? null,
           ip: asList(dns.address),
         }
       }
@@ -61,10 +61,10 @@ export const functions = {
         }
         const configFile = asList(info.ntpConfig?.configFile)
         out[host.name] = {
-          time_zone: info.timeZone?.key,
-          time_zone_name: info.timeZone?.name,
-          time_zone_description: info.timeZone?.description,
-          time_zone_gmt_offset: num(info.timeZone?.gmtOffset),
+          time_zone: info.timeZone?.key ?? null,
+          time_zone_name: info.timeZone?.name ?? null,
+          time_zone_description: info.timeZone?.description ?? null,
+          time_zone_gmt_offset: num(info.timeZone?.gmtOffset) ?? null,
           ntp_servers: asList(info.ntpConfig?.server),
           ntp_config_file: configFile.length ? configFile : null,
         }

@@ -98,7 +98,7 @@ export const states = {
       const done = (hosts: typeof add) =>
         list(hosts.map((h) => h.name).filter((h) => !erred.includes(h)))
       let comment = `vmkernel adapter '${name}' created on ${done(add)}, updated on ${done(update)}.`
-      if (erred.length) comment += ` Erred on ${list(erred)}. Sample exception - ${sample}`
+      if (erred.length) comment += ` erred on ${list(erred)}. Sample exception - ${sample}`
       return { name, result: !erred.length, changes, comment }
     },
   }),
@@ -142,7 +142,7 @@ export const states = {
         }
       }
       let comment = `vmkernel adapter '${name}' deleted on ${list(hosts.map((h) => h.name).filter((h) => !erred.includes(h)))}.`
-      if (erred.length) comment += ` Erred on ${list(erred)}. Sample exception - ${sample}`
+      if (erred.length) comment += ` erred on ${list(erred)}. Sample exception - ${sample}`
       return { name, result: !erred.length, changes, comment }
     },
   }),
