@@ -1,6 +1,8 @@
 // A plain vSphere call does not load the console store's SQLite binding or the WebSocket
-// library (every vmware_vm.* call loads the console module); a console call does. Counted
-// from the CLI process's module cache, not timed.
+// library (every vmware_vm.* call loads the console module), nor undici's index with its fetch
+// and Node's own copy of undici (the transport needs only undici's Pool: issue 21); a console
+// call loads the SQLite binding. Counted from the CLI process's module cache and Node's
+// process.moduleLoadList, not timed.
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,7 +39,7 @@ async function loadedBy(args: string[]): Promise<string[]> {
 }
 
 describe('what a call loads', () => {
-  it('vmware_vm.list and vmware_vm.info load neither better-sqlite3 nor ws', async () => {
+  it('vmware_vm.list and vmware_vm.info load neither better-sqlite3, ws nor undici’s fetch', async () => {
     expect(await loadedBy(['vmware_vm.list'])).toEqual([])
     expect(await loadedBy(['vmware_vm.info', 'DC0_H0_VM0'])).toEqual([])
   })

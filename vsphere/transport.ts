@@ -1,8 +1,28 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
-import { buildConnector, type Dispatcher, Pool, errors as undiciErrors } from 'undici'
+import type * as Undici from 'undici'
+// undici's own files, not its index: the index also builds fetch, WebSocket, the cache and
+// cookies, and the cookies module reads globalThis.Headers, which makes Node load its whole
+// bundled copy of undici (about 40 ms of a cold `brine` call that talks to vCenter). The
+// files carry no declarations: their types are the index's.
+// @ts-expect-error no declaration file for undici's internal module
+import apiImpl from 'undici/lib/api/index.js'
+// @ts-expect-error no declaration file for undici's internal module
+import connectorImpl from 'undici/lib/core/connect.js'
+// @ts-expect-error no declaration file for undici's internal module
+import errorsImpl from 'undici/lib/core/errors.js'
+// @ts-expect-error no declaration file for undici's internal module
+import DispatcherImpl from 'undici/lib/dispatcher/dispatcher.js'
+// @ts-expect-error no declaration file for undici's internal module
+import PoolImpl from 'undici/lib/dispatcher/pool.js'
 import { TransportError, type TransportFailure } from './errors.ts'
+
+const Pool = PoolImpl as typeof Undici.Pool
+const buildConnector = connectorImpl as typeof Undici.buildConnector
+const undiciErrors = errorsImpl as typeof Undici.errors
+// What undici's index does on load: request(), stream() and the rest are Dispatcher methods.
+Object.assign((DispatcherImpl as typeof Undici.Dispatcher).prototype, apiImpl)
 
 /**
  * HTTPS to one vCenter, on an undici keep-alive pool. TLS is verified by default; a pinned
@@ -55,7 +75,7 @@ export class Transport {
   readonly url: URL
   /** Requests handed to the socket layer, for tests and benchmarks. */
   requestCount = 0
-  readonly #pool: Pool
+  readonly #pool: Undici.Pool
   readonly #options: TransportOptions
   readonly #maxResponseBytes: number
 
@@ -144,7 +164,7 @@ export function pinMismatch(socket: TLSSocket, pinned: string): string | undefin
  * says so, else as soon as the bytes read pass it (the rest is never read: the socket is closed).
  */
 async function readBody(
-  response: Dispatcher.ResponseData,
+  response: Undici.Dispatcher.ResponseData,
   limit: number,
   url: URL,
   method: string | undefined,
@@ -184,7 +204,7 @@ class ThumbprintMismatchError extends Error {
   readonly code = 'BRINE_THUMBPRINT_MISMATCH'
 }
 
-function createConnector(options: TransportOptions): buildConnector.connector {
+function createConnector(options: TransportOptions): Undici.buildConnector.connector {
   const pinned = options.thumbprint
   const base = buildConnector({
     timeout: options.connectTimeoutMs,
