@@ -7,7 +7,8 @@
 // test's own). vSphere Automation API reference, cis/session: POST creates a session and
 // answers its token, DELETE ends it, `~action=get` answers 401 for a token that is not (or no
 // longer) logged in.
-import { readFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -312,5 +313,40 @@ describe('a SOAP session replaced by the ReconnectProxy', () => {
     }
     expect(sessionCalls).toEqual(['POST', 'DELETE', 'POST', 'DELETE'])
     expect(await alive(tokens[1]!)).toBe(false)
+  })
+})
+
+describe('--session-store (the SOAP session kept between processes)', () => {
+  it('keeps the SOAP session, not the REST one: each runtime logs in to REST once and out at its end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brine-rest-store-'))
+    chmodSync(dir, 0o700)
+    const saved = process.env.BRINE_SESSION_DIR
+    process.env.BRINE_SESSION_DIR = dir
+    sessionCalls.length = 0
+    tokens.length = 0
+    try {
+      const logins: number[] = []
+      for (const _ of [1, 2]) {
+        const rt = vmwareRuntime(vcsim, 'rest-session-store', [], { session_store: true })
+        try {
+          expect(Array.isArray(await rt.call('vmware_tag.list_categories', {}))).toBe(true)
+          logins.push(rt.vsphereLogins)
+        } finally {
+          await rt.close()
+        }
+      }
+      // One SOAP login, reused by the second runtime from the store.
+      expect(logins).toEqual([1, 0])
+      expect(sessionCalls).toEqual(['POST', 'DELETE', 'POST', 'DELETE'])
+      for (const token of tokens) expect(await alive(token)).toBe(false)
+      const stored = readdirSync(dir, { recursive: true }).map(String)
+      expect(stored.length).toBeGreaterThan(0)
+      for (const file of stored.map((f) => join(dir, f)).filter((f) => statSync(f).isFile()))
+        for (const token of tokens) expect(readFileSync(file, 'utf8')).not.toContain(token)
+    } finally {
+      if (saved === undefined) delete process.env.BRINE_SESSION_DIR
+      else process.env.BRINE_SESSION_DIR = saved
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
