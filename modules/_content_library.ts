@@ -7,17 +7,15 @@ import {
   type LibraryItem,
 } from 'brine/vsphere'
 
-/** Run `fn` with a content library REST session, always closed afterwards. */
+/**
+ * Run `fn` with a content library client on the session's vAPI REST session (one login per
+ * vSphere session, shared with tagging, logged out when that session ends).
+ */
 export async function withLibraries<T>(
   ctx: CallContext,
   fn: (client: ContentLibraryClient) => Promise<T>,
 ): Promise<T> {
-  const client = await createContentLibraryClient(ctx.serviceInstance)
-  try {
-    return await fn(client)
-  } finally {
-    await client.close()
-  }
+  return fn(await createContentLibraryClient(ctx.serviceInstance))
 }
 
 /** A library by id or name; undefined when there is none. Two of one name: BRINE_AMBIGUOUS. */

@@ -17,17 +17,15 @@ import {
 type TagUpdate = Parameters<TaggingClient['updateTag']>[1]
 type CategoryUpdate = Parameters<TaggingClient['updateCategory']>[1]
 
-/** Run `fn` with a REST tagging session, always closed afterwards. */
+/**
+ * Run `fn` with a tagging client on the session's vAPI REST session (one login per vSphere
+ * session, shared with content libraries, logged out when that session ends).
+ */
 export async function withTagging<T>(
   ctx: CallContext,
   fn: (client: TaggingClient) => Promise<T>,
 ): Promise<T> {
-  const client = await createTaggingClient(ctx.serviceInstance)
-  try {
-    return await fn(client)
-  } finally {
-    await client.close()
-  }
+  return fn(await createTaggingClient(ctx.serviceInstance))
 }
 
 /**

@@ -203,10 +203,11 @@ export interface ContentLibraryClient {
   deployOvf(itemId: string, spec: OvfDeploySpec): Promise<string>
   deployTemplate(itemId: string, spec: TemplateDeploySpec): Promise<string>
   createTemplate(spec: CreateTemplateSpec): Promise<string>
+  /** Nothing: the REST session ends with the ServiceInstance (see vsphere/rest.ts). */
   close(): Promise<void>
 }
 
-/** A content library client for the vCenter behind `si` (logs in to the REST API). */
+/** A content library client for the vCenter behind `si`, on `si`'s shared REST session. */
 export async function createContentLibraryClient(
   si: ServiceInstance,
 ): Promise<ContentLibraryClient> {

@@ -50,7 +50,8 @@ export class ServiceInstance {
   lastValidatedAt = 0
   #cookie: Secret | undefined
   #stopKeepalive: (() => void) | undefined
-  readonly #teardown = new Set<(signal: AbortSignal) => Promise<void>>()
+  /** Teardown hooks, each with whether it runs without a live SOAP session (`withoutSession`). */
+  readonly #teardown = new Map<(signal: AbortSignal) => Promise<void>, boolean>()
 
   private constructor(params: ResolvedConnectionParams, version: string) {
     this.params = params
@@ -213,16 +214,24 @@ export class ServiceInstance {
   /**
    * Run `destroy` before this session logs out or is detached: for objects it owns on the
    * server (views, property collectors) that must not outlive their user. Returns an unregister.
+   * Hooks run only while the SOAP session is alive, unless `withoutSession` (the vAPI REST
+   * session, which lives on its own).
    */
-  onTeardown(destroy: (signal: AbortSignal) => Promise<void>): () => void {
-    this.#teardown.add(destroy)
+  onTeardown(
+    destroy: (signal: AbortSignal) => Promise<void>,
+    { withoutSession = false }: { withoutSession?: boolean } = {},
+  ): () => void {
+    this.#teardown.set(destroy, withoutSession)
     return () => this.#teardown.delete(destroy)
   }
 
   async #runTeardown(): Promise<void> {
-    const hooks = [...this.#teardown]
+    const alive = !!this.#cookie && this.valid
+    const hooks = [...this.#teardown].flatMap(([hook, withoutSession]) =>
+      alive || withoutSession ? [hook] : [],
+    )
     this.#teardown.clear()
-    if (!hooks.length || !this.#cookie || !this.valid) return
+    if (!hooks.length) return
     const signal = AbortSignal.timeout(10_000)
     await Promise.all(hooks.map((hook) => hook(signal).catch(() => {})))
   }

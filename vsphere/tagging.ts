@@ -42,7 +42,7 @@ export interface TaggingClient {
   detach(tagId: string, obj: ManagedObjectReference): Promise<void>
   attachedTags(obj: ManagedObjectReference): Promise<string[]>
   attachedObjects(tagId: string): Promise<ManagedObjectReference[]>
-  /** End the REST session. */
+  /** Nothing: the REST session ends with the ServiceInstance (see vsphere/rest.ts). */
   close(): Promise<void>
 }
 
@@ -100,7 +100,10 @@ const FLAVORS = [
   { min: '7.0', impl: API },
 ]
 
-/** A tagging client for the vCenter behind `si` (logs in to the REST API with the same credentials). */
+/**
+ * A tagging client for the vCenter behind `si`, on `si`'s REST session (logged in with the same
+ * credentials on first use, shared, and logged out with `si`).
+ */
 export async function createTaggingClient(si: ServiceInstance): Promise<TaggingClient> {
   const live = await si.ready()
   const flavor = selectByVersion(FLAVORS, live.content.about.apiVersion, 'tagging')
