@@ -370,7 +370,9 @@ export class Runtime {
       } else {
         await preloadHostModules(['brine/vsphere'])
         const vsphere = hostModule('brine/vsphere') as typeof import('../vsphere/api.ts')
-        this.#serviceInstances = new vsphere.ServiceInstanceProvider({
+        // Concurrent first calls (parallel states) all waited above: the first one in makes the
+        // provider, the others use it (a second provider would hold sessions nobody closes).
+        this.#serviceInstances ??= new vsphere.ServiceInstanceProvider({
           sources: { env: this.#options.env ?? process.env, opts: this.opts, pillar: this.pillar },
           persistSessions: this.opts.session_store,
         })

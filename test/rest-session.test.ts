@@ -167,16 +167,13 @@ describe('a state run with its runtime', () => {
 })
 
 describe('concurrent first uses', () => {
-  it('two calls at once (tags and libraries) share one login', async () => {
+  it('three first calls at once (tags and libraries) share one SOAP and one REST login', async () => {
     sessionCalls.length = 0
     tokens.length = 0
     const rt = vmwareRuntime(vcsim, 'rest-session-concurrent')
     try {
-      // Connected first by a SOAP-only call: concurrent first calls on a fresh runtime each
-      // make a vSphere session provider of their own (loader/runtime.ts), which is not what
-      // this test is about.
-      expect(await rt.call('vmware_datacenter.list', {})).toEqual(['DC0'])
-      expect(sessionCalls).toEqual([])
+      // The runtime's very first calls: they share one vSphere session provider (one SOAP
+      // login) as well as one REST login.
       const [categories, libraries, tags] = (await Promise.all([
         rt.call('vmware_tag.list_categories', {}),
         rt.call('vmware_content_library.list_libraries', {}),
@@ -185,6 +182,7 @@ describe('concurrent first uses', () => {
       // Whatever earlier tests left on vcsim: the three calls answered.
       for (const listing of [categories, libraries, tags]) expect(Array.isArray(listing)).toBe(true)
       expect(sessionCalls).toEqual(['POST'])
+      expect(rt.vsphereLogins).toBe(1)
     } finally {
       await rt.close()
     }
