@@ -40,8 +40,11 @@ async function run() {
   // undici parses HTTP with a WebAssembly build of llhttp. V8 optimizes it with TurboFan on
   // background threads, and a process waits for those at exit: ~80 ms on every short
   // `brine call vmware_*` (measured with strace here). Baseline (Liftoff) code is plenty fast
-  // for one CLI call. Must be set before undici is loaded (it is in the CLI bundle).
-  require('node:v8').setFlagsFromString('--liftoff-only')
+  // for one CLI call. It must be set before undici compiles llhttp, at its first connection:
+  // vsphere/transport.ts calls this hook when it makes its first pool, so that a call that
+  // never reaches vCenter (test.ping) does not load node:v8 for it.
+  globalThis[Symbol.for('brine.beforeFirstConnection')] = () =>
+    require('node:v8').setFlagsFromString('--liftoff-only')
   const bundle = target && loadCli(join(dist, target), target.split('/')[0])
   if (bundle) {
     const code = await bundle.main(argv)

@@ -2,9 +2,9 @@
 // JSON object per line. The client sends `call` (then `cancel` on ^C) or `status`/`stop`; the
 // daemon answers a call with `accepted` or `refused`, then `stdout`/`stderr` text as the call
 // writes it, and `exit` with the exit code.
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { nodeCrypto } from '../core/builtins.ts'
 import { PACKAGE_ROOT } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import type { Opts } from '../loader/types.ts'
@@ -70,7 +70,8 @@ export function configFingerprint(opts: Opts, credentials: string): string {
   const { log_level: _logLevel, ...rest } = opts
   // The version too: a daemon left running across an upgrade serves no client of the new one.
   const brine = `${brineVersion()}/${PROTOCOL_VERSION}`
-  return createHash('sha256')
+  return nodeCrypto()
+    .createHash('sha256')
     .update(JSON.stringify(sortKeys({ brine, opts: rest, credentials })))
     .digest('hex')
 }

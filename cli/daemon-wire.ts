@@ -1,8 +1,8 @@
 // The daemon protocol's wire (one JSON object per line over the Unix socket) and the client's
 // side of one call, with nothing but Node's own modules: bin/brine.js's fast path loads this
 // and daemon-paths.ts only. The messages are typed in daemon-protocol.ts.
-import { createHash } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
+import { nodeCrypto } from '../core/builtins.ts'
 import type { ClientMessage, DaemonMessage } from './daemon-protocol.ts'
 import { EXIT } from './exit-codes.ts'
 
@@ -53,7 +53,7 @@ export function credentialDigest(env: Record<string, string | undefined>): strin
     .filter((key) => CALL_ENV.test(key) && env[key] !== undefined)
     .sort()
     .map((key) => [key, env[key]])
-  return createHash('sha256').update(JSON.stringify(vars)).digest('hex')
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(vars)).digest('hex')
 }
 
 /** Connect to the daemon's socket (rejects with the connect error's code). */

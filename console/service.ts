@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { nodeCrypto } from '../core/builtins.ts'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
@@ -256,7 +256,7 @@ export async function issueConsole(
     )
   }
   const token = newToken()
-  const id = randomUUID()
+  const id = nodeCrypto().randomUUID()
   const record: ConsoleConnection = {
     id,
     instanceUuid: request.instanceUuid,

@@ -3,7 +3,6 @@
 // No child processes: where Salt runs a command (dpkg, dmidecode, systemd-detect-virt) the
 // grain comes from a file instead, or keeps Salt's default. The machine's facts are read once
 // per process, on first use (a test.ping never pays for them).
-import { createHash } from 'node:crypto'
 import {
   existsSync,
   mkdirSync,
@@ -17,6 +16,7 @@ import {
 import os from 'node:os'
 import { basename, dirname, join, delimiter as pathDelimiter } from 'node:path'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
+import { nodeCrypto } from './builtins.ts'
 import { linuxDistribution, osReleaseInfo, parseOsRelease } from './os-release.ts'
 
 /**
@@ -433,7 +433,7 @@ function ipv6Value(address: string): bigint {
 
 /** Salt's get_server_id: sha256 of the id, as an integer, modulo 2**31. */
 function serverId(id: string): number {
-  const hash = BigInt(`0x${createHash('sha256').update(id).digest('hex')}`)
+  const hash = BigInt(`0x${nodeCrypto().createHash('sha256').update(id).digest('hex')}`)
   return Number(hash % 2n ** 31n)
 }
 

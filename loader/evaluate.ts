@@ -5,7 +5,6 @@
 // - node builtins and packages: Node's own (shared) require;
 // - relative files: evaluated the same way, as part of this generation.
 // Transpiled output is cached on disk by source hash, so a cold start skips esbuild.
-import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
 import { homedir } from 'node:os'
@@ -131,8 +130,9 @@ async function transpile(file: string, source: string, options: EvaluateOptions)
   // cache hit (every cold start after the first) never does.
   esbuildVersion ??= (createRequire(import.meta.url)('esbuild/package.json') as { version: string })
     .version
-  const key = createHash('sha256').update(`${esbuildVersion}\0${file}\0${source}`).digest('hex')
-  const cached = options.cacheDir ? readCache(options.cacheDir, key) : undefined
+  const keyed = `${esbuildVersion}\0${file}\0${source}`
+  const key = contentHash(keyed)
+  const cached = options.cacheDir ? readCache(options.cacheDir, key, keyed) : undefined
   if (cached !== undefined) return cached
   // require, not import(): the CLI bundle is CommonJS, compiled by bin/brine.js as a script.
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild')
@@ -144,7 +144,7 @@ async function transpile(file: string, source: string, options: EvaluateOptions)
       sourcefile: file,
       logLevel: 'silent',
     })
-    if (options.cacheDir) writeCache(options.cacheDir, key, result.code)
+    if (options.cacheDir) writeCache(options.cacheDir, key, keyed, result.code)
     return result.code
   } catch (error) {
     const first = (
@@ -156,19 +156,47 @@ async function transpile(file: string, source: string, options: EvaluateOptions)
 }
 
 /** Read a cached transpile; hot path of a cold start, so only the sync fs is used. */
-function readCache(dir: string, key: string): string | undefined {
+/**
+ * A cache entry holds what it was made from (the esbuild version, the file's path and its
+ * source: `keyed`) before the code, and is used only when that matches exactly. The file name
+ * is a fast 64-bit hash of `keyed` (contentHash), so a lookup needs no node:crypto, whose
+ * loading is a good part of a cold `brine call test.ping`: a collision of names can only
+ * miss the cache, never load another module's code.
+ */
+function readCache(dir: string, key: string, keyed: string): string | undefined {
+  let entry: string
   try {
-    return readFileSync(join(dir, `${key}.js`), 'utf8')
+    entry = readFileSync(join(dir, `${key}.js`), 'utf8')
   } catch {
     return undefined
   }
+  const newline = entry.indexOf('\n')
+  const length = Number(entry.slice(0, newline))
+  if (newline < 0 || length !== keyed.length) return undefined
+  const start = newline + 1
+  return entry.slice(start, start + length) === keyed ? entry.slice(start + length) : undefined
 }
 
-function writeCache(dir: string, key: string, code: string): void {
+/** cyrb53's mixing in two 32-bit lanes: 64 bits of hash as 16 hex digits (not a MAC). */
+export function contentHash(text: string): string {
+  let h1 = 0xdeadbeef ^ text.length
+  let h2 = 0x41c6ce57 ^ text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0')
+  return hex(h2) + hex(h1)
+}
+
+function writeCache(dir: string, key: string, keyed: string, code: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const tmp = join(dir, `${key}.${process.pid}.tmp`)
-    writeFileSync(tmp, code)
+    writeFileSync(tmp, `${keyed.length}\n${keyed}${code}`)
     renameSync(tmp, join(dir, `${key}.js`))
   } catch (error) {
     log.debug('loader', 'cannot write the transpile cache in %s: %s', dir, (error as Error).message)

@@ -12,6 +12,8 @@ import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-lazy-'))
 const script = join(import.meta.dirname, 'helpers', 'cli-loaded.ts')
+/** The built command (`npm test` builds first), as a user runs it. */
+const bin = join(import.meta.dirname, '..', 'bin', 'brine.js')
 let vcsim: Vcsim
 let config: string
 
@@ -42,6 +44,27 @@ describe('what a call loads', () => {
   it('vmware_vm.list and vmware_vm.info load neither better-sqlite3, ws nor undici’s fetch', async () => {
     expect(await loadedBy(['vmware_vm.list'])).toEqual([])
     expect(await loadedBy(['vmware_vm.info', 'DC0_H0_VM0'])).toEqual([])
+  })
+
+  it('test.ping from the built command loads neither node:crypto nor node:v8; a vSphere call loads v8 for its first connection', async () => {
+    const builtins = async (args: string[]) => {
+      const run = await runNode(
+        ['-r', join(import.meta.dirname, 'helpers', 'builtins-loaded.cjs'), bin, ...args],
+        {
+          env: isolatedCliEnv(tmp),
+        },
+      )
+      expect(run.code, run.stderr).toBe(0)
+      const line = /builtins: (\[.*\])\n$/.exec(run.stderr)
+      expect(line, run.stderr).not.toBeNull()
+      return JSON.parse(line![1]!) as string[]
+    }
+    const ping = await builtins(['test.ping'])
+    expect(ping).toContain('vm') // the V8 code cache: the check sees what is loaded
+    expect(ping.filter((name) => /^(crypto|v8|http2?|tls)$|undici/.test(name))).toEqual([])
+    const list = await builtins(['--config', config, 'vmware_vm.list'])
+    expect(list).toEqual(expect.arrayContaining(['crypto', 'v8', 'tls']))
+    expect(list.filter((name) => name.includes('undici'))).toEqual([])
   })
 
   it('a console call loads the SQLite binding (the check sees what it looks for)', async () => {

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { nodeCrypto } from '../core/builtins.ts'
 import { log } from '../core/log.ts'
 import type { Secret } from '../core/secret.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
@@ -21,7 +21,7 @@ interface Entry {
 }
 
 /** A process-local random key: cache keys depend on the password without holding it. */
-const keyHmacSecret = randomBytes(32)
+let keyHmacSecret: Buffer | undefined
 
 /**
  * Sessions keyed by server + user + label (+ the password, so that a changed password never
@@ -257,7 +257,9 @@ async function logoutStored(
 }
 
 function cacheKey(params: ResolvedConnectionParams): string {
-  const passwordTag = createHmac('sha256', keyHmacSecret)
+  keyHmacSecret ??= nodeCrypto().randomBytes(32)
+  const passwordTag = nodeCrypto()
+    .createHmac('sha256', keyHmacSecret)
     .update(params.password.reveal())
     .digest('base64url')
   return `${params.url.href}\n${params.user}\n${params.label}\n${passwordTag}`

@@ -1,4 +1,3 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import {
   closeSync,
   lstatSync,
@@ -12,6 +11,7 @@ import {
 } from 'node:fs'
 import { homedir, hostname, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { nodeCrypto } from '../core/builtins.ts'
 import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
@@ -95,7 +95,7 @@ export class SessionStore {
 
   fileFor(params: ResolvedConnectionParams): string {
     const key = `${params.url.href}#${params.user}#${params.label}`
-    return join(this.dir, `${createHash('sha256').update(key).digest('hex')}.json`)
+    return join(this.dir, `${nodeCrypto().createHash('sha256').update(key).digest('hex')}.json`)
   }
 
   /**
@@ -122,7 +122,7 @@ export class SessionStore {
   save(params: ResolvedConnectionParams, cookie: Secret, version: string): void {
     const file = this.fileFor(params)
     readSessionFile(file) // throws for a foreign, loose or corrupt file: it stays as it is
-    const credentialKey = randomBytes(32)
+    const credentialKey = nodeCrypto().randomBytes(32)
     const data = {
       url: params.url.href,
       user: params.user,
@@ -133,7 +133,7 @@ export class SessionStore {
       credentialKey: credentialKey.toString('base64url'),
       credentialTag: credentialTag(credentialKey, params),
     }
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`
     try {
       writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: 'wx' })
       renameSync(tmp, file)
@@ -169,7 +169,7 @@ export class SessionStore {
     const owner: LockOwner = {
       pid: process.pid,
       host: hostname(),
-      token: randomBytes(8).toString('hex'),
+      token: nodeCrypto().randomBytes(8).toString('hex'),
     }
     const deadline = Date.now() + this.#lockWaitMs
     let delay = 10
@@ -311,7 +311,8 @@ function readSessionFile(file: string): Record<string, unknown> | undefined {
 }
 
 function credentialTag(key: Buffer, params: ResolvedConnectionParams): string {
-  return createHmac('sha256', key)
+  return nodeCrypto()
+    .createHmac('sha256', key)
     .update(`${params.url.href}\0${params.user}\0${params.password.reveal()}`)
     .digest('base64url')
 }
@@ -323,7 +324,7 @@ function credentialsMatch(
   if (typeof data.credentialKey !== 'string' || typeof data.credentialTag !== 'string') return false
   const expected = Buffer.from(credentialTag(Buffer.from(data.credentialKey, 'base64url'), params))
   const stored = Buffer.from(data.credentialTag)
-  return stored.length === expected.length && timingSafeEqual(stored, expected)
+  return stored.length === expected.length && nodeCrypto().timingSafeEqual(stored, expected)
 }
 
 function releaseLock(file: string, token: string): void {

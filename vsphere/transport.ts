@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import type * as Undici from 'undici'
@@ -16,6 +15,7 @@ import errorsImpl from 'undici/lib/core/errors.js'
 import DispatcherImpl from 'undici/lib/dispatcher/dispatcher.js'
 // @ts-expect-error no declaration file for undici's internal module
 import PoolImpl from 'undici/lib/dispatcher/pool.js'
+import { nodeCrypto } from '../core/builtins.ts'
 import { TransportError, type TransportFailure } from './errors.ts'
 
 const Pool = PoolImpl as typeof Undici.Pool
@@ -23,6 +23,20 @@ const buildConnector = connectorImpl as typeof Undici.buildConnector
 const undiciErrors = errorsImpl as typeof Undici.errors
 // What undici's index does on load: request(), stream() and the rest are Dispatcher methods.
 Object.assign((DispatcherImpl as typeof Undici.Dispatcher).prototype, apiImpl)
+
+/**
+ * The hook the `brine` command sets (bin/brine.js: V8's --liftoff-only for undici's
+ * WebAssembly HTTP parser), run once before the first pool of the process is made; a library
+ * user's process has none and is left alone.
+ */
+const FIRST_CONNECTION = Symbol.for('brine.beforeFirstConnection')
+function beforeFirstConnection(): void {
+  const holder = globalThis as { [FIRST_CONNECTION]?: unknown }
+  const hook = holder[FIRST_CONNECTION]
+  if (typeof hook !== 'function') return
+  delete holder[FIRST_CONNECTION]
+  hook()
+}
 
 /**
  * HTTPS to one vCenter, on an undici keep-alive pool. TLS is verified by default; a pinned
@@ -83,6 +97,7 @@ export class Transport {
     this.url = options.url
     this.#options = options
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+    beforeFirstConnection()
     this.#pool = new Pool(options.url.origin, {
       connections: options.connections ?? 8,
       keepAliveTimeout: 30_000,
@@ -141,7 +156,13 @@ export function normalizeThumbprint(text: string): string | undefined {
 /** The SHA-256 and SHA-1 thumbprints of a DER certificate. */
 export function certificateThumbprints(der: Buffer): { sha256: string; sha1: string } {
   const hash = (algorithm: string) =>
-    createHash(algorithm).update(der).digest('hex').toUpperCase().match(/../g)!.join(':')
+    nodeCrypto()
+      .createHash(algorithm)
+      .update(der)
+      .digest('hex')
+      .toUpperCase()
+      .match(/../g)!
+      .join(':')
   return { sha256: hash('sha256'), sha1: hash('sha1') }
 }
 
