@@ -23,9 +23,13 @@ const MAX_SECRETS = 4096
 /** Known values, each with its escaped forms. */
 const known = new Map<string, string[]>()
 
-/** Keys whose values are secrets, in config, pillar, results and arguments. */
+/**
+ * Keys whose values are secrets, in config, pillar, results and arguments. `product_key`: a
+ * Windows product key (customization's windows.product_key), which an argument error would
+ * otherwise echo when it is given as a number.
+ */
 const SECRET_KEY =
-  /(?:password|passwd|passphrase|secret|token|ticket|cookie|session_?id|api_?key|private_?key)$|(?:^|[^a-z])(?:pass|pwd)$/i
+  /(?:password|passwd|passphrase|secret|token|ticket|cookie|session_?id|api_?key|private_?key|product_?key)$|(?:^|[^a-z])(?:pass|pwd)$/i
 
 /** True for keys such as `password`, `client_secret`, `vcSessionCookie`, `api_token`. */
 export function isSecretKey(key: string): boolean {
