@@ -63,8 +63,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   ],
   // brine console tokens (console/tokens.ts), wherever they appear
   [/\bbrc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, MASK],
-  // user:password@host in URLs
-  [/(\w+:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${MASK}@`],
+  // user:password@host in URLs; the user may be empty (https://:password@host)
+  [/(\w+:\/\/[^/\s:@]*:)[^@\s/]+@/g, `$1${MASK}@`],
 ]
 
 /** Text none of the patterns can match skips them (most strings of a large result). */

@@ -61,6 +61,7 @@ const S = {
   user1: 'S3cr3t-user-1AF',
   user2: 'S3cr3t-user-2BG',
   urlPassword: 'S3cr3t-url-8CP',
+  urlNoUser: 'S3cr3t-nouser-4DT',
   numeric: '80553317',
 }
 
@@ -474,10 +475,11 @@ describe('content library subscription: the BASIC password and the REST session 
     // Read back through brine in every outputter: the echoed password is masked.
     await sweep(vcDir, ['vmware_content_library.get_library', 'sweep-sub'])
     await sweep(vcDir, ['vmware_content_library.list_libraries'])
-    // A subscription URL with credentials in it, on a port nothing listens on: whether
+    // A subscription URL with credentials in it (an empty user name and a password, as URLs
+    // allow), on a port nothing listens on: whether
     // vCenter takes it at once or only fails the sync, its password must not show, even in
     // the URL get_library reads back.
-    const badUrl = `https://reader:${S.urlPassword}@127.0.0.1:9/lib.json`
+    const badUrl = `https://:${S.urlNoUser}@127.0.0.1:9/lib.json`
     await sweep(
       vcDir,
       [
