@@ -31,6 +31,7 @@ import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { type CliResult, isolatedCliEnv, runCli } from './helpers/cli.ts'
+import { startDaemon } from './helpers/daemon.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-secrets-new-'))
@@ -129,6 +130,8 @@ interface Variant {
   args: string[]
   env?: Record<string, string>
   outFile?: boolean
+  /** false: without --session-store (a daemon serves only calls with its own options). */
+  sessionStore?: false
 }
 /** Outputters and debug switches for a function call. */
 const CALL_VARIANTS: Variant[] = [
@@ -177,7 +180,12 @@ async function sweep(
       ? join(written.outFiles, `${args[0]}-${results.length}-${Date.now()}.out`)
       : undefined
     const result = await runCli(
-      ['--session-store', ...variant.args, ...(outFile ? ['--out-file', outFile] : []), ...args],
+      [
+        ...(variant.sessionStore === false ? [] : ['--session-store']),
+        ...variant.args,
+        ...(outFile ? ['--out-file', outFile] : []),
+        ...args,
+      ],
       { cwd: dir, env: { ...env, ...variant.env } },
     )
     const what = `${args.join(' ')} [${variant.label}]`
@@ -617,6 +625,49 @@ describe('ESXi users, configuration bundles and esxi_host credentials', () => {
       variants: CALL_VARIANTS.slice(0, 1),
     })
   }, 300_000)
+})
+
+describe('through brine daemon', () => {
+  it('calls the daemon serves show no secret, and its log (at trace) holds none', async () => {
+    const daemon = await startDaemon({ ...env, BRINE_DEBUG: '*' }, { cwd: vcDir })
+    try {
+      const viaDaemon: Variant[] = ['json', 'nested', 'yaml', 'txt', 'raw'].map((out) => ({
+        label: `${out} via the daemon`,
+        args: ['--out', out],
+        env: { BRINE_DAEMON: 'always' },
+        sessionStore: false as const,
+      }))
+      const served = (await daemon.status()).calls.served
+      const guest = (password: string) => [
+        'vmware_guest.run',
+        'DC0_C0_RP0_VM1',
+        'username=root',
+        `password=${password}`,
+        'program_path=/bin/echo',
+        'arguments=via-daemon',
+        'capture_output=True',
+      ]
+      const ok = await sweep(vcDir, guest(S.guest), { variants: viaDaemon })
+      expect(local(ok.json)).toMatchObject({ exit_code: 0, stdout: 'via-daemon\n' })
+      await sweep(vcDir, guest(S.wrongGuest), { code: 1, variants: viaDaemon })
+      await sweep(
+        vcDir,
+        [
+          'vmware_customization.create',
+          'name=bad',
+          `windows={computer_name: X, admin_password: ${S.admin}, product_key: ${S.numericKey}}`,
+        ],
+        { code: 1, variants: viaDaemon },
+      )
+      await sweep(vcDir, ['config.get', 'saltext.vmware'], { variants: viaDaemon })
+      // Every run went through the daemon (BRINE_DAEMON=always fails without one).
+      expect((await daemon.status()).calls.served - served).toBe(4 * viaDaemon.length)
+    } finally {
+      await daemon.stop()
+    }
+    expect(daemon.log()).toContain('vmware_guest.run')
+    expect(leaksIn(daemon.log())).toEqual([])
+  }, 240_000)
 })
 
 describe('what brine leaves on disk', () => {
