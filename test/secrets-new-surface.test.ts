@@ -23,6 +23,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callVim, runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
@@ -64,6 +65,8 @@ const S = {
   urlPassword: 'S3cr3t-url-8CP',
   urlNoUser: 'S3cr3t-nouser-4DT',
   numeric: '80553317',
+  /** A guest password that JSON, YAML, XML, Python and URLs all escape. */
+  escaped: `Gü<&>"'\\-9QX`,
 }
 
 // The vAPI REST session token, as sent: a preload script records the vmware-api-session-id
@@ -95,11 +98,32 @@ const env = isolatedCliEnv(tmp, {
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
 })
 
-/** Every form of every secret that could show: raw, and inside HTTP Basic credentials. */
+/** The forms a value takes in text: raw, JSON, Python/inspect repr, YAML, XML, URL. */
+function escapings(secret: string): string[] {
+  const url = encodeURIComponent(secret)
+  return [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    inspect(secret).slice(1, -1),
+    secret.replaceAll('\\', '\\\\').replaceAll("'", "\\'"),
+    secret.replaceAll("'", "''"),
+    url,
+    url.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    secret
+      .replaceAll('&', '&amp;')
+      .replaceAll('<', '&lt;')
+      .replaceAll('>', '&gt;')
+      .replaceAll('"', '&quot;')
+      .replaceAll("'", '&apos;'),
+    secret.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'),
+  ]
+}
+
+/** Every form of every secret that could show: escaped, and inside HTTP Basic credentials. */
 function forms(): Array<[string, string]> {
   const out: Array<[string, string]> = []
   for (const [name, secret] of Object.entries(S)) {
-    out.push([name, secret])
+    for (const form of new Set(escapings(secret))) out.push([name, form])
     for (const user of ['root', 'reader', 'svc', 'secrets'])
       out.push([`${name} (Basic ${user})`, Buffer.from(`${user}:${secret}`).toString('base64')])
   }
@@ -268,15 +292,20 @@ beforeAll(async () => {
   )
   // The guest account of DC0_C0_RP0_VM1 (test/vcsim/guest-ops.go reads it from extraConfig).
   await readBack(vc, async (si) => {
-    const vm = await getEntity(si, ENTITY_TYPES.vm, 'DC0_C0_RP0_VM1')
-    await runTask(si, 'guest password', 'ReconfigVM_Task', {
-      _this: vm.obj,
-      spec: {
-        extraConfig: [
-          { key: 'guestinfo.vcsim.guest-password', value: typed(S.guest, 'xsd:string') },
-        ],
-      },
-    })
+    for (const [name, password] of [
+      ['DC0_C0_RP0_VM1', S.guest],
+      ['DC0_C0_RP0_VM0', S.escaped],
+    ] as const) {
+      const vm = await getEntity(si, ENTITY_TYPES.vm, name)
+      await runTask(si, 'guest password', 'ReconfigVM_Task', {
+        _this: vm.obj,
+        spec: {
+          extraConfig: [
+            { key: 'guestinfo.vcsim.guest-password', value: typed(password, 'xsd:string') },
+          ],
+        },
+      })
+    }
   })
 }, 120_000)
 afterAll(async () => {
@@ -299,6 +328,25 @@ describe('vmware_guest: the guest password', () => {
     expect(local(ok.json)).toMatchObject({ exit_code: 0, stdout: 'secret-sweep\n' })
     expect(ok.results[1]!.stderr).toContain('StartProgramInGuest')
     const bad = await sweep(vcDir, guestRun(S.wrongGuest), { code: 1 })
+    expect(bad.results[0]!.stderr).toContain('BRINE_VIM_INVALID_GUEST_LOGIN')
+  }, 120_000)
+
+  it('a password that every format escapes: used, and shown in no escaping', async () => {
+    const run = (password: string) => [
+      'vmware_guest.run',
+      'DC0_C0_RP0_VM0',
+      'username=root',
+      `password=${password}`,
+      'program_path=/bin/echo',
+      'arguments=escaped',
+      'capture_output=True',
+    ]
+    const ok = await sweep(vcDir, run(S.escaped))
+    expect(local(ok.json)).toMatchObject({ exit_code: 0, stdout: 'escaped\n' })
+    const bad = await sweep(vcDir, run(`${S.escaped}x`), {
+      code: 1,
+      variants: CALL_VARIANTS.slice(0, 3),
+    })
     expect(bad.results[0]!.stderr).toContain('BRINE_VIM_INVALID_GUEST_LOGIN')
   }, 120_000)
 
