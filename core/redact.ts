@@ -49,6 +49,12 @@ const PATTERNS: Array<[RegExp, string]> = [
     `<$1$2>$3${MASK}</$4>`,
   ],
   [/<((?:[\w-]+:)?productId)(\s[^>]*)?>[^<]*<\/\1>/gi, `<$1$2>${MASK}</$1>`],
+  // SOAP: a CustomizationSysprepText identity, a whole Sysprep answer file (unattend.xml),
+  // which holds the administrator and domain passwords and the product key
+  [
+    /(<((?:[\w-]+:)?identity)\s[^>]*CustomizationSysprepText[^>]*>\s*<((?:[\w-]+:)?value)(?:\s[^>]*)?>)[^<]*(<\/\3>)/gi,
+    `$1${MASK}$4`,
+  ],
   // HTTP: vmware_soap_session=…; vmware-api-session-id: …
   [/(vmware_soap_session=)("?)[^";,\s]+\2/gi, `$1${MASK}`],
   [/(vmware-api-session-id["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, `$1${MASK}`],
@@ -68,7 +74,8 @@ const PATTERNS: Array<[RegExp, string]> = [
 ]
 
 /** Text none of the patterns can match skips them (most strings of a large result). */
-const MAY_MATCH_PATTERN = /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|@/i
+const MAY_MATCH_PATTERN =
+  /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|sysprep|@/i
 
 /** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
 function escapedForms(value: string): string[] {

@@ -67,6 +67,10 @@ const S = {
   numeric: '80553317',
   /** A guest password that JSON, YAML, XML, Python and URLs all escape. */
   escaped: `Gü<&>"'\\-9QX`,
+  /** In a sysprep answer file (unattend.xml) stored in vCenter by someone else. */
+  unattendAdmin: 'S3cr3t-unattend-6PE',
+  unattendDomain: 'S3cr3t-unattend-dom-3KS',
+  unattendKey: 'UNTKY-55555-66666-77777-88888',
 }
 
 // The vAPI REST session token, as sent: a preload script records the vmware-api-session-id
@@ -424,6 +428,57 @@ describe('Windows customization: admin and domain passwords, product key', () =>
       { code: 1, variants: CALL_VARIANTS.slice(0, 3) },
     )
     expect(failed.results[0]!.stderr + failed.results[0]!.stdout).toContain(
+      'CustomizationSysprepFailed',
+    )
+  }, 180_000)
+
+  it('a stored spec with a sysprep answer file (CustomizationSysprepText): get, list and a clone with it', async () => {
+    // vSphere API reference, CustomizationSysprepText: "the complete text of a Sysprep answer
+    // file" (sysprep.inf or unattend.xml), which holds the administrator and domain passwords
+    // and the product key in plain text when PlainText is true.
+    const unattend = [
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<unattend xmlns="urn:schemas-microsoft-com:unattend">',
+      '<settings pass="specialize"><component name="Microsoft-Windows-Shell-Setup">',
+      `<ProductKey>${S.unattendKey}</ProductKey></component>`,
+      '<component name="Microsoft-Windows-UnattendedJoin"><Identification><Credentials>',
+      `<Domain>corp</Domain><Password>${S.unattendDomain}</Password><Username>joiner</Username>`,
+      '</Credentials></Identification></component></settings>',
+      '<settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup"><UserAccounts>',
+      `<AdministratorPassword><Value>${S.unattendAdmin}</Value><PlainText>true</PlainText>`,
+      '</AdministratorPassword></UserAccounts></component></settings></unattend>',
+    ].join('\n')
+    await readBack(vc, (si) =>
+      callVim(si, 'storing a sysprep text spec', 'CreateCustomizationSpec', {
+        _this: si.content.customizationSpecManager,
+        item: {
+          info: { name: 'sweep-text', description: 'unattend.xml', type: 'Windows' },
+          spec: {
+            identity: { _type: 'CustomizationSysprepText', value: unattend },
+            globalIPSettings: {},
+            nicSettingMap: [{ adapter: { ip: { _type: 'CustomizationDhcpIpGenerator' } } }],
+          },
+        },
+      }),
+    )
+    const got = await sweep(vcDir, ['vmware_customization.get', 'sweep-text'])
+    expect(local(got.json)).toMatchObject({ identity_type: 'CustomizationSysprepText' })
+    await sweep(vcDir, ['vmware_customization.list'], { variants: CALL_VARIANTS.slice(0, 3) })
+    // The answer file read back goes out whole with the clone: vcsim's Sysprep on the Linux
+    // guest of DC0_H0_VM0 fails, as vCenter's does (test/vcsim/customize.go).
+    const clone = await sweep(
+      vcDir,
+      [
+        'vmware_vm.clone',
+        'name=sweep-text-vm',
+        'source=DC0_H0_VM0',
+        'datacenter=DC0',
+        'power_on=True',
+        'customization_spec=sweep-text',
+      ],
+      { code: 1, variants: CALL_VARIANTS.slice(0, 4) },
+    )
+    expect(clone.results[0]!.stderr + clone.results[0]!.stdout).toContain(
       'CustomizationSysprepFailed',
     )
   }, 180_000)
