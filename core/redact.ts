@@ -59,8 +59,12 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/(vmware_soap_session=)("?)[^";,\s]+\2/gi, `$1${MASK}`],
   [/(vmware-api-session-id["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, `$1${MASK}`],
   [/((?:^|\n|")(?:cookie|set-cookie|authorization)["']?\s*[:=]\s*["']?)[^"\n]+/gi, `$1${MASK}`],
-  // key=value forms in messages and URLs: password=…, pwd=…
-  [/\b(password|passwd|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}]+)/gi, `$1$2${MASK}`],
+  // key=value forms in messages and URLs: password=…, pwd=…, and names ending so, as a
+  // guest's environment variables are sent (<envVariables>DB_PASSWORD=…</envVariables>)
+  [
+    /(?<![A-Za-z0-9])(password|passwd|pass|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}<]+)/gi,
+    `$1$2${MASK}`,
+  ],
   // ticket=…, token: …: only an actual token value (six or more token characters, starting
   // with a letter or digit), never the parser's "unexpected token: %}" or "expected token end".
   [

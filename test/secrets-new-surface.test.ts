@@ -11,6 +11,7 @@
 // stderr, --out-file, the session store or caches. Each secret is also shown to be used (the
 // call works with it, or vCenter holds it), so that a test passing means it went out.
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import {
   existsSync,
   mkdirSync,
@@ -67,6 +68,8 @@ const S = {
   numeric: '80553317',
   /** A guest password that JSON, YAML, XML, Python and URLs all escape. */
   escaped: `Gü<&>"'\\-9QX`,
+  /** The value of a guest environment variable named like a password. */
+  guestEnv: 'S3cr3t-env-5WU',
   /** In a sysprep answer file (unattend.xml) stored in vCenter by someone else. */
   unattendAdmin: 'S3cr3t-unattend-6PE',
   unattendDomain: 'S3cr3t-unattend-dom-3KS',
@@ -352,6 +355,22 @@ describe('vmware_guest: the guest password', () => {
       variants: CALL_VARIANTS.slice(0, 3),
     })
     expect(bad.results[0]!.stderr).toContain('BRINE_VIM_INVALID_GUEST_LOGIN')
+  }, 120_000)
+
+  it('an environment variable named like a password (env={DB_PASSWORD: …}) is passed, never shown', async () => {
+    const ok = await sweep(vcDir, [
+      'vmware_guest.run',
+      'DC0_C0_RP0_VM1',
+      'username=root',
+      `password=${S.guest}`,
+      'program_path=/bin/sh',
+      'arguments=-c \'printf %s "$DB_PASSWORD" | sha256sum\'',
+      `env={DB_PASSWORD: ${S.guestEnv}, app_db_pass: ${S.guestEnv}}`,
+      'capture_output=True',
+    ])
+    // The guest saw the value (its digest), and only the digest is shown.
+    const digest = createHash('sha256').update(S.guestEnv).digest('hex')
+    expect(local(ok.json)).toMatchObject({ exit_code: 0, stdout: `${digest}  -\n` })
   }, 120_000)
 
   it('a file transfer: the one-time token of the transfer URL never shows', async () => {
