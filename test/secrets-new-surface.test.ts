@@ -68,6 +68,8 @@ const S = {
   numeric: '80553317',
   /** A guest password that JSON, YAML, XML, Python and URLs all escape. */
   escaped: `Gü<&>"'\\-9QX`,
+  /** A wrong esxi_host password in the config. */
+  wrongHostCred: 'Wr0ng-hostcred-6TA',
   /** The value of a guest environment variable named like a password. */
   guestEnv: 'S3cr3t-env-5WU',
   /** In a sysprep answer file (unattend.xml) stored in vCenter by someone else. */
@@ -747,6 +749,22 @@ describe('ESXi users, configuration bundles and esxi_host credentials', () => {
       variants: CALL_VARIANTS.slice(0, 1),
     })
   }, 300_000)
+})
+
+describe('a wrong esxi_host password', () => {
+  it('fails the login to the host, naming it, and shows the password nowhere', async () => {
+    const dir = join(own, 'vc-wrong-host')
+    mkdirSync(dir)
+    const config = JSON.parse(readFileSync(join(vcDir, 'brine.yaml'), 'utf8'))
+    config['saltext.vmware'].esxi_host.DC0_C0_H0.password = S.wrongHostCred
+    writeFileSync(join(dir, 'brine.yaml'), JSON.stringify(config))
+    const failed = await sweep(dir, ['vmware_esxi.backup_config', 'host_name=DC0_C0_H0'], {
+      code: 1,
+    })
+    expect(failed.results[1]!.stdout + failed.results[1]!.stderr).toMatch(
+      /InvalidLogin|INVALID_LOGIN/,
+    )
+  }, 120_000)
 })
 
 describe('through brine daemon', () => {
