@@ -65,6 +65,12 @@ const PATTERNS: Array<[RegExp, string]> = [
     /(?<![A-Za-z0-9])(password|passwd|pass|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}<]+)/gi,
     `$1$2${MASK}`,
   ],
+  // environment-style NAME_SECRET=…, NAME_TOKEN=…, NAME_API_KEY=… (only after a `_`-joined
+  // name and `=`, so that "unexpected token: %}" stays)
+  [
+    /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+_)+(?:secret|token|api_?key|private_?key)=)([^\s"',&}<]+)/gi,
+    `$1${MASK}`,
+  ],
   // ticket=…, token: …: only an actual token value (six or more token characters, starting
   // with a letter or digit), never the parser's "unexpected token: %}" or "expected token end".
   [
@@ -79,7 +85,7 @@ const PATTERNS: Array<[RegExp, string]> = [
 
 /** Text none of the patterns can match skips them (most strings of a large result). */
 const MAY_MATCH_PATTERN =
-  /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|sysprep|@/i
+  /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|sysprep|secret|key=|@/i
 
 /** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
 function escapedForms(value: string): string[] {

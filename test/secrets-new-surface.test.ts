@@ -359,7 +359,7 @@ describe('vmware_guest: the guest password', () => {
     expect(bad.results[0]!.stderr).toContain('BRINE_VIM_INVALID_GUEST_LOGIN')
   }, 120_000)
 
-  it('an environment variable named like a password (env={DB_PASSWORD: …}) is passed, never shown', async () => {
+  it('environment variables named like secrets (env={DB_PASSWORD: …, API_TOKEN: …}) are passed, never shown', async () => {
     const ok = await sweep(vcDir, [
       'vmware_guest.run',
       'DC0_C0_RP0_VM1',
@@ -367,7 +367,7 @@ describe('vmware_guest: the guest password', () => {
       `password=${S.guest}`,
       'program_path=/bin/sh',
       'arguments=-c \'printf %s "$DB_PASSWORD" | sha256sum\'',
-      `env={DB_PASSWORD: ${S.guestEnv}, app_db_pass: ${S.guestEnv}}`,
+      `env={DB_PASSWORD: ${S.guestEnv}, app_db_pass: ${S.guestEnv}, DB_SECRET: ${S.guestEnv}, API_TOKEN: ${S.guestEnv}, GITHUB_API_KEY: ${S.guestEnv}}`,
       'capture_output=True',
     ])
     // The guest saw the value (its digest), and only the digest is shown.
