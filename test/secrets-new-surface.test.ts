@@ -26,6 +26,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redact } from '../core/redact.ts'
 import { callVim, runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
 import { createContentLibraryClient } from '../vsphere/content-library.ts'
@@ -808,6 +809,31 @@ describe('through brine daemon', () => {
     expect(daemon.log()).toContain('vmware_guest.run')
     expect(leaksIn(daemon.log())).toEqual([])
   }, 240_000)
+})
+
+describe('the patterns these leaks needed (core/redact.ts)', () => {
+  it('mask values brine cannot know, and leave ordinary text alone', () => {
+    const cases: Array<[string, string]> = [
+      ['https://:pw-1@127.0.0.1:9/lib.json', 'https://:***@127.0.0.1:9/lib.json'],
+      [
+        '<envVariables>DB_PASSWORD=pw-2</envVariables>',
+        '<envVariables>DB_PASSWORD=***</envVariables>',
+      ],
+      ['["app_db_pass=pw-3", "PATH=/bin"]', '["app_db_pass=***", "PATH=/bin"]'],
+      ['<envVariables>DB_SECRET=pw-4</envVariables>', '<envVariables>DB_SECRET=***</envVariables>'],
+      ['"API_TOKEN=pw-5", "GITHUB_API_KEY=pw-6"', '"API_TOKEN=***", "GITHUB_API_KEY=***"'],
+      [
+        '<identity xsi:type="CustomizationSysprepText"><value>&lt;Password&gt;pw-7</value></identity>',
+        '<identity xsi:type="CustomizationSysprepText"><value>***</value></identity>',
+      ],
+      [
+        'bypass=1 compass: n passive=2 my_token_count=3',
+        'bypass=1 compass: n passive=2 my_token_count=3',
+      ],
+      ['unexpected token: %}', 'unexpected token: %}'],
+    ]
+    for (const [text, shown] of cases) expect(redact(text), text).toBe(shown)
+  })
 })
 
 describe('what brine leaves on disk', () => {
