@@ -23,9 +23,13 @@ const MAX_SECRETS = 4096
 /** Known values, each with its escaped forms. */
 const known = new Map<string, string[]>()
 
-/** Keys whose values are secrets, in config, pillar, results and arguments. */
+/**
+ * Keys whose values are secrets, in config, pillar, results and arguments. `product_key`: a
+ * Windows product key (customization's windows.product_key), which an argument error would
+ * otherwise echo when it is given as a number.
+ */
 const SECRET_KEY =
-  /(?:password|passwd|passphrase|secret|token|ticket|cookie|session_?id|api_?key|private_?key)$|(?:^|[^a-z])(?:pass|pwd)$/i
+  /(?:password|passwd|passphrase|secret|token|ticket|cookie|session_?id|api_?key|private_?key|product_?key)$|(?:^|[^a-z])(?:pass|pwd)$/i
 
 /** True for keys such as `password`, `client_secret`, `vcSessionCookie`, `api_token`. */
 export function isSecretKey(key: string): boolean {
@@ -45,12 +49,28 @@ const PATTERNS: Array<[RegExp, string]> = [
     `<$1$2>$3${MASK}</$4>`,
   ],
   [/<((?:[\w-]+:)?productId)(\s[^>]*)?>[^<]*<\/\1>/gi, `<$1$2>${MASK}</$1>`],
+  // SOAP: a CustomizationSysprepText identity, a whole Sysprep answer file (unattend.xml),
+  // which holds the administrator and domain passwords and the product key
+  [
+    /(<((?:[\w-]+:)?identity)\s[^>]*CustomizationSysprepText[^>]*>\s*<((?:[\w-]+:)?value)(?:\s[^>]*)?>)[^<]*(<\/\3>)/gi,
+    `$1${MASK}$4`,
+  ],
   // HTTP: vmware_soap_session=…; vmware-api-session-id: …
   [/(vmware_soap_session=)("?)[^";,\s]+\2/gi, `$1${MASK}`],
   [/(vmware-api-session-id["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, `$1${MASK}`],
   [/((?:^|\n|")(?:cookie|set-cookie|authorization)["']?\s*[:=]\s*["']?)[^"\n]+/gi, `$1${MASK}`],
-  // key=value forms in messages and URLs: password=…, pwd=…
-  [/\b(password|passwd|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}]+)/gi, `$1$2${MASK}`],
+  // key=value forms in messages and URLs: password=…, pwd=…, and names ending so, as a
+  // guest's environment variables are sent (<envVariables>DB_PASSWORD=…</envVariables>)
+  [
+    /(?<![A-Za-z0-9])(password|passwd|pass|pwd)(["']?\s*[=:]\s*["']?)([^\s"',&}<]+)/gi,
+    `$1$2${MASK}`,
+  ],
+  // environment-style NAME_SECRET=…, NAME_TOKEN=…, NAME_API_KEY=… (only after a `_`-joined
+  // name and `=`, so that "unexpected token: %}" stays)
+  [
+    /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+_)+(?:secret|token|api_?key|private_?key)=)([^\s"',&}<]+)/gi,
+    `$1${MASK}`,
+  ],
   // ticket=…, token: …: only an actual token value (six or more token characters, starting
   // with a letter or digit), never the parser's "unexpected token: %}" or "expected token end".
   [
@@ -59,12 +79,13 @@ const PATTERNS: Array<[RegExp, string]> = [
   ],
   // brine console tokens (console/tokens.ts), wherever they appear
   [/\bbrc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, MASK],
-  // user:password@host in URLs
-  [/(\w+:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${MASK}@`],
+  // user:password@host in URLs; the user may be empty (https://:password@host)
+  [/(\w+:\/\/[^/\s:@]*:)[^@\s/]+@/g, `$1${MASK}@`],
 ]
 
 /** Text none of the patterns can match skips them (most strings of a large result). */
-const MAY_MATCH_PATTERN = /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|@/i
+const MAY_MATCH_PATTERN =
+  /pass|pwd|ticket|token|cookie|session|authorization|brc_|productid|sysprep|secret|key=|@/i
 
 /** The forms a value takes in text: raw, JSON, Python/inspect repr, XML, URL-encoded. */
 function escapedForms(value: string): string[] {

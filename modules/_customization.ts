@@ -339,7 +339,8 @@ export async function getStoredSpec(ctx: CallContext, name: string): Promise<Raw
 }
 
 /**
- * Turn the passwords and the product key of a spec vCenter answered into Secrets, in place:
+ * Turn the passwords and the product key of a spec vCenter answered (or the whole answer file
+ * of a CustomizationSysprepText) into Secrets, in place:
  * from here on they are masked wherever they appear, and revealed only when the spec is sent.
  */
 function guardSecrets(spec: Raw): void {
@@ -351,6 +352,8 @@ function guardSecrets(spec: Raw): void {
   if (identity.guiUnattended) guard(raw(raw(identity.guiUnattended).password), 'value')
   if (identity.identification) guard(raw(raw(identity.identification).domainAdminPassword), 'value')
   if (identity.userData) guard(raw(identity.userData), 'productId')
+  // A Sysprep answer file holds them all in its text.
+  if (identity._type === 'CustomizationSysprepText') guard(identity, 'value')
 }
 
 /** The stored specs' info (name, description, type, changeVersion, lastUpdateTime). */
