@@ -35,7 +35,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 import { type BuildOptions, build } from 'esbuild'
 
 /** Library output name → source; the package.json `exports` map names the same files. */
@@ -82,6 +82,19 @@ const common: BuildOptions = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+  plugins: [
+    {
+      // undici's HTTP/2 client gets scripts/lazy-http2.cjs for node:http2 (see that file).
+      name: 'lazy-http2',
+      setup(build) {
+        build.onResolve({ filter: /^node:http2$/ }, (args) =>
+          args.importer.includes(`${sep}undici${sep}lib${sep}dispatcher${sep}client-h2.js`)
+            ? { path: join(import.meta.dirname, 'lazy-http2.cjs') }
+            : undefined,
+        )
+      },
+    },
+  ],
 }
 const library = await build({
   ...common,

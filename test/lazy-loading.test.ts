@@ -1,9 +1,12 @@
 // A plain vSphere call does not load the console store's SQLite binding or the WebSocket
 // library (every vmware_vm.* call loads the console module), nor undici's index with its fetch
 // and Node's own copy of undici (the transport needs only undici's Pool: issue 21); a console
-// call loads the SQLite binding. Counted from the CLI process's module cache and Node's
+// call loads the SQLite binding; node:http2 is not loaded either (scripts/lazy-http2.cjs).
+// Counted from the CLI process's module cache and Node's
 // process.moduleLoadList, not timed.
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import http2 from 'node:http2'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -64,7 +67,17 @@ describe('what a call loads', () => {
     expect(ping.filter((name) => /^(crypto|v8|http2?|tls)$|undici/.test(name))).toEqual([])
     const list = await builtins(['--config', config, 'vmware_vm.list'])
     expect(list).toEqual(expect.arrayContaining(['crypto', 'v8', 'tls']))
-    expect(list.filter((name) => name.includes('undici'))).toEqual([])
+    expect(list.filter((name) => name.includes('undici') || name.includes('http2'))).toEqual([])
+  })
+
+  it('the node:http2 stand-in the bundles give undici has node:http2’s constants', () => {
+    const standIn = createRequire(import.meta.url)('../scripts/lazy-http2.cjs') as {
+      constants: Record<string, unknown>
+    }
+    const real = http2.constants as unknown as Record<string, unknown>
+    for (const [name, value] of Object.entries(standIn.constants))
+      expect(value, name).toBe(real[name])
+    expect(Object.keys(standIn.constants)).toHaveLength(10)
   })
 
   it('a console call loads the SQLite binding (the check sees what it looks for)', async () => {
