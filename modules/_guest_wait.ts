@@ -5,11 +5,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type CallContext, ModuleError } from 'brine/loader'
 import {
+  createObjectCollector,
+  destroyCollector,
   type Entity,
   ManagedObjectNotFoundError,
   type ManagedObjectReference,
   NotAuthenticatedError,
-  type ServiceInstance,
   TransportError,
 } from 'brine/vsphere'
 import { asList } from './_vmware.ts'
@@ -73,7 +74,7 @@ export async function waitForGuest(
       try {
         if (!collector) {
           session = await si.ready()
-          collector = await guestCollector(session, vm, ctx.signal)
+          collector = await createObjectCollector(session, vm.obj, GUEST_PROPS, ctx.signal)
           version = ''
         }
         const requestSeconds = Math.floor(session.params.requestTimeoutMs / 2000)
@@ -132,47 +133,6 @@ export async function waitForGuest(
 }
 
 /** A private PropertyCollector on `session` itself, filtering the VM's GUEST_PROPS. */
-async function guestCollector(
-  session: ServiceInstance,
-  vm: Entity,
-  signal: AbortSignal,
-): Promise<ManagedObjectReference> {
-  const collector = await session.invoke<ManagedObjectReference>(
-    'CreatePropertyCollector',
-    { _this: session.content.propertyCollector },
-    { signal },
-  )
-  try {
-    await session.invoke(
-      'CreateFilter',
-      {
-        _this: collector,
-        spec: {
-          propSet: [{ type: 'VirtualMachine', pathSet: GUEST_PROPS }],
-          objectSet: [{ obj: vm.obj }],
-        },
-        partialUpdates: false,
-      },
-      { signal },
-    )
-    return collector
-  } catch (error) {
-    await destroyCollector(session, collector)
-    throw error
-  }
-}
-
-async function destroyCollector(session: ServiceInstance, collector: ManagedObjectReference) {
-  if (session.closed) return
-  await session
-    .invoke(
-      'DestroyPropertyCollector',
-      { _this: collector },
-      { signal: AbortSignal.timeout(10_000) },
-    )
-    .catch(() => {})
-}
-
 /** Failures after which a new collector (on a new session, if need be) can carry on. */
 function recoverable(error: unknown): boolean {
   return (

@@ -59,6 +59,8 @@ export { withSession } from './one-shot.ts'
 export { type DeployOvfOptions, deployOvf, deployOvfFile, openOvfPackage } from './ovf.ts'
 export {
   createContainerView,
+  createObjectCollector,
+  destroyCollector,
   destroyView,
   findByInventoryPath,
   propertiesOf,

@@ -1,6 +1,6 @@
 import { log } from '../core/log.ts'
 import { moref } from './codec.ts'
-import { ManagedObjectNotFoundError, NotAuthenticatedError } from './errors.ts'
+import { ManagedObjectNotFoundError, NotAuthenticatedError, TransportError } from './errors.ts'
 import { localizedFaultError } from './faults.ts'
 import { isReconnectProxy, proxyTarget } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
@@ -215,4 +215,56 @@ function throwIfNotAuthenticated(si: ServiceInstance, object: ObjectContent): vo
       throw error
     }
   }
+}
+
+/**
+ * A PropertyCollector of its own (CreatePropertyCollector) with one filter on `pathSet` of
+ * one object, for a WaitForUpdatesEx loop that must not disturb the session's shared
+ * collector (a task's progress, a guest's tools and address). Destroyed again if the filter
+ * cannot be made.
+ */
+export async function createObjectCollector(
+  session: ServiceInstance,
+  obj: ManagedObjectReference,
+  pathSet: string[],
+  signal: AbortSignal | undefined,
+): Promise<ManagedObjectReference> {
+  const collector = await session.invoke<ManagedObjectReference>(
+    'CreatePropertyCollector',
+    { _this: session.content.propertyCollector },
+    { signal },
+  )
+  try {
+    await session.invoke(
+      'CreateFilter',
+      {
+        _this: collector,
+        spec: { propSet: [{ type: obj.type, pathSet }], objectSet: [{ obj }] },
+        partialUpdates: false,
+      },
+      { signal },
+    )
+    return collector
+  } catch (error) {
+    await destroyCollector(session, collector)
+    throw error
+  }
+}
+
+/** DestroyPropertyCollector, bounded; a failure is logged (not at all when the link is gone). */
+export async function destroyCollector(
+  session: ServiceInstance,
+  collector: ManagedObjectReference,
+): Promise<void> {
+  if (session.closed) return
+  await session
+    .invoke(
+      'DestroyPropertyCollector',
+      { _this: collector },
+      { signal: AbortSignal.timeout(10_000) },
+    )
+    .catch((error: unknown) => {
+      if (!(error instanceof TransportError))
+        log.debug('vsphere', 'DestroyPropertyCollector failed: %s', (error as Error).message)
+    })
 }

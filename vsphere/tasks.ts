@@ -9,7 +9,11 @@ import {
   VsphereError,
 } from './errors.ts'
 import { describeFault } from './faults.ts'
-import { retrieveObjectProperties } from './property-collector.ts'
+import {
+  createObjectCollector,
+  destroyCollector,
+  retrieveObjectProperties,
+} from './property-collector.ts'
 import { isAbort, isReconnectProxy } from './reconnect-proxy.ts'
 import type { InvokeOptions, ServiceInstance } from './service-instance.ts'
 import type { ManagedObjectReference, TaskInfo, UpdateSet } from './types.ts'
@@ -96,7 +100,7 @@ export async function waitForTaskInfo(
       try {
         if (!collector) {
           session = await si.ready()
-          collector = await createTaskCollector(session, task, signal)
+          collector = await createObjectCollector(session, task, ['info'], signal)
           owner = session
           version = ''
         }
@@ -181,50 +185,6 @@ function progressReporter(
 }
 
 /** A private PropertyCollector with a filter on the task's `info`, on `session` itself. */
-async function createTaskCollector(
-  session: ServiceInstance,
-  task: ManagedObjectReference,
-  signal: AbortSignal | undefined,
-): Promise<ManagedObjectReference> {
-  const collector = await session.invoke<ManagedObjectReference>(
-    'CreatePropertyCollector',
-    { _this: session.content.propertyCollector },
-    { signal },
-  )
-  try {
-    await session.invoke(
-      'CreateFilter',
-      {
-        _this: collector,
-        spec: { propSet: [{ type: 'Task', pathSet: ['info'] }], objectSet: [{ obj: task }] },
-        partialUpdates: false,
-      },
-      { signal },
-    )
-    return collector
-  } catch (error) {
-    await destroyCollector(session, collector)
-    throw error
-  }
-}
-
-async function destroyCollector(
-  session: ServiceInstance,
-  collector: ManagedObjectReference,
-): Promise<void> {
-  if (session.closed) return
-  await session
-    .invoke(
-      'DestroyPropertyCollector',
-      { _this: collector },
-      { signal: AbortSignal.timeout(10_000) },
-    )
-    .catch((error: unknown) => {
-      if (!(error instanceof TransportError))
-        log.debug('task', 'DestroyPropertyCollector failed: %s', (error as Error).message)
-    })
-}
-
 /** Task.info read directly (through a ReconnectProxy's retry: a read can be sent again). */
 async function readTaskInfo(
   si: ServiceInstance,
