@@ -281,35 +281,29 @@ export default defineModule({
           // Sized and fitted out before it is first started (its customization runs then).
           const changedFirst =
             Object.keys(given).length > 0 || Object.keys(hardwareGiven(hardware)).length > 0
+          // Where the new VM goes and how its guest is customized, whatever it is made from.
+          const made = {
+            name,
+            datacenter,
+            folder,
+            cluster,
+            pool,
+            datastore,
+            customization_spec,
+            customization,
+          }
           if (libraryItem) {
             // Deployed powered off and customized; started below, where its customization runs.
             failed = await customizationFailure(
-              ctx.salt('vmware_content_library.deploy', {
-                ...libraryItem,
-                name,
-                datacenter,
-                folder,
-                cluster,
-                pool,
-                datastore,
-                customization_spec,
-                customization,
-              }),
+              ctx.salt('vmware_content_library.deploy', { ...libraryItem, ...made }),
             )
             if (Object.keys(given).length)
               await ctx.salt('vmware_vm.reconfigure', { name, ...given })
           } else if (templateName) {
             failed = await customizationFailure(
               ctx.salt('vmware_vm.clone', {
-                name,
+                ...made,
                 source: templateRef,
-                datacenter,
-                folder,
-                cluster,
-                pool,
-                datastore,
-                customization_spec,
-                customization,
                 customization_timeout,
                 power_on: power_on && !is_template && !changedFirst,
               }),
