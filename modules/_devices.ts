@@ -187,25 +187,34 @@ export function diskChanges(
   sizesGb.forEach((size, index) => {
     while (used.has(unit) || unit === 7) unit++
     used.add(unit)
-    changes.push({
-      operation: 'add',
-      fileOperation: 'create',
-      device: {
-        _type: 'VirtualDisk',
-        key: -200 - index,
-        backing: {
-          _type: 'VirtualDiskFlatVer2BackingInfo',
-          fileName: '',
-          diskMode: 'persistent',
-          thinProvisioned: thin,
-        },
-        controllerKey,
-        unitNumber: unit,
-        capacityInKB: Math.round(size * 1024 * 1024),
-      },
-    })
+    changes.push(newDiskChange(index, size, thin, { controllerKey, unitNumber: unit }))
   })
   return changes
+}
+
+/** The change adding the `index`th new disk of `sizeGb` at `slot` (its controller and unit). */
+export function newDiskChange(
+  index: number,
+  sizeGb: number,
+  thin: boolean,
+  slot: { controllerKey: number; unitNumber: number },
+): Record<string, unknown> {
+  return {
+    operation: 'add',
+    fileOperation: 'create',
+    device: {
+      _type: 'VirtualDisk',
+      key: -200 - index,
+      backing: {
+        _type: 'VirtualDiskFlatVer2BackingInfo',
+        fileName: '',
+        diskMode: 'persistent',
+        thinProvisioned: thin,
+      },
+      ...slot,
+      capacityInKB: Math.round(sizeGb * 1024 * 1024),
+    },
+  }
 }
 
 /** Device changes adding NICs on standard networks or distributed port groups (by name or id). */

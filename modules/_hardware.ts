@@ -16,7 +16,14 @@ import {
   type Device,
   placeOnControllers,
 } from './_controllers.ts'
-import { diskChanges, disksOf, networkNames, nicBacking, nicsOf } from './_devices.ts'
+import {
+  diskChanges,
+  disksOf,
+  networkNames,
+  newDiskChange,
+  nicBacking,
+  nicsOf,
+} from './_devices.ts'
 
 const KB_PER_GB = 1024 * 1024
 
@@ -31,22 +38,7 @@ export function diskChangesOn(
   const { slots, changes } = placeOnControllers(devices, [controller], sizesGb.length)
   return [
     ...changes,
-    ...sizesGb.map((size, index) => ({
-      operation: 'add',
-      fileOperation: 'create',
-      device: {
-        _type: 'VirtualDisk',
-        key: -200 - index,
-        backing: {
-          _type: 'VirtualDiskFlatVer2BackingInfo',
-          fileName: '',
-          diskMode: 'persistent',
-          thinProvisioned: thin,
-        },
-        ...slots[index],
-        capacityInKB: Math.round(size * KB_PER_GB),
-      },
-    })),
+    ...sizesGb.map((size, index) => newDiskChange(index, size, thin, slots[index]!)),
   ]
 }
 
