@@ -8,8 +8,8 @@ import {
   type ManagedObjectReference,
   retrieveObjectProperties,
   type ServiceInstance,
-  Transport,
   VimFaultError,
+  withTransferTransport,
 } from 'brine/vsphere'
 import { findGuestVm, type GuestVmArgs, guestVmArgs } from './_vm_guest.ts'
 import { asList } from './_vmware.ts'
@@ -127,22 +127,7 @@ export async function transfer(
 ): Promise<Buffer> {
   const token = new URL(url.replace('://*', '://localhost')).searchParams.get('token')
   if (token) new Secret(token)
-  const local = /^https?:\/\/\*(?::\d+)?\//.test(url)
-  const target = new URL(
-    local ? url.replace(/^(https?:\/\/)\*(?::\d+)?/, `$1${si.params.url.host}`) : url,
-  )
-  const transport = local
-    ? si.transport
-    : new Transport({
-        url: new URL(target.origin),
-        ca: si.params.ca,
-        insecure: si.params.insecure,
-        connectTimeoutMs: si.params.connectTimeoutMs,
-        requestTimeoutMs: si.params.requestTimeoutMs,
-        userAgent: si.params.userAgent,
-        connections: 1,
-      })
-  try {
+  return withTransferTransport(si, url, undefined, async (transport, target) => {
     const response = await transport.send({
       path: target.pathname + target.search,
       method,
@@ -158,9 +143,7 @@ export async function transfer(
         code: 'BRINE_VIM_TRANSPORT_HTTP_STATUS',
       })
     return response.bytes ?? Buffer.alloc(0)
-  } finally {
-    if (!local) await transport.close()
-  }
+  })
 }
 
 interface ProcessInfo {

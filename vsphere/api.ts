@@ -103,6 +103,7 @@ export {
   TaggingError,
 } from './tagging.ts'
 export { cancelTask, waitForTask, waitForTaskInfo } from './tasks.ts'
+export { withTransferTransport } from './transfer.ts'
 export { certificateThumbprints, normalizeThumbprint, Transport } from './transport.ts'
 export type * from './types.ts'
 export {

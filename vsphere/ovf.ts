@@ -9,7 +9,8 @@ import { typedPrimitive } from './codec.ts'
 import { VsphereError } from './errors.ts'
 import { retrieveObjectProperties } from './property-collector.ts'
 import type { ServiceInstance } from './service-instance.ts'
-import { normalizeThumbprint, Transport } from './transport.ts'
+import { withTransferTransport } from './transfer.ts'
+import { normalizeThumbprint } from './transport.ts'
 import type { ManagedObjectReference } from './types.ts'
 
 /**
@@ -277,29 +278,16 @@ async function upload(
   what: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const local = target.url.includes('://*')
-  const url = new URL(target.url.replace('://*', `://${si.params.url.host}`))
   const create = item.create === true || item.create === 'true'
   const headers: Record<string, string> = {
     'content-type': create ? 'application/octet-stream' : 'application/x-vnd.vmware-streamVmdk',
     'content-length': String(size),
     ...(create ? { overwrite: 't' } : {}),
   }
-  const cookie = si.cookie?.reveal()
-  if (local && cookie) headers.cookie = `vmware_soap_session=${cookie}`
-  const transport = local
-    ? si.transport
-    : new Transport({
-        url: new URL(url.origin),
-        ca: si.params.ca,
-        thumbprint: target.sslThumbprint ? normalizeThumbprint(target.sslThumbprint) : undefined,
-        insecure: si.params.insecure,
-        connectTimeoutMs: si.params.connectTimeoutMs,
-        requestTimeoutMs: si.params.requestTimeoutMs,
-        userAgent: si.params.userAgent,
-        connections: 1,
-      })
-  try {
+  const thumbprint = target.sslThumbprint ? normalizeThumbprint(target.sslThumbprint) : undefined
+  await withTransferTransport(si, target.url, thumbprint, async (transport, url, local) => {
+    const cookie = si.cookie?.reveal()
+    if (local && cookie) headers.cookie = `vmware_soap_session=${cookie}`
     const response = await transport.send({
       path: url.pathname + url.search,
       method: create ? 'PUT' : 'POST',
@@ -309,9 +297,7 @@ async function upload(
     })
     if (response.statusCode >= 300)
       throw ovfError(`${what} failed with HTTP ${response.statusCode}`)
-  } finally {
-    if (!local) await transport.close()
-  }
+  })
 }
 
 /**
