@@ -19,8 +19,6 @@ package main
 // ToolsUnavailable (0.24.2 powers the VM off whatever the Tools do).
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -175,16 +173,7 @@ func guestDown(vm *simulator.VirtualMachine) {
 // guestShutdownNeedsTools answers ShutdownGuest of a powered-on VM whose Tools are not running
 // with ToolsUnavailable, as vSphere does; anything else goes on to vcsim.
 func guestShutdownNeedsTools(w http.ResponseWriter, body []byte) bool {
-	if !bytes.Contains(body, []byte("<ShutdownGuest")) {
-		return false
-	}
-	var req struct {
-		This types.ManagedObjectReference `xml:"Body>ShutdownGuest>_this"`
-	}
-	if xml.Unmarshal(body, &req) != nil {
-		return false
-	}
-	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	vm, ok := shutdownGuestTarget(body)
 	if !ok {
 		return false
 	}

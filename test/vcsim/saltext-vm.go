@@ -137,18 +137,24 @@ func (s *partitionedStorageSystem) RetrieveDiskPartitionInfo(req *types.Retrieve
 	return body
 }
 
-// fillGuestShutdown answers ShutdownGuest for a powered-on VM whose guest ignores it.
-func fillGuestShutdown(w http.ResponseWriter, body []byte) bool {
+// shutdownGuestTarget is the VM a ShutdownGuest request names, when body is one.
+func shutdownGuestTarget(body []byte) (*simulator.VirtualMachine, bool) {
 	if !bytes.Contains(body, []byte("<ShutdownGuest")) {
-		return false
+		return nil, false
 	}
 	var req struct {
 		This types.ManagedObjectReference `xml:"Body>ShutdownGuest>_this"`
 	}
 	if xml.Unmarshal(body, &req) != nil {
-		return false
+		return nil, false
 	}
 	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	return vm, ok
+}
+
+// fillGuestShutdown answers ShutdownGuest for a powered-on VM whose guest ignores it.
+func fillGuestShutdown(w http.ResponseWriter, body []byte) bool {
+	vm, ok := shutdownGuestTarget(body)
 	if !ok {
 		return false
 	}
