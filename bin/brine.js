@@ -107,16 +107,22 @@ function loadCli(file, build) {
   try {
     cachedData = fs.readFileSync(cacheFile)
   } catch {}
-  const script = new Script(
-    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+  // The build wraps the bundle in the function Node's require() would (scripts/build.ts,
+  // wrapCli) and applies it to `arguments`: here, a global of that name for the moment the
+  // script runs. (Wrapping it here would hold the 1.85 MB text twice.)
+  const script = new Script(source, {
+    filename: file,
+    cachedData,
     // The bundle has no import() (bin/brine.js's test checks it): a script's import() needs
     // an experimental loader option in Node 20.
-    { filename: file, cachedData },
-  )
+  })
   const module = { exports: {} }
-  script
-    .runInThisContext()
-    .call(module.exports, module.exports, createRequire(file), module, file, dirname(file))
+  globalThis.arguments = [module.exports, createRequire(file), module, file, dirname(file)]
+  try {
+    script.runInThisContext()
+  } finally {
+    delete globalThis.arguments
+  }
   const saveCodeCache = () => {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 })

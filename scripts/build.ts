@@ -120,6 +120,7 @@ const cli = await build({
 const outputs = [...(library.outputFiles ?? []), ...(cli.outputFiles ?? [])]
 const files = outputs
   .map((file) => ({ path: relative(staging, file.path), contents: file.contents }))
+  .map((file) => (file.path === 'cli.cjs' ? { ...file, contents: wrapCli(file.contents) } : file))
   .sort((a, b) => (a.path < b.path ? -1 : 1))
 const hash = createHash('sha256')
 for (const file of files) hash.update(file.path).update('\0').update(file.contents).update('\0')
@@ -199,4 +200,21 @@ function rewriteDeclarationImports(dir: string): void {
     const fixed = text.replace(/((?:from|import\()\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1.js$2')
     if (fixed !== text) writeFileSync(path, fixed)
   }
+}
+
+/**
+ * cli.cjs in the form bin/brine.js compiles as is: one function expression, the CommonJS
+ * wrapper Node would add, applied to `arguments`. bin/brine.js passes that source to
+ * vm.Script (its code cache needs a Script) with the module's five arguments in a global
+ * `arguments` for the moment it runs; require() works too, `arguments` being those of
+ * Node's own wrapper. Before, bin/brine.js wrapped the text itself, and the process held the
+ * 1.85 MB bundle twice until a full GC that a short call never reaches: 2.7 MB of
+ * `brine call test.ping`'s peak memory (issue 21). The prefix shares the first line with
+ * the banner, so the source map's lines stay right.
+ */
+function wrapCli(contents: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(contents)
+  return new TextEncoder().encode(
+    `(function (exports, require, module, __filename, __dirname) {${text}\n}).apply(arguments[0], arguments)\n`,
+  )
 }
