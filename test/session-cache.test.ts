@@ -209,7 +209,14 @@ describe('persistent session store', () => {
       { encoding: 'utf8', timeout: 30_000 },
     )
     expect(child.stderr).toBe('')
-    expect(JSON.parse(child.stdout)).toEqual({ logins: 0, key: si.userSession!.key })
+    // One round trip: the validation (SessionManager.currentSession). The ServiceContent
+    // comes from the file, as stored with the session (issue 21: a stored-session call).
+    expect(JSON.parse(child.stdout)).toEqual({
+      logins: 0,
+      key: si.userSession!.key,
+      calls: ['RetrievePropertiesEx'],
+    })
+    expect(JSON.parse(text).content.about.apiVersion).toBe(si.content.about.apiVersion)
     expect(await sessionsOf(vcsim, 'stored')).toHaveLength(1)
 
     // A cache that logs out what it stored leaves nothing behind.

@@ -70,14 +70,22 @@ export class ServiceInstance {
 
   /**
    * Open the transport, fetch the ServiceContent and take the API version from it; no login.
-   * With `cookie`, the instance reuses an existing session (check it with `currentSession`).
+   * With `cookie`, the instance reuses an existing session (check it with `currentSession`);
+   * with `content` too (what RetrieveServiceContent answered when that session was made),
+   * it makes no call: the session store keeps both, and a session outlives no restart or
+   * upgrade of the server that would change its ServiceContent.
    */
   static async connect(
     params: ResolvedConnectionParams,
-    options: InvokeOptions & { cookie?: Secret; version?: string } = {},
+    options: InvokeOptions & { cookie?: Secret; version?: string; content?: ServiceContent } = {},
   ): Promise<ServiceInstance> {
     const si = new ServiceInstance(params, options.version ?? '')
     si.#cookie = options.cookie
+    if (options.cookie && options.content) {
+      si.content = options.content
+      if (!si.version) si.version = si.content.about.apiVersion
+      return si
+    }
     try {
       // RetrieveServiceContent needs no version; its about.apiVersion is the server's newest,
       // the one pyVmomi would pick from vimServiceVersions.xml, without that extra round trip.

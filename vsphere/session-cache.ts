@@ -160,7 +160,7 @@ export class SessionCache {
       const previous = this.#loadQuietly(params)
       const si = await this.#login(params)
       try {
-        if (si.cookie) store.save(params, si.cookie, si.version)
+        if (si.cookie) store.save(params, si.cookie, si.version, si.content)
       } catch (error) {
         if (!(error instanceof SessionStoreError)) throw error
         log.warn('session', '%s (this session is not kept)', error.message)
@@ -209,6 +209,7 @@ export class SessionCache {
     const si = await ServiceInstance.connect(params, {
       cookie: stored.cookie,
       version: stored.version,
+      content: stored.content,
     })
     if (await isAlive(si)) {
       log.debug('session', 'reusing the stored session to %s as %s', params.url.host, params.user)

@@ -16,12 +16,14 @@ import { BrineError } from '../core/errors.ts'
 import { log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
+import type { ServiceContent } from './types.ts'
 
 /**
  * Sessions kept on disk so that separate brine processes reuse one vCenter session, like
  * govc's session cache. One file per server + user + label, mode 0600 in a directory private
- * to this user, holding the session cookie, the API version and a keyed hash of the
- * credentials that created it (HMAC-SHA256 under a random key kept in the file), never the
+ * to this user, holding the session cookie, the API version, the server's ServiceContent
+ * (so that reuse costs one round trip, the validation) and a keyed hash of the credentials
+ * that created it (HMAC-SHA256 under a random key kept in the file), never the
  * password. A stored session is reused only by the same credentials, and validated
  * (SessionManager.currentSession) before reuse.
  *
@@ -43,6 +45,11 @@ export interface StoredSession {
   label: string
   cookie: Secret
   version: string
+  /**
+   * The server's ServiceContent when the session was made (no secret in it): a process
+   * reusing the session skips RetrieveServiceContent. Undefined in files of older brines.
+   */
+  content: ServiceContent | undefined
   savedAt: string
   /** The password given now is the one that created this session. */
   credentialsMatch: boolean
@@ -113,13 +120,19 @@ export class SessionStore {
       label: typeof data.label === 'string' ? data.label : 'default',
       cookie: new Secret(data.cookie as string),
       version: typeof data.version === 'string' ? data.version : '',
+      content: isServiceContent(data.content) ? data.content : undefined,
       savedAt: typeof data.savedAt === 'string' ? data.savedAt : '',
       credentialsMatch: credentialsMatch(data, params),
     }
   }
 
   /** Store a session; refuses (SessionStoreError) to replace a file it cannot trust. */
-  save(params: ResolvedConnectionParams, cookie: Secret, version: string): void {
+  save(
+    params: ResolvedConnectionParams,
+    cookie: Secret,
+    version: string,
+    content?: ServiceContent,
+  ): void {
     const file = this.fileFor(params)
     readSessionFile(file) // throws for a foreign, loose or corrupt file: it stays as it is
     const credentialKey = nodeCrypto().randomBytes(32)
@@ -129,6 +142,7 @@ export class SessionStore {
       label: params.label,
       cookie: cookie.reveal(),
       version,
+      content,
       savedAt: new Date().toISOString(),
       credentialKey: credentialKey.toString('base64url'),
       credentialTag: credentialTag(credentialKey, params),
@@ -277,6 +291,16 @@ function privateDir(base: string): string {
 }
 
 /** The parsed file; undefined when missing. Throws SessionStoreError when it cannot be trusted. */
+/** What a ServiceContent stored as JSON must have for a reused session to work from it. */
+function isServiceContent(value: unknown): value is ServiceContent {
+  const content = value as ServiceContent | undefined
+  return (
+    typeof content?.about?.apiVersion === 'string' &&
+    typeof content.propertyCollector?.value === 'string' &&
+    typeof content.rootFolder?.value === 'string'
+  )
+}
+
 function readSessionFile(file: string): Record<string, unknown> | undefined {
   let text: string
   try {
