@@ -17,6 +17,7 @@ const { dirname, join } = require('node:path')
 const dist = join(__dirname, '..', 'dist')
 const argv = process.argv.slice(2)
 const target = readStub(join(dist, 'cli.cjs'))
+const codeAreas = new Set()
 
 run().then(
   (code) => {
@@ -43,12 +44,17 @@ async function run() {
   // for one CLI call. It must be set before undici compiles llhttp, at its first connection:
   // vsphere/transport.ts calls this hook when it makes its first pool, so that a call that
   // never reaches vCenter (test.ping) does not load node:v8 for it.
-  globalThis[Symbol.for('brine.beforeFirstConnection')] = () =>
+  globalThis[Symbol.for('brine.beforeFirstConnection')] = () => {
     require('node:v8').setFlagsFromString('--liftoff-only')
+    codeAreas.add('vsphere')
+  }
+  // The parts of the bundle this call ran, for its code cache (loadCli); the CLI names
+  // others through this hook (core/code-areas.ts).
+  globalThis[Symbol.for('brine.codeArea')] = (area) => codeAreas.add(area)
   const bundle = target && loadCli(join(dist, target), target.split('/')[0])
   if (bundle) {
     const code = await bundle.main(argv)
-    bundle.saveCodeCache?.()
+    bundle.saveCodeCache()
     return code
   }
   // Only a checkout lacks dist/ (an installed package ships it); tsx is a dev dependency.
@@ -82,9 +88,17 @@ function readStub(stub) {
  * own, and compiling the bundle was most of what a short call added to `node -e 0`. V8
  * checks that a cache belongs to this source, V8 version and flags, and ignores it
  * otherwise; a missing or rejected cache is written anew once the call is done (the
- * functions it ran are compiled by then and go in too). Undefined when the build's file is
- * gone.
+ * functions it ran are compiled by then and go in too).
+ *
+ * A cache holds what the calls that wrote it ran: after `test.ping` first, a vSphere call
+ * would compile the SOAP client, the session code and undici on every run (~6 ms of a
+ * stored-session `vmware_datacenter.list`). So the file starts with the areas it covers
+ * (`vsphere`, `state`: codeAreas), and a call that ran an area the cache lacks writes it
+ * again, with what it loaded from the cache still in: at most one write per area and build.
+ * Undefined when the build's file is gone.
  */
+const CACHE_HEADER = 'brine-code-cache '
+
 function loadCli(file, build) {
   let source
   try {
@@ -104,8 +118,15 @@ function loadCli(file, build) {
   )
   const cacheFile = join(dir, `${build}-${process.version}-${process.arch}.bin`)
   let cachedData
+  let cachedAreas = []
   try {
-    cachedData = fs.readFileSync(cacheFile)
+    const file = fs.readFileSync(cacheFile)
+    // "brine-code-cache <areas>\n", then V8's data.
+    const header = file.subarray(0, Math.max(file.indexOf(10), 0)).toString('latin1')
+    if (header.startsWith(CACHE_HEADER)) {
+      cachedAreas = header.slice(CACHE_HEADER.length).split(',').filter(Boolean)
+      cachedData = file.subarray(header.length + 1)
+    }
   } catch {}
   // The build wraps the bundle in the function Node's require() would (scripts/build.ts,
   // wrapCli) and applies it to `arguments`: here, a global of that name for the moment the
@@ -126,8 +147,22 @@ function loadCli(file, build) {
   const saveCodeCache = () => {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      // V8 stamps a cache with a hash of the flags in force: back to the defaults that the
+      // next process compiles under, or it would reject this cache (--liftoff-only is a
+      // flag; the call is done with llhttp by now).
+      if (codeAreas.has('vsphere'))
+        require('node:v8').setFlagsFromString(
+          '--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering',
+        )
       const temp = `${cacheFile}.${process.pid}`
-      fs.writeFileSync(temp, script.createCachedData())
+      const areas = [...new Set([...cachedAreas, ...codeAreas])].sort().join(',')
+      fs.writeFileSync(
+        temp,
+        Buffer.concat([
+          Buffer.from(`${CACHE_HEADER}${areas}\n`, 'latin1'),
+          script.createCachedData(),
+        ]),
+      )
       fs.renameSync(temp, cacheFile)
       // Keep the caches of the newest few builds (several checkouts may share the folder).
       const caches = fs
@@ -143,9 +178,11 @@ function loadCli(file, build) {
       // A cache is an optimization: a read-only home only costs the compile.
     }
   }
-  return {
-    main: module.exports.main,
-    saveCodeCache:
-      cachedData === undefined || script.cachedDataRejected ? saveCodeCache : undefined,
-  }
+  // V8 compiled nothing from a rejected cache: it covers no area.
+  if (script.cachedDataRejected) cachedAreas = []
+  const stale = () =>
+    cachedData === undefined ||
+    script.cachedDataRejected ||
+    [...codeAreas].some((area) => !cachedAreas.includes(area))
+  return { main: module.exports.main, saveCodeCache: () => stale() && saveCodeCache() }
 }

@@ -3,6 +3,7 @@
 // the execution order computed (auto order in file order, `order:` numbers and keywords,
 // requisites first). Every problem is collected; a non-empty `errors` means nothing runs.
 import picomatch from 'picomatch'
+import { noteCodeArea } from '../core/code-areas.ts'
 import {
   ENGINE_OPTIONS,
   type HighData,
@@ -25,6 +26,7 @@ export function compileHigh(
   includes: Map<string, Set<string>> = new Map(),
   autoOrder = true,
 ): CompiledLow {
+  noteCodeArea('state')
   // Salt's stages: each one's errors stop the compilation before the next.
   const errors: string[] = []
   let chunks = toChunks(high, errors, autoOrder)

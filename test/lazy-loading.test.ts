@@ -4,7 +4,7 @@
 // call loads the SQLite binding; node:http2 is not loaded either (scripts/lazy-http2.cjs).
 // Counted from the CLI process's module cache and Node's
 // process.moduleLoadList, not timed.
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import http2 from 'node:http2'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -78,6 +78,38 @@ describe('what a call loads', () => {
     ).size
     expect(pingLargeObjects).toBeLessThan(bundle * 1.5)
     expect(list.filter((name) => name.includes('undici') || name.includes('http2'))).toEqual([])
+  })
+
+  it('the code cache covers what the calls ran: rewritten once when a call runs an area it lacks, then used as is', async () => {
+    const cacheDir = join(tmp, 'code-cache-areas')
+    const run = async (args: string[]) => {
+      const result = await runNode([bin, ...args], {
+        env: { ...isolatedCliEnv(tmp), BRINE_CACHE_DIR: cacheDir },
+      })
+      expect(result.code, result.stderr).toBe(0)
+      const [file] = readdirSync(join(cacheDir, 'code'))
+      const path = join(cacheDir, 'code', file!)
+      const data = readFileSync(path)
+      return {
+        areas: data.subarray(0, data.indexOf(10)).toString('latin1'),
+        bytes: data.length,
+        at: statSync(path).mtimeMs,
+      }
+    }
+    const ping = await run(['test.ping'])
+    expect(ping.areas).toBe('brine-code-cache ')
+    // A vSphere call compiles the SOAP client, sessions and undici: written again, with
+    // test.ping's functions still in (V8 keeps what it read from the cache).
+    const list = await run(['--config', config, 'vmware_datacenter.list'])
+    expect(list.areas).toBe('brine-code-cache vsphere')
+    expect(list.bytes).toBeGreaterThan(ping.bytes)
+    // V8 accepts it (a rejected cache is written anew): the flags it was made under are the
+    // defaults again, though that call set --liftoff-only.
+    expect(await run(['--config', config, 'vmware_datacenter.list'])).toEqual(list)
+    expect(await run(['test.ping'])).toEqual(list)
+    const state = await run(['state.single', 'test.nop', 'name=x'])
+    expect(state.areas).toBe('brine-code-cache state,vsphere')
+    expect(await run(['--config', config, 'vmware_datacenter.list'])).toEqual(state)
   })
 
   it('the node:http2 stand-in the bundles give undici has node:http2’s constants', () => {
