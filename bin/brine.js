@@ -102,7 +102,8 @@ const CACHE_HEADER = 'brine-code-cache '
 function loadCli(file, build) {
   let source
   try {
-    source = readFileSync(file, 'utf8')
+    // ASCII (scripts/build.ts, wrapCli): Latin-1 reads it as UTF-8 would, ~2 ms sooner.
+    source = readFileSync(file, 'latin1')
   } catch (error) {
     if (error?.code === 'ENOENT') return undefined
     throw error

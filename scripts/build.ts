@@ -213,7 +213,12 @@ function rewriteDeclarationImports(dir: string): void {
  * the banner, so the source map's lines stay right.
  */
 function wrapCli(contents: Uint8Array): Uint8Array {
-  const text = new TextDecoder().decode(contents)
+  // ASCII throughout, so that bin/brine.js reads it as Latin-1 (~2 ms less than decoding
+  // UTF-8 at every start). esbuild escapes what its code holds (its default charset); the
+  // legal comments it copies keep their authors' names: escaped here, inside a comment.
+  const text = new TextDecoder()
+    .decode(contents)
+    .replace(/[^\0-\x7f]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`)
   return new TextEncoder().encode(
     `(function (exports, require, module, __filename, __dirname) {${text}\n}).apply(arguments[0], arguments)\n`,
   )

@@ -234,6 +234,8 @@ describe('npm run build and bin/brine.js', () => {
     // bin/brine.js runs the CLI as a script (for the code cache), where import() would need
     // an experimental option.
     expect(readFileSync(join(dist, first!, 'cli.cjs'), 'utf8')).not.toMatch(/\bimport\(/)
+    // ASCII only: bin/brine.js reads it as Latin-1.
+    expect(readFileSync(join(dist, first!, 'cli.cjs')).every((byte) => byte < 0x80)).toBe(true)
     expect(existsSync(join(dist, 'types', 'index.d.ts'))).toBe(true)
     // The bundle one level deeper still finds the built-in modules (test.ping).
     expect(await ping()).toMatchObject({ code: 0, stdout: 'local:\n    True\n' })
