@@ -90,14 +90,29 @@ function readStub(stub) {
  * otherwise; a missing or rejected cache is written anew once the call is done (the
  * functions it ran are compiled by then and go in too).
  *
- * A cache holds what the calls that wrote it ran: after `test.ping` first, a vSphere call
- * would compile the SOAP client, the session code and undici on every run (~6 ms of a
- * stored-session `vmware_datacenter.list`). So the file starts with the areas it covers
- * (`vsphere`, `state`: codeAreas), and a call that ran an area the cache lacks writes it
- * again, with what it loaded from the cache still in: at most one write per area and build.
+ * A cache holds what the calls that wrote it ran; a call that runs more compiles the rest
+ * every time (~6 ms of a stored-session `vmware_datacenter.list` after a cache made by
+ * `test.ping`). So there is one cache per kind of call (codeKind), each starting with the
+ * areas it covers (`vsphere`, `state`: codeAreas), and a call that ran an area its cache
+ * lacks writes it again, with what it loaded from the cache still in: at most one write
+ * per kind, area and build.
  * Undefined when the build's file is gone.
  */
 const CACHE_HEADER = 'brine-code-cache '
+
+/**
+ * Which code cache a call starts from. vSphere calls, state runs and the rest (test.ping,
+ * sys.doc…) run different parts of the bundle, and V8 deserializes all of a cache: a
+ * vSphere call's cache costs `test.ping` ~4 ms more than its own. A guess from the command
+ * line; a wrong one costs some compiling, and the cache then grows the area (codeAreas).
+ */
+function codeKind(args) {
+  for (const arg of args) {
+    if (arg.startsWith('state.')) return 'state'
+    if (arg.startsWith('vmware_')) return 'vsphere'
+  }
+  return 'base'
+}
 
 function loadCli(file, build) {
   let source
@@ -117,7 +132,7 @@ function loadCli(file, build) {
       join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'brine'),
     'code',
   )
-  const cacheFile = join(dir, `${build}-${process.version}-${process.arch}.bin`)
+  const cacheFile = join(dir, `${build}-${codeKind(argv)}-${process.version}-${process.arch}.bin`)
   let cachedData
   let cachedAreas = []
   try {
@@ -174,7 +189,7 @@ function loadCli(file, build) {
           at: fs.statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0,
         }))
         .sort((a, b) => b.at - a.at)
-      for (const old of caches.slice(8)) fs.rmSync(join(dir, old.name), { force: true })
+      for (const old of caches.slice(12)) fs.rmSync(join(dir, old.name), { force: true })
     } catch {
       // A cache is an optimization: a read-only home only costs the compile.
     }

@@ -249,7 +249,7 @@ describe('npm run build and bin/brine.js', () => {
         env: { ...cleanEnv, BRINE_CACHE_DIR: cacheDir },
       })
     expect(await cached()).toMatchObject({ code: 0, stdout: 'local:\n    True\n', stderr: '' })
-    const cacheFile = join(cacheDir, 'code', `${first}-${process.version}-${process.arch}.bin`)
+    const cacheFile = join(cacheDir, 'code', `${first}-base-${process.version}-${process.arch}.bin`)
     const written = readFileSync(cacheFile)
     const writtenAt = statSync(cacheFile).mtimeMs
     expect(written.length).toBeGreaterThan(10_000)
