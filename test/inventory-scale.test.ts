@@ -106,6 +106,8 @@ const cases: Array<[string, string, Record<string, unknown>]> = [
     'vmware_license_mgr.is_assigned',
     { key: 'AAAAA-11111-AAAAA-11111-AAAAA', esxi_hostname: 'DC0_C0_H1', datacenter_name: 'DC0' },
   ],
+  // The datacenters' names: a traversal of folders, not a view of the whole inventory.
+  ['vmware_datacenter.list', 'vmware_datacenter.list', {}],
   ['vmware_datastore.get', 'vmware_datastore.get', { name: 'LocalDS_0' }],
   [
     'vmware_datastore.get (saltext: datastore_name, datacenter_name)',

@@ -11,10 +11,13 @@ import {
 } from '../vsphere/errors.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import {
+  createContainerView,
+  destroyView,
   findByInventoryPath,
   retrieveAll,
   retrieveObjectProperties,
   retrieveProperties,
+  viewObjectSpec,
 } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { SessionCache } from '../vsphere/session-cache.ts'
@@ -174,6 +177,45 @@ describe('vSphere client against vcsim over HTTPS', () => {
     } finally {
       silent.close()
     }
+  })
+
+  it('lists datacenters in nested folders in one RetrievePropertiesEx, entering only folders', async () => {
+    await withSession(params(), async (si) => {
+      const root = si.content.rootFolder
+      const outer = await si.invoke<ManagedObjectReference>('CreateFolder', {
+        _this: root,
+        name: 'dc-folder-outer',
+      })
+      const inner = await si.invoke<ManagedObjectReference>('CreateFolder', {
+        _this: outer,
+        name: 'dc-folder-inner',
+      })
+      await si.invoke('CreateDatacenter', { _this: outer, name: 'DC-outer' })
+      await si.invoke('CreateDatacenter', { _this: inner, name: 'DC-inner' })
+      const names = (objects: Array<{ props: Record<string, unknown> }>) =>
+        objects.map((dc) => dc.props.name).sort()
+
+      const { result: all, calls } = await soapCalls(() => retrieveAll(si, 'Datacenter', ['name']))
+      expect(calls).toEqual(['RetrievePropertiesEx'])
+      // What a ContainerView of the root folder finds (vcsim's DC0 and both new ones).
+      const view = await createContainerView(si, root, ['Datacenter'], true)
+      const viewed = await retrieveProperties(si, [
+        { propSet: [{ type: 'Datacenter', pathSet: ['name'] }], objectSet: [viewObjectSpec(view)] },
+      ])
+      await destroyView(si, view)
+      expect(names(all)).toEqual(
+        viewed.map((object) => object.propSet.find((p) => p.name === 'name')?.val).sort(),
+      )
+      expect(names(all)).toEqual(expect.arrayContaining(['DC0', 'DC-outer', 'DC-inner']))
+      // Within a folder, and not recursive: its own datacenters only.
+      expect(names(await retrieveAll(si, 'Datacenter', ['name'], { root: outer }))).toEqual([
+        'DC-inner',
+        'DC-outer',
+      ])
+      expect(
+        names(await retrieveAll(si, 'Datacenter', ['name'], { root: outer, recursive: false })),
+      ).toEqual(['DC-outer'])
+    })
   })
 
   it('reports DuplicateName when the same datacenter is created twice', async () => {

@@ -79,7 +79,8 @@ export interface RetrieveAllOptions extends RetrieveOptions {
 
 /**
  * The given properties of every object of `type` under `root`, in one PropertyCollector round
- * trip (plus pages): a ContainerView, RetrievePropertiesEx over it, and DestroyView, always.
+ * trip (plus pages): a ContainerView, RetrievePropertiesEx over it, and DestroyView; for
+ * datacenters under a folder, one RetrievePropertiesEx (retrieveDatacenters).
  *
  * A view belongs to the session that made it. When a ReconnectProxy replaces a dead session
  * between the calls, its retry of RetrievePropertiesEx names a view the new session does not
@@ -93,6 +94,8 @@ export async function retrieveAll(
   pathSet: string[],
   options: RetrieveAllOptions = {},
 ): Promise<RetrievedObject[]> {
+  if (type === 'Datacenter' && (options.root === undefined || options.root.type === 'Folder'))
+    return retrieveDatacenters(si, pathSet, options)
   for (let attempt = 1; ; attempt++) {
     const { content } = await si.ready()
     const view = await createContainerView(
@@ -128,6 +131,51 @@ export async function retrieveAll(
       if (!owner.closed && owner.valid) await destroyView(owner, view).catch(() => {})
     }
   }
+}
+
+/**
+ * Datacenters live only in folders, from the root folder down: a traversal of
+ * Folder.childEntity reads them in one round trip that costs what the folders and
+ * datacenters cost, where a ContainerView of type Datacenter walks the whole inventory
+ * under the root, VMs and hosts included, and costs two more round trips (issue 21: a
+ * stored-session `vmware_datacenter.list` on a 5,000-VM vCenter). The traversal stops at
+ * each datacenter: only folders are entered.
+ */
+async function retrieveDatacenters(
+  si: ServiceInstance,
+  pathSet: string[],
+  options: RetrieveAllOptions,
+): Promise<RetrievedObject[]> {
+  const root = options.root ?? (await si.ready()).content.rootFolder
+  const objects = await retrieveProperties(
+    si,
+    [
+      {
+        propSet: [{ type: 'Datacenter', pathSet }],
+        objectSet: [
+          {
+            obj: root,
+            skip: true,
+            selectSet: [
+              {
+                _type: 'TraversalSpec',
+                name: 'folders',
+                type: 'Folder',
+                path: 'childEntity',
+                skip: false,
+                selectSet:
+                  options.recursive === false ? [] : [{ _type: 'SelectionSpec', name: 'folders' }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    options,
+  )
+  return objects
+    .filter((object) => object.obj.type === 'Datacenter')
+    .map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
 }
 
 /**
