@@ -2,7 +2,7 @@
 // and peak memory (GNU time's maximum resident set), each paired in this run with its
 // yardstick: `node -e 0`, and pyVmomi scripts doing the same work.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Vcsim } from '../test/helpers/vcsim.ts'
@@ -98,6 +98,22 @@ export async function benchStartup(row: Row, vcsim: Vcsim): Promise<void> {
     dcs.ms,
     `${mb(dcs)}${pyDcs ? `; ${ratio(dcs, pyDcs, 'the pyVmomi script')}` : ''}`,
   )
+  // What any Node program pays for that call: node-floor.cjs makes the same two round trips
+  // on the session brine stored, with node:https and no brine.
+  const [sessionFile] = readdirSync(env.BRINE_SESSION_DIR).filter((name) => name.endsWith('.json'))
+  if (sessionFile) {
+    const floor = measure(process.execPath, [
+      join(import.meta.dirname, 'node-floor.cjs'),
+      vcsim.url,
+      vcsim.caFile,
+      join(env.BRINE_SESSION_DIR, sessionFile),
+    ])
+    row(
+      'Node floor: the same 2 round trips, node:https, no brine',
+      floor.ms,
+      `${mb(floor)}${pyDcs ? `; ${ratio(floor, pyDcs, 'the pyVmomi script')}` : ''}; brine adds ${(dcs.ms - floor.ms).toFixed(0)} ms`,
+    )
+  }
   const vms = measure(
     process.execPath,
     [BIN, '--config', config, '--session-store', 'vmware_vm.list'],
