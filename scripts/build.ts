@@ -94,6 +94,17 @@ const common: BuildOptions = {
         )
       },
     },
+    {
+      // undici gets scripts/lazy-assert.cjs for node:assert (see that file).
+      name: 'lazy-assert',
+      setup(build) {
+        build.onResolve({ filter: /^node:assert$/ }, (args) =>
+          args.importer.includes(`${sep}undici${sep}lib${sep}`)
+            ? { path: join(import.meta.dirname, 'lazy-assert.cjs') }
+            : undefined,
+        )
+      },
+    },
   ],
 }
 const library = await build({

@@ -80,6 +80,8 @@ describe('what a call loads', () => {
     expect(list.filter((name) => name.includes('undici') || name.includes('http2'))).toEqual([])
     // node:fs/promises loads node:readline; only an OVF import reads files that way.
     expect(list.filter((name) => /readline|^fs\/promises$/.test(name))).toEqual([])
+    // undici's node:assert is scripts/lazy-assert.cjs.
+    expect(list).not.toContain('assert')
   })
 
   it('code caches per kind of call cover what the calls ran: written again once when a call runs an area its cache lacks, then used as is', async () => {
@@ -131,6 +133,25 @@ describe('what a call loads', () => {
     for (const [name, value] of Object.entries(standIn.constants))
       expect(value, name).toBe(real[name])
     expect(Object.keys(standIn.constants)).toHaveLength(10)
+  })
+
+  it('undici calls node:assert only as a function, all the stand-in the bundles give it has', () => {
+    const lib = join(import.meta.dirname, '..', 'node_modules', 'undici', 'lib')
+    const files = readdirSync(lib, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.js'))
+      .map((name) => readFileSync(join(lib, name), 'utf8'))
+    const users = files.filter((text) => /require\('(node:)?assert'\)/.test(text))
+    expect(users.length).toBeGreaterThan(10) // the check sees undici's files
+    for (const text of users) {
+      expect(text).toMatch(/const assert = require\('node:assert'\)/)
+      expect(text).not.toMatch(/\bassert\s*\.\s*\w/)
+    }
+    const standIn = createRequire(import.meta.url)('../scripts/lazy-assert.cjs') as (
+      value: unknown,
+      message?: string,
+    ) => void
+    expect(() => standIn(1)).not.toThrow()
+    expect(() => standIn(0, 'checked')).toThrow(expect.objectContaining({ name: 'AssertionError' }))
   })
 
   it('a console call loads the SQLite binding (the check sees what it looks for)', async () => {
