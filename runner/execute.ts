@@ -411,10 +411,10 @@ export async function executeChunks(
   ): Promise<StateReturn> => {
     const { fun = chunk.fun, extra = {}, conditions = true } = how
     const started = new Date()
-    const t0 = performance.now()
+    const t0 = process.hrtime.bigint() // not `performance`: it loads node:perf_hooks
     const finish = (ret: StateReturn): StateReturn => {
       ret.start_time = formatTime(started)
-      ret.duration = Number((performance.now() - t0).toFixed(3))
+      ret.duration = Number((Number(process.hrtime.bigint() - t0) / 1e6).toFixed(3))
       return ret
     }
     if (conditions) {
