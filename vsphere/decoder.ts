@@ -65,10 +65,20 @@ interface Hint {
   forceObject: boolean
 }
 
+/** What the decoder knows of a type: how its value is built, its schema fields and arrays. */
+interface TypeInfo {
+  kind: Kind
+  /** The schema's fields, as hints for the children; undefined when the schema has no entry. */
+  fields: Map<string, Hint> | undefined
+  /** The schema's array fields, in schema order: empty arrays when absent. */
+  arrays: readonly string[]
+}
+
 interface Frame {
   name: string
   type: string | undefined
   kind: Kind
+  info: TypeInfo
   /** The element had an `xsi:type`. */
   announced: boolean
   forceObject: boolean
@@ -160,7 +170,7 @@ class Decoder implements ScanHandlers, ResponseDecoder {
     if (parent.items !== undefined) hint = arrayElementHint(parent.type!, name)
     else if (parent.role === 1 && name === 'returnval') hint = this.#returnHint
     else if (parent.role === 2) hint = faultHint(name)
-    else if (parent.type !== undefined) hint = fieldHints(parent.type)?.get(name)
+    else hint = parent.info.fields?.get(name)
     const role = name === this.#responseName ? 1 : name === 'detail' ? 2 : 0
     const depth = ++this.#depth
     let frame = this.#stack[depth]
@@ -202,7 +212,8 @@ class Decoder implements ScanHandlers, ResponseDecoder {
     if (frame.inArray) {
       if (existing === undefined) fields[key] = [value]
       else (existing as unknown[]).push(value)
-    } else if (existing === undefined && !(key in fields)) {
+    } else if (existing === undefined) {
+      // (No value is undefined: an absent key reads as undefined.)
       fields[key] = value
     } else {
       // A repeated element the schema does not know as an array.
@@ -229,6 +240,7 @@ function newFrame(): Frame {
     name: '',
     type: undefined,
     kind: Kind.Untyped,
+    info: UNTYPED,
     announced: false,
     forceObject: false,
     inArray: false,
@@ -251,10 +263,12 @@ function resetFrame(
   morefType: string | undefined,
   role: number,
 ): void {
-  const kind = kindOf(type)
+  const info = typeInfo(type)
+  const kind = info.kind
   frame.name = name
   frame.type = type
   frame.kind = kind
+  frame.info = info
   frame.announced = announced
   frame.forceObject = forceObject
   frame.inArray = inArray
@@ -297,7 +311,7 @@ function finishFrame(frame: Frame): unknown {
   // xsi:type and has no content (a data object without fields, e.g. a bootable CD-ROM device).
   if (!fields && !frame.forceObject && !(frame.announced && text === '')) return text
   const out = fields ?? newFields(frame)
-  const arrays = arrayFields(frame.type!)
+  const arrays = frame.info.arrays
   for (let i = 0; i < arrays.length; i++) {
     const field = arrays[i]!
     if (out[field] === undefined) out[field] = []
@@ -319,22 +333,34 @@ function faultOf(fault: Record<string, unknown>): DecodedResponse {
 // --- schema lookups, cached: an answer repeats a few names and types many times ---
 
 const NUMERIC = new Set(['int', 'long', 'short', 'byte', 'float', 'double'])
-const kinds = new Map<string, Kind>()
+const UNTYPED: TypeInfo = { kind: Kind.Untyped, fields: undefined, arrays: [] }
+const typeInfos = new Map<string, TypeInfo>()
 
-function kindOf(type: string | undefined): Kind {
-  if (type === undefined) return Kind.Untyped
-  let kind = kinds.get(type)
-  if (kind === undefined) {
-    if (type === 'string' || type === 'anyType') kind = Kind.Text
-    else if (NUMERIC.has(type)) kind = Kind.Number
-    else if (type === 'boolean') kind = Kind.Boolean
-    else if (type === 'dateTime') kind = Kind.Date
-    else if (type === 'MoRef' || type === 'ManagedObjectReference') kind = Kind.Moref
-    else if (type.startsWith('ArrayOf')) kind = Kind.Array
-    else kind = Kind.Data
-    if (kinds.size < 4096) kinds.set(type, kind)
+function typeInfo(type: string | undefined): TypeInfo {
+  if (type === undefined) return UNTYPED
+  let info = typeInfos.get(type)
+  if (info === undefined) {
+    const schema = DATA_TYPES[type]
+    info = {
+      kind: kindOf(type),
+      fields: schema
+        ? new Map(Object.entries(schema).map(([field, fieldType]) => [field, hintFor(fieldType)]))
+        : undefined,
+      arrays: schema ? Object.keys(schema).filter((field) => schema[field]!.endsWith('[]')) : [],
+    }
+    if (typeInfos.size < 4096) typeInfos.set(type, info)
   }
-  return kind
+  return info
+}
+
+function kindOf(type: string): Kind {
+  if (type === 'string' || type === 'anyType') return Kind.Text
+  if (NUMERIC.has(type)) return Kind.Number
+  if (type === 'boolean') return Kind.Boolean
+  if (type === 'dateTime') return Kind.Date
+  if (type === 'MoRef' || type === 'ManagedObjectReference') return Kind.Moref
+  if (type.startsWith('ArrayOf')) return Kind.Array
+  return Kind.Data
 }
 
 const hints = new Map<string | undefined, Hint>()
@@ -352,34 +378,6 @@ function hintFor(fieldType: string | undefined): Hint {
     if (hints.size < 4096) hints.set(fieldType, hint)
   }
   return hint
-}
-
-const typeFields = new Map<string, Map<string, Hint> | null>()
-
-/** The schema's fields of a data type, as hints; undefined when the schema has no entry. */
-function fieldHints(type: string): Map<string, Hint> | undefined {
-  let fields = typeFields.get(type)
-  if (fields === undefined) {
-    const schema = DATA_TYPES[type]
-    fields = schema
-      ? new Map(Object.entries(schema).map(([field, fieldType]) => [field, hintFor(fieldType)]))
-      : null
-    if (typeFields.size < 4096) typeFields.set(type, fields)
-  }
-  return fields ?? undefined
-}
-
-const arrayFieldLists = new Map<string, string[]>()
-
-/** The array fields of a data type's schema, in schema order. */
-function arrayFields(type: string): string[] {
-  let list = arrayFieldLists.get(type)
-  if (list === undefined) {
-    const schema = DATA_TYPES[type] ?? {}
-    list = Object.keys(schema).filter((field) => schema[field]!.endsWith('[]'))
-    if (arrayFieldLists.size < 4096) arrayFieldLists.set(type, list)
-  }
-  return list
 }
 
 /** An element of `ArrayOf…`: typed by the table, else by its element name. */

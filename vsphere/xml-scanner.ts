@@ -155,6 +155,14 @@ const CUT = -1
  * `final`, there is no more: a construct left open is an error.
  */
 function scan(state: ScanState, xml: string, final: boolean): void {
+  try {
+    scanPiece(state, xml, final)
+  } finally {
+    forgetPiece()
+  }
+}
+
+function scanPiece(state: ScanState, xml: string, final: boolean): void {
   const { handlers, open } = state
   const end = xml.length
   let pos = 0
@@ -227,14 +235,12 @@ function scan(state: ScanState, xml: string, final: boolean): void {
     }
     if (after === CUT) {
       keep(state, xml, lt, state.resumeAt)
-      ampersandIn = ''
       return
     }
     state.resumeAt = 0
     pos = after
   }
   state.base += end
-  ampersandIn = ''
 }
 
 /**
@@ -428,10 +434,12 @@ function scanStartTag(state: ScanState, xml: string, lt: number, final: boolean)
 
 let ampersandIn = ''
 let ampersandAt = -1
+let cdataEndIn = ''
+let cdataEndAt = -1
 
 /**
  * The offset of the first `&` in xml at or after `from` (xml.length when none): remembered, so
- * that a piece without any is searched once, not once per attribute.
+ * that a piece without any is searched once, not once per text or attribute.
  */
 function nextAmpersand(xml: string, from: number): number {
   if (ampersandIn !== xml || (ampersandAt < from && ampersandAt !== xml.length)) {
@@ -440,6 +448,22 @@ function nextAmpersand(xml: string, from: number): number {
     ampersandAt = found === -1 ? xml.length : found
   }
   return ampersandAt
+}
+
+/** The same for `]]>`, which text must not hold. */
+function nextCdataEnd(xml: string, from: number): number {
+  if (cdataEndIn !== xml || (cdataEndAt < from && cdataEndAt !== xml.length)) {
+    cdataEndIn = xml
+    const found = xml.indexOf(']]>', from)
+    cdataEndAt = found === -1 ? xml.length : found
+  }
+  return cdataEndAt
+}
+
+/** Forget the piece (it is not kept alive by the caches). */
+function forgetPiece(): void {
+  ampersandIn = ''
+  cdataEndIn = ''
 }
 
 /** A start tag with attributes, as scanned: the same text scans the same. */
@@ -527,11 +551,13 @@ function isSpaceCode(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13
 }
 
+/** The text xml[from, to), which ends before a `<` or at the end of the piece. */
 function decodeText(xml: string, from: number, to: number, base: number): string {
-  const text = xml.slice(from, to)
-  if (text.includes('>') && text.includes(']]>'))
-    throw new XmlSyntaxError("']]>' in text", base + from + text.indexOf(']]>'))
-  return text.includes('&') ? decodeEntities(text, base + from) : text
+  const bad = nextCdataEnd(xml, from)
+  if (bad < to) throw new XmlSyntaxError("']]>' in text", base + bad)
+  if (nextAmpersand(xml, from) < to) return decodeEntities(xml.slice(from, to), base + from)
+  // Short texts repeat (property names, enum values): no new string for those seen before.
+  return to - from <= 12 ? interned(xml, from, to) : xml.slice(from, to)
 }
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
