@@ -1,3 +1,18 @@
+import {
+  decodeEntities,
+  forgetPiece,
+  interned,
+  internedHashed,
+  knownTag,
+  nextAmpersand,
+  nextCdataEnd,
+  rememberTag,
+  sameText,
+  XmlSyntaxError,
+} from './xml-text.ts'
+
+export { XmlSyntaxError }
+
 /**
  * A small, strict XML scanner for SOAP answers: start tags with their attributes, text and
  * end tags, in document order. It does what a vim25 answer needs and refuses the rest:
@@ -15,10 +30,10 @@
  * sent only when it is whole, so the events are the same however the answer was cut. A long
  * text is passed on in parts (`text` may be called several times in a row).
  *
- * It scans with indexOf where it can, and allocates little: names and short attribute values
- * repeat throughout an answer and are taken from a small cache keyed by their hash (no new
- * string per tag), end tags are compared in place, and a tag without attributes shares one
- * empty array. Element and attribute names are not checked against XML's name grammar: a
+ * It scans with indexOf where it can, and allocates little (the caches are in xml-text.ts):
+ * names, short values and whole start tags with attributes repeat throughout an answer and
+ * are taken from small caches keyed by a hash (no new string per tag), end tags are compared
+ * in place, and a tag without attributes shares one empty array. Element and attribute names are not checked against XML's name grammar: a
  * name is what stands between `<` and white space, `/` or `>`.
  */
 export interface ScanHandlers {
@@ -30,12 +45,6 @@ export interface ScanHandlers {
   /** Text (entities decoded, CDATA as is); one text may come in several calls. */
   text(text: string): void
   close(name: string): void
-}
-
-export class XmlSyntaxError extends SyntaxError {
-  constructor(message: string, offset: number) {
-    super(`${message} (at offset ${offset})`)
-  }
 }
 
 /** Scan `xml` whole, calling `handlers` in document order. Throws XmlSyntaxError. */
@@ -347,8 +356,8 @@ function scanStartTag(state: ScanState, xml: string, lt: number, final: boolean)
   // A tag with attributes, written as one seen before (up to its first `>`), means the same.
   const gt = xml.charCodeAt(pos) === 62 /* > */ ? pos : xml.indexOf('>', pos)
   if (gt !== pos && gt !== -1) {
-    const known = KNOWN_TAGS[tagSlot(xml, lt, gt)]
-    if (known !== undefined && known.text.length === gt + 1 - lt && sameText(xml, lt, known.text)) {
+    const known = knownTag(xml, lt, gt)
+    if (known !== undefined) {
       if (known.selfClosing) {
         state.handlers.open(known.name, known.attributes)
         state.handlers.close(known.name)
@@ -432,119 +441,10 @@ function scanStartTag(state: ScanState, xml: string, lt: number, final: boolean)
   }
 }
 
-let ampersandIn = ''
-let ampersandAt = -1
-let cdataEndIn = ''
-let cdataEndAt = -1
-
-/**
- * The offset of the first `&` in xml at or after `from` (xml.length when none): remembered, so
- * that a piece without any is searched once, not once per text or attribute.
- */
-function nextAmpersand(xml: string, from: number): number {
-  if (ampersandIn !== xml || (ampersandAt < from && ampersandAt !== xml.length)) {
-    ampersandIn = xml
-    const found = xml.indexOf('&', from)
-    ampersandAt = found === -1 ? xml.length : found
-  }
-  return ampersandAt
-}
-
-/** The same for `]]>`, which text must not hold. */
-function nextCdataEnd(xml: string, from: number): number {
-  if (cdataEndIn !== xml || (cdataEndAt < from && cdataEndAt !== xml.length)) {
-    cdataEndIn = xml
-    const found = xml.indexOf(']]>', from)
-    cdataEndAt = found === -1 ? xml.length : found
-  }
-  return cdataEndAt
-}
-
-/** Forget the piece (it is not kept alive by the caches). */
-function forgetPiece(): void {
-  ampersandIn = ''
-  cdataEndIn = ''
-}
-
-/** A start tag with attributes, as scanned: the same text scans the same. */
-interface KnownTag {
-  /** From `<` to the first `>`, the end of the tag. */
-  text: string
-  name: string
-  attributes: readonly string[]
-  selfClosing: boolean
-}
-
-/** Recent start tags with attributes, by a hash of their text. */
-const KNOWN_TAGS: Array<KnownTag | undefined> = new Array(256)
-
-function tagSlot(xml: string, lt: number, gt: number): number {
-  const length = gt - lt
-  return (length * 31 + xml.charCodeAt(gt - 1) * 7 + xml.charCodeAt(lt + (length >> 1))) & 255
-}
-
-function rememberTag(
-  xml: string,
-  lt: number,
-  gt: number,
-  name: string,
-  attributes: string[],
-  selfClosing: boolean,
-): void {
-  const text = flat(xml.slice(lt, gt + 1))
-  KNOWN_TAGS[tagSlot(xml, lt, gt)] = {
-    text,
-    name,
-    attributes: Object.freeze(attributes),
-    selfClosing,
-  }
-}
-
 /** A start tag cut by the piece's end: look for its end from `end` on, once more has come. */
 function cutStartTag(state: ScanState, end: number): number {
   state.resumeAt = end
   return CUT
-}
-
-/** Interned names and short values, by hash: most repeat in every object of an answer. */
-const INTERNED: Array<string | undefined> = new Array(4096)
-
-/**
- * xml.slice(from, to), taken from the cache when the same text was seen before. The hash is
- * cheap (length and three characters): the cached text is compared in full anyway.
- */
-function interned(xml: string, from: number, to: number): string {
-  const length = to - from
-  const hash =
-    length * 7919 +
-    xml.charCodeAt(from) * 31 +
-    xml.charCodeAt(to - 1) * 131 +
-    xml.charCodeAt(from + (length >> 1))
-  return internedHashed(xml, from, to, hash)
-}
-
-function internedHashed(xml: string, from: number, to: number, hash: number): string {
-  const slot = (hash ^ (hash >>> 12)) & 4095
-  const cached = INTERNED[slot]
-  if (cached !== undefined && cached.length === to - from && sameText(xml, from, cached))
-    return cached
-  // A flat copy: a slice would keep the whole piece alive for as long as the name is cached.
-  const text = flat(xml.slice(from, to))
-  INTERNED[slot] = text
-  return text
-}
-
-/** Whether xml holds `text` at `from` (a loop: startsWith with a position is slower here). */
-function sameText(xml: string, from: number, text: string): boolean {
-  if (text.length > 16) return xml.slice(from, from + text.length) === text
-  for (let i = 0; i < text.length; i++)
-    if (xml.charCodeAt(from + i) !== text.charCodeAt(i)) return false
-  return true
-}
-
-/** A copy that holds no reference to the text it was sliced from. */
-function flat(text: string): string {
-  return text.length <= 12 ? text : Buffer.from(text, 'utf8').toString('utf8')
 }
 
 function isSpaceCode(c: number): boolean {
@@ -558,47 +458,6 @@ function decodeText(xml: string, from: number, to: number, base: number): string
   if (nextAmpersand(xml, from) < to) return decodeEntities(xml.slice(from, to), base + from)
   // Short texts repeat (property names, enum values): no new string for those seen before.
   return to - from <= 12 ? interned(xml, from, to) : xml.slice(from, to)
-}
-
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
-
-/** Replace the predefined entities and character references in `text`. */
-function decodeEntities(text: string, offset: number): string {
-  let out = ''
-  let pos = 0
-  for (;;) {
-    const amp = text.indexOf('&', pos)
-    if (amp === -1) return out + text.slice(pos)
-    out += text.slice(pos, amp)
-    const semi = text.indexOf(';', amp + 1)
-    if (semi === -1 || semi - amp > 12)
-      throw new XmlSyntaxError("a bare '&' (write &amp;)", offset + amp)
-    const entity = text.slice(amp + 1, semi)
-    if (entity.charCodeAt(0) === 35 /* # */) {
-      const hex = entity.charCodeAt(1) === 120 /* x */
-      const digits = hex ? entity.slice(2) : entity.slice(1)
-      const code = Number.parseInt(digits, hex ? 16 : 10)
-      if (!(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits) || !isXmlChar(code))
-        throw new XmlSyntaxError(`bad character reference &${entity};`, offset + amp)
-      out += String.fromCodePoint(code)
-    } else {
-      const value = ENTITIES[entity]
-      if (value === undefined) throw new XmlSyntaxError(`unknown entity &${entity};`, offset + amp)
-      out += value
-    }
-    pos = semi + 1
-  }
-}
-
-function isXmlChar(code: number): boolean {
-  return (
-    code === 0x9 ||
-    code === 0xa ||
-    code === 0xd ||
-    (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) ||
-    (code >= 0x10000 && code <= 0x10ffff)
-  )
 }
 
 function isSpace(xml: string, from: number, to: number): boolean {
