@@ -55,6 +55,8 @@ export interface KnownTag {
   selfClosing: boolean
 }
 
+/** The longest start tag kept, in characters. */
+const KNOWN_TAG_LENGTH = 512
 /** Recent start tags with attributes, by a hash of their text. */
 const KNOWN_TAGS: Array<KnownTag | undefined> = new Array(256)
 
@@ -71,6 +73,8 @@ export function rememberTag(
   attributes: string[],
   selfClosing: boolean,
 ): void {
+  // Long tags (a long attribute value) are rare and not worth keeping.
+  if (gt - lt >= KNOWN_TAG_LENGTH) return
   const text = flat(xml.slice(lt, gt + 1))
   KNOWN_TAGS[tagSlot(xml, lt, gt)] = {
     text,
