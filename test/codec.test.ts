@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Secret } from '../core/secret.ts'
 import { encodeRequest, isMoref, moref, typed, typedPrimitive } from '../vsphere/codec.ts'
-import { decodeResponse } from '../vsphere/decoder.ts'
+import { createResponseDecoder, decodeResponse } from '../vsphere/decoder.ts'
 
 const envelope = (body: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`
@@ -236,5 +236,102 @@ describe('decodeResponse', () => {
     expect(isMoref({ type: 'Folder', value: 'group-d1' })).toBe(true)
     expect(isMoref({ type: 'Folder', value: 'group-d1', extra: 1 })).toBe(false)
     expect(isMoref('group-d1')).toBe(false)
+  })
+})
+
+/** `xml` decoded by a streaming decoder fed its bytes in pieces cut at `cuts`. */
+function decodedInPieces(method: string, xml: string, cuts: readonly number[]) {
+  const bytes = Buffer.from(xml, 'utf8')
+  const decoder = createResponseDecoder(method)
+  let from = 0
+  for (const cut of [...cuts, bytes.length]) {
+    decoder.write(bytes.subarray(from, cut))
+    from = cut
+  }
+  return decoder.end()
+}
+
+describe('createResponseDecoder (fed as the answer arrives)', () => {
+  const answers: Array<[string, string]> = [
+    [
+      'RetrievePropertiesEx',
+      envelope(
+        '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj>' +
+          '<propSet><name>name</name><val xsi:type="xsd:string">wéb &amp; db ✓ 😀 &#x1F600;</val></propSet>' +
+          '<propSet><name>summary.config.numCpu</name><val xsi:type="xsd:int">4</val></propSet>' +
+          '<propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet>' +
+          '<propSet><name>datastore</name><val xsi:type="ArrayOfManagedObjectReference"><ManagedObjectReference type="Datastore" xsi:type="ManagedObjectReference">ds-1</ManagedObjectReference><ManagedObjectReference type="Datastore" xsi:type="ManagedObjectReference">ds-2</ManagedObjectReference></val></propSet>' +
+          '<propSet><name>runtime.bootTime</name><val xsi:type="xsd:dateTime">2026-01-02T03:04:05Z</val></propSet>' +
+          '</objects><objects><obj type="VirtualMachine">vm-2</obj>' +
+          '<missingSet><path>config</path><fault><fault xsi:type="NoPermission"/></fault></missingSet>' +
+          '</objects></returnval></RetrievePropertiesExResponse>',
+      ),
+    ],
+    [
+      'Login',
+      envelope(
+        '<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Cannot complete login due to an incorrect user name or password.</faultstring>' +
+          '<detail><InvalidLoginFault xmlns="urn:vim25" xsi:type="InvalidLogin"></InvalidLoginFault></detail></soapenv:Fault>',
+      ),
+    ],
+    [
+      'QueryThings',
+      envelope(
+        '<QueryThingsResponse xmlns="urn:vim25"><returnval><!-- c --><item>a</item><item><![CDATA[<b>]]></item><item>c</item><ref type="Folder">f-1</ref>' +
+          '<bootOrder xsi:type="VirtualMachineBootOptionsBootableCdromDevice"></bootOrder></returnval></QueryThingsResponse>',
+      ),
+    ],
+  ]
+
+  // Every single cut, and one-byte pieces: the value must be the whole-string decode's.
+  it.each(answers)('%s: the value of the whole text, however the bytes are cut', (method, xml) => {
+    const whole = decodeResponse(method, xml)
+    const length = Buffer.byteLength(xml)
+    expect(
+      decodedInPieces(
+        method,
+        xml,
+        Array.from({ length: length - 1 }, (_, i) => i + 1),
+      ),
+    ).toEqual(whole)
+    for (let cut = 1; cut < length; cut++)
+      expect(decodedInPieces(method, xml, [cut]), `cut at ${cut}`).toEqual(whole)
+  })
+
+  it('builds data objects in place: _type first, then fields as sent, absent schema arrays last', () => {
+    const [, xml] = answers[0]!
+    const value = (decodedInPieces('RetrievePropertiesEx', xml, [100, 200]) as { value: unknown })
+      .value as { objects: Array<Record<string, unknown>> }
+    expect(Object.keys(value.objects[0]!)).toEqual(['obj', 'propSet', 'missingSet'])
+    expect(value.objects[0]!.missingSet).toEqual([])
+    expect(Object.keys(value.objects[1]!)).toEqual(['obj', 'missingSet', 'propSet'])
+    const fault = decodeResponse(
+      'QueryThings',
+      envelope(
+        '<QueryThingsResponse xmlns="urn:vim25"><returnval><f xsi:type="HostFirewallRuleset"><key>ssh</key><enabled>true</enabled></f></returnval></QueryThingsResponse>',
+      ),
+    ) as { value: { f: Record<string, unknown> } }
+    expect(Object.keys(fault.value.f)).toEqual(['_type', 'key', 'enabled', 'rule'])
+    expect(fault.value.f).toEqual({
+      _type: 'HostFirewallRuleset',
+      key: 'ssh',
+      enabled: true,
+      rule: [],
+    })
+  })
+
+  it('refuses a body that is not well-formed as soon as the bad part arrives', () => {
+    const decoder = createResponseDecoder('Login')
+    decoder.write(Buffer.from('<soapenv:Envelope><a>'))
+    expect(() => decoder.write(Buffer.from('</b>'))).toThrow(
+      /Login: the response is not well-formed XML: end tag <\/b> closes <a>/,
+    )
+    const unclosed = createResponseDecoder('Login')
+    unclosed.write(Buffer.from('<soapenv:Envelope><unclosed>'))
+    expect(() => unclosed.end()).toThrow(/not well-formed XML: unclosed element <unclosed>/)
+    const html = createResponseDecoder('Login')
+    html.write(Buffer.from('<html>proxy '))
+    html.write(Buffer.from('error</html>'))
+    expect(() => html.end()).toThrow(/not a SOAP envelope/)
   })
 })

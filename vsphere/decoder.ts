@@ -1,27 +1,90 @@
 import { ARRAY_ELEMENT_TYPES, DATA_TYPES, METHOD_RESULTS } from './schema.ts'
 import type { DataObject } from './types.ts'
-import { scanXml } from './xml-scanner.ts'
+import { type ScanHandlers, XmlScanner } from './xml-scanner.ts'
 
 /**
  * Decoder for vim25 responses: the scanner's events (xml-scanner.ts) become typed values in
- * one pass, driven by `xsi:type` and the schema table, with no intermediate tree.
+ * one pass, driven by `xsi:type` and the schema table, with no intermediate tree. It is fed
+ * as the answer arrives (`createResponseDecoder`), so decoding overlaps the download and the
+ * whole body is never held as one string; `decodeResponse` decodes a body already read.
  *
  * Values: `xsd:*` primitives become strings, numbers, booleans and Dates; morefs become
  * `{ type, value }`; `ArrayOf*` and schema array fields become arrays (one element too);
- * data objects become plain objects, with `_type` when the server announced their type.
+ * data objects become plain objects, with `_type` (first) when the server announced their
+ * type, and an empty array for each array field of the schema the answer left out (last).
  */
 export type DecodedResponse =
   | { kind: 'result'; value: unknown }
   | { kind: 'fault'; faultType: string; faultString: string; fault: DataObject }
 
+/** A decoder fed with the answer's bytes as they arrive. */
+export interface ResponseDecoder {
+  /** The next bytes of the body (UTF-8). Throws SyntaxError when they are not well-formed. */
+  write(bytes: Uint8Array): void
+  /** The body is complete: its value or fault. Throws SyntaxError. */
+  end(): DecodedResponse
+}
+
+/** Decode a SOAP response body (status 200 or 500) for `method`. */
+export function decodeResponse(method: string, xml: string): DecodedResponse {
+  const decoder = new Decoder(method)
+  decoder.writeText(xml)
+  return decoder.end()
+}
+
+/** A decoder for the SOAP response body (status 200 or 500) of `method`, fed in pieces. */
+export function createResponseDecoder(method: string): ResponseDecoder {
+  return new Decoder(method)
+}
+
+// --- internal ---
+
+/** How a value is built from its element, by its type (see finishFrame). */
+enum Kind {
+  /** No type known: text, a moref (with a `type` attribute) or an object of its children. */
+  Untyped,
+  /** `string` or `anyType`: text, or an object of its children. */
+  Text,
+  Number,
+  Boolean,
+  Date,
+  Moref,
+  /** `ArrayOf…`: its children, in an array. */
+  Array,
+  /** A data object or an enum (text) of the schema. */
+  Data,
+}
+
+/** What the parent (its schema, the envelope) says of a child element. */
+interface Hint {
+  /** The child's type; undefined for `DataObject` (it must announce its own). */
+  type: string | undefined
+  /** The schema says this field is an array. */
+  inArray: boolean
+  /** A data object even when empty (faults, `DataObject` fields): never text. */
+  forceObject: boolean
+}
+
+/** What the decoder knows of a type: how its value is built, its schema fields and arrays. */
+interface TypeInfo {
+  kind: Kind
+  /** The schema's fields, as hints for the children; undefined when the schema has no entry. */
+  fields: Map<string, Hint> | undefined
+  /** The schema's array fields, in schema order: empty arrays when absent. */
+  arrays: readonly string[]
+}
+
 interface Frame {
   name: string
   type: string | undefined
+  kind: Kind
+  info: TypeInfo
+  /** The element had an `xsi:type`. */
   announced: boolean
-  /** A data object even when empty (faults): never collapses to text. */
   forceObject: boolean
-  /** The schema says this field is an array. */
   inArray: boolean
+  /** 1: the `…Response` element; 2: a fault's `detail`; 0: any other. */
+  role: number
   morefType: string | undefined
   text: string
   fields: Record<string, unknown> | undefined
@@ -29,122 +92,159 @@ interface Frame {
   items: unknown[] | undefined
 }
 
-const NUMERIC = new Set(['int', 'long', 'short', 'byte', 'float', 'double'])
-
-/** Decode a SOAP response body (status 200 or 500) for `method`. */
-export function decodeResponse(method: string, xml: string): DecodedResponse {
-  const responseName = `${method}Response`
-  const returnType = METHOD_RESULTS[method] ?? (method.endsWith('_Task') ? 'MoRef' : undefined)
-  const root = newFrame()
-  resetFrame(root, '#document', undefined, false, false, false, undefined)
+class Decoder implements ScanHandlers, ResponseDecoder {
+  readonly #method: string
+  readonly #responseName: string
+  readonly #returnType: string | undefined
+  readonly #returnHint: Hint
+  readonly #scanner: XmlScanner
   // Frames are reused by depth: an answer has some 100,000 elements but few levels.
-  const stack: Frame[] = [root]
-  let depth = 0
-  const open = (tag: string, attributes: readonly string[]): void => {
-    const parent = stack[depth]!
+  readonly #stack: Frame[]
+  #depth = 0
+
+  constructor(method: string) {
+    this.#method = method
+    this.#responseName = `${method}Response`
+    this.#returnType = METHOD_RESULTS[method] ?? (method.endsWith('_Task') ? 'MoRef' : undefined)
+    this.#returnHint = hintFor(this.#returnType)
+    const root = newFrame()
+    resetFrame(root, '#document', undefined, false, false, false, undefined, 0)
+    this.#stack = [root]
+    this.#scanner = new XmlScanner(this)
+  }
+
+  write(bytes: Uint8Array): void {
+    try {
+      this.#scanner.write(bytes)
+    } catch (error) {
+      throw this.#notXml(error)
+    }
+  }
+
+  writeText(text: string): void {
+    try {
+      this.#scanner.writeText(text)
+    } catch (error) {
+      throw this.#notXml(error)
+    }
+  }
+
+  end(): DecodedResponse {
+    try {
+      this.#scanner.end()
+    } catch (error) {
+      throw this.#notXml(error)
+    }
+    const method = this.#method
+    const responseName = this.#responseName
+    const root = this.#stack[0]!
+    const body = (root.fields?.Envelope as Record<string, unknown> | undefined)?.Body as
+      | Record<string, unknown>
+      | undefined
+    if (!body || typeof body !== 'object')
+      throw new SyntaxError(`${method}: the response is not a SOAP envelope`)
+    if (body.Fault !== undefined) return faultOf(body.Fault as Record<string, unknown>)
+    if (!(responseName in body))
+      throw new SyntaxError(`${method}: the SOAP body holds no ${responseName}`)
+    const response = body[responseName]
+    const returnval =
+      typeof response === 'object' && response !== null
+        ? (response as Record<string, unknown>).returnval
+        : undefined
+    if (returnval === undefined)
+      return { kind: 'result', value: this.#returnType?.endsWith('[]') ? [] : undefined }
+    return { kind: 'result', value: returnval }
+  }
+
+  open(tag: string, attributes: readonly string[]): void {
+    const parent = this.#stack[this.#depth]!
     const name = localName(tag)
     let xsiType: string | undefined
     let morefType: string | undefined
     for (let i = 0; i < attributes.length; i += 2) {
       const key = attributes[i]!
       if (key === 'type') morefType = attributes[i + 1]
-      else if (key.endsWith(':type')) xsiType = typeName(attributes[i + 1]!)
+      else if (isTypeAttribute(key)) xsiType = typeName(attributes[i + 1]!)
     }
-    // What the parent (or the envelope) says about this child.
-    let hint: string | undefined
-    let inArray = false
-    let forceObject = false
-    const parentType = parent.type
-    if (parentType?.startsWith('ArrayOf')) {
-      hint = ARRAY_ELEMENT_TYPES[parentType] ?? name
-    } else if (parent.name === responseName && name === 'returnval') {
-      hint = returnType
-    } else if (parent.name === 'detail') {
-      hint = name.endsWith('Fault') ? name.slice(0, -5) : name
-      forceObject = true
-    } else if (parentType !== undefined) {
-      hint = DATA_TYPES[parentType]?.[name]
+    let hint: Hint | undefined
+    if (parent.items !== undefined) hint = arrayElementHint(parent.type!, name)
+    else if (parent.role === 1 && name === 'returnval') hint = this.#returnHint
+    else if (parent.role === 2) hint = faultHint(name)
+    else hint = parent.info.fields?.get(name)
+    const role = name === this.#responseName ? 1 : name === 'detail' ? 2 : 0
+    const depth = ++this.#depth
+    let frame = this.#stack[depth]
+    if (frame === undefined) {
+      frame = newFrame()
+      this.#stack[depth] = frame
     }
-    if (hint?.endsWith('[]')) {
-      hint = hint.slice(0, -2)
-      inArray = true
-    }
-    if (hint === 'DataObject') forceObject = true
-    const type = xsiType ?? (hint === 'DataObject' ? undefined : hint)
-    depth++
-    stack[depth] ??= newFrame()
-    resetFrame(stack[depth]!, name, type, xsiType !== undefined, forceObject, inArray, morefType)
+    if (hint === undefined)
+      resetFrame(frame, name, xsiType, xsiType !== undefined, false, false, morefType, role)
+    else
+      resetFrame(
+        frame,
+        name,
+        xsiType ?? hint.type,
+        xsiType !== undefined,
+        hint.forceObject,
+        hint.inArray,
+        morefType,
+        role,
+      )
   }
 
-  const text = (text: string): void => {
-    stack[depth]!.text += text
+  text(text: string): void {
+    this.#stack[this.#depth]!.text += text
   }
 
-  const close = (): void => {
-    const frame = stack[depth]!
-    depth--
-    const parent = stack[depth]!
+  close(): void {
+    const frame = this.#stack[this.#depth]!
+    const parent = this.#stack[--this.#depth]!
     const value = finishFrame(frame)
-    if (parent.items) {
+    if (parent.items !== undefined) {
       parent.items.push(value)
       return
     }
-    if (!parent.fields) parent.fields = {}
+    if (parent.fields === undefined) parent.fields = newFields(parent)
     const fields = parent.fields
-    const existing = fields[frame.name]
+    const key = frame.name
+    const existing = fields[key]
     if (frame.inArray) {
-      if (existing === undefined) fields[frame.name] = [value]
+      if (existing === undefined) fields[key] = [value]
       else (existing as unknown[]).push(value)
-    } else if (existing === undefined && !(frame.name in fields)) {
-      fields[frame.name] = value
+    } else if (existing === undefined) {
+      // (No value is undefined: an absent key reads as undefined.)
+      fields[key] = value
     } else {
       // A repeated element the schema does not know as an array.
-      if (!parent.repeated) parent.repeated = new Set()
+      if (parent.repeated === undefined) parent.repeated = new Set()
       const repeated = parent.repeated
-      if (repeated.has(frame.name)) (existing as unknown[]).push(value)
+      if (repeated.has(key)) (existing as unknown[]).push(value)
       else {
-        repeated.add(frame.name)
-        fields[frame.name] = [existing, value]
+        repeated.add(key)
+        fields[key] = [existing, value]
       }
     }
   }
 
-  try {
-    scanXml(xml, { open, text, close })
-  } catch (error) {
-    throw new SyntaxError(
-      `${method}: the response is not well-formed XML: ${(error as Error).message}`,
+  #notXml(error: unknown): SyntaxError {
+    return new SyntaxError(
+      `${this.#method}: the response is not well-formed XML: ${(error as Error).message}`,
     )
   }
-
-  const body = (root.fields?.Envelope as Record<string, unknown> | undefined)?.Body as
-    | Record<string, unknown>
-    | undefined
-  if (!body || typeof body !== 'object')
-    throw new SyntaxError(`${method}: the response is not a SOAP envelope`)
-  if (body.Fault !== undefined) return faultOf(body.Fault as Record<string, unknown>)
-  if (!(responseName in body))
-    throw new SyntaxError(`${method}: the SOAP body holds no ${responseName}`)
-  const response = body[responseName]
-  const returnval =
-    typeof response === 'object' && response !== null
-      ? (response as Record<string, unknown>).returnval
-      : undefined
-  if (returnval === undefined)
-    return { kind: 'result', value: returnType?.endsWith('[]') ? [] : undefined }
-  return { kind: 'result', value: returnval }
 }
-
-// --- internal ---
 
 /** A frame with every field present (one hidden class), to be set with resetFrame. */
 function newFrame(): Frame {
   return {
     name: '',
     type: undefined,
+    kind: Kind.Untyped,
+    info: UNTYPED,
     announced: false,
     forceObject: false,
     inArray: false,
+    role: 0,
     morefType: undefined,
     text: '',
     fields: undefined,
@@ -161,45 +261,62 @@ function resetFrame(
   forceObject: boolean,
   inArray: boolean,
   morefType: string | undefined,
+  role: number,
 ): void {
+  const info = typeInfo(type)
+  const kind = info.kind
   frame.name = name
   frame.type = type
+  frame.kind = kind
+  frame.info = info
   frame.announced = announced
   frame.forceObject = forceObject
   frame.inArray = inArray
+  frame.role = role
   frame.morefType = morefType
   frame.text = ''
   frame.fields = undefined
   frame.repeated = undefined
-  frame.items = type?.startsWith('ArrayOf') ? [] : undefined
+  frame.items = kind === Kind.Array ? [] : undefined
+}
+
+/** The object of a frame's children, made at its first child: `_type` comes first. */
+function newFields(frame: Frame): Record<string, unknown> {
+  return frame.kind === Kind.Data && (frame.announced || frame.forceObject)
+    ? { _type: frame.type }
+    : {}
 }
 
 function finishFrame(frame: Frame): unknown {
-  const { type, fields, text } = frame
-  if (frame.items) return frame.items
-  if (type === undefined) {
-    if (fields) return fields
-    if (frame.forceObject) return {}
-    return frame.morefType === undefined ? text : { type: frame.morefType, value: text }
+  const { fields, text } = frame
+  switch (frame.kind) {
+    case Kind.Array:
+      return frame.items
+    case Kind.Untyped:
+      if (fields) return fields
+      if (frame.forceObject) return {}
+      return frame.morefType === undefined ? text : { type: frame.morefType, value: text }
+    case Kind.Text:
+      return fields ?? text
+    case Kind.Number:
+      return Number(text)
+    case Kind.Boolean:
+      return text === 'true' || text === '1'
+    case Kind.Date:
+      return new Date(text)
+    case Kind.Moref:
+      return { type: frame.morefType ?? '', value: text }
   }
-  if (type === 'string' || type === 'anyType') return fields ?? text
-  if (NUMERIC.has(type)) return Number(text)
-  if (type === 'boolean') return text === 'true' || text === '1'
-  if (type === 'dateTime') return new Date(text)
-  if (type === 'MoRef' || type === 'ManagedObjectReference')
-    return { type: frame.morefType ?? '', value: text }
   // An enum is text; a data object has fields, is forced to be one, or was announced with
   // xsi:type and has no content (a data object without fields, e.g. a bootable CD-ROM device).
   if (!fields && !frame.forceObject && !(frame.announced && text === '')) return text
-  const out: Record<string, unknown> = frame.announced || frame.forceObject ? { _type: type } : {}
-  const schema = DATA_TYPES[type]
-  if (schema) {
-    for (const field in schema) {
-      if (schema[field]!.endsWith('[]') && (fields === undefined || fields[field] === undefined))
-        out[field] = []
-    }
+  const out = fields ?? newFields(frame)
+  const arrays = frame.info.arrays
+  for (let i = 0; i < arrays.length; i++) {
+    const field = arrays[i]!
+    if (out[field] === undefined) out[field] = []
   }
-  return fields ? Object.assign(out, fields) : out
+  return out
 }
 
 function faultOf(fault: Record<string, unknown>): DecodedResponse {
@@ -213,19 +330,114 @@ function faultOf(fault: Record<string, unknown>): DecodedResponse {
   return { kind: 'fault', faultType: decoded._type, faultString, fault: decoded }
 }
 
+// --- schema lookups, cached: an answer repeats a few names and types many times ---
+
+const NUMERIC = new Set(['int', 'long', 'short', 'byte', 'float', 'double'])
+const UNTYPED: TypeInfo = { kind: Kind.Untyped, fields: undefined, arrays: [] }
+const typeInfos = new Map<string, TypeInfo>()
+
+function typeInfo(type: string | undefined): TypeInfo {
+  if (type === undefined) return UNTYPED
+  let info = typeInfos.get(type)
+  if (info === undefined) {
+    const schema = DATA_TYPES[type]
+    info = {
+      kind: kindOf(type),
+      fields: schema
+        ? new Map(Object.entries(schema).map(([field, fieldType]) => [field, hintFor(fieldType)]))
+        : undefined,
+      arrays: schema ? Object.keys(schema).filter((field) => schema[field]!.endsWith('[]')) : [],
+    }
+    if (typeInfos.size < 4096) typeInfos.set(type, info)
+  }
+  return info
+}
+
+function kindOf(type: string): Kind {
+  if (type === 'string' || type === 'anyType') return Kind.Text
+  if (NUMERIC.has(type)) return Kind.Number
+  if (type === 'boolean') return Kind.Boolean
+  if (type === 'dateTime') return Kind.Date
+  if (type === 'MoRef' || type === 'ManagedObjectReference') return Kind.Moref
+  if (type.startsWith('ArrayOf')) return Kind.Array
+  return Kind.Data
+}
+
+const hints = new Map<string | undefined, Hint>()
+
+/** A schema field type (`T`, `T[]`, `DataObject`) as a hint. */
+function hintFor(fieldType: string | undefined): Hint {
+  let hint = hints.get(fieldType)
+  if (hint === undefined) {
+    const inArray = fieldType?.endsWith('[]') ?? false
+    const type = inArray ? fieldType!.slice(0, -2) : fieldType
+    hint =
+      type === 'DataObject'
+        ? { type: undefined, inArray, forceObject: true }
+        : { type, inArray, forceObject: false }
+    if (hints.size < 4096) hints.set(fieldType, hint)
+  }
+  return hint
+}
+
+/** An element of `ArrayOf…`: typed by the table, else by its element name. */
+function arrayElementHint(arrayType: string, name: string): Hint {
+  return hintFor(ARRAY_ELEMENT_TYPES[arrayType] ?? name)
+}
+
+const faultHints = new Map<string, Hint>()
+
+/** A fault in a SOAP fault's `detail` (`InvalidLoginFault` is an `InvalidLogin`). */
+function faultHint(name: string): Hint {
+  let hint = faultHints.get(name)
+  if (hint === undefined) {
+    hint = {
+      type: name.endsWith('Fault') ? name.slice(0, -5) : name,
+      inArray: false,
+      forceObject: true,
+    }
+    if (faultHints.size < 4096) faultHints.set(name, hint)
+  }
+  return hint
+}
+
 const typeNames = new Map<string, string>()
 
 /** The local part of an `xsi:type` value (`xsd:string` → `string`), cached: types repeat. */
 function typeName(value: string): string {
   let name = typeNames.get(value)
   if (name === undefined) {
-    name = localName(value)
+    name = stripPrefix(value)
     if (typeNames.size < 4096 && value.length <= 64) typeNames.set(value, name)
   }
   return name
 }
 
-function localName(name: string): string {
+const localNames = new Map<string, string>()
+
+/** An element's name without its namespace prefix, cached. */
+function localName(tag: string): string {
+  let name = localNames.get(tag)
+  if (name === undefined) {
+    name = stripPrefix(tag)
+    if (localNames.size < 4096) localNames.set(tag, name)
+  }
+  return name
+}
+
+const typeAttributes = new Map<string, boolean>()
+
+/** Whether an attribute is an `xsi:type` (any prefix). */
+function isTypeAttribute(key: string): boolean {
+  let is = typeAttributes.get(key)
+  if (is === undefined) {
+    is = key.endsWith(':type')
+    if (typeAttributes.size < 4096) typeAttributes.set(key, is)
+  }
+  return is
+}
+
+function stripPrefix(name: string): string {
   const colon = name.indexOf(':')
   return colon === -1 ? name : name.slice(colon + 1)
 }

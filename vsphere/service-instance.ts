@@ -1,9 +1,9 @@
-import { inspectPoint } from '../core/inspect.ts'
+import { inspectPoint, isInspecting } from '../core/inspect.ts'
 import { isLogEnabled, log } from '../core/log.ts'
 import { Secret } from '../core/secret.ts'
 import { encodeRequest, moref } from './codec.ts'
 import type { ResolvedConnectionParams } from './connection-params.ts'
-import { decodeResponse } from './decoder.ts'
+import { createResponseDecoder, decodeResponse, type ResponseDecoder } from './decoder.ts'
 import { SessionClosedError, TransportError } from './errors.ts'
 import { faultError } from './faults.ts'
 import { startKeepalive } from './keepalive.ts'
@@ -150,14 +150,32 @@ export class ServiceInstance {
     if (isLogEnabled('trace', 'soap')) log.trace('soap', '→ %s %s', method, body)
     inspectPoint('SOAP1', `→ ${method}`, () => body)
 
-    const response = await this.transport.send({
-      path: endpoint?.path ?? this.params.url.pathname,
-      method: 'POST',
-      headers,
-      body,
-      signal: options.signal,
-      soapMethod: method,
-    })
+    // The answer is decoded as it arrives, unless its text is wanted (observers, trace, inspect).
+    let decoder: ResponseDecoder | undefined
+    let streamedStatus = 0
+    const response = await this.transport
+      .send({
+        path: endpoint?.path ?? this.params.url.pathname,
+        method: 'POST',
+        headers,
+        body,
+        signal: options.signal,
+        soapMethod: method,
+        sink:
+          soapObservers.size || isInspecting('SOAP2')
+            ? undefined
+            : (statusCode) => {
+                if (statusCode !== 200 && statusCode !== 500) return undefined
+                streamedStatus = statusCode
+                decoder = createResponseDecoder(method)
+                return decoder
+              },
+      })
+      .catch((error: unknown) => {
+        throw decoder && error instanceof SyntaxError
+          ? this.#unreadable(method, streamedStatus, error)
+          : error
+      })
     if (soapObservers.size) notifySoapCall(method, body, response.body)
     // Other endpoints (PBM) answer with cookies of their own, not vim25 sessions: ignore them.
     if (!endpoint) this.#captureCookie(response.headers['set-cookie'])
@@ -185,19 +203,9 @@ export class ServiceInstance {
     }
     let decoded: ReturnType<typeof decodeResponse>
     try {
-      decoded = decodeResponse(method, response.body)
+      decoded = decoder ? decoder.end() : decodeResponse(method, response.body)
     } catch (error) {
-      throw new TransportError(
-        `${method} on ${this.params.url.host}: unreadable answer: ${(error as Error).message}`,
-        {
-          failure: 'BAD_RESPONSE',
-          url: this.params.url.href,
-          method,
-          requestSent: true,
-          statusCode: response.statusCode,
-          cause: error,
-        },
-      )
+      throw this.#unreadable(method, response.statusCode, error)
     }
     if (decoded.kind === 'fault') {
       const error = faultError(method, args._this as ManagedObjectReference | undefined, decoded)
@@ -355,6 +363,20 @@ export class ServiceInstance {
   }
 
   // --- internal ---
+
+  #unreadable(method: string, statusCode: number, error: unknown): TransportError {
+    return new TransportError(
+      `${method} on ${this.params.url.host}: unreadable answer: ${(error as Error).message}`,
+      {
+        failure: 'BAD_RESPONSE',
+        url: this.params.url.href,
+        method,
+        requestSent: true,
+        statusCode,
+        cause: error,
+      },
+    )
+  }
 
   #captureCookie(header: string | string[] | undefined): void {
     for (const line of typeof header === 'string' ? [header] : (header ?? [])) {

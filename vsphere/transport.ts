@@ -67,6 +67,7 @@ export interface TransportOptions {
 export interface TransportResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
+  /** The answer as text; empty when a `sink` took it. */
   body: string
   /** The answer's bytes, when asked for with `bytes` (then `body` is empty). */
   bytes?: Buffer
@@ -83,6 +84,18 @@ export interface SendOptions {
   soapMethod?: string | undefined
   /** Keep the answer as bytes (a file download) instead of decoding it as text. */
   bytes?: boolean | undefined
+  /**
+   * Take the answer's bytes as they arrive (a streaming decoder) instead of collecting them:
+   * called once the status is known; a sink it returns gets every chunk, within the size cap,
+   * and `body` stays empty. An error the sink throws ends the request (the connection is
+   * closed, the rest never read) and `send` throws it as it is.
+   */
+  sink?: ((statusCode: number) => BodySink | undefined) | undefined
+}
+
+/** Receives an answer's bytes in order, as they arrive. */
+export interface BodySink {
+  write(bytes: Uint8Array): void
 }
 
 export class Transport {
@@ -117,16 +130,25 @@ export class Transport {
         body: request.body ?? null,
         signal: request.signal ?? null,
       })
-      const raw = await readBody(response, this.#maxResponseBytes, this.url, request.soapMethod)
+      const { statusCode, headers } = response
+      const sink = request.sink?.(statusCode)
+      const raw = await readBody(
+        response,
+        this.#maxResponseBytes,
+        this.url,
+        request.soapMethod,
+        sink,
+      )
       // undici frees the socket a tick after the body ends: a request sent at once would open
       // a second connection (a full TLS handshake, measured at 5–10 ms here). Let it settle.
       await new Promise((resolve) => setImmediate(resolve))
-      const { statusCode, headers } = response
+      if (sink) return { statusCode, headers, body: '' }
       if (request.bytes) return { statusCode, headers, body: '', bytes: raw }
       // TextDecoder drops a BOM, like undici's body.text().
       return { statusCode, headers, body: new TextDecoder().decode(raw) }
     } catch (error) {
       if (error instanceof TransportError) throw error
+      if (error instanceof SinkFailure) throw error.cause
       throw toTransportError(error, this.url, request.soapMethod, this.#options)
     }
   }
@@ -180,15 +202,22 @@ export function pinMismatch(socket: TLSSocket, pinned: string): string | undefin
 
 // --- internal ---
 
+/** An error thrown by a body sink, to be thrown by `send` as it is. */
+class SinkFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /**
  * The body's bytes, refusing it once it passes `limit` bytes: at once when its Content-Length
  * says so, else as soon as the bytes read pass it (the rest is never read: the socket is closed).
+ * With a `sink`, each chunk goes to it as it arrives and none is kept (the result is empty).
  */
 async function readBody(
   response: Undici.Dispatcher.ResponseData,
   limit: number,
   url: URL,
   method: string | undefined,
+  sink?: BodySink,
 ): Promise<Buffer> {
   const tooLarge = (size: string) => {
     response.body.destroy()
@@ -206,10 +235,21 @@ async function readBody(
   for await (const chunk of response.body) {
     size += (chunk as Buffer).length
     if (size > limit) throw tooLarge(`more than ${formatBytes(limit)} received`)
-    chunks.push(chunk as Buffer)
+    if (!sink) chunks.push(chunk as Buffer)
+    else {
+      try {
+        sink.write(chunk as Buffer)
+      } catch (error) {
+        response.body.destroy()
+        throw new SinkFailure(error)
+      }
+    }
   }
+  if (sink) return EMPTY
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
+
+const EMPTY = Buffer.alloc(0)
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB (${bytes} bytes)`

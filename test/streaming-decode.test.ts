@@ -1,0 +1,272 @@
+// SOAP answers decoded as they arrive (ServiceInstance.invoke → Transport sink → response
+// decoder): the values are those of the whole-text decode, no body text is built, the size
+// cap, faults and other statuses behave as before, and a malformed answer fails while it is
+// still arriving. vSphere API reference: a fault comes as HTTP 500 with a SOAP Fault whose
+// detail names the fault type (vSphere Web Services SDK Programming Guide, "SOAP faults").
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { TransportError, VimFaultError } from '../vsphere/errors.ts'
+import { withSession } from '../vsphere/one-shot.ts'
+import { retrieveAll } from '../vsphere/property-collector.ts'
+import { ServiceInstance } from '../vsphere/service-instance.ts'
+import { observeSoapCalls } from '../vsphere/soap-observers.ts'
+import type { BodySink, SendOptions, TransportResponse } from '../vsphere/transport.ts'
+import { type FakeVcenter, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
+import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
+
+interface SeenSend {
+  method: string | undefined
+  streamed: boolean
+  chunks: number
+  bytes: number
+  statusCode: number
+  body: string
+}
+
+/** Record what each `send` of `si` was asked for and what it returned. */
+function recordSends(si: ServiceInstance): SeenSend[] {
+  const seen: SeenSend[] = []
+  const transport = si.transport
+  const send = transport.send.bind(transport)
+  transport.send = async (request: SendOptions): Promise<TransportResponse> => {
+    const record: SeenSend = {
+      method: request.soapMethod,
+      streamed: false,
+      chunks: 0,
+      bytes: 0,
+      statusCode: 0,
+      body: '',
+    }
+    const sink = request.sink
+    const counted: SendOptions = sink
+      ? {
+          ...request,
+          sink: (statusCode) => {
+            const inner = sink(statusCode)
+            if (!inner) return undefined
+            record.streamed = true
+            return {
+              write(bytes) {
+                record.chunks++
+                record.bytes += bytes.length
+                inner.write(bytes)
+              },
+            } satisfies BodySink
+          },
+        }
+      : request
+    const response = await send(counted)
+    record.statusCode = response.statusCode
+    record.body = response.body
+    seen.push(record)
+    return response
+  }
+  return seen
+}
+
+describe('against vcsim', () => {
+  let vcsim: Vcsim
+  beforeAll(async () => {
+    vcsim = await startVcsim({ vm: 20 })
+  })
+  afterAll(async () => {
+    await vcsim?.stop()
+  })
+
+  it('decodes streamed answers to the values of the whole text, and builds no body text', async () => {
+    const params = resolveConnectionParams({
+      server: vcsim.url,
+      user: 'stream',
+      password: 'pw',
+      caFile: vcsim.caFile,
+    })
+    await withSession(params, async (si) => {
+      const seen = recordSends(si)
+      const read = () =>
+        Promise.all([
+          retrieveAll(si, 'VirtualMachine', ['name', 'config', 'runtime', 'guest']),
+          retrieveAll(si, 'HostSystem', ['config.network', 'summary', 'hardware']),
+        ])
+      const streamed = await read()
+      const streamedSends = seen.splice(0)
+      // With an observer the body is read whole and decoded as one string (the old path).
+      const answers: string[] = []
+      const stop = observeSoapCalls((call) => answers.push(call.response))
+      const whole = await read().finally(stop)
+
+      expect(streamed).toEqual(whole)
+      expect(streamed[0]).toHaveLength(40)
+      expect(answers.length).toBeGreaterThan(0)
+      const retrieves = streamedSends.filter((s) => s.method === 'RetrievePropertiesEx')
+      expect(retrieves.length).toBeGreaterThan(0)
+      for (const send of retrieves) {
+        expect(send.streamed).toBe(true)
+        expect(send.body).toBe('')
+        expect(send.bytes).toBeGreaterThan(0)
+      }
+      // The VM answer (40 full configs) comes in many chunks, each decoded as it came.
+      expect(Math.max(...retrieves.map((s) => s.chunks))).toBeGreaterThan(1)
+      // The whole path kept its text for the observer.
+      expect(seen.every((s) => !s.streamed && s.body.length > 0)).toBe(true)
+    })
+  })
+})
+
+describe('against a fake vCenter on node:http', () => {
+  let fake: FakeVcenter
+  beforeEach(async () => {
+    fake = await startFakeVcenter()
+  })
+  afterEach(async () => {
+    await fake.close()
+  })
+
+  const connect = async (maxResponseBytes?: number) => {
+    const si = await ServiceInstance.connect(
+      resolveConnectionParams({
+        server: fake.url,
+        user: 'fake',
+        password: 'fake-Pa55word',
+        insecure: true,
+        requestTimeoutMs: 60_000,
+        ...(maxResponseBytes ? { maxResponseBytes } : {}),
+      }),
+    )
+    await si.login()
+    return si
+  }
+
+  /** Write `text` in `size`-byte pieces, one per turn of the event loop, then end (or not). */
+  const writeInPieces = (
+    res: import('node:http').ServerResponse,
+    text: string,
+    size: number,
+    end = true,
+  ) => {
+    const bytes = Buffer.from(text, 'utf8')
+    let at = 0
+    const next = () => {
+      if (res.destroyed) return
+      if (at >= bytes.length) {
+        if (end) res.end()
+        return
+      }
+      res.write(bytes.subarray(at, at + size))
+      at += size
+      setImmediate(next)
+    }
+    next()
+  }
+
+  it('decodes a fault sent in small pieces (HTTP 500)', async () => {
+    fake.handle('RenameDatacenter_Task', (_body, _req, res) => {
+      res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' })
+      writeInPieces(
+        res,
+        soap(
+          '<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The object has already been deleted or has not been completely created — ✓</faultstring>' +
+            '<detail><ManagedObjectNotFoundFault xmlns="urn:vim25" xsi:type="ManagedObjectNotFound"><obj type="Datacenter">dc-9</obj></ManagedObjectNotFoundFault></detail></soapenv:Fault>',
+        ),
+        5,
+      )
+    })
+    const si = await connect()
+    const seen = recordSends(si)
+    const error = await si
+      .invoke('RenameDatacenter_Task', {
+        _this: { type: 'Datacenter', value: 'dc-9' },
+        newName: 'x',
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(VimFaultError)
+    expect((error as VimFaultError).faultType).toBe('ManagedObjectNotFound')
+    expect((error as Error).message).toContain('has not been completely created — ✓')
+    expect(seen[0]).toMatchObject({ streamed: true, statusCode: 500, body: '' })
+    expect(seen[0]!.chunks).toBeGreaterThan(1)
+    await si.logout()
+  })
+
+  it('refuses an endless answer once it passes the cap, with the transport’s message', async () => {
+    let closed!: () => void
+    const connectionClosed = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    fake.handle('RetrievePropertiesEx', (_body, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      res.write(soap('').replace('</soapenv:Body></soapenv:Envelope>', ''))
+      res.write('<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>')
+      const chunk = `<objects><obj type="VirtualMachine">vm-1</obj>${'<x>y</x>'.repeat(2048)}</objects>`
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+        if (!res.destroyed) res.once('drain', pump)
+      }
+      res.on('close', () => closed())
+      pump()
+    })
+    const si = await connect(256 * 1024)
+    const error = await si
+      .invoke('RetrievePropertiesEx', {
+        _this: si.content.propertyCollector,
+        specSet: [],
+        options: {},
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).failure).toBe('BAD_RESPONSE')
+    expect((error as Error).message).toMatch(
+      /RetrievePropertiesEx on http:\/\/127\.0\.0\.1:\d+: the answer is larger than the response size limit \(more than 256 KiB \(262144 bytes\) received, limit 256 KiB .*Raise max_response_size/,
+    )
+    await connectionClosed
+    await si.logout()
+  })
+
+  it('fails on a malformed answer while it is still arriving (the server never ends it)', async () => {
+    let closed!: () => void
+    const connectionClosed = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    fake.handle('CurrentTime', (_body, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      res.on('close', () => closed())
+      // A bad end tag, then silence: only a decoder reading as bytes arrive can fail now.
+      res.write(soap('<CurrentTimeResponse xmlns="urn:vim25"><returnval>x</CurrentTime>'))
+    })
+    const si = await connect()
+    const error = await si.currentTime().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).failure).toBe('BAD_RESPONSE')
+    expect((error as Error).message).toMatch(
+      /CurrentTime on 127\.0\.0\.1:\d+: unreadable answer: CurrentTime: the response is not well-formed XML: end tag <\/CurrentTime> closes <returnval>/,
+    )
+    await connectionClosed
+    // The session still works on a new connection.
+    fake.handle('CurrentTime', (_body, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      writeInPieces(
+        res,
+        soap(
+          '<CurrentTimeResponse xmlns="urn:vim25"><returnval>2026-11-28T00:00:00Z</returnval></CurrentTimeResponse>',
+        ),
+        3,
+      )
+    })
+    expect(await si.currentTime()).toEqual(new Date('2026-11-28T00:00:00Z'))
+    await si.logout()
+  })
+
+  it('keeps the text of another status for its message, and never logs the password', async () => {
+    fake.handle('CurrentTime', (_body, _req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' })
+      res.end('vpxd is restarting')
+    })
+    const si = await connect()
+    const seen = recordSends(si)
+    const error = await si.currentTime().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).failure).toBe('HTTP_STATUS')
+    expect((error as Error).message).toContain('HTTP 503 (vpxd is restarting)')
+    expect(seen[0]).toMatchObject({ streamed: false, body: 'vpxd is restarting' })
+    expect(JSON.stringify(error)).not.toContain('fake-Pa55word')
+    await si.logout()
+  })
+})
