@@ -207,7 +207,8 @@ describe('aborts (issue 13 item 4)', () => {
     const { cache, si } = proxied(fault, 'aborted')
     try {
       await si.currentTime()
-      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('ContainerView'))
+      // Datacenters are read by a traversal of folders (Folder.childEntity).
+      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('childEntity'))
       const controller = new AbortController()
       const reading = retrieveAll(si, 'Datacenter', ['name'], { signal: controller.signal })
       await held.seen
@@ -438,7 +439,7 @@ describe('through the CLI (issue 13 items 4, 6)', () => {
   it('SIGINT during vmware_datacenter.list: exit 130, one login, no session left', async () => {
     const fault = await startFaultProxy(vcsim.url)
     try {
-      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('ContainerView'))
+      const held = fault.hold('RetrievePropertiesEx', (body) => body.includes('childEntity'))
       let pid = 0
       const running = runCli(
         ['--config', config('sigint', fault.url, 'cli-sigint', 'pw'), 'vmware_datacenter.list'],

@@ -146,36 +146,47 @@ async function retrieveDatacenters(
   pathSet: string[],
   options: RetrieveAllOptions,
 ): Promise<RetrievedObject[]> {
-  const root = options.root ?? (await si.ready()).content.rootFolder
-  const objects = await retrieveProperties(
-    si,
-    [
+  const spec = (root: ManagedObjectReference): PropertyFilterSpec => ({
+    propSet: [{ type: 'Datacenter', pathSet }],
+    objectSet: [
       {
-        propSet: [{ type: 'Datacenter', pathSet }],
-        objectSet: [
+        obj: root,
+        skip: true,
+        selectSet: [
           {
-            obj: root,
-            skip: true,
-            selectSet: [
-              {
-                _type: 'TraversalSpec',
-                name: 'folders',
-                type: 'Folder',
-                path: 'childEntity',
-                skip: false,
-                selectSet:
-                  options.recursive === false ? [] : [{ _type: 'SelectionSpec', name: 'folders' }],
-              },
-            ],
+            _type: 'TraversalSpec',
+            name: 'folders',
+            type: 'Folder',
+            path: 'childEntity',
+            skip: false,
+            selectSet:
+              options.recursive === false ? [] : [{ _type: 'SelectionSpec', name: 'folders' }],
           },
         ],
       },
     ],
-    options,
-  )
-  return objects
-    .filter((object) => object.obj.type === 'Datacenter')
-    .map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
+  })
+  for (let attempt = 1; ; attempt++) {
+    const root = options.root ?? (await si.ready()).content.rootFolder
+    try {
+      const objects = await retrieveProperties(si, [spec(root)], options)
+      return objects
+        .filter((object) => object.obj.type === 'Datacenter')
+        .map((object) => ({ obj: object.obj, props: propertiesOf(object) }))
+    } catch (error) {
+      // A dead session answers NotAuthenticated inside a 200 answer (a missingSet), which the
+      // ReconnectProxy cannot see: the session is marked invalid (throwIfNotAuthenticated),
+      // and the proxy replaces it before the one more attempt.
+      if (
+        attempt >= 2 ||
+        options.signal?.aborted ||
+        !isReconnectProxy(si) ||
+        !(error instanceof NotAuthenticatedError)
+      )
+        throw error
+      log.debug('session', 'the session died while listing datacenters; once more on a new one')
+    }
+  }
 }
 
 /**
