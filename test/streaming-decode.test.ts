@@ -11,7 +11,7 @@ import { retrieveAll } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import type { BodySink, SendOptions, TransportResponse } from '../vsphere/transport.ts'
-import { type FakeVcenter, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
+import { type FakeVcenter, sendEndless, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 interface SeenSend {
@@ -187,21 +187,13 @@ describe('against a fake vCenter on node:http', () => {
   })
 
   it('refuses an endless answer once it passes the cap, with the transport’s message', async () => {
-    let closed!: () => void
-    const connectionClosed = new Promise<void>((resolve) => {
-      closed = resolve
-    })
+    let connectionClosed!: Promise<void>
     fake.handle('RetrievePropertiesEx', (_body, _req, res) => {
-      res.writeHead(200, { 'content-type': 'text/xml' })
-      res.write(soap('').replace('</soapenv:Body></soapenv:Envelope>', ''))
-      res.write('<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>')
-      const chunk = `<objects><obj type="VirtualMachine">vm-1</obj>${'<x>y</x>'.repeat(2048)}</objects>`
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk)) {}
-        if (!res.destroyed) res.once('drain', pump)
-      }
-      res.on('close', () => closed())
-      pump()
+      connectionClosed = sendEndless(
+        res,
+        `<objects><obj type="VirtualMachine">vm-1</obj>${'<x>y</x>'.repeat(2048)}</objects>`,
+        `${soap('').replace('</soapenv:Body></soapenv:Envelope>', '')}<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>`,
+      )
     })
     const si = await connect(256 * 1024)
     const error = await si

@@ -9,7 +9,13 @@ import { retrieveProperties } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { waitForTask } from '../vsphere/tasks.ts'
 import { Transport } from '../vsphere/transport.ts'
-import { type FakeVcenter, reply, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
+import {
+  type FakeVcenter,
+  reply,
+  sendEndless,
+  soap,
+  startFakeVcenter,
+} from './helpers/fake-vcenter.ts'
 
 let fake: FakeVcenter
 beforeEach(async () => {
@@ -198,20 +204,9 @@ describe('against a fake vCenter on node:http', () => {
   })
 
   it('stops reading an endless answer once it passes the cap, and closes the connection', async () => {
-    let closed!: () => void
-    const connectionClosed = new Promise<void>((resolve) => {
-      closed = resolve
-    })
+    let connectionClosed!: Promise<void>
     fake.handle('RetrievePropertiesEx', (_body, _req, res) => {
-      // Chunked, no Content-Length, never ending: only a reader that stops can fail here.
-      res.writeHead(200, { 'content-type': 'text/xml' })
-      const chunk = `<objects>${'x'.repeat(16 * 1024)}</objects>`
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk)) {}
-        if (!res.destroyed) res.once('drain', pump)
-      }
-      res.on('close', () => closed())
-      pump()
+      connectionClosed = sendEndless(res, `<objects>${'x'.repeat(16 * 1024)}</objects>`)
     })
     const transport = capped(256 * 1024)
     const error = await transport.send(soapRequest('RetrievePropertiesEx')).catch((e: unknown) => e)

@@ -31,6 +31,23 @@ const SERVICE_CONTENT =
   '<version>8.0.2</version><build>1</build><apiType>VirtualCenter</apiType><apiVersion>8.0.2.0</apiVersion></about>' +
   '<sessionManager type="SessionManager">SessionManager</sessionManager><searchIndex type="SearchIndex">SearchIndex</searchIndex></returnval>'
 
+/**
+ * Answer 200 with `start`, then `chunk` again and again, chunked, with no Content-Length and
+ * no end: only a reader that stops can fail. Resolves once the client has closed the
+ * connection.
+ */
+export function sendEndless(res: ServerResponse, chunk: string, start = ''): Promise<void> {
+  const closed = new Promise<void>((resolve) => res.on('close', () => resolve()))
+  res.writeHead(200, { 'content-type': 'text/xml' })
+  if (start) res.write(start)
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk)) {}
+    if (!res.destroyed) res.once('drain', pump)
+  }
+  pump()
+  return closed
+}
+
 export async function startFakeVcenter(): Promise<FakeVcenter> {
   const handlers = new Map<string, Handler>()
   let restHandler: Handler | undefined
