@@ -8,10 +8,16 @@ import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { TransportError, VimFaultError } from '../vsphere/errors.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveAll } from '../vsphere/property-collector.ts'
-import { ServiceInstance } from '../vsphere/service-instance.ts'
+import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import type { BodySink, SendOptions, TransportResponse } from '../vsphere/transport.ts'
-import { type FakeVcenter, sendEndless, soap, startFakeVcenter } from './helpers/fake-vcenter.ts'
+import {
+  type FakeVcenter,
+  loginToFake,
+  sendEndless,
+  soap,
+  startFakeVcenter,
+} from './helpers/fake-vcenter.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 interface SeenSend {
@@ -121,20 +127,11 @@ describe('against a fake vCenter on node:http', () => {
     await fake.close()
   })
 
-  const connect = async (maxResponseBytes?: number) => {
-    const si = await ServiceInstance.connect(
-      resolveConnectionParams({
-        server: fake.url,
-        user: 'fake',
-        password: 'fake-Pa55word',
-        insecure: true,
-        requestTimeoutMs: 60_000,
-        ...(maxResponseBytes ? { maxResponseBytes } : {}),
-      }),
-    )
-    await si.login()
-    return si
-  }
+  const connect = (maxResponseBytes?: number) =>
+    loginToFake(fake, {
+      requestTimeoutMs: 60_000,
+      ...(maxResponseBytes ? { maxResponseBytes } : {}),
+    })
 
   /** Write `text` in `size`-byte pieces, one per turn of the event loop, then end (or not). */
   const writeInPieces = (

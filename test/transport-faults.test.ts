@@ -11,6 +11,7 @@ import { waitForTask } from '../vsphere/tasks.ts'
 import { Transport } from '../vsphere/transport.ts'
 import {
   type FakeVcenter,
+  loginToFake,
   reply,
   sendEndless,
   soap,
@@ -25,19 +26,7 @@ afterEach(async () => {
   await fake.close()
 })
 
-const connect = async () => {
-  const si = await ServiceInstance.connect(
-    resolveConnectionParams({
-      server: fake.url,
-      user: 'fake',
-      password: 'fake-Pa55word',
-      insecure: true,
-      requestTimeoutMs: 20_000,
-    }),
-  )
-  await si.login()
-  return si
-}
+const connect = () => loginToFake(fake)
 
 const vmObject = (i: number) =>
   `<objects><obj type="VirtualMachine">vm-${i}</obj><propSet><name>name</name><val xsi:type="xsd:string">vm${i}</val></propSet></objects>`

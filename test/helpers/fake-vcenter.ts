@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { type ConnectionOptions, resolveConnectionParams } from '../../vsphere/connection-params.ts'
+import { ServiceInstance } from '../../vsphere/service-instance.ts'
 
 /**
  * A tiny vim25 endpoint on a `node:http` server, port 0, for what vcsim 0.24.2 cannot play:
@@ -110,4 +112,23 @@ export async function startFakeVcenter(): Promise<FakeVcenter> {
         server.close(() => resolve())
       }),
   }
+}
+
+/** A session on `fake` (plain HTTP), logged in as its fixed user; `options` override. */
+export async function loginToFake(
+  fake: FakeVcenter,
+  options: Partial<ConnectionOptions> = {},
+): Promise<ServiceInstance> {
+  const si = await ServiceInstance.connect(
+    resolveConnectionParams({
+      server: fake.url,
+      user: 'fake',
+      password: 'fake-Pa55word',
+      insecure: true,
+      requestTimeoutMs: 20_000,
+      ...options,
+    }),
+  )
+  await si.login()
+  return si
 }
