@@ -18,6 +18,8 @@ const dist = join(__dirname, '..', 'dist')
 const argv = process.argv.slice(2)
 const target = readStub(join(dist, 'cli.cjs'))
 const codeAreas = new Set()
+// Above run(): with BRINE_DAEMON=never, loadCli runs before this file's end is evaluated.
+const CACHE_HEADER = 'brine-code-cache '
 
 run().then(
   (code) => {
@@ -98,8 +100,6 @@ function readStub(stub) {
  * per kind, area and build.
  * Undefined when the build's file is gone.
  */
-const CACHE_HEADER = 'brine-code-cache '
-
 /**
  * Which code cache a call starts from. vSphere calls, state runs and the rest (test.ping,
  * sys.doc…) run different parts of the bundle, and V8 deserializes all of a cache: a

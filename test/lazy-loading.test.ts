@@ -88,9 +88,9 @@ describe('what a call loads', () => {
 
   it('code caches per kind of call cover what the calls ran: written again once when a call runs an area its cache lacks, then used as is', async () => {
     const cacheDir = join(tmp, 'code-cache-areas')
-    const run = async (args: string[]) => {
+    const run = async (args: string[], extra: Record<string, string> = {}) => {
       const result = await runNode([bin, ...args], {
-        env: { ...isolatedCliEnv(tmp), BRINE_CACHE_DIR: cacheDir },
+        env: { ...isolatedCliEnv(tmp), BRINE_CACHE_DIR: cacheDir, ...extra },
       })
       expect(result.code, result.stderr).toBe(0)
       const caches: Record<string, { areas: string; bytes: number; at: number }> = {}
@@ -117,6 +117,8 @@ describe('what a call loads', () => {
     // made under are the defaults again, though that call set --liftoff-only.
     expect(await run(['--config', config, 'vmware_datacenter.list'])).toEqual(list)
     expect(await run(['test.ping'])).toEqual(list)
+    // Without the daemon's fast path too (bin/brine.js then loads the bundle at once).
+    expect(await run(['test.ping'], { BRINE_DAEMON: 'never' })).toEqual(list)
     // A state run that reaches vCenter writes its cache once more, with the vsphere area.
     const nop = await run(['state.single', 'test.nop', 'name=x'])
     expect(nop.state!.areas).toBe('brine-code-cache state')
