@@ -54,6 +54,8 @@ function nested(value: unknown, indent: number, color: boolean, prefix = ''): st
     return `${pad}${prefix}${paint('lightYellow', value ? 'True' : 'False')}\n`
   if (typeof value === 'number') return `${pad}${prefix}${paint('yellow', String(value))}\n`
   if (typeof value === 'string') {
+    // One line, as most are (5,000 VM names): no split, map and join per item.
+    if (!value.includes('\n')) return `${pad}${prefix}${paint('green', value)}\n`
     const lines = value.split('\n')
     return lines
       .map(
