@@ -40,6 +40,15 @@ func guestToken() string {
 	return hex.EncodeToString(b)
 }
 
+// guestCheckedFile is guestCheck (the VM, its tools and the credentials, faulting as
+// vSphere does), then guestFile (the guest path on this host): what every file call does first.
+func guestCheckedFile(vm types.ManagedObjectReference, auth types.BaseGuestAuthentication, guestPath string) (string, types.BaseMethodFault) {
+	if _, fault := guestCheck(vm, auth); fault != nil {
+		return "", fault
+	}
+	return guestFile(vm.Value, guestPath)
+}
+
 func guestTransferURL(vm, token string) string {
 	return "https://*/guestFile?id=" + vm + "&token=" + token
 }
@@ -49,11 +58,7 @@ func (m *guestFileManager) InitiateFileTransferToGuest(ctx *simulator.Context, r
 		return m.GuestFileManager.InitiateFileTransferToGuest(ctx, req)
 	}
 	body := new(methods.InitiateFileTransferToGuestBody)
-	if _, fault := guestCheck(req.Vm, req.Auth); fault != nil {
-		body.Fault_ = simulator.Fault("", fault)
-		return body
-	}
-	file, fault := guestFile(req.Vm.Value, req.GuestFilePath)
+	file, fault := guestCheckedFile(req.Vm, req.Auth, req.GuestFilePath)
 	if fault != nil {
 		body.Fault_ = simulator.Fault("", fault)
 		return body
@@ -79,11 +84,7 @@ func (m *guestFileManager) InitiateFileTransferFromGuest(ctx *simulator.Context,
 		return m.GuestFileManager.InitiateFileTransferFromGuest(ctx, req)
 	}
 	body := new(methods.InitiateFileTransferFromGuestBody)
-	if _, fault := guestCheck(req.Vm, req.Auth); fault != nil {
-		body.Fault_ = simulator.Fault("", fault)
-		return body
-	}
-	file, fault := guestFile(req.Vm.Value, req.GuestFilePath)
+	file, fault := guestCheckedFile(req.Vm, req.Auth, req.GuestFilePath)
 	if fault != nil {
 		body.Fault_ = simulator.Fault("", fault)
 		return body
@@ -133,11 +134,7 @@ func (m *guestFileManager) CreateTemporaryDirectoryInGuest(req *types.CreateTemp
 
 func (m *guestFileManager) DeleteDirectoryInGuest(req *types.DeleteDirectoryInGuest) soap.HasFault {
 	body := new(methods.DeleteDirectoryInGuestBody)
-	if _, fault := guestCheck(req.Vm, req.Auth); fault != nil {
-		body.Fault_ = simulator.Fault("", fault)
-		return body
-	}
-	dir, fault := guestFile(req.Vm.Value, req.DirectoryPath)
+	dir, fault := guestCheckedFile(req.Vm, req.Auth, req.DirectoryPath)
 	if fault != nil {
 		body.Fault_ = simulator.Fault("", fault)
 		return body
