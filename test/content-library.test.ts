@@ -16,7 +16,7 @@ import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { createContentLibraryClient } from '../vsphere/content-library.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
-import { runCli } from './helpers/cli.ts'
+import { cliDirFor, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -846,17 +846,7 @@ describe('local packages', () => {
 
 describe('the brine CLI (dist/: npm run build first)', () => {
   it('creates a library, uploads an OVA and deploys it customized and powered on, as the demo does', async () => {
-    const cwd = mkdtempSync(join(tmp, 'cli-'))
-    writeFileSync(
-      join(cwd, 'brine.yaml'),
-      [
-        'saltext.vmware:',
-        `  host: ${vcsim.url}`,
-        `  user: ${vcsim.user}`,
-        `  password: ${vcsim.password}`,
-        `  ca_file: ${vcsim.caFile}`,
-      ].join('\n'),
-    )
+    const cwd = cliDirFor(vcsim, join(tmp, 'cli-'))
     const json = async (args: string[]) => {
       const out = await runCli([...args, '--out', 'json'], { cwd })
       expect(out.stderr, args.join(' ')).toBe('')

@@ -13,7 +13,7 @@ import { runTask } from '../vsphere/call.ts'
 import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
-import { runCli } from './helpers/cli.ts'
+import { cliDirFor, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -411,17 +411,7 @@ describe('vmware_vm module (modules/vm.py)', () => {
 
 describe('saltext-vmware’s CLI examples, through the brine CLI', () => {
   it('vmware_vm.power_state vm01 reset and the docstring’s keywords; vmware_vm.snapshot vm_name=', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'brine-compat-vm-cli-'))
-    writeFileSync(
-      join(cwd, 'brine.yaml'),
-      [
-        'saltext.vmware:',
-        `  host: ${vcsim.url}`,
-        `  user: ${vcsim.user}`,
-        `  password: ${vcsim.password}`,
-        `  ca_file: ${vcsim.caFile}`,
-      ].join('\n'),
-    )
+    const cwd = cliDirFor(vcsim, join(tmpdir(), 'brine-compat-vm-cli-'))
     const json = async (args: string[]) => {
       const out = await runCli(['call', ...args, '--out', 'json'], { cwd })
       expect(out.stderr, args.join(' ')).toBe('')

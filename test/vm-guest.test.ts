@@ -20,7 +20,7 @@ import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { observeSoapCalls, type SoapCallRecord } from '../vsphere/soap-observers.ts'
-import { isolatedCliEnv, runCli } from './helpers/cli.ts'
+import { cliDirFor, isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -639,17 +639,7 @@ describe('VM lookup by instance and BIOS UUID', () => {
 
 describe('through the brine CLI', () => {
   it('vmware_guest.run prints the exit code and output; the guest password shows nowhere, even at debug level', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'brine-vm-guest-cli-'))
-    writeFileSync(
-      join(cwd, 'brine.yaml'),
-      [
-        'saltext.vmware:',
-        `  host: ${vcsim.url}`,
-        `  user: ${vcsim.user}`,
-        `  password: ${vcsim.password}`,
-        `  ca_file: ${vcsim.caFile}`,
-      ].join('\n'),
-    )
+    const cwd = cliDirFor(vcsim, join(tmpdir(), 'brine-vm-guest-cli-'))
     const vm = 'DC0_C0_RP0_VM1'
     const run = (password: string) =>
       runCli(

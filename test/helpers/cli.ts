@@ -1,5 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Vcsim } from './vcsim.ts'
 
 export interface CliResult {
   code: number | null
@@ -9,6 +11,25 @@ export interface CliResult {
 }
 
 export const bin = join(import.meta.dirname, '..', '..', 'bin', 'brine.js')
+
+/**
+ * A new directory (`prefix` + random) holding a brine.yaml whose saltext.vmware reaches
+ * `vcsim` as its own user: a CLI run there (`cwd`) finds it.
+ */
+export function cliDirFor(vcsim: Vcsim, prefix: string): string {
+  const cwd = mkdtempSync(prefix)
+  writeFileSync(
+    join(cwd, 'brine.yaml'),
+    [
+      'saltext.vmware:',
+      `  host: ${vcsim.url}`,
+      `  user: ${vcsim.user}`,
+      `  password: ${vcsim.password}`,
+      `  ca_file: ${vcsim.caFile}`,
+    ].join('\n'),
+  )
+  return cwd
+}
 
 /**
  * The environment of a CLI test: no stray config, credentials or session store from the
