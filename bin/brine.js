@@ -85,6 +85,20 @@ function readStub(stub) {
 }
 
 /**
+ * Which code cache a call starts from. vSphere calls, state runs and the rest (test.ping,
+ * sys.doc…) run different parts of the bundle, and V8 deserializes all of a cache: a
+ * vSphere call's cache costs `test.ping` ~4 ms more than its own. A guess from the command
+ * line; a wrong one costs some compiling, and the cache then grows the area (codeAreas).
+ */
+function codeKind(args) {
+  for (const arg of args) {
+    if (arg.startsWith('state.')) return 'state'
+    if (arg.startsWith('vmware_')) return 'vsphere'
+  }
+  return 'base'
+}
+
+/**
  * Compile the CommonJS bundle with the code cache V8 made on an earlier run (under
  * BRINE_CACHE_DIR, default ~/.cache/brine, in code/): Node 20 keeps no compilation of its
  * own, and compiling the bundle was most of what a short call added to `node -e 0`. V8
@@ -100,20 +114,6 @@ function readStub(stub) {
  * per kind, area and build.
  * Undefined when the build's file is gone.
  */
-/**
- * Which code cache a call starts from. vSphere calls, state runs and the rest (test.ping,
- * sys.doc…) run different parts of the bundle, and V8 deserializes all of a cache: a
- * vSphere call's cache costs `test.ping` ~4 ms more than its own. A guess from the command
- * line; a wrong one costs some compiling, and the cache then grows the area (codeAreas).
- */
-function codeKind(args) {
-  for (const arg of args) {
-    if (arg.startsWith('state.')) return 'state'
-    if (arg.startsWith('vmware_')) return 'vsphere'
-  }
-  return 'base'
-}
-
 function loadCli(file, build) {
   let source
   try {

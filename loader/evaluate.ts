@@ -4,7 +4,8 @@
 // - `brine/*`: the host's single instance (host-modules.ts);
 // - node builtins and packages: Node's own (shared) require;
 // - relative files: evaluated the same way, as part of this generation.
-// Transpiled output is cached on disk by source hash, so a cold start skips esbuild.
+// Transpiled output is cached on disk (found by the file's path, size and mtime, used only
+// for the exact source it was made from), so a cold start skips esbuild.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
 import { homedir } from 'node:os'
