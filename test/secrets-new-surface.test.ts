@@ -24,7 +24,6 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redact } from '../core/redact.ts'
 import { callVim, runTask } from '../vsphere/call.ts'
@@ -35,6 +34,7 @@ import { withSession } from '../vsphere/one-shot.ts'
 import type { ServiceInstance } from '../vsphere/service-instance.ts'
 import { type CliResult, isolatedCliEnv, runCli } from './helpers/cli.ts'
 import { startDaemon } from './helpers/daemon.ts'
+import { secretForms } from './helpers/secret-forms.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-secrets-new-'))
@@ -108,32 +108,11 @@ const env = isolatedCliEnv(tmp, {
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
 })
 
-/** The forms a value takes in text: raw, JSON, Python/inspect repr, YAML, XML, URL. */
-function escapings(secret: string): string[] {
-  const url = encodeURIComponent(secret)
-  return [
-    secret,
-    JSON.stringify(secret).slice(1, -1),
-    inspect(secret).slice(1, -1),
-    secret.replaceAll('\\', '\\\\').replaceAll("'", "\\'"),
-    secret.replaceAll("'", "''"),
-    url,
-    url.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    secret
-      .replaceAll('&', '&amp;')
-      .replaceAll('<', '&lt;')
-      .replaceAll('>', '&gt;')
-      .replaceAll('"', '&quot;')
-      .replaceAll("'", '&apos;'),
-    secret.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'),
-  ]
-}
-
 /** Every form of every secret that could show: escaped, and inside HTTP Basic credentials. */
 function forms(): Array<[string, string]> {
   const out: Array<[string, string]> = []
   for (const [name, secret] of Object.entries(S)) {
-    for (const form of new Set(escapings(secret))) out.push([name, form])
+    for (const form of new Set(secretForms(secret))) out.push([name, form])
     for (const user of ['root', 'reader', 'svc', 'secrets'])
       out.push([`${name} (Basic ${user})`, Buffer.from(`${user}:${secret}`).toString('base64')])
   }

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliResult, isolatedCliEnv, runCli } from './helpers/cli.ts'
+import { secretForms } from './helpers/secret-forms.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 /**
@@ -17,22 +17,6 @@ const OUTPUTS = ['nested', 'json', 'yaml', 'raw', 'quiet'] as const
 
 const tmp = mkdtempSync(join(tmpdir(), 'brine-secrets-'))
 const cleanEnv = isolatedCliEnv(tmp)
-
-/** Every form the secret could take in text. */
-function forms(secret: string): string[] {
-  const url = encodeURIComponent(secret)
-  return [
-    secret,
-    JSON.stringify(secret).slice(1, -1),
-    inspect(secret).slice(1, -1),
-    secret.replaceAll('\\', '\\\\').replaceAll("'", "\\'"),
-    secret.replaceAll("'", "''"),
-    url,
-    url.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    url.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
-    secret.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll("'", '&apos;'),
-  ]
-}
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
@@ -48,7 +32,7 @@ function leaks(text: string, secret: string): string[] {
     .replace(/^\{'local':/gm, '')
     .replace(/^Summary for local$/gm, '')
   const found: string[] = []
-  for (const form of new Set(forms(secret))) {
+  for (const form of new Set(secretForms(secret))) {
     const left = /^[\p{L}\p{N}_]/u.test(form) ? '(?<![\\p{L}\\p{N}_]|[\\p{L}\\p{N}_][.-])' : ''
     const right = /[\p{L}\p{N}_]$/u.test(form) ? '(?![\\p{L}\\p{N}_]|[.-][\\p{L}\\p{N}_])' : ''
     const match = new RegExp(`${left}${escapeRegExp(form)}${right}`, 'u').exec(shown)
