@@ -304,6 +304,26 @@ describe('start tags seen before', () => {
     expect(scanned(xml)).toEqual(saxesEvents(xml))
     expect(scanned(xml)).toEqual(saxesEvents(xml))
   })
+
+  it('tries the tags that followed a tag before, and takes one only where it is right', () => {
+    // Each pattern is seen first, then met again where the predicted tag must not be taken:
+    // a longer tag it is the start of, an end tag that closes another element, a tag cut by
+    // the piece's end, a successor that changed.
+    const xml =
+      '<r><o><n>a</n><v t="s">x</v></o><o><n>b</n><v t="b">y</v></o><o><n>c</n><v t="s">z</v></o>' +
+      '<o><nn>d</nn><v t="s" u="1">w</v></o><o><n>e</n><v t="s">q</v><v t="s"/></o></r>'
+    expect(scanned(xml)).toEqual(saxesEvents(xml))
+    // A predicted tag completing one the last piece cut, then a short comment: the comment's
+    // end is looked for from its start, not from where the cut tag's was.
+    const commented = `${xml.slice(0, -4)}<!--c--><w/><!--d--></r>`
+    for (const text of [xml, commented]) {
+      const bytes = Buffer.from(text)
+      for (let cut = 1; cut < bytes.length; cut++)
+        expect(scannedInPieces(bytes, [cut]), `cut at ${cut}`).toEqual(saxesEvents(text))
+    }
+    // `<x/>` was followed by `</b>`; after `<c><x/>`, `</b>` closes the wrong element.
+    expect(() => scanned('<r><b><x/></b><c><x/></b></c></r>')).toThrow(/end tag <\/b> closes <c>/)
+  })
 })
 
 describe('XML it refuses', () => {

@@ -72,16 +72,13 @@ export function rememberTag(
   name: string,
   attributes: string[],
   selfClosing: boolean,
-): void {
+): readonly string[] {
   // Long tags (a long attribute value) are rare and not worth keeping.
-  if (gt - lt >= KNOWN_TAG_LENGTH) return
+  if (gt - lt >= KNOWN_TAG_LENGTH) return attributes
   const text = flat(xml.slice(lt, gt + 1))
-  KNOWN_TAGS[tagSlot(xml, lt, gt)] = {
-    text,
-    name,
-    attributes: Object.freeze(attributes),
-    selfClosing,
-  }
+  const frozen = Object.freeze(attributes)
+  KNOWN_TAGS[tagSlot(xml, lt, gt)] = { text, name, attributes: frozen, selfClosing }
+  return frozen
 }
 
 /** The start tag at xml[lt…gt] (gt: its first `>`) when it was seen before. */
@@ -129,7 +126,7 @@ export function sameText(xml: string, from: number, text: string): boolean {
 }
 
 /** A copy that holds no reference to the text it was sliced from. */
-function flat(text: string): string {
+export function flat(text: string): string {
   return text.length <= 12 ? text : Buffer.from(text, 'utf8').toString('utf8')
 }
 
