@@ -47,32 +47,21 @@ export function formatOutput(result: unknown, outputter: Outputter, color: boole
 /** Salt's `nested` outputter: `----------` before each mapping, 4-space indents, `- ` lists. */
 function nested(value: unknown, indent: number, color: boolean, prefix = ''): string {
   const pad = ' '.repeat(indent)
-  const paint = (c: Color, text: string) => (color ? `${COLORS[c]}${text}${COLORS.reset}` : text)
-  if (value === null || value === undefined)
-    return `${pad}${prefix}${paint('lightYellow', 'None')}\n`
-  if (typeof value === 'boolean')
-    return `${pad}${prefix}${paint('lightYellow', value ? 'True' : 'False')}\n`
-  if (typeof value === 'number') return `${pad}${prefix}${paint('yellow', String(value))}\n`
-  if (typeof value === 'string') {
-    // One line, as most are (5,000 VM names): no split, map and join per item.
-    if (!value.includes('\n')) return `${pad}${prefix}${paint('green', value)}\n`
-    const lines = value.split('\n')
-    return lines
-      .map(
-        (line, i) =>
-          `${pad}${i === 0 ? prefix : ' '.repeat(prefix.length)}${paint('green', line)}\n`,
-      )
-      .join('')
-  }
+  if (isLine(value)) return scalarLines(value, pad, prefix, color)
   if (Array.isArray(value)) {
-    return value
-      .map((item) =>
-        isScalar(item)
+    // One string per item, built in place: a list of 5,000 VM names is the common long one.
+    let out = ''
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      out += isLine(item)
+        ? scalarLines(item, pad, '- ', color)
+        : isScalar(item)
           ? nested(item, indent, color, '- ')
-          : `${pad}|_\n${nested(item, indent + 2, color)}`,
-      )
-      .join('')
+          : `${pad}|_\n${nested(item, indent + 2, color)}`
+    }
+    return out
   }
+  const paint = (c: Color, text: string) => (color ? `${COLORS[c]}${text}${COLORS.reset}` : text)
   const entries = Object.entries(value as Record<string, unknown>)
   let out = `${pad}${prefix}${paint('cyan', '----------')}\n`
   if (indent === 0 && prefix === '') out = ''
@@ -84,6 +73,41 @@ function nested(value: unknown, indent: number, color: boolean, prefix = ''): st
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object'
+}
+
+/** None, a boolean, a number or a string: printed as a line (a string as its lines). */
+function isLine(value: unknown): value is string | number | boolean | null | undefined {
+  return (
+    value === null ||
+    value === undefined ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+  )
+}
+
+/** A scalar's line (a string's lines) after `pad` and `prefix`, in the nested outputter. */
+function scalarLines(
+  value: string | number | boolean | null | undefined,
+  pad: string,
+  prefix: string,
+  color: boolean,
+): string {
+  const paint = (c: Color, text: string) => (color ? `${COLORS[c]}${text}${COLORS.reset}` : text)
+  if (value === null || value === undefined)
+    return `${pad}${prefix}${paint('lightYellow', 'None')}\n`
+  if (typeof value === 'boolean')
+    return `${pad}${prefix}${paint('lightYellow', value ? 'True' : 'False')}\n`
+  if (typeof value === 'number') return `${pad}${prefix}${paint('yellow', String(value))}\n`
+  const text = value
+  // One line, as most are (5,000 VM names): no split, map and join per item.
+  if (!text.includes('\n')) return `${pad}${prefix}${color ? paint('green', text) : text}\n`
+  return text
+    .split('\n')
+    .map(
+      (line, i) => `${pad}${i === 0 ? prefix : ' '.repeat(prefix.length)}${paint('green', line)}\n`,
+    )
+    .join('')
 }
 
 /**

@@ -219,6 +219,38 @@ describe('persistent session store', () => {
     expect(JSON.parse(text).content.about.apiVersion).toBe(si.content.about.apiVersion)
     expect(await sessionsOf(vcsim, 'stored')).toHaveLength(1)
 
+    // The view of all VMs a process made is kept with the session: the next process lists
+    // them with its one RetrievePropertiesEx after the validation, no view made or destroyed.
+    const lister = new SessionCache({ store })
+    const listed = await retrieveAll(await lister.checkout(p), 'VirtualMachine', ['name'])
+    await lister.closeAll()
+    const views = JSON.parse(readFileSync(join(dir, file!), 'utf8')).views
+    expect(Object.keys(views)).toEqual(['VirtualMachine'])
+    const again = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'helpers', 'reuse-session.ts'),
+        vcsim.url,
+        'stored',
+        'st0red-Secret',
+        vcsim.caFile,
+        dir,
+        'vms',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    expect(again.stderr).toBe('')
+    expect(JSON.parse(again.stdout)).toEqual({
+      logins: 0,
+      key: si.userSession!.key,
+      calls: ['RetrievePropertiesEx', 'RetrievePropertiesEx'],
+      vms: listed.length,
+    })
+    expect(listed.length).toBeGreaterThan(0)
+    expect(JSON.parse(readFileSync(join(dir, file!), 'utf8')).views).toEqual(views)
+
     // A cache that logs out what it stored leaves nothing behind.
     const last = new SessionCache({ store })
     expect(await last.checkout(p)).toBeTruthy()

@@ -64,7 +64,8 @@ describe('vSphere client against vcsim over HTTPS', () => {
       expect(calls.filter((method) => method.startsWith('RetrieveProperties'))).toEqual([
         'RetrievePropertiesEx',
       ])
-      expect(calls).toEqual(['CreateContainerView', 'RetrievePropertiesEx', 'DestroyView'])
+      // The view of the whole inventory is kept on the session for the next call.
+      expect(calls).toEqual(['CreateContainerView', 'RetrievePropertiesEx'])
 
       // vcsim's default model: a standalone host pool and one cluster pool, 3 VMs each.
       const names = vms.map((vm) => vm.props.name).sort()
@@ -96,6 +97,41 @@ describe('vSphere client against vcsim over HTTPS', () => {
       }
       expect(new Set(vms.map((vm) => vm.props['config.uuid'])).size).toBe(vms.length)
       expect(await findByInventoryPath(si, 'DC0/vm/nope')).toBeNull()
+    })
+  })
+
+  it('keeps the view of the whole inventory per session and type, and makes it again when it is gone', async () => {
+    await withSession(params(), async (si) => {
+      const names = (objects: Array<{ props: Record<string, unknown> }>) =>
+        objects.map((object) => object.props.name).sort()
+      const first = await soapCalls(() => retrieveAll(si, 'VirtualMachine', ['name']))
+      expect(first.calls).toEqual(['CreateContainerView', 'RetrievePropertiesEx'])
+      const view = si.views.get('VirtualMachine')!
+      expect(view.type).toBe('ContainerView')
+
+      const second = await soapCalls(() => retrieveAll(si, 'VirtualMachine', ['name']))
+      expect(second.calls).toEqual(['RetrievePropertiesEx'])
+      expect(names(second.result)).toEqual(names(first.result))
+      // Another type has its own; a folder's view or one that is not recursive is not kept.
+      const hosts = await soapCalls(() => retrieveAll(si, 'HostSystem', ['name']))
+      expect(hosts.calls).toEqual(['CreateContainerView', 'RetrievePropertiesEx'])
+      const root = si.content.rootFolder
+      for (const options of [{ root }, { recursive: false }]) {
+        const scoped = await soapCalls(() => retrieveAll(si, 'VirtualMachine', ['name'], options))
+        expect(scoped.calls).toEqual(['CreateContainerView', 'RetrievePropertiesEx', 'DestroyView'])
+      }
+      expect([...si.views.keys()].sort()).toEqual(['HostSystem', 'VirtualMachine'])
+
+      // Destroyed behind brine's back: vCenter answers ManagedObjectNotFound, and it is made again.
+      await destroyView(si, view)
+      const remade = await soapCalls(() => retrieveAll(si, 'VirtualMachine', ['name']))
+      expect(remade.calls).toEqual([
+        'RetrievePropertiesEx',
+        'CreateContainerView',
+        'RetrievePropertiesEx',
+      ])
+      expect(names(remade.result)).toEqual(names(first.result))
+      expect(si.views.get('VirtualMachine')!.value).not.toBe(view.value)
     })
   })
 

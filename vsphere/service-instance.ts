@@ -48,6 +48,13 @@ export class ServiceInstance {
   closed = false
   /** Epoch ms of the last proof that the session is alive. */
   lastValidatedAt = 0
+  /**
+   * ContainerViews of the whole inventory (the root folder, recursive) kept on this session,
+   * by object type (retrieveAll): made once, never destroyed, they end with the session. The
+   * session store keeps them with a stored session (`viewsChanged`: one was added or dropped).
+   */
+  readonly views = new Map<string, ManagedObjectReference>()
+  viewsChanged = false
   #cookie: Secret | undefined
   #stopKeepalive: (() => void) | undefined
   /** Teardown hooks, each with whether it runs without a live SOAP session (`withoutSession`). */
@@ -77,10 +84,18 @@ export class ServiceInstance {
    */
   static async connect(
     params: ResolvedConnectionParams,
-    options: InvokeOptions & { cookie?: Secret; version?: string; content?: ServiceContent } = {},
+    options: InvokeOptions & {
+      cookie?: Secret
+      version?: string
+      content?: ServiceContent
+      /** The session's kept views (`views`), by type: their ids. */
+      views?: Record<string, string>
+    } = {},
   ): Promise<ServiceInstance> {
     const si = new ServiceInstance(params, options.version ?? '')
     si.#cookie = options.cookie
+    for (const [type, value] of Object.entries(options.views ?? {}))
+      si.views.set(type, { type: 'ContainerView', value })
     if (options.cookie && options.content) {
       si.content = options.content
       if (!si.version) si.version = si.content.about.apiVersion

@@ -89,7 +89,10 @@ export class SessionCache {
       entries.map(async (entry) => {
         const si = entry.pending ? await entry.pending.catch(() => undefined) : entry.si
         if (!si || si.closed) return
-        if (this.#store && entry.persisted && !options.logoutPersisted) return si.detach()
+        if (this.#store && entry.persisted && !options.logoutPersisted) {
+          if (si.viewsChanged && si.cookie) this.#saveViews(entry.params, si, si.cookie)
+          return si.detach()
+        }
         const cookie = si.cookie
         const failure = await si.logout()
         // Only while the file still holds this session (another process may have stored its own).
@@ -182,6 +185,16 @@ export class SessionCache {
     }
   }
 
+  /** Keep the session's views with it in the store (they outlive this process with it). */
+  #saveViews(params: ResolvedConnectionParams, si: ServiceInstance, cookie: Secret): void {
+    const ids = Object.fromEntries([...si.views].map(([type, view]) => [type, view.value]))
+    try {
+      this.#store?.saveViews(params, cookie, ids)
+    } catch (error) {
+      log.warn('session', '%s', (error as Error).message)
+    }
+  }
+
   #forget(params: ResolvedConnectionParams, cookie: Secret | undefined): void {
     try {
       this.#store?.remove(params, cookie)
@@ -210,6 +223,7 @@ export class SessionCache {
       cookie: stored.cookie,
       version: stored.version,
       content: stored.content,
+      views: stored.views,
     })
     if (await isAlive(si)) {
       log.debug('session', 'reusing the stored session to %s as %s', params.url.host, params.user)

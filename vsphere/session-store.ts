@@ -22,7 +22,8 @@ import type { ServiceContent } from './types.ts'
  * Sessions kept on disk so that separate brine processes reuse one vCenter session, like
  * govc's session cache. One file per server + user + label, mode 0600 in a directory private
  * to this user, holding the session cookie, the API version, the server's ServiceContent
- * (so that reuse costs one round trip, the validation) and a keyed hash of the credentials
+ * (so that reuse costs one round trip, the validation), the ContainerViews kept on the
+ * session (retrieveAll) and a keyed hash of the credentials
  * that created it (HMAC-SHA256 under a random key kept in the file), never the
  * password. A stored session is reused only by the same credentials, and validated
  * (SessionManager.currentSession) before reuse.
@@ -50,6 +51,8 @@ export interface StoredSession {
    * reusing the session skips RetrieveServiceContent. Undefined in files of older brines.
    */
   content: ServiceContent | undefined
+  /** The session's ContainerViews of the whole inventory, by type: their ids (retrieveAll). */
+  views: Record<string, string>
   savedAt: string
   /** The password given now is the one that created this session. */
   credentialsMatch: boolean
@@ -121,6 +124,7 @@ export class SessionStore {
       cookie: new Secret(data.cookie as string),
       version: typeof data.version === 'string' ? data.version : '',
       content: isServiceContent(data.content) ? data.content : undefined,
+      views: isViewIds(data.views) ? data.views : {},
       savedAt: typeof data.savedAt === 'string' ? data.savedAt : '',
       credentialsMatch: credentialsMatch(data, params),
     }
@@ -147,17 +151,18 @@ export class SessionStore {
       credentialKey: credentialKey.toString('base64url'),
       credentialTag: credentialTag(credentialKey, params),
     }
-    const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`
-    try {
-      writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: 'wx' })
-      renameSync(tmp, file)
-    } catch (error) {
-      rmSync(tmp, { force: true })
-      throw new SessionStoreError(
-        `cannot write the session file ${file}: ${(error as Error).message}`,
-        error,
-      )
-    }
+    writeSessionFile(file, data)
+  }
+
+  /**
+   * Keep `views` (the session's ContainerViews, by type) with the stored session, while the
+   * file still holds the session of `cookie` (another process may have stored its own).
+   */
+  saveViews(params: ResolvedConnectionParams, cookie: Secret, views: Record<string, string>): void {
+    const file = this.fileFor(params)
+    const data = readSessionFile(file)
+    if (!data || data.cookie !== cookie.reveal()) return
+    writeSessionFile(file, { ...data, views })
   }
 
   /** Remove the stored session; with `cookie`, only while the file still holds that session. */
@@ -298,6 +303,30 @@ function isServiceContent(value: unknown): value is ServiceContent {
     typeof content?.about?.apiVersion === 'string' &&
     typeof content.propertyCollector?.value === 'string' &&
     typeof content.rootFolder?.value === 'string'
+  )
+}
+
+/** Write a session file whole (a new file renamed over the old one), mode 0600. */
+function writeSessionFile(file: string, data: Record<string, unknown>): void {
+  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: 'wx' })
+    renameSync(tmp, file)
+  } catch (error) {
+    rmSync(tmp, { force: true })
+    throw new SessionStoreError(
+      `cannot write the session file ${file}: ${(error as Error).message}`,
+      error,
+    )
+  }
+}
+
+function isViewIds(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((id) => typeof id === 'string')
   )
 }
 
