@@ -1,6 +1,8 @@
 // Whole processes, as ad-hoc calls and shell loops run brine (issue 21): wall time (median)
 // and peak memory (GNU time's maximum resident set), each paired in this run with its
-// yardstick: `node -e 0`, and pyVmomi scripts doing the same work.
+// yardstick: `node -e 0`, and pyVmomi scripts doing the same work. A pair's runs take turns,
+// so that both meet the same load (this machine's speed drifts by a fifth within minutes),
+// each timed run after an untimed one of the same command, as in a shell loop.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,30 +22,50 @@ interface Measured {
   mb: number | undefined
 }
 
+interface Command {
+  command: string
+  args: string[]
+  env?: Record<string, string>
+}
+
 /** Run `command` RUNS times; the median wall time and the median peak memory. */
 function measure(command: string, args: string[], env: Record<string, string> = {}): Measured {
-  const times: number[] = []
-  const peaks: number[] = []
+  return measureTogether([{ command, args, env }])[0]!
+}
+
+/**
+ * Run the commands RUNS times each, taking turns, so that a compared pair meets the same load
+ * on a busy machine; the median wall time and peak memory of each. Each timed run comes right
+ * after an untimed run of the same command, as in a shell loop (which the issue measures:
+ * the files and the CPU's caches are as the same command left them).
+ */
+function measureTogether(commands: Command[]): Measured[] {
+  const times = commands.map((): number[] => [])
+  const peaks = commands.map((): number[] => [])
   const timed = existsSync(TIME)
   for (let i = 0; i < RUNS; i++) {
-    const started = performance.now()
-    const result = timed
-      ? spawnSync(TIME, ['-f', '%M', command, ...args], {
-          encoding: 'utf8',
-          env: { ...process.env, NO_COLOR: '1', ...env },
-        })
-      : spawnSync(command, args, {
-          encoding: 'utf8',
-          env: { ...process.env, NO_COLOR: '1', ...env },
-        })
-    times.push(performance.now() - started)
-    if (result.status !== 0)
-      throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`)
-    if (timed) peaks.push(Number(result.stderr.trim().split('\n').pop()) / 1024)
+    commands.forEach(({ command, args, env }, which) => {
+      const options = {
+        encoding: 'utf8' as const,
+        env: { ...process.env, NO_COLOR: '1', ...env },
+      }
+      spawnSync(command, args, options)
+      const started = performance.now()
+      const result = timed
+        ? spawnSync(TIME, ['-f', '%M', command, ...args], options)
+        : spawnSync(command, args, options)
+      times[which]!.push(performance.now() - started)
+      if (result.status !== 0)
+        throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`)
+      if (timed) peaks[which]!.push(Number(result.stderr.trim().split('\n').pop()) / 1024)
+    })
   }
   const median = (values: number[]) =>
     [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-  return { ms: median(times), mb: peaks.length ? median(peaks) : undefined }
+  return commands.map((_, which) => ({
+    ms: median(times[which]!),
+    mb: peaks[which]!.length ? median(peaks[which]!) : undefined,
+  }))
 }
 
 const mb = (m: Measured) =>
@@ -68,58 +90,73 @@ export async function benchStartup(row: Row, vcsim: Vcsim): Promise<void> {
     [BIN, '--config', config, '--session-store', 'vmware_datacenter.list'],
     env,
   )
+  // (And the view of all VMs, kept with the stored session.)
+  spawnSync(process.execPath, [BIN, '--config', config, '--session-store', 'vmware_vm.list'], {
+    env: { ...process.env, ...env },
+  })
 
-  const node = measure(process.execPath, ['-e', '0'])
+  const [node, ping] = measureTogether([
+    { command: process.execPath, args: ['-e', '0'] },
+    { command: process.execPath, args: [BIN, 'call', 'test.ping'], env },
+  ])
+  if (!node || !ping) throw new Error('no measure of node -e 0 or test.ping')
   row('node -e 0', node.ms, mb(node))
-  const ping = measure(process.execPath, [BIN, 'call', 'test.ping'], env)
   row('brine call test.ping', ping.ms, `${mb(ping)}; ${ratio(ping, node, 'node -e 0')}`)
 
-  const py = (what: string) =>
-    existsSync(PYTHON)
-      ? measure(PYTHON, [
-          join(import.meta.dirname, 'pyvmomi-process.py'),
-          what,
-          '127.0.0.1',
-          String(vcsim.port),
-          'startup-bench',
-          'pw',
-          vcsim.caFile,
-        ])
-      : undefined
-  const dcs = measure(
-    process.execPath,
-    [BIN, '--config', config, '--session-store', 'vmware_datacenter.list'],
+  const python = existsSync(PYTHON)
+  const py = (what: string): Command => ({
+    command: PYTHON,
+    args: [
+      join(import.meta.dirname, 'pyvmomi-process.py'),
+      what,
+      '127.0.0.1',
+      String(vcsim.port),
+      'startup-bench',
+      'pw',
+      vcsim.caFile,
+    ],
+  })
+  const brine = (fun: string): Command => ({
+    command: process.execPath,
+    args: [BIN, '--config', config, '--session-store', fun],
     env,
-  )
-  const pyDcs = py('datacenters')
+  })
+  // What any Node program pays for the datacenters: node-floor.cjs makes the same two round
+  // trips on the session brine stored, with node:https and no brine.
+  const [sessionFile] = readdirSync(env.BRINE_SESSION_DIR).filter((name) => name.endsWith('.json'))
+  const floorCommand: Command | undefined = sessionFile
+    ? {
+        command: process.execPath,
+        args: [
+          join(import.meta.dirname, 'node-floor.cjs'),
+          vcsim.url,
+          vcsim.caFile,
+          join(env.BRINE_SESSION_DIR, sessionFile),
+        ],
+      }
+    : undefined
+  const together = measureTogether([
+    brine('vmware_datacenter.list'),
+    ...(python ? [py('datacenters')] : []),
+    ...(floorCommand ? [floorCommand] : []),
+  ])
+  const dcs = together[0]!
+  const pyDcs = python ? together[1] : undefined
+  const floor = floorCommand ? together.at(-1) : undefined
   if (pyDcs) row('pyVmomi script: login, list datacenters, logout', pyDcs.ms, mb(pyDcs))
   row(
     'brine --session-store vmware_datacenter.list',
     dcs.ms,
     `${mb(dcs)}${pyDcs ? `; ${ratio(dcs, pyDcs, 'the pyVmomi script')}` : ''}`,
   )
-  // What any Node program pays for that call: node-floor.cjs makes the same two round trips
-  // on the session brine stored, with node:https and no brine.
-  const [sessionFile] = readdirSync(env.BRINE_SESSION_DIR).filter((name) => name.endsWith('.json'))
-  if (sessionFile) {
-    const floor = measure(process.execPath, [
-      join(import.meta.dirname, 'node-floor.cjs'),
-      vcsim.url,
-      vcsim.caFile,
-      join(env.BRINE_SESSION_DIR, sessionFile),
-    ])
+  if (floor)
     row(
       'Node floor: the same 2 round trips, node:https, no brine',
       floor.ms,
       `${mb(floor)}${pyDcs ? `; ${ratio(floor, pyDcs, 'the pyVmomi script')}` : ''}; brine adds ${(dcs.ms - floor.ms).toFixed(0)} ms`,
     )
-  }
-  const vms = measure(
-    process.execPath,
-    [BIN, '--config', config, '--session-store', 'vmware_vm.list'],
-    env,
-  )
-  const pyVms = py('vms')
+  const [vms, pyVms] = measureTogether([brine('vmware_vm.list'), ...(python ? [py('vms')] : [])])
+  if (!vms) throw new Error('no measure of vmware_vm.list')
   if (pyVms)
     row('pyVmomi script: login, name + config.template of all VMs, logout', pyVms.ms, mb(pyVms))
   row(
