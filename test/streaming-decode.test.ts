@@ -5,6 +5,7 @@
 // detail names the fault type (vSphere Web Services SDK Programming Guide, "SOAP faults").
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { createResponseDecoder, type DecodedResponse, decodeResponse } from '../vsphere/decoder.ts'
 import { TransportError, VimFaultError } from '../vsphere/errors.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import { retrieveAll } from '../vsphere/property-collector.ts'
@@ -115,6 +116,233 @@ describe('against vcsim', () => {
       // The whole path kept its text for the observer.
       expect(seen.every((s) => !s.streamed && s.body.length > 0)).toBe(true)
     })
+  })
+})
+
+/** The decode of `xml` with the objects read whole, fed in pieces cut at `cuts`, or its error. */
+function bulkDecode(method: string, xml: string, cuts: number[] = []): DecodedResponse | string {
+  try {
+    const decoder = createResponseDecoder(method)
+    const bytes = Buffer.from(xml)
+    let from = 0
+    for (const cut of [...cuts, bytes.length]) {
+      decoder.write(bytes.subarray(from, cut))
+      from = cut
+    }
+    return decoder.end()
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+/** The decode of `xml` through the scanner's events only, or its error. */
+function eventDecode(method: string, xml: string): DecodedResponse | string {
+  try {
+    return decodeResponse(method, xml, { bulk: false })
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+/** Equal, key for key in the same order (JSON), and as values (dates, numbers). */
+function expectSame(actual: unknown, expected: unknown, label: string): void {
+  expect(JSON.stringify(actual), label).toBe(JSON.stringify(expected))
+  expect(actual, label).toEqual(expected)
+}
+
+describe('PropertyCollector objects read whole (readObjectContent)', () => {
+  let vcsim: Vcsim
+  beforeAll(async () => {
+    vcsim = await startVcsim({ vm: 20 })
+  })
+  afterAll(async () => {
+    await vcsim?.stop()
+  })
+
+  it('builds what the events build, on every answer of a vcsim session, however cut', async () => {
+    const answers: Array<{ method: string; xml: string }> = []
+    const stop = observeSoapCalls((call) =>
+      answers.push({ method: call.method, xml: call.response }),
+    )
+    const params = resolveConnectionParams({
+      server: vcsim.url,
+      user: 'bulk',
+      password: 'pw',
+      caFile: vcsim.caFile,
+    })
+    try {
+      await withSession(params, async (si) => {
+        // Strings, booleans, numbers, enums, dates, morefs, and whole data objects.
+        await retrieveAll(si, 'VirtualMachine', [
+          'name',
+          'config.template',
+          'config.uuid',
+          'runtime.powerState',
+          'runtime.bootTime',
+          'runtime.host',
+          'summary.config.numCpu',
+          'summary.config.memorySizeMB',
+          'summary.quickStats.overallCpuUsage',
+          'guest.ipAddress',
+          'parent',
+          'resourcePool',
+          'overallStatus',
+        ])
+        await retrieveAll(si, 'HostSystem', ['name', 'runtime.connectionState', 'parent'])
+        // Arrays and whole data objects: left to the events.
+        await retrieveAll(si, 'VirtualMachine', ['name', 'datastore'])
+        await retrieveAll(si, 'VirtualMachine', ['config', 'runtime'])
+        await retrieveAll(si, 'HostSystem', ['name', 'summary'])
+        await retrieveAll(si, 'Datacenter', ['name', 'vmFolder'])
+      })
+    } finally {
+      stop()
+    }
+    const retrieves = answers.filter((a) => a.method === 'RetrievePropertiesEx')
+    expect(retrieves.length).toBeGreaterThanOrEqual(4)
+    let whole = 0
+    let objects = 0
+    for (const { method, xml } of retrieves) {
+      const expected = eventDecode(method, xml)
+      const decoder = createResponseDecoder(method)
+      decoder.write(Buffer.from(xml))
+      const actual = decoder.end()
+      expectSame(actual, expected, method)
+      whole += decoder.objectsReadWhole
+      objects += ((expected as { value?: { objects?: unknown[] } }).value?.objects ?? []).length
+      // Cut into pieces anywhere: an object a piece cuts is left to the events.
+      const bytes = Buffer.byteLength(xml)
+      for (const size of [1000, 4093, 65536])
+        expectSame(
+          bulkDecode(
+            method,
+            xml,
+            Array.from({ length: Math.floor(bytes / size) }, (_, i) => (i + 1) * size).filter(
+              (cut) => cut < bytes,
+            ),
+          ),
+          expected,
+          `${method} in ${size}-byte pieces`,
+        )
+    }
+    // The simple answers were read whole (20 VMs, the hosts); the others were not.
+    expect(whole).toBeGreaterThan(20)
+    expect(whole).toBeLessThan(objects - 40)
+  })
+
+  const answer = (objects: string) =>
+    soap(
+      `<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>${objects}</returnval></RetrievePropertiesExResponse>`,
+    )
+  const object = (
+    props: string,
+    obj: string | undefined = '<obj type="VirtualMachine">vm-1</obj>',
+  ) => `<objects>${obj}${props}</objects>`
+  const prop = (name: string, val: string) => `<propSet><name>${name}</name>${val}</propSet>`
+
+  it.each<[string, string, string?]>([
+    [
+      'a string, an empty one, no xsi:type',
+      prop('a', '<val xsi:type="xsd:string">web 01</val>') +
+        prop('b', '<val xsi:type="xsd:string"></val>') +
+        prop('c', '<val>plain</val>'),
+    ],
+    [
+      'numbers, booleans, a date',
+      prop('n', '<val xsi:type="xsd:int">4</val>') +
+        prop('l', '<val xsi:type="xsd:long">-12</val>') +
+        prop('f', '<val xsi:type="xsd:double">1.5</val>') +
+        prop('t', '<val xsi:type="xsd:boolean">true</val>') +
+        prop('one', '<val xsi:type="xsd:boolean">1</val>') +
+        prop('d', '<val xsi:type="xsd:dateTime">2026-01-02T03:04:05Z</val>'),
+    ],
+    [
+      'an enum, and an empty one (a data object)',
+      prop('p', '<val xsi:type="VirtualMachinePowerState">poweredOn</val>') +
+        prop('e', '<val xsi:type="VirtualMachineConfigSummary"></val>'),
+    ],
+    [
+      'morefs, with and without xsi:type',
+      prop('parent', '<val type="Folder" xsi:type="ManagedObjectReference">group-v3</val>') +
+        prop('host', '<val xsi:type="ManagedObjectReference" type="HostSystem">host-1</val>'),
+    ],
+    [
+      "vcsim's namespaced xsi:type",
+      prop(
+        'n',
+        '<val xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" XMLSchema-instance:type="xsd:string">DC0_H0_VM0</val>',
+      ),
+    ],
+    [
+      'entities (left to the events)',
+      prop('a', '<val xsi:type="xsd:string">R&amp;D &lt;1&gt;</val>'),
+    ],
+    ['an entity in the moref', '', '<obj type="VirtualMachine">vm&#45;1</obj>'],
+    ["']]>' in a value (an error either way)", prop('a', '<val xsi:type="xsd:string">a]]>b</val>')],
+    [
+      'a repeated attribute (an error either way)',
+      prop('a', '<val xsi:type="xsd:string" xsi:type="xsd:int">1</val>'),
+    ],
+    [
+      'single quotes, spaces around =, a self-closing val',
+      prop('a', "<val xsi:type='xsd:string'>x</val>") +
+        prop('b', '<val xsi:type = "xsd:int">2</val>') +
+        prop('c', '<val xsi:type="xsd:string"/>'),
+    ],
+    ['a `>` in an attribute value', prop('a', '<val xsi:type="xsd:string" note="a>b">x</val>')],
+    [
+      'arrays and data objects',
+      prop(
+        'ds',
+        '<val xsi:type="ArrayOfManagedObjectReference"><ManagedObjectReference type="Datastore" xsi:type="ManagedObjectReference">ds-1</ManagedObjectReference></val>',
+      ) + prop('tags', '<val xsi:type="ArrayOfString"></val>'),
+    ],
+    ['white space between tags', ` ${prop('a', '<val xsi:type="xsd:string">x</val>')}\n`],
+    [
+      'a missingSet',
+      '<missingSet><path>config</path><fault><fault xsi:type="NoPermission"><object type="VirtualMachine">vm-1</object></fault><localizedMessage></localizedMessage></fault></missingSet>',
+    ],
+    ['no property', ''],
+    ['an odd moref type', '', '<obj type="Virtual Machine">vm-1</obj>'],
+    [
+      'another attribute on obj',
+      '',
+      '<obj type="VirtualMachine" xsi:type="ManagedObjectReference">vm-1</obj>',
+    ],
+  ])('%s: the same value (or error) as the events', (_label, props, obj) => {
+    const xml = answer(
+      object(props, obj) + object(prop('name', '<val xsi:type="xsd:string">vm two</val>')),
+    )
+    const expected = eventDecode('RetrievePropertiesEx', xml)
+    expectSame(bulkDecode('RetrievePropertiesEx', xml), expected, 'whole')
+    for (let cut = 1; cut < Buffer.byteLength(xml); cut += 7)
+      expectSame(bulkDecode('RetrievePropertiesEx', xml, [cut]), expected, `cut at ${cut}`)
+  })
+
+  it('reads only the objects of a RetrieveResult, and counts them', () => {
+    const simple = object(prop('name', '<val xsi:type="xsd:string">a</val>'))
+    const decoder = createResponseDecoder('RetrievePropertiesEx')
+    decoder.write(Buffer.from(answer(simple + simple)))
+    decoder.end()
+    expect(decoder.objectsReadWhole).toBe(2)
+    // RetrieveProperties answers ObjectContent[] as returnval elements: events only.
+    const plain = createResponseDecoder('RetrieveProperties')
+    plain.write(
+      Buffer.from(
+        soap(
+          `<RetrievePropertiesResponse xmlns="urn:vim25"><returnval><obj type="VirtualMachine">vm-1</obj>${prop('name', '<val xsi:type="xsd:string">a</val>')}</returnval></RetrievePropertiesResponse>`,
+        ),
+      ),
+    )
+    expect(plain.end()).toEqual(
+      eventDecode(
+        'RetrieveProperties',
+        soap(
+          `<RetrievePropertiesResponse xmlns="urn:vim25"><returnval><obj type="VirtualMachine">vm-1</obj>${prop('name', '<val xsi:type="xsd:string">a</val>')}</returnval></RetrievePropertiesResponse>`,
+        ),
+      ),
+    )
+    expect(plain.objectsReadWhole).toBe(0)
   })
 })
 

@@ -53,6 +53,18 @@ export interface ScanHandlers {
   close(name: string): void
 }
 
+/**
+ * A handler that reads some elements whole, in their common form, instead of through events:
+ * at each `tag` (`<name>` as written) inside the root, `read(xml, at)` gets the piece and the
+ * tag's offset, and returns the offset after the element's end tag when it read the element
+ * (as its events would have built it), or -1 to leave it to the events (an element in another
+ * form, or cut by the end of the piece). It must not throw.
+ */
+export interface BulkReader {
+  tag: string
+  read(xml: string, at: number): number
+}
+
 /** Scan `xml` whole, calling `handlers` in document order. Throws XmlSyntaxError. */
 export function scanXml(xml: string, handlers: ScanHandlers): void {
   const scanner = new XmlScanner(handlers)
@@ -79,6 +91,7 @@ export class XmlScanner {
       tail: '',
       base: 0,
       resumeAt: 0,
+      bulk: undefined,
       last: undefined,
       tagName: '',
       tagAttributes: NO_ATTRIBUTES,
@@ -116,6 +129,14 @@ export class XmlScanner {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
     }
     this.writeText(text)
+  }
+
+  /**
+   * Let `reader` read whole elements that start with `reader.tag`, from now until this is
+   * called again (undefined: none): see BulkReader.
+   */
+  bulk(reader: BulkReader | undefined): void {
+    this.#state.bulk = reader
   }
 
   /** The next characters of the document. */
@@ -160,6 +181,8 @@ interface ScanState {
    * CDATA section or start tag is not searched again from its start for every piece.
    */
   resumeAt: number
+  /** Whole elements a handler reads itself (XmlScanner.bulk). */
+  bulk: BulkReader | undefined
   /** The last tag scanned, whose successors predict the next (undefined after other markup). */
   last: SeenTag | undefined
   /** The tag scanEndTag or scanStartTag just read, for its SeenTag. */
@@ -227,6 +250,16 @@ function scanPiece(state: ScanState, xml: string, final: boolean): void {
       if (open.length > 0) handlers.text(decodeText(xml, pos, lt, state.base))
       else if (!isSpace(xml, pos, lt))
         throw new XmlSyntaxError('text outside the root element', state.base + pos)
+    }
+    const bulk = state.bulk
+    if (bulk !== undefined && open.length > 0 && xml.startsWith(bulk.tag, lt)) {
+      const after = bulk.read(xml, lt)
+      if (after > lt) {
+        state.last = undefined
+        state.resumeAt = 0
+        pos = after
+        continue
+      }
     }
     // The tags of an answer follow each other in a few patterns: try the tags that followed
     // the last one before, each compared whole in one call, before scanning.
