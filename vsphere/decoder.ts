@@ -414,7 +414,8 @@ function readObjectContent(
     if (textEnd === -1 || !xml.startsWith('</val></propSet>', textEnd)) return undefined
     const val = simpleValue(tag, xml.slice(textStart, textEnd))
     if (val === NOT_SIMPLE) return undefined
-    ;(propSet ??= []).push({ name: interned(xml, nameStart, nameEnd), val })
+    propSet ??= []
+    propSet.push({ name: interned(xml, nameStart, nameEnd), val })
     end = textEnd + 16
   }
   if (!xml.startsWith('</objects>', end)) return undefined
