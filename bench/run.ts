@@ -134,7 +134,7 @@ try {
     `${fetch.count} VMs, ${(fetch.onView / fetch.floor).toFixed(2)}× floor`,
   )
   row(
-    'brine retrieveAll (view + retrieve + DestroyView)',
+    'brine retrieveAll (its kept view + retrieve)',
     fetch.whole,
     `${(fetch.whole / fetch.floor).toFixed(2)}× floor`,
   )
