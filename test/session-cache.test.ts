@@ -194,20 +194,23 @@ describe('persistent session store', () => {
     expect(JSON.parse(text).cookie).toBeTruthy()
 
     // Another process reuses it: no new Login on the server.
-    const child = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'helpers', 'reuse-session.ts'),
-        vcsim.url,
-        'stored',
-        'st0red-Secret',
-        vcsim.caFile,
-        dir,
-      ],
-      { encoding: 'utf8', timeout: 30_000 },
-    )
+    const reuseInChild = (...what: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(import.meta.dirname, 'helpers', 'reuse-session.ts'),
+          vcsim.url,
+          'stored',
+          'st0red-Secret',
+          vcsim.caFile,
+          dir,
+          ...what,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      )
+    const child = reuseInChild()
     expect(child.stderr).toBe('')
     // One round trip: the validation (SessionManager.currentSession). The ServiceContent
     // comes from the file, as stored with the session (issue 21: a stored-session call).
@@ -226,21 +229,7 @@ describe('persistent session store', () => {
     await lister.closeAll()
     const views = JSON.parse(readFileSync(join(dir, file!), 'utf8')).views
     expect(Object.keys(views)).toEqual(['VirtualMachine'])
-    const again = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'helpers', 'reuse-session.ts'),
-        vcsim.url,
-        'stored',
-        'st0red-Secret',
-        vcsim.caFile,
-        dir,
-        'vms',
-      ],
-      { encoding: 'utf8', timeout: 30_000 },
-    )
+    const again = reuseInChild('vms')
     expect(again.stderr).toBe('')
     expect(JSON.parse(again.stdout)).toEqual({
       logins: 0,

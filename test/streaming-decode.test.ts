@@ -19,6 +19,7 @@ import {
   soap,
   startFakeVcenter,
 } from './helpers/fake-vcenter.ts'
+import { sessionAnswers } from './helpers/soap-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 interface SeenSend {
@@ -160,44 +161,30 @@ describe('PropertyCollector objects read whole (readObjectContent)', () => {
   })
 
   it('builds what the events build, on every answer of a vcsim session, however cut', async () => {
-    const answers: Array<{ method: string; xml: string }> = []
-    const stop = observeSoapCalls((call) =>
-      answers.push({ method: call.method, xml: call.response }),
-    )
-    const params = resolveConnectionParams({
-      server: vcsim.url,
-      user: 'bulk',
-      password: 'pw',
-      caFile: vcsim.caFile,
+    const answers = await sessionAnswers(vcsim, 'bulk', async (si) => {
+      // Strings, booleans, numbers, enums, dates, morefs, and whole data objects.
+      await retrieveAll(si, 'VirtualMachine', [
+        'name',
+        'config.template',
+        'config.uuid',
+        'runtime.powerState',
+        'runtime.bootTime',
+        'runtime.host',
+        'summary.config.numCpu',
+        'summary.config.memorySizeMB',
+        'summary.quickStats.overallCpuUsage',
+        'guest.ipAddress',
+        'parent',
+        'resourcePool',
+        'overallStatus',
+      ])
+      await retrieveAll(si, 'HostSystem', ['name', 'runtime.connectionState', 'parent'])
+      // Arrays and whole data objects: left to the events.
+      await retrieveAll(si, 'VirtualMachine', ['name', 'datastore'])
+      await retrieveAll(si, 'VirtualMachine', ['config', 'runtime'])
+      await retrieveAll(si, 'HostSystem', ['name', 'summary'])
+      await retrieveAll(si, 'Datacenter', ['name', 'vmFolder'])
     })
-    try {
-      await withSession(params, async (si) => {
-        // Strings, booleans, numbers, enums, dates, morefs, and whole data objects.
-        await retrieveAll(si, 'VirtualMachine', [
-          'name',
-          'config.template',
-          'config.uuid',
-          'runtime.powerState',
-          'runtime.bootTime',
-          'runtime.host',
-          'summary.config.numCpu',
-          'summary.config.memorySizeMB',
-          'summary.quickStats.overallCpuUsage',
-          'guest.ipAddress',
-          'parent',
-          'resourcePool',
-          'overallStatus',
-        ])
-        await retrieveAll(si, 'HostSystem', ['name', 'runtime.connectionState', 'parent'])
-        // Arrays and whole data objects: left to the events.
-        await retrieveAll(si, 'VirtualMachine', ['name', 'datastore'])
-        await retrieveAll(si, 'VirtualMachine', ['config', 'runtime'])
-        await retrieveAll(si, 'HostSystem', ['name', 'summary'])
-        await retrieveAll(si, 'Datacenter', ['name', 'vmFolder'])
-      })
-    } finally {
-      stop()
-    }
     const retrieves = answers.filter((a) => a.method === 'RetrievePropertiesEx')
     expect(retrieves.length).toBeGreaterThanOrEqual(4)
     let whole = 0

@@ -3,10 +3,8 @@
 // errors however the answer is cut into pieces; and what it refuses.
 import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveConnectionParams } from '../vsphere/connection-params.ts'
-import { withSession } from '../vsphere/one-shot.ts'
-import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import { scanXml, XmlScanner } from '../vsphere/xml-scanner.ts'
+import { sessionAnswers } from './helpers/soap-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 type Event = ['open', string, string[]] | ['text', string] | ['close', string]
@@ -110,33 +108,19 @@ describe('on real vcsim answers', () => {
   })
 
   it('gives the events saxes gives, for every answer of a session that reads, fails and runs a task', async () => {
-    const answers: Array<{ method: string; xml: string }> = []
-    const stop = observeSoapCalls((call) =>
-      answers.push({ method: call.method, xml: call.response }),
-    )
-    const params = resolveConnectionParams({
-      server: vcsim.url,
-      user: 'scanner',
-      password: 'pw',
-      caFile: vcsim.caFile,
+    const answers = await sessionAnswers(vcsim, 'scanner', async (si) => {
+      const { retrieveAll } = await import('../vsphere/property-collector.ts')
+      // Whole data objects, nested arrays, enums, dates, morefs.
+      const vms = await retrieveAll(si, 'VirtualMachine', ['config', 'runtime', 'guest'])
+      await retrieveAll(si, 'HostSystem', ['config.network', 'summary', 'hardware'])
+      // A fault (500 with a detail element).
+      await si
+        .invoke('RenameDatacenter_Task', { _this: { type: 'Datacenter', value: 'no-such' } })
+        .catch(() => undefined)
+      // A task and its info.
+      const { runTask } = await import('../vsphere/call.ts')
+      await runTask(si, 'power off', 'PowerOffVM_Task', { _this: vms[0]!.obj })
     })
-    try {
-      await withSession(params, async (si) => {
-        const { retrieveAll } = await import('../vsphere/property-collector.ts')
-        // Whole data objects, nested arrays, enums, dates, morefs.
-        const vms = await retrieveAll(si, 'VirtualMachine', ['config', 'runtime', 'guest'])
-        await retrieveAll(si, 'HostSystem', ['config.network', 'summary', 'hardware'])
-        // A fault (500 with a detail element).
-        await si
-          .invoke('RenameDatacenter_Task', { _this: { type: 'Datacenter', value: 'no-such' } })
-          .catch(() => undefined)
-        // A task and its info.
-        const { runTask } = await import('../vsphere/call.ts')
-        await runTask(si, 'power off', 'PowerOffVM_Task', { _this: vms[0]!.obj })
-      })
-    } finally {
-      stop()
-    }
     expect(answers.length).toBeGreaterThan(5)
     expect(answers.some((a) => a.xml.includes('Fault>'))).toBe(true)
     for (const { method, xml } of answers) expect(scanned(xml), method).toEqual(saxesEvents(xml))

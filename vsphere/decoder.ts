@@ -351,13 +351,10 @@ function finishFrame(frame: Frame): unknown {
     case Kind.Text:
       return fields ?? text
     case Kind.Number:
-      return Number(text)
     case Kind.Boolean:
-      return text === 'true' || text === '1'
     case Kind.Date:
-      return new Date(text)
     case Kind.Moref:
-      return { type: frame.morefType ?? '', value: text }
+      return scalarValue(frame.kind, text, frame.morefType)
   }
   // An enum is text; a data object has fields, is forced to be one, or was announced with
   // xsi:type and has no content (a data object without fields, e.g. a bootable CD-ROM device).
@@ -452,7 +449,11 @@ function valTag(xml: string, at: number): ValTag | undefined {
   if (gt === -1 || gt - at > 512) return undefined
   const attributes = xml.slice(at + 4, gt)
   if (attributes !== '' && !/^\s/.test(attributes)) return undefined
-  const tag: ValTag = { text: flat(xml.slice(at, gt + 1)), xsiType: undefined, morefType: undefined }
+  const tag: ValTag = {
+    text: flat(xml.slice(at, gt + 1)),
+    xsiType: undefined,
+    morefType: undefined,
+  }
   const keys: string[] = []
   ATTRIBUTE.lastIndex = 0
   while (ATTRIBUTE.lastIndex < attributes.length) {
@@ -485,18 +486,33 @@ function simpleValue(tag: ValTag, text: string): unknown {
     case Kind.Text:
       return text
     case Kind.Number:
+    case Kind.Boolean:
+    case Kind.Date:
+    case Kind.Moref:
+      return scalarValue(info.kind, text, tag.morefType)
+    case Kind.Data:
+      // An enum; empty, it would be a data object without fields.
+      return text === '' ? NOT_SIMPLE : text
+    default:
+      return NOT_SIMPLE
+  }
+}
+
+/** The value of a number, boolean, date or moref element from its text. */
+function scalarValue(
+  kind: Kind.Number | Kind.Boolean | Kind.Date | Kind.Moref,
+  text: string,
+  morefType: string | undefined,
+): unknown {
+  switch (kind) {
+    case Kind.Number:
       return Number(text)
     case Kind.Boolean:
       return text === 'true' || text === '1'
     case Kind.Date:
       return new Date(text)
     case Kind.Moref:
-      return { type: tag.morefType ?? '', value: text }
-    case Kind.Data:
-      // An enum; empty, it would be a data object without fields.
-      return text === '' ? NOT_SIMPLE : text
-    default:
-      return NOT_SIMPLE
+      return { type: morefType ?? '', value: text }
   }
 }
 
