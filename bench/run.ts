@@ -11,6 +11,7 @@ import { Runtime } from '../loader/runtime.ts'
 import { startVcsim } from '../test/helpers/vcsim.ts'
 import { encodeRequest } from '../vsphere/codec.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
+import { createResponseDecoder } from '../vsphere/decoder.ts'
 import { withSession } from '../vsphere/one-shot.ts'
 import {
   createContainerView,
@@ -100,6 +101,7 @@ try {
       cookie: `vmware_soap_session=${si.cookie?.reveal()}`,
     }
     let bytes = 0
+    let answer = Buffer.alloc(0)
     // Each measured after as many unmeasured rounds: the decoder's first runs are V8's
     // interpreter and baseline code (a cold process pays that: see the whole-process rows).
     await best(ROUNDS, () => retrieveProperties(si, spec))
@@ -110,7 +112,8 @@ try {
         headers,
         body,
       })
-      bytes = (await response.body.arrayBuffer()).byteLength
+      answer = Buffer.from(await response.body.arrayBuffer())
+      bytes = answer.byteLength
     })
     await pool.close()
     let count = 0
@@ -120,8 +123,15 @@ try {
     const whole = await best(ROUNDS, async () => {
       count = (await retrieveAll(si, 'VirtualMachine', PATHS)).length
     })
+    // The decoder alone, warm: the answer fed in 64 KiB pieces as the transport does.
+    const decodeWarm = await best(ROUNDS * 3, async () => {
+      const decoder = createResponseDecoder('RetrievePropertiesEx')
+      for (let at = 0; at < answer.length; at += 65536)
+        decoder.write(answer.subarray(at, at + 65536))
+      decoder.end()
+    })
     await destroyView(si, view)
-    return { floor, onView, whole, count, bytes }
+    return { floor, onView, whole, count, bytes, answer, decodeWarm }
   })
   row(
     'raw HTTP (undici, same request, body read)',
@@ -137,6 +147,37 @@ try {
     'brine retrieveAll (its kept view + retrieve)',
     fetch.whole,
     `${(fetch.whole / fetch.floor).toFixed(2)}× floor`,
+  )
+
+  row('its decoding alone, warm', fetch.decodeWarm, `fed in 64 KiB pieces, best of ${ROUNDS * 3}`)
+  // The same decoding in a fresh process (bench/cold-decode.ts), as a short brine process
+  // meets it: V8 has not compiled the decoder yet.
+  const answerFile = join(mkdtempSync(join(tmpdir(), 'brine-bench-answer-')), 'answer.xml')
+  writeFileSync(answerFile, fetch.answer)
+  const coldDecode = (mode: string[]) => {
+    const times: number[] = []
+    for (let i = 0; i < ROUNDS; i++) {
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'cold-decode.ts'), answerFile, ...mode],
+        { encoding: 'utf8' },
+      )
+      if (child.status !== 0) throw new Error(`cold-decode.ts failed: ${child.stderr}`)
+      times.push(Number(child.stdout.trim()))
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+  }
+  const cold = coldDecode([])
+  const coldEvents = coldDecode(['events'])
+  row(
+    'its decoding alone in a fresh process',
+    cold,
+    `median of ${ROUNDS}; ${(cold / fetch.decodeWarm).toFixed(1)}× warm`,
+  )
+  row(
+    'the same, every element through the scanner events',
+    coldEvents,
+    `median of ${ROUNDS}; objects read whole save ${(coldEvents - cold).toFixed(0)} ms`,
   )
 
   const py = runPyvmomi<{ login_ms: number; fetch_ms: number; count: number }>('pyvmomi-fetch.py', [
