@@ -1,5 +1,12 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -12,7 +19,7 @@ import { Issued } from '../core/secret.ts'
 import type { Runtime } from '../loader/runtime.ts'
 import { resolveConnectionParams } from '../vsphere/connection-params.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
-import { bin, runCli } from './helpers/cli.ts'
+import { bin, cliDirFor, runCli } from './helpers/cli.ts'
 import { runtimeCalls } from './helpers/runtime-calls.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { vmwareRuntime } from './helpers/vmware-runtime.ts'
@@ -198,18 +205,8 @@ describe('vmware_vm.console and the console module', () => {
 
 describe('console from the CLI', () => {
   it('shows the token once; a second process validates it; no log or later output shows it', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'brine-console-cli-'))
-    writeFileSync(
-      join(cwd, 'brine.yaml'),
-      [
-        `data_dir: ${join(cwd, 'data')}`,
-        'saltext.vmware:',
-        `  host: ${vcsim.url}`,
-        `  user: ${vcsim.user}`,
-        `  password: ${vcsim.password}`,
-        `  ca_file: ${vcsim.caFile}`,
-      ].join('\n'),
-    )
+    const cwd = cliDirFor(vcsim, join(tmpdir(), 'brine-console-cli-'))
+    appendFileSync(join(cwd, 'brine.yaml'), `\ndata_dir: ${join(cwd, 'data')}\n`)
     mkdirSync(join(cwd, 'sub'))
     writeFileSync(join(cwd, 'sub', 'brine.yaml'), 'data_dir: ../data\n')
     const issued = await runCli(['call', 'vmware_vm.console', 'DC0_H0_VM0', '--out', 'json'], {
