@@ -228,9 +228,7 @@ function viewDiedWithSession(
 ): boolean {
   if (!isReconnectProxy(si)) return false
   const replaced = proxyTarget(si) !== owner
-  const gone =
-    error instanceof ManagedObjectNotFoundError &&
-    (replaced || (error.fault?.obj as ManagedObjectReference | undefined)?.value === view.value)
+  const gone = (replaced && error instanceof ManagedObjectNotFoundError) || isGone(view, error)
   if (!gone && !(error instanceof NotAuthenticatedError)) return false
   owner.valid = false
   return true
