@@ -245,6 +245,7 @@ export async function main(
       Object.entries(kwargs).some(
         ([key, value]) => key.toLowerCase() === 'test' && readTestValue(value) === true,
       ) || opts.test === true
+    if (!host) noteOneShotCall()
     const result = await Promise.race([
       runtime.call(fun, { args, kwargs }),
       rejectOnAbort(controller.signal),
@@ -301,6 +302,16 @@ function optsFlagsOf(values: ReturnType<typeof parseCommandLine>['values']): Opt
 }
 
 // --- internal ---
+
+/**
+ * Tell the `brine` command (bin/brine.js) that this process runs one call and exits, so that
+ * V8 can leave out incremental marking. A library user's process has no hook; a daemon's
+ * calls (host) are not one-shot.
+ */
+function noteOneShotCall(): void {
+  const hook = (globalThis as Record<symbol, unknown>)[Symbol.for('brine.oneShotCall')]
+  if (typeof hook === 'function') hook()
+}
 
 const guarded = new WeakSet<NodeJS.WritableStream>()
 
