@@ -176,6 +176,12 @@ function maskToken(text: string, form: string): string {
   return out + text.slice(from)
 }
 
+/** Whether redact() could change `text`: a known form stands in it, or a pattern may match. */
+function mayHoldSecret(text: string): boolean {
+  for (const forms of known.values()) for (const form of forms) if (text.includes(form)) return true
+  return MAY_MATCH_PATTERN.test(text)
+}
+
 /** Mask every secret in free text (see the module comment for what is masked). */
 export function redact(text: string): string {
   let out = text
@@ -221,7 +227,13 @@ function walk(
   if (seen.has(value)) return null
   seen.add(value)
   try {
-    if (Array.isArray(value)) return value.map((item) => walk(item, secret, options, seen))
+    if (Array.isArray(value)) {
+      // A list of text (5,000 VM names) is looked at as one text first: what is in none of
+      // it is in none of its items, and redact() leaves an item without it as it is.
+      if (!secret && value.length > 1 && isTextList(value) && !mayHoldSecret(value.join('\n')))
+        return value.slice()
+      return value.map((item) => walk(item, secret, options, seen))
+    }
     const toJSON = (value as { toJSON?: unknown }).toJSON
     if (typeof toJSON === 'function') return walk(toJSON.call(value), secret, options, seen)
     const out: Record<string, unknown> = {}
@@ -237,6 +249,11 @@ function walk(
   } finally {
     seen.delete(value)
   }
+}
+
+function isTextList(list: unknown[]): list is string[] {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== 'string') return false
+  return true
 }
 
 /**

@@ -117,6 +117,22 @@ describe('redactValue', () => {
     })
   })
 
+  it('looks at a list of text as one text first, and still masks each item that holds a secret', () => {
+    registerSecret('tango42')
+    const names = Array.from({ length: 1000 }, (_, i) => `DC0_H0_VM${i}`)
+    const plain = redactValue(names)
+    expect(plain).toEqual(names)
+    expect(plain).not.toBe(names)
+    expect(redactValue([...names, 'the password is tango42', 'token=abcdef123456'])).toEqual([
+      ...names,
+      'the password is ***',
+      'token=***',
+    ])
+    // A known value across two items is in neither; under a secret key, every item is masked.
+    expect(redactValue(['tan', 'go42'])).toEqual(['tan', 'go42'])
+    expect(redactValue({ api_token: ['a', 'b'] })).toEqual({ api_token: ['***', '***'] })
+  })
+
   it('masks a number that is a known secret (a password YAML typed as a number)', () => {
     registerSecret(80551234)
     expect(redactValue({ pin: 80551234, count: 3 })).toEqual({ pin: '***', count: 3 })
