@@ -26,11 +26,40 @@ export function defineModule<Functions extends ModuleDefinition['functions']>(
   return Object.assign(definition, { [kModule]: true })
 }
 
-/** Declare one function; `run` gets its arguments typed from `args`. */
+/**
+ * Declare one function; `run` gets its arguments typed from `args`. `args` may be a function
+ * that returns them: its schemas are then built when the function is first called or
+ * described, not when its module loads (a short `brine call` of one function of a large
+ * module builds only that function's schemas; issue 21).
+ */
 export function defineFunction<Shape extends ArgShape, Result>(
-  definition: FunctionDefinition<Shape, Result>,
+  definition: Omit<FunctionDefinition<Shape, Result>, 'args'> & { args: Shape | (() => Shape) },
 ): TypedFunction<Result> {
+  const { args } = definition
+  if (typeof args === 'function') {
+    let shape: Shape | undefined
+    Object.defineProperty(definition, 'args', {
+      get: () => {
+        shape ??= args()
+        return shape
+      },
+      enumerable: true,
+    })
+  }
   return definition as unknown as TypedFunction<Result>
+}
+
+/** `make`, run once on first use: for schemas a module shares among lazy `args`. */
+export function lazy<T>(make: () => T): () => T {
+  let made = false
+  let value: T
+  return () => {
+    if (!made) {
+      value = make()
+      made = true
+    }
+    return value
+  }
 }
 
 /** True for what `defineModule` returned, from any generation. */

@@ -2,92 +2,98 @@
 // deploy_template and the vmware_vm.present state, its translation into a vim25
 // CustomizationSpec, the reverse (a stored spec described in the same model, secrets left
 // out), and the specs stored in vCenter. How a customization went: _customization_events.ts.
-import { type CallContext, ModuleError, Secret, z } from 'brine/loader'
+import { type CallContext, lazy, ModuleError, Secret, z } from 'brine/loader'
 import { callVim, type ManagedObjectReference, retrieveObjectProperties } from 'brine/vsphere'
 import { asList } from './_vmware.ts'
 
 const secret = (what: string) => z.string().min(1).meta({ secret: true }).describe(what)
 
-const linuxSchema = z
-  .object({
-    hostname: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('host name (default: the VM name; a trailing * makes it a prefix: web* → web-1)'),
-    domain: z.string().min(1).describe('DNS domain of the guest'),
-    time_zone: z.string().min(1).optional().describe('tz database name, e.g. Europe/Berlin'),
-    hw_clock_utc: z.boolean().optional().describe('the hardware clock is in UTC'),
-  })
-  .strict()
+const linuxSchema = lazy(() =>
+  z
+    .object({
+      hostname: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('host name (default: the VM name; a trailing * makes it a prefix: web* → web-1)'),
+      domain: z.string().min(1).describe('DNS domain of the guest'),
+      time_zone: z.string().min(1).optional().describe('tz database name, e.g. Europe/Berlin'),
+      hw_clock_utc: z.boolean().optional().describe('the hardware clock is in UTC'),
+    })
+    .strict(),
+)
 
-const windowsSchema = z
-  .object({
-    computer_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('NetBIOS computer name (default: the VM name; a trailing * makes it a prefix)'),
-    full_name: z.string().min(1).default('Administrator').describe('registered user name'),
-    org_name: z.string().min(1).default('Organization').describe('registered organization'),
-    product_key: secret('Windows product key (never logged or shown)').optional(),
-    admin_password: secret('Administrator password (never logged or shown)').optional(),
-    time_zone: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe('Microsoft time zone index, e.g. 85 (GMT), 110 (W. Europe), 4 (Pacific)'),
-    workgroup: z.string().min(1).optional().describe('workgroup to join'),
-    join_domain: z.string().min(1).optional().describe('Active Directory domain to join'),
-    domain_user: z.string().min(1).optional().describe('account that joins the domain'),
-    domain_password: secret('password of domain_user (never logged or shown)').optional(),
-    run_once: z.array(z.string().min(1)).optional().describe('commands run at first logon'),
-  })
-  .strict()
+const windowsSchema = lazy(() =>
+  z
+    .object({
+      computer_name: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('NetBIOS computer name (default: the VM name; a trailing * makes it a prefix)'),
+      full_name: z.string().min(1).default('Administrator').describe('registered user name'),
+      org_name: z.string().min(1).default('Organization').describe('registered organization'),
+      product_key: secret('Windows product key (never logged or shown)').optional(),
+      admin_password: secret('Administrator password (never logged or shown)').optional(),
+      time_zone: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe('Microsoft time zone index, e.g. 85 (GMT), 110 (W. Europe), 4 (Pacific)'),
+      workgroup: z.string().min(1).optional().describe('workgroup to join'),
+      join_domain: z.string().min(1).optional().describe('Active Directory domain to join'),
+      domain_user: z.string().min(1).optional().describe('account that joins the domain'),
+      domain_password: secret('password of domain_user (never logged or shown)').optional(),
+      run_once: z.array(z.string().min(1)).optional().describe('commands run at first logon'),
+    })
+    .strict(),
+)
 
-const nicSchema = z
-  .object({
-    dhcp: z.boolean().optional().describe('address by DHCP'),
-    ip: z.string().min(1).optional().describe('static IPv4 address'),
-    netmask: z.string().min(1).optional().describe('subnet mask, e.g. 255.255.255.0'),
-    gateway: z
-      .union([z.string().min(1), z.array(z.string().min(1))])
-      .optional()
-      .describe('default gateway(s)'),
-  })
-  .strict()
+const nicSchema = lazy(() =>
+  z
+    .object({
+      dhcp: z.boolean().optional().describe('address by DHCP'),
+      ip: z.string().min(1).optional().describe('static IPv4 address'),
+      netmask: z.string().min(1).optional().describe('subnet mask, e.g. 255.255.255.0'),
+      gateway: z
+        .union([z.string().min(1), z.array(z.string().min(1))])
+        .optional()
+        .describe('default gateway(s)'),
+    })
+    .strict(),
+)
 
 /** The customization model's fields: vmware_customization.create takes them at the top level. */
-export const customizationFields = {
-  linux: linuxSchema
+export const customizationFields = lazy(() => ({
+  linux: linuxSchema()
     .optional()
     .describe('Linux identity {hostname, domain, time_zone, hw_clock_utc}'),
-  windows: windowsSchema
+  windows: windowsSchema()
     .optional()
     .describe(
       'Windows (sysprep) identity {computer_name, full_name, org_name, product_key, admin_password, ' +
         'time_zone, workgroup | join_domain + domain_user + domain_password, run_once}',
     ),
   nics: z
-    .array(nicSchema)
+    .array(nicSchema())
     .optional()
     .describe('one entry per network adapter, in order: {ip, netmask, gateway} or {dhcp: True}'),
   dns_servers: z.array(z.string().min(1)).optional().describe('DNS servers'),
   dns_suffixes: z.array(z.string().min(1)).optional().describe('DNS search suffixes'),
-}
+}))
 
-export const customizationSchema = z.object(customizationFields).strict()
-export type Customization = z.infer<typeof customizationSchema>
+export const customizationSchema = lazy(() => z.object(customizationFields()).strict())
+export type Customization = z.infer<ReturnType<typeof customizationSchema>>
 
 /** The arguments vmware_vm.clone, deploy_template and present take to customize a new VM. */
-export const customizationArgs = {
+export const customizationArgs = lazy(() => ({
   customization_spec: z
     .string()
     .min(1)
     .optional()
     .describe('name of a customization spec stored in vCenter (vmware_customization.list)'),
-  customization: customizationSchema
+  customization: customizationSchema()
     .optional()
     .describe('customization from arguments: {linux | windows, nics, dns_servers, dns_suffixes}'),
   customization_timeout: z.coerce
@@ -98,7 +104,7 @@ export const customizationArgs = {
     .describe(
       'seconds to wait for the guest to report the customization after power-on (0: do not wait)',
     ),
-}
+}))
 
 const argumentError = (message: string) => new ModuleError(message, { code: 'BRINE_ARGUMENT' })
 
@@ -160,7 +166,7 @@ function windowsIdentity(windows: NonNullable<Customization['windows']>) {
 }
 
 function adapterMapping(
-  nic: z.infer<typeof nicSchema>,
+  nic: z.infer<ReturnType<typeof nicSchema>>,
   index: number,
   windowsDns: string[] | undefined,
 ) {

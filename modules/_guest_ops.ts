@@ -16,7 +16,7 @@ import { asList } from './_vmware.ts'
 
 /** The guest account every function takes; the password is a Secret from the start. */
 export const guestArgs = {
-  ...guestVmArgs,
+  ...guestVmArgs(),
   username: z.string().min(1).describe('guest OS user'),
   password: z
     .string()

@@ -1,17 +1,17 @@
 // vmware_vm's waits for the guest (wait_for_ip, wait_for_tools, wait_for_power) and a guest
 // shutdown that waits until the VM is off, spread into vmware_vm.ts's functions.
-import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, ModuleError, z } from 'brine/loader'
 import { callVim, ENTITY_TYPES, type Entity, runTask, VimFaultError } from 'brine/vsphere'
 import { describeGuest, GUEST_PROPS, type GuestView, waitForGuest } from './_guest_wait.ts'
 import { aliased, findInDatacenter, names, requiredAliased } from './_vmware.ts'
 
 /** The VM a function acts on: saltext's `vm_name`/`datacenter_name`, brine's `name`/`datacenter`. */
-export const guestVmArgs = {
+export const guestVmArgs = lazy(() => ({
   vm_name: names.vm.optional(),
   datacenter_name: names.datacenter.optional(),
   name: names.vm.optional().describe('alias of vm_name'),
   datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-}
+}))
 
 export interface GuestVmArgs {
   vm_name?: string | undefined
@@ -49,7 +49,7 @@ export const functions = {
       'Wait until the guest of a VM reports an IP address (VMware Tools running, ' +
       'guest.ipAddress set), at most `timeout` seconds: the address, every address of its ' +
       'NICs, power and Tools state. Past the timeout: BRINE_TIMEOUT. Test mode looks once.',
-    args: { ...guestVmArgs, timeout: timeoutArg('for an address') },
+    args: () => ({ ...guestVmArgs(), timeout: timeoutArg('for an address') }),
     run: async (ctx, args) => {
       const vm = await findGuestVm(ctx, args, [])
       return waitForGuest(
@@ -67,7 +67,7 @@ export const functions = {
     doc:
       'Wait until VMware Tools run in the guest (guest.toolsRunningStatus guestToolsRunning), ' +
       'at most `timeout` seconds. Past the timeout: BRINE_TIMEOUT. Test mode looks once.',
-    args: { ...guestVmArgs, timeout: timeoutArg('for VMware Tools') },
+    args: () => ({ ...guestVmArgs(), timeout: timeoutArg('for VMware Tools') }),
     run: async (ctx, args) => {
       const vm = await findGuestVm(ctx, args, [])
       return waitForGuest(
@@ -84,8 +84,8 @@ export const functions = {
     doc:
       'Wait until the VM is in power state `state` (on/poweredOn, off/poweredOff, ' +
       'suspend/suspended), at most `timeout` seconds. Past the timeout: BRINE_TIMEOUT.',
-    args: {
-      ...guestVmArgs,
+    args: () => ({
+      ...guestVmArgs(),
       state: z
         .preprocess(
           (v) => (v === true ? 'on' : v === false ? 'off' : v),
@@ -93,7 +93,7 @@ export const functions = {
         )
         .describe('power state to wait for'),
       timeout: timeoutArg('for the power state'),
-    },
+    }),
     run: async (ctx, args) => {
       const vm = await findGuestVm(ctx, args, [])
       const wanted = POWER_STATES[args.state]
@@ -113,14 +113,14 @@ export const functions = {
       'off, at most `timeout` seconds. Refused when VMware Tools are not running, unless ' +
       'force=True, which then powers the VM off (as it does when the guest is still on at ' +
       'the timeout). {name, power_state, changed, forced, comment}. Test mode changes nothing.',
-    args: {
-      ...guestVmArgs,
+    args: () => ({
+      ...guestVmArgs(),
       timeout: timeoutArg('for the guest to power the VM off'),
       force: z
         .boolean()
         .default(false)
         .describe('power off when Tools are not running or the guest is not off in time'),
-    },
+    }),
     run: async (ctx, args) => {
       const vm = await findGuestVm(ctx, args, GUEST_PROPS)
       const guest = describeGuest(vm, vm.props)

@@ -1,6 +1,6 @@
 // vmware_vm's hardware changes in place (disk growth, controllers, NIC network and type,
 // CD-ROM), spread into vmware_vm.ts's functions.
-import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, ModuleError, z } from 'brine/loader'
 import { ENTITY_TYPES, type Entity, retrieveObjectProperties, runTask } from 'brine/vsphere'
 import { CONTROLLER_NAMES, controllerChange, controllersOf, type Device } from './_controllers.ts'
 import { currentNics, deviceNamed, devicesOf, disksOf } from './_devices.ts'
@@ -16,12 +16,12 @@ import {
 import { aliased, findInDatacenter, names, requiredAliased } from './_vmware.ts'
 
 /** The VM a function acts on: saltext's `vm_name`/`datacenter_name`, or brine's `name`/`datacenter`. */
-const vmArgs = {
+const vmArgs = lazy(() => ({
   vm_name: names.vm.optional(),
   datacenter_name: names.datacenter.optional(),
   name: names.vm.optional().describe('alias of vm_name'),
   datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-}
+}))
 
 function findVm(
   ctx: CallContext,
@@ -47,10 +47,10 @@ function reconfigure(ctx: CallContext, vm: Entity, what: string, deviceChange: u
   )
 }
 
-const connectArgs = {
+const connectArgs = lazy(() => ({
   connected: z.boolean().optional().describe('connected now (the VM must be powered on)'),
   start_connected: z.boolean().optional().describe('connect when the VM powers on'),
-}
+}))
 
 export const functions = {
   hardware: defineFunction({
@@ -59,7 +59,7 @@ export const functions = {
       '(cpu_hot_add, cpu_hot_remove, memory_hot_add), controllers (type, bus number), disks ' +
       '(size, controller type, unit), NICs (network, type, MAC) and CD/DVD drives (backing, ISO, ' +
       'connected).',
-    args: vmArgs,
+    args: () => vmArgs(),
     run: async (ctx, args) => hardwareOf(ctx, await findVm(ctx, args)),
   }),
   resize_disk: defineFunction({
@@ -67,11 +67,11 @@ export const functions = {
       'Grow a disk ("Hard disk 1", or its key) to size_gb, in place (powered on or off). vSphere ' +
       'cannot shrink a disk, nor grow one of a VM with snapshots: both are refused. The same ' +
       'size changes nothing.',
-    args: {
-      ...vmArgs,
+    args: () => ({
+      ...vmArgs(),
       disk: z.string().min(1).describe('disk label or key'),
       size_gb: z.coerce.number().positive().describe('new size in GB (not smaller than now)'),
-    },
+    }),
     run: async (ctx, { disk, size_gb, ...target }) => {
       const vm = await findVm(ctx, target)
       const props = await retrieveObjectProperties(
@@ -96,10 +96,10 @@ export const functions = {
     doc:
       'Add a disk controller (lsilogic, lsilogic-sas, paravirtual, buslogic, nvme or sata) on the ' +
       'lowest free bus number of its kind (at most four of a kind).',
-    args: {
-      ...vmArgs,
+    args: () => ({
+      ...vmArgs(),
       type: z.enum(CONTROLLER_NAMES).describe('controller type'),
-    },
+    }),
     run: async (ctx, { type, ...target }) => {
       const vm = await findVm(ctx, target)
       const change = controllerChange(await devicesOf(ctx, vm.obj), type)
@@ -113,13 +113,13 @@ export const functions = {
       'network or distributed port group), its type (vmxnet3, e1000, e1000e: the adapter is ' +
       'replaced by one of that type with the same MAC address, as vSphere needs), connected, ' +
       'start_connected. What is already so changes nothing.',
-    args: {
-      ...vmArgs,
+    args: () => ({
+      ...vmArgs(),
       nic: z.string().min(1).describe('adapter label or key'),
       network: z.string().min(1).optional().describe('network or port group name or id'),
       type: z.enum(NIC_NAMES).optional().describe('adapter type'),
-      ...connectArgs,
-    },
+      ...connectArgs(),
+    }),
     run: async (ctx, { nic, network, type, connected, start_connected, ...target }) => {
       if ([network, type, connected, start_connected].every((v) => v === undefined))
         throw new ModuleError(
@@ -144,16 +144,16 @@ export const functions = {
       'datastore browser) or the client device (no iso) in a CD/DVD drive (cdrom: its label or ' +
       'key, default the first), connected and/or connected at power on. A VM without a drive ' +
       'gets one (IDE, else SATA). What is already so changes nothing.',
-    args: {
-      ...vmArgs,
+    args: () => ({
+      ...vmArgs(),
       iso: z
         .string()
         .min(1)
         .optional()
         .describe('ISO file as [datastore] path; none: client device'),
       cdrom: z.string().min(1).optional().describe('drive label ("CD/DVD drive 1") or key'),
-      ...connectArgs,
-    },
+      ...connectArgs(),
+    }),
     run: async (ctx, { iso, cdrom, connected, start_connected, ...target }) => {
       const vm = await findVm(ctx, target)
       const changes = await cdromChanges(

@@ -372,7 +372,7 @@ export default defineModule({
           .describe('{OVF network name: vSphere network or port group name or id} (OVF items)'),
         disk_provisioning: z.enum(['thin', 'thick', 'eagerZeroedThick']).optional(),
         power_on: z.boolean().default(false).describe('power the VM on (after customization)'),
-        ...customizationArgs,
+        ...customizationArgs(),
       },
       run: (ctx, args) =>
         withLibraries(ctx, async (c) => {

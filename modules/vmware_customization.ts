@@ -84,7 +84,7 @@ export default defineModule({
         '(BRINE_VIM_ALREADY_EXISTS) unless overwrite=True.',
       args: {
         name: specName,
-        ...customizationFields,
+        ...customizationFields(),
         description: z.string().default('').describe('description'),
         overwrite: z.boolean().default(false).describe('replace a spec of this name'),
       },
@@ -140,7 +140,7 @@ export default defineModule({
         ...vmArgs,
         customization_spec: z.string().min(1).optional().describe('stored spec name'),
         customization: z
-          .object(customizationFields)
+          .object(customizationFields())
           .strict()
           .optional()
           .describe(

@@ -1,4 +1,4 @@
-import { type CallContext, defineFunction, defineModule, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, lazy, z } from 'brine/loader'
 import {
   createTaggingClient,
   SEARCHABLE,
@@ -8,30 +8,37 @@ import {
   type TaggingClient,
 } from 'brine/vsphere'
 
-export const filtersSchema = z
-  .object({
-    name: z.string().optional().describe('regex on the name'),
-    date: z
-      .string()
-      .optional()
-      .describe('e.g. "> 2020-02-02" (creation, else last change; boot time for hosts)'),
-    latest: z.boolean().optional().describe('keep the newest match'),
-    earliest: z.boolean().optional().describe('keep the oldest match'),
-    ip: z.string().optional().describe('exact IP address'),
-    parent: z.string().optional().describe('inventory path to search in, e.g. DC0/vm/web'),
-    power_state: z.string().optional().describe('poweredOn, poweredOff, suspended, …'),
-  })
-  .strict()
-
-export const metadataSchema = z.array(
+export const filtersSchema = lazy(() =>
   z
     .object({
-      key: z.string().min(1).describe('custom attribute or tag category name'),
-      value: z.string().optional().describe('regex on the value (tag name for tags)'),
-      type: z.enum(['attribute', 'tag']).default('attribute'),
-      global: z.boolean().optional().describe('attributes: global (true) or for this type (false)'),
+      name: z.string().optional().describe('regex on the name'),
+      date: z
+        .string()
+        .optional()
+        .describe('e.g. "> 2020-02-02" (creation, else last change; boot time for hosts)'),
+      latest: z.boolean().optional().describe('keep the newest match'),
+      earliest: z.boolean().optional().describe('keep the oldest match'),
+      ip: z.string().optional().describe('exact IP address'),
+      parent: z.string().optional().describe('inventory path to search in, e.g. DC0/vm/web'),
+      power_state: z.string().optional().describe('poweredOn, poweredOff, suspended, …'),
     })
     .strict(),
+)
+
+export const metadataSchema = lazy(() =>
+  z.array(
+    z
+      .object({
+        key: z.string().min(1).describe('custom attribute or tag category name'),
+        value: z.string().optional().describe('regex on the value (tag name for tags)'),
+        type: z.enum(['attribute', 'tag']).default('attribute'),
+        global: z
+          .boolean()
+          .optional()
+          .describe('attributes: global (true) or for this type (false)'),
+      })
+      .strict(),
+  ),
 )
 
 /**
@@ -70,16 +77,16 @@ export default defineModule({
         'Objects of a type matching all filters (name regex, date comparison, latest/earliest, ' +
         'ip, parent path, power_state) and metadata filters (custom attributes and tags): ' +
         '{items, count, explanation}.',
-      args: {
+      args: () => ({
         type: z
           .enum(Object.keys(SEARCHABLE) as [string, ...string[]])
           .describe(
             'vm, template, host, cluster, datacenter, datastore, folder, network, resourcepool',
           ),
-        filters: filtersSchema
+        filters: filtersSchema()
           .default({})
           .describe('{name, date, latest, earliest, ip, parent, power_state}'),
-        metadata: metadataSchema
+        metadata: metadataSchema()
           .default([])
           .describe('[{key, value, type: attribute|tag, global}]'),
         strategy: z
@@ -87,7 +94,7 @@ export default defineModule({
           .default('auto')
           .describe('where filters run'),
         explain: z.boolean().default(true).describe('include the explanation'),
-      },
+      }),
       vsphere: true,
       run: async (ctx, { type, filters, metadata, strategy, explain }) => {
         const result = await runSearch(ctx, type, { filters, metadata, strategy })
@@ -100,7 +107,7 @@ export default defineModule({
     }),
     types: defineFunction({
       doc: 'The searchable types and what each can be filtered on.',
-      args: {},
+      args: () => ({}),
       vsphere: false,
       run: () =>
         Object.fromEntries(

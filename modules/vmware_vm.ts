@@ -11,6 +11,7 @@ import {
   defineFunction,
   defineModule,
   Issued,
+  lazy,
   ModuleError,
   z,
 } from 'brine/loader'
@@ -413,7 +414,7 @@ type BootDevice = keyof typeof BOOT_DEVICES
 const BOOT_NAMES = Object.fromEntries(Object.entries(BOOT_DEVICES).map(([k, v]) => [v, k]))
 
 /** The arguments deploy_ovf and deploy_ova share after the package path. */
-const deployArgs = {
+const deployArgs = lazy(() => ({
   name: z.string().min(1).optional().describe('alias of vm_name'),
   path: z.string().min(1).optional().describe('alias of the package path'),
   datacenter: names.datacenter.optional().describe('datacenter (default: the host’s)'),
@@ -430,7 +431,7 @@ const deployArgs = {
     .describe('{OVF network name: vSphere network or port group name}'),
   disk_provisioning: z.enum(['thin', 'thick', 'eagerZeroedThick']).optional(),
   power_on: z.boolean().default(false).describe('power the VM on'),
-}
+}))
 
 interface DeployArgs {
   name: string
@@ -493,7 +494,7 @@ async function deployPackage(ctx: CallContext, args: DeployArgs) {
   }
 }
 
-export const bootArgs = {
+export const bootArgs = lazy(() => ({
   order: z
     .array(z.enum(['cdrom', 'disk', 'ethernet', 'floppy']))
     .default(['cdrom', 'disk', 'ethernet', 'floppy'])
@@ -503,7 +504,7 @@ export const bootArgs = {
   retry_enabled: z.boolean().default(false).describe('retry booting when no device boots'),
   retry_delay: z.coerce.number().int().min(0).default(10000).describe('retry delay, ms'),
   efi_secure_boot_enabled: z.boolean().default(false).describe('EFI secure boot'),
-}
+}))
 
 /** A VM's boot options in brine's terms. */
 function bootOptionsOf(raw: unknown) {
@@ -527,12 +528,12 @@ function bootOptionsOf(raw: unknown) {
  * The VM a function acts on: saltext-vmware's `vm_name` and `datacenter_name`, with brine's
  * `name` and `datacenter` as checked aliases (both given must agree).
  */
-const vmArgs = {
+const vmArgs = lazy(() => ({
   vm_name: names.vm.optional(),
   datacenter_name: names.datacenter.optional(),
   name: names.vm.optional().describe('alias of vm_name'),
   datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-}
+}))
 
 interface VmTargetArgs {
   vm_name?: string | undefined
@@ -571,7 +572,7 @@ export default defineModule({
         'List VM names (templates excluded), filtered by datacenter, cluster, host or folder ' +
         'path. saltext-vmware’s list(datacenter_name, cluster_name, host_name); brine’s ' +
         'datacenter, cluster and host are the same arguments under their older names.',
-      args: {
+      args: () => ({
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
@@ -579,7 +580,7 @@ export default defineModule({
         cluster: names.cluster.optional().describe('alias of cluster_name'),
         folder: z.string().optional().describe('vm folder path (needs datacenter)'),
         host: z.string().optional().describe('alias of host_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const datacenter = aliased({
           datacenter_name: args.datacenter_name,
@@ -613,7 +614,7 @@ export default defineModule({
     }),
     list_templates: defineFunction({
       doc: 'List template names.',
-      args: { datacenter: names.datacenter.optional() },
+      args: () => ({ datacenter: names.datacenter.optional() }),
       run: async (ctx, { datacenter }) => {
         const within = datacenter ? (await findDatacenter(ctx, datacenter)).obj : undefined
         const vms = await listEntities(ctx.serviceInstance, ENTITY_TYPES.vm, {
@@ -634,7 +635,7 @@ export default defineModule({
         'folder, moid}}, for one VM or (no vm_name) every VM. With a VM named, brine’s fields ' +
         '(id, uuid, power state, CPU, memory, guest, IP, host, path, template flag, disks, ' +
         'nics) are at the top level too.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const datacenter = aliased({
@@ -679,7 +680,7 @@ export default defineModule({
     }),
     boot_options: defineFunction({
       doc: 'A VM’s boot order and boot options.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) =>
         bootOptionsOf(
           (await findVm(ctx, name, datacenter, ['config.bootOptions'])).props['config.bootOptions'],
@@ -692,18 +693,18 @@ export default defineModule({
         'efi_secure_boot_enabled), its defaults for what is left out: {status: "already ' +
         'configured this way" | "changed"}, plus the boot options now and their changes. Retry ' +
         'is on when retry_delay is not 0 (as saltext), unless retry_enabled says otherwise.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
-        order: bootArgs.order,
-        delay: bootArgs.delay,
-        enter_bios_setup: bootArgs.enter_bios_setup,
+        order: bootArgs().order,
+        delay: bootArgs().delay,
+        enter_bios_setup: bootArgs().enter_bios_setup,
         retry_delay: z.coerce
           .number()
           .int()
           .min(0)
           .optional()
           .describe('retry delay, ms (retry is on when it is not 0)'),
-        efi_secure_boot_enabled: bootArgs.efi_secure_boot_enabled,
+        efi_secure_boot_enabled: bootArgs().efi_secure_boot_enabled,
         datacenter_name: names.datacenter.optional(),
         name: names.vm.optional().describe('alias of vm_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
@@ -711,7 +712,7 @@ export default defineModule({
           .boolean()
           .optional()
           .describe('retry booting when no device boots (default: retry_delay is not 0)'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, retry_enabled, ...options }) => {
         // saltext: retry_delay 0 (its default) turns retry off. A delay left out is kept: it
         // does not matter while retry is off.
@@ -765,7 +766,7 @@ export default defineModule({
     }),
     path: defineFunction({
       doc: 'The VM’s inventory path, e.g. /DC0/vm/web/vm1.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) => {
         return (await findVm(ctx, name, datacenter, [], { path: true })).path
       }),
@@ -777,7 +778,7 @@ export default defineModule({
         'guest and waits, up to `timeout` seconds, until the VM is off). Answers saltext’s ' +
         '{comment, changes: {state}} with the power state read after the action, plus name, ' +
         'power_state, changed.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
         // Salt's argument typing (YAML 1.1) reads an unquoted on/off as a boolean: take it as meant.
         state: z
@@ -795,7 +796,7 @@ export default defineModule({
           .min(0)
           .default(300)
           .describe('shutdown: seconds to wait for the guest to power the VM off'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, state: given, timeout }) => {
         const state = given === 'powered-on' ? 'on' : given === 'powered-off' ? 'off' : given
         const si = ctx.serviceInstance
@@ -835,8 +836,8 @@ export default defineModule({
     }),
     console: defineFunction({
       doc: 'Open a console: acquire a WebMKS (or MKS) ticket, keep a console record, and answer its id, host, port, expiry, and a token and access URL shown this once (brine keeps only the token’s hash).',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         mode: z.enum(['webmks', 'mks']).default('webmks').describe('console protocol'),
         ttl: z
           .number()
@@ -847,7 +848,7 @@ export default defineModule({
           .describe(
             'seconds the token stays valid, up to a day (default: option console_token_ttl, 600)',
           ),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, mode, ttl }) => {
         // The store first: a broken database fails the call before vCenter issues a ticket.
         const config = consoleConfig(ctx.opts)
@@ -898,11 +899,11 @@ export default defineModule({
     }),
     get_mks_ticket: defineFunction({
       doc: 'saltext-vmware’s get_mks_ticket: AcquireTicket for a VM, answered as pyVmomi’s JSON (ticket, cfgFile, host, port, sslThumbprint, url). The ticket is shown this once and kept nowhere.',
-      args: {
+      args: () => ({
         vm_name: names.vm,
         ticket_type: z.enum(TICKET_TYPES).default('webmks').describe('VirtualMachineTicketType'),
         datacenter_name: names.datacenter.optional(),
-      },
+      }),
       run: async (ctx, { vm_name, ticket_type, datacenter_name }) => {
         const vm = await findVm(ctx, vm_name, datacenter_name, ['runtime.powerState'])
         return ticketOutput(await acquireTicket(ctx, vm, ticket_type))
@@ -910,7 +911,7 @@ export default defineModule({
     }),
     create: defineFunction({
       doc: 'Create an empty VM (CPU, memory, guest id) in a datacenter, folder, cluster and datastore.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('the VM name'),
         datacenter: names.datacenter,
         folder: z.string().optional().describe('vm folder path'),
@@ -932,7 +933,7 @@ export default defineModule({
           .array(z.string())
           .default([])
           .describe('networks or distributed port groups, one NIC each'),
-      },
+      }),
       run: async (ctx, args) => {
         const where = await placement(ctx, args)
         const vm = await task(
@@ -964,12 +965,12 @@ export default defineModule({
         'half-made VM stays), optional network mapping and power-on. saltext-vmware’s ' +
         'deploy_ovf(vm_name, host_name, ovf_path): placed on the host’s cluster (or standalone ' +
         'host) root pool and first datastore; {deployed: True} plus the VM’s description.',
-      args: {
+      args: () => ({
         vm_name: z.string().min(1).optional().describe('the new VM name'),
         host_name: z.string().min(1).optional().describe('host that receives the VM'),
         ovf_path: z.string().min(1).optional().describe('.ovf (or .ova) file on this machine'),
-        ...deployArgs,
-      },
+        ...deployArgs(),
+      }),
       run: (ctx, { vm_name, host_name, ovf_path, name, path, ...args }) =>
         deployPackage(ctx, {
           ...args,
@@ -980,12 +981,12 @@ export default defineModule({
     }),
     deploy_ova: defineFunction({
       doc: 'saltext-vmware’s deploy_ova(vm_name, host_name, ova_path): deploy_ovf for an OVA.',
-      args: {
+      args: () => ({
         vm_name: z.string().min(1).optional().describe('the new VM name'),
         host_name: z.string().min(1).optional().describe('host that receives the VM'),
         ova_path: z.string().min(1).optional().describe('.ova file on this machine'),
-        ...deployArgs,
-      },
+        ...deployArgs(),
+      }),
       run: (ctx, { vm_name, host_name, ova_path, name, path, ...args }) =>
         deployPackage(ctx, {
           ...args,
@@ -996,11 +997,11 @@ export default defineModule({
     }),
     clone: defineFunction({
       doc: 'Clone a VM or deploy a template into a new VM.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('the new VM name'),
         source: z.string().min(1).optional().describe('template or VM to clone (name or id)'),
         source_query: z
-          .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+          .object({ filters: filtersSchema().default({}), metadata: metadataSchema().default([]) })
           .strict()
           .optional()
           .describe(
@@ -1016,8 +1017,8 @@ export default defineModule({
         datastore: z.string().optional().describe('datastore name or id'),
         power_on: z.boolean().default(false).describe('power the clone on'),
         template: z.boolean().default(false).describe('make the clone a template'),
-        ...customizationArgs,
-      },
+        ...customizationArgs(),
+      }),
       run: async (ctx, args) => {
         if ((args.source === undefined) === (args.source_query === undefined))
           throw new ModuleError('vmware_vm.clone needs source= or source_query= (one of them)', {
@@ -1066,19 +1067,19 @@ export default defineModule({
       doc:
         'saltext-vmware’s name: deploy a VM from a template given by name or by a query ' +
         '(template_query={filters, metadata}), onto a host’s compute resource: {deployed: True}.',
-      args: {
+      args: () => ({
         vm_name: z.string().min(1).describe('the new VM name'),
         template_name: z.string().min(1).optional().describe('template name or id'),
         host_name: z.string().min(1).optional().describe('host whose cluster/pool receives the VM'),
         template_query: z
-          .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+          .object({ filters: filtersSchema().default({}), metadata: metadataSchema().default([]) })
           .strict()
           .optional()
           .describe('instead of template_name: a query that must pick one template'),
         datacenter: names.datacenter.optional(),
         power_on: z.boolean().default(false).describe('power the new VM on'),
-        ...customizationArgs,
-      },
+        ...customizationArgs(),
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         if ((args.template_name === undefined) === (args.template_query === undefined))
@@ -1130,14 +1131,14 @@ export default defineModule({
         'the VM runs (cpu_hot_add, memory_hot_add: set while powered off). A powered-on VM ' +
         'takes more CPUs or memory only when hot add is enabled, and never fewer: refused ' +
         'before vCenter is asked.',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         num_cpu: z.coerce.number().int().min(1).optional().describe('virtual CPUs'),
         memory_mb: z.coerce.number().int().min(4).optional().describe('memory in MB'),
         annotation: z.string().optional().describe('notes'),
         cpu_hot_add: z.boolean().optional().describe('allow adding CPUs while powered on'),
         memory_hot_add: z.boolean().optional().describe('allow adding memory while powered on'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, num_cpu, memory_mb, annotation, ...hot }) => {
         const vm = await findVm(ctx, name, datacenter)
         const wanted = { num_cpu, memory_mb, ...hot }
@@ -1168,7 +1169,7 @@ export default defineModule({
         'A host in another cluster or standalone host implies that compute resource’s root pool ' +
         'unless pool is given. saltext-vmware’s relocate(vm_name, new_host_name, ' +
         'datastore_name, datacenter_name): {virtual_machine: "moved"}, plus where the VM is now.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
         new_host_name: z.string().min(1).optional().describe('target host name or id'),
         datastore_name: z.string().min(1).optional().describe('target datastore name or id'),
@@ -1178,7 +1179,7 @@ export default defineModule({
         pool: z.string().optional().describe('target resource pool name or id'),
         datastore: z.string().optional().describe('alias of datastore_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, pool, ...args }) => {
         const host = aliased({ new_host_name: args.new_host_name, host: args.host })
         const datastore = aliased({
@@ -1233,7 +1234,7 @@ export default defineModule({
     }),
     location: defineFunction({
       doc: 'Where a VM runs: its host, resource pool and datastores (names and ids).',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(
           ctx,
@@ -1266,7 +1267,7 @@ export default defineModule({
     }),
     rename: defineFunction({
       doc: 'Rename a VM.',
-      args: { ...vmArgs, new_name: z.string().min(1).describe('the new name') },
+      args: () => ({ ...vmArgs(), new_name: z.string().min(1).describe('the new name') }),
       run: onVm(async (ctx, { name, datacenter, new_name }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `renaming VM '${vm.name}' to '${new_name}'`, 'Rename_Task', {
@@ -1278,7 +1279,10 @@ export default defineModule({
     }),
     destroy: defineFunction({
       doc: 'Destroy a VM (delete its files). A powered-on VM needs force=True, which powers it off first.',
-      args: { ...vmArgs, force: z.boolean().default(false).describe('power off first if needed') },
+      args: () => ({
+        ...vmArgs(),
+        force: z.boolean().default(false).describe('power off first if needed'),
+      }),
       run: onVm(async (ctx, { name, datacenter, force }) => {
         const vm = await findVm(ctx, name, datacenter, ['runtime.powerState'])
         if (vm.props['runtime.powerState'] !== 'poweredOff') {
@@ -1295,7 +1299,7 @@ export default defineModule({
     }),
     mark_as_template: defineFunction({
       doc: 'Turn a powered-off VM into a template.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await ctx.serviceInstance.invoke(
@@ -1308,7 +1312,7 @@ export default defineModule({
     }),
     mark_as_vm: defineFunction({
       doc: 'Turn a template back into a VM, in a cluster’s resource pool.',
-      args: { ...vmArgs, cluster: names.cluster },
+      args: () => ({ ...vmArgs(), cluster: names.cluster }),
       run: onVm(async (ctx, { name, datacenter, cluster }) => {
         const vm = await findVm(ctx, name, datacenter)
         const target = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
@@ -1326,12 +1330,12 @@ export default defineModule({
         'when the VM has none), or with controller= on a controller of that type with a free ' +
         'unit (lsilogic, lsilogic-sas, paravirtual, buslogic, nvme, sata; a new one when none ' +
         'has room).',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         size_gb: z.coerce.number().positive().describe('size in GB'),
         thin: z.boolean().default(true).describe('thin provisioning'),
         controller: z.enum(CONTROLLER_NAMES).optional().describe('controller type'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, size_gb, thin, controller }) => {
         const vm = await findVm(ctx, name, datacenter)
         const devices = await devicesOf(ctx, vm.obj)
@@ -1344,11 +1348,11 @@ export default defineModule({
     }),
     remove_disk: defineFunction({
       doc: 'Remove a disk by label ("Hard disk 2") or key; its file is deleted unless keep_file=True.',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         disk: z.string().min(1).describe('disk label or key'),
         keep_file: z.boolean().default(false).describe('keep the vmdk file'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, disk, keep_file }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), disk, 'disk')
@@ -1365,11 +1369,11 @@ export default defineModule({
     }),
     add_nic: defineFunction({
       doc: 'Add a network adapter on a standard network or a distributed port group.',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         network: z.string().min(1).describe('network or port group name or id'),
         type: z.enum(['vmxnet3', 'e1000', 'e1000e']).default('vmxnet3').describe('adapter type'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, network, type }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `adding a NIC on '${network}' to VM '${vm.name}'`, 'ReconfigVM_Task', {
@@ -1384,7 +1388,7 @@ export default defineModule({
     }),
     remove_nic: defineFunction({
       doc: 'Remove a network adapter by label ("Network adapter 1") or key.',
-      args: { ...vmArgs, nic: z.string().min(1).describe('adapter label or key') },
+      args: () => ({ ...vmArgs(), nic: z.string().min(1).describe('adapter label or key') }),
       run: onVm(async (ctx, { name, datacenter, nic }) => {
         const vm = await findVm(ctx, name, datacenter)
         const device = deviceNamed(await devicesOf(ctx, vm.obj), nic, 'network adapter')
@@ -1403,7 +1407,7 @@ export default defineModule({
         'saltext-vmware’s create_snapshot(vm_name, snapshot_name, description, include_memory, ' +
         'quiesce, datacenter_name): {snapshot: "created"}, plus name, snapshot_name and the ' +
         'snapshot’s id. brine’s snapshot= and memory= are the same arguments under older names.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
         snapshot_name: z.string().min(1).optional().describe('snapshot name'),
         description: z.string().default('').describe('description'),
@@ -1414,7 +1418,7 @@ export default defineModule({
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
         memory: z.boolean().optional().describe('alias of include_memory'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, description, quiesce, ...args }) => {
         const snapshot = requiredAliased({
           snapshot_name: args.snapshot_name,
@@ -1443,12 +1447,12 @@ export default defineModule({
         'description, id, name, state, quiesced}]}, every snapshot flat, depth first (plus each ' +
         'one’s moid). No snapshot: {snapshots: []} (saltext answers {snapshots: {msg: "no ' +
         'snapshots"}}). The tree is vmware_vm.list_snapshots.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
         datacenter_name: names.datacenter.optional(),
         name: names.vm.optional().describe('alias of vm_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return {
@@ -1466,7 +1470,7 @@ export default defineModule({
         'remove_children, datacenter_name): {snapshot: "destroyed"}. snapshot_id (the number ' +
         'vmware_vm.snapshot shows) picks one of several snapshots of the same name; a name ' +
         'that stays ambiguous is refused.',
-      args: {
+      args: () => ({
         vm_name: names.vm.optional(),
         snapshot_name: z.string().min(1).describe('snapshot name (or brine’s snapshot id)'),
         snapshot_id: z.coerce.number().int().optional().describe('snapshot id (a number)'),
@@ -1474,7 +1478,7 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         name: names.vm.optional().describe('alias of vm_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, snapshot_name, snapshot_id, remove_children }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot_name, snapshot_id)
@@ -1489,7 +1493,7 @@ export default defineModule({
     }),
     list_snapshots: defineFunction({
       doc: 'The snapshot tree: name, id, description, created, state, quiesced, children.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return snapshotTree(
@@ -1499,7 +1503,7 @@ export default defineModule({
     }),
     revert_snapshot: defineFunction({
       doc: 'Revert to a snapshot (by name or id).',
-      args: { ...vmArgs, snapshot: z.string().min(1).describe('snapshot name or id') },
+      args: () => ({ ...vmArgs(), snapshot: z.string().min(1).describe('snapshot name or id') }),
       run: onVm(async (ctx, { name, datacenter, snapshot }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -1511,11 +1515,11 @@ export default defineModule({
     }),
     remove_snapshot: defineFunction({
       doc: 'Remove a snapshot (by name or id), and optionally its children.',
-      args: {
-        ...vmArgs,
+      args: () => ({
+        ...vmArgs(),
         snapshot: z.string().min(1).describe('snapshot name or id'),
         children: z.boolean().default(false).describe('remove its children too'),
-      },
+      }),
       run: onVm(async (ctx, { name, datacenter, snapshot, children }) => {
         const vm = await findVm(ctx, name, datacenter)
         const ref = await oneSnapshot(ctx, vm, snapshot)
@@ -1531,7 +1535,7 @@ export default defineModule({
     ...hardwareFunctions,
     remove_all_snapshots: defineFunction({
       doc: 'Remove every snapshot of a VM.',
-      args: vmArgs,
+      args: () => vmArgs(),
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `removing all snapshots of VM '${vm.name}'`, 'RemoveAllSnapshots_Task', {

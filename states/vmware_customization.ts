@@ -24,7 +24,7 @@ export default defineModule({
         'overwritten when it differs): the arguments of vmware_customization.create.',
       args: {
         name: z.string().min(1).describe('customization spec name'),
-        ...customizationFields,
+        ...customizationFields(),
         description: z.string().default('').describe('description'),
       },
       run: async (ctx, { name, description, ...fields }) => {

@@ -140,7 +140,10 @@ export default defineModule({
           .union([
             z.string(),
             z
-              .object({ filters: filtersSchema.default({}), metadata: metadataSchema.default([]) })
+              .object({
+                filters: filtersSchema().default({}),
+                metadata: metadataSchema().default([]),
+              })
               .strict(),
           ])
           .optional()
@@ -176,7 +179,7 @@ export default defineModule({
           .optional()
           .describe("tags to carry, as 'category/tag' (others are left alone)"),
         // Guest customization of a VM cloned from `template` (an existing VM is left as it is).
-        ...customizationArgs,
+        ...customizationArgs(),
         power_on: z
           .boolean()
           .default(false)
@@ -528,14 +531,14 @@ export default defineModule({
         'the others to its defaults). brine’s order= is boot_order under its older name.',
       args: {
         name: z.string().min(1).describe('VM name or id'),
-        boot_order: bootArgs.order.unwrap().optional(),
-        delay: bootArgs.delay.unwrap().optional(),
-        enter_bios_setup: bootArgs.enter_bios_setup.unwrap().optional(),
-        retry_enabled: bootArgs.retry_enabled.unwrap().optional(),
-        retry_delay: bootArgs.retry_delay.unwrap().optional(),
-        efi_secure_boot_enabled: bootArgs.efi_secure_boot_enabled.unwrap().optional(),
+        boot_order: bootArgs().order.unwrap().optional(),
+        delay: bootArgs().delay.unwrap().optional(),
+        enter_bios_setup: bootArgs().enter_bios_setup.unwrap().optional(),
+        retry_enabled: bootArgs().retry_enabled.unwrap().optional(),
+        retry_delay: bootArgs().retry_delay.unwrap().optional(),
+        efi_secure_boot_enabled: bootArgs().efi_secure_boot_enabled.unwrap().optional(),
         datacenter: z.string().optional(),
-        order: bootArgs.order.unwrap().optional().describe('alias of boot_order'),
+        order: bootArgs().order.unwrap().optional().describe('alias of boot_order'),
       },
       run: async (ctx, { name, datacenter, boot_order, order, ...given }) => {
         const wanted = { ...given, order: aliased({ boot_order, order }) }

@@ -60,6 +60,61 @@ describe('module loader', () => {
     await rt.close()
   })
 
+  it('builds a function’s lazy args when it is first called or described, once, and uses them as given', async () => {
+    const dir = tempModules({
+      'lazy_args.ts': `import { defineFunction, defineModule, lazy, z } from 'brine/loader'
+const built: string[] = (globalThis as any).lazyArgsBuilt
+const shared = lazy(() => {
+  built.push('shared')
+  return { count: z.coerce.number().int().default(2).describe('how many') }
+})
+export default defineModule({
+  functions: {
+    repeat: defineFunction({
+      doc: 'Repeat a word.',
+      args: () => {
+        built.push('repeat')
+        return { word: z.string().min(1), ...shared() }
+      },
+      run: (_ctx, args) => args.word.repeat(args.count),
+    }),
+    other: defineFunction({
+      doc: 'Another function.',
+      args: () => {
+        built.push('other')
+        return { ...shared(), flag: z.boolean().default(false) }
+      },
+      run: (_ctx, args) => [args.count, args.flag],
+    }),
+  },
+})
+`,
+    })
+    const built: string[] = []
+    ;(globalThis as { lazyArgsBuilt?: string[] }).lazyArgsBuilt = built
+    const rt = runtime([dir, builtins])
+    try {
+      expect(await rt.call('lazy_args.repeat', { args: ['ab'] })).toBe('abab')
+      expect(built).toEqual(['repeat', 'shared'])
+      expect(await rt.call('lazy_args.repeat', { args: ['c'], kwargs: { count: '3' } })).toBe('ccc')
+      await expect(rt.call('lazy_args.repeat', { args: [''] })).rejects.toThrow(/word/)
+      await expect(
+        rt.call('lazy_args.repeat', { args: ['x'], kwargs: { nope: 1 } }),
+      ).rejects.toThrow(/nope/)
+      // Described (sys.doc) before its first call: built then.
+      const doc = (await rt.call('sys.doc', { args: ['lazy_args.other'] })) as Record<
+        string,
+        string
+      >
+      expect(doc['lazy_args.other']).toContain('count (number, optional): how many')
+      expect(await rt.call('lazy_args.other')).toEqual([2, false])
+      expect(built).toEqual(['repeat', 'shared', 'other'])
+    } finally {
+      await rt.close()
+      delete (globalThis as { lazyArgsBuilt?: string[] }).lazyArgsBuilt
+    }
+  })
+
   it('lets user module directories override built-ins', async () => {
     const rt = runtime([userModules, builtins])
     expect(await rt.call('test.ping')).toBe('pong from the user module')
