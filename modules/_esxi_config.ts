@@ -76,7 +76,7 @@ const datacenterOf = (path: string | undefined) => path?.split('/host/')[0]
 export const functions = {
   get_acceptance_level: defineFunction({
     doc: '{host: acceptance level}; with acceptance_level, only the hosts at that level.',
-    args: { ...selection, acceptance_level: acceptanceLevel.optional() },
+    args: () => ({ ...selection, acceptance_level: acceptanceLevel.optional() }),
     run: async (ctx, { acceptance_level, ...sel }) => {
       const out: Record<string, string> = {}
       for (const { host, manager } of await hostsWith(ctx, sel, 'imageConfigManager')) {
@@ -95,7 +95,7 @@ export const functions = {
   }),
   set_acceptance_level: defineFunction({
     doc: 'Set the acceptance level of the selected hosts: {host: level}. A level stricter than an installed VIB’s is refused by the host.',
-    args: { acceptance_level: acceptanceLevel, ...selection },
+    args: () => ({ acceptance_level: acceptanceLevel, ...selection }),
     run: async (ctx, { acceptance_level, ...sel }) => {
       const out: Record<string, string> = {}
       for (const { host, manager } of await hostsWith(ctx, sel, 'imageConfigManager')) {
@@ -113,7 +113,7 @@ export const functions = {
   }),
   list_pkgs: defineFunction({
     doc: '{host: {package: {version, vendor, summary, description, acceptance_level, maintenance_mode_required, creation_date}}}; pkg_name picks one.',
-    args: { pkg_name: z.string().min(1).optional().describe('one package'), ...selection },
+    args: () => ({ pkg_name: z.string().min(1).optional().describe('one package'), ...selection }),
     run: async (ctx, { pkg_name, ...sel }) => {
       const out: Record<string, Record<string, unknown>> = {}
       for (const { host, manager } of await hostsWith(ctx, sel, 'imageConfigManager')) {
@@ -147,7 +147,7 @@ export const functions = {
       'Reboot, shut down, put in standby or wake (poweron) the selected hosts: True (None when ' +
       'none is selected). Without force, reboot and shutdown need maintenance mode; standby ' +
       'passes force as evacuatePoweredOffVms (saltext does); timeout is standby’s/poweron’s.',
-    args: {
+    args: () => ({
       ...selection,
       state: z
         .enum(['reboot', 'standby', 'poweron', 'shutdown'])
@@ -155,7 +155,7 @@ export const functions = {
         .describe('reboot, standby, poweron or shutdown'),
       timeout: z.coerce.number().int().min(0).default(600).describe('seconds (standby, poweron)'),
       force: z.boolean().default(true).describe('even outside maintenance mode'),
-    },
+    }),
     run: async (ctx, { state, timeout, force, ...sel }) => {
       if (!state)
         throw new ModuleError(
@@ -185,7 +185,7 @@ export const functions = {
     doc:
       'Add an ESXi host (address, or address:port) to a cluster: {state: connectionState}. Its ' +
       'certificate thumbprint is read from the host; verify_host_cert checks the certificate first.',
-    args: {
+    args: () => ({
       host: z.string().min(1).describe('address of the ESXi host (host or host:port)'),
       root_user: z.string().min(1).describe('user with root privileges on the host'),
       password: z.string().min(1).describe('its password (never logged or shown)'),
@@ -193,7 +193,7 @@ export const functions = {
       datacenter_name: z.string().min(1).describe('datacenter of the cluster'),
       verify_host_cert: z.boolean().default(true).describe('verify the host’s certificate'),
       connect: z.boolean().default(true).describe('connect it once added'),
-    },
+    }),
     run: async (ctx, args) => {
       needVcenter(ctx, 'adding a host')
       const cert = await hostThumbprint(args.host, args.verify_host_cert)
@@ -212,10 +212,10 @@ export const functions = {
   }),
   move: defineFunction({
     doc: 'Move a host into a cluster of its datacenter: {state: "moved <host> from <old> to <cluster>"}.',
-    args: {
+    args: () => ({
       host: z.string().min(1).describe('host name'),
       cluster_name: z.string().min(1).describe('cluster to move it into'),
-    },
+    }),
     run: async (ctx, { host, cluster_name }) => {
       needVcenter(ctx, 'moving a host')
       const found = await findInDatacenter(ctx, ENTITY_TYPES.host, host, undefined, ['parent'], {

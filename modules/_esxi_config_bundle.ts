@@ -121,7 +121,7 @@ export const bundleFunctions = {
     doc:
       "Back up the selected hosts' configuration: {host: {file_name, url}}. Each bundle is " +
       'fetched from the host itself (its esxi_host credentials through vCenter) into cachedir.',
-    args: {
+    args: () => ({
       push_file_to_master: z.boolean().default(false).describe('not supported (no master)'),
       http_opts: z
         .record(z.string(), z.unknown())
@@ -129,7 +129,7 @@ export const bundleFunctions = {
         .describe('accepted; the host connection’s TLS settings apply'),
       ...selection,
       esxi_host_name: esxiHostName,
-    },
+    }),
     run: async (ctx, { push_file_to_master, http_opts: _, ...sel }) => {
       if (push_file_to_master)
         throw new ModuleError(
@@ -177,7 +177,7 @@ export const bundleFunctions = {
       'Restore the selected hosts from a bundle (a local file, salt:// or a URL): {host: True ' +
       'or the error}. Each host gets the bundle on its own endpoint (its esxi_host credentials ' +
       'through vCenter), enters maintenance mode, and reboots with the restored configuration.',
-    args: {
+    args: () => ({
       source_file: z.string().min(1).describe('bundle: a path, salt://path or URL'),
       saltenv: z.string().optional().describe('accepted (brine has one file_roots)'),
       http_opts: z
@@ -186,7 +186,7 @@ export const bundleFunctions = {
         .describe('accepted; the host connection’s TLS settings apply'),
       ...selection,
       esxi_host_name: esxiHostName,
-    },
+    }),
     run: async (ctx, { source_file, saltenv: _s, http_opts: _h, ...sel }) => {
       const data = await readSource(ctx, source_file)
       return onHostEndpoints(
@@ -253,7 +253,7 @@ export const bundleFunctions = {
   }),
   reset_config: defineFunction({
     doc: 'Reset the selected hosts to factory defaults (entering maintenance mode first): {host: True or the error}.',
-    args: selection,
+    args: () => selection,
     run: async (ctx, sel) => {
       const out: Record<string, true | string> = {}
       const targets = await hostsWith(ctx, sel, 'firmwareSystem', ['runtime.inMaintenanceMode'])
@@ -286,12 +286,12 @@ export const bundleFunctions = {
   }),
   check_password: defineFunction({
     doc: "brine's: whether user_name logs in to each selected host with password, on the host's own endpoint: {host: bool}.",
-    args: {
+    args: () => ({
       user_name: z.string().min(1).describe('local user'),
       password: z.string().min(1).describe('password to try (never logged or shown)'),
       ...selection,
       esxi_host_name: esxiHostName,
-    },
+    }),
     run: (ctx, { user_name, password, ...sel }) =>
       onHostEndpoints(
         ctx,

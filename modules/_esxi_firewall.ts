@@ -1,7 +1,7 @@
 // vmware_esxi's firewall writes (saltext-vmware's modules/esxi.py set_firewall_config,
 // set_all_firewall_configs), spread in through _esxi_services.ts; the reads are vmware_esxi.ts's
 // get_firewall_config and get_all_firewall_configs.
-import { type CallContext, defineFunction, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, z } from 'brine/loader'
 import { callVim, type Entity, type ManagedObjectReference } from 'brine/vsphere'
 import { bool, type Selection, selectHosts, selection } from './_esxi.ts'
 import { explain, readManagers } from './_esxi_host_managers.ts'
@@ -11,22 +11,24 @@ import { asList } from './_vmware.ts'
 export const CIDR = /^[^/\s]+\/\d{1,3}$/
 
 // firewall_config as saltext takes it: {name, enabled, allowed_hosts: {all_ip, ip_address, ip_network}}.
-export const rulesetConfig = z.object({
-  name: z.string().min(1).describe('ruleset key, e.g. sshServer'),
-  enabled: z.boolean().optional().describe('enable or disable the ruleset'),
-  allowed_hosts: z
-    .object({
-      all_ip: z.boolean().optional(),
-      ip_address: z.array(z.string().min(1)).optional(),
-      ip_network: z
-        .array(z.string().regex(CIDR, 'address/prefix, e.g. 192.168.0.0/24'))
-        .optional()
-        .describe('networks as address/prefix'),
-    })
-    .optional()
-    .describe('who may connect; keys left out keep their value'),
-})
-export type RulesetConfig = z.infer<typeof rulesetConfig>
+export const rulesetConfig = lazy(() =>
+  z.object({
+    name: z.string().min(1).describe('ruleset key, e.g. sshServer'),
+    enabled: z.boolean().optional().describe('enable or disable the ruleset'),
+    allowed_hosts: z
+      .object({
+        all_ip: z.boolean().optional(),
+        ip_address: z.array(z.string().min(1)).optional(),
+        ip_network: z
+          .array(z.string().regex(CIDR, 'address/prefix, e.g. 192.168.0.0/24'))
+          .optional()
+          .describe('networks as address/prefix'),
+      })
+      .optional()
+      .describe('who may connect; keys left out keep their value'),
+  }),
+)
+export type RulesetConfig = z.infer<ReturnType<typeof rulesetConfig>>
 
 interface Ruleset {
   key: string
@@ -151,17 +153,20 @@ export const functions = {
       'Set one firewall ruleset on the selected hosts: firewall_config {name, enabled, ' +
       'allowed_hosts: {all_ip, ip_address, ip_network}} (what is left out is kept). ' +
       '[{host: [ruleset]}] in get_firewall_config’s shape.',
-    args: { firewall_config: rulesetConfig.describe('the ruleset and its settings'), ...selection },
+    args: () => ({
+      firewall_config: rulesetConfig().describe('the ruleset and its settings'),
+      ...selection,
+    }),
     run: (ctx, { firewall_config, ...sel }) => setFirewallConfig(ctx, sel, firewall_config),
   }),
   set_all_firewall_configs: defineFunction({
     doc: 'Set several rulesets on each selected host: [[{host: [ruleset]}], …], one per host and ruleset.',
-    args: {
+    args: () => ({
       firewall_configs: z
-        .array(rulesetConfig)
+        .array(rulesetConfig())
         .describe('rulesets, as set_firewall_config takes them'),
       ...selection,
-    },
+    }),
     run: async (ctx, { firewall_configs, ...sel }) => {
       const out: unknown[] = []
       for (const host of await selectHosts(ctx, sel, []))

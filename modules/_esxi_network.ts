@@ -2,7 +2,7 @@
 // vmware_esxi.ts's functions. Each host is reached through the connection's own inventory
 // (vCenter or the ESXi host itself), through its configManager's networkSystem,
 // virtualNicManager and vmotionSystem, as saltext does.
-import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, ModuleError, z } from 'brine/loader'
 import {
   callVim,
   ENTITY_TYPES,
@@ -39,7 +39,7 @@ const enable = (what: string) =>
   z.boolean().optional().describe(`carry ${what} traffic (True), or not (False); unset: unchanged`)
 
 /** saltext's create/update_vmkernel_adapter arguments after port_group_name, in its order. */
-export const adapterArgs = {
+export const adapterArgs = lazy(() => ({
   dvswitch_name: z.string().min(1).optional().describe('distributed switch of the port group'),
   vswitch_name: z.string().min(1).optional().describe('standard switch of the port group'),
   enable_fault_tolerance: enable('Fault Tolerance logging'),
@@ -62,8 +62,10 @@ export const adapterArgs = {
     .describe('TCP/IP stack: default, provisioning, vmotion, vxlan'),
   network_type: z.enum(['static', 'dhcp']).default('static').describe('static or dhcp'),
   ...selection,
+}))
+export type AdapterArgs = z.infer<z.ZodObject<ReturnType<typeof adapterArgs>>> & {
+  port_group_name: string
 }
-export type AdapterArgs = z.infer<z.ZodObject<typeof adapterArgs>> & { port_group_name: string }
 
 /** The host properties saving an adapter needs, read with the hosts in one call. */
 export const HOST_PROPS = [
@@ -283,7 +285,7 @@ export async function saveAdapter(
   return device
 }
 
-const vmotionArgs = {
+const vmotionArgs = lazy(() => ({
   host_name: selection.host_name,
   datacenter_name: selection.datacenter_name,
   cluster_name: selection.cluster_name,
@@ -291,7 +293,7 @@ const vmotionArgs = {
     .union([z.string().min(1), z.array(z.string().min(1))])
     .optional()
     .describe('only these of the selected hosts'),
-}
+}))
 
 /** The selected hosts, narrowed to host_names when given, with their vMotion system. */
 async function vmotionHosts(
@@ -375,10 +377,10 @@ async function setVmotion(
 export const functions = {
   create_vmkernel_adapter: defineFunction({
     doc: 'Add a VMkernel adapter on port_group_name of each selected host: {host: device} (the host names it vmkN).',
-    args: {
+    args: () => ({
       port_group_name: z.string().min(1).describe('port group of the adapter'),
-      ...adapterArgs,
-    },
+      ...adapterArgs(),
+    }),
     run: async (ctx, a) => {
       checkAdapterArgs(a)
       const out: Record<string, string> = {}
@@ -389,10 +391,10 @@ export const functions = {
   }),
   get_vmkernel_adapters: defineFunction({
     doc: '{host: [VMkernel adapter devices]} (only adapter_name when given).',
-    args: {
+    args: () => ({
       adapter_name: z.string().min(1).optional().describe('only this adapter, e.g. vmk1'),
       ...selection,
-    },
+    }),
     run: async (ctx, { adapter_name, ...sel }) => {
       const out: Record<string, string[]> = {}
       for (const host of await selectHosts(ctx, sel, ['config.network.vnic']))
@@ -404,11 +406,11 @@ export const functions = {
   }),
   update_vmkernel_adapter: defineFunction({
     doc: 'Reconfigure VMkernel adapter adapter_name on each selected host: {host: device}.',
-    args: {
+    args: () => ({
       adapter_name: z.string().min(1).describe('the adapter, e.g. vmk1'),
       port_group_name: z.string().min(1).describe('port group of the adapter'),
-      ...adapterArgs,
-    },
+      ...adapterArgs(),
+    }),
     run: async (ctx, { adapter_name, ...a }) => {
       checkAdapterArgs(a)
       const hosts = await selectHosts(ctx, a, HOST_PROPS)
@@ -426,7 +428,10 @@ export const functions = {
   }),
   delete_vmkernel_adapter: defineFunction({
     doc: '{host: True} where the adapter was removed, False where there was none.',
-    args: { adapter_name: z.string().min(1).describe('the adapter, e.g. vmk1'), ...selection },
+    args: () => ({
+      adapter_name: z.string().min(1).describe('the adapter, e.g. vmk1'),
+      ...selection,
+    }),
     run: async (ctx, { adapter_name, ...sel }) => {
       const out: Record<string, boolean> = {}
       for (const host of await selectHosts(ctx, sel, ['configManager.networkSystem'])) {
@@ -449,7 +454,7 @@ export const functions = {
   }),
   get_vmotion_enabled: defineFunction({
     doc: '{host: {"VMotion Enabled": bool}} (True when an adapter carries vMotion).',
-    args: vmotionArgs,
+    args: () => vmotionArgs(),
     run: async (ctx, { host_names, ...sel }) => {
       const devices = await vmotionDevices(ctx, await vmotionHosts(ctx, sel, host_names))
       return Object.fromEntries(
@@ -459,15 +464,15 @@ export const functions = {
   }),
   vmotion_disable: defineFunction({
     doc: '{host: {"VMotion Disabled": True}}, or {"Error": …, "VMotion Disabled": False} where the host refused.',
-    args: vmotionArgs,
+    args: () => vmotionArgs(),
     run: (ctx, { host_names, ...sel }) => setVmotion(ctx, sel, host_names, undefined),
   }),
   vmotion_enable: defineFunction({
     doc: 'Carry vMotion on `device`: {host: {"VMotion Enabled": True}}, or {"Error": …, "VMotion Enabled": False}.',
-    args: {
-      ...vmotionArgs,
+    args: () => ({
+      ...vmotionArgs(),
       device: z.string().min(1).default('vmk0').describe('the VMkernel adapter for vMotion'),
-    },
+    }),
     run: (ctx, { host_names, device, ...sel }) => setVmotion(ctx, sel, host_names, device),
   }),
 }

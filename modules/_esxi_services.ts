@@ -3,7 +3,7 @@
 // and the firewall writes of _esxi_firewall.ts, spread into vmware_esxi.ts's functions. Names,
 // positional order and return shapes are saltext's; hosts are selected as its
 // utils/esxi.get_hosts does (_esxi.ts selectHosts).
-import { type CallContext, defineFunction, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, z } from 'brine/loader'
 import { callVim, type ManagedObjectReference } from 'brine/vsphere'
 import { bool, type Selection, selectHosts, selection } from './_esxi.ts'
 import { functions as firewallFunctions } from './_esxi_firewall.ts'
@@ -12,11 +12,13 @@ import { functions as timeFunctions } from './_esxi_time.ts'
 import { asList } from './_vmware.ts'
 
 /** saltext's startup_policy: Salt's YAML and CLI turn `on`/`off` into booleans. */
-export const startupPolicy = z
-  .union([z.enum(['on', 'off', 'automatic']), z.boolean()], {
-    error: 'one of on, off, automatic (or True/False for on/off)',
-  })
-  .transform((policy) => (policy === true ? 'on' : policy === false ? 'off' : policy))
+export const startupPolicy = lazy(() =>
+  z
+    .union([z.enum(['on', 'off', 'automatic']), z.boolean()], {
+      error: 'one of on, off, automatic (or True/False for on/off)',
+    })
+    .transform((policy) => (policy === true ? 'on' : policy === false ? 'off' : policy)),
+)
 
 interface Service {
   key: string
@@ -81,19 +83,21 @@ async function serviceField(
   return out
 }
 
-const serviceArgs = { service_name: z.string().min(1).describe('service key, e.g. TSM-SSH, ntpd') }
+const serviceArgs = lazy(() => ({
+  service_name: z.string().min(1).describe('service key, e.g. TSM-SSH, ntpd'),
+}))
 
 export const functions = {
   list_services: defineFunction({
     doc:
       '{host: {service: {state: running|stopped, startup_policy}}}, filtered by service_name, ' +
       'state and startup_policy (on|off|automatic); a host without a service system gives {}.',
-    args: {
+    args: () => ({
       service_name: z.string().min(1).optional().describe('one service key'),
       ...selection,
       state: z.enum(['running', 'stopped']).optional().describe('only services in this state'),
-      startup_policy: startupPolicy.optional().describe('only services with this policy'),
-    },
+      startup_policy: startupPolicy().optional().describe('only services with this policy'),
+    }),
     run: async (ctx, { service_name, state, startup_policy, ...sel }) => {
       const out: Record<string, Record<string, { state: string; startup_policy?: string }>> = {}
       for (const { host, value } of await readManagers(ctx, sel, 'serviceSystem', 'serviceInfo')) {
@@ -115,29 +119,29 @@ export const functions = {
   }),
   service_start: defineFunction({
     doc: 'Start a service on the selected hosts: True.',
-    args: { ...serviceArgs, ...selection },
+    args: () => ({ ...serviceArgs(), ...selection }),
     run: (ctx, { service_name, ...sel }) =>
       onServices(ctx, sel, 'starting', 'StartService', service_name),
   }),
   service_stop: defineFunction({
     doc: 'Stop a service on the selected hosts: True.',
-    args: { ...serviceArgs, ...selection },
+    args: () => ({ ...serviceArgs(), ...selection }),
     run: (ctx, { service_name, ...sel }) =>
       onServices(ctx, sel, 'stopping', 'StopService', service_name),
   }),
   service_restart: defineFunction({
     doc: 'Restart a service on the selected hosts (a stopped one starts): True.',
-    args: { ...serviceArgs, ...selection },
+    args: () => ({ ...serviceArgs(), ...selection }),
     run: (ctx, { service_name, ...sel }) =>
       onServices(ctx, sel, 'restarting', 'RestartService', service_name),
   }),
   service_policy: defineFunction({
     doc: 'Set a service’s startup policy (on: with the host, off: manual, automatic: with its ports): True.',
-    args: {
-      ...serviceArgs,
-      startup_policy: startupPolicy.describe('on, off or automatic'),
+    args: () => ({
+      ...serviceArgs(),
+      startup_policy: startupPolicy().describe('on, off or automatic'),
       ...selection,
-    },
+    }),
     run: (ctx, { service_name, startup_policy, ...sel }) =>
       onServices(ctx, sel, 'setting the policy of', 'UpdateServicePolicy', service_name, {
         policy: startup_policy,
@@ -145,13 +149,13 @@ export const functions = {
   }),
   get_service_policy: defineFunction({
     doc: '{host: {service_name: policy}}, or {host: {Error}} for a host without it; SSH means TSM-SSH.',
-    args: { ...serviceArgs, ...selection },
+    args: () => ({ ...serviceArgs(), ...selection }),
     run: (ctx, { service_name, ...sel }) =>
       serviceField(ctx, sel, service_name, (service) => service.policy),
   }),
   get_service_running: defineFunction({
     doc: '{host: {service_name: running}}, or {host: {Error}} for a host without it; SSH means TSM-SSH.',
-    args: { ...serviceArgs, ...selection },
+    args: () => ({ ...serviceArgs(), ...selection }),
     run: (ctx, { service_name, ...sel }) =>
       serviceField(ctx, sel, service_name, (service) => bool(service.running) ?? false),
   }),

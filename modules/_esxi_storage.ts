@@ -1,7 +1,7 @@
 // vmware_esxi's lockdown, vSAN, disks and LUNs (saltext-vmware's modules/esxi.py), spread into
 // vmware_esxi.ts's functions. Names, positional order and return shapes are saltext's; where
 // saltext misbehaves the difference is in the README ("Differences from saltext").
-import { type CallContext, defineFunction, ModuleError, z } from 'brine/loader'
+import { type CallContext, defineFunction, lazy, ModuleError, z } from 'brine/loader'
 import {
   callVim,
   type Entity,
@@ -13,13 +13,13 @@ import { bool, type Selection, selectHosts } from './_esxi.ts'
 import { asList } from './_vmware.ts'
 
 /** saltext's order for these functions: host_name first, then datacenter_name, cluster_name. */
-const hostFirst = {
+const hostFirst = lazy(() => ({
   host_name: z.string().min(1).optional().describe('one host (default: all hosts)'),
   datacenter_name: z.string().min(1).optional().describe('datacenter'),
   cluster_name: z.string().min(1).optional().describe('cluster (needs datacenter_name)'),
-}
+}))
 
-const hostArg = z.string().min(1).describe('host name')
+const hostArg = lazy(() => z.string().min(1).describe('host name'))
 const catchTaskError = z
   .boolean()
   .default(true)
@@ -198,7 +198,7 @@ async function vsanEnabled(ctx: CallContext, host: string) {
 export const functions = {
   get_lun_ids: defineFunction({
     doc: 'The NAA ids of the LUNs backing the VMFS datastores of all hosts (sorted, each once).',
-    args: {},
+    args: () => ({}),
     run: async (ctx) => {
       const refs = new Map<string, ManagedObjectReference>()
       for (const host of await selectHosts(ctx, {}, ['datastore']))
@@ -227,33 +227,33 @@ export const functions = {
   }),
   in_lockdown_mode: defineFunction({
     doc: '{lockdownMode: normal|inLockdown} (the host’s config.adminDisabled).',
-    args: { host: hostArg },
+    args: () => ({ host: hostArg() }),
     run: async (ctx, { host }) => lockdownOf(await findHost(ctx, host, ['config.adminDisabled'])),
   }),
   lockdown_mode: defineFunction({
     doc:
       'Put the host in lockdown mode (direct logins refused; managed through vCenter only): ' +
       '{lockdownMode, changes}.',
-    args: { host: hostArg, catch_task_error: catchTaskError },
+    args: () => ({ host: hostArg(), catch_task_error: catchTaskError }),
     run: (ctx, { host, catch_task_error }) => setLockdown(ctx, host, true, catch_task_error),
   }),
   exit_lockdown_mode: defineFunction({
     doc: 'Take the host out of lockdown mode: {lockdownMode, changes}.',
-    args: { host: hostArg, catch_task_error: catchTaskError },
+    args: () => ({ host: hostArg(), catch_task_error: catchTaskError }),
     run: (ctx, { host, catch_task_error }) => setLockdown(ctx, host, false, catch_task_error),
   }),
   get_vsan_enabled: defineFunction({
     doc: '{host: True|False}: whether vSAN is enabled on each selected host.',
-    args: hostFirst,
+    args: () => hostFirst(),
     run: (ctx, sel) =>
       perSelected(ctx, sel, VSAN_PROPS, (host) => bool(vsanConfigOf(host).enabled) ?? false),
   }),
   vsan_enable: defineFunction({
     doc: 'Enable (enable=False: disable) vSAN on the selected hosts: {host: enabled now}.',
-    args: {
+    args: () => ({
       enable: z.boolean().default(true).describe('True: enable vSAN; False: disable it'),
-      ...hostFirst,
-    },
+      ...hostFirst(),
+    }),
     run: (ctx, { enable, ...sel }) =>
       perSelected(ctx, sel, VSAN_PROPS, async (host) => {
         const system = host.props['configManager.vsanSystem'] as ManagedObjectReference | undefined
@@ -272,7 +272,7 @@ export const functions = {
     doc:
       "{host: {Eligible: [canonical names]}}; {host: {Eligible: 'The host … does not have any " +
       "VSAN eligible disks.'}} when none is; {host: {Error}} for a host without a vSAN system.",
-    args: hostFirst,
+    args: () => hostFirst(),
     run: (ctx, sel) =>
       perSelected(ctx, sel, [...VSAN_PROPS, ...DISK_PROPS], async (host) => {
         const found = await eligibleDisks(ctx, host)
@@ -285,7 +285,7 @@ export const functions = {
     doc:
       "Claim each selected host's vSAN-eligible disks into disk groups: {host: {'Disks Added': " +
       '[names] or a message}}, or {host: {Error}} (e.g. InsufficientDisks: no SSD for cache).',
-    args: hostFirst,
+    args: () => hostFirst(),
     run: (ctx, sel) =>
       perSelected(ctx, sel, [...VSAN_PROPS, ...DISK_PROPS], async (host) => {
         const found = await eligibleDisks(ctx, host)
@@ -322,14 +322,14 @@ export const functions = {
     doc:
       '{host: [{id, scsi_address}]} of the disks of each selected host; disk_ids (canonical ' +
       'names) or scsi_addresses pick some.',
-    args: {
+    args: () => ({
       disk_ids: z.array(z.string().min(1)).optional().describe('canonical names, e.g. naa.…'),
       scsi_addresses: z
         .array(z.string().min(1))
         .optional()
         .describe('SCSI addresses, e.g. vmhba0:C0:T0:L0'),
-      ...hostFirst,
-    },
+      ...hostFirst(),
+    }),
     run: (ctx, { disk_ids, scsi_addresses, ...sel }) =>
       perSelected(ctx, sel, DISK_PROPS, (host) => listDisksOf(host, disk_ids, scsi_addresses)),
   }),
@@ -337,13 +337,13 @@ export const functions = {
     doc:
       '{host: [{cache_disk, capacity_disks}]}: the vSAN disk groups of each selected host; ' +
       'cache_disk_ids picks the groups of those cache disks.',
-    args: {
+    args: () => ({
       cache_disk_ids: z
         .array(z.string().min(1))
         .optional()
         .describe('canonical names of cache disks'),
-      ...hostFirst,
-    },
+      ...hostFirst(),
+    }),
     run: (ctx, { cache_disk_ids, ...sel }) =>
       perSelected(ctx, sel, VSAN_PROPS, (host) =>
         asList(vsanConfigOf(host).storageInfo?.diskMapping)

@@ -18,7 +18,7 @@ function ctime(date: Date): string {
 export const functions = {
   get_dns_config: defineFunction({
     doc: '{host: {dhcp, virtual_nic, host_name, domain_name, ip}}; hosts without DNS configuration are left out.',
-    args: selection,
+    args: () => selection,
     run: async (ctx, sel) => {
       const out: Record<string, unknown> = {}
       for (const host of await selectHosts(ctx, sel, ['config.network.dnsConfig'])) {
@@ -45,7 +45,7 @@ export const functions = {
   }),
   get_ntp_config: defineFunction({
     doc: '{host: {time_zone, time_zone_name, time_zone_description, time_zone_gmt_offset, ntp_servers, ntp_config_file}}',
-    args: selection,
+    args: () => selection,
     run: async (ctx, sel) => {
       const out: Record<string, unknown> = {}
       for (const { host, value } of await readManagers(
@@ -74,10 +74,10 @@ export const functions = {
   }),
   set_ntp_config: defineFunction({
     doc: 'Replace the NTP servers of the selected hosts: {host: True}.',
-    args: {
+    args: () => ({
       ntp_servers: z.array(z.string().min(1)).describe('NTP servers (a list; [] clears them)'),
       ...selection,
-    },
+    }),
     run: async (ctx, { ntp_servers, ...sel }) => {
       const out: Record<string, boolean> = {}
       for (const host of await selectHosts(ctx, sel, ['configManager.dateTimeSystem'])) {
@@ -108,11 +108,11 @@ export const functions = {
   }),
   get_host_datetime: defineFunction({
     doc: "{host: the host's clock, as Python's ctime() writes it (UTC)}",
-    args: {
+    args: () => ({
       host_name: selection.host_name,
       datacenter_name: selection.datacenter_name,
       cluster_name: selection.cluster_name,
-    },
+    }),
     run: async (ctx, sel) => {
       const out: Record<string, string> = {}
       for (const host of await selectHosts(ctx, sel, ['configManager.dateTimeSystem'])) {

@@ -6,7 +6,6 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { ModuleError } from 'brine/loader'
 import type { LibraryFile, UploadFile } from 'brine/vsphere'
-import { extract } from 'tar-stream'
 
 /*
  * The local files an item upload sends (an ISO; an OVF and what it references; an OVA's
@@ -127,6 +126,10 @@ export async function readLocalPackage(
 /** Unpack the plain files of an OVA (tar) into `dir`; their names in archive order. */
 async function unpackOva(path: string, dir: string): Promise<string[]> {
   const names: string[] = []
+  // Required here, by the one call that unpacks an OVA: tar-stream and its dependencies cost
+  // every vmware_content_library call ~9 ms to load (issue 21). The loader runs a module as
+  // CommonJS and gives it `require` (loader/evaluate.ts); a module has no `import()`.
+  const { extract } = require('tar-stream') as typeof import('tar-stream')
   const tar = extract()
   const done = new Promise<void>((resolveDone, reject) => {
     tar.on('entry', (header, body, next) => {

@@ -2,6 +2,7 @@ import {
   type CallContext,
   defineFunction,
   defineModule,
+  lazy,
   ModuleError,
   Secret,
   z,
@@ -38,10 +39,10 @@ import { findInDatacenter, names } from './_vmware.ts'
  * arguments are those of vmware_vm.clone and deploy_ovf.
  */
 
-const libraryArg = z.string().min(1).describe('content library name or id')
-const itemArg = z.string().min(1).describe('item name or id (in the library)')
+const libraryArg = lazy(() => z.string().min(1).describe('content library name or id'))
+const itemArg = lazy(() => z.string().min(1).describe('item name or id (in the library)'))
 
-const placementArgs = {
+const placementArgs = lazy(() => ({
   datacenter: names.datacenter.optional().describe('datacenter (default: the host’s)'),
   folder: z.string().optional().describe('vm folder path (default: the datacenter’s vm folder)'),
   cluster: names.cluster.optional(),
@@ -51,7 +52,7 @@ const placementArgs = {
     .optional()
     .describe('resource pool name or id (default: the cluster’s or host’s root pool)'),
   datastore: z.string().optional().describe('datastore name or id (default: vCenter chooses)'),
-}
+}))
 
 async function vmInfo(ctx: CallContext, vm: ManagedObjectReference) {
   const props = await retrieveObjectProperties(
@@ -73,7 +74,7 @@ export default defineModule({
   functions: {
     list_libraries: defineFunction({
       doc: 'The content libraries, local and subscribed (type= LOCAL or SUBSCRIBED to filter).',
-      args: { type: z.enum(['LOCAL', 'SUBSCRIBED']).optional().describe('only this type') },
+      args: () => ({ type: z.enum(['LOCAL', 'SUBSCRIBED']).optional().describe('only this type') }),
       run: (ctx, { type }) =>
         withLibraries(ctx, async (c) =>
           (await c.listLibraries())
@@ -84,7 +85,7 @@ export default defineModule({
     }),
     get_library: defineFunction({
       doc: 'One content library by name or id, with its item count.',
-      args: { name: libraryArg },
+      args: () => ({ name: libraryArg() }),
       run: (ctx, { name }) =>
         withLibraries(ctx, async (c) => {
           const library = await libraryNamed(c, name)
@@ -96,7 +97,7 @@ export default defineModule({
         'Create a content library on a datastore: local, or subscribed when subscription_url ' +
         'is given (the publisher’s lib.json URL; user_name and password for BASIC ' +
         'authentication). {id, name, type, created: True}.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('library name (unique in vCenter)'),
         datastore: z.string().min(1).describe('datastore name or id that stores the library'),
         datacenter: names.datacenter.optional().describe('datacenter of the datastore'),
@@ -119,7 +120,7 @@ export default defineModule({
           .string()
           .optional()
           .describe('subscribed: the publisher’s certificate thumbprint'),
-      },
+      }),
       run: (ctx, args) =>
         withLibraries(ctx, async (c) => {
           const subscribed = args.subscription_url !== undefined
@@ -169,7 +170,7 @@ export default defineModule({
     }),
     delete_library: defineFunction({
       doc: 'Delete a content library and its items: {name, id, deleted: True}.',
-      args: { name: libraryArg },
+      args: () => ({ name: libraryArg() }),
       run: (ctx, { name }) =>
         withLibraries(ctx, async (c) => {
           const library = await libraryNamed(c, name)
@@ -179,7 +180,7 @@ export default defineModule({
     }),
     sync_library: defineFunction({
       doc: 'Sync a subscribed library with its publisher: {name, id, synced: True, last_sync_time}.',
-      args: { name: libraryArg },
+      args: () => ({ name: libraryArg() }),
       run: (ctx, { name }) =>
         withLibraries(ctx, async (c) => {
           const library = await libraryNamed(c, name)
@@ -200,7 +201,10 @@ export default defineModule({
     }),
     list_items: defineFunction({
       doc: 'The items of a content library (type= ovf, iso, vm-template to filter).',
-      args: { library: libraryArg, type: z.string().min(1).optional().describe('only this type') },
+      args: () => ({
+        library: libraryArg(),
+        type: z.string().min(1).optional().describe('only this type'),
+      }),
       run: (ctx, { library, type }) =>
         withLibraries(ctx, async (c) => {
           const lib = await libraryNamed(c, library)
@@ -212,7 +216,7 @@ export default defineModule({
     }),
     get_item: defineFunction({
       doc: 'One library item with its files (name, size, checksum).',
-      args: { library: libraryArg, name: itemArg },
+      args: () => ({ library: libraryArg(), name: itemArg() }),
       run: (ctx, { library, name }) =>
         withLibraries(ctx, async (c) => {
           const lib = await libraryNamed(c, library)
@@ -229,8 +233,8 @@ export default defineModule({
         'the disks its descriptor references next to it), an OVA (its files), or an ISO. Each ' +
         'file is announced with its size and SHA-1 checksum, and vCenter validates both before ' +
         'the session completes; a failed upload leaves no item. {id, name, type, size, files}.',
-      args: {
-        library: libraryArg,
+      args: () => ({
+        library: libraryArg(),
         name: z.string().min(1).describe('the new item’s name'),
         path: z.string().min(1).describe('.ovf, .ova or .iso file on this machine'),
         description: z.string().default(''),
@@ -238,7 +242,7 @@ export default defineModule({
           .enum(['ovf', 'iso'])
           .optional()
           .describe('item type (default: from the file extension)'),
-      },
+      }),
       run: (ctx, args) =>
         withLibraries(ctx, async (c) => {
           const type = args.type ?? itemTypeOf(args.path)
@@ -292,7 +296,7 @@ export default defineModule({
     }),
     delete_item: defineFunction({
       doc: 'Delete a library item: {name, id, library, deleted: True}.',
-      args: { library: libraryArg, name: itemArg },
+      args: () => ({ library: libraryArg(), name: itemArg() }),
       run: (ctx, { library, name }) =>
         withLibraries(ctx, async (c) => {
           const lib = await libraryNamed(c, library)
@@ -305,13 +309,13 @@ export default defineModule({
       doc:
         'Capture a VM as a VM-template item of a local library (vCenter clones it into a ' +
         'template kept by the library): {id, name, library, type: vm-template}.',
-      args: {
-        library: libraryArg,
+      args: () => ({
+        library: libraryArg(),
         name: z.string().min(1).describe('the new item’s name'),
         vm_name: names.vm.describe('the VM to capture'),
         description: z.string().default(''),
-        ...placementArgs,
-      },
+        ...placementArgs(),
+      }),
       run: (ctx, args) =>
         withLibraries(ctx, async (c) => {
           const lib = await libraryNamed(c, args.library)
@@ -361,11 +365,11 @@ export default defineModule({
         'OVF items, then guest customization (customization_spec= a spec stored in vCenter, ' +
         'or customization=) while the VM is off, then power_on. {deployed: True, name, id, ' +
         'item, library, power_state, customized}.',
-      args: {
-        library: libraryArg,
-        item: itemArg,
+      args: () => ({
+        library: libraryArg(),
+        item: itemArg(),
         name: z.string().min(1).describe('the new VM’s name'),
-        ...placementArgs,
+        ...placementArgs(),
         networks: z
           .record(z.string(), z.string())
           .optional()
@@ -373,7 +377,7 @@ export default defineModule({
         disk_provisioning: z.enum(['thin', 'thick', 'eagerZeroedThick']).optional(),
         power_on: z.boolean().default(false).describe('power the VM on (after customization)'),
         ...customizationArgs(),
-      },
+      }),
       run: (ctx, args) =>
         withLibraries(ctx, async (c) => {
           const lib = await libraryNamed(c, args.library)

@@ -1,4 +1,4 @@
-import { type CallContext, defineFunction, defineModule, lookupValue, z } from 'brine/loader'
+import { type CallContext, defineFunction, defineModule, lazy, lookupValue, z } from 'brine/loader'
 import {
   callVim,
   type Entity,
@@ -255,12 +255,12 @@ async function firewallConfigs(ctx: CallContext, sel: Selection, only?: string) 
   return out
 }
 
-const userArgs = {
+const userArgs = lazy(() => ({
   user_name: z.string().min(1).describe('local user'),
   password: z.string().min(1).describe('password (never logged or shown)'),
   description: z.string().optional().describe('description (full name)'),
   ...selection,
-}
+}))
 
 const connectionState = async (ctx: CallContext, fun: string, host: string) => {
   const done = (await ctx.salt(fun, { name: host })) as { connection_state: string }
@@ -273,17 +273,17 @@ export default defineModule({
   functions: {
     list_hosts: defineFunction({
       doc: 'Names of the selected hosts.',
-      args: selection,
+      args: () => selection,
       run: async (ctx, sel) => (await selectHosts(ctx, sel, [])).map((h) => h.name),
     }),
     get: defineFunction({
       doc: "Host facts {host: {cpu_model, num_cpu_*, memory_size, product_*, system_*, bios_*, nics, datastores, vsan, capabilities, …}}; `key` (a path, parts split by `delimiter`, ':') picks one value, `default` when it is missing.",
-      args: {
+      args: () => ({
         ...selection,
         key: z.string().optional().describe('path into each host’s facts'),
         default: z.unknown().default('').describe('when the key is missing'),
         delimiter: z.string().min(1).default(':').describe('separates the parts of key'),
-      },
+      }),
       run: async (ctx, { key, default: fallback, delimiter, ...sel }) => {
         const hosts = await selectHosts(ctx, sel, FACT_PROPS)
         const [sizes, vsan] = await Promise.all([
@@ -300,7 +300,7 @@ export default defineModule({
     }),
     get_capabilities: defineFunction({
       doc: "Every host's capabilities {host: {snake_case: value}}.",
-      args: {},
+      args: () => ({}),
       run: async (ctx) => {
         const out: Record<string, unknown> = {}
         for (const host of await selectHosts(ctx, {}, ['capability']))
@@ -310,7 +310,7 @@ export default defineModule({
     }),
     in_maintenance_mode: defineFunction({
       doc: '{maintenanceMode: normal|inMaintenance}',
-      args: { host: z.string().min(1).describe('host name') },
+      args: () => ({ host: z.string().min(1).describe('host name') }),
       run: async (ctx, { host }) => {
         const found = await ctx.module<typeof vmware_host>('vmware_host').get({ name: host })
         return { maintenanceMode: found.maintenance_mode ? 'inMaintenance' : 'normal' }
@@ -320,7 +320,7 @@ export default defineModule({
       doc:
         'Enter maintenance mode: {maintenanceMode, changes}. catch_task_error (default True, ' +
         'saltext’s) reports a failed task as the mode the host is left in; False raises it.',
-      args: {
+      args: () => ({
         host: z.string().min(1).describe('host name'),
         timeout: z.coerce.number().int().min(0).default(0).describe('seconds'),
         evacuate_powered_off_vms: z.boolean().default(false).describe('vCenter with DRS'),
@@ -329,7 +329,7 @@ export default defineModule({
           .optional()
           .describe('HostMaintenanceSpec'),
         catch_task_error: z.boolean().default(true).describe('report, not raise, a failed task'),
-      },
+      }),
       run: (ctx, { host, catch_task_error, ...rest }) =>
         setMode(ctx, host, true, catch_task_error, () =>
           ctx.salt('vmware_host.enter_maintenance_mode', { name: host, ...rest }),
@@ -337,11 +337,11 @@ export default defineModule({
     }),
     exit_maintenance_mode: defineFunction({
       doc: 'Exit maintenance mode: {maintenanceMode, changes}.',
-      args: {
+      args: () => ({
         host: z.string().min(1).describe('host name'),
         timeout: z.coerce.number().int().min(0).default(0).describe('seconds'),
         catch_task_error: z.boolean().default(true).describe('report, not raise, a failed task'),
-      },
+      }),
       run: (ctx, { host, timeout, catch_task_error }) =>
         setMode(ctx, host, false, catch_task_error, () =>
           ctx.salt('vmware_host.exit_maintenance_mode', { name: host, timeout }),
@@ -349,7 +349,7 @@ export default defineModule({
     }),
     get_advanced_config: defineFunction({
       doc: '{host: {option: value}} for one option (or all when config_name is absent).',
-      args: { ...selection, config_name: z.string().optional().describe('option key') },
+      args: () => ({ ...selection, config_name: z.string().optional().describe('option key') }),
       run: (ctx, { config_name, ...sel }) =>
         perHost(ctx, sel, (host) =>
           ctx.salt('vmware_host.get_advanced', { name: host, key: config_name ?? '' }),
@@ -357,12 +357,12 @@ export default defineModule({
     }),
     set_advanced_configs: defineFunction({
       doc: 'Set several advanced options: {host: {option: value}}.',
-      args: {
+      args: () => ({
         config_dict: z
           .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
           .describe('{option: value}'),
         ...selection,
-      },
+      }),
       run: (ctx, { config_dict, ...sel }) =>
         perHost(ctx, sel, async (host) => {
           for (const [key, value] of Object.entries(config_dict))
@@ -372,11 +372,11 @@ export default defineModule({
     }),
     set_advanced_config: defineFunction({
       doc: 'Set one advanced option on the selected hosts: {host: {option: value}}.',
-      args: {
+      args: () => ({
         config_name: z.string().min(1).describe('option key'),
         config_value: z.union([z.string(), z.number(), z.boolean()]).describe('value'),
         ...selection,
-      },
+      }),
       run: (ctx, { config_name, config_value, ...sel }) =>
         perHost(ctx, sel, async (host) => {
           await ctx.salt('vmware_host.set_advanced', {
@@ -389,17 +389,20 @@ export default defineModule({
     }),
     get_all_firewall_configs: defineFunction({
       doc: '{host: [{allowed_hosts: {ip_address, all_ip, ip_network}, key, service, enabled, rule: [{port, end_port, direction, port_type, protocol}], label, required}]}',
-      args: selection,
+      args: () => selection,
       run: (ctx, sel) => firewallConfigs(ctx, sel),
     }),
     get_firewall_config: defineFunction({
       doc: '{host: [the ruleset]}, in get_all_firewall_configs’s shape.',
-      args: { ruleset_name: z.string().min(1).describe('ruleset key'), ...selection },
+      args: () => ({ ruleset_name: z.string().min(1).describe('ruleset key'), ...selection }),
       run: (ctx, { ruleset_name, ...sel }) => firewallConfigs(ctx, sel, ruleset_name),
     }),
     get_role: defineFunction({
       doc: '{role_id, role_name, privilege_ids}, or {} when there is no such role.',
-      args: { role_name: z.string().min(1).describe('role name'), esxi_host_name: esxiHostName },
+      args: () => ({
+        role_name: z.string().min(1).describe('role name'),
+        esxi_host_name: esxiHostName,
+      }),
       run: async (ctx, { role_name }) => {
         const roles = await ctx.module<typeof vmware_role>('vmware_role').list()
         const role = roles.find((r) => r.name === role_name)
@@ -410,11 +413,11 @@ export default defineModule({
     }),
     add_role: defineFunction({
       doc: '{role_id}',
-      args: {
+      args: () => ({
         role_name: z.string().min(1).describe('role name'),
         privilege_ids: z.array(z.string().min(1)).describe('privileges, e.g. Folder.Create'),
         esxi_host_name: esxiHostName,
-      },
+      }),
       run: async (ctx, { role_name, privilege_ids }) => {
         const role = await ctx.module<typeof vmware_role>('vmware_role').create({
           name: role_name,
@@ -425,11 +428,11 @@ export default defineModule({
     }),
     update_role: defineFunction({
       doc: 'True; a role that does not exist is an error.',
-      args: {
+      args: () => ({
         role_name: z.string().min(1).describe('role name'),
         privilege_ids: z.array(z.string().min(1)).describe('the role’s privileges'),
         esxi_host_name: esxiHostName,
-      },
+      }),
       run: async (ctx, { role_name, privilege_ids }) => {
         await ctx.salt('vmware_role.update', { name: role_name, privileges: privilege_ids })
         return true
@@ -437,11 +440,11 @@ export default defineModule({
     }),
     remove_role: defineFunction({
       doc: 'True. force=True removes a role that is in use (saltext passes it inverted).',
-      args: {
+      args: () => ({
         role_name: z.string().min(1).describe('role name'),
         force: z.boolean().default(false).describe('remove it even when it is in use'),
         esxi_host_name: esxiHostName,
-      },
+      }),
       run: async (ctx, { role_name, force }) => {
         await ctx.salt('vmware_role.delete', { name: role_name, force })
         return true
@@ -449,7 +452,7 @@ export default defineModule({
     }),
     get_user: defineFunction({
       doc: '{host: {user: {description, group, user_id, shell_access}}} ({host: {}} when missing).',
-      args: { user_name: z.string().min(1).describe('local user'), ...selection },
+      args: () => ({ user_name: z.string().min(1).describe('local user'), ...selection }),
       run: (ctx, { user_name, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           const users = await ctx.module<typeof vmware_host>('vmware_host').list_users(target)
@@ -468,7 +471,7 @@ export default defineModule({
     }),
     add_user: defineFunction({
       doc: '{host: True}',
-      args: userArgs,
+      args: () => userArgs(),
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.add_user', {
@@ -482,7 +485,7 @@ export default defineModule({
     }),
     update_user: defineFunction({
       doc: '{host: True}',
-      args: userArgs,
+      args: () => userArgs(),
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.update_user', {
@@ -496,7 +499,7 @@ export default defineModule({
     }),
     remove_user: defineFunction({
       doc: '{host: True}',
-      args: { user_name: z.string().min(1).describe('local user'), ...selection },
+      args: () => ({ user_name: z.string().min(1).describe('local user'), ...selection }),
       run: (ctx, { user_name, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.remove_user', { user: user_name, ...target })
@@ -505,17 +508,17 @@ export default defineModule({
     }),
     connect: defineFunction({
       doc: '{state: connectionState}',
-      args: { host: z.string().min(1).describe('host name or id') },
+      args: () => ({ host: z.string().min(1).describe('host name or id') }),
       run: (ctx, { host }) => connectionState(ctx, 'vmware_host.reconnect', host),
     }),
     disconnect: defineFunction({
       doc: '{state: connectionState}',
-      args: { host: z.string().min(1).describe('host name or id') },
+      args: () => ({ host: z.string().min(1).describe('host name or id') }),
       run: (ctx, { host }) => connectionState(ctx, 'vmware_host.disconnect', host),
     }),
     remove: defineFunction({
       doc: '{state: "removed host <host>"}; a clustered host is put in maintenance mode first.',
-      args: { host: z.string().min(1).describe('host name or id') },
+      args: () => ({ host: z.string().min(1).describe('host name or id') }),
       run: async (ctx, { host }) => {
         const done = await ctx
           .module<typeof vmware_host>('vmware_host')

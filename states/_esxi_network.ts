@@ -32,7 +32,7 @@ export const states = {
     args: {
       name: z.string().min(1).describe('the adapter, e.g. vmk1'),
       port_group_name: z.string().min(1).describe('port group of the adapter'),
-      ...adapterArgs,
+      ...adapterArgs(),
     },
     run: async (ctx, { name, ...rest }) => {
       const a = rest as AdapterArgs

@@ -17,7 +17,7 @@ export const states = {
       name: z.string().min(1).describe('state name'),
       service_running: z.boolean().describe('ntpd should run (True) or be stopped (False)'),
       ntp_servers: z.array(z.string().min(1)).optional().describe('NTP servers'),
-      service_policy: startupPolicy.optional().describe('on, off or automatic'),
+      service_policy: startupPolicy().optional().describe('on, off or automatic'),
       service_restart: z.boolean().default(false).describe('restart ntpd'),
       ...selection,
     },
@@ -94,7 +94,7 @@ export const states = {
     args: {
       name: z.string().min(1).describe('service key: TSM-SSH (or SSH), TSM, ntpd, …'),
       running: z.boolean().optional().describe('the service should run (True) or be stopped'),
-      startup_policy: startupPolicy.optional().describe('on, off or automatic'),
+      startup_policy: startupPolicy().optional().describe('on, off or automatic'),
       ...selection,
     },
     run: async (ctx, { name, running, startup_policy, ...sel }) => {
