@@ -106,20 +106,20 @@ async function changeMembers(
 export const hostFunctions = {
   add_hosts: defineFunction({
     doc: 'Make the selected hosts members of the distributed switch (nics: their uplinks): {host: True}, False for hosts already members.',
-    args: { ...hostsArgs, nics },
+    args: () => ({ ...hostsArgs, nics }),
     run: (ctx, { nics, ...a }) =>
       changeMembers(ctx, a, 'add', () => ({ backing: pnicBacking(nics) })),
   }),
   remove_hosts: defineFunction({
     doc: 'Take the selected hosts off the distributed switch: {host: True}, False for hosts that were no members.',
-    args: hostsArgs,
+    args: () => hostsArgs,
     run: (ctx, a) => changeMembers(ctx, a, 'remove', () => ({})),
   }),
   update_hosts: defineFunction({
     doc:
       'Change the selected members’ uplinks (nics) and proxy switch ports (num_ports): ' +
       '{host: True}, False for hosts that are no members. mtu is the switch’s (all hosts’).',
-    args: {
+    args: () => ({
       ...hostsArgs,
       nics,
       num_ports: z.coerce
@@ -129,7 +129,7 @@ export const hostFunctions = {
         .optional()
         .describe('ports of each host’s proxy switch'),
       mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('the switch’s MTU'),
-    },
+    }),
     run: (ctx, { nics, num_ports, mtu, ...a }) =>
       changeMembers(
         ctx,

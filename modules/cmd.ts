@@ -145,7 +145,7 @@ export default defineModule({
   functions: {
     run: defineFunction({
       doc: 'Run a command and return its output (stdout then stderr).',
-      args: common,
+      args: () => common,
       run: async (ctx, args) => {
         const finished = await execute(args, ctx.signal)
         exitCode(ctx, finished, args.ignore_retcode)
@@ -154,7 +154,7 @@ export default defineModule({
     }),
     run_all: defineFunction({
       doc: 'Run a command and return pid, retcode, stdout and stderr.',
-      args: common,
+      args: () => common,
       run: async (ctx, args) => {
         const finished = await execute(args, ctx.signal)
         const { output, pid } = finished
@@ -168,12 +168,12 @@ export default defineModule({
     }),
     retcode: defineFunction({
       doc: 'Run a command and return its exit code.',
-      args: common,
+      args: () => common,
       run: async (ctx, args) => exitCode(ctx, await execute(args, ctx.signal), args.ignore_retcode),
     }),
     script: defineFunction({
       doc: 'Run a script file with arguments and return pid, retcode, stdout and stderr.',
-      args: {
+      args: () => ({
         source: z
           .string()
           .min(1)
@@ -184,7 +184,7 @@ export default defineModule({
         stdin: common.stdin,
         timeout: common.timeout,
         ignore_retcode: common.ignore_retcode,
-      },
+      }),
       run: async (ctx, { source, args, ignore_retcode, ...rest }) => {
         const words = args ? splitWords(args, 'cmd.script') : []
         if (words.some((word) => typeof word !== 'string')) {

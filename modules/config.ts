@@ -14,14 +14,14 @@ export default defineModule({
   functions: {
     get: defineFunction({
       doc: 'Return a configuration value. The environment variable BRINE_<KEY> (path parts joined by _, upper case) wins, then the config file, then pillar.',
-      args: {
+      args: () => ({
         key: z.string().describe('the path, e.g. log_level or saltext.vmware:host'),
         default: z
           .unknown()
           .optional()
           .describe('returned when nothing has the key (default: empty string)'),
         delimiter: z.string().default(':').describe('path separator'),
-      },
+      }),
       run: (ctx, { key, default: fallback, delimiter }) => {
         const fromEnv = process.env[envName(key, delimiter)]
         if (fromEnv !== undefined) return fromEnv

@@ -283,12 +283,12 @@ const delimiter = z.string().default(DELIMITER).describe('path separator (defaul
 
 const get = defineFunction({
   doc: 'Return a grain, or a value inside one with a path (pkg:apache); default (empty string) when there is none.',
-  args: {
+  args: () => ({
     key,
     default: z.unknown().optional().describe('returned when the grain is absent (default: "")'),
     delimiter,
     ordered: z.unknown().optional().describe('accepted for Salt compatibility; no effect'),
-  },
+  }),
   run: (ctx, { key, default: fallback, delimiter }) => {
     const value = traverse(ctx.grains, key, delimiter)
     return value === MISSING ? (fallback === undefined ? '' : fallback) : value
@@ -300,12 +300,12 @@ export default defineModule({
   functions: {
     items: defineFunction({
       doc: 'Return all grains. sanitize=True hides host names, the id and serial numbers.',
-      args: { sanitize: z.unknown().default(false).describe('hide identifying values') },
+      args: () => ({ sanitize: z.unknown().default(false).describe('hide identifying values') }),
       run: (ctx, { sanitize: hide }) => sorted(isTrue(hide) ? sanitize(ctx.grains) : ctx.grains),
     }),
     item: defineFunction({
       doc: 'Return the named grains (paths allowed): grains.item os osrelease. default=, delimiter=, sanitize= as keywords.',
-      args: {},
+      args: () => ({}),
       varargs: true,
       run: (ctx, _args, extra) => {
         const fallback = Object.hasOwn(extra.kwargs, 'default') ? extra.kwargs.default : ''
@@ -322,17 +322,17 @@ export default defineModule({
     fetch: { ...get, doc: `${get.doc}\nThe same as grains.get (Salt's alias for Jinja).` },
     has_value: defineFunction({
       doc: 'Return True when the grain (or the path inside it) exists, whatever its value.',
-      args: { key },
+      args: () => ({ key }),
       run: (ctx, { key }) => traverse(ctx.grains, key) !== MISSING,
     }),
     ls: defineFunction({
       doc: 'Return the names of all grains, sorted.',
-      args: {},
+      args: () => ({}),
       run: (ctx) => Object.keys(ctx.grains).sort(),
     }),
     equals: defineFunction({
       doc: 'Return True when the grain, compared as text, equals value: grains.equals osmajorrelease 12.',
-      args: { key, value: z.unknown().describe('the expected value') },
+      args: () => ({ key, value: z.unknown().describe('the expected value') }),
       run: (ctx, { key, value }) => {
         const found = traverse(ctx.grains, key)
         return pythonStr(value) === pythonStr(found === MISSING ? '' : found)
@@ -340,31 +340,31 @@ export default defineModule({
     }),
     setvals: defineFunction({
       doc: "Set grains in the grains file: setvals \"{'key1': 'val1', 'key2': 'val2'}\". destructive=True removes the keys given None. Returns the grains given.",
-      args: {
+      args: () => ({
         grains: z.record(z.string(), z.unknown()).describe('the grains to set'),
         destructive: z.boolean().default(false).describe('remove the keys whose value is None'),
         refresh_pillar: z.boolean().default(true).describe('accepted for Salt compatibility'),
-      },
+      }),
       run: (ctx, { grains, destructive }) => setvals(ctx, grains, destructive),
     }),
     setval: defineFunction({
       doc: 'Set one grain in the grains file: setval key val. Returns {key: val}.',
-      args: {
+      args: () => ({
         key: z.string().describe('the grain'),
         val: z.unknown().describe('its value (a dict or list too)'),
         destructive: z.boolean().default(false).describe('with val None: remove the grain'),
         refresh_pillar: z.boolean().default(true).describe('accepted for Salt compatibility'),
-      },
+      }),
       run: (ctx, { key, val, destructive }) => setvals(ctx, { [key]: val ?? null }, destructive),
     }),
     append: defineFunction({
       doc: 'Append a value to a list grain (created when absent; a:b paths); convert=True makes a non-list value a list first.',
-      args: {
+      args: () => ({
         key,
         val: z.unknown().describe('the value to append (a list appends each item)'),
         convert: z.boolean().default(false).describe('make a non-list value into a list'),
         delimiter,
-      },
+      }),
       run: (ctx, { key, val, convert, delimiter: sep }) => {
         let grains = lookup(ctx, key, [], sep)
         if (convert && !Array.isArray(grains)) grains = grains === null ? [] : [grains]
@@ -388,7 +388,7 @@ export default defineModule({
     }),
     remove: defineFunction({
       doc: 'Remove a value from a list grain (a:b paths).',
-      args: { key, val: z.unknown().describe('the value to remove'), delimiter },
+      args: () => ({ key, val: z.unknown().describe('the value to remove'), delimiter }),
       run: (ctx, { key, val, delimiter: sep }) => {
         const grains = lookup(ctx, key, [], sep)
         if (!Array.isArray(grains)) return `The key ${key} is not a valid list`
@@ -410,40 +410,43 @@ export default defineModule({
     }),
     set: defineFunction({
       doc: "Set a grain at a path (apps:myApp:port 2209); an existing dict or list, or a dict or list given, needs force=True. Returns Salt's {comment, changes, result}.",
-      args: {
+      args: () => ({
         key,
         val: z.unknown().default('').describe('the value'),
         force: z.boolean().default(false).describe('replace a dict or list'),
         destructive: z.boolean().default(false).describe('with val None: remove the key'),
         delimiter,
-      },
+      }),
       run: (ctx, { key, val, force, destructive, delimiter: sep }) =>
         setGrain(ctx, key, val ?? null, force, destructive, sep),
     }),
     delval: defineFunction({
       doc: 'Set a grain to None in the grains file; destructive=True removes it.',
-      args: {
+      args: () => ({
         key,
         destructive: z.boolean().default(false).describe('remove the grain'),
         force: z.boolean().default(false).describe('also a dict or list grain'),
-      },
+      }),
       run: (ctx, { key, destructive, force }) =>
         setGrain(ctx, key, null, force, destructive, DELIMITER),
     }),
     delkey: defineFunction({
       doc: 'Remove a grain from the grains file.',
-      args: { key, force: z.boolean().default(false).describe('also a dict or list grain') },
+      args: () => ({
+        key,
+        force: z.boolean().default(false).describe('also a dict or list grain'),
+      }),
       run: (ctx, { key, force }) => setGrain(ctx, key, null, force, true, DELIMITER),
     }),
     filter_by: defineFunction({
       doc: "Choose from lookup_dict by a grain's value (keys may be globs): filter_by '{Debian: apt, RedHat: yum}'. merge= is merged over the choice, base= is the entry merged under it, default= the key used when nothing matches.",
-      args: {
+      args: () => ({
         lookup_dict: z.record(z.string(), z.unknown()).describe('choices keyed by grain value'),
         grain: z.string().default('os_family').describe('the grain to look up (default os_family)'),
         merge: z.unknown().optional().describe('a dictionary merged over the choice'),
         default: z.string().default('default').describe('the key used when nothing matches'),
         base: z.string().nullish().describe('the key of the entry the choice is merged over'),
-      },
+      }),
       run: (ctx, { lookup_dict, grain, merge, default: defaultKey, base }) =>
         filterBy(lookup_dict, grain, ctx.grains, merge, defaultKey, base),
     }),

@@ -177,7 +177,7 @@ export default defineModule({
     sync_states: defineSync('states'),
     refresh_modules: defineFunction({
       doc: 'Reload the execution and state modules from their files (Salt’s module refresh). Returns True.',
-      args: {},
+      args: () => ({}),
       varargs: true,
       run: async (ctx) => {
         await ctx.sys.reload()
@@ -186,14 +186,14 @@ export default defineModule({
     }),
     refresh_pillar: defineFunction({
       doc: 'Compile pillar again; later calls of this run see the new data. Returns True.',
-      args: {
+      args: () => ({
         wait: z
           .boolean()
           .default(false)
           .describe('accepted for Salt compatibility (brine always waits)'),
         timeout: z.coerce.number().default(30).describe('accepted for Salt compatibility'),
         clean_cache: z.boolean().default(true).describe('accepted for Salt compatibility'),
-      },
+      }),
       run: async (ctx) => {
         await ctx.sys.reloadPillar()
         return true
@@ -201,7 +201,7 @@ export default defineModule({
     }),
     refresh_grains: defineFunction({
       doc: 'Read the grains file and the config’s grains again (the machine’s facts are read once per process); refresh_pillar=True (default) compiles pillar again too. Returns True.',
-      args: {},
+      args: () => ({}),
       varargs: true,
       run: async (ctx, _args, extra) => {
         ctx.sys.refreshGrains()

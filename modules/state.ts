@@ -80,7 +80,7 @@ export default defineModule({
   functions: {
     apply: defineFunction({
       doc: 'Apply the given SLS modules, or the highstate (top.sls) when none are given. test=True predicts without changing.',
-      args: { mods, ...common },
+      args: () => ({ mods, ...common }),
       outputter: 'highstate',
       run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
         finish(
@@ -90,12 +90,12 @@ export default defineModule({
     }),
     sls: defineFunction({
       doc: 'Apply the given SLS modules.',
-      args: {
+      args: () => ({
         mods: z
           .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
           .describe('SLS names, comma-separated or a list'),
         ...common,
-      },
+      }),
       outputter: 'highstate',
       run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
         finish(
@@ -109,7 +109,7 @@ export default defineModule({
     }),
     highstate: defineFunction({
       doc: 'Apply the highstate: the SLS modules top.sls assigns to this minion id.',
-      args: { ...common },
+      args: () => ({ ...common }),
       outputter: 'highstate',
       run: async (ctx, { exclude, failhard, state_max_parallel }) =>
         finish(
@@ -119,7 +119,7 @@ export default defineModule({
     }),
     test: defineFunction({
       doc: 'state.apply in test mode: report what would change, change nothing.',
-      args: { mods, ...common },
+      args: () => ({ mods, ...common }),
       outputter: 'highstate',
       run: async (ctx, { mods: m, exclude, failhard, state_max_parallel }) =>
         finish(
@@ -133,7 +133,7 @@ export default defineModule({
     }),
     single: defineFunction({
       doc: 'Run one state function without an SLS file: state.single test.succeed_with_changes name=foo',
-      args: { fun: z.string().describe('the state function, mod.fun') },
+      args: () => ({ fun: z.string().describe('the state function, mod.fun') }),
       varargs: true,
       outputter: 'highstate',
       run: async (ctx, { fun }, extra) => {
@@ -144,14 +144,14 @@ export default defineModule({
     }),
     sls_id: defineFunction({
       doc: 'Run the states of one ID from the given SLS modules, with the states they require: state.sls_id web_config web',
-      args: {
+      args: () => ({
         id_: z.string().describe('the state ID'),
         mods: z
           .union([z.string(), z.array(z.string())])
           .describe('SLS names, comma-separated or a list'),
         failhard: common.failhard,
         state_max_parallel: common.state_max_parallel,
-      },
+      }),
       outputter: 'highstate',
       run: async (ctx, { id_, mods: m, failhard, state_max_parallel }) => {
         const names = modsOf(m) ?? []
@@ -166,22 +166,22 @@ export default defineModule({
     }),
     show_sls: defineFunction({
       doc: 'Show the high data of SLS modules, rendered and compiled, without running them.',
-      args: {
+      args: () => ({
         mods: z
           .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
           .describe('SLS names'),
-      },
+      }),
       run: (ctx, { mods: m }) => finish(ctx, showSls(deps(ctx, undefined), modsOf(m) ?? [])),
     }),
     show_lowstate: defineFunction({
       doc: 'Show the ordered low chunks of the highstate (or of the given SLS modules).',
-      args: { mods },
+      args: () => ({ mods }),
       run: async (ctx, { mods: m }) =>
         finish(ctx, await showLowstate(deps(ctx, undefined), modsOf(m))),
     }),
     show_top: defineFunction({
       doc: 'Show the SLS modules top.sls assigns to this minion.',
-      args: {},
+      args: () => ({}),
       run: (ctx) => finish(ctx, showTop(deps(ctx, undefined))),
     }),
   },

@@ -24,7 +24,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List clusters: {datacenter: [cluster, …]} (only one datacenter when given).',
-      args: { datacenter: names.datacenter.optional() },
+      args: () => ({ datacenter: names.datacenter.optional() }),
       run: async (ctx, { datacenter }) => {
         const si = ctx.serviceInstance
         const dcs = datacenter
@@ -45,12 +45,12 @@ export default defineModule({
       doc:
         'A cluster: saltext-vmware’s {drs_enabled, drs, ha_enabled, ha, vsan_enabled} (drs and ha ' +
         'as vmware_cluster_drs.get and vmware_cluster_ha.get show them, always present), plus name, id, hosts.',
-      args: {
+      args: () => ({
         cluster_name: names.cluster.optional(),
         datacenter_name: names.datacenter.optional(),
         name: names.cluster.optional().describe('alias of cluster_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const cluster = await findCluster(
           ctx,
@@ -79,7 +79,7 @@ export default defineModule({
     }),
     create: defineFunction({
       doc: 'Create a cluster in a datacenter’s host folder, optionally with DRS and HA settings: {<name>: True}, plus name and id.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('the cluster name'),
         datacenter: names.datacenter,
         drs: drsSettings
@@ -88,7 +88,7 @@ export default defineModule({
         ha: haSettings
           .optional()
           .describe('HA settings: enabled, host_monitoring, admission_control'),
-      },
+      }),
       run: async (ctx, { name, datacenter, drs, ha }) => {
         const si = ctx.serviceInstance
         const dc = await findDatacenter(ctx, datacenter, ['hostFolder'])
@@ -110,7 +110,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a cluster: {<name>: True}, plus name, id, deleted.',
-      args: { name: names.cluster, datacenter: names.datacenter.optional() },
+      args: () => ({ name: names.cluster, datacenter: names.datacenter.optional() }),
       run: async (ctx, { name, datacenter }) => ({
         ...(await deleteEntity(ctx, await findCluster(ctx, name, datacenter), 'cluster')),
         [name]: true,

@@ -85,7 +85,7 @@ export default defineModule({
       doc:
         'DRS settings: {enabled, enable_vm_behavior_overrides, default_vm_behavior, vmotion_rate (1–5), ' +
         'advanced_settings}, plus automation_level and migration_threshold (brine’s names).',
-      args: { ...clusterArgs, ...clusterAliases },
+      args: () => ({ ...clusterArgs, ...clusterAliases }),
       run: async (ctx, args) => {
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
         const datacenter = aliased({
@@ -101,12 +101,12 @@ export default defineModule({
       doc:
         'DRS rules of a cluster, as a list; with rule_name, that one rule (BRINE_NOT_FOUND when absent): ' +
         '{name, uuid, enabled, mandatory, key, in_compliance, type, …} (VM rules: vms, affinity).',
-      args: {
+      args: () => ({
         ...clusterArgs,
         rule_name: z.string().min(1).optional().describe('only this rule'),
         ...clusterAliases,
         rule: z.string().min(1).optional().describe('alias of rule_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
         const datacenter = aliased({
@@ -129,7 +129,7 @@ export default defineModule({
         'Create or update a VM affinity (keep together) or anti-affinity (keep apart) rule: ' +
         '{created: True} or {updated: True} (with message "Exact rule already exists." when nothing changed), ' +
         'plus the rule as rule_info shows it. Flipping the affinity of an existing rule is refused.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('rule name'),
         affinity: z.boolean().describe('True: keep the VMs together; False: keep them apart'),
         vm_names: z.array(z.string().min(1)).min(2).optional().describe('VM names or ids'),
@@ -138,7 +138,7 @@ export default defineModule({
         mandatory: z.boolean().nullable().optional().describe('a must rule (default False)'),
         vms: z.array(z.string().min(1)).min(2).optional().describe('alias of vm_names'),
         ...clusterAliases,
-      },
+      }),
       run: async (ctx, args) => {
         const { name, affinity, enabled } = args
         const mandatory = args.mandatory ?? false
@@ -206,11 +206,11 @@ export default defineModule({
     }),
     delete_rule: defineFunction({
       doc: 'Delete a DRS rule (brine’s; saltext-vmware has none).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('rule name'),
         ...clusterArgs,
         ...clusterAliases,
-      },
+      }),
       run: async (ctx, args) => {
         const { name } = args
         const cluster = requiredAliased({ cluster_name: args.cluster_name, cluster: args.cluster })
@@ -245,7 +245,7 @@ export default defineModule({
       doc:
         'Change DRS settings, only those given (saltext-vmware resets the ones left out to its ' +
         'defaults; brine leaves them alone): {<cluster>: True} and the settings after, as get shows them.',
-      args: {
+      args: () => ({
         cluster: names.cluster,
         datacenter: names.datacenter.optional(),
         enable: z.boolean().optional().describe('DRS on or off'),
@@ -274,7 +274,7 @@ export default defineModule({
           .max(5)
           .optional()
           .describe('alias of vmotion_rate'),
-      },
+      }),
       run: async (ctx, args) => {
         const drs = {
           enabled: aliased({ enable: args.enable, enabled: args.enabled }),

@@ -32,12 +32,12 @@ export default defineModule({
       doc:
         'HA settings, as saltext-vmware shows them (enabled, host_monitoring, vm_monitoring, … ' +
         'admission_control_policy, failover_level, advanced_settings), plus admission_control.',
-      args: {
+      args: () => ({
         cluster_name: names.cluster.optional(),
         datacenter_name: names.datacenter.optional(),
         cluster: names.cluster.optional().describe('alias of cluster_name'),
         datacenter: names.datacenter.optional().describe('alias of datacenter_name'),
-      },
+      }),
       run: (ctx, args) =>
         haOf(
           ctx,
@@ -49,7 +49,7 @@ export default defineModule({
       doc:
         'Change HA settings, only those given (saltext-vmware resets the ones left out to its ' +
         'defaults; brine leaves them alone): {<cluster>: True} and the settings after, as get shows them.',
-      args: {
+      args: () => ({
         cluster: names.cluster,
         datacenter: names.datacenter.optional(),
         enable: z.boolean().optional().describe('HA on or off'),
@@ -100,7 +100,7 @@ export default defineModule({
         enabled: z.boolean().optional().describe('alias of enable'),
         admission_control: z.boolean().optional().describe('admission control on or off'),
         failover_level: int().min(1).optional().describe('host failures to tolerate'),
-      },
+      }),
       run: async (ctx, args) => {
         const {
           cluster: name,

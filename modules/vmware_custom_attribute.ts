@@ -43,7 +43,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List attribute definitions: name, key, object type (none: global).',
-      args: {},
+      args: () => ({}),
       run: async (ctx) =>
         (await definitions(ctx))
           .map((f) => ({ name: f.name, key: f.key, object_type: f.managedObjectType ?? null }))
@@ -51,10 +51,10 @@ export default defineModule({
     }),
     add: defineFunction({
       doc: 'Define an attribute (for one object type, e.g. VirtualMachine, or for all).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('attribute name'),
         object_type: z.string().optional().describe('managed object type, e.g. VirtualMachine'),
-      },
+      }),
       run: async (ctx, { name, object_type }) => {
         const si = ctx.serviceInstance
         const def = await callVim<FieldDef>(
@@ -68,7 +68,7 @@ export default defineModule({
     }),
     remove: defineFunction({
       doc: 'Remove an attribute definition (and its values everywhere).',
-      args: { name: z.string().min(1).describe('attribute name') },
+      args: () => ({ name: z.string().min(1).describe('attribute name') }),
       run: async (ctx, { name }) => {
         const si = ctx.serviceInstance
         const def = await definition(ctx, name)
@@ -81,10 +81,10 @@ export default defineModule({
     }),
     rename: defineFunction({
       doc: 'Rename an attribute definition.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('attribute name'),
         new_name: z.string().min(1).describe('new name'),
-      },
+      }),
       run: async (ctx, { name, new_name }) => {
         const si = ctx.serviceInstance
         const def = await definition(ctx, name)
@@ -98,11 +98,11 @@ export default defineModule({
     }),
     set: defineFunction({
       doc: 'Set an attribute’s value on an object.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('attribute name'),
         value: z.coerce.string().describe('the value'),
         ...objectArgs,
-      },
+      }),
       run: async (ctx, { name, value, object_type, object }) => {
         const si = ctx.serviceInstance
         const def = await definition(ctx, name)
@@ -120,7 +120,7 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: 'The attribute values of an object: {name: value}.',
-      args: objectArgs,
+      args: () => objectArgs,
       run: async (ctx, { object_type, object }) => {
         const si = ctx.serviceInstance
         const entity = await getEntity(si, ENTITY_TYPES[object_type], object, {

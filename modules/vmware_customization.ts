@@ -54,7 +54,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'The stored customization specs: name, description, type (Linux or Windows), change_version, last_update_time.',
-      args: {},
+      args: () => ({}),
       run: async (ctx) =>
         (await listStoredSpecs(ctx)).map(describeInfo).sort((a, b) => a.name.localeCompare(b.name)),
     }),
@@ -63,7 +63,7 @@ export default defineModule({
         'One stored spec in the argument model ({linux | windows, nics, dns_servers, ' +
         'dns_suffixes}) with its info; passwords and the product key are never shown ' +
         '(admin_password_set, domain_password_set, product_key_set say whether there is one).',
-      args: { name: specName },
+      args: () => ({ name: specName }),
       run: async (ctx, { name }) => {
         const item = await getStoredSpec(ctx, name)
         if (!item)
@@ -82,12 +82,12 @@ export default defineModule({
         'run_once}, with nics=[{ip, netmask, gateway} | {dhcp: True}] (default: one adapter ' +
         'by DHCP), dns_servers and dns_suffixes. A name already taken is refused ' +
         '(BRINE_VIM_ALREADY_EXISTS) unless overwrite=True.',
-      args: {
+      args: () => ({
         name: specName,
         ...customizationFields(),
         description: z.string().default('').describe('description'),
         overwrite: z.boolean().default(false).describe('replace a spec of this name'),
-      },
+      }),
       run: async (ctx, { name, description, overwrite, ...fields }) => {
         const spec = buildCustomizationSpec(fields as Customization)
         const existing = overwrite ? await getStoredSpec(ctx, name) : undefined
@@ -119,7 +119,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a stored customization spec; a missing one is BRINE_VIM_NOT_FOUND.',
-      args: { name: specName },
+      args: () => ({ name: specName }),
       run: async (ctx, { name }) => {
         await callVim(
           ctx.serviceInstance,
@@ -136,7 +136,7 @@ export default defineModule({
         'Customize an existing, powered-off VM (CustomizeVM_Task) from a stored spec ' +
         '(customization_spec=) or arguments (customization=): it runs in the guest at the next ' +
         'power-on; vmware_customization.status then tells how it went.',
-      args: {
+      args: () => ({
         ...vmArgs,
         customization_spec: z.string().min(1).optional().describe('stored spec name'),
         customization: z
@@ -146,7 +146,7 @@ export default defineModule({
           .describe(
             'customization from arguments: {linux | windows, nics, dns_servers, dns_suffixes}',
           ),
-      },
+      }),
       run: async (ctx, args) => {
         const name = requiredAliased({ vm_name: args.vm_name, name: args.name })
         const datacenter = aliased({
@@ -175,10 +175,10 @@ export default defineModule({
         'Wait, at most timeout seconds, until the guest of a powered-on VM has finished its ' +
         'customization; a failure is an error (BRINE_VIM_CUSTOMIZATION_FAILED) with vCenter’s ' +
         'event message. Answers vmware_customization.status’s fields.',
-      args: {
+      args: () => ({
         ...vmArgs,
         timeout: z.coerce.number().int().min(0).default(1800).describe('seconds to wait at most'),
-      },
+      }),
       run: async (ctx, args) => {
         const name = requiredAliased({ vm_name: args.vm_name, name: args.name })
         const datacenter = aliased({
@@ -193,7 +193,7 @@ export default defineModule({
       doc:
         'How the latest guest customization of a VM went, from vCenter’s events: status none, ' +
         'running, succeeded or failed, with the deciding event’s type, message and guest log location.',
-      args: vmArgs,
+      args: () => vmArgs,
       run: async (ctx, args) => {
         const name = requiredAliased({ vm_name: args.vm_name, name: args.name })
         const datacenter = aliased({

@@ -17,7 +17,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List the names of all datacenters.',
-      args: {},
+      args: () => ({}),
       run: async (ctx) =>
         (await listEntities(ctx.serviceInstance, ENTITY_TYPES.datacenter, { signal: ctx.signal }))
           .map((dc) => dc.name)
@@ -25,7 +25,7 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: 'Return a datacenter’s name, id, inventory path and overall status.',
-      args: { name: names.datacenter },
+      args: () => ({ name: names.datacenter }),
       run: async (ctx, { name }) => {
         const dc = await findDatacenter(ctx, name, ['overallStatus'], true)
         return {
@@ -40,13 +40,13 @@ export default defineModule({
       doc:
         'Create a datacenter (in the root folder, or in a folder given by name); DuplicateName when ' +
         'it exists. Returns saltext-vmware’s {<name>: True}, plus name and id.',
-      args: {
+      args: () => ({
         name,
         folder: z
           .string()
           .optional()
           .describe('parent folder name or id (default: the root folder)'),
-      },
+      }),
       run: async (ctx, { name, folder }) => {
         const si = ctx.serviceInstance
         const parent = folder
@@ -64,7 +64,7 @@ export default defineModule({
     }),
     rename: defineFunction({
       doc: 'Rename a datacenter.',
-      args: { name: names.datacenter, new_name: name },
+      args: () => ({ name: names.datacenter, new_name: name }),
       run: async (ctx, { name, new_name }) => {
         const dc = await findDatacenter(ctx, name)
         await runTask(
@@ -81,7 +81,7 @@ export default defineModule({
       doc:
         'Delete a datacenter and what it holds (vCenter refuses when VMs are powered on): ' +
         '{<name>: True}, plus name, id, deleted.',
-      args: { name: names.datacenter },
+      args: () => ({ name: names.datacenter }),
       run: async (ctx, { name }) => {
         const dc = await findDatacenter(ctx, name)
         await runTask(

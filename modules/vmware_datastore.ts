@@ -245,7 +245,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List datastores (of a datacenter or cluster when given): name, id, type, capacity, free space, URL, hosts.',
-      args: { datacenter: names.datacenter.optional(), cluster: names.cluster.optional() },
+      args: () => ({ datacenter: names.datacenter.optional(), cluster: names.cluster.optional() }),
       run: async (ctx, { datacenter, cluster }) => {
         const si = ctx.serviceInstance
         if (cluster) {
@@ -277,13 +277,13 @@ export default defineModule({
         'datacenter, else all) as [{accessible, capacity, freeSpace, maintenanceMode, ' +
         'multipleHostAccess, name, type, url, uncommitted}], each with brine’s id, free_space, ' +
         'maintenance_mode and hosts too. A name that matches nothing gives [].',
-      args: {
+      args: () => ({
         datastore_name: datastore.optional(),
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
         name: datastore.optional().describe('alias of datastore_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const name = aliased({ datastore_name: args.datastore_name, name: args.name })
@@ -338,7 +338,7 @@ export default defineModule({
         'saltext-vmware’s list_datastores: per host, its datastores {name, type, free_space, ' +
         'capacity} (VMFS ones with backing_disk_ids), filtered by names, backing disk canonical ' +
         'names or backing disk SCSI addresses when given.',
-      args: {
+      args: () => ({
         datastore_names: z.array(z.string().min(1)).optional().describe('datastore names'),
         backing_disk_ids: z
           .array(z.string().min(1))
@@ -351,7 +351,7 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
-      },
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const scsi = args.backing_disk_scsi_addresses ?? []
@@ -410,7 +410,7 @@ export default defineModule({
         'cluster_name, host_name): per host, the partitions of a disk given by canonical name ' +
         '(disk_id wins) or SCSI address: [{hostname, device, format, partition, type, sectors, ' +
         'size_KB}].',
-      args: {
+      args: () => ({
         disk_id: z.string().min(1).optional().describe('canonical name of the disk'),
         scsi_address: z
           .string()
@@ -420,7 +420,7 @@ export default defineModule({
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
-      },
+      }),
       run: async (ctx, args) => {
         // saltext-vmware's words (modules/datastore.py list_disk_partitions).
         if (!args.disk_id && !args.scsi_address)
@@ -485,11 +485,11 @@ export default defineModule({
         'saltext-vmware’s list_datastore_clusters: the names of the datastore clusters ' +
         '(StoragePod), of a datacenter when given. saltext reads the host arguments and then ' +
         'lists every datastore cluster; brine checks the host or cluster exists, as saltext does.',
-      args: {
+      args: () => ({
         host_name: z.string().min(1).optional().describe('ESXi host name or id'),
         datacenter_name: names.datacenter.optional(),
         cluster_name: names.cluster.optional(),
-      },
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         if (args.host_name || args.cluster_name) await selectHosts(ctx, args, [])
@@ -503,7 +503,7 @@ export default defineModule({
     }),
     create_nfs: defineFunction({
       doc: 'Mount an NFS export as a datastore on one or more hosts (same name everywhere).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('datastore name'),
         hosts: z
           .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -512,7 +512,7 @@ export default defineModule({
         remote_path: z.string().min(1).describe('exported path, e.g. /exports/iso'),
         version: z.enum(['3', '4.1']).default('3').describe('NFS version'),
         read_only: z.boolean().default(false).describe('mount read-only'),
-      },
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const hostNames = asList(args.hosts)
@@ -546,7 +546,7 @@ export default defineModule({
     }),
     remove: defineFunction({
       doc: 'Remove a datastore (NFS: unmounted from every host). Refused while VMs use it.',
-      args: { name: datastore },
+      args: () => ({ name: datastore }),
       run: async (ctx, { name }) => {
         const si = ctx.serviceInstance
         const ds = await getEntity(si, ENTITY_TYPES.datastore, name, { signal: ctx.signal })
@@ -567,18 +567,18 @@ export default defineModule({
         'Put a datastore in maintenance mode. VMs on it must be moved first; in a datastore ' +
         'cluster vCenter’s Storage DRS recommendations are applied (storage vMotion), otherwise ' +
         'the VMs that block it are named.',
-      args: { name: datastore, datacenter: names.datacenter.optional() },
+      args: () => ({ name: datastore, datacenter: names.datacenter.optional() }),
       run: (ctx, { name, datacenter }) => enterMaintenance(ctx, name, datacenter),
     }),
     maintenance_mode: defineFunction({
       doc:
         'saltext-vmware’s maintenance_mode: put a datastore in maintenance mode, ' +
         '{maintenanceMode: "inMaintenance"} (plus brine’s name, maintenance_mode, changed).',
-      args: {
+      args: () => ({
         datastore_name: datastore.optional(),
         datacenter_name: names.datacenter.optional(),
         name: datastore.optional().describe('alias of datastore_name'),
-      },
+      }),
       run: async (ctx, args) => ({
         maintenanceMode: 'inMaintenance',
         ...(await enterMaintenance(
@@ -592,11 +592,11 @@ export default defineModule({
       doc:
         'Take a datastore out of maintenance mode: saltext-vmware’s {maintenanceMode: "normal"}, ' +
         'plus name, maintenance_mode, changed.',
-      args: {
+      args: () => ({
         datastore_name: datastore.optional(),
         datacenter_name: names.datacenter.optional(),
         name: datastore.optional().describe('alias of datastore_name'),
-      },
+      }),
       run: async (ctx, args) => ({
         maintenanceMode: 'normal',
         ...(await exitMaintenance(
@@ -608,11 +608,11 @@ export default defineModule({
     }),
     browse: defineFunction({
       doc: 'List the files of a datastore folder (path relative to the datastore root; "" for the root).',
-      args: {
+      args: () => ({
         name: datastore,
         path: z.string().default('').describe('folder inside the datastore'),
         pattern: z.string().default('*').describe('file name pattern'),
-      },
+      }),
       run: async (ctx, { name, path, pattern }) => {
         const si = ctx.serviceInstance
         const ds = await getEntity(si, ENTITY_TYPES.datastore, name, { signal: ctx.signal })

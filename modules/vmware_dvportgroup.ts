@@ -93,7 +93,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List distributed port groups (of one switch when given): name, id, switch, VLAN, ports.',
-      args: { dvswitch: z.string().optional().describe('switch name or id') },
+      args: () => ({ dvswitch: z.string().optional().describe('switch name or id') }),
       run: async (ctx, { dvswitch }) => {
         const only = dvswitch ? (await findDvs(ctx, dvswitch)).obj.value : undefined
         const groups = await listEntities(ctx.serviceInstance, ENTITY_TYPES.portgroup, {
@@ -111,14 +111,14 @@ export default defineModule({
         'Describe a port group: {name, vlan, pnic (the uplinks of host_name on its switch), id, ' +
         'dvswitch, ports, type, description}. saltext’s get(switch_name, portgroup_key): {} when ' +
         'the switch has no such port group; brine’s get(name=): by name or id, an error when absent.',
-      args: {
+      args: () => ({
         switch_name: z.string().min(1).optional().describe('distributed switch'),
         portgroup_key: z.string().min(1).optional().describe('port group key (or name)'),
         host_name: z.string().min(1).optional().describe('host whose uplinks to list as pnic'),
         name: portgroup
           .optional()
           .describe('port group name or id (brine; alias of portgroup_key)'),
-      },
+      }),
       run: async (ctx, { switch_name, portgroup_key, host_name, name }) => {
         if (portgroup_key && name && portgroup_key !== name)
           throw new ModuleError(
@@ -180,11 +180,11 @@ export default defineModule({
     }),
     create: defineFunction({
       doc: 'Create a port group on a distributed switch.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('port group name'),
         dvswitch: z.string().min(1).describe('switch name or id'),
         ...settings,
-      },
+      }),
       run: async (ctx, { name, dvswitch, vlan, ports, type, description }) => {
         const si = ctx.serviceInstance
         const dvs = await findDvs(ctx, dvswitch)
@@ -211,7 +211,7 @@ export default defineModule({
     }),
     configure: defineFunction({
       doc: 'Change a port group’s VLAN, ports, binding or description (the rest is kept).',
-      args: { name: portgroup, ...settings },
+      args: () => ({ name: portgroup, ...settings }),
       run: async (ctx, { name, ...changes }) => {
         const pg = await findPortgroup(ctx, name)
         const current = describePortgroup(pg)
@@ -241,7 +241,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a port group.',
-      args: { name: portgroup },
+      args: () => ({ name: portgroup }),
       run: async (ctx, { name }) => {
         return deleteEntity(ctx, await findPortgroup(ctx, name), 'port group')
       },

@@ -363,13 +363,13 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'Names of the distributed switches (saltext), of a datacenter when given (brine).',
-      args: { datacenter: names.datacenter.optional() },
+      args: () => ({ datacenter: names.datacenter.optional() }),
       run: async (ctx, { datacenter }) =>
         (await listSwitches(ctx, datacenter, [])).map((s) => s.name).sort(),
     }),
     list_switches: defineFunction({
       doc: 'Distributed switches (of a datacenter when given): name, id, uuid, MTU, description, port groups, hosts.',
-      args: { datacenter: names.datacenter.optional() },
+      args: () => ({ datacenter: names.datacenter.optional() }),
       run: async (ctx, { datacenter }) =>
         (await listSwitches(ctx, datacenter, DVS_PROPS))
           .map(describeDvs)
@@ -377,12 +377,12 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: 'Describe a distributed switch: uuid, MTU, description, port groups, member hosts.',
-      args: { name: dvswitch },
+      args: () => ({ name: dvswitch }),
       run: async (ctx, { name }) => describeDvs(await findDvs(ctx, name, DVS_PROPS)),
     }),
     create: defineFunction({
       doc: 'Create a distributed switch in a datacenter’s network folder.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('switch name'),
         datacenter: names.datacenter,
         description: z.string().optional().describe('description'),
@@ -394,7 +394,7 @@ export default defineModule({
           .max(32)
           .default(2)
           .describe('uplink ports per host'),
-      },
+      }),
       run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
         const si = ctx.serviceInstance
         const dc = await findDatacenter(ctx, datacenter, ['networkFolder'])
@@ -427,22 +427,22 @@ export default defineModule({
         'Create the distributed switch in datacenter_name, or change what is given on the one ' +
         'that exists: True (saltext-vmware’s configure). brine: name=, description=, max_mtu= ' +
         'are aliases; nothing is sent when nothing differs. Health checks are not implemented.',
-      args: configureArgs,
+      args: () => configureArgs,
       run: (ctx, args) => configureDvs(ctx, args),
     }),
     add_host: defineFunction({
       doc: 'Add a host to the switch.',
-      args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
+      args: () => ({ name: dvswitch, host: z.string().min(1).describe('host name or id') }),
       run: (ctx, { name, host }) => changeMember(ctx, name, host, 'add'),
     }),
     remove_host: defineFunction({
       doc: 'Remove a host from the switch (refused while its VMs use the switch’s port groups).',
-      args: { name: dvswitch, host: z.string().min(1).describe('host name or id') },
+      args: () => ({ name: dvswitch, host: z.string().min(1).describe('host name or id') }),
       run: (ctx, { name, host }) => changeMember(ctx, name, host, 'remove'),
     }),
     delete: defineFunction({
       doc: 'Delete a distributed switch (and its port groups).',
-      args: { name: dvswitch },
+      args: () => ({ name: dvswitch }),
       run: async (ctx, { name }) => {
         return deleteEntity(ctx, await findDvs(ctx, name), 'distributed switch')
       },

@@ -54,14 +54,14 @@ export default defineModule({
       doc:
         'Folder names, as saltext-vmware lists them (the tree roots included), in one datacenter ' +
         'or everywhere; with details=True, rows of {name, id, type tree, inventory path}.',
-      args: {
+      args: () => ({
         datacenter: names.datacenter.optional(),
         type: z
           .enum(['vm', 'host', 'datastore', 'network'])
           .optional()
           .describe('only this tree (default: all)'),
         details: z.boolean().default(false).describe('rows with id, type tree and path'),
-      },
+      }),
       run: async (ctx, { datacenter, type, details }) => {
         const si = ctx.serviceInstance
         const dc = datacenter ? await findDatacenter(ctx, datacenter) : undefined
@@ -102,7 +102,7 @@ export default defineModule({
       doc:
         'Create a folder path, making missing parents (like mkdir -p): saltext-vmware’s ' +
         '{status: "created"}, plus the path, id and the folders created.',
-      args: { ...target, ...targetAliases },
+      args: () => ({ ...target, ...targetAliases }),
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const si = ctx.serviceInstance
@@ -129,14 +129,14 @@ export default defineModule({
     }),
     rename: defineFunction({
       doc: 'Rename the last folder of a path: {status: "renamed"}, plus the new path and id.',
-      args: {
+      args: () => ({
         folder_name: target.folder_name,
         new_folder_name: z.string().min(1).optional().describe('the new name'),
         dc_name: target.dc_name,
         type: target.type,
         ...targetAliases,
         new_name: z.string().min(1).optional().describe('alias of new_folder_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const new_name = requiredAliased({
@@ -162,14 +162,14 @@ export default defineModule({
       doc:
         'Move a folder under another folder of the same tree ("" or / for the tree root): ' +
         '{status: "moved"}, plus the new path and id.',
-      args: {
+      args: () => ({
         folder_name: target.folder_name,
         destination_folder_name: z.string().optional().describe('destination folder path'),
         dc_name: target.dc_name,
         type: target.type,
         ...targetAliases,
         destination: z.string().optional().describe('alias of destination_folder_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const destination = requiredAliased({
@@ -197,7 +197,7 @@ export default defineModule({
     }),
     destroy: defineFunction({
       doc: 'Destroy a folder and everything in it: {status: "destroyed"}, plus the path and id.',
-      args: { ...target, ...targetAliases },
+      args: () => ({ ...target, ...targetAliases }),
       run: async (ctx, args) => {
         const { path, datacenter, type } = resolveTarget(args)
         const folder = await existingFolder(ctx, datacenter, type, path)

@@ -25,7 +25,7 @@ export default defineModule({
         'made in the guest, redirects its output there (arguments get `>brine-stdout.txt ' +
         '2>brine-stderr.txt`: a shell must read them, as on Linux, or cmd.exe /c on Windows), ' +
         'answers stdout and stderr, and removes the directory. wait=False answers the pid at once.',
-      args: {
+      args: () => ({
         ...guestArgs,
         program_path: z.string().min(1).describe('absolute path of the program in the guest'),
         arguments: z.string().default('').describe('its command line arguments'),
@@ -37,7 +37,7 @@ export default defineModule({
         capture_output: z.boolean().default(false).describe('answer its stdout and stderr'),
         wait: z.boolean().default(true).describe('wait for it to exit'),
         timeout: z.coerce.number().min(0).default(300).describe('seconds to wait for its exit'),
-      },
+      }),
       run: async (ctx, args) => {
         if (args.capture_output && args.working_directory !== undefined)
           throw new ModuleError(
@@ -142,12 +142,12 @@ export default defineModule({
       doc:
         'Copy a local file into the guest (InitiateFileTransferToGuest, then an HTTPS PUT): ' +
         '{name, path, size}. An existing guest file needs overwrite=True.',
-      args: {
+      args: () => ({
         ...guestArgs,
         source: z.string().min(1).describe('local file'),
         destination: z.string().min(1).describe('absolute path in the guest'),
         overwrite: z.boolean().default(false).describe('replace an existing guest file'),
-      },
+      }),
       run: async (ctx, args) => {
         const file = await stat(args.source).catch((error: NodeJS.ErrnoException) => {
           throw new ModuleError(
@@ -194,11 +194,11 @@ export default defineModule({
         'Copy a guest file here (InitiateFileTransferFromGuest, then an HTTPS GET) into ' +
         '`destination`: {name, path, size, destination}; without destination its text is ' +
         'answered as `content`.',
-      args: {
+      args: () => ({
         ...guestArgs,
         source: z.string().min(1).describe('absolute path in the guest'),
         destination: z.string().min(1).optional().describe('local file to write'),
-      },
+      }),
       run: async (ctx, args) => {
         const guest = await openGuest(ctx, args)
         const bytes = await download(ctx, guest, args.source)
@@ -222,7 +222,7 @@ export default defineModule({
       doc:
         'End a process of the guest (TerminateProcessInGuest) and answer it as ' +
         'list_processes does, read back after the call.',
-      args: { ...guestArgs, pid: z.coerce.number().int().describe('the process id') },
+      args: () => ({ ...guestArgs, pid: z.coerce.number().int().describe('the process id') }),
       run: async (ctx, args) => {
         const guest = await openGuest(ctx, args)
         const [before] = await listProcesses(ctx, guest, [args.pid])
@@ -250,10 +250,10 @@ export default defineModule({
       doc:
         'Processes of the guest (ListProcessesInGuest; all, or the pids given): pid, name, ' +
         'owner, cmd_line, start_time, and for those that exited end_time and exit_code.',
-      args: {
+      args: () => ({
         ...guestArgs,
         pids: z.array(z.coerce.number().int()).optional().describe('only these pids'),
-      },
+      }),
       run: async (ctx, args) => {
         const guest = await openGuest(ctx, args)
         return listProcesses(ctx, guest, args.pids)

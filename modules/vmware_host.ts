@@ -235,7 +235,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List hosts (in a datacenter or cluster when given): name, id, states, CPU cores, memory.',
-      args: { datacenter: names.datacenter.optional(), cluster: names.cluster.optional() },
+      args: () => ({ datacenter: names.datacenter.optional(), cluster: names.cluster.optional() }),
       run: async (ctx, { datacenter, cluster }) => {
         const within = cluster
           ? (await findCluster(ctx, cluster, datacenter)).obj
@@ -252,7 +252,7 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: 'Describe one host, with its inventory path.',
-      args: { name: host },
+      args: () => ({ name: host }),
       run: async (ctx, { name }) => {
         const found = await findHost(ctx, name, HOST_PROPS, true)
         return describeHost(found, found.path)
@@ -263,7 +263,7 @@ export default defineModule({
         'Add an ESXi host to vCenter: into a cluster, or as a standalone host in a datacenter ' +
         '(optionally in a host folder). Pass the host’s SHA-1 thumbprint after checking it; ' +
         'without one vCenter refuses with SSLVerifyFault and the error names the thumbprint it saw.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('host name or address, as vCenter will reach it'),
         datacenter: names.datacenter,
         cluster: names.cluster.optional().describe('cluster to join (default: standalone)'),
@@ -277,7 +277,7 @@ export default defineModule({
           .default(false)
           .describe('take the host over even if another vCenter manages it'),
         connected: z.boolean().default(true).describe('connect it once added'),
-      },
+      }),
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const spec = {
@@ -334,10 +334,10 @@ export default defineModule({
       doc:
         'Remove a host from vCenter. A clustered host must be in maintenance mode first ' +
         '(maintenance=True enters it); a host running VMs is refused.',
-      args: {
+      args: () => ({
         name: host,
         maintenance: z.boolean().default(false).describe('enter maintenance mode first if needed'),
-      },
+      }),
       run: async (ctx, { name, maintenance }) => {
         const si = ctx.serviceInstance
         const found = await findHost(ctx, name)
@@ -366,12 +366,12 @@ export default defineModule({
     }),
     disconnect: defineFunction({
       doc: 'Disconnect a host from vCenter (it stays in the inventory; VMs keep running).',
-      args: { name: host },
+      args: () => ({ name: host }),
       run: (ctx, { name }) => setConnection(ctx, name, false),
     }),
     reconnect: defineFunction({
       doc: 'Reconnect a host; with user/password when its credentials changed.',
-      args: {
+      args: () => ({
         name: host,
         user: z
           .string()
@@ -379,7 +379,7 @@ export default defineModule({
           .optional()
           .describe('ESXi user, when reconnecting with new credentials'),
         password: z.string().min(1).optional().describe('ESXi password (never logged or shown)'),
-      },
+      }),
       run: (ctx, { name, user, password }) =>
         setConnection(
           ctx,
@@ -390,17 +390,17 @@ export default defineModule({
     }),
     list_users: defineFunction({
       doc: 'Local users of the ESXi host this profile (or esxi_host_name) connects to: [{name, description}].',
-      args: { esxi_host_name: esxiHostName },
+      args: () => ({ esxi_host_name: esxiHostName }),
       run: async (ctx) => (await localUsers(ctx)).users,
     }),
     add_user: defineFunction({
       doc: 'Create a local user on the ESXi host this profile connects to.',
-      args: {
+      args: () => ({
         user: userName,
         password: z.string().min(1).describe('password (never logged or shown)'),
         description: z.string().optional().describe('description (full name)'),
         esxi_host_name: esxiHostName,
-      },
+      }),
       run: async (ctx, { user, password, description }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         await callVim(si, `creating local user '${user}' on host '${hostName}'`, 'CreateUser', {
@@ -412,12 +412,12 @@ export default defineModule({
     }),
     update_user: defineFunction({
       doc: 'Change a local user’s password and/or description.',
-      args: {
+      args: () => ({
         user: userName,
         password: z.string().min(1).optional().describe('new password'),
         description: z.string().optional().describe('new description'),
         esxi_host_name: esxiHostName,
-      },
+      }),
       run: async (ctx, { user, password, description }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         if (!(await localUsers(ctx)).users.some((u) => u.name === user))
@@ -438,7 +438,7 @@ export default defineModule({
     }),
     remove_user: defineFunction({
       doc: 'Delete a local user from the ESXi host this profile connects to.',
-      args: { user: userName, esxi_host_name: esxiHostName },
+      args: () => ({ user: userName, esxi_host_name: esxiHostName }),
       run: async (ctx, { user }) => {
         const { si, accountManager, host: hostName } = await localAccounts(ctx)
         await callVim(si, `removing local user '${user}' from host '${hostName}'`, 'RemoveUser', {
@@ -450,16 +450,16 @@ export default defineModule({
     }),
     firewall_rulesets: defineFunction({
       doc: 'List a host’s firewall rulesets: key, label, enabled, required.',
-      args: { name: host },
+      args: () => ({ name: host }),
       run: async (ctx, { name }) => (await rulesets(ctx, name)).list,
     }),
     firewall_ruleset: defineFunction({
       doc: 'Enable or disable a firewall ruleset (by key, e.g. sshServer).',
-      args: {
+      args: () => ({
         name: host,
         ruleset: z.string().min(1).describe('ruleset key'),
         enabled: z.boolean().describe('enable or disable'),
-      },
+      }),
       run: async (ctx, { name, ruleset, enabled }) => {
         const { host: found, manager, list } = await rulesets(ctx, name)
         const current = list.find((r) => r.key === ruleset)
@@ -480,7 +480,7 @@ export default defineModule({
     }),
     get_advanced: defineFunction({
       doc: 'Advanced options of a host whose key starts with `key` (e.g. Config.HostAgent): {key: value}.',
-      args: { name: host, key: z.string().default('').describe('option key or prefix') },
+      args: () => ({ name: host, key: z.string().default('').describe('option key or prefix') }),
       run: async (ctx, { name, key }) => {
         const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
         const options = await callVim<Array<{ key: string; value: unknown }>>(
@@ -494,11 +494,11 @@ export default defineModule({
     }),
     set_advanced: defineFunction({
       doc: 'Set one advanced option of a host.',
-      args: {
+      args: () => ({
         name: host,
         key: z.string().min(1).describe('option key'),
         value: z.union([z.string(), z.number(), z.boolean()]).describe('the value'),
-      },
+      }),
       run: async (ctx, { name, key, value }) => {
         const { host: found, manager } = await hostManager(ctx, name, 'advancedOption')
         await callVim(
@@ -512,7 +512,7 @@ export default defineModule({
     }),
     enter_maintenance_mode: defineFunction({
       doc: 'Put a host in maintenance mode (VMs must be moved or powered off first on a real vCenter).',
-      args: {
+      args: () => ({
         ...maintenanceArgs,
         evacuate_powered_off_vms: z
           .boolean()
@@ -522,7 +522,7 @@ export default defineModule({
           .record(z.string(), z.unknown())
           .optional()
           .describe('HostMaintenanceSpec fields (e.g. vsanMode)'),
-      },
+      }),
       run: (ctx, { name, timeout, evacuate_powered_off_vms, maintenance_spec }) =>
         setMaintenance(ctx, name, timeout, true, {
           evacuatePoweredOffVms: evacuate_powered_off_vms,
@@ -531,7 +531,7 @@ export default defineModule({
     }),
     exit_maintenance_mode: defineFunction({
       doc: 'Take a host out of maintenance mode.',
-      args: maintenanceArgs,
+      args: () => maintenanceArgs,
       run: (ctx, { name, timeout }) => setMaintenance(ctx, name, timeout, false),
     }),
   },

@@ -145,7 +145,7 @@ export default defineModule({
       doc:
         'Installed licenses, as saltext-vmware lists them: {licenses: [key]} (masked; the ' +
         'evaluation license left out), plus details: [{key, name, edition, total, used, cost_unit}].',
-      args: {},
+      args: () => ({}),
       run: async (ctx) => {
         const installed = (await installedKeys(ctx)).filter((l) => l.licenseKey !== EVALUATION_KEY)
         return {
@@ -163,7 +163,7 @@ export default defineModule({
     }),
     has: defineFunction({
       doc: 'Whether this exact license key is installed (compared whole, answered yes or no).',
-      args: { key: z.string().min(5).describe('the license key') },
+      args: () => ({ key: z.string().min(5).describe('the license key') }),
       run: async (ctx, { key }) => {
         masked(key)
         return (await installedKeys(ctx)).some((l) => l.licenseKey === key)
@@ -173,7 +173,7 @@ export default defineModule({
       doc:
         'Whether the license key is assigned to the entity named as for add (vCenter when none ' +
         'is named); null when only a datacenter is named (nothing to assign to). vCenter only.',
-      args: { key: z.string().min(5).describe('the license key'), ...target },
+      args: () => ({ key: z.string().min(5).describe('the license key'), ...target }),
       run: async (ctx, { key, ...names }) => {
         masked(key)
         const si = await vcenter(ctx)
@@ -189,7 +189,7 @@ export default defineModule({
         'is named, else to the ESXi host (esxi_hostname) or the cluster (cluster_name), looked up ' +
         'in datacenter_name. Returns {licenses: key} (masked), plus name, edition and assigned_to. ' +
         'Refused on an ESXi host ("Failed, not connected to a vCenter"); test=True changes nothing.',
-      args: keyArgs,
+      args: () => keyArgs,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)
@@ -239,7 +239,7 @@ export default defineModule({
         'Remove a license key, first unassigning it from the entity named as for add (when it ' +
         'holds this key). Returns saltext-vmware’s {} plus key (masked) and removed. Refused on an ' +
         'ESXi host; test=True changes nothing.',
-      args: keyArgs,
+      args: () => keyArgs,
       run: async (ctx, args) => {
         const key = requiredAliased({ license_key: args.license_key, key: args.key })
         const shown = masked(key)

@@ -104,7 +104,7 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'List resource pools: name, id, inventory path (the hidden root pools "Resources" included).',
-      args: where,
+      args: () => where,
       run: async (ctx, { cluster, datacenter }) => {
         const si = ctx.serviceInstance
         const within = cluster
@@ -127,14 +127,14 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: 'Return a pool’s CPU and memory allocation.',
-      args: { name: z.string().min(1).describe('pool name or id'), ...where },
+      args: () => ({ name: z.string().min(1).describe('pool name or id'), ...where }),
       run: async (ctx, { name, cluster, datacenter }) => {
         return describePool(await findPool(ctx, name, cluster, datacenter, ['config']))
       },
     }),
     create: defineFunction({
       doc: 'Create a pool in a cluster (under its root pool, or under `parent`).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('the pool name'),
         cluster: names.cluster,
         datacenter: names.datacenter.optional(),
@@ -144,7 +144,7 @@ export default defineModule({
           .describe('parent pool name or id (default: the cluster’s root pool)'),
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
-      },
+      }),
       run: async (ctx, { name, cluster, datacenter, parent, cpu, memory }) => {
         const si = ctx.serviceInstance
         const owner = await findCluster(ctx, cluster, datacenter, ['resourcePool'])
@@ -169,13 +169,13 @@ export default defineModule({
     }),
     update: defineFunction({
       doc: 'Change a pool’s allocation (only what is given) or name.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('pool name or id'),
         ...where,
         new_name: z.string().optional().describe('rename to'),
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
-      },
+      }),
       run: async (ctx, { name, cluster, datacenter, new_name, cpu, memory }) => {
         const pool = await findPool(ctx, name, cluster, datacenter, ['config'])
         const current = describePool(pool)
@@ -197,7 +197,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a pool (its VMs and child pools move to the parent).',
-      args: { name: z.string().min(1).describe('pool name or id'), ...where },
+      args: () => ({ name: z.string().min(1).describe('pool name or id'), ...where }),
       run: async (ctx, { name, cluster, datacenter }) => {
         const pool = await findPool(ctx, name, cluster, datacenter)
         if (pool.name === 'Resources')

@@ -143,23 +143,23 @@ export default defineModule({
   functions: {
     list: defineFunction({
       doc: 'All roles: name, id, system flag, privileges.',
-      args: {},
+      args: () => ({}),
       run: async (ctx) => (await roles(ctx)).sort((a, b) => a.name.localeCompare(b.name)),
     }),
     get: defineFunction({
       doc: 'One role by name or id.',
-      args: { name: z.string().min(1).describe('role name or id') },
+      args: () => ({ name: z.string().min(1).describe('role name or id') }),
       run: async (ctx, { name }) => findRole(ctx, name),
     }),
     list_privileges: defineFunction({
       doc: 'Privilege ids (optionally those starting with a group, e.g. VirtualMachine.Interact).',
-      args: { group: z.string().default('').describe('id prefix') },
+      args: () => ({ group: z.string().default('').describe('id prefix') }),
       run: async (ctx, { group }) =>
         (await knownPrivileges(ctx)).filter((id) => id.startsWith(group)),
     }),
     create: defineFunction({
       doc: 'Create a role with these privileges (vCenter adds System.Anonymous, Read and View).',
-      args: { name: z.string().min(1).describe('role name'), privileges },
+      args: () => ({ name: z.string().min(1).describe('role name'), privileges }),
       run: async (ctx, { name, privileges: wanted }) => {
         await validPrivileges(ctx, wanted)
         const { si, am } = await manager(ctx)
@@ -173,11 +173,11 @@ export default defineModule({
     }),
     update: defineFunction({
       doc: 'Replace a role’s privileges and/or rename it; system roles are refused.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('role name or id'),
         privileges: privileges.optional(),
         new_name: z.string().min(1).optional().describe('rename to'),
-      },
+      }),
       run: async (ctx, { name, privileges: wanted, new_name }) => {
         const role = await findRole(ctx, name)
         if (role.system)
@@ -197,10 +197,10 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a role; one still used by permissions is refused unless force=True.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('role name or id'),
         force: z.boolean().default(false).describe('delete even if permissions use it'),
-      },
+      }),
       run: async (ctx, { name, force }) => {
         const role = await findRole(ctx, name)
         if (role.system)
@@ -233,10 +233,10 @@ export default defineModule({
     }),
     list_permissions: defineFunction({
       doc: 'Permissions set on an object (inherited ones too with inherited=True).',
-      args: {
+      args: () => ({
         ...entityArgs,
         inherited: z.boolean().default(false).describe('include those set on parents'),
-      },
+      }),
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)
@@ -261,13 +261,13 @@ export default defineModule({
     }),
     set_permission: defineFunction({
       doc: 'Give a user or group a role on an object (the root folder by default).',
-      args: {
+      args: () => ({
         principal: z.string().min(1).describe('user or group, e.g. VSPHERE.LOCAL\\ops'),
         role: z.string().min(1).describe('role name or id'),
         group: z.boolean().default(false).describe('the principal is a group'),
         propagate: z.boolean().default(true).describe('apply to children'),
         ...entityArgs,
-      },
+      }),
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const role = await findRole(ctx, args.role)
@@ -317,11 +317,11 @@ export default defineModule({
     }),
     remove_permission: defineFunction({
       doc: 'Take a user’s or group’s permission off an object.',
-      args: {
+      args: () => ({
         principal: z.string().min(1).describe('user or group'),
         group: z.boolean().default(false).describe('the principal is a group'),
         ...entityArgs,
-      },
+      }),
       run: async (ctx, args) => {
         const { si, am } = await manager(ctx)
         const target = await entityOf(ctx, si, args)

@@ -220,9 +220,9 @@ export default defineModule({
       doc:
         'Storage policies (all, or the one named; [] when there is none, as in saltext-vmware): ' +
         '[{policyName, constraints: [{name, <capability>: value, namespace}], id, description}].',
-      args: {
+      args: () => ({
         policy_name: z.string().optional().describe('only this policy (name or id)'),
-      },
+      }),
       run: async (ctx, { policy_name }) => {
         const { policies } = await allPolicies(ctx)
         if (policy_name) {
@@ -236,7 +236,7 @@ export default defineModule({
       doc:
         'How the policy differs from a config: {} when in sync, else {old, new} ' +
         '(old: null when the policy does not exist). A description left out is not compared.',
-      args: { policy_config: policyConfig.describe('as for save') },
+      args: () => ({ policy_config: policyConfig.describe('as for save') }),
       run: async (ctx, { policy_config: config }) => {
         const { policies } = await allPolicies(ctx)
         const existing = policies.find((p) => p.policyName === config.policyName)
@@ -256,11 +256,11 @@ export default defineModule({
       doc:
         'Create the policy, or update it in place (same id, VMs stay associated; a description ' +
         'left out is kept): {status: created|updated|unchanged}, plus id.',
-      args: {
+      args: () => ({
         policy_config: policyConfig.describe(
           '{policyName, description, constraints: [{name, namespace (default VSAN), <capability>: value}]}',
         ),
-      },
+      }),
       run: async (ctx, { policy_config: config }) => {
         const si = ctx.serviceInstance
         const { manager, policies } = await allPolicies(ctx)
@@ -305,7 +305,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a storage policy (by name or id).',
-      args: { policy_name: z.string().min(1).describe('policy name or id') },
+      args: () => ({ policy_name: z.string().min(1).describe('policy name or id') }),
       run: async (ctx, { policy_name }) => {
         const si = ctx.serviceInstance
         const { manager, policy } = await onePolicy(ctx, policy_name)

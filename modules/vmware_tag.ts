@@ -155,13 +155,13 @@ export default defineModule({
     // saltext-vmware's functions (src/saltext/vmware/modules/tag.py), its order and shapes.
     create: defineFunction({
       doc: 'Create a tag in a category; returns its id (saltext). brine: category by name too.',
-      args: {
+      args: () => ({
         tag_name: z.string().min(1).optional().describe('tag name (alias: name)'),
         category_id: z.string().min(1).optional().describe('category id or name (alias: category)'),
         description: z.string().default('').describe('description'),
         name: z.string().min(1).optional().describe('alias of tag_name'),
         category: z.string().min(1).optional().describe('alias of category_id'),
-      },
+      }),
       run: (ctx, args) => {
         const name = either(ctx.fun, ['tag_name', args.tag_name], ['name', args.name], true)
         const category = either(
@@ -178,20 +178,20 @@ export default defineModule({
     }),
     get: defineFunction({
       doc: "A tag's {id, name, description, category_id, …} (saltext); by id, or by name.",
-      args: {
+      args: () => ({
         tag_id: z.string().min(1).describe('tag id (or name)'),
         category: z.string().min(1).optional().describe('category, for a tag named'),
-      },
+      }),
       run: (ctx, { tag_id, category }) => withTagging(ctx, (c) => tagNamed(c, tag_id, category)),
     }),
     update: defineFunction({
       doc: "Rename a tag or change its description: 'updated' (saltext).",
-      args: {
+      args: () => ({
         tag_id: z.string().min(1).describe('tag id (or name)'),
         tag_name: z.string().min(1).optional().describe('new name'),
         description: z.string().optional().describe('new description'),
         category: z.string().min(1).optional().describe('category, for a tag named'),
-      },
+      }),
       run: (ctx, { tag_id, tag_name, description, category }) =>
         withTagging(ctx, async (c) => {
           const tag = await tagNamed(c, tag_id, category)
@@ -204,11 +204,11 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: "Delete a tag: 'deleted' (saltext). By id, or by name (within category=).",
-      args: {
+      args: () => ({
         tag_id: z.string().min(1).optional().describe('tag id or name (alias: name)'),
         category: z.string().min(1).optional().describe('category name or id, for a tag named'),
         name: z.string().min(1).optional().describe('alias of tag_id'),
-      },
+      }),
       run: (ctx, args) => {
         const id = either(ctx.fun, ['tag_id', args.tag_id], ['name', args.name], true)
         return withTagging(ctx, async (c) => {
@@ -219,23 +219,23 @@ export default defineModule({
     }),
     list: defineFunction({
       doc: 'Tag ids (saltext); of one category when given (brine).',
-      args: { category: z.string().optional().describe('category name or id') },
+      args: () => ({ category: z.string().optional().describe('category name or id') }),
       run: (ctx, { category }) =>
         withTagging(ctx, async (c) => (await tagRows(c, category)).map((t) => t.id)),
     }),
     list_category: defineFunction({
       doc: 'Category ids (saltext).',
-      args: {},
+      args: () => ({}),
       run: (ctx) => withTagging(ctx, async (c) => (await c.listCategories()).map((cat) => cat.id)),
     }),
     get_category: defineFunction({
       doc: "A category's {id, name, description, cardinality, associable_types, …} (saltext).",
-      args: { category_id: z.string().min(1).describe('category id (or name)') },
+      args: () => ({ category_id: z.string().min(1).describe('category id (or name)') }),
       run: (ctx, { category_id }) => withTagging(ctx, (c) => categoryNamed(c, category_id)),
     }),
     create_category: defineFunction({
       doc: 'Create a category; returns its id (saltext).',
-      args: {
+      args: () => ({
         category_name: z.string().min(1).optional().describe('category name (alias: name)'),
         associable_types: z
           .array(z.string())
@@ -244,7 +244,7 @@ export default defineModule({
         cardinality: cardinality.default('SINGLE').describe('tags per object from this category'),
         description: z.string().default('').describe('description'),
         name: z.string().min(1).optional().describe('alias of category_name'),
-      },
+      }),
       run: (ctx, { category_name, name, ...spec }) => {
         const chosen = either(ctx.fun, ['category_name', category_name], ['name', name], true)
         return withTagging(ctx, (c) => c.createCategory({ name: chosen, ...spec }))
@@ -252,14 +252,14 @@ export default defineModule({
     }),
     update_category: defineFunction({
       doc: "Change a category's name, types, cardinality or description: 'updated' (saltext).",
-      args: {
+      args: () => ({
         category_id: z.string().min(1).describe('category id (or name)'),
         category_name: z.string().min(1).optional().describe('new name'),
         associable_types: z.array(z.string()).optional().describe('object types'),
         cardinality: cardinality.optional().describe('SINGLE or MULTIPLE'),
         // saltext's default '' means "unchanged" there too (it sends only a non-empty one).
         description: z.string().default('').describe('new description ("" leaves it)'),
-      },
+      }),
       run: (ctx, { category_id, category_name, associable_types, cardinality, description }) =>
         withTagging(ctx, async (c) => {
           const cat = await categoryNamed(c, category_id)
@@ -274,10 +274,10 @@ export default defineModule({
     }),
     delete_category: defineFunction({
       doc: "Delete a category and its tags: 'deleted' (saltext).",
-      args: {
+      args: () => ({
         category_id: z.string().min(1).optional().describe('category id or name (alias: name)'),
         name: z.string().min(1).optional().describe('alias of category_id'),
-      },
+      }),
       run: (ctx, args) => {
         const id = either(ctx.fun, ['category_id', args.category_id], ['name', args.name], true)
         return withTagging(ctx, async (c) => {
@@ -290,7 +290,7 @@ export default defineModule({
     // brine's own.
     list_categories: defineFunction({
       doc: 'List categories: name, id, cardinality, associable types, description.',
-      args: {},
+      args: () => ({}),
       run: (ctx) =>
         withTagging(ctx, async (c) =>
           (await c.listCategories()).sort((a, b) => a.name.localeCompare(b.name)),
@@ -298,22 +298,22 @@ export default defineModule({
     }),
     list_tags: defineFunction({
       doc: 'List tags (of one category when given): name, id, category, category_id, description.',
-      args: { category: z.string().optional().describe('category name or id') },
+      args: () => ({ category: z.string().optional().describe('category name or id') }),
       run: (ctx, { category }) => withTagging(ctx, (c) => tagRows(c, category)),
     }),
     attach: defineFunction({
       doc: 'Attach a tag to an object.',
-      args: tagOnObjectArgs,
+      args: () => tagOnObjectArgs,
       run: (ctx, args) => setAttached(ctx, args, true),
     }),
     detach: defineFunction({
       doc: 'Detach a tag from an object.',
-      args: tagOnObjectArgs,
+      args: () => tagOnObjectArgs,
       run: (ctx, args) => setAttached(ctx, args, false),
     }),
     list_attached: defineFunction({
       doc: 'The tags on an object: [{category, tag}].',
-      args: objectArgs,
+      args: () => objectArgs,
       run: async (ctx, { object_type, object }) => {
         const obj = await objectRef(ctx, object_type, object)
         return withTagging(ctx, async (c) => {

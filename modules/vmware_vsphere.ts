@@ -52,7 +52,7 @@ export default defineModule({
         'The endpoint’s about info as saltext-vmware returns it (AboutInfo’s own names: name, ' +
         'fullName, vendor, version, build, apiType, apiVersion, instanceUuid, …), plus the same ' +
         'in snake_case (full_name, api_type, …).',
-      args: {},
+      args: () => ({}),
       run: async (ctx) => {
         const about = ctx.serviceInstance.content.about
         return {
@@ -70,27 +70,27 @@ export default defineModule({
     }),
     list_resourcepools: defineFunction({
       doc: 'Names of all resource pools.',
-      args: {},
+      args: () => ({}),
       run: (ctx) => names(ctx, ENTITY_TYPES.resourcepool),
     }),
     list_networks: defineFunction({
       doc: 'Names of all networks (standard and distributed port groups).',
-      args: {},
+      args: () => ({}),
       run: (ctx) => names(ctx, 'Network'),
     }),
     list_vapps: defineFunction({
       doc: 'Names of all vApps.',
-      args: {},
+      args: () => ({}),
       run: (ctx) => names(ctx, 'VirtualApp'),
     }),
     list_ssds: defineFunction({
       doc: '{host: [canonical names of SSD disks]}',
-      args: selection,
+      args: () => selection,
       run: (ctx, sel) => scsiDisks(ctx, sel, true),
     }),
     list_non_ssds: defineFunction({
       doc: '{host: [canonical names of non-SSD disks]}',
-      args: selection,
+      args: () => selection,
       run: (ctx, sel) => scsiDisks(ctx, sel, false),
     }),
   },

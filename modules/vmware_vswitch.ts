@@ -83,22 +83,22 @@ export default defineModule({
     // saltext-vmware's (src/saltext/vmware/modules/vswitch.py), its order and shapes.
     get: defineFunction({
       doc: 'A host’s standard switches (one when switch_name is given): [{num_ports, mtu, name, nics, portgroups}].',
-      args: {
+      args: () => ({
         hostname: host,
         switch_name: z.string().min(1).optional().describe('switch name'),
-      },
+      }),
       run: async (ctx, { hostname, switch_name }) =>
         saltextSwitches((await hostNetwork(ctx, hostname)).network, switch_name),
     }),
     add: defineFunction({
       doc: 'Add a standard switch to a host: {added: switch_name}.',
-      args: {
+      args: () => ({
         switch_name: z.string().min(1).describe('switch name'),
         hostname: host,
         mtu: z.coerce.number().int().min(1280).max(9000).default(1500).describe('MTU'),
         nics: z.array(z.string().min(1)).default([]).describe('physical NICs, e.g. ["vmnic1"]'),
         num_ports: z.coerce.number().int().min(8).default(128).describe('ports'),
-      },
+      }),
       run: async (ctx, { switch_name, hostname, mtu, nics, num_ports }) => {
         const { host: h, system } = await hostNetwork(ctx, hostname)
         await callVim(
@@ -122,7 +122,7 @@ export default defineModule({
     }),
     remove: defineFunction({
       doc: 'Remove a standard switch from a host: {removed: switch_name}.',
-      args: { switch_name: z.string().min(1).describe('switch name'), hostname: host },
+      args: () => ({ switch_name: z.string().min(1).describe('switch name'), hostname: host }),
       run: async (ctx, { switch_name, hostname }) => {
         const { host: h, system } = await hostNetwork(ctx, hostname)
         await callVim(
@@ -138,22 +138,22 @@ export default defineModule({
     // brine's own.
     list: defineFunction({
       doc: 'List a host’s standard switches: name, ports, MTU, port groups.',
-      args: { host },
+      args: () => ({ host }),
       run: async (ctx, { host }) => switches((await hostNetwork(ctx, host)).network),
     }),
     list_portgroups: defineFunction({
       doc: 'List a host’s standard port groups: name, switch, VLAN.',
-      args: { host },
+      args: () => ({ host }),
       run: async (ctx, { host }) => portgroups((await hostNetwork(ctx, host)).network),
     }),
     create: defineFunction({
       doc: 'Create a standard switch on a host.',
-      args: {
+      args: () => ({
         host,
         name: z.string().min(1).describe('switch name'),
         ports: z.coerce.number().int().min(8).default(128).describe('ports'),
         mtu: z.coerce.number().int().min(1280).max(9000).optional().describe('MTU'),
-      },
+      }),
       run: async (ctx, { host, name, ports, mtu }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(
@@ -167,7 +167,7 @@ export default defineModule({
     }),
     delete: defineFunction({
       doc: 'Delete a standard switch from a host.',
-      args: { host, name: z.string().min(1).describe('switch name') },
+      args: () => ({ host, name: z.string().min(1).describe('switch name') }),
       run: async (ctx, { host, name }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(
@@ -181,12 +181,12 @@ export default defineModule({
     }),
     add_portgroup: defineFunction({
       doc: 'Add a port group to a standard switch.',
-      args: {
+      args: () => ({
         host,
         vswitch: z.string().min(1).describe('switch name'),
         name: z.string().min(1).describe('port group name'),
         vlan: z.coerce.number().int().min(0).max(4095).default(0).describe('VLAN id'),
-      },
+      }),
       run: async (ctx, { host, vswitch, name, vlan }) => {
         const { host: h, system, network } = await hostNetwork(ctx, host)
         if (!(network.vswitch ?? []).some((s) => s.name === vswitch))
@@ -207,7 +207,7 @@ export default defineModule({
     }),
     remove_portgroup: defineFunction({
       doc: 'Remove a port group from a host.',
-      args: { host, name: z.string().min(1).describe('port group name') },
+      args: () => ({ host, name: z.string().min(1).describe('port group name') }),
       run: async (ctx, { host, name }) => {
         const { host: h, system } = await hostNetwork(ctx, host)
         await callVim(

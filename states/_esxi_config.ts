@@ -18,11 +18,11 @@ const getRole = async (ctx: CallContext, name: string, esxi_host_name?: string) 
 export const states = {
   role_present: defineFunction({
     doc: 'The role exists with these privileges (System.Anonymous, Read and View are implied), on vCenter or, with esxi_host_name, on that host.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('role name'),
       privilege_ids: z.array(z.string().min(1)).describe('privileges, e.g. Folder.Create'),
       esxi_host_name: esxiHostName,
-    },
+    }),
     run: async (ctx, { name, privilege_ids, esxi_host_name }) => {
       const role = await getRole(ctx, name, esxi_host_name)
       const have = role.privilege_ids ?? []
@@ -71,7 +71,7 @@ export const states = {
   }),
   role_absent: defineFunction({
     doc: 'The role does not exist, on vCenter or, with esxi_host_name, on that host.',
-    args: { name: z.string().min(1).describe('role name'), esxi_host_name: esxiHostName },
+    args: () => ({ name: z.string().min(1).describe('role name'), esxi_host_name: esxiHostName }),
     run: async (ctx, { name, esxi_host_name }) => {
       const role = await getRole(ctx, name, esxi_host_name)
       if (!role.role_name)
@@ -86,11 +86,11 @@ export const states = {
     doc:
       "The user's password on each selected host is `password` (checked by logging in to the " +
       'host with it; changed where that fails).',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('existing local user'),
       password: z.string().min(1).describe('its password (never logged or shown)'),
       ...selection,
-    },
+    }),
     run: async (ctx, { name, password, ...sel }) => {
       // A login as a user the host does not have proves nothing: such hosts are an error.
       const users = (await ctx.salt('vmware_esxi.get_user', { user_name: name, ...sel })) as Record<

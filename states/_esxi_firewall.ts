@@ -41,7 +41,7 @@ export const states = {
       'state’s name to a list of rulesets {name, enabled, allowed_hosts: {all_ip, ip_address, ' +
       'ip_network}}; changes {new: {host: {ruleset: {…}}}, old: …} of what differed; less=True ' +
       'reports only what differs in test mode.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('state name, also the key of value'),
       value: z
         .record(
@@ -59,7 +59,7 @@ export const states = {
         .describe('{<name>: [rulesets]}'),
       ...selection,
       less: z.boolean().default(false).describe('test mode: report only what differs'),
-    },
+    }),
     run: async (ctx, { name, value, less, ...sel }) => {
       const rulesets = value[name]
       if (!rulesets)
@@ -163,7 +163,7 @@ export const states = {
       'Make sure firewall rulesets are enabled or disabled and allow these hosts (all when no ' +
       'address or network is given) on the selected hosts. changes are the drift report of ' +
       'saltext’s utils/drift at drift_level (0: {host: {old: {ruleset: …}, new: …}}).',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('state name'),
       config: z
         .array(
@@ -178,7 +178,7 @@ export const states = {
         .describe('[{name, enabled, allowed_host: {all_ip, ip_address, ip_network}}]'),
       ...selection,
       drift_level: z.number().int().min(0).default(0).describe('tree level of the changes shown'),
-    },
+    }),
     run: async (ctx, { name, config, drift_level, ...sel }) => {
       // The full wanted state of each ruleset: all hosts allowed unless addresses are given.
       const wanted: Record<string, { enabled: boolean; allowed_host: Record<string, unknown> }> = {}

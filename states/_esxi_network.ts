@@ -29,11 +29,11 @@ export const states = {
       'Make sure VMkernel adapter `name` exists on each selected host as described (created ' +
       'where missing, reconfigured where it differs). ESXi names a new adapter itself (the ' +
       'lowest free vmkN), so `name` must be the name the host will give it.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('the adapter, e.g. vmk1'),
       port_group_name: z.string().min(1).describe('port group of the adapter'),
       ...adapterArgs(),
-    },
+    }),
     run: async (ctx, { name, ...rest }) => {
       const a = rest as AdapterArgs
       checkAdapterArgs(a)
@@ -104,7 +104,7 @@ export const states = {
   }),
   vmkernel_adapter_absent: defineFunction({
     doc: 'Make sure VMkernel adapter `name` does not exist on the selected hosts.',
-    args: { name: z.string().min(1).describe('the adapter, e.g. vmk1'), ...selection },
+    args: () => ({ name: z.string().min(1).describe('the adapter, e.g. vmk1'), ...selection }),
     run: async (ctx, { name, ...sel }) => {
       const hosts = (await selectHosts(ctx, sel, ['config.network.vnic'])).filter((h) =>
         vnicsOf(h).some((v) => v.device === name),
@@ -148,12 +148,12 @@ export const states = {
   }),
   vmotion_configured: defineFunction({
     doc: 'vMotion enabled (on `device`) or disabled on each selected host.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('state id'),
       enabled: z.boolean().describe('True: vMotion on `device`; False: on no adapter'),
       device: z.string().min(1).default('vmk0').describe('the VMkernel adapter for vMotion'),
       ...selection,
-    },
+    }),
     run: async (ctx, { name, enabled, device, ...sel }) => {
       const hosts = await selectHosts(ctx, sel, ['configManager.vmotionSystem'])
       const current = await vmotionDevices(ctx, hosts)

@@ -13,14 +13,14 @@ export const states = {
       'Make sure ntpd runs (or not), with these NTP servers and startup policy, on the selected ' +
       'hosts; service_restart=True restarts it (always a change). changes {host: {ntp_servers, ' +
       'service_running, service_policy, service_restart: {old, new}}}.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('state name'),
       service_running: z.boolean().describe('ntpd should run (True) or be stopped (False)'),
       ntp_servers: z.array(z.string().min(1)).optional().describe('NTP servers'),
       service_policy: startupPolicy().optional().describe('on, off or automatic'),
       service_restart: z.boolean().default(false).describe('restart ntpd'),
       ...selection,
-    },
+    }),
     run: async (
       ctx,
       { name, service_running, ntp_servers, service_policy, service_restart, ...sel },
@@ -91,12 +91,12 @@ export const states = {
       'startup policy, on every selected host; what is not given is left alone. A host without ' +
       'the service fails the state before anything changes. changes {host: {running, ' +
       'startup_policy: {old, new}}}.',
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('service key: TSM-SSH (or SSH), TSM, ntpd, …'),
       running: z.boolean().optional().describe('the service should run (True) or be stopped'),
       startup_policy: startupPolicy().optional().describe('on, off or automatic'),
       ...selection,
-    },
+    }),
     run: async (ctx, { name, running, startup_policy, ...sel }) => {
       const key = name === 'SSH' || name === 'ssh' ? 'TSM-SSH' : name
       const listed = (await ctx.salt('vmware_esxi.list_services', {

@@ -41,14 +41,14 @@ export const states = {
       'Make sure hosts are in (enter_lockdown_mode: True) or out of lockdown mode. name: one ' +
       'host, or a list of host names (within datacenter_name/cluster_name; get_all_hosts: ' +
       'every host there). changes {new: ["<host> entered Lockdown mode."]}.',
-    args: {
+    args: () => ({
       name: z
         .union([z.string().min(1), z.array(z.string().min(1))])
         .describe('host name, or a list of host names'),
       enter_lockdown_mode: z.boolean().describe('True: in lockdown mode; False: out of it'),
       ...selection,
       get_all_hosts: z.boolean().default(false).describe('with a list name: every host there'),
-    },
+    }),
     run: async (ctx, { name, enter_lockdown_mode: enter, datacenter_name, cluster_name, ...o }) => {
       const label = Array.isArray(name) ? name.join(',') : name
       const ret: StateResult = { name: label, changes: {}, result: true, comment: '' }
@@ -88,13 +88,13 @@ export const states = {
       'Make sure vSAN is enabled (or disabled) on the selected hosts and, with ' +
       'add_disks_to_vsan, that their eligible disks are claimed: changes {host: {enabled: ' +
       "{old, new}, add_disks_to_vsan: {old: '', new: [disks]}}}.",
-    args: {
+    args: () => ({
       name: z.string().min(1).describe('state name'),
       enabled: z.boolean().describe('True: vSAN enabled; False: disabled'),
       add_disks_to_vsan: z.boolean().default(false).describe('claim the eligible disks'),
       ...selection,
       host_name: z.string().min(1).optional().describe('one host (default: all hosts)'),
-    },
+    }),
     run: async (ctx, { name, enabled, add_disks_to_vsan, ...sel }) => {
       const ret: StateResult = { name, result: false, changes: {}, comment: '' }
       const fail = (error: unknown) => ({ ...ret, comment: `Error: ${error}` })

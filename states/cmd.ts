@@ -157,37 +157,37 @@ export default defineModule({
   functions: {
     run: defineFunction({
       doc: 'Run a command (changes: pid, retcode, stdout, stderr).',
-      args: runArgs,
+      args: () => runArgs,
       run: (ctx, a) => runCommand(ctx, a),
     }),
     script: defineFunction({
       doc: 'Run a script file (a path or salt://) with arguments (changes: pid, retcode, stdout, stderr).',
-      args: scriptArgs,
+      args: () => scriptArgs,
       run: (ctx, a) => runScript(ctx, a),
     }),
     wait: defineFunction({
       doc: 'Run the command only when a watched state changed (through mod_watch); otherwise do nothing.',
-      args: runArgs,
+      args: () => runArgs,
       run: (_ctx, { name }) => waiting(name),
     }),
     watch: defineFunction({
       doc: 'Alias of cmd.wait (as in Salt).',
-      args: runArgs,
+      args: () => runArgs,
       run: (_ctx, { name }) => waiting(name),
     }),
     wait_script: defineFunction({
       doc: 'Run the script only when a watched state changed (through mod_watch); otherwise do nothing.',
-      args: scriptArgs,
+      args: () => scriptArgs,
       run: (_ctx, { name }) => waiting(name),
     }),
     mod_watch: defineFunction({
       doc: 'A watched state changed: run the command (run, wait, watch) or the script (script, wait_script).',
-      args: {
+      args: () => ({
         ...runArgs,
         source: scriptArgs.source,
         args: scriptArgs.args,
         sfun: z.string().optional().describe('the watching function'),
-      },
+      }),
       run: (ctx, { sfun, source, args, stdin, python_shell, ...a }) => {
         if (sfun === 'wait' || sfun === 'run' || sfun === 'watch')
           return runCommand(ctx, { ...a, stdin, python_shell })

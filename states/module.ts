@@ -32,7 +32,7 @@ export default defineModule({
   functions: {
     run: defineFunction({
       doc: 'Call each listed execution function (Salt’s new module.run syntax); in test mode, say what would be called.',
-      args: {},
+      args: () => ({}),
       varargs: true,
       run: async (ctx, _args, extra) => {
         const { name, ...calls } = extra.kwargs

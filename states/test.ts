@@ -11,13 +11,13 @@ export default defineModule({
   functions: {
     nop: defineFunction({
       doc: 'Do nothing: result True, no changes.',
-      args: { name },
+      args: () => ({ name }),
       varargs: true,
       run: (_ctx, { name }) => ({ name, changes: {}, result: true, comment: 'Success!' }),
     }),
     succeed_without_changes: defineFunction({
       doc: 'Succeed without changes.',
-      args: { name, comment },
+      args: () => ({ name, comment }),
       varargs: true,
       run: (_ctx, { name, comment }) => ({
         name,
@@ -28,7 +28,7 @@ export default defineModule({
     }),
     succeed_with_changes: defineFunction({
       doc: 'Succeed with pretended changes (result None in test mode).',
-      args: { name, comment },
+      args: () => ({ name, comment }),
       varargs: true,
       run: (ctx, { name, comment }) =>
         ctx.test
@@ -42,7 +42,7 @@ export default defineModule({
     }),
     fail_without_changes: defineFunction({
       doc: 'Fail without changes.',
-      args: { name, comment },
+      args: () => ({ name, comment }),
       varargs: true,
       run: (ctx, { name, comment }) =>
         ctx.test
@@ -56,7 +56,7 @@ export default defineModule({
     }),
     fail_with_changes: defineFunction({
       doc: 'Fail with pretended changes (result None in test mode).',
-      args: { name, comment },
+      args: () => ({ name, comment }),
       varargs: true,
       run: (ctx, { name, comment }) =>
         ctx.test
@@ -70,7 +70,7 @@ export default defineModule({
     }),
     configurable_test_state: defineFunction({
       doc: 'Return the given result, changes and comment (changes=True pretends a change; result may be True, False or None).',
-      args: {
+      args: () => ({
         name,
         changes: z
           .union([z.boolean(), z.literal('Random'), z.record(z.string(), z.unknown())])
@@ -85,7 +85,7 @@ export default defineModule({
           .union([z.string(), z.array(z.string())])
           .optional()
           .describe('warnings to return'),
-      },
+      }),
       run: (ctx, { name, changes, result, comment, warnings }) => {
         const pick = <T>(value: T | 'Random', options: T[]): T =>
           value === 'Random' ? options[Math.floor(Math.random() * options.length)]! : value
@@ -107,19 +107,19 @@ export default defineModule({
     }),
     show_notification: defineFunction({
       doc: 'Show a notification in the run’s output: result True, no changes.',
-      args: { name, text: z.string().optional().describe('the text (default: the name)') },
+      args: () => ({ name, text: z.string().optional().describe('the text (default: the name)') }),
       run: (_ctx, { name, text }) => ({ name, changes: {}, result: true, comment: text ?? name }),
     }),
     mod_watch: defineFunction({
       doc: 'Called when a watched state changed: result True, "Watch statement fired." (result, comment and changes given to the state override them, as in Salt).',
-      args: {
+      args: () => ({
         name,
         sfun: z.string().optional().describe('the watching function'),
         __reqs__: z
           .record(z.string(), z.array(z.record(z.string(), z.unknown())))
           .optional()
           .describe('the requisites that fired'),
-      },
+      }),
       varargs: true,
       run: (_ctx, { name, __reqs__ }, extra) => {
         const given = extra.kwargs

@@ -15,11 +15,11 @@ export default defineModule({
   functions: {
     present: defineFunction({
       doc: 'Make sure the cluster exists with the given DRS and HA settings (settings not given are left alone).',
-      args: {
+      args: () => ({
         ...args,
         drs: drsSettings.optional().describe('DRS settings'),
         ha: haSettings.optional().describe('HA settings'),
-      },
+      }),
       run: async (ctx, { name, datacenter, drs, ha }) => {
         const si = await ctx.serviceInstance.ready()
         if (ctx.test && predicted(ctx, 'datacenter').includes(datacenter)) {

@@ -26,7 +26,7 @@ const library_present = defineFunction({
   doc:
     'Make sure a content library exists: local, or subscribed to subscription_url ' +
     '(arguments as vmware_content_library.create_library); the description is kept in line.',
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('library name'),
     datastore: z.string().min(1).describe('datastore name or id (used when creating)'),
     datacenter: names.datacenter.optional(),
@@ -38,7 +38,7 @@ const library_present = defineFunction({
     user_name: z.string().min(1).optional(),
     password: z.string().min(1).optional().meta({ secret: true }),
     ssl_thumbprint: z.string().optional(),
-  },
+  }),
   run: (ctx, args) =>
     withLibraries(ctx, async (c) => {
       const { name } = args
@@ -124,7 +124,7 @@ const library_present = defineFunction({
 
 const library_absent = defineFunction({
   doc: 'Make sure a content library (and so its items) does not exist.',
-  args: { name: z.string().min(1).describe('library name or id') },
+  args: () => ({ name: z.string().min(1).describe('library name or id') }),
   run: (ctx, { name }) =>
     withLibraries(ctx, async (c) => {
       const found = await findLibrary(c, name)
@@ -141,13 +141,13 @@ const item_present = defineFunction({
   doc:
     'Make sure a library item holds the files of a local OVF (with its disks), OVA or ISO, ' +
     'compared by name, size and checksum; uploaded when missing, replaced when different.',
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('item name'),
     library: z.string().min(1).describe('content library name or id'),
     path: z.string().min(1).describe('.ovf, .ova or .iso file on this machine'),
     description: z.string().optional().describe('description (left out: not compared)'),
     type: z.enum(['ovf', 'iso']).optional().describe('item type (default: from the extension)'),
-  },
+  }),
   run: (ctx, args) =>
     withLibraries(ctx, async (c) => {
       const { name } = args
@@ -232,10 +232,10 @@ const item_present = defineFunction({
 
 const item_absent = defineFunction({
   doc: 'Make sure a library item does not exist (a missing library holds no item).',
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('item name or id'),
     library: z.string().min(1).describe('content library name or id'),
-  },
+  }),
   run: (ctx, { name, library }) =>
     withLibraries(ctx, async (c) => {
       const lib = await findLibrary(c, library)

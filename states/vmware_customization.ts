@@ -22,11 +22,11 @@ export default defineModule({
       doc:
         'Make sure a customization spec of this name exists with these settings (created, or ' +
         'overwritten when it differs): the arguments of vmware_customization.create.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('customization spec name'),
         ...customizationFields(),
         description: z.string().default('').describe('description'),
-      },
+      }),
       run: async (ctx, { name, description, ...fields }) => {
         const specs = ctx.module<typeof vmware_customization>('vmware_customization')
         const wanted: Record<string, unknown> = {
@@ -64,7 +64,7 @@ export default defineModule({
     }),
     spec_absent: defineFunction({
       doc: 'Make sure no customization spec of this name exists.',
-      args: { name: z.string().min(1).describe('customization spec name') },
+      args: () => ({ name: z.string().min(1).describe('customization spec name') }),
       run: async (ctx, { name }) => {
         const specs = ctx.module<typeof vmware_customization>('vmware_customization')
         if (!(await specs.list()).some((s) => s.name === name))

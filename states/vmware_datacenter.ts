@@ -22,7 +22,7 @@ export default defineModule({
   functions: {
     present: defineFunction({
       doc: 'Make sure the datacenter exists.',
-      args: { name },
+      args: () => ({ name }),
       run: async (ctx, { name }) => {
         if (await exists(ctx, name))
           return {
@@ -42,7 +42,7 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the datacenter does not exist (deleting it and what it holds).',
-      args: { name },
+      args: () => ({ name }),
       run: async (ctx, { name }) => {
         if (!(await exists(ctx, name)))
           return {

@@ -11,7 +11,7 @@ export default defineModule({
         'saltext-vmware’s maintenance_mode: the datastore is (enter_maintenance_mode=True) or is ' +
         'not (False) in maintenance mode. brine’s `enter` is the same argument under its older ' +
         'name (both given must agree); with neither, the datastore enters maintenance mode.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('datastore name or id'),
         enter_maintenance_mode: z
           .boolean()
@@ -20,7 +20,7 @@ export default defineModule({
         datacenter_name: z.string().min(1).optional().describe('datacenter of the datastore'),
         // No default here: a default would decide against enter_maintenance_mode=False.
         enter: z.boolean().optional().describe('alias of enter_maintenance_mode (default True)'),
-      },
+      }),
       run: async (ctx, args) => {
         const { name, datacenter_name } = args
         const enter =

@@ -8,12 +8,12 @@ export default defineModule({
   functions: {
     present: defineFunction({
       doc: 'Make sure the port group exists on the switch with the given VLAN and ports.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('port group name'),
         dvswitch: z.string().min(1).describe('switch name or id'),
         vlan: z.coerce.number().int().min(0).max(4094).optional().describe('VLAN id'),
         ports: z.coerce.number().int().min(0).optional().describe('number of ports'),
-      },
+      }),
       run: async (ctx, { name, dvswitch, vlan, ports }) => {
         const groups = await ctx
           .module<typeof vmware_dvportgroup>('vmware_dvportgroup')
@@ -54,10 +54,10 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the port group does not exist.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('port group name'),
         dvswitch: z.string().min(1).describe('switch name or id'),
-      },
+      }),
       run: async (ctx, { name, dvswitch }) => {
         const current = (
           await ctx.module<typeof vmware_dvportgroup>('vmware_dvportgroup').list({ dvswitch })

@@ -9,7 +9,7 @@ export default defineModule({
       doc:
         'Make sure the distributed switch exists in the datacenter; description and max_mtu, ' +
         'when given, are kept as stated (changed in place).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('switch name'),
         datacenter: z.string().min(1).describe('datacenter name or id'),
         description: z.string().optional().describe('description'),
@@ -21,7 +21,7 @@ export default defineModule({
           .max(32)
           .optional()
           .describe('uplinks per host when creating'),
-      },
+      }),
       run: async (ctx, { name, datacenter, description, max_mtu, uplinks }) => {
         const found = (
           await ctx.module<typeof vmware_dvswitch>('vmware_dvswitch').list_switches({ datacenter })
@@ -74,10 +74,10 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the distributed switch does not exist.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('switch name'),
         datacenter: z.string().min(1).describe('datacenter name or id'),
-      },
+      }),
       run: async (ctx, { name, datacenter }) => {
         const found = (
           await ctx.module<typeof vmware_dvswitch>('vmware_dvswitch').list_switches({ datacenter })

@@ -81,13 +81,13 @@ export default defineModule({
     }),
     manage: defineFunction({
       doc: 'saltext-vmware’s manage: task create is present, task destroy is absent.',
-      args: {
+      args: () => ({
         name: args.name,
         task: z.enum(['create', 'destroy']).describe('create or destroy'),
         dc_name: dcName.describe('datacenter name or id'),
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
-      },
+      }),
       run: (ctx, a) =>
         a.task === 'create'
           ? present(ctx, a.name, datacenterOf(a), a.type)
@@ -97,13 +97,13 @@ export default defineModule({
       doc:
         'Rename the last folder of the path `name` to new_folder_name; done already when only ' +
         'the new name exists; fails when neither does.',
-      args: {
+      args: () => ({
         name: args.name,
         new_folder_name: z.string().min(1).describe('the new name'),
         dc_name: dcName.describe('datacenter name or id'),
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
-      },
+      }),
       run: async (ctx, a) => {
         const { name, new_folder_name, type } = a
         const datacenter = datacenterOf(a)
@@ -144,13 +144,13 @@ export default defineModule({
       doc:
         'Move the folder `name` under destination_folder_name (a path; "" or / for the tree root); ' +
         'done already when it is there and not at `name`.',
-      args: {
+      args: () => ({
         name: args.name,
         destination_folder_name: z.string().describe('destination folder path'),
         dc_name: dcName.describe('datacenter name or id'),
         type: folderType,
         datacenter: dcName.describe('alias of dc_name'),
-      },
+      }),
       run: async (ctx, a) => {
         const { name, destination_folder_name: destination, type } = a
         const datacenter = datacenterOf(a)

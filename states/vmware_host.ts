@@ -56,11 +56,11 @@ export default defineModule({
   functions: {
     firewall_ruleset: defineFunction({
       doc: 'Make sure a firewall ruleset is enabled or disabled.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('host name or id'),
         ruleset: z.string().min(1).describe('ruleset key'),
         enabled: z.boolean().describe('enabled'),
-      },
+      }),
       run: async (ctx, { name, ruleset, enabled }) => {
         const list = (await ctx.salt('vmware_host.firewall_rulesets', { name })) as Array<{
           key: string
@@ -100,11 +100,11 @@ export default defineModule({
     }),
     advanced_option: defineFunction({
       doc: 'Make sure an advanced option has a value.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('host name or id'),
         key: z.string().min(1).describe('option key'),
         value: z.union([z.string(), z.number(), z.boolean()]).describe('wanted value'),
-      },
+      }),
       run: async (ctx, { name, key, value }) => {
         const options = (await ctx
           .salt('vmware_host.get_advanced', { name, key })
@@ -134,7 +134,7 @@ export default defineModule({
         'Make sure the host is in (enter_maintenance_mode: True) or out of maintenance mode ' +
         "(saltext-vmware's vmware_esxi.maintenance_mode; brine's `enabled` is an alias). The " +
         'task is not left behind on failure: the state fails naming the mode the host is in.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('host name or id'),
         enter_maintenance_mode: z
           .boolean()
@@ -150,7 +150,7 @@ export default defineModule({
           .optional()
           .describe('HostMaintenanceSpec fields (when entering)'),
         enabled: z.boolean().optional().describe('alias of enter_maintenance_mode'),
-      },
+      }),
       run: async (ctx, args) => {
         const { name, timeout, evacuate_powered_off_vms, maintenance_spec } = args
         // A renamed argument whose value is an action: the two must agree, and one is required.
@@ -199,13 +199,13 @@ export default defineModule({
         "Make sure advanced options have these values on the selected hosts (saltext-vmware's " +
         'vmware_esxi.advanced_configs): changes {host: {old, new}} of the options that differ; ' +
         'an option a host does not have fails the state before anything is set.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('state name'),
         configs: z
           .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
           .describe('{option: value}, e.g. {DCUI.Access: root}'),
         ...userSelection,
-      },
+      }),
       run: async (ctx, { name, configs, ...sel }) => {
         const current: Record<string, Record<string, unknown>> = {}
         for (const key of Object.keys(configs)) {
@@ -267,7 +267,7 @@ export default defineModule({
         'selected host, reached with its esxi_host credentials. The password is set on ' +
         'creation; passwords cannot be read back, so an existing user’s password is only ' +
         'changed with update_password=True (always a change).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('local user name'),
         password: z.string().min(1).describe('password (never shown)'),
         description: z.string().optional().describe('description (full name)'),
@@ -276,7 +276,7 @@ export default defineModule({
           .boolean()
           .default(false)
           .describe('set the password even if the user exists'),
-      },
+      }),
       run: async (ctx, { name, password, description, update_password, ...sel }) =>
         onUserHosts(ctx, name, sel, async (target) => {
           const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{
@@ -314,7 +314,7 @@ export default defineModule({
       doc:
         'Make sure a local user does not exist: on the ESXi host this profile connects to, or ' +
         'on each selected host (datacenter_name, cluster_name, host_name) through its esxi_host credentials.',
-      args: { name: z.string().min(1).describe('local user name'), ...userSelection },
+      args: () => ({ name: z.string().min(1).describe('local user name'), ...userSelection }),
       run: async (ctx, { name, ...sel }) =>
         onUserHosts(ctx, name, sel, async (target) => {
           const users = (await ctx.salt('vmware_host.list_users', target)) as Array<{

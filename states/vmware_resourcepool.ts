@@ -37,11 +37,11 @@ export default defineModule({
   functions: {
     present: defineFunction({
       doc: 'Make sure the pool exists with the given CPU and memory allocation (fields not given are left alone).',
-      args: {
+      args: () => ({
         ...args,
         cpu: allocation.optional().describe('CPU allocation'),
         memory: allocation.optional().describe('memory allocation'),
-      },
+      }),
       run: async (ctx, { name, cluster, datacenter, cpu, memory }) => {
         const pool = await current(ctx, name, cluster, datacenter)
         if (!pool) {

@@ -17,10 +17,10 @@ export default defineModule({
       doc:
         'Make sure the role exists with exactly these privileges (System.Anonymous, Read and ' +
         'View, which vCenter adds to every role, need not be listed).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('role name'),
         privileges: z.array(z.string().min(1)).describe('privilege ids'),
-      },
+      }),
       run: async (ctx, { name, privileges }) => {
         const found = (await ctx.module<typeof vmware_role>('vmware_role').list()).find(
           (r) => r.name === name,
@@ -46,10 +46,10 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the role does not exist (refused while permissions use it, unless force).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('role name'),
         force: z.boolean().default(false).describe('delete even if permissions use it'),
-      },
+      }),
       run: async (ctx, { name, force }) => {
         const found = (await ctx.module<typeof vmware_role>('vmware_role').list()).find(
           (r) => r.name === name,
@@ -65,13 +65,13 @@ export default defineModule({
     }),
     permission_present: defineFunction({
       doc: 'Make sure the principal (`name`) has this role on the object.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('user or group'),
         role: z.string().min(1).describe('role name'),
         group: z.boolean().default(false).describe('the principal is a group'),
         propagate: z.boolean().default(true).describe('apply to children'),
         ...entity,
-      },
+      }),
       run: async (ctx, { name, role: roleArg, group, propagate, object_type, object }) => {
         const where = { object_type, object }
         // The role by name (it may be given by id); principals compare without case, as
@@ -105,11 +105,11 @@ export default defineModule({
     }),
     permission_absent: defineFunction({
       doc: 'Make sure the principal (`name`) has no permission set on the object.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('user or group'),
         group: z.boolean().default(false).describe('the principal is a group'),
         ...entity,
-      },
+      }),
       run: async (ctx, { name, group, object_type, object }) => {
         const where = { object_type, object }
         const current = (

@@ -83,12 +83,12 @@ export default defineModule({
         'or one such dict without policyName for the policy `name`. A missing policy is created, ' +
         'an existing one updated in place; rule sets, capabilities and a description the SLS ' +
         'leaves out are kept. Changes: {<policyName>: {old, new}} with what differs.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('the state’s name (the policy name in the dict form)'),
         config: z
           .union([z.array(wantedPolicy.required({ policyName: true })), wantedPolicy])
           .describe('the policies: a list of {policyName, …}, or one {description, constraints}'),
-      },
+      }),
       run: async (ctx, { name, config }) => {
         let wanted: WantedPolicy[]
         if (Array.isArray(config)) wanted = config

@@ -24,12 +24,12 @@ function findCategory(categories: Category[], nameOrId: string) {
 
 const present = defineFunction({
   doc: 'Make sure a tag exists (saltext: present; brine: tag_present), in category_id when given.',
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('tag name'),
     description: z.string().optional().describe('description (left out: not compared)'),
     category_id: z.string().min(1).optional().describe('category id or name (alias: category)'),
     category: z.string().min(1).optional().describe('alias of category_id'),
-  },
+  }),
   run: (ctx, { name, description, ...args }) =>
     withTagging(ctx, async (c) => {
       const wanted = either(ctx.fun, ['category_id', args.category_id], ['category', args.category])
@@ -80,10 +80,10 @@ const present = defineFunction({
 
 const absent = defineFunction({
   doc: 'Make sure a tag does not exist (saltext: absent; brine: tag_absent), in category when given.',
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('tag name'),
     category: z.string().min(1).optional().describe('category name or id'),
-  },
+  }),
   run: (ctx, { name, category }) =>
     withTagging(ctx, async (c) => {
       const [categories, tags] = await Promise.all([c.listCategories(), c.listTags()])
@@ -117,12 +117,12 @@ const presentCategory = defineFunction({
     'Make sure a category exists with the given types, cardinality and description (saltext: ' +
     'present_category; brine: category_present). What is left out is not compared; a new ' +
     "category gets SINGLE, all types and '' for what is left out.",
-  args: {
+  args: () => ({
     name: z.string().min(1).describe('category name'),
     associable_types: z.array(z.string()).optional().describe('object types (empty: all)'),
     cardinality: z.enum(['SINGLE', 'MULTIPLE']).optional().describe('tags per object'),
     description: z.string().optional().describe('description'),
-  },
+  }),
   run: (ctx, { name, associable_types, cardinality, description }) =>
     withTagging(ctx, async (c) => {
       const found = (await c.listCategories()).find((cat) => cat.name === name)
@@ -164,7 +164,7 @@ const presentCategory = defineFunction({
 
 const absentCategory = defineFunction({
   doc: 'Make sure a category (and so its tags) does not exist.',
-  args: { name: z.string().min(1).describe('category name') },
+  args: () => ({ name: z.string().min(1).describe('category name') }),
   run: (ctx, { name }) =>
     withTagging(ctx, async (c) => {
       const found = (await c.listCategories()).find((cat) => cat.name === name)
@@ -198,12 +198,12 @@ export default defineModule({
     category_absent: absentCategory,
     attached: defineFunction({
       doc: 'Make sure an object carries a tag.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('object name or id'),
         object_type: z.string().min(1).describe('vm, host, cluster, datacenter, …'),
         tag: z.string().min(1).describe('tag name'),
         category: z.string().min(1).describe('category name'),
-      },
+      }),
       run: async (ctx, { name, object_type, tag, category }) => {
         const attached = await ctx
           .module<typeof vmware_tag>('vmware_tag')

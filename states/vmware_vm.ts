@@ -134,7 +134,7 @@ export default defineModule({
         'memory and annotation, and the given virtual hardware: disks (grown, never shrunk; ' +
         'controller type for new ones), NICs (network, type), CD/DVD drive (ISO or client ' +
         'device), CPU/memory hot add. Changes a powered-on VM cannot take fail with a comment.',
-      args: {
+      args: () => ({
         ...vm,
         template: z
           .union([
@@ -186,7 +186,7 @@ export default defineModule({
           .describe('power a new VM on (a clone’s customization then runs and is checked)'),
         wait_for_ip: waitForIpArg,
         ...hardwareArgs,
-      },
+      }),
       run: withWaitForIp(async (ctx, args) => {
         const {
           name,
@@ -386,7 +386,7 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the VM does not exist (powering it off first).',
-      args: { name: vm.name },
+      args: () => ({ name: vm.name }),
       run: async (ctx, { name }) => {
         const current = await lookup(ctx, name)
         if (!current)
@@ -400,7 +400,7 @@ export default defineModule({
     }),
     power_state: defineFunction({
       doc: 'Make sure the VM is on, off or suspended.',
-      args: {
+      args: () => ({
         name: vm.name,
         // `state` is a reserved low-data key in Salt, hence `power`. YAML 1.1 reads an unquoted
         // on/off as a boolean: take it as meant.
@@ -411,7 +411,7 @@ export default defineModule({
           )
           .describe('wanted state: on (powered-on), off (powered-off) or suspend'),
         wait_for_ip: waitForIpArg,
-      },
+      }),
       run: withWaitForIp(async (ctx, { name, power }) => {
         // saltext-vmware's module values (vmware_vm.power_state) mean the same here.
         const state = power === 'powered-on' ? 'on' : power === 'powered-off' ? 'off' : power
@@ -440,7 +440,7 @@ export default defineModule({
         'saltext-vmware’s snapshot_present(name, snapshot_name, description, include_memory, ' +
         'quiesce, datacenter_name): the VM has a snapshot of this name (created when missing). ' +
         'brine’s snapshot= is the same argument under its older name.',
-      args: {
+      args: () => ({
         name: vm.name,
         snapshot_name: z.string().min(1).optional().describe('snapshot name'),
         description: z.string().default('').describe('description'),
@@ -448,7 +448,7 @@ export default defineModule({
         quiesce: z.boolean().default(false).describe('quiesce the guest file system'),
         datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const { name, description, include_memory, quiesce, datacenter_name } = args
         const snapshot = requiredAliased({
@@ -477,14 +477,14 @@ export default defineModule({
       doc:
         'saltext-vmware’s snapshot_absent(name, snapshot_name, snapshot_id, remove_children, ' +
         'datacenter_name): the VM has no snapshot of this name (and id, when given).',
-      args: {
+      args: () => ({
         name: vm.name,
         snapshot_name: z.string().min(1).optional().describe('snapshot name'),
         snapshot_id: z.coerce.number().int().optional().describe('snapshot id (a number)'),
         remove_children: z.boolean().default(false).describe('remove its children too'),
         datacenter_name: z.string().min(1).optional().describe('datacenter of the VM'),
         snapshot: z.string().min(1).optional().describe('alias of snapshot_name'),
-      },
+      }),
       run: async (ctx, args) => {
         const { name, snapshot_id, remove_children, datacenter_name } = args
         const snapshot = requiredAliased({
@@ -529,7 +529,7 @@ export default defineModule({
         'retry_enabled, retry_delay, efi_secure_boot_enabled): the VM’s boot order and options ' +
         'as stated. Only the options the state gives are compared and changed (saltext resets ' +
         'the others to its defaults). brine’s order= is boot_order under its older name.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('VM name or id'),
         boot_order: bootArgs().order.unwrap().optional(),
         delay: bootArgs().delay.unwrap().optional(),
@@ -539,7 +539,7 @@ export default defineModule({
         efi_secure_boot_enabled: bootArgs().efi_secure_boot_enabled.unwrap().optional(),
         datacenter: z.string().optional(),
         order: bootArgs().order.unwrap().optional().describe('alias of boot_order'),
-      },
+      }),
       run: async (ctx, { name, datacenter, boot_order, order, ...given }) => {
         const wanted = { ...given, order: aliased({ boot_order, order }) }
         const current = (await ctx.salt('vmware_vm.boot_options', { name, datacenter })) as Record<
@@ -574,11 +574,11 @@ export default defineModule({
       doc:
         'saltext-vmware’s relocate(name, new_host_name, datastore_name): the VM runs on that ' +
         'host and uses that datastore (moved when not).',
-      args: {
+      args: () => ({
         name: vm.name,
         new_host_name: z.string().min(1).describe('host name or id'),
         datastore_name: z.string().min(1).describe('datastore name or id'),
-      },
+      }),
       run: async (ctx, { name, new_host_name, datastore_name }) => {
         const current = (await ctx.salt('vmware_vm.location', { vm_name: name })) as {
           host_name: string

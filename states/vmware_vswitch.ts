@@ -7,11 +7,11 @@ export default defineModule({
   functions: {
     present: defineFunction({
       doc: 'Make sure the host has this standard switch.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('switch name'),
         host: z.string().min(1).describe('host name or id'),
         ports: z.coerce.number().int().min(8).optional().describe('ports when creating'),
-      },
+      }),
       run: async (ctx, { name, host, ports }) => {
         const list = await ctx.module<typeof vmware_vswitch>('vmware_vswitch').list({ host })
         if (list.some((s) => s.name === name))
@@ -35,10 +35,10 @@ export default defineModule({
     }),
     absent: defineFunction({
       doc: 'Make sure the host does not have this standard switch.',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('switch name'),
         host: z.string().min(1).describe('host name or id'),
-      },
+      }),
       run: async (ctx, { name, host }) => {
         const list = await ctx.module<typeof vmware_vswitch>('vmware_vswitch').list({ host })
         if (!list.some((s) => s.name === name))
@@ -62,12 +62,12 @@ export default defineModule({
     }),
     portgroup_present: defineFunction({
       doc: 'Make sure the host has this standard port group on the switch (created with the VLAN when missing).',
-      args: {
+      args: () => ({
         name: z.string().min(1).describe('port group name'),
         host: z.string().min(1).describe('host name or id'),
         vswitch: z.string().min(1).describe('switch name'),
         vlan: z.coerce.number().int().min(0).max(4095).default(0).describe('VLAN id'),
-      },
+      }),
       run: async (ctx, { name, host, vswitch, vlan }) => {
         const groups = await ctx
           .module<typeof vmware_vswitch>('vmware_vswitch')
