@@ -454,7 +454,7 @@ export const functions = {
   }),
   get_vmotion_enabled: defineFunction({
     doc: '{host: {"VMotion Enabled": bool}} (True when an adapter carries vMotion).',
-    args: () => vmotionArgs(),
+    args: vmotionArgs,
     run: async (ctx, { host_names, ...sel }) => {
       const devices = await vmotionDevices(ctx, await vmotionHosts(ctx, sel, host_names))
       return Object.fromEntries(
@@ -464,7 +464,7 @@ export const functions = {
   }),
   vmotion_disable: defineFunction({
     doc: '{host: {"VMotion Disabled": True}}, or {"Error": …, "VMotion Disabled": False} where the host refused.',
-    args: () => vmotionArgs(),
+    args: vmotionArgs,
     run: (ctx, { host_names, ...sel }) => setVmotion(ctx, sel, host_names, undefined),
   }),
   vmotion_enable: defineFunction({

@@ -244,7 +244,7 @@ export const functions = {
   }),
   get_vsan_enabled: defineFunction({
     doc: '{host: True|False}: whether vSAN is enabled on each selected host.',
-    args: () => hostFirst(),
+    args: hostFirst,
     run: (ctx, sel) =>
       perSelected(ctx, sel, VSAN_PROPS, (host) => bool(vsanConfigOf(host).enabled) ?? false),
   }),
@@ -272,7 +272,7 @@ export const functions = {
     doc:
       "{host: {Eligible: [canonical names]}}; {host: {Eligible: 'The host … does not have any " +
       "VSAN eligible disks.'}} when none is; {host: {Error}} for a host without a vSAN system.",
-    args: () => hostFirst(),
+    args: hostFirst,
     run: (ctx, sel) =>
       perSelected(ctx, sel, [...VSAN_PROPS, ...DISK_PROPS], async (host) => {
         const found = await eligibleDisks(ctx, host)
@@ -285,7 +285,7 @@ export const functions = {
     doc:
       "Claim each selected host's vSAN-eligible disks into disk groups: {host: {'Disks Added': " +
       '[names] or a message}}, or {host: {Error}} (e.g. InsufficientDisks: no SSD for cache).',
-    args: () => hostFirst(),
+    args: hostFirst,
     run: (ctx, sel) =>
       perSelected(ctx, sel, [...VSAN_PROPS, ...DISK_PROPS], async (host) => {
         const found = await eligibleDisks(ctx, host)

@@ -59,7 +59,7 @@ export const functions = {
       '(cpu_hot_add, cpu_hot_remove, memory_hot_add), controllers (type, bus number), disks ' +
       '(size, controller type, unit), NICs (network, type, MAC) and CD/DVD drives (backing, ISO, ' +
       'connected).',
-    args: () => vmArgs(),
+    args: vmArgs,
     run: async (ctx, args) => hardwareOf(ctx, await findVm(ctx, args)),
   }),
   resize_disk: defineFunction({

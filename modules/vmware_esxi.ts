@@ -471,7 +471,7 @@ export default defineModule({
     }),
     add_user: defineFunction({
       doc: '{host: True}',
-      args: () => userArgs(),
+      args: userArgs,
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.add_user', {
@@ -485,7 +485,7 @@ export default defineModule({
     }),
     update_user: defineFunction({
       doc: '{host: True}',
-      args: () => userArgs(),
+      args: userArgs,
       run: (ctx, { user_name, password, description, ...sel }) =>
         onEachHost(ctx, sel, async (target) => {
           await ctx.salt('vmware_host.update_user', {

@@ -635,7 +635,7 @@ export default defineModule({
         'folder, moid}}, for one VM or (no vm_name) every VM. With a VM named, brine’s fields ' +
         '(id, uuid, power state, CPU, memory, guest, IP, host, path, template flag, disks, ' +
         'nics) are at the top level too.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: async (ctx, args) => {
         const si = ctx.serviceInstance
         const datacenter = aliased({
@@ -680,7 +680,7 @@ export default defineModule({
     }),
     boot_options: defineFunction({
       doc: 'A VM’s boot order and boot options.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) =>
         bootOptionsOf(
           (await findVm(ctx, name, datacenter, ['config.bootOptions'])).props['config.bootOptions'],
@@ -766,7 +766,7 @@ export default defineModule({
     }),
     path: defineFunction({
       doc: 'The VM’s inventory path, e.g. /DC0/vm/web/vm1.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) => {
         return (await findVm(ctx, name, datacenter, [], { path: true })).path
       }),
@@ -1234,7 +1234,7 @@ export default defineModule({
     }),
     location: defineFunction({
       doc: 'Where a VM runs: its host, resource pool and datastores (names and ids).',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(
           ctx,
@@ -1299,7 +1299,7 @@ export default defineModule({
     }),
     mark_as_template: defineFunction({
       doc: 'Turn a powered-off VM into a template.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await ctx.serviceInstance.invoke(
@@ -1493,7 +1493,7 @@ export default defineModule({
     }),
     list_snapshots: defineFunction({
       doc: 'The snapshot tree: name, id, description, created, state, quiesced, children.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter, ['snapshot'])
         return snapshotTree(
@@ -1535,7 +1535,7 @@ export default defineModule({
     ...hardwareFunctions,
     remove_all_snapshots: defineFunction({
       doc: 'Remove every snapshot of a VM.',
-      args: () => vmArgs(),
+      args: vmArgs,
       run: onVm(async (ctx, { name, datacenter }) => {
         const vm = await findVm(ctx, name, datacenter)
         await task(ctx, `removing all snapshots of VM '${vm.name}'`, 'RemoveAllSnapshots_Task', {
