@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { BrineError } from '../core/errors.ts'
+import type { Opts } from '../loader/types.ts'
 import { checkDaemonDir, checkDaemonSocket, daemonPaths } from './daemon-paths.ts'
 import {
   CALL_LOG_LEVELS,
@@ -44,10 +45,12 @@ export async function callDaemon(
   io: Io,
   signal: AbortSignal,
   env: Record<string, string | undefined> = process.env,
+  // The in-process call resolves the same options: main passes them read once.
+  resolve: () => Opts = () => resolveOpts(flags, env),
 ): Promise<number | undefined> {
-  let opts: ReturnType<typeof resolveOpts>
+  let opts: Opts
   try {
-    opts = resolveOpts(flags, env)
+    opts = resolve()
   } catch {
     return undefined // in-process reports it, as ever
   }

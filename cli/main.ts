@@ -16,6 +16,7 @@ import { type LogLevel, log, setLogLevel } from '../core/log.ts'
 import { redact } from '../core/redact.ts'
 import { compileOptsPillar, registerSecretsIn, runtimeDirs } from '../loader/caller.ts'
 import type { Runtime } from '../loader/runtime.ts'
+import type { Opts } from '../loader/types.ts'
 import { parseInput, yamlifyArg } from './argv.ts'
 import type { CallHost } from './daemon-protocol.ts'
 import { EXIT } from './exit-codes.ts'
@@ -162,10 +163,22 @@ export async function main(
         io,
       )
     }
+    // The options, read once for the daemon client and the call (a config that cannot be
+    // read is reported where the call resolves them, after the command line's own errors).
+    let resolved: Opts | undefined
+    const resolveCallOpts = () =>
+      (resolved ??= resolveOpts(optsFlagsOf(values), host?.env, host?.cwd))
     // A call goes to a running daemon when there is one (daemon: auto|never|always).
     if (positionals[0] !== 'console' && !host) {
       const { callDaemon } = await import('./daemon-client.ts')
-      const code = await callDaemon(argv, optsFlagsOf(values), io, controller.signal)
+      const code = await callDaemon(
+        argv,
+        optsFlagsOf(values),
+        io,
+        controller.signal,
+        process.env,
+        resolveCallOpts,
+      )
       if (code !== undefined) return code
     }
     if (positionals[0] === 'console') {
@@ -208,7 +221,7 @@ export async function main(
       outFile = openOutFile(values['out-file'], host?.cwd ?? process.cwd())
 
     // Options and logging
-    const opts = resolveOpts(optsFlagsOf(values), host?.env, host?.cwd)
+    const opts = resolveCallOpts()
     debug =
       opts.log_level === 'debug' ||
       opts.log_level === 'trace' ||

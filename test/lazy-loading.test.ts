@@ -86,6 +86,25 @@ describe('what a call loads', () => {
     expect(list).not.toContain('perf_hooks')
   })
 
+  it('a call reads its config file once: the daemon client (daemon: auto) and the call share the options', async () => {
+    const reads = async (args: string[]) => {
+      const run = await runNode(
+        ['-r', join(import.meta.dirname, 'helpers', 'count-reads.cjs'), bin, ...args],
+        { env: isolatedCliEnv(tmp, { COUNT_READS_OF: config }) },
+      )
+      expect(run.code, run.stderr).toBe(0)
+      return Number(/reads: (\d+)\n$/.exec(run.stderr)?.[1])
+    }
+    expect(await reads(['--config', config, 'test.ping'])).toBe(1)
+    expect(await reads(['--config', config, 'vmware_datacenter.list'])).toBe(1)
+    // The counter sees reads: a config given as BRINE_CONFIG is read too (once).
+    const run = await runNode(
+      ['-r', join(import.meta.dirname, 'helpers', 'count-reads.cjs'), bin, 'test.ping'],
+      { env: isolatedCliEnv(tmp, { COUNT_READS_OF: config, BRINE_CONFIG: config }) },
+    )
+    expect(run.stderr).toMatch(/reads: 1\n$/)
+  })
+
   it('code caches per kind of call cover what the calls ran: written again once when a call runs an area its cache lacks, then used as is', async () => {
     const cacheDir = join(tmp, 'code-cache-areas')
     const run = async (args: string[], extra: Record<string, string> = {}) => {
