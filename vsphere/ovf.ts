@@ -3,7 +3,6 @@
 import { createReadStream, promises as fsp } from 'node:fs'
 import { basename, dirname, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
-import { extract } from 'tar-stream'
 import { log } from '../core/log.ts'
 import { callVim, runTask } from './call.ts'
 import { typedPrimitive } from './codec.ts'
@@ -100,6 +99,10 @@ async function walkTar(
   path: string,
   visit: (name: string, size: number, body: Readable) => Promise<boolean>,
 ): Promise<void> {
+  // Loaded here, not with the module: every vSphere call loads this file (tar-stream and
+  // its streams are ~50 KB of the CLI bundle that only an OVA import runs). esbuild makes
+  // this import() a lazy require in the CLI bundle, which has no import() (bin/brine.js).
+  const { extract } = await import('tar-stream')
   const source = createReadStream(path)
   const tar = extract()
   const done = new Promise<void>((resolve, reject) => {
