@@ -15,7 +15,9 @@ const [url, caFile, sessionFile, what = 'datacenters'] = process.argv.slice(2)
 // the views kept with the session.
 const { cookie, version, content, views } = JSON.parse(readFileSync(sessionFile, 'utf8'))
 if (what === 'vms' && !views?.VirtualMachine)
-  throw new Error('the stored session keeps no view of the VMs: run brine vmware_vm.list on it first')
+  throw new Error(
+    'the stored session keeps no view of the VMs: run brine vmware_vm.list on it first',
+  )
 const agent = new https.Agent({ keepAlive: true, ca: readFileSync(caFile) })
 const envelope = (body) =>
   `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`
