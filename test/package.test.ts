@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isolatedCliEnv, runNode } from './helpers/cli.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
@@ -214,6 +215,41 @@ console.log(JSON.stringify({
           `^file://${project}/node_modules/brine/dist/(index|loader|vsphere|runner|console)\\.js$`,
         ),
       )
+  })
+
+  it('opens an OVA through the library’s ESM bundle, whose tar-stream is a chunk loaded by the walk', async () => {
+    // vsphere/ovf.ts imports tar-stream lazily; in the library's ESM bundle that import is a
+    // chunk whose namespace has only `default`: a named import from it read undefined.
+    const fixtures = join(import.meta.dirname, 'fixtures', 'ovf')
+    const descriptor = readFileSync(join(fixtures, 'tiny.ovf'))
+    const disk = readFileSync(join(fixtures, 'tiny-disk1.vmdk'))
+    const archive = pack()
+    archive.entry({ name: 'tiny.ovf', size: descriptor.length }, descriptor)
+    archive.entry({ name: 'tiny-disk1.vmdk', size: disk.length }, disk)
+    archive.finalize()
+    const chunks: Buffer[] = []
+    for await (const chunk of archive) chunks.push(chunk as Buffer)
+    const ova = join(tmp, 'tiny.ova')
+    writeFileSync(ova, Buffer.concat(chunks))
+    writeFileSync(
+      join(project, 'ova.mjs'),
+      `import { openOvfPackage } from 'brine/vsphere'
+const ova = await openOvfPackage(process.argv[2])
+const files = []
+await ova.each(new Set(['tiny-disk1.vmdk']), async (name, size, body) => {
+  let read = 0
+  for await (const chunk of body) read += chunk.length
+  files.push({ name, size, read })
+})
+console.log(JSON.stringify({ descriptor: ova.descriptor.length, files }))
+`,
+    )
+    const result = await runNode(['ova.mjs', ova], { cwd: project, env })
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({
+      descriptor: descriptor.toString('utf8').length,
+      files: [{ name: 'tiny-disk1.vmdk', size: disk.length, read: disk.length }],
+    })
   })
 
   it("type-checks the README's library example with node16, nodenext and bundler resolution, and catches a type error", async () => {

@@ -101,8 +101,10 @@ async function walkTar(
 ): Promise<void> {
   // Loaded here, not with the module: every vSphere call loads this file (tar-stream and
   // its streams are ~50 KB of the CLI bundle that only an OVA import runs). esbuild makes
-  // this import() a lazy require in the CLI bundle, which has no import() (bin/brine.js).
-  const { extract } = await import('tar-stream')
+  // this import() a lazy require in the CLI bundle, which has no import() (bin/brine.js),
+  // and a chunk of the library's ESM bundle, whose namespace has only `default` (the
+  // CommonJS exports): named exports are taken from there, as every form has it.
+  const { extract } = (await import('tar-stream')).default
   const source = createReadStream(path)
   const tar = extract()
   const done = new Promise<void>((resolve, reject) => {
