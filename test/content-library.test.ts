@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setLogLevel, setLogSink } from '../core/log.ts'
 import type { Runtime } from '../loader/runtime.ts'
@@ -17,6 +16,7 @@ import { createContentLibraryClient } from '../vsphere/content-library.ts'
 import { retrieveObjectProperties } from '../vsphere/property-collector.ts'
 import { ServiceInstance } from '../vsphere/service-instance.ts'
 import { cliDirFor, runCli } from './helpers/cli.ts'
+import { writeOva } from './helpers/ova.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -62,15 +62,8 @@ async function direct<T>(
   }
 }
 
-async function ova(name: string, members: Array<[string, Buffer]>): Promise<string> {
-  const archive = pack()
-  for (const [entry, data] of members) archive.entry({ name: entry, size: data.length }, data)
-  archive.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of archive) chunks.push(chunk as Buffer)
-  const path = join(tmp, name)
-  writeFileSync(path, Buffer.concat(chunks))
-  return path
+function ova(name: string, members: Array<[string, Buffer]>): Promise<string> {
+  return writeOva(tmp, name, members)
 }
 
 async function vmNamed(name: string): Promise<boolean> {

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isolatedCliEnv, runNode } from './helpers/cli.ts'
+import { writeOva } from './helpers/ova.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -223,14 +223,10 @@ console.log(JSON.stringify({
     const fixtures = join(import.meta.dirname, 'fixtures', 'ovf')
     const descriptor = readFileSync(join(fixtures, 'tiny.ovf'))
     const disk = readFileSync(join(fixtures, 'tiny-disk1.vmdk'))
-    const archive = pack()
-    archive.entry({ name: 'tiny.ovf', size: descriptor.length }, descriptor)
-    archive.entry({ name: 'tiny-disk1.vmdk', size: disk.length }, disk)
-    archive.finalize()
-    const chunks: Buffer[] = []
-    for await (const chunk of archive) chunks.push(chunk as Buffer)
-    const ova = join(tmp, 'tiny.ova')
-    writeFileSync(ova, Buffer.concat(chunks))
+    const ova = await writeOva(tmp, 'tiny.ova', [
+      ['tiny.ovf', descriptor],
+      ['tiny-disk1.vmdk', disk],
+    ])
     writeFileSync(
       join(project, 'ova.mjs'),
       `import { openOvfPackage } from 'brine/vsphere'

@@ -3,10 +3,9 @@
 // vcsim, checking saltext's return shape. Sources are saltstack/salt-ext-modules-vmware at
 // cb32a1f: src/saltext/vmware/{modules,states}/{vm,datastore}.py, utils/vm.py and
 // tests/integration/{modules,states}/test_{vm,datastore}.py.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pack } from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from '../loader/runtime.ts'
 import { runTask } from '../vsphere/call.ts'
@@ -14,6 +13,7 @@ import { typed } from '../vsphere/codec.ts'
 import { ENTITY_TYPES, getEntity } from '../vsphere/entities.ts'
 import { observeSoapCalls } from '../vsphere/soap-observers.ts'
 import { cliDirFor, runCli } from './helpers/cli.ts'
+import { writeOva } from './helpers/ova.ts'
 import { startVcsim, type Vcsim } from './helpers/vcsim.ts'
 import { callersOf, vmwareRuntime } from './helpers/vmware-runtime.ts'
 
@@ -367,14 +367,10 @@ describe('vmware_vm module (modules/vm.py)', () => {
     const descriptor = readFileSync(join(fixtures, 'tiny.ovf'))
     const disk = readFileSync(join(fixtures, 'tiny-disk1.vmdk'))
     const tmp = mkdtempSync(join(tmpdir(), 'brine-compat-ova-'))
-    const archive = pack()
-    archive.entry({ name: 'tiny.ovf', size: descriptor.length }, descriptor)
-    archive.entry({ name: 'tiny-disk1.vmdk', size: disk.length }, disk)
-    archive.finalize()
-    const chunks: Buffer[] = []
-    for await (const chunk of archive) chunks.push(chunk as Buffer)
-    const ova = join(tmp, 'tiny.ova')
-    writeFileSync(ova, Buffer.concat(chunks))
+    const ova = await writeOva(tmp, 'tiny.ova', [
+      ['tiny.ovf', descriptor],
+      ['tiny-disk1.vmdk', disk],
+    ])
     expect(
       await call('vmware_vm.deploy_ovf', ['compat-ovf', 'DC0_H0', join(fixtures, 'tiny.ovf')]),
     ).toMatchObject({ deployed: true, name: 'compat-ovf' })
